@@ -1,0 +1,1 @@
+"""paychaos: discrete-event simulation and chaos testing of online payment systems."""

@@ -1,0 +1,1 @@
+"""Typed, frozen configuration: the system model and the scenario played against it."""

@@ -1,0 +1,38 @@
+"""Shared building blocks of the configuration schema.
+
+YAML keys read naturally (``timeout: 250ms``); the Python attribute carries the unit
+(``timeout_s``) through a pydantic alias. Every object is frozen and rejects unknown keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from sim.units import DURATION_EXAMPLES, RATE_EXAMPLES, parse_duration_s, parse_rate_per_s
+
+
+class Frozen(BaseModel):
+    """Base of every config object: immutable, strict about unknown keys, YAML names as aliases."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(parse_duration_s),
+    WithJsonSchema({"type": ["string", "number"], "description": DURATION_EXAMPLES}),
+]
+"""A duration written with a unit (``250ms``), held as seconds."""
+
+PerSecond = Annotated[
+    float,
+    BeforeValidator(parse_rate_per_s),
+    WithJsonSchema({"type": ["string", "number"], "description": RATE_EXAMPLES}),
+]
+"""A rate written with a unit (``200/s``), held as events per second."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]

@@ -1,0 +1,163 @@
+"""Latency and delay distributions, and the samplers built from them.
+
+Written in YAML as a bare duration (constant) or a mapping with ``dist``:
+constant, exponential, uniform, lognormal (by median and p99), gamma, empirical (CSV of values).
+Samplers are plain closures over a ``random.Random`` stream: no per-call validation.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from pathlib import Path
+from typing import Annotated, Callable, Literal, Union
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from sim.config.base import Frozen, Seconds
+from sim.units import parse_duration_s
+
+Sampler = Callable[[], float]
+
+_Z99 = 2.3263478740408408  # standard normal quantile at 0.99
+
+
+class Constant(Frozen):
+    dist: Literal["constant"] = "constant"
+    value_s: Seconds = Field(alias="value")
+
+
+
+class Exponential(Frozen):
+    dist: Literal["exponential"]
+    mean_s: Seconds = Field(alias="mean", gt=0)
+
+
+class Uniform(Frozen):
+    dist: Literal["uniform"]
+    low_s: Seconds = Field(alias="low")
+    high_s: Seconds = Field(alias="high")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uniform":
+        if self.high_s < self.low_s:
+            raise ValueError("high must be >= low")
+        return self
+
+
+class Lognormal(Frozen):
+    """Lognormal given by its median and 99th percentile, as latencies are usually quoted."""
+
+    dist: Literal["lognormal"]
+    median_s: Seconds = Field(alias="median", gt=0)
+    p99_s: Seconds = Field(alias="p99", gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Lognormal":
+        if self.p99_s < self.median_s:
+            raise ValueError("p99 must be >= median")
+        return self
+
+    def mu_sigma(self) -> tuple[float, float]:
+        mu = math.log(self.median_s)
+        return mu, (math.log(self.p99_s) - mu) / _Z99
+
+
+class Gamma(Frozen):
+    dist: Literal["gamma"]
+    shape: float = Field(gt=0)
+    mean_s: Seconds = Field(alias="mean", gt=0)
+
+
+class Empirical(Frozen):
+    """Observed values (one per row, first column, with units or in ms) from a CSV file."""
+
+    dist: Literal["empirical"]
+    csv: str
+    unit: Literal["us", "ms", "s"] = "ms"
+
+
+def coerce_distribution(value: object) -> object:
+    """Let a bare duration stand for a constant distribution."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Union[Constant, Exponential, Uniform, Lognormal, Gamma, Empirical],
+    Field(discriminator="dist"),
+    BeforeValidator(coerce_distribution),
+]
+"""A distribution of durations; a bare duration means a constant."""
+
+
+def load_empirical_s(dist: Empirical, base_dir: Path | None = None) -> list[float]:
+    """Sorted sample values in seconds from the distribution's CSV file."""
+    path = Path(dist.csv)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}[dist.unit]
+    values: list[float] = []
+    with path.open(newline="") as handle:
+        for row in csv.reader(handle):
+            if not row or not row[0].strip():
+                continue
+            cell = row[0].strip()
+            try:
+                values.append(float(cell) * scale)
+            except ValueError:
+                try:
+                    values.append(parse_duration_s(cell))
+                except ValueError:
+                    if values:  # a bad cell after data is an error; a header before data is not
+                        raise ValueError(f"{path}: {cell!r} is not a number or a duration") from None
+    if not values:
+        raise ValueError(f"{path}: no values")
+    values.sort()
+    return values
+
+
+def make_sampler(dist: object, rng: random.Random, base_dir: Path | None = None) -> Sampler:
+    """A zero-argument function drawing seconds from ``dist`` with stream ``rng``."""
+    if isinstance(dist, Constant):
+        value = dist.value_s
+        return lambda: value
+    if isinstance(dist, Exponential):
+        rate = 1.0 / dist.mean_s
+        return lambda: rng.expovariate(rate)
+    if isinstance(dist, Uniform):
+        low, high = dist.low_s, dist.high_s
+        return lambda: rng.uniform(low, high)
+    if isinstance(dist, Lognormal):
+        mu, sigma = dist.mu_sigma()
+        return lambda: rng.lognormvariate(mu, sigma)
+    if isinstance(dist, Gamma):
+        shape, scale = dist.shape, dist.mean_s / dist.shape
+        return lambda: rng.gammavariate(shape, scale)
+    if isinstance(dist, Empirical):
+        values = load_empirical_s(dist, base_dir)
+        count = len(values)
+        return lambda: values[int(rng.random() * count)]
+    raise TypeError(f"not a distribution: {dist!r}")
+
+
+def distribution_mean_s(dist: object, base_dir: Path | None = None) -> float:
+    """The mean of ``dist`` in seconds (for reports and queueing checks)."""
+    if isinstance(dist, Constant):
+        return dist.value_s
+    if isinstance(dist, Exponential):
+        return dist.mean_s
+    if isinstance(dist, Uniform):
+        return (dist.low_s + dist.high_s) / 2
+    if isinstance(dist, Lognormal):
+        mu, sigma = dist.mu_sigma()
+        return math.exp(mu + sigma * sigma / 2)
+    if isinstance(dist, Gamma):
+        return dist.mean_s
+    if isinstance(dist, Empirical):
+        values = load_empirical_s(dist, base_dir)
+        return sum(values) / len(values)
+    raise TypeError(f"not a distribution: {dist!r}")
+

@@ -1,0 +1,197 @@
+"""The system model: which services exist, how they are wired, capacities, latencies, policies.
+
+One model file (``models/*.yaml``) validates into one frozen ``SystemModel``. Scenarios play
+traffic and faults against it. Fields named ``*_s`` are seconds, ``*_minor`` integer minor units.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sim.config.base import Frozen, NonNegativeInt, PositiveInt, Probability, Seconds
+from sim.config.distributions import Distribution, Lognormal
+from sim.policies.retry import RetryPolicy, RetryStrategy
+
+
+def _lognormal(median: str, p99: str) -> Lognormal:
+    return Lognormal(dist="lognormal", median=median, p99=p99)
+
+
+class ClientConfig(Frozen):
+    """The checkout client (browser or app) of the online store."""
+
+    timeout_s: Seconds = Field(10.0, alias="timeout", description="how long the buyer's request waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FIXED, max_attempts=3, base="2s")
+    double_click_probability: Probability = 0.01
+    double_click_delay: Distribution = Field(default_factory=lambda: _lognormal("150ms", "600ms"))
+    regenerate_key_on_retry: bool = Field(
+        False, description="FLAW when true: each retry is a new checkout with a new idempotency key"
+    )
+
+
+class DatabaseConfig(Frozen):
+    """The payment service's database (payment events and orders)."""
+
+    write_latency: Distribution = Field(default_factory=lambda: _lognormal("3ms", "20ms"))
+    read_latency: Distribution = Field(default_factory=lambda: _lognormal("1ms", "8ms"))
+    failover_pause_s: Seconds = Field(15.0, alias="failover_pause")
+
+
+class RiskConfig(Frozen):
+    """The fraud/risk check the payment service calls before accepting a payment."""
+
+    latency: Distribution = Field(default_factory=lambda: _lognormal("20ms", "120ms"))
+    timeout_s: Seconds = Field(0.5, alias="timeout")
+    reject_probability: Probability = 0.002
+    fallback_max_amount_minor: NonNegativeInt = Field(
+        5000, description="when the risk service is down, let through amounts up to this; 0 = none"
+    )
+
+
+class ProducerConfig(Frozen):
+    """How a service publishes to Kafka when the broker is unavailable."""
+
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
+
+
+class PaymentServiceConfig(Frozen):
+    instances: PositiveInt = 2
+    latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
+    database: DatabaseConfig = DatabaseConfig()
+    risk: RiskConfig = RiskConfig()
+    producer: ProducerConfig = ProducerConfig()
+
+
+class TopicConfig(Frozen):
+    partitions: PositiveInt = 12
+
+
+def _default_topics() -> dict[str, TopicConfig]:
+    return {"payment-orders": TopicConfig(), "payment-success": TopicConfig()}
+
+
+class KafkaConfig(Frozen):
+    """The persistent log between services (used for orders when wiring is async, always for
+    wallet and ledger)."""
+
+    topics: dict[str, TopicConfig] = Field(default_factory=_default_topics)
+    publish_latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "10ms"))
+    rebalance_pause_s: Seconds = Field(3.0, alias="rebalance_pause")
+    session_timeout_s: Seconds = Field(10.0, alias="session_timeout", description="a dead consumer is noticed after this")
+    max_poll_interval_s: Seconds = Field(300.0, alias="max_poll_interval")
+
+
+IdempotencyKeyMode = Literal["order_id", "fresh_per_attempt"]
+
+
+class ExecutorConfig(Frozen):
+    """The payment executor: turns a payment order into PSP calls."""
+
+    instances: PositiveInt = 3
+    commit: Literal["after", "before"] = Field(
+        "after", description="commit the offset after processing (at-least-once) or before (FLAW: at-most-once)"
+    )
+    psp_timeout_s: Seconds = Field(3.0, alias="psp_timeout")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=5, base="200ms", cap="10s")
+    idempotency_key: IdempotencyKeyMode = Field(
+        "order_id", description="order_id (correct) or fresh_per_attempt (FLAW: a new key on every attempt)"
+    )
+    status_query_after_timeout: bool = Field(
+        True, description="after an indefinite outcome, ask the PSP for the key's status before retrying"
+    )
+    pending_poll_s: Seconds = Field(60.0, alias="pending_poll", description="poll a PENDING order this often")
+
+
+class WebhookConfig(Frozen):
+    """PSP → payment service notifications: at-least-once, may be delayed, duplicated, lost."""
+
+    delay: Distribution = Field(default_factory=lambda: _lognormal("1s", "10s"))
+    duplicate_probability: Probability = 0.05
+    loss_probability: Probability = 0.0
+    redelivery_interval_s: Seconds = Field(60.0, alias="redelivery_interval")
+    max_deliveries: PositiveInt = 5
+
+
+class PspConfig(Frozen):
+    """The payment service provider: tokenisation, idempotency, routing to the card scheme."""
+
+    network_latency: Distribution = Field(default_factory=lambda: _lognormal("15ms", "60ms"))
+    latency: Distribution = Field(default_factory=lambda: _lognormal("120ms", "900ms"))
+    idempotency: bool = Field(True, description="honours idempotency keys (store first answer, replay it)")
+    idempotency_ttl_s: Seconds = Field(86400.0, alias="idempotency_ttl")
+    error_probability: Probability = 0.001
+    pending_probability: Probability = 0.01
+    pending_resolution: Distribution = Field(default_factory=lambda: _lognormal("30s", "10m"))
+    webhook: WebhookConfig = WebhookConfig()
+    bank_retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+        description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
+    )
+    settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
+
+
+class SchemeConfig(Frozen):
+    """The card scheme between the PSP and the issuing banks."""
+
+    latency: Distribution = Field(default_factory=lambda: _lognormal("25ms", "100ms"))
+
+
+class BanksConfig(Frozen):
+    """Issuing banks holding the buyers' accounts."""
+
+    count: PositiveInt = 4
+    latency: Distribution = Field(default_factory=lambda: _lognormal("80ms", "600ms"))
+    decline_limit_probability: Probability = 0.01
+    error_probability: Probability = 0.001
+    balance_median_minor: PositiveInt = 200_000
+    low_balance_fraction: Probability = Field(0.02, description="buyers whose balance is too low for most payments")
+
+
+class ConsumerServiceConfig(Frozen):
+    """A service that consumes payment-success events (wallet, ledger)."""
+
+    instances: PositiveInt = 2
+    dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
+    latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
+
+
+class WalletConfig(ConsumerServiceConfig):
+    """Seller balances, updated with optimistic concurrency on each seller's row."""
+
+    occ_retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
+
+
+class MonitorConfig(Frozen):
+    """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
+
+    interval_s: Seconds = Field(60.0, alias="interval")
+    stuck_after_s: Seconds = Field(600.0, alias="stuck_after")
+    query_psp: bool = True
+
+
+class ReconciliationConfig(Frozen):
+    enabled: bool = True
+    auto_fix: bool = True
+
+
+class SystemModel(Frozen):
+    """A payment platform design: the thing architects compare."""
+
+    name: str
+    description: str = ""
+    wiring: Literal["async", "sync"] = Field(
+        "async", description="payment service → executor: a Kafka topic (async) or an HTTP call (sync)"
+    )
+    client: ClientConfig = ClientConfig()
+    payment_service: PaymentServiceConfig = PaymentServiceConfig()
+    kafka: KafkaConfig = KafkaConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    psp: PspConfig = PspConfig()
+    scheme: SchemeConfig = SchemeConfig()
+    banks: BanksConfig = BanksConfig()
+    wallet: WalletConfig = WalletConfig()
+    ledger: ConsumerServiceConfig = ConsumerServiceConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    reconciliation: ReconciliationConfig = ReconciliationConfig()

@@ -1,0 +1,1 @@
+"""Observations of a run: streaming counters, histograms, time bins, and an opt-in trace."""

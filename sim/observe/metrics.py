@@ -1,0 +1,131 @@
+"""Streaming statistics whose memory does not grow with the number of payments.
+
+- counters: named integers (outcomes, attempts, dangerous paths hit)
+- histograms: log-bucketed, ~1 % relative error, for latency percentiles
+- time series: fixed time bins of counts (rates) and gauges (queue depth, lag)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+
+class Histogram:
+    """Log-bucketed histogram of positive values (seconds) with constant memory."""
+
+    __slots__ = ("counts", "count", "total", "minimum", "maximum", "zeros")
+    GROWTH = 1.02
+    _LOG_GROWTH = math.log(GROWTH)
+    _FLOOR = 1e-6  # values below a microsecond fall in the zero bucket
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.count = 0
+        self.total = 0.0
+        self.minimum = math.inf
+        self.maximum = 0.0
+        self.zeros = 0
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
+        if value < self._FLOOR:
+            self.zeros += 1
+            return
+        index = int(math.log(value / self._FLOOR) / self._LOG_GROWTH)
+        self.counts[index] = self.counts.get(index, 0) + 1
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else math.nan
+
+    def quantile(self, q: float) -> float:
+        """The value below which a fraction ``q`` of observations fall (bucket midpoint)."""
+        if not self.count:
+            return math.nan
+        rank = q * self.count
+        seen = self.zeros
+        if seen >= rank and self.zeros:
+            return 0.0
+        for index in sorted(self.counts):
+            seen += self.counts[index]
+            if seen >= rank:
+                low = self._FLOOR * self.GROWTH**index
+                return min(self.maximum, max(self.minimum, low * (1 + self.GROWTH) / 2))
+        return self.maximum
+
+    def merge(self, other: "Histogram") -> None:
+        for index, n in other.counts.items():
+            self.counts[index] = self.counts.get(index, 0) + n
+        self.count += other.count
+        self.total += other.total
+        self.zeros += other.zeros
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "count": self.count,
+            "mean": _finite(self.mean),
+            "p50": _finite(self.quantile(0.50)),
+            "p95": _finite(self.quantile(0.95)),
+            "p99": _finite(self.quantile(0.99)),
+            "max": _finite(self.maximum if self.count else math.nan),
+        }
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value or value in (math.inf, -math.inf) else round(value, 6)
+
+
+class TimeSeries:
+    """Counts and gauges in fixed bins of simulated time."""
+
+    def __init__(self, bin_s: float) -> None:
+        self.bin_s = bin_s
+        self.counts: dict[str, list[int]] = {}
+        self.gauges: dict[str, list[float]] = {}
+
+    def count(self, name: str, now: float, n: int = 1) -> None:
+        series = self.counts.get(name)
+        if series is None:
+            series = self.counts[name] = []
+        index = int(now / self.bin_s)
+        if index >= len(series):
+            series.extend([0] * (index + 1 - len(series)))
+        series[index] += n
+
+    def gauge(self, name: str, now: float, value: float) -> None:
+        """Record ``value`` for the bin of ``now``; the largest value in a bin is kept."""
+        series = self.gauges.get(name)
+        if series is None:
+            series = self.gauges[name] = []
+        index = int(now / self.bin_s)
+        if index >= len(series):
+            series.extend([0.0] * (index + 1 - len(series)))
+        if value > series[index]:
+            series[index] = value
+
+    def bins(self) -> int:
+        lengths = [len(s) for s in self.counts.values()] + [len(s) for s in self.gauges.values()]
+        return max(lengths, default=0)
+
+
+class Metrics:
+    """All streaming observations of one run."""
+
+    def __init__(self, bin_s: float = 10.0) -> None:
+        self.counters: Counter[str] = Counter()
+        self.histograms: dict[str, Histogram] = {}
+        self.series = TimeSeries(bin_s)
+
+    def histogram(self, name: str) -> Histogram:
+        hist = self.histograms.get(name)
+        if hist is None:
+            hist = self.histograms[name] = Histogram()
+        return hist

@@ -1,0 +1,1 @@
+"""Resilience policies architects compare: retries, breakers, budgets, throttling, fallbacks."""
