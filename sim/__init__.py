@@ -1,1 +1,3 @@
 """paychaos: discrete-event simulation and chaos testing of online payment systems."""
+
+__version__ = "0.1.0"

@@ -81,6 +81,9 @@ class KafkaConfig(Frozen):
     rebalance_pause_s: Seconds = Field(3.0, alias="rebalance_pause")
     session_timeout_s: Seconds = Field(10.0, alias="session_timeout", description="a dead consumer is noticed after this")
     max_poll_interval_s: Seconds = Field(300.0, alias="max_poll_interval")
+    max_poll_records: PositiveInt = Field(
+        500, description="messages a consumer fetches per poll (with commit: before, a crash loses the unprocessed rest)"
+    )
 
 
 IdempotencyKeyMode = Literal["order_id", "fresh_per_attempt"]
@@ -102,6 +105,7 @@ class ExecutorConfig(Frozen):
         True, description="after an indefinite outcome, ask the PSP for the key's status before retrying"
     )
     pending_poll_s: Seconds = Field(60.0, alias="pending_poll", description="poll a PENDING order this often")
+    threads: PositiveInt = Field(16, description="worker threads per instance (sync wiring: concurrent calls)")
 
 
 class WebhookConfig(Frozen):
@@ -145,7 +149,7 @@ class BanksConfig(Frozen):
     latency: Distribution = Field(default_factory=lambda: _lognormal("80ms", "600ms"))
     decline_limit_probability: Probability = 0.01
     error_probability: Probability = 0.001
-    balance_median_minor: PositiveInt = 200_000
+    balance_median_minor: PositiveInt = 5_000_000
     low_balance_fraction: Probability = Field(0.02, description="buyers whose balance is too low for most payments")
 
 
@@ -161,6 +165,14 @@ class WalletConfig(ConsumerServiceConfig):
     """Seller balances, updated with optimistic concurrency on each seller's row."""
 
     occ_retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
+
+
+class LedgerConfig(ConsumerServiceConfig):
+    """The append-only double-entry ledger."""
+
+    atomic_entries: bool = Field(
+        True, description="write both entries of a transaction atomically (FLAW when false: a crash can leave one)"
+    )
 
 
 class MonitorConfig(Frozen):
@@ -192,6 +204,6 @@ class SystemModel(Frozen):
     scheme: SchemeConfig = SchemeConfig()
     banks: BanksConfig = BanksConfig()
     wallet: WalletConfig = WalletConfig()
-    ledger: ConsumerServiceConfig = ConsumerServiceConfig()
+    ledger: LedgerConfig = LedgerConfig()
     monitor: MonitorConfig = MonitorConfig()
     reconciliation: ReconciliationConfig = ReconciliationConfig()

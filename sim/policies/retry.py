@@ -45,11 +45,15 @@ class RetryPolicy(Frozen):
         False, description="FLAW when true: also retries definite failures such as declines"
     )
 
-    @model_validator(mode="after")
-    def _none_means_one_attempt(self) -> "RetryPolicy":
-        if self.strategy is RetryStrategy.NONE and self.max_attempts != 1:
-            return self.model_copy(update={"max_attempts": 1})
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _none_means_one_attempt(cls, data: object) -> object:
+        """``strategy: none`` means a single attempt, whatever max_attempts says."""
+        if isinstance(data, dict) and str(data.get("strategy", "")).lower() in ("none", "retrystrategy.none"):
+            return {**data, "max_attempts": 1}
+        if isinstance(data, dict) and data.get("strategy") is RetryStrategy.NONE:
+            return {**data, "max_attempts": 1}
+        return data
 
     @property
     def retries(self) -> int:

@@ -1,0 +1,53 @@
+"""``paychaos``: the command line. One module per subcommand; each has ``register(subparsers)``.
+
+Exit codes: 0 ok, 1 an oracle or expectation failed, 2 bad input (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sim import __version__
+from sim.cli import run as run_command
+from sim.errors import PaychaosError
+
+COMMANDS = [run_command]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: usage + exit 2, no traceback
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="paychaos",
+        description="Discrete-event simulation and chaos testing of online payment systems.",
+        epilog="Exit codes: 0 ok, 1 an oracle or expectation failed, 2 bad input.",
+    )
+    parser.add_argument("--version", action="version", version=f"paychaos {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.handler(args)
+    except PaychaosError as exc:
+        print(f"paychaos: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("paychaos: interrupted", file=sys.stderr)
+        return 130

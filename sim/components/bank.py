@@ -1,0 +1,137 @@
+"""Issuing banks behind the card scheme: buyer balances and authorisation decisions.
+
+An authorisation crosses the card scheme to the card's issuing bank and comes back with one
+``ReplyCode``: ERROR_5XX (bank system error, no money moves), DECLINED_FUNDS (balance too low),
+DECLINED_LIMIT (limit or issuer decline, including a decline surge) or APPROVED, which debits the
+buyer and records the capture in the ground truth. No SimPy process per call: one Timeout and a
+callback.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from functools import partial
+from typing import TYPE_CHECKING, Callable
+
+from sim.components.psp import ReplyCode
+from sim.config.distributions import make_sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.config.model import BanksConfig, SchemeConfig
+    from sim.domain.population import Population
+    from sim.domain.truth import GroundTruth
+    from sim.observe.metrics import Metrics
+    from sim.rng import Streams
+
+BALANCE_SIGMA = 1.0
+"""Spread of the lognormal initial balances (p99 ≈ 10× the median)."""
+
+LOW_BALANCE_DIVISOR = 100
+"""A low-balance buyer holds between 0 and ``balance_median_minor / LOW_BALANCE_DIVISOR``."""
+
+_APPROVED = ReplyCode.APPROVED
+_DECLINED_FUNDS = ReplyCode.DECLINED_FUNDS
+_DECLINED_LIMIT = ReplyCode.DECLINED_LIMIT
+_ERROR_5XX = ReplyCode.ERROR_5XX
+
+
+class Banks:
+    """The issuing banks: one balance per buyer, authorisations after scheme + bank latency."""
+
+    def __init__(
+        self,
+        env: "simpy.Environment",
+        banks_cfg: "BanksConfig",
+        scheme_cfg: "SchemeConfig",
+        population: "Population",
+        streams: "Streams",
+        truth: "GroundTruth",
+        metrics: "Metrics",
+    ) -> None:
+        self.env = env
+        self.cfg = banks_cfg
+        self.population = population
+        self.truth = truth
+        self.metrics = metrics
+        self._counters = metrics.counters
+        self._cards = population.cards
+        self.decline_surge_probability = 0.0
+        """Fault knob (issuer decline surge): extra probability of DECLINED_LIMIT; injectors add
+        and subtract, so surges stack."""
+
+        rng = streams.stream("banks.balances")
+        mu = math.log(banks_cfg.balance_median_minor)
+        low_fraction = banks_cfg.low_balance_fraction
+        low_ceiling = banks_cfg.balance_median_minor // LOW_BALANCE_DIVISOR
+        balances = array("q")
+        for _ in range(population.buyers):
+            if rng.random() < low_fraction:
+                balances.append(rng.randint(0, low_ceiling))
+            else:
+                balances.append(int(rng.lognormvariate(mu, BALANCE_SIGMA)))
+        self.balance_minor = balances
+        """Current balance of each buyer's account (index = buyer), integer minor units."""
+        self.initial_total_minor = sum(balances)
+
+        self._scheme_latency = make_sampler(scheme_cfg.latency, streams.stream("banks.scheme"))
+        self._bank_latency = make_sampler(banks_cfg.latency, streams.stream("banks.latency"))
+        self._decisions = streams.stream("banks.decisions")
+
+    def authorise(
+        self,
+        order_id: int,
+        card_token: int,
+        amount_minor: int,
+        currency: int,
+        on_done: Callable[[ReplyCode], None],
+        after_s: float = 0.0,
+    ) -> None:
+        """Decide on a charge after ``after_s`` + scheme latency + bank latency; call ``on_done``
+        with the code at that instant (the capture, if any, happens at that instant too)."""
+        delay = after_s + self._scheme_latency() + self._bank_latency()
+        event = self.env.timeout(delay)
+        event.callbacks.append(partial(self._decide, order_id, card_token, amount_minor, currency, on_done))
+
+    def _decide(
+        self,
+        order_id: int,
+        card_token: int,
+        amount_minor: int,
+        currency: int,
+        on_done: Callable[[ReplyCode], None],
+        _event: object,
+    ) -> None:
+        counters = self._counters
+        counters["banks.authorisations"] += 1
+        cfg = self.cfg
+        rng = self._decisions
+        error_p = cfg.error_probability
+        if error_p > 0.0 and rng.random() < error_p:
+            counters["banks.errors"] += 1
+            on_done(_ERROR_5XX)
+            return
+        buyer = self._cards[card_token].buyer
+        balances = self.balance_minor
+        balance = balances[buyer]
+        if balance < amount_minor:
+            counters["banks.declined_funds"] += 1
+            on_done(_DECLINED_FUNDS)
+            return
+        decline_p = cfg.decline_limit_probability + self.decline_surge_probability
+        if decline_p > 0.0 and rng.random() < decline_p:
+            counters["banks.declined_limit"] += 1
+            on_done(_DECLINED_LIMIT)
+            return
+        balances[buyer] = balance - amount_minor
+        now = self.env.now
+        self.truth.record_capture(order_id, amount_minor, currency, now)
+        counters["banks.captures"] += 1
+        on_done(_APPROVED)
+
+    @property
+    def total_balance_minor(self) -> int:
+        """Sum of all buyers' current balances (for the money-conservation oracle)."""
+        return sum(self.balance_minor)

@@ -1,0 +1,153 @@
+"""Checkout clients: Poisson arrivals with spikes, carts drawn from the population, buyers who
+double-click and retry on timeout with the same idempotency key (or, in a flawed client, a new one).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Generator
+
+import simpy
+
+from sim.components.payment_service import OrderLine, PaymentService, Response
+from sim.config.distributions import make_sampler
+from sim.config.model import ClientConfig
+from sim.config.scenario import Workload
+from sim.domain.population import Population
+from sim.observe.metrics import Metrics
+from sim.policies.retry import Retrier
+from sim.rng import Streams
+
+_Z99 = 2.3263478740408408
+_FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Response.FAILED: "failed",
+          Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
+
+
+def rate_multiplier(workload: Workload, now: float) -> float:
+    multiplier = 1.0
+    for spike in workload.spikes:
+        if spike.at_s <= now < spike.at_s + spike.for_s:
+            multiplier *= spike.multiplier
+    return multiplier
+
+
+def next_rate_change(workload: Workload, now: float) -> float:
+    """The next time the arrival rate changes (spike edges), or +inf."""
+    edges = [t for spike in workload.spikes for t in (spike.at_s, spike.at_s + spike.for_s) if t > now]
+    return min(edges, default=math.inf)
+
+
+class CheckoutClients:
+    """The store's front end: generates checkouts until ``until_s`` and plays each buyer."""
+
+    def __init__(
+        self, env: simpy.Environment, workload: Workload, cfg: ClientConfig, population: Population,
+        service: PaymentService, streams: Streams, metrics: Metrics, until_s: float,
+    ) -> None:
+        self.env = env
+        self.workload = workload
+        self.cfg = cfg
+        self.population = population
+        self.service = service
+        self.metrics = metrics
+        self.until_s = until_s
+        self._arrivals = streams.stream("client.arrivals")
+        self._carts = streams.stream("client.carts")
+        self._behaviour = streams.stream("client.behaviour")
+        self._double_click_s = make_sampler(cfg.double_click_delay, streams.stream("client.double_click"))
+        self._mu = math.log(workload.amount_median_minor)
+        self._sigma = (math.log(workload.amount_p99_minor) - self._mu) / _Z99
+        self.next_key = 0
+        self.next_line = 0
+        self.checkouts = 0
+        self.latency = metrics.histogram("client_latency_s")
+
+    def start(self) -> None:
+        self.env.process(self._arrive())
+
+    def _arrive(self) -> Generator[simpy.Event, None, None]:
+        env, workload, rng = self.env, self.workload, self._arrivals
+        base_rate = workload.rate_per_s
+        limit = workload.max_checkouts
+        if base_rate <= 0:
+            return
+        while True:
+            rate = base_rate * rate_multiplier(workload, env.now)
+            gap = rng.expovariate(rate)
+            change = next_rate_change(workload, env.now)
+            if env.now + gap > change:  # memoryless: redraw from the rate change
+                yield env.timeout(change - env.now)
+                continue
+            if env.now + gap >= self.until_s:
+                return
+            yield env.timeout(gap)
+            self.checkouts += 1
+            env.process(self._buyer(*self._draw_cart()))
+            if limit is not None and self.checkouts >= limit:
+                return
+
+    def _draw_cart(self) -> tuple[int, list[OrderLine]]:
+        rng, workload, population = self._carts, self.workload, self.population
+        buyer = rng.randrange(population.buyers)
+        count = 1
+        while count < workload.max_orders_per_checkout and rng.random() < 0.35:
+            count += 1
+        currency = rng.randrange(len(population.currencies))
+        lines = []
+        sellers_used: set[int] = set()
+        for _ in range(count):
+            if workload.hot_seller_share and rng.random() < workload.hot_seller_share:
+                seller = 0
+            else:
+                seller = rng.randrange(population.sellers)
+            if seller in sellers_used:  # one order per seller per checkout
+                continue
+            sellers_used.add(seller)
+            amount = max(1, int(rng.lognormvariate(self._mu, self._sigma)))
+            lines.append(OrderLine(seller, amount, currency, self.next_line))
+            self.next_line += 1
+        return buyer, lines
+
+    def _new_key(self) -> int:
+        key = self.next_key
+        self.next_key += 1
+        return key
+
+    def _buyer(self, buyer: int, lines: list[OrderLine]) -> Generator[simpy.Event, None, None]:
+        env, cfg, metrics = self.env, self.cfg, self.metrics
+        key = self._new_key()
+        token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
+        started = env.now
+        retrier = Retrier(cfg.retry, self._behaviour, started)
+        service = self.service
+        if cfg.double_click_probability and self._behaviour.random() < cfg.double_click_probability:
+            metrics.counters["client.double_clicks"] += 1
+            env.process(self._second_click(key, buyer, token, lines))
+        while True:
+            request = env.process(service.handle_checkout(key, buyer, token, lines))
+            outcome = yield request | env.timeout(cfg.timeout_s)
+            if request in outcome:
+                response = request.value
+                if response != Response.UNAVAILABLE:
+                    self.latency.add(env.now - started)
+                    metrics.counters[f"client.{_FINAL[response]}"] += 1
+                    return
+                retry_after = 0.0
+                metrics.counters["client.unavailable"] += 1
+            else:
+                metrics.counters["client.timeouts"] += 1
+                retry_after = 0.0
+            delay = retrier.next_delay_s(env.now, retry_after)
+            if delay is None:
+                metrics.counters["client.gave_up"] += 1
+                self.latency.add(env.now - started)
+                return
+            metrics.counters["client.retries"] += 1
+            yield env.timeout(delay)
+            if cfg.regenerate_key_on_retry:
+                key = self._new_key()  # FLAW: the retry is a brand-new checkout
+
+    def _second_click(self, key: int, buyer: int, token: int, lines: list[OrderLine]) -> Generator:
+        yield self.env.timeout(self._double_click_s())
+        yield from self.service.handle_checkout(key, buyer, token, lines)

@@ -1,0 +1,35 @@
+"""The dead-letter queue: orders a human must look at (exhausted retries, poison pills)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    order_id: int
+    reason: str
+    at_s: float
+
+
+class DeadLetterQueue:
+    """Listable and replayable; entries stay until replayed."""
+
+    def __init__(self) -> None:
+        self.entries: list[DeadLetter] = []
+        self.replayed = 0
+
+    def add(self, order_id: int, reason: str, now: float) -> None:
+        self.entries.append(DeadLetter(order_id, reason, now))
+
+    def take_all(self) -> list[DeadLetter]:
+        """Remove and return every entry (for a replay after recovery)."""
+        entries, self.entries = self.entries, []
+        self.replayed += len(entries)
+        return entries
+
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self.entries:
+            counts[entry.reason] = counts.get(entry.reason, 0) + 1
+        return dict(sorted(counts.items()))

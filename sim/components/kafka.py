@@ -1,0 +1,504 @@
+"""Kafka topics and consumer groups: partitions, offsets, commits, rebalances, redelivery.
+
+What is modelled (DESIGN §3), and what each fault does:
+
+- A :class:`Topic` has P partitions, each an append-only log with integer offsets; a message goes
+  to partition ``key % P``, so order holds only within a partition. During a broker outage
+  ``publish`` returns ``None``: the producer retries; publishing twice *is* a producer duplicate.
+- A :class:`ConsumerGroup` of N instances splits the partitions round-robin over its sorted live
+  members. Each assigned partition has one long-lived worker process; partitions run concurrently.
+  ``commit="after"`` (at-least-once): handle, then commit offset+1. ``commit="before"``
+  (at-most-once): commit, then handle, so a crash mid-handling loses that message.
+- ``crash``: the instance's workers are interrupted at once (the handler is abandoned mid-way);
+  the group notices after ``session_timeout_s`` and rebalances. A rebalance is eager: every worker
+  finishes its current message and commits, the group pauses ``rebalance_pause_s``, partitions
+  are reassigned, and new workers start from the *committed* offset, so a message handled but not
+  committed is delivered again.
+- ``stall``: the instance's workers hang at their next commit point. Past ``max_poll_interval_s``
+  the instance is expelled (rebalance); when it wakes its commit is rejected and it rejoins.
+- A handler exception (an uncaught poison pill) crashes its instance, which restarts after the
+  session timeout and meets the same message again: the partition is blocked for good.
+
+Cost: per message, a ``Message`` and the events the handler yields; an idle worker waits on one
+shared per-partition event. Messages committed by every group are dropped from memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import simpy
+
+from sim.observe.metrics import Metrics
+
+Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
+
+
+@dataclass(slots=True)
+class Message:
+    """One record of a partition log."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: int
+    value: object
+    produced_at: float
+
+
+class _Partition:
+    """An append-only log; offsets below ``base`` were committed by every group and dropped."""
+
+    __slots__ = ("log", "base", "end", "wake")
+
+    def __init__(self) -> None:
+        self.log: deque[Message] = deque()
+        self.base = 0  # offset of log[0]
+        self.end = 0  # offset the next message gets
+        self.wake: simpy.Event | None = None  # triggered by the next publish, if someone waits
+
+
+class Topic:
+    """A Kafka topic: P partitions, each an append-only log with integer offsets."""
+
+    def __init__(
+        self, env: simpy.Environment, name: str, partitions: int, metrics: Metrics | None = None
+    ) -> None:
+        if partitions < 1:
+            raise ValueError(f"topic {name!r}: partitions must be >= 1, got {partitions}")
+        self.env = env
+        self.name = name
+        self.partition_count = partitions
+        self.available = True
+        self._parts = [_Partition() for _ in range(partitions)]
+        self._groups: list[ConsumerGroup] = []
+        self._recovered: simpy.Event | None = None
+        self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
+        self._c_published = f"kafka.{name}.published"
+        self._c_failed = f"kafka.{name}.publish_failed"
+
+    def set_available(self, up: bool) -> None:
+        """Start (``False``) or end (``True``) a broker outage; recovery wakes waiting consumers.
+        Commits and rebalances still go through during an outage (a simplification)."""
+        self.available = up
+        if up and self._recovered is not None:
+            event, self._recovered = self._recovered, None
+            event.succeed()
+
+    def publish(self, key: int, value: object) -> int | None:
+        """Append to partition ``key % P`` at ``env.now``; the offset, or ``None`` when the broker
+        is unavailable (the producer must retry; producer duplicates are simply the caller
+        publishing twice)."""
+        if not self.available:
+            self._counters[self._c_failed] += 1
+            return None
+        p = key % self.partition_count
+        part = self._parts[p]
+        offset = part.end
+        part.log.append(Message(self.name, p, offset, key, value, self.env.now))
+        part.end = offset + 1
+        wake = part.wake
+        if wake is not None:
+            part.wake = None
+            wake.succeed()
+        self._counters[self._c_published] += 1
+        return offset
+
+    def end_offset(self, partition: int) -> int:
+        """The offset the next message of ``partition`` will get."""
+        return self._parts[partition].end
+
+    def depth(self) -> int:
+        """Messages appended but not yet committed by the slowest group, summed over partitions
+        (every message ever published when no group subscribes)."""
+        return sum(part.end - part.base for part in self._parts)
+
+    def retained(self, partition: int) -> int:
+        """Messages of ``partition`` held in memory (equals its share of ``depth``)."""
+        return len(self._parts[partition].log)
+
+    def _recovery(self) -> simpy.Event:
+        """The event a consumer waits on during an outage."""
+        if self._recovered is None:
+            self._recovered = self.env.event()
+        return self._recovered
+
+    def _trim(self, p: int) -> None:
+        """Drop messages of partition ``p`` that every group has committed."""
+        groups = self._groups
+        low = groups[0].committed[p] if len(groups) == 1 else min(g.committed[p] for g in groups)
+        part = self._parts[p]
+        if low > part.base:
+            log = part.log
+            for _ in range(low - part.base):
+                log.popleft()
+            part.base = low
+
+
+class _Worker:
+    """One partition consumed by one instance, for one assignment (until the next rebalance)."""
+
+    __slots__ = ("instance", "partition", "proc", "idle", "gone", "stopping", "stall_s")
+
+    def __init__(self, instance: int, partition: int, stall_s: float) -> None:
+        self.instance = instance
+        self.partition = partition
+        self.proc: simpy.Process | None = None
+        self.idle = False  # waiting for data or recovery: safe to interrupt
+        self.gone = False  # interrupted by us (crash, revoke while idle): exit, never commit
+        self.stopping = False  # rebalance: finish the current message, commit, exit
+        self.stall_s = stall_s  # hang this long at the next commit point
+
+
+class ConsumerGroup:
+    """N instances sharing a topic's partitions, with Kafka's commit, crash and rebalance rules."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        topic: Topic,
+        name: str,
+        instances: int,
+        handler: Handler,
+        *,
+        commit: Literal["after", "before"] = "after",
+        rebalance_pause_s: float = 3.0,
+        session_timeout_s: float = 10.0,
+        max_poll_interval_s: float = 300.0,
+        max_poll_records: int = 1,
+        metrics: Metrics | None = None,
+    ) -> None:
+        if instances < 1:
+            raise ValueError(f"consumer group {name!r}: instances must be >= 1, got {instances}")
+        if commit not in ("after", "before"):
+            raise ValueError(f"consumer group {name!r}: commit must be 'after' or 'before'")
+        for label, value in (
+            ("rebalance_pause_s", rebalance_pause_s),
+            ("session_timeout_s", session_timeout_s),
+            ("max_poll_interval_s", max_poll_interval_s),
+        ):
+            if value < 0:
+                raise ValueError(f"consumer group {name!r}: {label} must be >= 0, got {value}")
+        self.env = env
+        self.topic = topic
+        self.name = name
+        self.instances = instances
+        self.handler = handler
+        self.commit = commit
+        self.rebalance_pause_s = rebalance_pause_s
+        self.session_timeout_s = session_timeout_s
+        self.max_poll_interval_s = max_poll_interval_s
+        if max_poll_records < 1:
+            raise ValueError(f"consumer group {name!r}: max_poll_records must be >= 1, got {max_poll_records}")
+        self.max_poll_records = max_poll_records
+        """Messages fetched per poll; with commit="before" a crash loses the rest of the poll."""
+        partitions = topic.partition_count
+        # A new group starts at the earliest offset still held.
+        self.committed: list[int] = [part.base for part in topic._parts]
+        self.assignment: list[int | None] = [None] * partitions  # the group's view: owner or None
+        self.rebalances = 0
+        self.last_handler_error: BaseException | None = None
+        self._before = commit == "before"
+        self._high = list(self.committed)  # first never-delivered offset, per partition
+        self._workers: list[_Worker | None] = [None] * partitions  # current owners
+        self._owned = 0  # non-None entries of _workers
+        self._running: list[_Worker] = []  # every worker process alive, owners and zombies
+        self._alive = [True] * instances  # the process runs
+        self._member = [True] * instances  # the coordinator counts it in the group
+        self._incarnation = [0] * instances  # bumped by crash and restart
+        self._pending_stall = [0.0] * instances  # a stall asked while the instance owned nothing
+        self._dirty = False  # a rebalance was asked for
+        self._coord_wake: simpy.Event | None = None
+        self._stopped: simpy.Event | None = None  # triggered when the last owner exits
+        self._started = False
+        self._metrics = metrics
+        self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
+        self._c_delivered = f"kafka.{topic.name}.delivered"
+        self._c_redelivered = f"kafka.{topic.name}.redelivered"
+        topic._groups.append(self)
+
+    # ----------------------------------------------------------------------------- public
+
+    def start(self) -> None:
+        """Initial assignment, without a rebalance pause."""
+        if self._started:
+            raise RuntimeError(f"consumer group {self.name!r} was already started")
+        self._started = True
+        self.env.process(self._coordinate())
+        self._assign()
+
+    def crash(self, instance: int) -> None:
+        """Kill ``instance`` now: its handlers are abandoned; the group notices after the
+        session timeout. A no-op on a dead instance."""
+        self._check(instance)
+        if not self._alive[instance]:
+            return
+        self._alive[instance] = False
+        self._incarnation[instance] += 1
+        self._pending_stall[instance] = 0.0
+        incarnation = self._incarnation[instance]
+        me = self.env.active_process
+        for w in self._running:
+            if w.instance == instance and not w.gone:
+                w.gone = True
+                if self._workers[w.partition] is w:
+                    self._release(w)
+                if w.proc is not me:
+                    w.proc.interrupt("crash")  # type: ignore[union-attr]
+        self._after(self.session_timeout_s, lambda: self._session_expired(instance, incarnation))
+
+    def restart(self, instance: int) -> None:
+        """Bring a crashed instance back (no memory of before); it rejoins at once, which
+        rebalances. A no-op on a live instance."""
+        self._check(instance)
+        if self._alive[instance]:
+            return
+        self._alive[instance] = True
+        self._incarnation[instance] += 1
+        self._join(instance)
+
+    def stall(self, instance: int, duration_s: float) -> None:
+        """Make ``instance`` hang ``duration_s`` at its workers' next commit point (a slow
+        downstream, a GC pause). Longer than ``max_poll_interval_s`` (counted from the start of
+        the hang) gets it expelled. If it owns nothing now, the stall applies to the workers of
+        its next assignment."""
+        self._check(instance)
+        if duration_s <= 0 or not self._alive[instance]:
+            return
+        armed = False
+        for w in self._workers:
+            if w is not None and w.instance == instance:
+                w.stall_s = duration_s
+                armed = True
+        if not armed:
+            self._pending_stall[instance] = duration_s
+
+    def lag(self) -> int:
+        """Sum over partitions of end offset minus committed offset."""
+        return sum(part.end - c for part, c in zip(self.topic._parts, self.committed))
+
+    def live_instances(self) -> list[int]:
+        """Instances whose process runs (not crashed), in order."""
+        return [i for i in range(self.instances) if self._alive[i]]
+
+    def member_instances(self) -> list[int]:
+        """Instances the group coordinator currently counts as members, in order."""
+        return [i for i in range(self.instances) if self._member[i]]
+
+    # ----------------------------------------------------------------------------- workers
+
+    def _work(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+        """Consume one partition from the committed offset until revoked, crashed or fenced."""
+        p = w.partition
+        topic = self.topic
+        part = topic._parts[p]
+        handler = self.handler
+        before = self._before
+        counters = self._counters
+        high = self._high
+        pos = self.committed[p]
+        batch: list[Message] = []
+        taken = 0
+        max_poll = self.max_poll_records
+        try:
+            while not w.stopping:
+                if taken == len(batch):  # poll: fetch up to max_poll_records messages
+                    if not topic.available:
+                        w.idle = True
+                        yield topic._recovery()
+                        w.idle = False
+                        continue
+                    if pos >= part.end:
+                        w.idle = True
+                        wake = part.wake
+                        if wake is None:
+                            wake = part.wake = self.env.event()
+                        yield wake
+                        w.idle = False
+                        continue
+                    start = pos - part.base
+                    batch = part.log[start] if max_poll == 1 else None
+                    batch = [batch] if batch is not None else [
+                        part.log[start + i] for i in range(min(max_poll, part.end - pos))
+                    ]
+                    taken = 0
+                    if before:  # auto-commit style: the whole poll is committed before processing
+                        if w.stall_s:
+                            yield from self._hang(w)
+                        if not self._may_commit(w):
+                            return
+                        self.committed[p] = pos + len(batch)
+                        topic._trim(p)
+                msg = batch[taken]
+                taken += 1
+                pos += 1
+                counters[self._c_delivered] += 1
+                if pos <= high[p]:
+                    counters[self._c_redelivered] += 1
+                else:
+                    high[p] = pos
+                try:
+                    yield from handler(msg)
+                except simpy.Interrupt:
+                    raise
+                except Exception as exc:  # an uncaught poison pill crashes the instance
+                    self._handler_failed(w, exc)
+                    return
+                if w.gone:  # crashed while the handler swallowed the interrupt
+                    return
+                if not before:
+                    if w.stall_s:
+                        yield from self._hang(w)
+                    if not self._may_commit(w):
+                        return
+                    self.committed[p] = pos
+                    topic._trim(p)
+        except simpy.Interrupt as exc:
+            if not w.gone:  # not sent by us: something the handler waited on was interrupted
+                self._handler_failed(w, exc)
+        finally:
+            self._exit(w)
+
+    def _hang(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+        """A stall at the commit point; past max.poll.interval the instance is expelled."""
+        duration, w.stall_s = w.stall_s, 0.0
+        limit = self.max_poll_interval_s
+        if duration > limit:
+            yield self.env.timeout(limit)
+            if self._workers[w.partition] is w:
+                self._expel(w.instance)
+            yield self.env.timeout(duration - limit)
+        else:
+            yield self.env.timeout(duration)
+
+    def _may_commit(self, w: _Worker) -> bool:
+        """Whether ``w`` still owns its partition; a fenced zombie's commit is rejected."""
+        if w.gone:  # defensive: crashed without the interrupt reaching us
+            return False
+        if self._workers[w.partition] is not w:
+            self._counters["kafka.commit_rejected"] += 1
+            self._join(w.instance)
+            return False
+        return True
+
+    def _handler_failed(self, w: _Worker, exc: BaseException) -> None:
+        """Crash the instance of a worker whose handler raised; restart it after the timeout."""
+        self._counters["kafka.handler_crashes"] += 1
+        self.last_handler_error = exc
+        instance = w.instance
+        if not self._alive[instance]:
+            return
+        self.crash(instance)
+        incarnation = self._incarnation[instance]
+        self._after(self.session_timeout_s, lambda: self._auto_restart(instance, incarnation))
+
+    def _exit(self, w: _Worker) -> None:
+        self._running.remove(w)
+        if self._workers[w.partition] is w:
+            self._release(w)
+
+    def _release(self, w: _Worker) -> None:
+        """Take the partition away from ``w``; wake the rebalance when no owner is left."""
+        self._workers[w.partition] = None
+        self._owned -= 1
+        if self._owned == 0 and self._stopped is not None:
+            event, self._stopped = self._stopped, None
+            event.succeed()
+
+    # ----------------------------------------------------------------------------- membership
+
+    def _session_expired(self, instance: int, incarnation: int) -> None:
+        if self._incarnation[instance] == incarnation and self._member[instance]:
+            self._member[instance] = False
+            self._request_rebalance()
+
+    def _auto_restart(self, instance: int, incarnation: int) -> None:
+        if self._incarnation[instance] == incarnation:
+            self.restart(instance)
+
+    def _expel(self, instance: int) -> None:
+        """max.poll.interval exceeded: the instance leaves the group; its workers are fenced."""
+        self._member[instance] = False
+        for w in self._running:
+            if w.instance == instance and self._workers[w.partition] is w:
+                self._release(w)
+                if w.idle:
+                    w.gone = True
+                    w.proc.interrupt("expelled")  # type: ignore[union-attr]
+        self._request_rebalance()
+
+    def _join(self, instance: int) -> None:
+        """A live instance outside the group (re)joins it, which rebalances."""
+        if self._alive[instance] and not self._member[instance]:
+            self._member[instance] = True
+            self._request_rebalance()
+
+    def _request_rebalance(self) -> None:
+        self._dirty = True
+        if self._coord_wake is not None:
+            event, self._coord_wake = self._coord_wake, None
+            event.succeed()
+
+    def _coordinate(self) -> Generator[simpy.Event, Any, None]:
+        """Run eager rebalances: revoke all, wait for in-flight messages, pause, reassign.
+        Membership changes during a rebalance are folded into its assignment."""
+        env = self.env
+        while True:
+            if not self._dirty:
+                self._coord_wake = env.event()
+                yield self._coord_wake
+            self.rebalances += 1
+            self._counters["kafka.rebalances"] += 1
+            if self._metrics is not None:
+                self._metrics.series.count("kafka.rebalances", env.now)
+            for p in range(self.topic.partition_count):
+                self.assignment[p] = None
+            for w in self._workers:
+                if w is None:
+                    continue
+                w.stopping = True
+                if w.idle:
+                    w.gone = True
+                    self._release(w)
+                    w.proc.interrupt("revoked")  # type: ignore[union-attr]
+            if self._owned:
+                self._stopped = env.event()
+                yield self._stopped
+            yield env.timeout(self.rebalance_pause_s)
+            self._dirty = False
+            self._assign()
+
+    def _assign(self) -> None:
+        """Round-robin over sorted members; a member that is dead but not yet noticed gets its
+        partitions and leaves them idle until its session times out."""
+        members = self.member_instances()
+        if not members:
+            return
+        count = len(members)
+        for p in range(self.topic.partition_count):
+            instance = members[p % count]
+            self.assignment[p] = instance
+            if self._alive[instance]:
+                w = _Worker(instance, p, self._pending_stall[instance])
+                self._workers[p] = w
+                self._owned += 1
+                self._running.append(w)
+                w.proc = self.env.process(self._work(w))
+        for instance in members:
+            self._pending_stall[instance] = 0.0
+
+    def _after(self, delay: float, action: Callable[[], None]) -> None:
+        """Call ``action`` ``delay`` seconds from now (no process)."""
+        callbacks = self.env.timeout(delay).callbacks
+        assert callbacks is not None
+        callbacks.append(lambda _event: action())
+
+    def _check(self, instance: int) -> None:
+        if not self._started:
+            raise RuntimeError(f"consumer group {self.name!r}: call start() first")
+        if not 0 <= instance < self.instances:
+            last = self.instances - 1
+            raise ValueError(f"consumer group {self.name!r}: instance {instance} not in 0..{last}")

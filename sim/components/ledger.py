@@ -1,0 +1,118 @@
+"""The double-entry ledger, fed at-least-once by the payment-success topic.
+
+Each successful order is one transaction of two entries that sum to zero: the PSP owes the
+platform (debit ``psp_receivable``), the platform owes the seller (credit ``seller_payable``).
+Balances are kept per account and currency; entries are counted, not stored (append-only in
+spirit, constant memory). Dedupe is by event id (the order id).
+"""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import simpy
+
+from sim.components.kafka import Message
+from sim.config.distributions import make_sampler
+from sim.config.model import LedgerConfig
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
+from sim.observe.metrics import Metrics
+from sim.rng import Streams
+
+PSP_RECEIVABLE = -1
+"""Account id of the PSP receivable; seller payables use the seller id."""
+
+
+class Ledger:
+    def __init__(
+        self, env: simpy.Environment, cfg: LedgerConfig, orders: Orders, checkouts: Checkouts,
+        streams: Streams, metrics: Metrics,
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.orders = orders
+        self.checkouts = checkouts
+        self.metrics = metrics
+        self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
+        self.balances: dict[tuple[int, int], int] = {}
+        """(account, currency) -> sum of entries (debits positive, credits negative)."""
+        self.recorded = bytearray()
+        """Transactions recorded per order id (more than one = a duplicate effect)."""
+        self.transactions = 0
+        self.entries = 0
+        self.unbalanced: list[tuple[int, float]] = []
+        """(order, time) of transactions whose entries do not sum to zero."""
+
+    def _post(self, account: int, currency: int, amount_minor: int) -> None:
+        key = (account, currency)
+        self.balances[key] = self.balances.get(key, 0) + amount_minor
+        self.entries += 1
+
+    def times_recorded(self, order_id: int) -> int:
+        return self.recorded[order_id] if order_id < len(self.recorded) else 0
+
+    def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
+        yield from self.record(message.value)
+
+    def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
+        """Post the transaction of a successful order (once, when dedupe is on)."""
+        yield self.env.timeout(self._latency_s())
+        if self.cfg.dedupe and self.times_recorded(order_id):
+            self.metrics.counters["ledger.deduplicated"] += 1
+            return
+        orders = self.orders
+        amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
+        if self.cfg.atomic_entries:
+            self.post_transaction(order_id)
+            return
+        # FLAW: two separate writes; a crash in between leaves half a transaction
+        self._post(PSP_RECEIVABLE, currency, amount)
+        self.unbalanced.append((order_id, self.env.now))
+        yield self.env.timeout(self._latency_s())
+        self._post(seller, currency, -amount)
+        self.unbalanced.pop()
+        self.transactions += 1
+        self._mark(order_id)
+
+    def post_transaction(self, order_id: int) -> None:
+        """Both entries of the order's transaction, atomically."""
+        orders = self.orders
+        amount, currency = orders.amount_minor[order_id], orders.currency[order_id]
+        self._post(PSP_RECEIVABLE, currency, amount)
+        self._post(orders.seller[order_id], currency, -amount)
+        self.transactions += 1
+        self._mark(order_id)
+
+    def reverse_duplicates(self, order_id: int) -> int:
+        """Compensating entries for every transaction of the order beyond the first."""
+        orders = self.orders
+        amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
+        extra = self.times_recorded(order_id) - 1
+        for _ in range(extra):
+            self._post(PSP_RECEIVABLE, currency, -amount)
+            self._post(seller, currency, amount)
+            self.transactions += 1
+        if extra > 0:
+            self.recorded[order_id] = 1
+        return max(extra, 0)
+
+    def _mark(self, order_id: int) -> None:
+        missing = order_id + 1 - len(self.recorded)
+        if missing > 0:
+            self.recorded.extend(bytes(missing))
+        if self.recorded[order_id] < 255:
+            self.recorded[order_id] += 1
+        self.orders.flags[order_id] |= LEDGER_UPDATED
+        mark_payment_done(self.orders, self.checkouts, order_id)
+
+    def seller_payable(self, seller: int, currency: int) -> int:
+        """What the ledger says the platform owes ``seller`` (positive)."""
+        return -self.balances.get((seller, currency), 0)
+
+
+def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:
+    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated."""
+    checkout = orders.checkout[order_id]
+    flags = orders.flags
+    if all(flags[o] & BOTH_UPDATED == BOTH_UPDATED for o in checkouts.orders_of(checkout)):
+        checkouts.done[checkout] = 1

@@ -1,0 +1,73 @@
+"""How a PSP answer changes a payment order: the one place the state rules live.
+
+Used by the executor (replies and status queries), the webhook handler, the in-flight monitor and
+reconciliation, so every path obeys the same rules: SUCCESS is never left; a late decline or a
+PENDING never overwrites a success; a success publishes one payment-success event for the wallet
+and the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import simpy
+
+from sim.components.kafka import Topic
+from sim.components.producer import Producer
+from sim.components.psp import ReplyCode
+from sim.domain.orders import OrderState, Orders
+from sim.observe.metrics import Metrics
+from sim.observe.trace import Trace
+
+DECLINES = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
+_SUCCESS = OrderState.SUCCESS
+_FAILED = OrderState.FAILED
+_PENDING = OrderState.PENDING
+_MAY_BECOME_PENDING = frozenset({OrderState.NOT_STARTED, OrderState.EXECUTING, OrderState.UNKNOWN})
+
+
+class Outcomes:
+    def __init__(
+        self, env: simpy.Environment, orders: Orders, producer: Producer, success_topic: Topic,
+        metrics: Metrics, trace: Trace,
+    ) -> None:
+        self.env = env
+        self.orders = orders
+        self.producer = producer
+        self.success_topic = success_topic
+        self.metrics = metrics
+        self.trace = trace
+
+    def apply(self, order_id: int, code: int, source: str) -> bool:
+        """Apply a definite or pending answer; True when the order just became SUCCESS
+        (the caller must then publish the success event with :meth:`publish_success`)."""
+        orders = self.orders
+        state = orders.state[order_id]
+        now = self.env.now
+        if self.trace.on:
+            self.trace.add(now, order_id, f"{source}:{ReplyCode(code).name}")
+        if code == ReplyCode.APPROVED:
+            if state == _SUCCESS:
+                return False
+            orders.transition(order_id, _SUCCESS, now)
+            self.metrics.counters[f"success_via.{source}"] += 1
+            return True
+        if code in DECLINES:
+            if state == _SUCCESS:
+                self.metrics.counters["late_decline_ignored"] += 1
+            elif state != _FAILED:
+                orders.transition(order_id, _FAILED, now)
+            return False
+        if code == ReplyCode.PENDING and state in _MAY_BECOME_PENDING:
+            orders.transition(order_id, _PENDING, now)
+        return False
+
+    def publish_success(self, order_id: int) -> Generator[simpy.Event, None, None]:
+        """Tell the wallet and the ledger (at-least-once, through Kafka)."""
+        sent = yield from self.producer.send(self.success_topic, order_id, order_id)
+        if not sent:
+            self.metrics.counters["success_event_not_sent"] += 1
+
+    def apply_and_publish(self, order_id: int, code: int, source: str) -> Generator[simpy.Event, None, None]:
+        if self.apply(order_id, code, source):
+            yield from self.publish_success(order_id)

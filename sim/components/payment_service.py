@@ -1,0 +1,149 @@
+"""The payment service: validates, checks risk, persists before acting, then hands each order to
+the executor — through the payment-orders topic (async) or by a direct call (sync).
+
+The checkout's idempotency key is the unique constraint of the database: a retried or
+double-clicked request finds the checkout already there and gets its status, no new orders.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Generator, Sequence
+
+import simpy
+
+from sim.components import risk
+from sim.components.database import Database
+from sim.components.executor import Executor
+from sim.components.kafka import Topic
+from sim.components.outcomes import Outcomes
+from sim.components.producer import Producer
+from sim.components.risk import RiskService
+from sim.config.distributions import make_sampler
+from sim.config.model import PaymentServiceConfig
+from sim.domain.orders import Checkouts, OrderState, Orders
+from sim.observe.metrics import Metrics
+from sim.rng import Streams
+
+
+class Response(IntEnum):
+    """What the buyer's request gets back."""
+
+    ACCEPTED = 0  # async: persisted and queued
+    SUCCEEDED = 1
+    FAILED = 2
+    IN_PROGRESS = 3
+    REJECTED = 4  # risk said no
+    UNAVAILABLE = 5  # a dependency is down: the client may retry with the same key
+
+
+class OrderLine:
+    """One seller's part of a cart, as the client sends it (``line`` is ground truth)."""
+
+    __slots__ = ("seller", "amount_minor", "currency", "line")
+
+    def __init__(self, seller: int, amount_minor: int, currency: int, line: int) -> None:
+        self.seller = seller
+        self.amount_minor = amount_minor
+        self.currency = currency
+        self.line = line
+
+
+class PaymentService:
+    def __init__(
+        self, env: simpy.Environment, cfg: PaymentServiceConfig, wiring: str, db: Database,
+        risk_service: RiskService, orders: Orders, checkouts: Checkouts, producer: Producer,
+        orders_topic: Topic | None, executor: Executor, executor_threads: int, outcomes: Outcomes,
+        streams: Streams, metrics: Metrics,
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.sync = wiring == "sync"
+        self.db = db
+        self.risk = risk_service
+        self.orders = orders
+        self.checkouts = checkouts
+        self.producer = producer
+        self.orders_topic = orders_topic
+        self.executor = executor
+        self.threads = simpy.Resource(env, capacity=executor_threads) if self.sync else None
+        self.outcomes = outcomes
+        self.metrics = metrics
+        self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
+        self.available = True
+
+    # -- checkout -------------------------------------------------------------------------------
+    def handle_checkout(
+        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
+    ) -> Generator[simpy.Event, None, Response]:
+        env, checkouts, metrics = self.env, self.checkouts, self.metrics
+        yield env.timeout(self._latency_s())
+        if not self.available:
+            return Response.UNAVAILABLE
+        existing = checkouts.find(key)
+        if existing >= 0:
+            yield self.db.read()
+            metrics.counters["payment_service.duplicate_requests"] += 1
+            return (yield from self._status_and_redispatch(existing))
+        total = sum(line.amount_minor for line in lines)
+        decision = yield from self.risk.check(total)
+        if decision == risk.REJECT:
+            return Response.REJECTED
+        if decision == risk.UNAVAILABLE:
+            return Response.UNAVAILABLE
+        yield self.db.write()
+        existing = checkouts.find(key)  # the unique constraint, checked at insert time
+        if existing >= 0:
+            metrics.counters["payment_service.unique_violations"] += 1
+            return (yield from self._status_and_redispatch(existing))
+        orders, now = self.orders, env.now
+        first = len(orders)
+        checkout_id = checkouts.add(key, buyer, card_token, first, len(lines), now)
+        for line in lines:
+            orders.add(checkout_id, line.seller, line.amount_minor, line.currency, line.line, now)
+        metrics.counters["checkouts_accepted"] += 1
+        metrics.counters["orders_created"] += len(lines)
+        return (yield from self._dispatch(checkout_id))
+
+    def _dispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
+        order_ids = self.checkouts.orders_of(checkout_id)
+        if self.sync:
+            for order_id in order_ids:
+                with self.threads.request() as slot:
+                    yield slot
+                    yield from self.executor.execute(order_id)
+            return self._status(checkout_id)
+        for order_id in order_ids:
+            sent = yield from self.producer.send(self.orders_topic, order_id, order_id)
+            if not sent:
+                return Response.UNAVAILABLE  # persisted, not queued: a retry re-dispatches
+        return Response.ACCEPTED
+
+    def _status_and_redispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
+        """A repeated request: answer the status; orders never handed on are handed on now."""
+        orders = self.orders
+        if any(orders.state[o] == OrderState.NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
+            self.metrics.counters["payment_service.redispatched"] += 1
+            return (yield from self._dispatch(checkout_id))
+        return self._status(checkout_id)
+
+    def _status(self, checkout_id: int) -> Response:
+        states = [self.orders.state[o] for o in self.checkouts.orders_of(checkout_id)]
+        if all(s == OrderState.SUCCESS for s in states):
+            return Response.SUCCEEDED
+        if any(s == OrderState.FAILED for s in states):
+            return Response.FAILED
+        return Response.ACCEPTED if not self.sync else Response.IN_PROGRESS
+
+    # -- webhooks from the PSP ------------------------------------------------------------------
+    def on_webhook(self, order_id: int, code: int) -> None:
+        """The PSP's notification arrives (maybe late, twice, or out of order)."""
+        self.metrics.counters["webhooks_received"] += 1
+        self.env.process(self._handle_webhook(order_id, code))
+
+    def _handle_webhook(self, order_id: int, code: int) -> Generator[simpy.Event, None, None]:
+        yield self.db.write()
+        if order_id >= len(self.orders):
+            self.metrics.counters["webhooks_unknown_order"] += 1
+            return
+        yield from self.outcomes.apply_and_publish(order_id, code, "webhook")

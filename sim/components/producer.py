@@ -1,0 +1,51 @@
+"""Publishing to a Kafka topic: wait for the broker's ack, retry while the broker is down."""
+
+from __future__ import annotations
+
+import random
+from typing import Generator
+
+import simpy
+
+from sim.components.kafka import Topic
+from sim.config.distributions import make_sampler
+from sim.config.model import KafkaConfig, ProducerConfig
+from sim.observe.metrics import Metrics
+from sim.policies.retry import Retrier
+
+
+class Producer:
+    """A service's Kafka producer with retries; may duplicate under the producer-duplicates fault."""
+
+    def __init__(
+        self, env: simpy.Environment, name: str, kafka: KafkaConfig, cfg: ProducerConfig,
+        rng: random.Random, metrics: Metrics,
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.cfg = cfg
+        self.rng = rng
+        self.metrics = metrics
+        self._latency_s = make_sampler(kafka.publish_latency, rng)
+        self.duplicate_probability = 0.0
+        """Producer-duplicates fault: the ack is lost and the producer sends the record again."""
+
+    def send(self, topic: Topic, key: int, value: object) -> Generator[simpy.Event, None, bool]:
+        """Publish and wait for the ack; False when the retries ran out (the record is not sent)."""
+        env = self.env
+        retrier: Retrier | None = None
+        while True:
+            yield env.timeout(self._latency_s())
+            if topic.publish(key, value) is not None:
+                if self.duplicate_probability and self.rng.random() < self.duplicate_probability:
+                    topic.publish(key, value)
+                    self.metrics.counters["producer.duplicates"] += 1
+                return True
+            if retrier is None:
+                retrier = Retrier(self.cfg.retry, self.rng, env.now)
+            delay = retrier.next_delay_s(env.now)
+            if delay is None:
+                self.metrics.counters[f"producer.{self.name}.gave_up"] += 1
+                return False
+            self.metrics.counters[f"producer.{self.name}.retries"] += 1
+            yield env.timeout(delay)

@@ -1,0 +1,489 @@
+"""The payment service provider: tokenisation, idempotency keys, routing to the card scheme,
+pending payments, webhooks, status queries and the daily settlement file.
+
+Timeline of :meth:`Psp.charge` (no SimPy process per call: Timeouts with callbacks)::
+
+    call ──network──▶ arrival: edge (outage / partial outage / rate limit / no reply)
+                               idempotency (replay, 409 CONFLICT, INVALID, expired-key reuse)
+          ──PSP latency (+extra)──▶ 5xx (entry removed)  |  PENDING (stored, webhook later)
+                                    |  bank: scheme + bank latency, retried per ``bank_retry``
+          final answer stored, webhook sent, reply ──network──▶ on_reply (unless lost)
+
+The dangerous fault is ``reply_lost_probability``: the charge is committed and stored, and the
+reply never arrives; a retry with the same key replays APPROVED without a second capture.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import partial
+from typing import TYPE_CHECKING, Callable
+
+from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
+from sim.config.distributions import Sampler, make_sampler
+from sim.policies.retry import Retrier, RetryStrategy
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.components.bank import Banks
+    from sim.config.model import PspConfig
+    from sim.domain.population import Population
+    from sim.observe.metrics import Metrics
+    from sim.rng import Streams
+
+DAY_S = 86400.0
+
+EXPIRED_KEY_MEMORY_MAX_S = 3600.0
+"""Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
+counted (``psp.key_expired_reuse``); memory stays bounded by TTL + this."""
+
+
+class ReplyCode(IntEnum):
+    """What the PSP answers (charge, status query, webhook)."""
+
+    APPROVED = 0
+    DECLINED_FUNDS = 1
+    DECLINED_LIMIT = 2
+    PENDING = 3
+    ERROR_5XX = 4
+    RATE_LIMITED = 5
+    CONFLICT = 6  # 409: the key is in flight
+    INVALID = 7  # same key, different parameters
+    UNAVAILABLE = 8  # 503: outage
+    NOT_FOUND = 9  # status query: key unknown or expired
+    IN_FLIGHT = 10  # status query: still processing
+
+
+DEFINITE_SUCCESS = frozenset({ReplyCode.APPROVED})
+DEFINITE_FAILURE = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
+RETRYABLE = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.CONFLICT, ReplyCode.UNAVAILABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One answer of the PSP. Frozen: the PSP hands out shared instances."""
+
+    code: ReplyCode
+    retry_after_s: float = 0.0
+
+
+@dataclass(slots=True)
+class ChargeRequest:
+    """A charge as the platform sends it: a card *token*, never a card number."""
+
+    key: int
+    order_id: int
+    amount_minor: int
+    currency: int
+    card_token: int
+
+
+class PspFaults:
+    """Knobs the fault injectors turn; all neutral by default.
+
+    Stacking: ``outage`` is a count (increment on start, decrement on end); probabilities are
+    added to and subtracted from; ``extra_latency`` / ``webhook_delay_extra`` are lists of
+    samplers (append on start, remove on end). ``rate_limit_per_s``, ``key_ttl_s`` and
+    ``clock_skew_s`` are set and restored.
+    """
+
+    __slots__ = (
+        "outage",
+        "partial_outage_fraction",
+        "error_probability",
+        "no_reply_probability",
+        "reply_lost_probability",
+        "extra_latency",
+        "rate_limit_per_s",
+        "rate_limit_burst",
+        "retry_after_s",
+        "pending_probability",
+        "key_ttl_s",
+        "clock_skew_s",
+        "webhook_delay_extra",
+        "webhook_duplicate_probability",
+        "webhook_loss_probability",
+    )
+
+    def __init__(self) -> None:
+        self.outage = 0
+        """Active full outages; > 0 → every request answered UNAVAILABLE."""
+        self.partial_outage_fraction = 0.0
+        """Fraction of requests answered UNAVAILABLE."""
+        self.error_probability = 0.0
+        """Extra 5xx before the bank is contacted (nothing charged)."""
+        self.no_reply_probability = 0.0
+        """Requests swallowed on arrival: nothing committed, no reply."""
+        self.reply_lost_probability = 0.0
+        """Replies lost on the way back — after the charge was committed."""
+        self.extra_latency: list[Sampler] = []
+        """Samplers added to the PSP's processing time."""
+        self.rate_limit_per_s: float | None = None
+        """Token-bucket rate limit; excess requests get RATE_LIMITED (429)."""
+        self.rate_limit_burst: float | None = None
+        """Bucket size; None → one second of tokens (at least 1)."""
+        self.retry_after_s = 1.0
+        """Retry-After sent with RATE_LIMITED."""
+        self.pending_probability = 0.0
+        """Extra probability of a PENDING answer (pending storm)."""
+        self.key_ttl_s: float | None = None
+        """The PSP forgets idempotency keys after this, if shorter than the configured TTL."""
+        self.clock_skew_s = 0.0
+        """Offset of the PSP's clock, seen by the settlement cut-off."""
+        self.webhook_delay_extra: list[Sampler] = []
+        """Samplers added to every webhook delivery delay."""
+        self.webhook_duplicate_probability = 0.0
+        self.webhook_loss_probability = 0.0
+
+
+_CODES = tuple(ReplyCode)
+_REPLIES = tuple(Reply(code) for code in ReplyCode)
+_APPROVED = int(ReplyCode.APPROVED)
+_PENDING = int(ReplyCode.PENDING)
+_ERROR_5XX = int(ReplyCode.ERROR_5XX)
+_IN_FLIGHT = int(ReplyCode.IN_FLIGHT)
+_R_PENDING = _REPLIES[ReplyCode.PENDING]
+_R_ERROR_5XX = _REPLIES[ReplyCode.ERROR_5XX]
+_R_CONFLICT = _REPLIES[ReplyCode.CONFLICT]
+_R_INVALID = _REPLIES[ReplyCode.INVALID]
+_R_UNAVAILABLE = _REPLIES[ReplyCode.UNAVAILABLE]
+_R_NOT_FOUND = _REPLIES[ReplyCode.NOT_FOUND]
+_SWALLOWED = Reply(ReplyCode.NOT_FOUND)  # sentinel: the request vanished
+
+
+def _deliver(on_reply: Callable[[Reply], None], reply: Reply, _event: object) -> None:
+    on_reply(reply)
+
+
+class Psp:
+    """The payment service provider (see the module docstring for the timeline)."""
+
+    def __init__(
+        self,
+        env: "simpy.Environment",
+        cfg: "PspConfig",
+        banks: "Banks",
+        population: "Population",
+        streams: "Streams",
+        metrics: "Metrics",
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.banks = banks
+        self.population = population
+        self.metrics = metrics
+        self.faults = PspFaults()
+        self.webhook_sink: Callable[[int, ReplyCode], None] | None = None
+        """Set by the payment service: called with (order_id, final code) per delivery."""
+
+        self._counters = metrics.counters
+        self._series = metrics.series
+        self._network = make_sampler(cfg.network_latency, streams.stream("psp.network"))
+        self._latency = make_sampler(cfg.latency, streams.stream("psp.latency"))
+        self._decisions = streams.stream("psp.decisions")
+        self._fault_rng = streams.stream("psp.faults")
+        self._pending_delay = make_sampler(cfg.pending_resolution, streams.stream("psp.pending"))
+        self._webhook_rng = streams.stream("psp.webhook")
+        self._webhook_delay = make_sampler(cfg.webhook.delay, self._webhook_rng)
+        self._retry_rng = streams.stream("psp.bank_retry")
+
+        ttl = cfg.idempotency_ttl_s
+        self._store = IdempotencyStore(ttl + min(ttl, EXPIRED_KEY_MEMORY_MAX_S))
+        self._idempotent = cfg.idempotency
+
+        self._bucket_rate: float | None = None
+        self._bucket_tokens = 0.0
+        self._bucket_at = 0.0
+
+        self._vault: dict[str, int] | None = None
+
+        self._st_day = array("q")
+        self._st_order = array("q")
+        self._st_amount = array("q")
+        self._st_currency = array("q")
+        self._st_at = array("d")
+
+    # ------------------------------------------------------------------ public API
+
+    def charge(self, request: ChargeRequest, on_reply: Callable[[Reply], None]) -> None:
+        """Send a charge; ``on_reply`` is called once with the answer, or never (no reply,
+        reply lost)."""
+        counters = self._counters
+        counters["psp.requests"] += 1
+        counters["psp.charge_requests"] += 1
+        env = self.env
+        self._series.count("psp_requests", env.now)
+        event = env.timeout(self._network())
+        event.callbacks.append(partial(self._charge_arrives, request, on_reply))
+
+    def query(self, key: int, on_reply: Callable[[Reply], None]) -> None:
+        """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
+        PENDING), IN_FLIGHT, or NOT_FOUND (unknown or expired)."""
+        counters = self._counters
+        counters["psp.requests"] += 1
+        counters["psp.queries"] += 1
+        env = self.env
+        self._series.count("psp_requests", env.now)
+        event = env.timeout(self._network())
+        event.callbacks.append(partial(self._query_arrives, key, on_reply))
+
+    def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
+        """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
+        captured_at). ``day`` = floor((captured_at + clock skew at capture − cut-off) / 86400)."""
+        return list(zip(self._st_day, self._st_order, self._st_amount, self._st_currency, self._st_at))
+
+    @property
+    def vault_size(self) -> int:
+        """Cards held in the PSP's vault."""
+        return len(self.population.cards)
+
+    def tokenise(self, card_number: str) -> int:
+        """The token of a card (the platform only ever handles tokens)."""
+        vault = self._vault
+        if vault is None:
+            vault = self._vault = {card.number: token for token, card in enumerate(self.population.cards)}
+        token = vault.get(card_number)
+        if token is None:
+            raise KeyError("card not issued by any bank of the population")  # never echo the number
+        return token
+
+    @property
+    def idempotency_entries(self) -> int:
+        """Keys the idempotency store currently retains (bounded by the TTL window)."""
+        return len(self._store)
+
+    def key_ttl_s(self) -> float:
+        """The TTL in force: the configured one, or the fault's if shorter."""
+        ttl = self.cfg.idempotency_ttl_s
+        override = self.faults.key_ttl_s
+        if override is not None and override < ttl:
+            return override
+        return ttl
+
+    # ------------------------------------------------------------------ arrival
+
+    def _edge(self, now: float) -> Reply | None:
+        """Faults met before the PSP's application: None when the request gets through."""
+        faults = self.faults
+        counters = self._counters
+        if faults.outage > 0:
+            counters["psp.unavailable"] += 1
+            return _R_UNAVAILABLE
+        fraction = faults.partial_outage_fraction
+        if fraction > 0.0 and self._fault_rng.random() < fraction:
+            counters["psp.unavailable"] += 1
+            return _R_UNAVAILABLE
+        rate = faults.rate_limit_per_s
+        if rate is not None and not self._take_token(now, rate):
+            counters["psp.rate_limited"] += 1
+            return Reply(ReplyCode.RATE_LIMITED, faults.retry_after_s)
+        lost = faults.no_reply_probability
+        if lost > 0.0 and self._fault_rng.random() < lost:
+            counters["psp.no_reply"] += 1
+            return _SWALLOWED
+        return None
+
+    def _take_token(self, now: float, rate: float) -> bool:
+        burst = self.faults.rate_limit_burst
+        capacity = burst if burst is not None else max(1.0, rate)
+        if rate != self._bucket_rate:  # a new limit starts with a full bucket
+            self._bucket_rate = rate
+            self._bucket_tokens = capacity
+        else:
+            tokens = self._bucket_tokens + (now - self._bucket_at) * rate
+            self._bucket_tokens = tokens if tokens < capacity else capacity
+        self._bucket_at = now
+        if self._bucket_tokens >= 1.0:
+            self._bucket_tokens -= 1.0
+            return True
+        return False
+
+    def _charge_arrives(self, request: ChargeRequest, on_reply: Callable[[Reply], None], _event: object) -> None:
+        now = self.env.now
+        edge = self._edge(now)
+        if edge is not None:
+            if edge is not _SWALLOWED:
+                self._send(edge, on_reply)
+            return
+        counters = self._counters
+        store = self._store
+        key = request.key
+        fingerprint = params_fingerprint(request.order_id, request.amount_minor, request.currency, request.card_token)
+        if self._idempotent:
+            seq = store.find(key, now, self.key_ttl_s())
+            if seq >= 0:
+                if store.fingerprint(seq) != fingerprint:
+                    counters["psp.invalid"] += 1
+                    self._reply(_R_INVALID, on_reply, False)
+                    return
+                code = store.code(seq)
+                if code == _IN_FLIGHT:
+                    counters["psp.conflicts"] += 1
+                    self._reply(_R_CONFLICT, on_reply, False)
+                    return
+                counters["psp.idempotent_replays"] += 1
+                self._reply(_REPLIES[code], on_reply, False)
+                return
+            if seq == EXPIRED:
+                counters["psp.key_expired_reuse"] += 1
+        # A PSP without idempotency still records the latest attempt per key, for status queries.
+        seq = store.add(key, fingerprint, _IN_FLIGHT, now)
+
+        cfg = self.cfg
+        faults = self.faults
+        delay = self._latency()
+        for extra in faults.extra_latency:
+            delay += extra()
+        rng = self._decisions
+        error_p = cfg.error_probability + faults.error_probability
+        if error_p > 0.0 and rng.random() < error_p:
+            event = self.env.timeout(delay)
+            event.callbacks.append(partial(self._fail, key, seq, on_reply))
+            return
+        pending_p = cfg.pending_probability + faults.pending_probability
+        if pending_p > 0.0 and rng.random() < pending_p:
+            event = self.env.timeout(delay)
+            event.callbacks.append(partial(self._pend, request, seq, on_reply))
+            return
+        self._authorise(request, seq, on_reply, delay, None)
+
+    # ------------------------------------------------------------------ processing
+
+    def _fail(self, key: int, seq: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+        """Spontaneous 5xx before the bank: nothing charged, the key is free again."""
+        self._counters["psp.errors"] += 1
+        self._store.remove(key, seq)
+        self._reply(_R_ERROR_5XX, on_reply, False)
+
+    def _pend(self, request: ChargeRequest, seq: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+        """Answer PENDING now; authorise after the pending resolution delay."""
+        self._counters["psp.pending"] += 1
+        self._store.set_code(seq, _PENDING)
+        self._reply(_R_PENDING, on_reply, False)
+        self._authorise(request, seq, None, self._pending_delay(), None)
+
+    def _authorise(
+        self,
+        request: ChargeRequest,
+        seq: int,
+        on_reply: Callable[[Reply], None] | None,
+        after_s: float,
+        retrier: Retrier | None,
+    ) -> None:
+        self._counters["psp.bank_attempts"] += 1
+        self.banks.authorise(
+            request.order_id,
+            request.card_token,
+            request.amount_minor,
+            request.currency,
+            partial(self._bank_answered, request, seq, on_reply, retrier),
+            after_s,
+        )
+
+    def _bank_answered(
+        self,
+        request: ChargeRequest,
+        seq: int,
+        on_reply: Callable[[Reply], None] | None,
+        retrier: Retrier | None,
+        code: ReplyCode,
+    ) -> None:
+        now = self.env.now
+        if code == _ERROR_5XX:
+            policy = self.cfg.bank_retry
+            if retrier is None:
+                retrier = Retrier(policy, self._retry_rng, now)
+            # strategy "none" means one attempt even when built in Python with max_attempts > 1
+            delay = None if policy.strategy is RetryStrategy.NONE else retrier.next_delay_s(now)
+            if delay is not None:
+                self._authorise(request, seq, on_reply, delay, retrier)
+                return
+            # Gave up: nothing was charged, the key is free again, no webhook.
+            self._counters["psp.bank_errors"] += 1
+            self._store.remove(request.key, seq)
+            if on_reply is not None:
+                self._reply(_R_ERROR_5XX, on_reply, False)
+            return
+        committed = code == _APPROVED
+        if committed:
+            self._counters["psp.charges_committed"] += 1
+            self._record_settlement(request, now)
+        self._store.set_code(seq, code)
+        if on_reply is not None:
+            self._reply(_REPLIES[code], on_reply, committed)
+        self._webhook(request.order_id, code)
+
+    def _record_settlement(self, request: ChargeRequest, now: float) -> None:
+        psp_clock = now + self.faults.clock_skew_s
+        self._st_day.append(math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S))
+        self._st_order.append(request.order_id)
+        self._st_amount.append(request.amount_minor)
+        self._st_currency.append(request.currency)
+        self._st_at.append(now)
+
+    # ------------------------------------------------------------------ replies
+
+    def _reply(self, reply: Reply, on_reply: Callable[[Reply], None], committed: bool) -> None:
+        """Send an application reply back, unless the reply-lost fault drops it."""
+        lost = self.faults.reply_lost_probability
+        if lost > 0.0 and self._fault_rng.random() < lost:
+            self._counters["psp.reply_lost_after_commit" if committed else "psp.reply_lost"] += 1
+            return
+        self._send(reply, on_reply)
+
+    def _send(self, reply: Reply, on_reply: Callable[[Reply], None]) -> None:
+        event = self.env.timeout(self._network())
+        event.callbacks.append(partial(_deliver, on_reply, reply))
+
+    def _query_arrives(self, key: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+        now = self.env.now
+        edge = self._edge(now)
+        if edge is not None:
+            if edge is not _SWALLOWED:
+                self._send(edge, on_reply)
+            return
+        store = self._store
+        seq = store.find(key, now, self.key_ttl_s())
+        if seq < 0:
+            self._send(_R_NOT_FOUND, on_reply)
+        else:
+            self._send(_REPLIES[store.code(seq)], on_reply)
+
+    # ------------------------------------------------------------------ webhooks
+
+    def _webhook(self, order_id: int, code: ReplyCode) -> None:
+        """At-least-once notification of a final outcome: delayed, maybe duplicated or lost."""
+        if self.webhook_sink is None:
+            return
+        code = _CODES[code]
+        self._webhook_chain(order_id, code)
+        duplicate_p = self.cfg.webhook.duplicate_probability + self.faults.webhook_duplicate_probability
+        if duplicate_p > 0.0 and self._webhook_rng.random() < duplicate_p:
+            self._counters["psp.webhook_duplicates"] += 1
+            self._webhook_chain(order_id, code)
+
+    def _webhook_chain(self, order_id: int, code: ReplyCode) -> None:
+        delay = self._webhook_delay()
+        for extra in self.faults.webhook_delay_extra:
+            delay += extra()
+        event = self.env.timeout(delay)
+        event.callbacks.append(partial(self._webhook_attempt, order_id, code, 1))
+
+    def _webhook_attempt(self, order_id: int, code: ReplyCode, attempt: int, _event: object) -> None:
+        cfg = self.cfg.webhook
+        loss_p = cfg.loss_probability + self.faults.webhook_loss_probability
+        if loss_p > 0.0 and self._webhook_rng.random() < loss_p:
+            if attempt < cfg.max_deliveries:
+                event = self.env.timeout(cfg.redelivery_interval_s)
+                event.callbacks.append(partial(self._webhook_attempt, order_id, code, attempt + 1))
+            else:
+                self._counters["psp.webhook_lost"] += 1
+            return
+        sink = self.webhook_sink
+        if sink is not None:
+            self._counters["psp.webhooks_delivered"] += 1
+            sink(order_id, code)

@@ -1,0 +1,91 @@
+"""Seller wallets, fed at-least-once by the payment-success topic.
+
+Each seller's balance row is updated with optimistic concurrency: read (value, version), compute,
+write if the version is unchanged, else back off and retry. A hot seller makes writers contend:
+the setting of the AWS backoff-and-jitter experiment.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Generator
+
+import simpy
+
+from sim.components.kafka import Message
+from sim.components.ledger import mark_payment_done
+from sim.config.distributions import make_sampler
+from sim.config.model import WalletConfig
+from sim.domain.orders import WALLET_UPDATED, Checkouts, Orders
+from sim.observe.metrics import Metrics
+from sim.policies.retry import Retrier
+from sim.rng import Streams
+
+
+class Wallet:
+    def __init__(
+        self, env: simpy.Environment, cfg: WalletConfig, orders: Orders, checkouts: Checkouts,
+        sellers: int, currencies: int, streams: Streams, metrics: Metrics,
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.orders = orders
+        self.checkouts = checkouts
+        self.metrics = metrics
+        self.currencies = currencies
+        self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
+        self._backoff: random.Random = streams.stream("wallet.backoff")
+        self.balance = [0] * (sellers * currencies)
+        self.version = [0] * (sellers * currencies)
+        self.applied = bytearray()
+        """Times each order's event changed a balance (more than one = a duplicate effect)."""
+        self.write_attempts = 0
+        self.conflicts = 0
+
+    def times_applied(self, order_id: int) -> int:
+        return self.applied[order_id] if order_id < len(self.applied) else 0
+
+    def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
+        yield from self.credit(message.value)
+
+    def credit(self, order_id: int) -> Generator[simpy.Event, None, None]:
+        """Add the order's amount to its seller's balance (once, when dedupe is on)."""
+        env, orders = self.env, self.orders
+        if self.cfg.dedupe and self.times_applied(order_id):
+            yield env.timeout(self._latency_s())
+            self.metrics.counters["wallet.deduplicated"] += 1
+            return
+        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        retrier: Retrier | None = None
+        while True:
+            seen_version = self.version[row]
+            yield env.timeout(self._latency_s())  # read, compute, write
+            self.write_attempts += 1
+            if self.version[row] == seen_version:
+                self.apply_credit(order_id)
+                return
+            self.conflicts += 1
+            if retrier is None:
+                retrier = Retrier(self.cfg.occ_retry, self._backoff, env.now)
+            delay = retrier.next_delay_s(env.now)
+            if delay is None:
+                self.metrics.counters["wallet.occ_gave_up"] += 1
+                return
+            yield env.timeout(delay)
+
+    def apply_credit(self, order_id: int) -> None:
+        """The write itself: balance and version of the seller's row, the dedupe mark, the flag."""
+        orders = self.orders
+        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        self.balance[row] += orders.amount_minor[order_id]
+        self.version[row] += 1
+        missing = order_id + 1 - len(self.applied)
+        if missing > 0:
+            self.applied.extend(bytes(missing))
+        if self.applied[order_id] < 255:
+            self.applied[order_id] += 1
+        orders.flags[order_id] |= WALLET_UPDATED
+        mark_payment_done(orders, self.checkouts, order_id)
+
+    def seller_balance(self, seller: int, currency: int) -> int:
+        return self.balance[seller * self.currencies + currency]

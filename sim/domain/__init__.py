@@ -1,0 +1,1 @@
+"""The payment domain: orders and checkouts as compact tables, the buyer/seller population."""

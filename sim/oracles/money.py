@@ -1,0 +1,88 @@
+"""Money invariants: no double charge, a balanced ledger, wallet = ledger, money conserved."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.components.ledger import PSP_RECEIVABLE
+from sim.oracles.base import Violation
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+def no_double_charge(world: "World") -> list[Violation]:
+    """Per cart line (what the buyer meant to buy once), successful captures at the bank <= 1."""
+    truth, orders = world.truth, world.orders
+    by_line: dict[int, list[int]] = {}
+    captures = truth.captures
+    for order_id in range(len(captures)):
+        if captures[order_id]:
+            by_line.setdefault(orders.line[order_id], []).extend([order_id] * captures[order_id])
+    violations = []
+    for line, charged in by_line.items():
+        if len(charged) > 1:
+            distinct = sorted(set(charged))
+            times = [truth.first_capture_at[o] for o in distinct] + truth.extra_capture_times.get(distinct[0], [])
+            how = "same order charged again" if len(distinct) == 1 else f"{len(distinct)} orders for one cart line"
+            violations.append(Violation(
+                "no_double_charge",
+                f"buyer charged {len(charged)} times for cart line {line} ({how}): "
+                f"orders {distinct}, captures at {', '.join(f'{t:.3f}s' for t in sorted(times))}",
+                distinct, min(times),
+            ))
+    return violations
+
+
+def ledger_balanced(world: "World") -> list[Violation]:
+    """Every transaction sums to zero, and so does the ledger per currency."""
+    ledger = world.ledger
+    violations = [
+        Violation("ledger_balanced", f"transaction of order {o} has only one entry (written at {t:.3f}s)", [o], t)
+        for o, t in ledger.unbalanced
+    ]
+    totals: dict[int, int] = {}
+    for (_account, currency), amount in ledger.balances.items():
+        totals[currency] = totals.get(currency, 0) + amount
+    for currency, total in sorted(totals.items()):
+        if total != 0:
+            code = world.population.currencies[currency]
+            violations.append(Violation("ledger_balanced", f"ledger entries in {code} sum to {total}, not 0"))
+    return violations
+
+
+def wallet_equals_ledger(world: "World") -> list[Violation]:
+    """Each seller's wallet balance equals what the ledger owes the seller, once quiescent."""
+    wallet, ledger = world.wallet, world.ledger
+    violations = []
+    currencies = world.population.currencies
+    for seller in range(world.population.sellers):
+        for currency in range(len(currencies)):
+            in_wallet = wallet.seller_balance(seller, currency)
+            in_ledger = ledger.seller_payable(seller, currency)
+            if in_wallet != in_ledger:
+                violations.append(Violation(
+                    "wallet_equals_ledger",
+                    f"seller {seller} ({world.population.seller_names[seller]}): wallet {in_wallet} "
+                    f"{currencies[currency]} but ledger {in_ledger}",
+                ))
+    return violations
+
+
+def money_conserved(world: "World") -> list[Violation]:
+    """What left buyers' accounts equals what the PSP captured, per currency; the ledger's PSP
+    receivable never exceeds what the PSP captured."""
+    banks, truth = world.banks, world.truth
+    violations = []
+    debited = banks.initial_total_minor - sum(banks.balance_minor)
+    captured = sum(truth.captured_minor_by_currency.values())
+    if debited != captured:
+        violations.append(Violation("money_conserved", f"buyers lost {debited} but the PSP captured {captured}"))
+    for currency, amount in sorted(truth.captured_minor_by_currency.items()):
+        receivable = world.ledger.balances.get((PSP_RECEIVABLE, currency), 0)
+        if receivable > amount:
+            code = world.population.currencies[currency]
+            violations.append(Violation(
+                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {amount}"
+            ))
+    return violations

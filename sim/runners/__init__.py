@@ -1,0 +1,1 @@
+"""Runners: one run, replications, comparisons, sweeps, exploration."""

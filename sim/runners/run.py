@@ -1,0 +1,156 @@
+"""One run: build the world, play load and drain, check the oracles, reconcile, summarise.
+
+The result is plain JSON-ready data, with no wall-clock anywhere, so the same scenario and seed
+give byte-identical results in any process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sim import __version__
+from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
+from sim.config.loader import LoadedScenario, variant_model
+from sim.config.scenario import Scenario
+from sim.observe.trace import Trace
+from sim.oracles.base import Verdict
+from sim.oracles.registry import check
+from sim.runners.summary import summarize
+from sim.world import World, build_world
+
+EXPECTATION_KPIS = {
+    "double_charges": "double_charges",
+    "lost_payments": "lost_payments",
+    "success_rate": "success_rate",
+    "p99_latency_ms": "p99_latency_ms",
+    "psp_attempts_per_order": "psp_attempts_per_order",
+    "dead_lettered": "dead_lettered",
+    "stuck": "stuck",
+}
+
+
+@dataclass
+class RunResult:
+    data: dict
+    world: World
+
+    @property
+    def passed(self) -> bool:
+        return self.data["verdict"] == "pass"
+
+    def digest(self) -> str:
+        return result_digest(self.data)
+
+
+def result_digest(data: dict) -> str:
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def canonical_json(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
+             trace_orders: frozenset[int] | None = None) -> tuple[World, list[Verdict], object]:
+    """Build and run the world; return it with the oracle verdicts and the reconciliation."""
+    scenario = loaded.scenario
+    seed = scenario.seed if seed is None else seed
+    model = variant_model(loaded, variant)
+    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
+    world = build_world(model, scenario, seed, trace)
+    world.env.run(until=world.end_s)
+    verdicts = check(world)
+    recon = None
+    if model.reconciliation.enabled:
+        recon = reconcile(
+            world.psp.settlement_file(), world.orders, world.ledger, world.wallet,
+            world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
+        )
+    return world, verdicts, recon
+
+
+def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
+                 explain: bool = True) -> RunResult:
+    """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
+    trace of the offending orders so each violation says what happened, when."""
+    scenario = loaded.scenario
+    seed = scenario.seed if seed is None else seed
+    world, verdicts, recon = simulate(loaded, seed, variant)
+    if explain and any(not v.passed for v in verdicts):
+        _explain(loaded, seed, variant, verdicts)
+    data = {
+        "paychaos_version": __version__,
+        "scenario": scenario.name,
+        "variant": variant,
+        "seed": seed,
+        "command": reproduce_command(loaded.scenario_path, seed, variant),
+        "summary": summarize(world, recon),
+        "oracles": [v.to_dict() for v in verdicts],
+        "reconciliation": _recon_dict(recon),
+        "fault_windows": [
+            {"fault": w.index, "kind": w.kind, "target": w.target, "start_s": w.start_s, "end_s": w.end_s}
+            for w in sorted(world.fault_windows, key=lambda w: (w.start_s, w.index))
+        ],
+        "dead_letters": world.dlq.reasons(),
+        "counters": dict(sorted(world.metrics.counters.items())),
+        "series": _series(world),
+        "config": {
+            "scenario": scenario.model_dump(mode="json", by_alias=True),
+            "model": world.model.model_dump(mode="json", by_alias=True),
+        },
+    }
+    data["expectations"] = evaluate_expectations(scenario, data["summary"])
+    failed = [v for v in verdicts if not v.passed] + [e for e in data["expectations"] if not e["held"]]
+    data["verdict"] = "fail" if failed else "pass"
+    return RunResult(data, world)
+
+
+def _explain(loaded: LoadedScenario, seed: int, variant: str | None, verdicts: list[Verdict]) -> None:
+    wanted = frozenset(v.orders[0] for verdict in verdicts for v in verdict.violations[:3] if v.orders)
+    if not wanted:
+        return
+    traced_world, _, _ = simulate(loaded, seed, variant, trace_orders=wanted)
+    for verdict in verdicts:
+        for violation in verdict.violations[:3]:
+            if violation.orders:
+                violation.events = traced_world.trace.of(violation.orders[0])
+
+
+def evaluate_expectations(scenario: Scenario, summary: dict) -> list[dict]:
+    results = []
+    for name, check_ in scenario.expect:
+        if check_ is None:
+            continue
+        observed = summary.get(EXPECTATION_KPIS[name])
+        results.append({"name": name, "expected": str(check_), "observed": observed, "held": check_.holds(observed)})
+    return results
+
+
+def reproduce_command(scenario_path: str, seed: int, variant: str | None) -> str:
+    command = f"paychaos run {scenario_path} --seed {seed}"
+    return command + (f" --variant {variant}" if variant else "")
+
+
+def _recon_dict(recon) -> dict | None:
+    if recon is None:
+        return None
+    return {
+        "matched": recon.matched,
+        "buckets": recon.buckets(),
+        "kinds": recon.kinds(),
+        "examples": [
+            {"kind": b.kind, "bucket": b.bucket, "order": b.order_id, "detail": b.detail}
+            for bucket in (HAND, UNKNOWN, AUTO) for b in [x for x in recon.breaks if x.bucket == bucket][:10]
+        ],
+    }
+
+
+def _series(world: World) -> dict:
+    series = world.metrics.series
+    return {
+        "bin_s": series.bin_s,
+        "counts": {k: v for k, v in sorted(series.counts.items())},
+        "gauges": {k: [round(x, 6) for x in v] for k, v in sorted(series.gauges.items())},
+    }

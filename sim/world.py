@@ -1,0 +1,167 @@
+"""Build the SimPy world of one run from a model and a scenario: every component, wired.
+
+The world is the only place that knows the whole graph; components get their dependencies
+explicitly. Random streams are named after the component that draws from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import simpy
+
+from sim.components.bank import Banks
+from sim.components.checkout import CheckoutClients
+from sim.components.database import Database
+from sim.components.dlq import DeadLetterQueue
+from sim.components.executor import Executor
+from sim.components.kafka import ConsumerGroup, Topic
+from sim.components.ledger import Ledger
+from sim.components.monitor import InFlightMonitor
+from sim.components.outcomes import Outcomes
+from sim.components.payment_service import PaymentService
+from sim.components.producer import Producer
+from sim.components.psp import Psp
+from sim.components.risk import RiskService
+from sim.components.wallet import Wallet
+from sim.config.model import SystemModel
+from sim.config.scenario import Scenario
+from sim.domain.orders import Checkouts, Orders
+from sim.domain.population import Population, generate_population
+from sim.domain.truth import GroundTruth
+from sim.faults.runner import FaultWindow, start_faults
+from sim.observe.metrics import Metrics
+from sim.observe.trace import Trace
+from sim.rng import Streams
+
+ORDERS_TOPIC = "payment-orders"
+SUCCESS_TOPIC = "payment-success"
+
+
+@dataclass
+class World:
+    env: simpy.Environment
+    model: SystemModel
+    scenario: Scenario
+    seed: int
+    streams: Streams
+    metrics: Metrics
+    trace: Trace
+    population: Population
+    truth: GroundTruth
+    orders: Orders
+    checkouts: Checkouts
+    banks: Banks
+    psp: Psp
+    topics: dict[str, Topic]
+    consumer_groups: dict[str, ConsumerGroup]
+    payment_service: PaymentService
+    executor: Executor
+    wallet: Wallet
+    ledger: Ledger
+    dlq: DeadLetterQueue
+    monitor: InFlightMonitor
+    clients: CheckoutClients
+    fault_windows: list[FaultWindow] = field(default_factory=list)
+    fault_stacks: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def load_end_s(self) -> float:
+        return self.scenario.duration_s
+
+    @property
+    def end_s(self) -> float:
+        return self.scenario.duration_s + self.scenario.drain_s
+
+
+def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace | None = None) -> World:
+    """Every component of ``model`` under ``scenario``'s workload, seeded by ``seed``."""
+    env = simpy.Environment()
+    streams = Streams(seed)
+    metrics = Metrics(bin_s=_bin_s(scenario.duration_s + scenario.drain_s))
+    trace = trace or Trace(enabled=scenario.trace)
+    workload = scenario.workload
+    population = generate_population(
+        streams.stream("population"), workload.buyers, workload.sellers, model.banks.count, tuple(workload.currencies)
+    )
+    truth = GroundTruth()
+    orders, checkouts = Orders(), Checkouts()
+    kafka = model.kafka
+
+    banks = Banks(env, model.banks, model.scheme, population, streams, truth, metrics)
+    psp = Psp(env, model.psp, banks, population, streams, metrics)
+    topics = {
+        name: Topic(env, name, topic.partitions, metrics)
+        for name, topic in sorted(kafka.topics.items())
+    }
+    for required in (ORDERS_TOPIC, SUCCESS_TOPIC):
+        if required not in topics:
+            topics[required] = Topic(env, required, 12, metrics)
+
+    db = Database(env, model.payment_service.database, streams)
+    producer = Producer(env, "payment_service", kafka, model.payment_service.producer, streams.stream("producer"), metrics)
+    outcomes = Outcomes(env, orders, producer, topics[SUCCESS_TOPIC], metrics, trace)
+    dlq = DeadLetterQueue()
+    executor = Executor(
+        env, model.executor, psp, db, orders, checkouts, outcomes, dlq, streams.stream("executor.backoff"), metrics, trace
+    )
+    risk = RiskService(env, model.payment_service.risk, streams, metrics)
+    payment_service = PaymentService(
+        env, model.payment_service, model.wiring, db, risk, orders, checkouts, producer,
+        topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
+    )
+    psp.webhook_sink = payment_service.on_webhook
+    wallet = Wallet(env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics)
+    ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics)
+
+    def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
+        return ConsumerGroup(
+            env, topics[topic], name, instances, handler, commit=commit,
+            rebalance_pause_s=kafka.rebalance_pause_s, session_timeout_s=kafka.session_timeout_s,
+            max_poll_interval_s=kafka.max_poll_interval_s, max_poll_records=kafka.max_poll_records,
+            metrics=metrics,
+        )
+
+    groups = {
+        "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle),
+        "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle),
+    }
+    if model.wiring == "async":
+        groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
+    for consumer_group in groups.values():
+        consumer_group.start()
+
+    monitor = InFlightMonitor(env, model.monitor, orders, psp, executor, outcomes, metrics)
+    monitor.start()
+    clients = CheckoutClients(
+        env, workload, model.client, population, payment_service, streams, metrics, until_s=scenario.duration_s
+    )
+    clients.start()
+    world = World(
+        env=env, model=model, scenario=scenario, seed=seed, streams=streams, metrics=metrics, trace=trace,
+        population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
+        topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
+        wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
+    )
+    world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
+    env.process(_sample_gauges(world))
+    return world
+
+
+def _bin_s(total_s: float) -> float:
+    """Time-bin width giving a few hundred points over the run."""
+    for width in (1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0):
+        if total_s / width <= 400:
+            return width
+    return 3600.0
+
+
+def _sample_gauges(world: World):
+    """Queue depth and consumer lag, once per time bin."""
+    env, series = world.env, world.metrics.series
+    while True:
+        for name, consumer_group in world.consumer_groups.items():
+            series.gauge(f"lag.{name}", env.now, consumer_group.lag())
+        series.gauge("dlq_depth", env.now, len(world.dlq.entries))
+        series.gauge("in_flight_orders", env.now, len(world.orders.in_flight))
+        yield env.timeout(series.bin_s)
