@@ -253,6 +253,12 @@ def test_breaker_time_window_counts_only_the_last_whole_seconds() -> None:
     assert b.state(21.5) == "closed"
     b.record(21.9, False, 0.1)  # F S S F = 50 % (without second 12: 33 %)
     assert b.transitions == [(21.9, "open")]
+    steady = breaker(window_type="time", window_size=3, minimum_calls=3, failure_rate_threshold=0.4)
+    for t, ok in [(0.0, False), (1.0, True), (2.0, True), (3.0, True), (3.5, False)]:
+        steady.record(t, ok, 0.1)  # at 3.5, seconds 1..3: S S S F = 25 % (with second 0: 40 %)
+    assert steady.state(3.5) == "closed"
+    steady.record(4.0, False, 0.1)  # seconds 2..4: S S F F = 50 %
+    assert steady.transitions == [(4.0, "open")]
 
 
 def test_breaker_time_window_expires_everything_after_a_long_gap() -> None:
@@ -276,8 +282,11 @@ def test_breaker_with_resilience4j_defaults() -> None:
     assert b.state(99.0) == "closed"  # 99 calls < minimum_calls 100
     b.record(99.0, False, 0.1)
     assert b.transitions == [(99.0, "open")]
-    assert b.allow(158.9) is False and b.allow(159.0) is True
-    assert sum(b.allow(159.0) for _ in range(20)) == 9  # 10 trials in all
+    assert b.allow(158.9) is False and b.state(159.0) == "half_open"
+    assert sum(b.allow(159.0) for _ in range(20)) == 10  # 10 trials
+    for i in range(10):
+        b.record(160.0, i % 2 == 0, 0.1)  # 5 of 10 trials fail: 50 % is not below the threshold
+    assert b.transitions == [(99.0, "open"), (159.0, "half_open"), (160.0, "open")]
 
 
 def test_disabled_breaker_permits_everything() -> None:

@@ -3,7 +3,7 @@
 Formulas (DESIGN §5, AWS "Exponential Backoff and Jitter"), with ``attempt`` = failures so far:
 
 - none: never retry          - immediate: 0          - fixed: base
-- incremental: base·attempt  - exponential: min(cap, base·2^attempt)
+- incremental: min(cap, base·attempt)  - exponential: min(cap, base·2^attempt)
 - full_jitter: U(0, min(cap, base·2^attempt))
 - equal_jitter: t/2 + U(0, t/2) with t = min(cap, base·2^attempt)
 - decorrelated_jitter: min(cap, U(base, 3·prev)), prev starting at base
@@ -33,7 +33,7 @@ class RetryStrategy(str, Enum):
 class RetryPolicy(Frozen):
     """When and how often a caller tries again after a failed or indefinite attempt."""
 
-    strategy: RetryStrategy = RetryStrategy.FULL_JITTER
+    strategy: RetryStrategy = Field(RetryStrategy.FULL_JITTER, description="how the delay between attempts grows")
     max_attempts: PositiveInt = Field(3, description="total attempts, the first included")
     base_s: Seconds = Field(0.1, alias="base", description="base delay")
     cap_s: Seconds = Field(10.0, alias="cap", description="largest delay")
