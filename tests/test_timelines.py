@@ -1,0 +1,122 @@
+"""Exact timelines (SimPy style) of the executor's timeout semantics and the ledger's dedupe.
+
+Latencies are constants so every time is exact: DB read 1 ms, write 3 ms, network 10 ms each way,
+PSP 100 ms, scheme 0, bank 50 ms, PSP call timeout 1 s, fixed 0.5 s backoff.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.components.kafka import ConsumerGroup
+from sim.config.model import SystemModel
+from sim.config.scenario import Scenario
+from sim.domain.orders import OrderState
+from sim.observe.trace import Trace
+from sim.world import SUCCESS_TOPIC, build_world
+
+CONSTANT_MODEL = {
+    "name": "constant",
+    "payment_service": {"database": {"write_latency": "3ms", "read_latency": "1ms"}},
+    "kafka": {"publish_latency": "0ms"},
+    "executor": {"psp_timeout": "1s", "retry": {"strategy": "fixed", "base": "500ms", "max_attempts": 3}},
+    "psp": {"network_latency": "10ms", "latency": "100ms", "error_probability": 0, "pending_probability": 0,
+            "webhook": {"delay": "1h", "duplicate_probability": 0}},
+    "scheme": {"latency": "0ms"},
+    "banks": {"latency": "50ms", "decline_limit_probability": 0, "error_probability": 0, "low_balance_fraction": 0},
+    "wallet": {"latency": "2ms"},
+    "ledger": {"latency": "2ms"},
+}
+
+
+def quiet_world(**model_overrides):
+    """A world with no arrivals and constant latencies; tests place orders by hand."""
+    data = {**CONSTANT_MODEL, **model_overrides}
+    model = SystemModel.model_validate(data)
+    scenario = Scenario.model_validate({"name": "t", "model": "unused.yaml", "duration": "1h", "drain": "0s",
+                                        "workload": {"rate": 0, "buyers": 10, "sellers": 3}})
+    return build_world(model, scenario, seed=1, trace=Trace(enabled=True))
+
+
+def place_order(world, amount_minor=1000) -> int:
+    checkout = world.checkouts.add(key=0, buyer=1, card_token=1, first_order=0, order_count=1, now=0.0)
+    return world.orders.add(checkout, seller=2, amount_minor=amount_minor, currency=0, line=0, now=0.0)
+
+
+def test_executor_timeout_is_indefinite_then_query_then_retry_with_the_same_key():
+    world = quiet_world()
+    env, psp = world.env, world.psp
+    order = place_order(world)
+    psp.faults.no_reply_probability = 1.0  # the first request is swallowed: nothing charged
+    env.timeout(1.0).callbacks.append(lambda _e: setattr(psp.faults, "no_reply_probability", 0.0))
+    env.process(world.executor.execute(order))
+    env.run(until=5)
+    assert world.trace.of(order) == [
+        (1.004, "executor:charge:timeout"),       # read 1 ms + write 3 ms, then a 1 s timeout
+        (1.024, "executor:query:NOT_FOUND"),       # status query: 10 ms there, 10 ms back
+        (1.694, "executor:charge:APPROVED"),       # 0.5 s backoff; 10 + 100 + 50 + 10 ms
+        (1.697, "executor:APPROVED"),              # state written 3 ms later
+    ]
+    assert world.orders.state[order] == OrderState.SUCCESS
+    assert world.orders.psp_attempts[order] == 2
+    assert world.truth.captures_of(order) == 1
+
+
+def test_executor_timeout_after_commit_queries_and_finds_the_charge_without_charging_again():
+    world = quiet_world()
+    env, psp = world.env, world.psp
+    order = place_order(world)
+    psp.faults.reply_lost_probability = 1.0  # the PSP charges, the reply never arrives
+    env.timeout(1.0).callbacks.append(lambda _e: setattr(psp.faults, "reply_lost_probability", 0.0))
+    env.process(world.executor.execute(order))
+    env.run(until=5)
+    assert world.trace.of(order) == [
+        (1.004, "executor:charge:timeout"),
+        (1.024, "executor:query:APPROVED"),  # the status query reveals the committed charge
+        (1.027, "executor:APPROVED"),
+    ]
+    assert world.truth.captures_of(order) == 1
+    assert world.orders.psp_attempts[order] == 1
+
+
+def test_executor_without_status_query_retries_with_the_same_key_and_the_psp_replays():
+    world = quiet_world(executor={**CONSTANT_MODEL["executor"], "status_query_after_timeout": False})
+    env, psp = world.env, world.psp
+    order = place_order(world)
+    psp.faults.reply_lost_probability = 1.0
+    env.timeout(1.0).callbacks.append(lambda _e: setattr(psp.faults, "reply_lost_probability", 0.0))
+    env.process(world.executor.execute(order))
+    env.run(until=5)
+    assert world.trace.of(order) == [
+        (1.004, "executor:charge:timeout"),
+        (1.524, "executor:charge:APPROVED"),  # replayed at arrival: backoff 0.5 s + 10 ms + 10 ms
+        (1.527, "executor:APPROVED"),
+    ]
+    assert world.truth.captures_of(order) == 1
+    assert world.orders.psp_attempts[order] == 2
+
+
+@pytest.mark.parametrize("dedupe, expected_records", [(True, 1), (False, 2)])
+def test_ledger_dedupes_a_redelivered_event_by_event_id(dedupe, expected_records):
+    world = quiet_world(ledger={"latency": "2ms", "dedupe": dedupe})
+    env = world.env
+    order = place_order(world, amount_minor=700)
+    world.orders.state[order] = OrderState.SUCCESS
+    log = []
+    ledger = world.ledger
+    original = ledger.record
+
+    def traced(order_id):
+        before = ledger.times_recorded(order_id)
+        yield from original(order_id)
+        log.append((round(env.now, 6), order_id, "recorded" if ledger.times_recorded(order_id) > before else "deduped"))
+
+    ledger.record = traced
+    topic = world.topics[SUCCESS_TOPIC]
+    env.timeout(0.010).callbacks.append(lambda _e: topic.publish(order, order))
+    env.timeout(0.020).callbacks.append(lambda _e: topic.publish(order, order))  # producer duplicate
+    env.run(until=1)
+    assert log == [(0.012, order, "recorded"), (0.022, order, "deduped" if dedupe else "recorded")]
+    assert ledger.times_recorded(order) == expected_records
+    assert ledger.seller_payable(2, 0) == 700 * expected_records
+    assert isinstance(world.consumer_groups["ledger"], ConsumerGroup)
