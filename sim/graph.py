@@ -34,16 +34,17 @@ class Problem:
     loc: tuple = ()
 
 
-def add_component(g: nx.DiGraph, name: str, label: str, *, kind: str, layer: int, instances: int | None = None,
-                  detail: str = "", loc: tuple = ()) -> None:
-    """A service, store or external party; ``layer`` orders the picture left to right."""
-    g.add_node(name, label=label, kind=kind, layer=layer, instances=instances, detail=detail, loc=loc)
+def add_component(g: nx.DiGraph, name: str, label: str, *, kind: str, at: tuple[float, float],
+                  instances: int | None = None, detail: str = "", loc: tuple = ()) -> None:
+    """A service, store or external party; ``at`` = (column, row) in the picture, flow left to right,
+    the main payment path on row 0. ``loc`` is its key path in the model file."""
+    g.add_node(name, label=label, kind=kind, at=at, instances=instances, detail=detail, loc=loc)
 
 
-def add_topic(g: nx.DiGraph, model: SystemModel, name: str, layer: int) -> None:
+def add_topic(g: nx.DiGraph, model: SystemModel, name: str, at: tuple[float, float]) -> None:
     """A Kafka topic, with its partition count from the model (default when not declared)."""
     partitions = model.kafka.topics.get(name, TopicConfig()).partitions
-    g.add_node(f"topic:{name}", label=name, kind="topic", layer=layer, instances=None,
+    g.add_node(f"topic:{name}", label=name, kind="topic", at=at, instances=None,
                detail=f"{partitions} partitions", loc=("kafka", "topics", name), topic=name)
 
 
@@ -67,14 +68,14 @@ def _problems(g: nx.DiGraph) -> list[Problem]:
 
 def _services(model: SystemModel, g: nx.DiGraph) -> None:
     ps, ex = model.payment_service, model.executor
-    add_component(g, "checkout", "checkout clients", kind="client", layer=0,
+    add_component(g, "checkout", "checkout clients", kind="client", at=(0, 0),
                   detail=f"timeout {_s(model.client.timeout_s)}", loc=("client",))
-    add_component(g, "payment_service", "payment service", kind="service", layer=1, instances=ps.instances,
+    add_component(g, "payment_service", "payment service", kind="service", at=(1, 0), instances=ps.instances,
                   loc=("payment_service",))
-    add_component(g, "risk", "risk check", kind="service", layer=2, detail=f"timeout {_s(ps.risk.timeout_s)}",
+    add_component(g, "risk", "risk check", kind="service", at=(1, 1.3), detail=f"timeout {_s(ps.risk.timeout_s)}",
                   loc=("payment_service", "risk"))
-    add_component(g, "database", "payments DB", kind="store", layer=2, loc=("payment_service", "database"))
-    add_component(g, "executor", "payment executor", kind="service", layer=3, instances=ex.instances,
+    add_component(g, "database", "payments DB", kind="store", at=(2, 1.3), loc=("payment_service", "database"))
+    add_component(g, "executor", "payment executor", kind="service", at=(3, 0), instances=ex.instances,
                   detail=f"{ex.threads} threads" if model.wiring == SYNC else f"commit {ex.commit}",
                   loc=("executor",))
     link(g, "checkout", "payment_service", SYNC, "checkout")
@@ -85,7 +86,7 @@ def _services(model: SystemModel, g: nx.DiGraph) -> None:
 
 def _order_handoff(model: SystemModel, g: nx.DiGraph) -> None:
     if model.wiring == ASYNC:
-        add_topic(g, model, ORDERS_TOPIC, layer=2)
+        add_topic(g, model, ORDERS_TOPIC, at=(2, 0))
         link(g, "payment_service", f"topic:{ORDERS_TOPIC}", ASYNC, "publish order")
         link(g, f"topic:{ORDERS_TOPIC}", "executor", ASYNC, "consume", group="executor")
     else:
@@ -94,11 +95,11 @@ def _order_handoff(model: SystemModel, g: nx.DiGraph) -> None:
 
 def _charge_path(model: SystemModel, g: nx.DiGraph) -> None:
     psp = model.psp
-    add_component(g, "psp", "PSP", kind="external", layer=4,
+    add_component(g, "psp", "PSP", kind="external", at=(4, 0),
                   detail=f"key TTL {_s(psp.idempotency_ttl_s)}" if psp.idempotency else "no idempotency",
                   loc=("psp",))
-    add_component(g, "scheme", "card scheme", kind="external", layer=5, loc=("scheme",))
-    add_component(g, "bank", "issuing banks", kind="external", layer=6, instances=model.banks.count, loc=("banks",))
+    add_component(g, "scheme", "card scheme", kind="external", at=(5, 0), loc=("scheme",))
+    add_component(g, "bank", "issuing banks", kind="external", at=(6, 0), instances=model.banks.count, loc=("banks",))
     link(g, "executor", "psp", SYNC, f"charge, timeout {_s(model.executor.psp_timeout_s)}")
     link(g, "psp", "scheme", SYNC, "authorise")
     link(g, "scheme", "bank", SYNC, "authorise")
@@ -106,10 +107,10 @@ def _charge_path(model: SystemModel, g: nx.DiGraph) -> None:
 
 
 def _success_events(model: SystemModel, g: nx.DiGraph) -> None:
-    add_topic(g, model, SUCCESS_TOPIC, layer=4)
-    add_component(g, "wallet", "wallet", kind="service", layer=5, instances=model.wallet.instances,
+    add_topic(g, model, SUCCESS_TOPIC, at=(2, -1.8))
+    add_component(g, "wallet", "wallet", kind="service", at=(3, -1.4), instances=model.wallet.instances,
                   detail="dedupe" if model.wallet.dedupe else "NO dedupe", loc=("wallet",))
-    add_component(g, "ledger", "ledger", kind="service", layer=5, instances=model.ledger.instances,
+    add_component(g, "ledger", "ledger", kind="service", at=(3, -2.4), instances=model.ledger.instances,
                   detail="dedupe" if model.ledger.dedupe else "NO dedupe", loc=("ledger",))
     link(g, "payment_service", f"topic:{SUCCESS_TOPIC}", ASYNC, "payment succeeded")
     link(g, f"topic:{SUCCESS_TOPIC}", "wallet", ASYNC, "consume", group="wallet")
@@ -117,15 +118,15 @@ def _success_events(model: SystemModel, g: nx.DiGraph) -> None:
 
 
 def _operations(model: SystemModel, g: nx.DiGraph) -> None:
-    add_component(g, "dlq", "dead-letter queue", kind="store", layer=4, loc=())
+    add_component(g, "dlq", "dead-letter queue", kind="store", at=(5, -1.0), loc=())
     link(g, "executor", "dlq", ASYNC, "dead letter")
-    add_component(g, "monitor", "in-flight monitor", kind="service", layer=3,
+    add_component(g, "monitor", "in-flight monitor", kind="service", at=(3, 1.3),
                   detail=f"every {_s(model.monitor.interval_s)}", loc=("monitor",))
     link(g, "monitor", "database", SYNC, "stuck orders")
     if model.monitor.query_psp:
         link(g, "monitor", "psp", SYNC, "status query")
     if model.reconciliation.enabled:
-        add_component(g, "reconciliation", "reconciliation", kind="service", layer=6, loc=("reconciliation",))
+        add_component(g, "reconciliation", "reconciliation", kind="service", at=(4, -1.9), loc=("reconciliation",))
         link(g, "psp", "reconciliation", ASYNC, "settlement file")
         link(g, "reconciliation", "ledger", SYNC, "compare")
         link(g, "reconciliation", "wallet", SYNC, "compare")

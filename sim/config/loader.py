@@ -310,3 +310,9 @@ def resolved_config(loaded: LoadedScenario, variant: str | None = None) -> dict:
         "scenario": loaded.scenario.model_dump(mode="json", by_alias=True),
         "model": variant_model(loaded, variant).model_dump(mode="json", by_alias=True),
     }
+
+
+def file_kind(path: str | Path) -> str:
+    """``"scenario"`` if the file names a model (has a ``model`` key), else ``"model"``."""
+    data = read_yaml(path).data
+    return "scenario" if isinstance(data, dict) and "model" in data else "model"
