@@ -111,7 +111,8 @@ def clean_loc(loc: tuple, data: Any) -> tuple:
             kept.append(part)
             current = current[part]
         elif last and not (isinstance(part, str) and part.startswith(("function-", "tagged-union["))):
-            kept.append(part)
+            if not (isinstance(current, dict) and part in current.values()):  # a union tag ('empirical')
+                kept.append(part)
     return tuple(kept)
 
 
@@ -154,8 +155,8 @@ def validate(model: type[T], data: Any, doc: YamlDocument, prefix: tuple = (), b
         line, column = _position(node_at(doc.root, prefix))
         got = "an empty file" if data is None and not prefix else f"{type(data).__name__} {data!r}"[:80]
         raise ConfigError(
-            f"expected a mapping of keys to values, got {got}", file=doc.path, line=line, column=column,
-            key=key_path(prefix) or None, hint=f"a {model.__name__} file starts with 'name: ...'",
+            f"expected a mapping of keys to values, got {got}", file=doc.path, line=line or 1, column=column,
+            key=key_path(prefix) or None, hint="a scenario or model file is a mapping that starts with 'name: ...'",
         )
     try:
         return model.model_validate(data, context=_context(base_dir or Path(doc.path).parent))
