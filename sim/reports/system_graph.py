@@ -50,6 +50,7 @@ def _arc_middle(ax, source: tuple, target: tuple, rad: float) -> tuple[float, fl
 def draw(g: nx.DiGraph, out_base: Path) -> list[Path]:
     """Write ``out_base``.png and .svg; returns the paths written."""
     plt.rcParams["svg.hashsalt"] = "paychaos"
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
     positions = _positions(g)
     xs = [x for x, _ in positions.values()]
     ys = [y for _, y in positions.values()]
