@@ -22,6 +22,7 @@ class ConfigError(PaychaosError):
         column: int | None = None,
         key: str | None = None,
         hint: str | None = None,
+        also: list[str] | None = None,
     ) -> None:
         self.message = message
         self.file = file
@@ -29,6 +30,7 @@ class ConfigError(PaychaosError):
         self.column = column
         self.key = key
         self.hint = hint
+        self.also = list(also or [])
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -43,4 +45,6 @@ class ConfigError(PaychaosError):
         text += self.message
         if self.hint:
             text += f" ({self.hint})"
+        if self.also:
+            text += ". Also: " + "; ".join(self.also)
         return text

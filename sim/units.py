@@ -13,6 +13,9 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-z]+)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")
 
+DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(us|ms|s|m|min|h|d)\s*$"
+"""JSON Schema pattern of a duration string (editors check values while typing)."""
+RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*(s|m|min|h|d)\s*$"
 DURATION_EXAMPLES = "a number with a unit, e.g. 250ms, 2s, 5m, 24h (units: us, ms, s, m, h, d)"
 RATE_EXAMPLES = "a number per unit of time, e.g. 200/s, 30/m, 1000/h"
 

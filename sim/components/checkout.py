@@ -25,17 +25,12 @@ _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Respon
 
 
 def rate_multiplier(workload: Workload, now: float) -> float:
-    multiplier = 1.0
-    for spike in workload.spikes:
-        if spike.at_s <= now < spike.at_s + spike.for_s:
-            multiplier *= spike.multiplier
-    return multiplier
+    return workload.rate_multiplier(now)
 
 
 def next_rate_change(workload: Workload, now: float) -> float:
-    """The next time the arrival rate changes (spike edges), or +inf."""
-    edges = [t for spike in workload.spikes for t in (spike.at_s, spike.at_s + spike.for_s) if t > now]
-    return min(edges, default=math.inf)
+    """The next time the arrival rate changes (spike edges, daily-shape slices), or +inf."""
+    return workload.next_rate_change(now)
 
 
 class CheckoutClients:

@@ -10,7 +10,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from sim.units import DURATION_EXAMPLES, RATE_EXAMPLES, parse_duration_s, parse_rate_per_s
+from sim.units import (
+    DURATION_EXAMPLES, DURATION_PATTERN, RATE_EXAMPLES, RATE_PATTERN, parse_duration_s, parse_rate_per_s,
+)
 
 
 class Frozen(BaseModel):
@@ -22,14 +24,14 @@ class Frozen(BaseModel):
 Seconds = Annotated[
     float,
     BeforeValidator(parse_duration_s),
-    WithJsonSchema({"type": ["string", "number"], "description": DURATION_EXAMPLES}),
+    WithJsonSchema({"type": ["string", "number"], "pattern": DURATION_PATTERN, "minimum": 0, "description": DURATION_EXAMPLES}),
 ]
 """A duration written with a unit (``250ms``), held as seconds."""
 
 PerSecond = Annotated[
     float,
     BeforeValidator(parse_rate_per_s),
-    WithJsonSchema({"type": ["string", "number"], "description": RATE_EXAMPLES}),
+    WithJsonSchema({"type": ["string", "number"], "pattern": RATE_PATTERN, "minimum": 0, "description": RATE_EXAMPLES}),
 ]
 """A rate written with a unit (``200/s``), held as events per second."""
 

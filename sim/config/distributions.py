@@ -13,10 +13,10 @@ import random
 from pathlib import Path
 from typing import Annotated, Callable, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationInfo, model_validator
 
 from sim.config.base import Frozen, Seconds
-from sim.units import parse_duration_s
+from sim.units import DURATION_EXAMPLES, DURATION_PATTERN, parse_duration_s
 
 Sampler = Callable[[], float]
 
@@ -71,11 +71,30 @@ class Gamma(Frozen):
 
 
 class Empirical(Frozen):
-    """Observed values (one per row, first column, with units or in ms) from a CSV file."""
+    """Observed values (one per row, first column, bare numbers in ``unit`` or durations such as
+    ``250ms``) from a CSV file, e.g. latencies exported from production logs. A relative path is
+    resolved from the YAML file that names it; the file is read once, when the YAML is loaded."""
 
     dist: Literal["empirical"]
-    csv: str
-    unit: Literal["us", "ms", "s"] = "ms"
+    csv: str = Field(description="CSV file of observed values, relative to this YAML file")
+    unit: Literal["us", "ms", "s"] = Field("ms", description="unit of bare numbers in the CSV")
+    _values_s: tuple[float, ...] | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _read(self, info: ValidationInfo) -> "Empirical":
+        base_dir = (info.context or {}).get("base_dir")
+        if base_dir is not None:
+            self._values_s = tuple(load_empirical_s(self, Path(base_dir)))
+        return self
+
+
+class _AlsoBareDuration:
+    """JSON Schema: a distribution may also be written as a bare duration (a constant)."""
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):  # noqa: ANN001 (pydantic hook)
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": ["string", "number"], "pattern": DURATION_PATTERN,
+                           "description": "a constant: " + DURATION_EXAMPLES}, schema]}
 
 
 def coerce_distribution(value: object) -> object:
@@ -89,6 +108,7 @@ Distribution = Annotated[
     Union[Constant, Exponential, Uniform, Lognormal, Gamma, Empirical],
     Field(discriminator="dist"),
     BeforeValidator(coerce_distribution),
+    _AlsoBareDuration(),
 ]
 """A distribution of durations; a bare duration means a constant."""
 
@@ -100,21 +120,28 @@ def load_empirical_s(dist: Empirical, base_dir: Path | None = None) -> list[floa
         path = base_dir / path
     scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}[dist.unit]
     values: list[float] = []
-    with path.open(newline="") as handle:
-        for row in csv.reader(handle):
-            if not row or not row[0].strip():
-                continue
-            cell = row[0].strip()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc.__class__.__name__})"
+        raise ValueError(f"CSV file {dist.csv!r} {reason} (looked at {path.as_posix()}; "
+                         "a relative path starts from the YAML file's folder)") from None
+    for row in csv.reader(text.splitlines()):
+        if not row or not row[0].strip():
+            continue
+        cell = row[0].strip()
+        try:
+            values.append(float(cell) * scale)
+        except ValueError:
             try:
-                values.append(float(cell) * scale)
+                values.append(parse_duration_s(cell))
             except ValueError:
-                try:
-                    values.append(parse_duration_s(cell))
-                except ValueError:
-                    if values:  # a bad cell after data is an error; a header before data is not
-                        raise ValueError(f"{path}: {cell!r} is not a number or a duration") from None
+                if values:  # a bad cell after data is an error; a header before data is not
+                    raise ValueError(f"CSV file {dist.csv!r}: {cell!r} is not a number or a duration") from None
+    if any(v < 0 or v != v or v == math.inf for v in values):
+        raise ValueError(f"CSV file {dist.csv!r}: durations must be finite and >= 0")
     if not values:
-        raise ValueError(f"{path}: no values")
+        raise ValueError(f"CSV file {dist.csv!r} holds no values (one number per row, first column)")
     values.sort()
     return values
 
@@ -137,7 +164,7 @@ def make_sampler(dist: object, rng: random.Random, base_dir: Path | None = None)
         shape, scale = dist.shape, dist.mean_s / dist.shape
         return lambda: rng.gammavariate(shape, scale)
     if isinstance(dist, Empirical):
-        values = load_empirical_s(dist, base_dir)
+        values = dist._values_s or load_empirical_s(dist, base_dir)
         count = len(values)
         return lambda: values[int(rng.random() * count)]
     raise TypeError(f"not a distribution: {dist!r}")
@@ -157,7 +184,7 @@ def distribution_mean_s(dist: object, base_dir: Path | None = None) -> float:
     if isinstance(dist, Gamma):
         return dist.mean_s
     if isinstance(dist, Empirical):
-        values = load_empirical_s(dist, base_dir)
+        values = dist._values_s or load_empirical_s(dist, base_dir)
         return sum(values) / len(values)
     raise TypeError(f"not a distribution: {dist!r}")
 

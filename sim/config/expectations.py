@@ -13,6 +13,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq, ">": operator.gt, "<": operator.lt, "!=": operator.ne,
 }
 _RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)?\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+COMPARISON_PATTERN = _RE.pattern
 COMPARISON_EXAMPLES = 'a number (means ==) or a comparison such as ">= 0.99", "<= 3000", "== 0"'
 
 
@@ -45,5 +46,5 @@ def parse_comparison(raw: object) -> Comparison:
 Check = Annotated[
     Comparison,
     BeforeValidator(parse_comparison),
-    WithJsonSchema({"type": ["string", "number"], "description": COMPARISON_EXAMPLES}),
+    WithJsonSchema({"type": ["string", "number"], "pattern": COMPARISON_PATTERN, "description": COMPARISON_EXAMPLES}),
 ]

@@ -6,7 +6,6 @@ are mapped back to the YAML node they came from, so the user sees the line and c
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.config.messages import describe, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
@@ -56,6 +56,9 @@ def read_yaml(path: str | Path) -> YamlDocument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem += f" ({context} that starts at line {context_mark.line + 1})"
         raise ConfigError(
             f"YAML syntax error: {problem}",
             file=path,
@@ -94,107 +97,107 @@ def key_node_at(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
     return parent
 
 
-def _vocabulary(model: type[BaseModel], seen: set | None = None) -> set[str]:
-    """Every key name the schema under ``model`` accepts (for did-you-mean)."""
-    seen = seen if seen is not None else set()
-    if model in seen:
-        return set()
-    seen.add(model)
-    words: set[str] = set()
-    for name, field in model.model_fields.items():
-        words.add(field.alias or name)
-        for candidate in _classes_in(field.annotation):
-            words |= _vocabulary(candidate, seen)
-    return words
+def clean_loc(loc: tuple, data: Any) -> tuple:
+    """``loc`` without pydantic's union tags (``psp_outage``, ``function-after[...]``), which are not
+    YAML keys: every part but the last must index into ``data``; a part that does not is a tag."""
+    kept: list = []
+    current = data
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(current, dict) and part in current:
+            kept.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            kept.append(part)
+            current = current[part]
+        elif last and not (isinstance(part, str) and part.startswith(("function-", "tagged-union["))):
+            if not (isinstance(current, dict) and part in current.values()):  # a union tag ('empirical')
+                kept.append(part)
+    return tuple(kept)
 
 
-def _classes_in(annotation: Any) -> list[type[BaseModel]]:
-    found = []
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found.extend(_classes_in(arg))
-    metadata = getattr(annotation, "__metadata__", ())
-    if metadata:
-        found.extend(_classes_in(getattr(annotation, "__origin__", None)))
-    return found
+def key_path(loc: tuple) -> str:
+    """``('faults', 0, 'at')`` → ``faults[0].at``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
-def _describe(error: dict, vocabulary: set[str]) -> tuple[str, str | None]:
-    kind = error["type"]
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    hint = None
-    if kind == "extra_forbidden":
-        key = str(error["loc"][-1])
-        message = f"unknown key {key!r}"
-        close = difflib.get_close_matches(key, sorted(vocabulary), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else "remove it, or check the spelling against `paychaos schema`"
-    elif kind == "missing":
-        message = "required key is missing"
-    elif kind in ("literal_error", "enum"):
-        given = error.get("input")
-        expected = error.get("ctx", {}).get("expected", "")
-        options = [part.strip(" '\"") for part in expected.replace(" or ", ",").split(",") if part.strip()]
-        close = difflib.get_close_matches(str(given), options, n=1, cutoff=0.5)
-        message = f"{given!r} is not allowed; expected {expected}"
-        if close:
-            hint = f"did you mean {close[0]!r}?"
-    elif kind == "union_tag_invalid":
-        ctx = error.get("ctx", {})
-        given, expected = ctx.get("tag"), ctx.get("expected_tags", "")
-        options = [part.strip(" '\"") for part in str(expected).split(",")]
-        close = difflib.get_close_matches(str(given), options, n=1, cutoff=0.5)
-        message = f"{given!r} is not a known kind; known kinds: {expected}"
-        if close:
-            hint = f"did you mean {close[0]!r}?"
-    elif kind == "union_tag_not_found":
-        message = f"needs a '{error.get('ctx', {}).get('discriminator', 'kind').strip(chr(39))}' key"
-    return message, hint
+def _position(node: yaml.Node | None) -> tuple[int | None, int | None]:
+    if node is None:
+        return None, None
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _clean_loc(loc: tuple) -> tuple:
-    """Drop pydantic's union-member tags (e.g. 'psp_outage') that are not YAML keys."""
-    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith(("function-", "tagged-union["))))
+def _error_loc(error: dict, data: Any, prefix: tuple) -> tuple:
+    """Where an error sits in the document; a validator may point at a key with ctx ``at``."""
+    loc = prefix + clean_loc(tuple(error["loc"]), _at(data, prefix))
+    if error["type"] == "union_tag_invalid":
+        loc += (str((error.get("ctx") or {}).get("discriminator", "kind")).strip("'"),)
+    extra = (error.get("ctx") or {}).get("at")
+    if extra:
+        loc += tuple(int(p) if p.isdigit() else p for p in str(extra).split("."))
+    return loc
 
 
-def validate(model: type[T], data: Any, doc: YamlDocument, prefix: tuple = ()) -> T:
-    """Validate ``data`` as ``model``; on failure raise a ConfigError pointing into ``doc``."""
+def _at(data: Any, prefix: tuple) -> Any:
+    for part in prefix:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def validate(model: type[T], data: Any, doc: YamlDocument, prefix: tuple = (), base_dir: Path | None = None) -> T:
+    """Validate ``data`` as ``model``; on failure raise a ConfigError pointing into ``doc``.
+
+    ``base_dir`` is where relative paths in the document (empirical CSVs) are resolved."""
     if not isinstance(data, dict):
-        node = node_at(doc.root, prefix)
+        line, column = _position(node_at(doc.root, prefix))
+        got = "an empty file" if data is None and not prefix else f"{type(data).__name__} {data!r}"[:80]
         raise ConfigError(
-            f"expected a mapping of keys to values, got {type(data).__name__}",
-            file=doc.path, line=node.start_mark.line + 1 if node else None,
-            key=".".join(map(str, prefix)) or None,
+            f"expected a mapping of keys to values, got {got}", file=doc.path, line=line or 1, column=column,
+            key=key_path(prefix) or None, hint="a scenario or model file is a mapping that starts with 'name: ...'",
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=_context(base_dir or Path(doc.path).parent))
     except ValidationError as exc:
-        raise _config_error(exc, model, doc, prefix) from None
+        raise config_error(exc, model, doc, doc.data, prefix) from None
 
 
-def _config_error(exc: ValidationError, model: type[BaseModel], doc: YamlDocument, prefix: tuple) -> ConfigError:
-    vocabulary = _vocabulary(model)
+def _context(base_dir: Path) -> dict:
+    return {"base_dir": base_dir}
+
+
+def config_error(exc: ValidationError, model: type[BaseModel], doc: YamlDocument, data: Any, prefix: tuple,
+                 anchor: tuple | None = None, key_prefix: str = "") -> ConfigError:
+    """One paragraph naming every problem (up to a few): file:line:column, key path, what, fix.
+
+    ``anchor`` (for overrides) points every line at that node of ``doc`` instead of the key path."""
+    words = vocabulary(model)
     errors = exc.errors()
-    parts = []
-    first = None
+    found = []
     for error in errors[:MAX_REPORTED_ERRORS]:
-        loc = prefix + _clean_loc(error["loc"])
-        node = key_node_at(doc.root, loc) if error["type"] == "extra_forbidden" else node_at(doc.root, loc)
-        line = node.start_mark.line + 1 if node is not None else None
-        column = node.start_mark.column + 1 if node is not None else None
-        message, hint = _describe(error, vocabulary)
-        key = ".".join(str(p) for p in loc) or None
-        if first is None:
-            first = (line, column, key, message, hint)
+        loc = _error_loc(error, data, prefix)
+        if anchor is not None:
+            node = node_at(doc.root, anchor)
+        elif error["type"] == "extra_forbidden":
+            node = key_node_at(doc.root, loc)
         else:
-            parts.append(f"line {line}: {key}: {message}" + (f" ({hint})" if hint else ""))
-    line, column, key, message, hint = first
-    if parts:
-        more = len(errors) - MAX_REPORTED_ERRORS
-        message += "; also " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-    return ConfigError(message, file=doc.path, line=line, column=column, key=key, hint=hint)
+            node = node_at(doc.root, loc)
+        message, hint = describe(error, words)
+        if error["type"] == "extra_forbidden" and hint and hint.startswith("remove"):
+            fields = valid_fields(model, loc[len(prefix):-1]) if anchor is None else []
+            if fields:
+                hint = "valid keys here: " + ", ".join(fields)
+        found.append((*_position(node), key_prefix + key_path(loc), message, hint))
+    line, column, key, message, hint = found[0]
+    also = [
+        (f"line {l}" + (f":{c}" if c else "") + " " if l else "") + f"{k}: {m}" + (f" ({h})" if h else "")
+        for l, c, k, m, h in found[1:]
+    ]
+    if len(errors) > MAX_REPORTED_ERRORS:
+        also.append(f"and {len(errors) - MAX_REPORTED_ERRORS} more")
+    return ConfigError(message, file=doc.path, line=line, column=column, key=key or None, hint=hint, also=also)
 
 
 def apply_overrides(data: dict, overrides: dict[str, Any], where: str) -> dict:
@@ -223,53 +226,85 @@ def _deep_copy(value: Any) -> Any:
 
 
 def load_model(path: str | Path, overrides: dict[str, Any] | None = None, where: str = "overrides") -> SystemModel:
+    """Read and validate a model file (with optional dotted-path overrides) and its system graph."""
     doc = read_yaml(path)
-    data = doc.data
+    model = validate(SystemModel, doc.data, doc)
     if overrides:
-        if not isinstance(data, dict):
-            validate(SystemModel, data, doc)
-        data = apply_overrides(data, overrides, where)
-    return validate(SystemModel, data, doc)
+        model = validate(SystemModel, apply_overrides(doc.data, overrides, where), doc)
+    check_model_graph(model, doc)
+    return model
+
+
+def check_model_graph(model: SystemModel, doc: YamlDocument, where: tuple = ()) -> None:
+    """Raise a ConfigError if the model's system graph is broken (see ``sim.graph``)."""
+    from sim.graph import graph_problems  # the graph module imports the config; import late
+
+    problems = graph_problems(model)
+    if problems:
+        first = problems[0]
+        line, column = _position(node_at(doc.root, where + first.loc) if first.loc or where else None)
+        raise ConfigError(
+            f"the system graph is broken: {first.message}", file=doc.path, line=line, column=column,
+            key=key_path(where + first.loc) or None, hint=first.hint, also=[p.message for p in problems[1:]],
+        )
+
+
+def check_faults(scenario: Scenario, model: SystemModel, doc: YamlDocument, where: str = "") -> None:
+    """Raise a ConfigError if a fault aims at something the (resolved) model does not have."""
+    from sim.graph import fault_problems
+
+    problems = fault_problems(list(scenario.faults), model)
+    if problems:
+        first = problems[0]
+        line, column = _position(node_at(doc.root, first.loc))
+        raise ConfigError(first.message + where, file=doc.path, line=line, column=column, key=key_path(first.loc),
+                          hint=first.hint, also=[p.message for p in problems[1:]])
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
-    """Read and validate a scenario file and the model it names."""
+    """Read and validate a scenario file, the model it names, its overrides and every variant."""
     doc = read_yaml(path)
     scenario = validate(Scenario, doc.data, doc)
     model_path = Path(path).parent / scenario.model
     if not model_path.is_file():
-        node = node_at(doc.root, ("model",))
+        line, column = _position(node_at(doc.root, ("model",)))
         raise ConfigError(
             f"model file {scenario.model!r} not found (looked at {model_path.as_posix()})",
-            file=doc.path, line=node.start_mark.line + 1 if node else None, key="model",
+            file=doc.path, line=line, column=column, key="model",
             hint="the path is relative to the scenario file, e.g. ../models/async-kafka.yaml",
         )
     model_doc = read_yaml(model_path)
-    model_data = model_doc.data if isinstance(model_doc.data, dict) else {}
-    validate(SystemModel, model_doc.data, model_doc)
-    model = resolve_model(model_data, scenario.overrides, doc, ("overrides",))
+    check_model_graph(validate(SystemModel, model_doc.data, model_doc), model_doc)
+    model_data = model_doc.data
+    base_dir = model_path.parent
+    model = resolve_model(model_data, scenario.overrides, doc, ("overrides",), base_dir)
+    check_faults(scenario, model, doc)
+    with_overrides = apply_overrides(model_data, scenario.overrides, "overrides")
     for name, variant in scenario.variants.items():
-        resolve_model(apply_overrides(model_data, scenario.overrides, "overrides"), variant, doc, ("variants", name))
+        check_faults(scenario, resolve_model(with_overrides, variant, doc, ("variants", name), base_dir), doc,
+                     f" (in variant {name!r})")
     return LoadedScenario(scenario, model, str(path), model_path.as_posix(), model_data)
 
 
-def resolve_model(model_data: dict, overrides: dict[str, Any], doc: YamlDocument, where: tuple) -> SystemModel:
+def resolve_model(model_data: dict, overrides: dict[str, Any], doc: YamlDocument, where: tuple,
+                  base_dir: Path | None = None) -> SystemModel:
     """The model with ``overrides`` applied; errors point at the overriding lines in ``doc``."""
-    data = apply_overrides(model_data, overrides, ".".join(map(str, where)))
     try:
-        return SystemModel.model_validate(data)
+        data = apply_overrides(model_data, overrides, key_path(where))
+    except ConfigError as exc:
+        line, column = _position(node_at(doc.root, where))
+        raise ConfigError(exc.message, file=doc.path, line=line, column=column, key=exc.key, hint=exc.hint) from None
+    try:
+        model = SystemModel.model_validate(data, context=_context(base_dir or Path(doc.path).parent))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = _clean_loc(first["loc"])
-        dotted = ".".join(map(str, loc))
+        first = clean_loc(tuple(exc.errors()[0]["loc"]), data)
+        dotted = ".".join(map(str, first))
         match = next((k for k in overrides if dotted.startswith(str(k)) or str(k).startswith(dotted)), None)
-        node = node_at(doc.root, where + ((match,) if match else ()))
-        message, hint = _describe(first, _vocabulary(SystemModel))
-        return_error = ConfigError(
-            message, file=doc.path, line=node.start_mark.line + 1 if node else None,
-            key=".".join(map(str, where)) + f".{dotted}", hint=hint,
-        )
-        raise return_error from None
+        anchor = where + ((match,) if match is not None else ())
+        raise config_error(exc, SystemModel, doc, data, prefix=(), anchor=anchor,
+                           key_prefix=key_path(where) + ".") from None
+    check_model_graph(model, doc, where)
+    return model
 
 
 def variant_model(loaded: LoadedScenario, variant: str | None) -> SystemModel:
@@ -280,4 +315,19 @@ def variant_model(loaded: LoadedScenario, variant: str | None) -> SystemModel:
         known = ", ".join(loaded.scenario.variants) or "none defined"
         raise ConfigError(f"unknown variant {variant!r}; variants in this scenario: {known}", file=loaded.scenario_path)
     base = apply_overrides(loaded.model_data, loaded.scenario.overrides, "overrides")
-    return SystemModel.model_validate(apply_overrides(base, loaded.scenario.variants[variant], "variants"))
+    data = apply_overrides(base, loaded.scenario.variants[variant], "variants")
+    return SystemModel.model_validate(data, context=_context(Path(loaded.model_path).parent))
+
+
+def resolved_config(loaded: LoadedScenario, variant: str | None = None) -> dict:
+    """The full configuration of a run, defaults filled in, as echoed into every result."""
+    return {
+        "scenario": loaded.scenario.model_dump(mode="json", by_alias=True),
+        "model": variant_model(loaded, variant).model_dump(mode="json", by_alias=True),
+    }
+
+
+def file_kind(path: str | Path) -> str:
+    """``"scenario"`` if the file names a model (has a ``model`` key), else ``"model"``."""
+    data = read_yaml(path).data
+    return "scenario" if isinstance(data, dict) and "model" in data else "model"

@@ -57,7 +57,7 @@ class ProducerConfig(Frozen):
 
 
 class PaymentServiceConfig(Frozen):
-    instances: PositiveInt = 2
+    instances: PositiveInt = Field(2, le=1000)
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
@@ -65,7 +65,7 @@ class PaymentServiceConfig(Frozen):
 
 
 class TopicConfig(Frozen):
-    partitions: PositiveInt = 12
+    partitions: PositiveInt = Field(12, le=10_000)
 
 
 def _default_topics() -> dict[str, TopicConfig]:
@@ -82,7 +82,7 @@ class KafkaConfig(Frozen):
     session_timeout_s: Seconds = Field(10.0, alias="session_timeout", description="a dead consumer is noticed after this")
     max_poll_interval_s: Seconds = Field(300.0, alias="max_poll_interval")
     max_poll_records: PositiveInt = Field(
-        500, description="messages a consumer fetches per poll (with commit: before, a crash loses the unprocessed rest)"
+        500, le=1_000_000, description="messages a consumer fetches per poll (with commit: before, a crash loses the unprocessed rest)"
     )
 
 
@@ -92,7 +92,7 @@ IdempotencyKeyMode = Literal["order_id", "fresh_per_attempt"]
 class ExecutorConfig(Frozen):
     """The payment executor: turns a payment order into PSP calls."""
 
-    instances: PositiveInt = 3
+    instances: PositiveInt = Field(3, le=1000)
     commit: Literal["after", "before"] = Field(
         "after", description="commit the offset after processing (at-least-once) or before (FLAW: at-most-once)"
     )
@@ -104,8 +104,8 @@ class ExecutorConfig(Frozen):
     status_query_after_timeout: bool = Field(
         True, description="after an indefinite outcome, ask the PSP for the key's status before retrying"
     )
-    pending_poll_s: Seconds = Field(60.0, alias="pending_poll", description="poll a PENDING order this often")
-    threads: PositiveInt = Field(16, description="worker threads per instance (sync wiring: concurrent calls)")
+    pending_poll_s: Seconds = Field(60.0, alias="pending_poll", gt=0, description="poll a PENDING order this often")
+    threads: PositiveInt = Field(16, le=10_000, description="worker threads per instance (sync wiring: concurrent calls)")
 
 
 class WebhookConfig(Frozen):
@@ -114,8 +114,8 @@ class WebhookConfig(Frozen):
     delay: Distribution = Field(default_factory=lambda: _lognormal("1s", "10s"))
     duplicate_probability: Probability = 0.05
     loss_probability: Probability = 0.0
-    redelivery_interval_s: Seconds = Field(60.0, alias="redelivery_interval")
-    max_deliveries: PositiveInt = 5
+    redelivery_interval_s: Seconds = Field(60.0, alias="redelivery_interval", gt=0)
+    max_deliveries: PositiveInt = Field(5, le=100)
 
 
 class PspConfig(Frozen):
@@ -145,7 +145,7 @@ class SchemeConfig(Frozen):
 class BanksConfig(Frozen):
     """Issuing banks holding the buyers' accounts."""
 
-    count: PositiveInt = 4
+    count: PositiveInt = Field(4, le=1000)
     latency: Distribution = Field(default_factory=lambda: _lognormal("80ms", "600ms"))
     decline_limit_probability: Probability = 0.01
     error_probability: Probability = 0.001
@@ -156,7 +156,7 @@ class BanksConfig(Frozen):
 class ConsumerServiceConfig(Frozen):
     """A service that consumes payment-success events (wallet, ledger)."""
 
-    instances: PositiveInt = 2
+    instances: PositiveInt = Field(2, le=1000)
     dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
 
@@ -178,7 +178,7 @@ class LedgerConfig(ConsumerServiceConfig):
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
-    interval_s: Seconds = Field(60.0, alias="interval")
+    interval_s: Seconds = Field(60.0, alias="interval", gt=0)
     stuck_after_s: Seconds = Field(600.0, alias="stuck_after")
     query_psp: bool = True
 

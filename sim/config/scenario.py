@@ -1,10 +1,16 @@
-"""A scenario: the model it plays against, traffic, faults, variants and expectations."""
+"""A scenario: the model it plays against, traffic, faults, variants and expectations.
+
+The arrival rate at time t is ``rate × daily_shape[slice of the day] × every active spike's
+multiplier``. A scenario whose expected size would take hours to simulate is refused up front.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.expectations import Check
@@ -32,6 +38,13 @@ class Workload(Frozen):
     buyers: PositiveInt = Field(2000, le=1_000_000)
     sellers: PositiveInt = Field(200, le=1_000_000)
     hot_seller_share: Probability = Field(0.0, description="share of orders that go to seller 0 (contention)")
+    daily_shape: list[float] | None = Field(
+        None, min_length=1, max_length=1440,
+        description="rate multipliers over the day in equal slices (24 values = one per hour), 1.0 = rate",
+    )
+    start_time_of_day_s: Seconds = Field(
+        0.0, alias="start_time_of_day", description="time of day at simulated t = 0 (for daily_shape), e.g. 8h"
+    )
 
     @model_validator(mode="after")
     def _amounts(self) -> "Workload":
@@ -40,7 +53,62 @@ class Workload(Frozen):
         for code in self.currencies:
             if len(code) != 3 or not code.isalpha() or not code.isupper():
                 raise ValueError(f"currency {code!r} is not an ISO 4217 code such as EUR or USD")
+        if self.daily_shape is not None:
+            if any(not (0 <= m < math.inf) for m in self.daily_shape) or not any(self.daily_shape):
+                raise PydanticCustomError(
+                    "daily_shape", "daily_shape needs finite multipliers >= 0, not all zero", {"at": "daily_shape"}
+                )
+        if self.start_time_of_day_s >= DAY_S:
+            raise PydanticCustomError("time_of_day", "start_time_of_day must be < 24h", {"at": "start_time_of_day"})
         return self
+
+    def rate_multiplier(self, now_s: float) -> float:
+        """The factor on ``rate`` at simulated time ``now_s`` (daily shape times active spikes)."""
+        multiplier = 1.0
+        shape = self.daily_shape
+        if shape:
+            day_s = (now_s + self.start_time_of_day_s) % DAY_S
+            multiplier = shape[min(len(shape) - 1, int(day_s * len(shape) / DAY_S))]
+        for spike in self.spikes:
+            if spike.at_s <= now_s < spike.at_s + spike.for_s:
+                multiplier *= spike.multiplier
+        return multiplier
+
+    def next_rate_change(self, now_s: float) -> float:
+        """The next time after ``now_s`` the arrival rate may change (slice or spike edge), or +inf."""
+        edges = [t for spike in self.spikes for t in (spike.at_s, spike.at_s + spike.for_s) if t > now_s]
+        shape = self.daily_shape
+        if shape and len(shape) > 1:
+            slice_s = DAY_S / len(shape)
+            day_s = now_s + self.start_time_of_day_s
+            edge = (math.floor(day_s / slice_s) + 1) * slice_s - self.start_time_of_day_s
+            edges.append(edge if edge > now_s else edge + slice_s)
+        return min(edges, default=math.inf)
+
+    def expected_checkouts(self, duration_s: float) -> float:
+        """Mean number of checkouts arriving in ``[0, duration_s)`` (before ``max_checkouts``)."""
+        total, now = 0.0, 0.0
+        last_spike_end_s = max((spike.at_s + spike.for_s for spike in self.spikes), default=0.0)
+        if self.daily_shape and duration_s - last_spike_end_s > 2 * DAY_S:  # whole days in closed form
+            days = math.floor((duration_s - last_spike_end_s) / DAY_S) - 1
+            total += self.rate_per_s * sum(self.daily_shape) / len(self.daily_shape) * DAY_S * days
+            duration_s -= days * DAY_S  # the shape repeats daily, so the remaining span has the same mean
+        while now < duration_s:
+            change = min(self.next_rate_change(now), duration_s)
+            total += self.rate_per_s * self.rate_multiplier(now) * (change - now)
+            now = change
+        if self.max_checkouts is not None:
+            total = min(total, float(self.max_checkouts))
+        return total
+
+
+DAY_S = 86400.0
+MAX_DURATION_S = 366 * DAY_S
+"""Longest simulated time (load plus drain) a scenario may ask for."""
+MAX_CHECKOUTS_PER_RUN = 20_000_000
+"""Largest expected number of checkouts in one run (roughly an hour of simulation)."""
+MAX_CHECKOUTS_IN_TOTAL = 200_000_000
+"""Largest expected number over all replications and variants of a scenario."""
 
 
 class Expectations(Frozen):
@@ -73,3 +141,30 @@ class Scenario(Frozen):
     )
     expect: Expectations = Expectations()
     trace: bool = Field(False, description="record a per-order event trace (slower)")
+
+    @model_validator(mode="after")
+    def _feasible(self) -> "Scenario":
+        """Refuse sizes that would run for days instead of failing slowly (or never finishing)."""
+        total_s = self.duration_s + self.drain_s
+        if total_s > MAX_DURATION_S:
+            raise PydanticCustomError(
+                "too_large", "duration plus drain is {days} days of simulated time; at most 366 days can be "
+                "simulated (shorten duration or drain)", {"at": "duration", "days": f"{total_s / DAY_S:.3g}"},
+            )
+        per_run = self.workload.expected_checkouts(self.duration_s)
+        if per_run > MAX_CHECKOUTS_PER_RUN:
+            raise PydanticCustomError(
+                "too_large", "this workload means about {count} checkouts per run (rate × duration, with spikes "
+                "and the daily shape); at most {limit} can be simulated in reasonable time: lower workload.rate, "
+                "shorten duration, or set workload.max_checkouts",
+                {"at": "workload.rate", "count": f"{per_run:.3g}", "limit": f"{MAX_CHECKOUTS_PER_RUN:.0e}"},
+            )
+        runs = self.replications * max(1, len(self.variants))
+        if per_run * runs > MAX_CHECKOUTS_IN_TOTAL:
+            raise PydanticCustomError(
+                "too_large", "{runs} runs (replications × variants) of about {count} checkouts each exceed "
+                "{limit} checkouts in total: lower replications or the workload",
+                {"at": "replications", "runs": str(runs), "count": f"{per_run:.3g}",
+                 "limit": f"{MAX_CHECKOUTS_IN_TOTAL:.0e}"},
+            )
+        return self

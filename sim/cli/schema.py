@@ -1,0 +1,34 @@
+"""``paychaos schema``: write the JSON Schemas of scenario and model files (for editors)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.config.json_schema import KINDS, file_name, json_schema_text
+from sim.reports.output import write_text_atomic
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "schema", help="write the JSON Schemas of scenario and model files",
+        description="Write schema/scenario.schema.json and schema/model.schema.json, generated from the one "
+        "schema paychaos validates with. Editors with a YAML language server complete and check a file whose "
+        "first line is '# yaml-language-server: $schema=../schema/scenario.schema.json' (or model.schema.json).",
+    )
+    parser.add_argument("--out", type=Path, default=Path("schema"), help="folder to write into (default: schema)")
+    parser.add_argument("--print", dest="print_kind", choices=sorted(KINDS), default=None,
+                        help="print one schema to standard output instead of writing files")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.print_kind:
+        sys.stdout.write(json_schema_text(args.print_kind))
+        return 0
+    for kind in KINDS:
+        path = args.out / file_name(kind)
+        write_text_atomic(path, json_schema_text(kind))
+        print(f"wrote {path.as_posix()}")
+    return 0

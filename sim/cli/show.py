@@ -1,0 +1,37 @@
+"""``paychaos show FILE``: print the resolved configuration, every default filled in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import yaml
+
+from sim.errors import ConfigError
+from sim.config.loader import file_kind, load_model, load_scenario, resolved_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "show", help="print a scenario's or model's resolved configuration",
+        description="Print the configuration a run would use, with the model's overrides (and a variant's) "
+        "applied and every default filled in: the same 'config' that is echoed into results.json.",
+    )
+    parser.add_argument("file", help="scenario or model YAML file")
+    parser.add_argument("--variant", default=None, help="apply one of the scenario's variants")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if file_kind(args.file) == "scenario":
+        config = resolved_config(load_scenario(args.file), args.variant)
+    elif args.variant:
+        raise ConfigError("--variant applies to scenario files; this is a model file", file=args.file)
+    else:
+        config = {"model": load_model(args.file).model_dump(mode="json", by_alias=True)}
+    if args.json:
+        print(json.dumps(config, indent=2))
+    else:
+        print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100), end="")
+    return 0

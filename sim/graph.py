@@ -1,0 +1,215 @@
+"""The system graph of a model: which component calls or feeds which, synchronously or not.
+
+Built from the model configuration by a list of small *contributors*, each adding one part of the
+design (the services, the hand-off to the executor, the charge path, success events, ...). A new
+part of the design (retry topics, a secondary PSP) is one more contributor appended to
+``CONTRIBUTORS``. The graph is then checked: the checkout reaches the issuing bank, every topic has
+a producer and a consumer group, no cycle of synchronous calls, every referenced component exists,
+every declared topic is one the design uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import networkx as nx
+
+from sim.config.messages import did_you_mean
+from sim.config.model import SystemModel, TopicConfig
+
+SYNC, ASYNC = "sync", "async"
+ORDERS_TOPIC = "payment-orders"
+SUCCESS_TOPIC = "payment-success"
+KNOWN_TOPICS = {ORDERS_TOPIC, SUCCESS_TOPIC}
+"""Topic names some design uses; a declared topic outside this set is a misspelling."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the graph; ``loc`` is the key path in the model file, if any."""
+
+    message: str
+    hint: str | None = None
+    loc: tuple = ()
+
+
+def add_component(g: nx.DiGraph, name: str, label: str, *, kind: str, at: tuple[float, float],
+                  instances: int | None = None, detail: str = "", loc: tuple = ()) -> None:
+    """A service, store or external party; ``at`` = (column, row) in the picture, flow left to right,
+    the main payment path on row 0. ``loc`` is its key path in the model file."""
+    g.add_node(name, label=label, kind=kind, at=at, instances=instances, detail=detail, loc=loc)
+
+
+def add_topic(g: nx.DiGraph, model: SystemModel, name: str, at: tuple[float, float]) -> None:
+    """A Kafka topic, with its partition count from the model (default when not declared)."""
+    partitions = model.kafka.topics.get(name, TopicConfig()).partitions
+    g.add_node(f"topic:{name}", label=name, kind="topic", at=at, instances=None,
+               detail=f"{partitions} partitions", loc=("kafka", "topics", name), topic=name)
+
+
+def link(g: nx.DiGraph, source: str, target: str, mode: str, label: str = "", group: str | None = None) -> None:
+    """An edge: a synchronous call or an asynchronous hand-off (``group`` = consumer group)."""
+    for end in (source, target):
+        if end not in g:
+            _problems(g).append(Problem(
+                f"{source} → {target} ({label or mode}) refers to {end!r}, which is not a component of this model",
+                did_you_mean(end, set(g.nodes)),
+            ))
+    if source in g and target in g:
+        g.add_edge(source, target, mode=mode, label=label, group=group)
+
+
+def _problems(g: nx.DiGraph) -> list[Problem]:
+    return g.graph.setdefault("problems", [])
+
+
+# --- contributors: each adds one part of the design -------------------------------------------
+
+def _services(model: SystemModel, g: nx.DiGraph) -> None:
+    ps, ex = model.payment_service, model.executor
+    add_component(g, "checkout", "checkout clients", kind="client", at=(0, 0),
+                  detail=f"timeout {_s(model.client.timeout_s)}", loc=("client",))
+    add_component(g, "payment_service", "payment service", kind="service", at=(1, 0), instances=ps.instances,
+                  loc=("payment_service",))
+    add_component(g, "risk", "risk check", kind="service", at=(1, 1.3), detail=f"timeout {_s(ps.risk.timeout_s)}",
+                  loc=("payment_service", "risk"))
+    add_component(g, "database", "payments DB", kind="store", at=(2, 1.3), loc=("payment_service", "database"))
+    add_component(g, "executor", "payment executor", kind="service", at=(3, 0), instances=ex.instances,
+                  detail=f"{ex.threads} threads" if model.wiring == SYNC else f"commit {ex.commit}",
+                  loc=("executor",))
+    link(g, "checkout", "payment_service", SYNC, "checkout")
+    link(g, "payment_service", "risk", SYNC, "risk check")
+    link(g, "payment_service", "database", SYNC, "persist")
+    link(g, "executor", "database", SYNC, "order state")
+
+
+def _order_handoff(model: SystemModel, g: nx.DiGraph) -> None:
+    if model.wiring == ASYNC:
+        add_topic(g, model, ORDERS_TOPIC, at=(2, 0))
+        link(g, "payment_service", f"topic:{ORDERS_TOPIC}", ASYNC, "publish order")
+        link(g, f"topic:{ORDERS_TOPIC}", "executor", ASYNC, "consume", group="executor")
+    else:
+        link(g, "payment_service", "executor", SYNC, "execute (HTTP)")
+
+
+def _charge_path(model: SystemModel, g: nx.DiGraph) -> None:
+    psp = model.psp
+    add_component(g, "psp", "PSP", kind="external", at=(4, 0),
+                  detail=f"key TTL {_s(psp.idempotency_ttl_s)}" if psp.idempotency else "no idempotency",
+                  loc=("psp",))
+    add_component(g, "scheme", "card scheme", kind="external", at=(5, 0), loc=("scheme",))
+    add_component(g, "bank", "issuing banks", kind="external", at=(6, 0), instances=model.banks.count, loc=("banks",))
+    link(g, "executor", "psp", SYNC, f"charge, timeout {_s(model.executor.psp_timeout_s)}")
+    link(g, "psp", "scheme", SYNC, "authorise")
+    link(g, "scheme", "bank", SYNC, "authorise")
+    link(g, "psp", "payment_service", ASYNC, "webhook")
+
+
+def _success_events(model: SystemModel, g: nx.DiGraph) -> None:
+    add_topic(g, model, SUCCESS_TOPIC, at=(2, -1.8))
+    add_component(g, "wallet", "wallet", kind="service", at=(3, -1.4), instances=model.wallet.instances,
+                  detail="dedupe" if model.wallet.dedupe else "NO dedupe", loc=("wallet",))
+    add_component(g, "ledger", "ledger", kind="service", at=(3, -2.4), instances=model.ledger.instances,
+                  detail="dedupe" if model.ledger.dedupe else "NO dedupe", loc=("ledger",))
+    link(g, "payment_service", f"topic:{SUCCESS_TOPIC}", ASYNC, "payment succeeded")
+    link(g, f"topic:{SUCCESS_TOPIC}", "wallet", ASYNC, "consume", group="wallet")
+    link(g, f"topic:{SUCCESS_TOPIC}", "ledger", ASYNC, "consume", group="ledger")
+
+
+def _operations(model: SystemModel, g: nx.DiGraph) -> None:
+    add_component(g, "dlq", "dead-letter queue", kind="store", at=(5, -1.0), loc=())
+    link(g, "executor", "dlq", ASYNC, "dead letter")
+    add_component(g, "monitor", "in-flight monitor", kind="service", at=(3, 1.3),
+                  detail=f"every {_s(model.monitor.interval_s)}", loc=("monitor",))
+    link(g, "monitor", "database", SYNC, "stuck orders")
+    if model.monitor.query_psp:
+        link(g, "monitor", "psp", SYNC, "status query")
+    if model.reconciliation.enabled:
+        add_component(g, "reconciliation", "reconciliation", kind="service", at=(4, -1.9), loc=("reconciliation",))
+        link(g, "psp", "reconciliation", ASYNC, "settlement file")
+        link(g, "reconciliation", "ledger", SYNC, "compare")
+        link(g, "reconciliation", "wallet", SYNC, "compare")
+
+
+Contributor = Callable[[SystemModel, nx.DiGraph], None]
+CONTRIBUTORS: list[Contributor] = [_services, _order_handoff, _charge_path, _success_events, _operations]
+"""Parts of the design, in order; append one to add a component, topic or link to every graph."""
+
+
+def build_graph(model: SystemModel) -> nx.DiGraph:
+    """The system graph of ``model``; problems found while building are in ``g.graph['problems']``."""
+    g = nx.DiGraph(name=model.name, wiring=model.wiring)
+    _problems(g)
+    for contribute in CONTRIBUTORS:
+        contribute(model, g)
+    return g
+
+
+def graph_problems(model: SystemModel, g: nx.DiGraph | None = None) -> list[Problem]:
+    """Everything wrong with the design's graph (empty when it is sound)."""
+    g = g if g is not None else build_graph(model)
+    problems = list(_problems(g))
+    if "checkout" in g and "bank" in g and not nx.has_path(g, "checkout", "bank"):
+        problems.append(Problem("the checkout cannot reach the issuing bank: no path of calls or messages"))
+    for node, attrs in g.nodes(data=True):
+        if attrs.get("kind") != "topic":
+            continue
+        if g.in_degree(node) == 0:
+            problems.append(Problem(f"topic {attrs['label']!r} has no producer", loc=attrs["loc"]))
+        if not any(data.get("group") for _, _, data in g.out_edges(node, data=True)):
+            problems.append(Problem(f"topic {attrs['label']!r} has no consumer group", loc=attrs["loc"]))
+    sync_calls = nx.DiGraph((u, v) for u, v, mode in g.edges(data="mode") if mode == SYNC)
+    try:
+        cycle = nx.find_cycle(sync_calls)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = " → ".join([u for u, _ in cycle] + [cycle[0][0]])
+        problems.append(Problem(f"synchronous calls form a cycle ({path}): a request can wait on itself",
+                                "make one of these links asynchronous"))
+    used = {attrs["topic"] for _, attrs in g.nodes(data=True) if attrs.get("kind") == "topic"}
+    for name in sorted(model.kafka.topics):
+        if name not in used and name not in KNOWN_TOPICS:
+            problems.append(Problem(
+                f"topic {name!r} is declared but no component of this design uses it",
+                did_you_mean(name, KNOWN_TOPICS) or f"topics this design uses: {', '.join(sorted(used))}",
+                loc=("kafka", "topics", name),
+            ))
+    return problems
+
+
+def _s(seconds: float) -> str:
+    from sim.units import format_duration
+
+    return format_duration(seconds)
+
+
+def fault_problems(faults: list, model: SystemModel) -> list[Problem]:
+    """Faults aimed at something this design does not have: a consumer group that does not exist
+    under its wiring (the executor consumes no topic when wiring is sync), an instance beyond the
+    group's count, or a target that is not a component. ``loc`` is relative to the scenario file."""
+    g = build_graph(model)
+    groups = {data["group"]: target for _, target, data in g.edges(data=True) if data.get("group")}
+    problems = []
+    for index, fault in enumerate(faults):
+        target = getattr(fault, "target", None)
+        if target is None:
+            continue
+        loc = ("faults", index, "target")
+        if fault.kind.startswith("consumer_"):
+            if target not in groups:
+                problems.append(Problem(
+                    f"{fault.kind} targets consumer group {target!r}, which model {model.name!r} "
+                    f"({model.wiring} wiring) does not have", f"consumer groups here: {', '.join(sorted(groups))}", loc))
+                continue
+            count = g.nodes[groups[target]].get("instances") or 1
+            instance = getattr(fault, "instance", 0)
+            if instance >= count:
+                problems.append(Problem(
+                    f"{fault.kind} targets instance {instance} of {target!r}, which has {count} instances",
+                    f"instances are numbered 0 to {count - 1}", ("faults", index, "instance")))
+        elif target not in g:
+            problems.append(Problem(f"{fault.kind} targets {target!r}, which is not a component of model "
+                                    f"{model.name!r}", did_you_mean(target, set(g.nodes)), loc))
+    return problems

@@ -1,0 +1,96 @@
+"""Every shipped model and scenario validates, and every scenario (and variant) runs, shortened.
+
+Files are found by globbing, so models and scenarios added later are covered without editing this.
+Shortening compresses time: duration → SHORT_S and every fault and spike time scaled alike, at a
+small rate and population, so each fault still happens, in the same order, within the load phase.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+from sim.cli import main
+from sim.config.loader import LoadedScenario, file_kind, load_scenario
+from sim.runners.run import run_scenario
+
+MODEL_FILES = sorted(ROOT.glob("models/**/*.yaml"))
+SCENARIO_FILES = sorted(ROOT.glob("scenarios/**/*.yaml"))
+SHORT_S, DRAIN_S, MAX_RATE_PER_S = 120.0, 240.0, 4.0
+SAFETY_ORACLES = ("no_double_charge", "ledger_balanced", "wallet_equals_ledger")
+
+
+def _ids(paths):
+    return [p.relative_to(ROOT).as_posix() for p in paths]
+
+
+def test_the_library_has_the_reference_models_and_enough_scenarios():
+    names = {p.stem for p in MODEL_FILES}
+    assert {"async-kafka", "sync-http"} <= names
+    assert len(SCENARIO_FILES) >= 10
+
+
+@pytest.mark.parametrize("path", MODEL_FILES + SCENARIO_FILES, ids=_ids(MODEL_FILES + SCENARIO_FILES))
+def test_every_shipped_file_validates(path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    relative = path.relative_to(ROOT).as_posix()
+    assert main(["validate", relative]) == 0, capsys.readouterr().err
+    expected_kind = "scenario" if "scenarios" in path.parts else "model"
+    assert file_kind(path) == expected_kind
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=_ids(SCENARIO_FILES))
+def test_every_scenario_says_what_an_architect_learns(path):
+    comments = " ".join(line for line in path.read_text().splitlines() if line.startswith("#"))
+    assert "learn" in comments.lower(), "say in a comment what an architect learns from this scenario"
+
+
+def shortened(loaded: LoadedScenario) -> LoadedScenario:
+    """The scenario compressed to SHORT_S of load, with its faults and spikes scaled alike."""
+    scenario = loaded.scenario
+    k = min(1.0, SHORT_S / scenario.duration_s)
+
+    def scaled(item, names):
+        return item.model_copy(update={n: getattr(item, n) * k for n in names if getattr(item, n, None) is not None})
+
+    workload = scenario.workload
+    workload = workload.model_copy(update={
+        "rate_per_s": min(workload.rate_per_s, MAX_RATE_PER_S), "buyers": min(workload.buyers, 300),
+        "sellers": min(workload.sellers, 30), "max_checkouts": None,
+        "spikes": [scaled(s, ("at_s", "for_s")) for s in workload.spikes],
+    })
+    faults = [scaled(f, ("at_s", "for_s", "every_s", "mtbf_s", "mttr_s")) for f in scenario.faults]
+    short = scenario.model_copy(update={"duration_s": scenario.duration_s * k, "drain_s": DRAIN_S,
+                                        "workload": workload, "faults": faults, "trace": False})
+    return LoadedScenario(short, loaded.model, loaded.scenario_path, loaded.model_path, loaded.model_data)
+
+
+KNOWN_BUGS = {
+    "consumer-crash-redelivery:base": "a wallet consumer crash shorter than kafka.session_timeout loses wallet "
+    "updates (wallet_equals_ledger fails); reproduce: consumer_crash target wallet for 5s at rate 4/s",
+}
+"""Model bugs these runs found, outside this test's scope; strict, so a fix makes the test pass loudly."""
+
+RUNS = [
+    pytest.param(p, v, id=f"{p.stem}:{v or 'base'}",
+                 marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[f"{p.stem}:{v or 'base'}"])]
+                 if f"{p.stem}:{v or 'base'}" in KNOWN_BUGS else [])
+    for p in SCENARIO_FILES for v in [None, *load_scenario(p).scenario.variants]
+]
+
+
+@pytest.mark.parametrize("path, variant", RUNS)
+def test_every_scenario_and_variant_runs_shortened(path, variant):
+    loaded = shortened(load_scenario(path))
+    result = run_scenario(loaded, variant=variant, explain=False)
+    data = result.data
+    assert data["verdict"] in ("pass", "fail")
+    assert data["summary"]["orders"] > 0
+    assert {v["oracle"] for v in data["oracles"]} >= set(SAFETY_ORACLES)
+    scheduled = [i for i, f in enumerate(loaded.scenario.faults) if f.mtbf_s is None]
+    assert {w["fault"] for w in data["fault_windows"]} >= set(scheduled), "every scheduled fault must happen"
+    if "flawed" not in Path(loaded.model_path).parts:
+        held = {v["oracle"]: v["passed"] for v in data["oracles"]}
+        assert all(held[name] for name in SAFETY_ORACLES), held
