@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
+from sim.faults.targets import check_targets
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPORTED_ERRORS = 5
@@ -248,8 +249,12 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     model_data = model_doc.data if isinstance(model_doc.data, dict) else {}
     validate(SystemModel, model_doc.data, model_doc)
     model = resolve_model(model_data, scenario.overrides, doc, ("overrides",))
+    check_targets(scenario, model, doc)
     for name, variant in scenario.variants.items():
-        resolve_model(apply_overrides(model_data, scenario.overrides, "overrides"), variant, doc, ("variants", name))
+        variant_resolved = resolve_model(
+            apply_overrides(model_data, scenario.overrides, "overrides"), variant, doc, ("variants", name)
+        )
+        check_targets(scenario, variant_resolved, doc, where=f" (under variant {name!r})")
     return LoadedScenario(scenario, model, str(path), model_path.as_posix(), model_data)
 
 
