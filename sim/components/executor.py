@@ -379,6 +379,15 @@ class Executor:
             if orders.state[order_id] != _PENDING:
                 return
             reply = yield from self._call(key, order_id, True, target)
-            if reply is not None and (reply.code == ReplyCode.APPROVED or reply.code in DECLINES):
+            if reply is None:
+                continue
+            if reply.code == ReplyCode.APPROVED or reply.code in DECLINES:
                 yield self.db.write()
                 yield from self.outcomes.apply_and_publish(order_id, reply.code, "status_poll")
+            elif reply.code == ReplyCode.NOT_FOUND and orders.state[order_id] == _PENDING:
+                # The PSP dropped the pending charge (a bank error) or forgot the key: charge again.
+                self.metrics.counters["executor.pending_forgotten"] += 1
+                orders.transition(order_id, _EXECUTING, env.now)
+                self._clean.add(order_id)
+                yield from self.execute(order_id)
+                return
