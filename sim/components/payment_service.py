@@ -75,6 +75,8 @@ class PaymentService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
+        self._dispatching: set[int] = set()
+        """Sync wiring: orders a request is executing now (a double click must not run them twice)."""
         self.shedder = LoadShedder(cfg.shedding)
         self._shedding = cfg.shedding.enabled
         self.executor_budget = RetryBudget(cfg.retry_budget)
@@ -129,17 +131,23 @@ class PaymentService:
         metrics.counters["orders_created"] += len(lines)
         return (yield from self._dispatch(checkout_id))
 
-    def _dispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
+    def _dispatch(self, checkout_id: int, redispatch: bool = False) -> Generator[simpy.Event, None, Response]:
         order_ids = self.checkouts.orders_of(checkout_id)
         if self.sync:
-            for order_id in order_ids:
-                with self.threads.request() as slot:
-                    yield slot
-                    result = yield from self.executor.execute(order_id)
-                if result != DONE:
-                    yield from self._retry_executor(order_id)
-                elif self._layer_retries:
-                    self.executor_budget.record_success()
+            dispatching, state = self._dispatching, self.orders.state
+            mine = [o for o in order_ids if o not in dispatching and (not redispatch or state[o] == OrderState.NOT_STARTED)]
+            dispatching.update(mine)  # another request of this checkout (a double click) skips them
+            for order_id in mine:
+                try:
+                    with self.threads.request() as slot:
+                        yield slot
+                        result = yield from self.executor.execute(order_id)
+                    if result != DONE:
+                        yield from self._retry_executor(order_id)
+                    elif self._layer_retries:
+                        self.executor_budget.record_success()
+                finally:
+                    dispatching.discard(order_id)
             return self._status(checkout_id)
         for order_id in order_ids:
             sent = yield from self.producer.send(self.orders_topic, order_id, order_id)
@@ -174,7 +182,7 @@ class PaymentService:
         orders = self.orders
         if any(orders.state[o] == OrderState.NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
             self.metrics.counters["payment_service.redispatched"] += 1
-            return (yield from self._dispatch(checkout_id))
+            return (yield from self._dispatch(checkout_id, redispatch=True))
         return self._status(checkout_id)
 
     def _status(self, checkout_id: int) -> Response:
