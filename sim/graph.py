@@ -183,33 +183,3 @@ def _s(seconds: float) -> str:
     from sim.units import format_duration
 
     return format_duration(seconds)
-
-
-def fault_problems(faults: list, model: SystemModel) -> list[Problem]:
-    """Faults aimed at something this design does not have: a consumer group that does not exist
-    under its wiring (the executor consumes no topic when wiring is sync), an instance beyond the
-    group's count, or a target that is not a component. ``loc`` is relative to the scenario file."""
-    g = build_graph(model)
-    groups = {data["group"]: target for _, target, data in g.edges(data=True) if data.get("group")}
-    problems = []
-    for index, fault in enumerate(faults):
-        target = getattr(fault, "target", None)
-        if target is None:
-            continue
-        loc = ("faults", index, "target")
-        if fault.kind.startswith("consumer_"):
-            if target not in groups:
-                problems.append(Problem(
-                    f"{fault.kind} targets consumer group {target!r}, which model {model.name!r} "
-                    f"({model.wiring} wiring) does not have", f"consumer groups here: {', '.join(sorted(groups))}", loc))
-                continue
-            count = g.nodes[groups[target]].get("instances") or 1
-            instance = getattr(fault, "instance", 0)
-            if instance >= count:
-                problems.append(Problem(
-                    f"{fault.kind} targets instance {instance} of {target!r}, which has {count} instances",
-                    f"instances are numbered 0 to {count - 1}", ("faults", index, "instance")))
-        elif target not in g:
-            problems.append(Problem(f"{fault.kind} targets {target!r}, which is not a component of model "
-                                    f"{model.name!r}", did_you_mean(target, set(g.nodes)), loc))
-    return problems

@@ -15,6 +15,8 @@ _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")
 
 DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(us|ms|s|m|min|h|d)\s*$"
 """JSON Schema pattern of a duration string (editors check values while typing)."""
+SIGNED_DURATION_PATTERN = rf"^\s*-?\s*{_NUMBER}\s*(us|ms|s|m|min|h|d)\s*$"
+"""A duration that may be negative (an offset such as a clock skew)."""
 RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*(s|m|min|h|d)\s*$"
 DURATION_EXAMPLES = "a number with a unit, e.g. 250ms, 2s, 5m, 24h (units: us, ms, s, m, h, d)"
 RATE_EXAMPLES = "a number per unit of time, e.g. 200/s, 30/m, 1000/h"
@@ -36,6 +38,15 @@ def parse_duration_s(value: object) -> float:
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise ValueError(f"duration must be finite and >= 0, got {value!r}")
     return seconds
+
+
+def parse_signed_duration_s(value: object) -> float:
+    """Seconds in a duration that may be negative: ``-20m`` is twenty minutes behind."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_duration_s(value.strip()[1:])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return -parse_duration_s(-value)
+    return parse_duration_s(value)
 
 
 def parse_rate_per_s(value: object) -> float:

@@ -22,7 +22,9 @@ from sim.components.outcomes import Outcomes
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
 from sim.components.psp import Psp
+from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
+from sim.components.secondary_psp import build_secondary_psp
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
@@ -64,6 +66,23 @@ class World:
     clients: CheckoutClients
     fault_windows: list[FaultWindow] = field(default_factory=list)
     fault_stacks: dict[str, list[float]] = field(default_factory=dict)
+    secondary_psp: Psp | None = None
+    database: Database | None = None
+    risk: RiskService | None = None
+    producers: dict[str, Producer] = field(default_factory=dict)
+
+    def psp_named(self, name: str) -> Psp:
+        """``psp`` or ``secondary_psp`` (fault targets)."""
+        if name == "secondary_psp" and self.secondary_psp is not None:
+            return self.secondary_psp
+        return self.psp
+
+    def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
+        """Every PSP's settlement file, merged in capture order."""
+        rows = self.psp.settlement_file()
+        if self.secondary_psp is not None:
+            rows = sorted(rows + self.secondary_psp.settlement_file(), key=lambda row: (row[4], row[1]))
+        return rows
 
     @property
     def load_end_s(self) -> float:
@@ -90,6 +109,9 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
 
     banks = Banks(env, model.banks, model.scheme, population, streams, truth, metrics)
     psp = Psp(env, model.psp, banks, population, streams, metrics)
+    secondary = None
+    if model.secondary_psp is not None:
+        secondary = build_secondary_psp(env, model.secondary_psp, banks, population, streams, metrics)
     topics = {
         name: Topic(env, name, topic.partitions, metrics)
         for name, topic in sorted(kafka.topics.items())
@@ -103,7 +125,9 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     outcomes = Outcomes(env, orders, producer, topics[SUCCESS_TOPIC], metrics, trace)
     dlq = DeadLetterQueue()
     executor = Executor(
-        env, model.executor, psp, db, orders, checkouts, outcomes, dlq, streams.stream("executor.backoff"), metrics, trace
+        env, model.executor, psp, db, orders, checkouts, outcomes, dlq, streams.stream("executor.backoff"), metrics, trace,
+        secondary=secondary,
+        fallback_after_timeout=model.secondary_psp is not None and model.secondary_psp.fallback_after_timeout,
     )
     risk = RiskService(env, model.payment_service.risk, streams, metrics)
     payment_service = PaymentService(
@@ -111,6 +135,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
     )
     psp.webhook_sink = payment_service.on_webhook
+    if secondary is not None:
+        secondary.webhook_sink = payment_service.on_webhook
     wallet = Wallet(env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics)
     ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics)
 
@@ -128,6 +154,19 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     }
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
+        executor.orders_topic = topics[ORDERS_TOPIC]
+        executor.producer = Producer(
+            env, "executor", kafka, model.payment_service.producer, streams.stream("executor.producer"), metrics
+        )
+    if model.executor.retry_topics.enabled:
+        def retry_group(topic: Topic, name: str, instances: int, handler) -> ConsumerGroup:
+            topics[topic.name] = topic
+            return group(name, topic.name, instances, handler)
+
+        _retry_topics, retry_groups = build_retry_topics(
+            env, model.executor.retry_topics, ORDERS_TOPIC, executor, metrics, retry_group
+        )
+        groups.update(retry_groups)
     for consumer_group in groups.values():
         consumer_group.start()
 
@@ -142,6 +181,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
+        secondary_psp=secondary, database=db, risk=risk, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))

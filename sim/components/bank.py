@@ -61,6 +61,11 @@ class Banks:
         self.decline_surge_probability = 0.0
         """Fault knob (issuer decline surge): extra probability of DECLINED_LIMIT; injectors add
         and subtract, so surges stack."""
+        self.error_surge_probability = 0.0
+        """Fault knob (bank errors): extra probability of ERROR_5XX at every bank."""
+        self.bank_surges: list[list[float]] | None = None
+        """Fault knob for one issuer: per bank, [extra decline, extra error] probability; None
+        (the usual case) costs one check per authorisation."""
 
         rng = streams.stream("banks.balances")
         mu = math.log(banks_cfg.balance_median_minor)
@@ -108,7 +113,11 @@ class Banks:
         counters["banks.authorisations"] += 1
         cfg = self.cfg
         rng = self._decisions
-        error_p = cfg.error_probability
+        error_p = cfg.error_probability + self.error_surge_probability
+        surges = self.bank_surges
+        surge = surges[self._cards[card_token].bank] if surges is not None else None
+        if surge is not None:
+            error_p += surge[1]
         if error_p > 0.0 and rng.random() < error_p:
             counters["banks.errors"] += 1
             on_done(_ERROR_5XX)
@@ -121,6 +130,8 @@ class Banks:
             on_done(_DECLINED_FUNDS)
             return
         decline_p = cfg.decline_limit_probability + self.decline_surge_probability
+        if surge is not None:
+            decline_p += surge[0]
         if decline_p > 0.0 and rng.random() < decline_p:
             counters["banks.declined_limit"] += 1
             on_done(_DECLINED_LIMIT)

@@ -6,7 +6,10 @@ import simpy
 
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
+from sim.domain.orders import Checkouts, Orders, OrderState
 from sim.rng import Streams
+
+_REVERTIBLE = frozenset({OrderState.SUCCESS, OrderState.FAILED})
 
 
 class Database:
@@ -19,6 +22,8 @@ class Database:
         self._read_s = make_sampler(cfg.read_latency, streams.stream("db.read"))
         self.unavailable_until = 0.0
         """During a failover, calls wait until the new primary is up."""
+        self.lost_writes = 0
+        """Order status writes lost to failovers (asynchronous replication)."""
 
     def _pause_s(self) -> float:
         wait = self.unavailable_until - self.env.now
@@ -29,3 +34,22 @@ class Database:
 
     def read(self) -> simpy.Timeout:
         return self.env.timeout(self._read_s() + self._pause_s())
+
+    def lose_recent_writes(self, orders: Orders, checkouts: Checkouts, since_s: float, now: float) -> list[int]:
+        """Failover with asynchronous replication: the new primary never received the writes made
+        after ``since_s``. Orders whose final status (SUCCESS or FAILED) was written then fall back
+        to EXECUTING, with their flags: the PSP's answer is forgotten — an order the PSP charged
+        looks unpaid until the in-flight monitor asks the PSP or reconciliation finds the capture.
+        (Order rows created in that window are kept: a simplification.) Returns the orders hit."""
+        lost = []
+        state, finished = orders.state, orders.finished_at
+        for order_id in range(len(orders)):
+            if finished[order_id] >= since_s and state[order_id] in _REVERTIBLE:
+                state[order_id] = OrderState.EXECUTING  # not a transition: the write never existed
+                finished[order_id] = -1.0
+                orders.flags[order_id] = 0
+                checkouts.done[orders.checkout[order_id]] = 0
+                orders.in_flight[order_id] = None
+                lost.append(order_id)
+        self.lost_writes += len(lost)
+        return lost

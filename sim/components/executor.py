@@ -3,17 +3,25 @@
 A timeout is an *indefinite* outcome: the PSP may have charged. The correct design retries with
 the same idempotency key (the order id) and, optionally, asks the PSP for the key's status first.
 The flawed ``fresh_per_attempt`` design sends a new key each time and can charge twice.
+
+Resilience policies around each PSP call (all off by default; a disabled one costs one attribute
+check): a circuit breaker and adaptive throttling on calls to the primary PSP (a refused call is
+not sent: a definite "nothing charged"), a retry budget shared by every retry of this executor,
+fail-over to a secondary PSP (only while nothing may have been charged at the primary), and when
+the in-process attempts run out: the next retry topic (Uber style), the caller (sync wiring with
+payment-service retries), or the DLQ. An unparseable record (a poison pill) goes to the DLQ, or,
+in the flawed ``poison_pills: crash`` design, escapes and crashes the consumer.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Generator
+from typing import TYPE_CHECKING, Callable, Generator
 
 import simpy
 
 from sim.components.database import Database
-from sim.components.dlq import DeadLetterQueue
+from sim.components.dlq import DeadLetter, DeadLetterQueue
 from sim.components.kafka import Message
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode
@@ -21,26 +29,54 @@ from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
+from sim.policies.breaker import CircuitBreaker
+from sim.policies.budget import RetryBudget
 from sim.policies.retry import Retrier
+from sim.policies.throttle import AdaptiveThrottle
+
+if TYPE_CHECKING:
+    from sim.components.kafka import Topic
+    from sim.components.producer import Producer
 
 FRESH_KEY_BASE = 1 << 40
 """Fresh keys (flawed design) live above every order id."""
 
+DONE, EXHAUSTED = 0, 1
+"""What :meth:`Executor.execute` returns: the order is settled (final, pending, handed to a retry
+topic or dead-lettered), or (``defer_exhausted``) the attempts ran out and the caller decides."""
+
+PRIMARY, SECONDARY = 0, 1
+
 _CHARGE, _QUERY = 0, 1
 _EXECUTING = OrderState.EXECUTING
 _PENDING = OrderState.PENDING
+_UNKNOWN = OrderState.UNKNOWN
 _TERMINAL = frozenset(int(s) for s in TERMINAL_STATES)
 _WAIT_AND_QUERY = frozenset({ReplyCode.IN_FLIGHT, ReplyCode.CONFLICT})
+_OVERLOADED = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.UNAVAILABLE})
+"""Answers a breaker, a throttle and a retry budget count as failures of the PSP."""
+_NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
+"""Answers given before the PSP did anything: failing over to another PSP is safe."""
+_NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
+"""A call refused locally (breaker open, throttled): never reached the PSP."""
+
+
+class PoisonPillError(Exception):
+    """A record the executor cannot parse (raised only in the flawed ``poison_pills: crash``)."""
 
 
 class Executor:
     def __init__(
         self, env: simpy.Environment, cfg: ExecutorConfig, psp: Psp, db: Database, orders: Orders,
-        checkouts: Checkouts,        outcomes: Outcomes, dlq: DeadLetterQueue, rng: random.Random, metrics: Metrics, trace: Trace,
+        checkouts: Checkouts, outcomes: Outcomes, dlq: DeadLetterQueue, rng: random.Random, metrics: Metrics,
+        trace: Trace, secondary: Psp | None = None, fallback_after_timeout: bool = False,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.psp = psp
+        self.psps = (psp, secondary)
+        self.secondary = secondary
+        self.fallback_after_timeout = fallback_after_timeout
         self.db = db
         self.orders = orders
         self.checkouts = checkouts
@@ -52,11 +88,63 @@ class Executor:
         self._fresh_keys = FRESH_KEY_BASE
         self.last_key: dict[int, int] = {}
         """Fresh-key design only: the last key used per order (what a status query can ask)."""
+        self.breaker = CircuitBreaker(cfg.breaker)
+        self.budget = RetryBudget(cfg.retry_budget)
+        self.throttle = AdaptiveThrottle(cfg.throttle)
+        self._guarded = cfg.breaker.enabled or cfg.throttle.enabled
+        self._budgeted = cfg.retry_budget.enabled
+        self.on_secondary: set[int] = set()
+        """Orders routed to the secondary PSP (their status is asked there)."""
+        self._clean: set[int] = set()
+        """Orders whose last execution ended with definite failures only (nothing charged)."""
+        self.cut_links = 0
+        """Active network partitions between the executor and a PSP (fast check)."""
+        self.cut = [0, 0]
+        """Per PSP (primary, secondary): active partitions; requests get no answer."""
+        self.defer_exhausted = False
+        """Sync wiring with payment-service retries: return EXHAUSTED instead of dead-lettering."""
+        self.retry_stages: list[Topic] = []
+        """Retry topics in order (Uber style); empty = in-process retries only."""
+        self.producer: Producer | None = None
+        """Publishes to the retry topics."""
+        self.orders_topic: Topic | None = None
 
+    # -- Kafka handlers ------------------------------------------------------------------------
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
         """Kafka handler for the payment-orders topic."""
-        yield from self.execute(message.value)
+        value = message.value
+        if type(value) is not int:
+            yield from self._poison(message)
+            return
+        yield from self.execute(value)
 
+    def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
+        """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
+        then execute. Records of one topic share the delay, so the wait never reorders them."""
+        env = self.env
+
+        def handle(message: Message) -> Generator[simpy.Event, None, None]:
+            wait = message.produced_at + delay_s - env.now
+            if wait > 0:
+                yield env.timeout(wait)
+            value = message.value
+            if type(value) is not int:
+                yield from self._poison(message)
+                return
+            self.metrics.counters[f"executor.retry_topic.{stage}.consumed"] += 1
+            yield from self.execute(value, stage)
+
+        return handle
+
+    def _poison(self, message: Message) -> Generator[simpy.Event, None, None]:
+        self.metrics.counters["executor.poison_pills"] += 1
+        if self.cfg.poison_pills == "crash":
+            raise PoisonPillError(f"cannot parse record {message.topic}/{message.partition}@{message.offset}")
+        yield self.db.write()
+        self.dlq.add(-1, "poison_pill", self.env.now)
+        self.metrics.counters["dlq.poison_pill"] += 1
+
+    # -- keys ----------------------------------------------------------------------------------
     def key_for(self, order_id: int) -> int:
         if self.cfg.idempotency_key == "order_id":
             return order_id
@@ -69,53 +157,72 @@ class Executor:
         self.last_key[order_id] = self._fresh_keys
         return self._fresh_keys
 
-    def execute(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    # -- one execution -------------------------------------------------------------------------
+    def execute(self, order_id: int, stage: int = 0) -> Generator[simpy.Event, None, int]:
         env, orders, metrics, cfg = self.env, self.orders, self.metrics, self.cfg
         yield self.db.read()
         state = orders.state[order_id]
         if state in _TERMINAL or state == _PENDING:
             metrics.counters["executor.already_done"] += 1
-            return
+            return DONE
         resumed = state != OrderState.NOT_STARTED
+        query_first = cfg.status_query_after_timeout
+        action = _CHARGE
         if resumed:
             metrics.counters["executor.resumed"] += 1
+            if order_id in self._clean:
+                self._clean.discard(order_id)  # every earlier attempt was refused: charge again
+            elif query_first:
+                action = _QUERY
         else:
             orders.transition(order_id, _EXECUTING, env.now)
             yield self.db.write()
-        query_first = cfg.status_query_after_timeout
-        action = _QUERY if (resumed and query_first) else _CHARGE
+        target = SECONDARY if (self.secondary is not None and order_id in self.on_secondary) else PRIMARY
         retrier = Retrier(cfg.retry, self.rng, env.now)
         key = self.key_for(order_id)
         indefinite = False
+        ever_indefinite = resumed and action == _QUERY
+        budget = self.budget
         while True:
             if action == _CHARGE:
                 key = self._new_key(order_id)
-                orders.count_attempt(order_id)
-                reply = yield from self._call(key, order_id, query=False)
-            else:
-                reply = yield from self._call(key, order_id, query=True)
+            reply = yield from self._attempt(key, order_id, action == _QUERY, target)
             if reply is None:
                 metrics.counters["executor.timeouts"] += 1
-                indefinite = True
+                indefinite = ever_indefinite = True
+                if self.fallback_after_timeout and target == PRIMARY and self.secondary is not None:
+                    target = self._fail_over(order_id)  # FLAW: the primary may have charged
+                    action = _CHARGE
+                    continue
                 if query_first and action == _CHARGE:
                     action = _QUERY  # ask before trying again
                     continue
                 retry_after = 0.0
             else:
                 code = reply.code
+                if self._budgeted and code not in _OVERLOADED:
+                    budget.record_success()
                 if code == ReplyCode.APPROVED:
                     yield self.db.write()
                     yield from self.outcomes.apply_and_publish(order_id, code, "executor")
-                    return
+                    return DONE
                 if code in DECLINES and not cfg.retry.retry_non_retryable:
                     yield self.db.write()
                     self.outcomes.apply(order_id, code, "executor")
-                    return
+                    return DONE
                 if code == ReplyCode.PENDING:
                     yield self.db.write()
                     self.outcomes.apply(order_id, code, "executor")
-                    env.process(self._poll_pending(order_id, key))
-                    return
+                    env.process(self._poll_pending(order_id, key, target))
+                    return DONE
+                if (
+                    code in _NOTHING_CHARGED and target == PRIMARY and self.secondary is not None
+                    and (not ever_indefinite or self.fallback_after_timeout)
+                ):
+                    target = self._fail_over(order_id)
+                    action = _CHARGE
+                    indefinite = False
+                    continue
                 if code == ReplyCode.NOT_FOUND:
                     action = _CHARGE  # the PSP never saw (or forgot) the key: charging again is safe
                     indefinite = False
@@ -128,13 +235,69 @@ class Executor:
                     indefinite = False  # an error reply to a charge: that attempt charged nothing
                 retry_after = reply.retry_after_s
             delay = retrier.next_delay_s(env.now, retry_after)
+            if delay is not None and self._budgeted and not budget.can_retry():
+                metrics.counters["executor.retry_budget_denied"] += 1
+                delay = None
             if delay is None:
-                yield from self._dead_letter(order_id, "unknown_outcome" if indefinite else "retries_exhausted")
-                return
+                return (yield from self._exhausted(order_id, stage, indefinite))
             metrics.counters["executor.retries"] += 1
             yield env.timeout(delay)
 
-    def _call(self, key: int, order_id: int, query: bool) -> Generator[simpy.Event, None, Reply | None]:
+    def _exhausted(self, order_id: int, stage: int, indefinite: bool) -> Generator[simpy.Event, None, int]:
+        """In-process attempts ran out: next retry topic, the caller, or the DLQ."""
+        env, orders = self.env, self.orders
+        if stage < len(self.retry_stages) or self.defer_exhausted:
+            yield self.db.write()
+            if indefinite:
+                orders.transition(order_id, _UNKNOWN, env.now)
+            else:
+                self._clean.add(order_id)
+            if stage < len(self.retry_stages):
+                assert self.producer is not None
+                sent = yield from self.producer.send(self.retry_stages[stage], order_id, order_id)
+                if sent:
+                    self.metrics.counters[f"executor.retry_topic.{stage + 1}.published"] += 1
+                    return DONE
+                self._clean.discard(order_id)
+                yield from self._dead_letter(order_id, "unknown_outcome" if indefinite else "retries_exhausted")
+                return DONE
+            return EXHAUSTED
+        yield from self._dead_letter(order_id, "unknown_outcome" if indefinite else "retries_exhausted")
+        return DONE
+
+    def give_up(self, order_id: int) -> Generator[simpy.Event, None, None]:
+        """The caller's retries ran out too (sync wiring): dead-letter the order."""
+        self._clean.discard(order_id)
+        reason = "unknown_outcome" if self.orders.state[order_id] == _UNKNOWN else "retries_exhausted"
+        yield from self._dead_letter(order_id, reason)
+
+    def _fail_over(self, order_id: int) -> int:
+        self.on_secondary.add(order_id)
+        self.metrics.counters["executor.fallback_to_secondary"] += 1
+        if self.trace.on:
+            self.trace.add(self.env.now, order_id, "executor:fallback_to_secondary")
+        return SECONDARY
+
+    # -- one PSP call --------------------------------------------------------------------------
+    def _attempt(self, key: int, order_id: int, query: bool, target: int) -> Generator[simpy.Event, None, Reply | None]:
+        """One call, through the breaker and the throttle when they guard the primary PSP."""
+        if target != PRIMARY or not self._guarded:
+            return (yield from self._call(key, order_id, query, target))
+        env, counters = self.env, self.metrics.counters
+        now = env.now
+        if not self.breaker.allow(now):
+            counters["executor.breaker_rejected"] += 1
+            return _NOT_SENT
+        if not self.throttle.should_send(now, self.rng):
+            counters["executor.throttled"] += 1
+            return _NOT_SENT
+        reply = yield from self._call(key, order_id, query, target)
+        failed = reply is None or reply.code in _OVERLOADED
+        self.breaker.record(env.now, not failed, env.now - now)
+        self.throttle.record(env.now, not failed)
+        return reply
+
+    def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[simpy.Event, None, Reply | None]:
         """One PSP request under the per-call timeout: the reply, or None on timeout."""
         env = self.env
         done = env.event()
@@ -147,16 +310,23 @@ class Executor:
             if not done.triggered:
                 done.succeed(None)
 
+        psp = self.psps[target]
+        cut = self.cut_links and self.cut[target]
         if query:
             self.metrics.counters["executor.status_queries"] += 1
-            self.psp.query(key, on_reply)
+            if not cut:
+                psp.query(key, on_reply)
         else:
             orders = self.orders
-            request = ChargeRequest(
-                key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
-                self.checkouts.card_token[orders.checkout[order_id]],
-            )
-            self.psp.charge(request, on_reply)
+            orders.count_attempt(order_id)
+            if not cut:
+                request = ChargeRequest(
+                    key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
+                    self.checkouts.card_token[orders.checkout[order_id]],
+                )
+                psp.charge(request, on_reply)
+        if cut:
+            self.metrics.counters["executor.partitioned"] += 1
         env.timeout(self.cfg.psp_timeout_s).callbacks.append(on_timeout)
         reply = yield done
         if self.trace.on:
@@ -164,6 +334,7 @@ class Executor:
             self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")
         return reply
 
+    # -- dead letters and replay ---------------------------------------------------------------
     def _dead_letter(self, order_id: int, reason: str) -> Generator[simpy.Event, None, None]:
         env = self.env
         yield self.db.write()
@@ -177,14 +348,46 @@ class Executor:
         if self.trace.on:
             self.trace.add(env.now, order_id, f"executor:dead_lettered:{reason}")
 
-    def _poll_pending(self, order_id: int, key: int) -> Generator[simpy.Event, None, None]:
+    def replay(self, entries: list[DeadLetter]) -> int:
+        """Hand dead-lettered orders back for execution, after an incident. Each becomes UNKNOWN
+        (the charge may have happened) so the next execution asks the PSP before charging, with
+        the same key: a replay never charges twice. Poison pills go back to the DLQ. Returns the
+        number of orders replayed."""
+        env, orders = self.env, self.orders
+        replayed = 0
+        for entry in entries:
+            order_id = entry.order_id
+            if order_id < 0:
+                self.dlq.add(order_id, entry.reason, entry.at_s)  # unparseable: stays for a human
+                continue
+            if orders.state[order_id] != OrderState.DEAD_LETTERED:
+                continue
+            orders.transition(order_id, _UNKNOWN, env.now)
+            replayed += 1
+            if self.orders_topic is not None and self.producer is not None:
+                env.process(self.producer.send(self.orders_topic, order_id, order_id))
+            else:
+                env.process(self.execute(order_id))
+        self.metrics.counters["dlq.replayed"] += replayed
+        return replayed
+
+    def _poll_pending(self, order_id: int, key: int, target: int = PRIMARY) -> Generator[simpy.Event, None, None]:
         """Ask the PSP about a PENDING order until it is final (webhooks may be lost)."""
         env, orders = self.env, self.orders
         while orders.state[order_id] == _PENDING:
             yield env.timeout(self.cfg.pending_poll_s)
             if orders.state[order_id] != _PENDING:
                 return
-            reply = yield from self._call(key, order_id, query=True)
-            if reply is not None and (reply.code == ReplyCode.APPROVED or reply.code in DECLINES):
+            reply = yield from self._call(key, order_id, True, target)
+            if reply is None:
+                continue
+            if reply.code == ReplyCode.APPROVED or reply.code in DECLINES:
                 yield self.db.write()
                 yield from self.outcomes.apply_and_publish(order_id, reply.code, "status_poll")
+            elif reply.code == ReplyCode.NOT_FOUND and orders.state[order_id] == _PENDING:
+                # The PSP dropped the pending charge (a bank error) or forgot the key: charge again.
+                self.metrics.counters["executor.pending_forgotten"] += 1
+                orders.transition(order_id, _EXECUTING, env.now)
+                self._clean.add(order_id)
+                yield from self.execute(order_id)
+                return

@@ -14,15 +14,19 @@ import simpy
 
 from sim.components import risk
 from sim.components.database import Database
-from sim.components.executor import Executor
+from sim.components.executor import DONE, Executor
 from sim.components.kafka import Topic
 from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
+from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
+from sim.policies.budget import RetryBudget
+from sim.policies.retry import Retrier
+from sim.policies.shedding import LoadShedder
 from sim.rng import Streams
 
 
@@ -71,9 +75,31 @@ class PaymentService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
+        self._dispatching: set[int] = set()
+        """Sync wiring: orders a request is executing now (a double click must not run them twice)."""
+        self.shedder = LoadShedder(cfg.shedding)
+        self._shedding = cfg.shedding.enabled
+        self.executor_budget = RetryBudget(cfg.retry_budget)
+        self._layer_retries = self.sync and cfg.executor_retry.max_attempts > 1
+        executor.defer_exhausted = executor.defer_exhausted or self._layer_retries
+        self._retry_rng = streams.stream("payment_service.executor_retry") if self._layer_retries else None
 
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
+        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
+    ) -> Generator[simpy.Event, None, Response]:
+        env, checkouts, metrics = self.env, self.checkouts, self.metrics
+        if self._shedding:
+            if not self.shedder.try_enter(env.now):
+                metrics.counters["payment_service.shed"] += 1
+                return Response.UNAVAILABLE
+            try:
+                return (yield from self._checkout(key, buyer, card_token, lines))
+            finally:
+                self.shedder.leave()
+        return (yield from self._checkout(key, buyer, card_token, lines))
+
+    def _checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
     ) -> Generator[simpy.Event, None, Response]:
         env, checkouts, metrics = self.env, self.checkouts, self.metrics
@@ -105,13 +131,23 @@ class PaymentService:
         metrics.counters["orders_created"] += len(lines)
         return (yield from self._dispatch(checkout_id))
 
-    def _dispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
+    def _dispatch(self, checkout_id: int, redispatch: bool = False) -> Generator[simpy.Event, None, Response]:
         order_ids = self.checkouts.orders_of(checkout_id)
         if self.sync:
-            for order_id in order_ids:
-                with self.threads.request() as slot:
-                    yield slot
-                    yield from self.executor.execute(order_id)
+            dispatching, state = self._dispatching, self.orders.state
+            mine = [o for o in order_ids if o not in dispatching and (not redispatch or state[o] == OrderState.NOT_STARTED)]
+            dispatching.update(mine)  # another request of this checkout (a double click) skips them
+            for order_id in mine:
+                try:
+                    with self.threads.request() as slot:
+                        yield slot
+                        result = yield from self.executor.execute(order_id)
+                    if result != DONE:
+                        yield from self._retry_executor(order_id)
+                    elif self._layer_retries:
+                        self.executor_budget.record_success()
+                finally:
+                    dispatching.discard(order_id)
             return self._status(checkout_id)
         for order_id in order_ids:
             sent = yield from self.producer.send(self.orders_topic, order_id, order_id)
@@ -119,12 +155,34 @@ class PaymentService:
                 return Response.UNAVAILABLE  # persisted, not queued: a retry re-dispatches
         return Response.ACCEPTED
 
+    def _retry_executor(self, order_id: int) -> Generator[simpy.Event, None, None]:
+        """Sync wiring: the executor's attempts ran out; call it again per ``executor_retry``
+        (each call makes the executor's own attempts: retries multiply across layers)."""
+        env, metrics, budget = self.env, self.metrics, self.executor_budget
+        retrier = Retrier(self.cfg.executor_retry, self._retry_rng, env.now)
+        while True:
+            delay = retrier.next_delay_s(env.now)
+            if delay is not None and not budget.can_retry():
+                metrics.counters["payment_service.retry_budget_denied"] += 1
+                delay = None
+            if delay is None:
+                yield from self.executor.give_up(order_id)
+                return
+            metrics.counters["payment_service.executor_retries"] += 1
+            yield env.timeout(delay)
+            with self.threads.request() as slot:
+                yield slot
+                result = yield from self.executor.execute(order_id)
+            if result == DONE:
+                budget.record_success()
+                return
+
     def _status_and_redispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
         """A repeated request: answer the status; orders never handed on are handed on now."""
         orders = self.orders
         if any(orders.state[o] == OrderState.NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
             self.metrics.counters["payment_service.redispatched"] += 1
-            return (yield from self._dispatch(checkout_id))
+            return (yield from self._dispatch(checkout_id, redispatch=True))
         return self._status(checkout_id)
 
     def _status(self, checkout_id: int) -> Response:
@@ -134,6 +192,16 @@ class PaymentService:
         if any(s == OrderState.FAILED for s in states):
             return Response.FAILED
         return Response.ACCEPTED if not self.sync else Response.IN_PROGRESS
+
+    # -- the buyer's redirect back from the PSP's page -------------------------------------------
+    def on_redirect(self, order_id: int, claims_paid: bool) -> None:
+        """The buyer's browser comes back saying "paid" (or not). It proves nothing: only a
+        webhook or a PSP query may change the order (``trust_redirect`` is the flaw)."""
+        self.metrics.counters["payment_service.redirects"] += 1
+        if self.cfg.trust_redirect and claims_paid:
+            self.env.process(self.outcomes.apply_and_publish(order_id, ReplyCode.APPROVED, "redirect"))
+        else:
+            self.metrics.counters["payment_service.redirect_ignored"] += 1
 
     # -- webhooks from the PSP ------------------------------------------------------------------
     def on_webhook(self, order_id: int, code: int) -> None:

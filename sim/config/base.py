@@ -11,7 +11,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from sim.units import (
-    DURATION_EXAMPLES, DURATION_PATTERN, RATE_EXAMPLES, RATE_PATTERN, parse_duration_s, parse_rate_per_s,
+    DURATION_EXAMPLES, DURATION_PATTERN, RATE_EXAMPLES, RATE_PATTERN, SIGNED_DURATION_PATTERN, parse_duration_s,
+    parse_rate_per_s, parse_signed_duration_s,
 )
 
 
@@ -27,6 +28,14 @@ Seconds = Annotated[
     WithJsonSchema({"type": ["string", "number"], "pattern": DURATION_PATTERN, "minimum": 0, "description": DURATION_EXAMPLES}),
 ]
 """A duration written with a unit (``250ms``), held as seconds."""
+
+SignedSeconds = Annotated[
+    float,
+    BeforeValidator(parse_signed_duration_s),
+    WithJsonSchema({"type": ["string", "number"], "pattern": SIGNED_DURATION_PATTERN,
+                    "description": "an offset that may be negative, e.g. -20m or 90s"}),
+]
+"""A duration that may be negative (an offset), held as seconds."""
 
 PerSecond = Annotated[
     float,

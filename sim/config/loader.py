@@ -17,6 +17,7 @@ from sim.config.messages import describe, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
+from sim.faults.targets import check_targets
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPORTED_ERRORS = 5
@@ -249,18 +250,6 @@ def check_model_graph(model: SystemModel, doc: YamlDocument, where: tuple = ()) 
         )
 
 
-def check_faults(scenario: Scenario, model: SystemModel, doc: YamlDocument, where: str = "") -> None:
-    """Raise a ConfigError if a fault aims at something the (resolved) model does not have."""
-    from sim.graph import fault_problems
-
-    problems = fault_problems(list(scenario.faults), model)
-    if problems:
-        first = problems[0]
-        line, column = _position(node_at(doc.root, first.loc))
-        raise ConfigError(first.message + where, file=doc.path, line=line, column=column, key=key_path(first.loc),
-                          hint=first.hint, also=[p.message for p in problems[1:]])
-
-
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read and validate a scenario file, the model it names, its overrides and every variant."""
     doc = read_yaml(path)
@@ -278,11 +267,11 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     model_data = model_doc.data
     base_dir = model_path.parent
     model = resolve_model(model_data, scenario.overrides, doc, ("overrides",), base_dir)
-    check_faults(scenario, model, doc)
+    check_targets(scenario, model, doc)
     with_overrides = apply_overrides(model_data, scenario.overrides, "overrides")
     for name, variant in scenario.variants.items():
-        check_faults(scenario, resolve_model(with_overrides, variant, doc, ("variants", name), base_dir), doc,
-                     f" (in variant {name!r})")
+        variant_resolved = resolve_model(with_overrides, variant, doc, ("variants", name), base_dir)
+        check_targets(scenario, variant_resolved, doc, where=f" (in variant {name!r})")
     return LoadedScenario(scenario, model, str(path), model_path.as_posix(), model_data)
 
 

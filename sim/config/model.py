@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PositiveInt, Probability, Seconds
 from sim.config.distributions import Distribution, Lognormal
+from sim.policies.breaker import CircuitBreakerPolicy
+from sim.policies.budget import RetryBudgetPolicy
 from sim.policies.retry import RetryPolicy, RetryStrategy
+from sim.policies.shedding import LoadSheddingPolicy
+from sim.policies.throttle import AdaptiveThrottlePolicy
 
 
 def _lognormal(median: str, p99: str) -> Lognormal:
@@ -62,6 +66,21 @@ class PaymentServiceConfig(Frozen):
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
     producer: ProducerConfig = ProducerConfig()
+    executor_retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+        description="sync wiring: the payment service retries a call to the executor that failed "
+        "(each call makes the executor's own attempts: a layer that multiplies them)",
+    )
+    retry_budget: RetryBudgetPolicy = Field(
+        RetryBudgetPolicy(), description="sync wiring: token bucket limiting the payment service's executor retries"
+    )
+    shedding: LoadSheddingPolicy = Field(
+        LoadSheddingPolicy(), description="refuse checkouts (503) beyond a concurrency limit"
+    )
+    trust_redirect: bool = Field(
+        False, description="FLAW when true: a buyer's redirect back from the PSP marks the order paid "
+        "(only a webhook or a PSP query may)"
+    )
 
 
 class TopicConfig(Frozen):
@@ -89,6 +108,24 @@ class KafkaConfig(Frozen):
 IdempotencyKeyMode = Literal["order_id", "fresh_per_attempt"]
 
 
+def _default_retry_delays() -> list[float]:
+    return [1.0, 10.0, 60.0]
+
+
+class RetryTopicsConfig(Frozen):
+    """Uber-style retry topics: a failed order goes to retry-1, consumed no earlier than its delay
+    after it was published, then retry-2, ...; after the last, the DLQ. Delayed consumers never block
+    the main partition. Each stage makes the executor's ``retry.max_attempts`` in-process attempts."""
+
+    enabled: bool = Field(False, description="use retry topics (async wiring only)")
+    delays_s: list[Seconds] = Field(
+        default_factory=_default_retry_delays, alias="delays", min_length=1, max_length=10,
+        description="delay of each retry topic, in order (e.g. [1s, 10s, 60s])",
+    )
+    partitions: PositiveInt = Field(4, description="partitions of each retry topic")
+    instances: PositiveInt = Field(1, description="consumer instances per retry topic")
+
+
 class ExecutorConfig(Frozen):
     """The payment executor: turns a payment order into PSP calls."""
 
@@ -106,6 +143,21 @@ class ExecutorConfig(Frozen):
     )
     pending_poll_s: Seconds = Field(60.0, alias="pending_poll", gt=0, description="poll a PENDING order this often")
     threads: PositiveInt = Field(16, le=10_000, description="worker threads per instance (sync wiring: concurrent calls)")
+    breaker: CircuitBreakerPolicy = Field(
+        CircuitBreakerPolicy(), description="circuit breaker on the executor's calls to the primary PSP"
+    )
+    retry_budget: RetryBudgetPolicy = Field(
+        RetryBudgetPolicy(), description="token bucket shared by all the executor's PSP retries"
+    )
+    throttle: AdaptiveThrottlePolicy = Field(
+        AdaptiveThrottlePolicy(), description="client-side adaptive throttling of PSP calls (SRE formula)"
+    )
+    retry_topics: RetryTopicsConfig = Field(
+        RetryTopicsConfig(), description="async wiring: Uber-style retry topics with growing delays, then the DLQ"
+    )
+    poison_pills: Literal["dead_letter", "crash"] = Field(
+        "dead_letter", description="a record that cannot be parsed goes to the DLQ, or (FLAW) crashes the consumer"
+    )
 
 
 class WebhookConfig(Frozen):
@@ -134,6 +186,16 @@ class PspConfig(Frozen):
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
+
+
+class SecondaryPspConfig(PspConfig):
+    """A second PSP the executor fails over to when the primary is unavailable (dual-PSP routing).
+    The order id stays the idempotency key; each PSP has its own key store."""
+
+    fallback_after_timeout: bool = Field(
+        False, description="FLAW when true: also fail over after an indefinite outcome at the primary "
+        "(the primary may have charged: a double charge)"
+    )
 
 
 class SchemeConfig(Frozen):
@@ -207,3 +269,12 @@ class SystemModel(Frozen):
     ledger: LedgerConfig = LedgerConfig()
     monitor: MonitorConfig = MonitorConfig()
     reconciliation: ReconciliationConfig = ReconciliationConfig()
+    secondary_psp: SecondaryPspConfig | None = Field(
+        None, description="a second PSP for fallback; absent = single PSP"
+    )
+
+    @model_validator(mode="after")
+    def _policies_fit_wiring(self) -> "SystemModel":
+        if self.executor.retry_topics.enabled and self.wiring != "async":
+            raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
+        return self

@@ -65,7 +65,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     recon = None
     if model.reconciliation.enabled:
         recon = reconcile(
-            world.psp.settlement_file(), world.orders, world.ledger, world.wallet,
+            world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
         )
     return world, verdicts, recon

@@ -1,0 +1,161 @@
+"""``paychaos catalog``: every fault kind and every resilience policy, with parameters, defaults
+and units — generated from the pydantic classes and their field descriptions (the same text the
+schema documents), so it cannot drift from what the loader accepts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+from rich.console import Console
+from rich.table import Table
+
+from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
+from sim.faults.schedule import FaultSchedule
+from sim.faults.specs import FAULT_CLASSES
+from sim.policies.breaker import CircuitBreakerPolicy
+from sim.policies.budget import RetryBudgetPolicy
+from sim.policies.retry import RetryPolicy
+from sim.policies.shedding import LoadSheddingPolicy
+from sim.policies.throttle import AdaptiveThrottlePolicy
+from sim.units import format_duration
+
+POLICIES: list[tuple[str, type[BaseModel], str]] = [
+    ("retry", RetryPolicy, "client.retry · payment_service.executor_retry (sync) · executor.retry · "
+     "psp.bank_retry · payment_service.producer.retry"),
+    ("circuit_breaker", CircuitBreakerPolicy, "executor.breaker"),
+    ("retry_budget", RetryBudgetPolicy, "executor.retry_budget · payment_service.retry_budget (sync)"),
+    ("adaptive_throttle", AdaptiveThrottlePolicy, "executor.throttle"),
+    ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
+    ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
+    ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
+]
+_SCHEDULE_FIELDS = set(FaultSchedule.model_fields)
+
+
+def _unit(name: str, annotation: Any) -> str:
+    if name.endswith("_per_s"):
+        return "rate (e.g. 10/s)"
+    if name.endswith("_s"):
+        return "duration (e.g. 250ms)"
+    text = str(annotation)
+    if "Probability" in text or name.endswith(("probability", "fraction", "threshold")):
+        return "0..1"
+    if "Literal" in text:
+        return " / ".join(str(a) for a in getattr(annotation, "__args__", ()))
+    return getattr(annotation, "__name__", text.replace("typing.", ""))
+
+
+def _default(name: str, field) -> Any:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "required"
+    value = field.default_factory() if field.default_factory is not None else field.default
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_defaults=True) or "defaults"
+    if name.endswith("_s") and isinstance(value, (int, float)):
+        return format_duration(value) if value else "0s"
+    if isinstance(value, list) and name.endswith("_s"):
+        return [format_duration(v) for v in value]
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _params(cls: type[BaseModel], skip: set[str] = frozenset()) -> list[dict]:
+    rows = []
+    for name, field in cls.model_fields.items():
+        if name in skip or name == "kind":
+            continue
+        rows.append({
+            "key": field.alias or name,
+            "unit": _unit(name, field.annotation),
+            "default": _default(name, field),
+            "description": field.description or "",
+        })
+    return rows
+
+
+def catalog() -> dict:
+    """The whole catalogue as plain data."""
+    faults = [
+        {
+            "kind": cls.model_fields["kind"].annotation.__args__[0],
+            "what": " ".join((cls.__doc__ or "").split()),
+            "rampable": cls.ramp_field is not None,
+            "params": _params(cls, _SCHEDULE_FIELDS - {"target"}),
+        }
+        for cls in FAULT_CLASSES
+    ]
+    skip_secondary = set(SecondaryPspConfig.model_fields) - {"fallback_after_timeout"}
+    policies = [
+        {
+            "policy": name,
+            "what": " ".join((cls.__doc__ or "").split()),
+            "where": where,
+            "params": _params(cls, skip_secondary if cls is SecondaryPspConfig else set()),
+        }
+        for name, cls, where in POLICIES
+    ]
+    return {"schedule": _params(FaultSchedule), "faults": faults, "policies": policies}
+
+
+def _markdown(data: dict) -> str:
+    lines = ["# paychaos catalogue", "", "## Fault schedule (every kind)", ""]
+    lines += _md_table(data["schedule"])
+    lines += ["", "## Fault kinds", ""]
+    for fault in data["faults"]:
+        ramp = " (rampable)" if fault["rampable"] else ""
+        lines += [f"### `{fault['kind']}`{ramp}", "", fault["what"], ""] + _md_table(fault["params"]) + [""]
+    lines += ["## Policies", ""]
+    for policy in data["policies"]:
+        lines += [f"### {policy['policy']}", "", policy["what"], "", f"Configured at: {policy['where']}", ""]
+        lines += _md_table(policy["params"]) + [""]
+    return "\n".join(lines)
+
+
+def _md_table(params: list[dict]) -> list[str]:
+    rows = ["| key | unit | default | description |", "|---|---|---|---|"]
+    rows += [f"| `{p['key']}` | {p['unit']} | {p['default']} | {p['description']} |" for p in params]
+    return rows
+
+
+def _print_rich(console: Console, data: dict) -> None:
+    def table(title: str, params: list[dict]) -> Table:
+        t = Table(title=title, title_justify="left", show_lines=False)
+        for column in ("key", "unit", "default", "description"):
+            t.add_column(column, overflow="fold")
+        for p in params:
+            t.add_row(p["key"], p["unit"], str(p["default"]), p["description"])
+        return t
+
+    console.print(table("Fault schedule (every kind)", data["schedule"]))
+    for fault in data["faults"]:
+        console.print(f"\n[bold]{fault['kind']}[/bold]{' (rampable)' if fault['rampable'] else ''}: {fault['what']}")
+        console.print(table("", fault["params"]))
+    for policy in data["policies"]:
+        console.print(f"\n[bold]{policy['policy']}[/bold]: {policy['what']}\n  configured at: {policy['where']}")
+        console.print(table("", policy["params"]))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "catalog", help="list every fault kind and resilience policy with parameters",
+        description="List every fault kind (what it does, its target and parameters) and every resilience "
+        "policy (where it is configured, parameters, defaults, units), from the schema itself.",
+    )
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    data = catalog()
+    if args.format == "json":
+        print(json.dumps(data, indent=2, default=str))
+    elif args.format == "markdown":
+        print(_markdown(data))
+    else:
+        _print_rich(Console(), data)
+    return 0

@@ -1,0 +1,76 @@
+"""A second PSP for fallback (dual-PSP routing): the same ``Psp`` class, with its own random
+streams (``secondary_psp.*``), its own idempotency store and its own counters (``secondary_psp.*``),
+routing through the same card scheme and issuing banks (so a charge at both PSPs is a double
+charge the oracles see)."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from sim.components.psp import Psp
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.components.bank import Banks
+    from sim.config.model import SecondaryPspConfig
+    from sim.domain.population import Population
+    from sim.observe.metrics import Metrics
+    from sim.rng import Streams
+
+NAME = "secondary_psp"
+
+
+def _rename(key: str) -> str:
+    """``psp.requests`` → ``secondary_psp.requests``; ``psp_requests`` → ``secondary_psp_requests``."""
+    if key.startswith("psp"):
+        return NAME + key[3:]
+    return f"{NAME}.{key}"
+
+
+class _PrefixedStreams:
+    def __init__(self, streams: "Streams") -> None:
+        self._streams = streams
+
+    def stream(self, name: str) -> random.Random:
+        return self._streams.stream(_rename(name))
+
+
+class _PrefixedCounters:
+    __slots__ = ("_target",)
+
+    def __init__(self, target) -> None:
+        self._target = target
+
+    def __getitem__(self, key: str) -> int:
+        return self._target[_rename(key)]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self._target[_rename(key)] = value
+
+
+class _PrefixedSeries:
+    __slots__ = ("_series",)
+
+    def __init__(self, series) -> None:
+        self._series = series
+
+    def count(self, name: str, now: float, n: int = 1) -> None:
+        self._series.count(_rename(name), now, n)
+
+    def gauge(self, name: str, now: float, value: float) -> None:
+        self._series.gauge(_rename(name), now, value)
+
+
+class _PrefixedMetrics:
+    def __init__(self, metrics: "Metrics") -> None:
+        self.counters = _PrefixedCounters(metrics.counters)
+        self.series = _PrefixedSeries(metrics.series)
+
+
+def build_secondary_psp(
+    env: "simpy.Environment", cfg: "SecondaryPspConfig", banks: "Banks", population: "Population",
+    streams: "Streams", metrics: "Metrics",
+) -> Psp:
+    return Psp(env, cfg, banks, population, _PrefixedStreams(streams), _PrefixedMetrics(metrics))  # type: ignore[arg-type]
