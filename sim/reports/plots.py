@@ -170,7 +170,13 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
     fig, axes = plt.subplots(len(names), 2, figsize=(11, 1.5 * len(names) + 0.8), squeeze=False,
                              gridspec_kw={"width_ratios": [2.2, 1]})
     top = max((max(e["series"]["counts"].get("psp_requests", [0]) or [0]) / e["series"]["bin_s"]
-               for e in exemplars.values()), default=1.0)
+               for e in exemplars.values()), default=1.0) or 1.0
+    zoom = (psp_windows[-1]["end_s"] - 5, psp_windows[-1]["end_s"] + 20) if psp_windows else None
+    zoom_top = top
+    if zoom:
+        zoom_top = max((max(e["series"]["counts"].get("psp_requests", [])[
+            int(zoom[0] / e["series"]["bin_s"]):int(zoom[1] / e["series"]["bin_s"]) + 1], default=0) / e["series"]["bin_s"]
+            for e in exemplars.values()), default=0.0) or top
     for row, name in enumerate(names):
         series = exemplars[name]["series"]
         x, y = _xy(series["counts"].get("psp_requests", []), series["bin_s"], "count", end_s)
@@ -178,13 +184,12 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
         for column, ax in enumerate(axes[row]):
             ax.step(x, y, where="post", lw=0.8, color=colour)
             _shade(ax, fault_windows)
-            ax.set_ylim(0, top * 1.05)
+            ax.set_ylim(0, (zoom_top if column == 1 else top) * 1.05)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.25)
-            if column == 1 and psp_windows:
-                end = psp_windows[-1]["end_s"]
-                ax.set_xlim(end - 5, end + 20)
-                ax.axvline(end, color="#b03030", lw=0.8, ls="--")
+            if column == 1 and zoom:
+                ax.set_xlim(*zoom)
+                ax.axvline(zoom[0] + 5, color="#b03030", lw=0.8, ls="--")
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     axes[0, 0].set_title("PSP request rate (req/s), whole run", fontsize=9)
     axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=9)

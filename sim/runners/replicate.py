@@ -79,10 +79,9 @@ def pick_sample_orders(world) -> dict[int, str]:
             wanted["succeeded first time"] = order_id
         elif wanted["retried"] is None and attempts > 1:
             wanted["retried"] = order_id
-        elif wanted["failed or dead-lettered"] is None and state in failed:
-            wanted["failed or dead-lettered"] = order_id
-        if all(v is not None for v in wanted.values()):
-            break
+        elif state in failed and (wanted["failed or dead-lettered"] is None or (
+                state == OrderState.DEAD_LETTERED and orders.state[wanted["failed or dead-lettered"]] != state)):
+            wanted["failed or dead-lettered"] = order_id  # the first dead-lettered one if any, else failed
     return {order_id: label for label, order_id in wanted.items() if order_id is not None}
 
 
@@ -153,6 +152,8 @@ class Replicated:
     def to_dict(self) -> dict:
         """``results.json`` of a replicated run: the first run's full results, plus replications."""
         data = dict(self.first)
+        if len(self.runs) == 1:
+            return data
         data["replications"] = {
             "count": len(self.runs),
             "seeds": [run["seed"] for run in self.runs],
