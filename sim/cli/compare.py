@@ -13,7 +13,6 @@ from sim.cli.progress import progress_bar
 from sim.cli.run import _positive
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
-from sim.reports import format as fmt
 from sim.reports.bundle import write_compare_report
 from sim.reports.output import default_out_dir
 from sim.runners.compare import headline_kpis, resolve_variants, run_comparison, summarize_comparison
@@ -78,13 +77,29 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+SHORT = {"success_rate": "success", "psp_requests_per_order": "PSP req/order",
+         "peak_psp_rate_after_recovery_per_s": "PSP peak after recovery (req/s)", "p99_latency_ms": "p99 (ms)",
+         "dead_lettered": "DLQ", "double_charges": "double charges"}
+
+
+def _compact(key: str, stat: dict) -> str:
+    if stat["mean"] is None:
+        return "–"
+    scale = 100.0 if key == "success_rate" else 1.0
+    digits = 2 if key in ("success_rate", "psp_requests_per_order") else 0
+    text = f"{stat['mean'] * scale:,.{digits}f}"
+    if stat["half_width"]:
+        text += f" ±{stat['half_width'] * scale:,.{digits}f}"
+    return text + (" %" if key == "success_rate" else "")
+
+
 def print_ranking(console: Console, comp: dict) -> None:
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
     table.add_column("variant", style="bold")
     keys = headline_kpis()
     for key in keys:
-        table.add_column(f"{KPI_BY_KEY[key].label} ({'↑' if KPI_BY_KEY[key].better == 'higher' else '↓'})",
+        table.add_column(f"{SHORT.get(key, KPI_BY_KEY[key].label)} {'↑' if KPI_BY_KEY[key].better == 'higher' else '↓'}",
                          justify="right")
     order = [r["variant"] for r in comp["ranking"]["success_rate"]]
     order += [v for v in comp["variants"] if v not in order]
@@ -92,7 +107,7 @@ def print_ranking(console: Console, comp: dict) -> None:
         cells = []
         for key in keys:
             rank = next((r["rank"] for r in comp["ranking"][key] if r["variant"] == variant), None)
-            text = fmt.ci(key, comp["stats"][variant][key])
+            text = _compact(key, comp["stats"][variant][key])
             cells.append(f"[green]{text}[/green]" if rank == 1 else text)
         table.add_row(variant, *cells)
     console.print(table)

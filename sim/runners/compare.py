@@ -99,10 +99,11 @@ def _fmt_ci(stat: dict, scale: float = 1.0, unit: str = "", digits: int = 1) -> 
 
 
 def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict]], baseline: str,
-              front: list[str]) -> dict:
+              front: list[str], results: dict[str, Replicated] | None = None) -> dict:
     """A short recommendation built from the numbers: the safe variant with the best success rate
-    (ties within the CI broken by less PSP load), and the variants that load the PSP the most and
-    burst hardest after recovery."""
+    (variants whose paired difference to it is not significantly below zero count as ties, broken
+    by less PSP load), and the variants that load the PSP the most and burst hardest after
+    recovery. Without ``results`` (no pairing), ties are means within the best one's CI."""
     def mean(variant: str, key: str):
         return stats[variant][key]["mean"]
 
@@ -111,7 +112,13 @@ def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict
     best_success = max(mean(v, "success_rate") or 0.0 for v in pool)
     best_stat = stats[max(pool, key=lambda v: mean(v, "success_rate") or 0.0)]["success_rate"]
     tolerance = best_stat["half_width"] or 0.0
-    contenders = [v for v in pool if (mean(v, "success_rate") or 0.0) >= best_success - tolerance]
+    best = max(pool, key=lambda v: mean(v, "success_rate") or 0.0)
+    if results is not None:
+        versus = paired(results, best)
+        contenders = [v for v in pool if v == best or versus[v]["success_rate"]["high"] is None
+                      or versus[v]["success_rate"]["high"] >= 0.0]
+    else:
+        contenders = [v for v in pool if (mean(v, "success_rate") or 0.0) >= best_success - tolerance]
     chosen = min(contenders, key=lambda v: (mean(v, "psp_requests_per_order") or 0.0,
                                             mean(v, "peak_psp_rate_after_recovery_per_s") or 0.0,
                                             -(mean(v, "success_rate") or 0.0)))
@@ -125,8 +132,10 @@ def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict
         lead += ". No variant was free of double charges and stuck payments: fix the design first"
     sentences.append(lead + ".")
     if len(contenders) > 1:
-        others = ", ".join(v for v in contenders if v != chosen)
-        sentences.append(f"{others} succeed about as often (within the confidence interval) but load the PSP more.")
+        others = [v for v in contenders if v != chosen]
+        verb = "succeeds" if len(others) == 1 else "succeed"
+        sentences.append(f"{', '.join(others)} {verb} about as often (the paired difference's 95% CI includes "
+                         f"zero) but load the PSP more.")
     loudest = max(stats, key=lambda v: mean(v, "psp_requests_per_order") or 0.0)
     sentences.append(
         f"**{loudest}** puts the most load on the PSP: {mean(loudest, 'psp_requests_per_order'):.2f} requests "
@@ -165,7 +174,7 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
         "paired_differences": diffs,
         "ranking": ranking(stats),
         "pareto_front": front,
-        "recommendation": recommend(stats, diffs, baseline, front),
+        "recommendation": recommend(stats, diffs, baseline, front, results),
         "per_replication": {v: [run["kpis"] for run in rep.runs] for v, rep in results.items()},
         "verdicts": {v: [run["verdict"] for run in rep.runs] for v, rep in results.items()},
         "fault_windows": first["fault_windows"],
