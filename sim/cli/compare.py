@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="compare the scenario's variants with common random numbers",
         description="Run R replications of each variant defined in the scenario (e.g. retry policies) "
         "with the same seeds, so every variant sees the same customers and the same fault timeline. "
-        "Reports paired differences against a baseline variant with 95%% confidence intervals, a "
+        "Reports paired differences against a baseline variant with 95% confidence intervals, a "
         "ranking per KPI, a Pareto plot and a recommendation, in report.html, summary.md, "
         "results.json, metrics.csv and kpis.csv. Exit 1 if any run broke an oracle or expectation.",
     )

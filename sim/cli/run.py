@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate a scenario (load phase with faults, then a fault-free drain), check the "
         "money invariants, and write a report folder: report.html (self-contained), summary.md, "
         "results.json, metrics.csv and the plots as PNG and SVG. With replications: R (in the scenario "
-        "or --replications) the KPIs carry 95%% confidence intervals. Exit 1 if an oracle or an "
+        "or --replications) the KPIs carry 95% confidence intervals. Exit 1 if an oracle or an "
         "expectation failed in any replication.",
     )
     parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
