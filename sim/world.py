@@ -97,7 +97,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     """Every component of ``model`` under ``scenario``'s workload, seeded by ``seed``."""
     env = simpy.Environment()
     streams = Streams(seed)
-    metrics = Metrics(bin_s=_bin_s(scenario.duration_s + scenario.drain_s))
+    metrics = Metrics(bin_s=scenario.bin_s or _bin_s(scenario.duration_s + scenario.drain_s))
     trace = trace or Trace(enabled=scenario.trace)
     workload = scenario.workload
     population = generate_population(

@@ -141,6 +141,10 @@ class Scenario(Frozen):
     )
     expect: Expectations = Expectations()
     trace: bool = Field(False, description="record a per-order event trace (slower)")
+    bin_s: Seconds | None = Field(
+        None, alias="bin", gt=0,
+        description="time-series bin width, e.g. 100ms to see sub-second bursts (default: a few hundred bins per run)",
+    )
 
     @model_validator(mode="after")
     def _feasible(self) -> "Scenario":

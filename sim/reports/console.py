@@ -53,5 +53,9 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None) -> Non
         console.print(f" {mark} expect {expectation['name']} {expectation['expected']} (observed {_fmt(expectation['observed'])})")
     verdict = data["verdict"]
     console.print(f"[bold]{'PASS' if verdict == 'pass' else 'FAIL'}[/bold]  reproduce: {data['command']}")
+    reps = data.get("replications")
+    if reps:
+        failed = sum(1 for v in reps["verdicts"] if v != "pass")
+        console.print(f"replications: {reps['count']} ({failed} failed); KPIs with 95% confidence intervals in the report")
     if out_dir is not None:
-        console.print(f"results: {Path(out_dir) / 'results.json'}")
+        console.print(f"report: {Path(out_dir) / 'report.html'}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -50,9 +49,12 @@ def write_folder_atomic(out_dir: Path, fill: Callable[[Path], None]) -> None:
 
 
 def write_run_outputs(out_dir: Path, result) -> None:
-    """results.json (and, as the report grows, the files beside it) for one run."""
+    """The whole report folder of a run (report.html, summary.md, results.json, metrics.csv,
+    plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict)."""
+    from sim.reports.bundle import write_run_report  # the bundle writes through this module
+    from sim.runners.kpis import enrich
 
-    def fill(folder: Path) -> None:
-        (folder / "results.json").write_text(json.dumps(result.data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-    write_folder_atomic(out_dir, fill)
+    data = result if isinstance(result, dict) else result.data
+    if "kpis" not in data:
+        data = enrich(data, result.world)
+    write_run_report(Path(out_dir), data)

@@ -1,0 +1,144 @@
+"""The report folder of a run or a comparison: HTML, Markdown, JSON, CSV and the plots.
+
+Everything is rendered from the JSON-ready results into a temporary folder that replaces the
+output folder in one rename (``write_folder_atomic``): a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import yaml
+from markupsafe import Markup, escape
+
+from sim import __version__
+from sim.reports import plots, tables
+from sim.reports.output import write_folder_atomic
+from sim.runners.kpis import KPIS
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                           undefined=jinja2.StrictUndefined)
+_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
+                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "timeseries.svg",
+             "latency_cdf.png", "latency_cdf.svg")
+COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
+                 "pareto.svg", "psp_rate.png", "psp_rate.svg", "latency_cdf.png", "latency_cdf.svg")
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def metrics_csv(series: dict, end_s: float | None = None, variant: str | None = None) -> list[list]:
+    """Rows of metrics.csv: ``t_s`` (bin start), then ``count.NAME`` (events in the bin) and
+    ``gauge.NAME`` (largest value in the bin) for every series."""
+    bin_s = series["bin_s"]
+    columns = [(f"count.{n}", v) for n, v in series["counts"].items()]
+    columns += [(f"gauge.{n}", v) for n, v in series["gauges"].items()]
+    length = max((len(v) for _, v in columns), default=0)
+    if end_s is not None:
+        length = min(length, int(end_s / bin_s + 1e-9) + 1)
+    rows = []
+    for i in range(length):
+        row = ([variant] if variant is not None else []) + [round(i * bin_s, 6)]
+        row += [values[i] if i < len(values) else 0 for _, values in columns]
+        rows.append(row)
+    header = (["variant"] if variant is not None else []) + ["t_s"] + [name for name, _ in columns]
+    return [header] + rows
+
+
+def _csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _system_graph(model_config: dict, folder: Path) -> bytes | None:
+    """THE single call site for the system graph picture (``sim.graph``, issue 4): drawn when
+    ``sim.graph.build_graph`` and ``sim.reports.system_graph.draw`` exist, else None."""
+    try:
+        from sim.config.model import SystemModel
+        from sim.graph import build_graph  # type: ignore[attr-defined]
+        from sim.reports.system_graph import draw  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    draw(build_graph(SystemModel.model_validate(model_config)), folder / "system_graph")
+    return (folder / "system_graph.png").read_bytes()
+
+
+def write_run_report(out_dir: Path, data: dict) -> None:
+    """The whole report folder of one (possibly replicated) run."""
+
+    def fill(folder: Path) -> None:
+        (folder / "results.json").write_text(_json(data), encoding="utf-8")
+        (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
+        images = {
+            "timeseries": plots.save(plots.timeseries_figure(data["series"], data["fault_windows"], data.get("end_s")),
+                                     folder, "timeseries"),
+            "latency_cdf": plots.save(plots.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]}),
+                                      folder, "latency_cdf"),
+        }
+        if data.get("sample_orders"):
+            images["sequence"] = plots.save(plots.sequence_figure(data["sample_orders"]), folder, "sequence")
+        graph = _system_graph(data["config"]["model"], folder)
+        if graph is not None:
+            images["system_graph"] = graph
+        context = {
+            "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
+            "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
+            "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
+        }
+        (folder / "report.html").write_text(
+            _HTML.get_template("run.html.j2").render(images={k: _b64(v) for k, v in images.items()}, **context),
+            encoding="utf-8")
+        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(**context), encoding="utf-8")
+
+    write_folder_atomic(out_dir, fill)
+
+
+def _markdown_bold_to_html(text: str) -> Markup:
+    return Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(text))))
+
+
+def write_compare_report(out_dir: Path, comp: dict) -> None:
+    """The whole report folder of a comparison."""
+
+    def fill(folder: Path) -> None:
+        (folder / "results.json").write_text(_json(comp), encoding="utf-8")
+        rows: list[list] = []
+        for variant, exemplar in comp["exemplars"].items():
+            part = metrics_csv(exemplar["series"], comp["end_s"], variant)
+            rows += part if not rows else part[1:]
+        (folder / "metrics.csv").write_text(_csv_text(rows), encoding="utf-8")
+        kpi_rows = [["variant", "replication", "seed"] + [k.key for k in KPIS]]
+        for variant, runs in comp["per_replication"].items():
+            for index, (seed, kpis) in enumerate(zip(comp["seeds"], runs), start=1):
+                kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
+        (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
+        images = {
+            "pareto": plots.save(plots.pareto_figure(comp["stats"], comp["pareto_front"]), folder, "pareto"),
+            "psp_rate": plots.save(plots.psp_rate_figure(comp["exemplars"], comp["fault_windows"], comp["end_s"]),
+                                   folder, "psp_rate"),
+            "latency_cdf": plots.save(plots.latency_cdf_figure(
+                {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}), folder, "latency_cdf"),
+        }
+        context = {"c": comp, "rows": tables.comparison_rows(comp), "version": __version__,
+                   "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
+        (folder / "report.html").write_text(_HTML.get_template("compare.html.j2").render(
+            images={k: _b64(v) for k, v in images.items()},
+            recommendation_html=_markdown_bold_to_html(comp["recommendation"]["text"]), **context), encoding="utf-8")
+        (folder / "summary.md").write_text(_MD.get_template("compare.md.j2").render(**context), encoding="utf-8")
+
+    write_folder_atomic(out_dir, fill)

@@ -1,0 +1,193 @@
+"""Compare variants of a scenario with common random numbers, paired differences and a ranking.
+
+Every variant runs the same R seeds (``replication_seeds``); named random streams make customers,
+amounts and the fault timeline identical across variants for a seed, so the difference between
+two variants in one replication is the policy's alone. Differences are paired per replication
+against a baseline variant; their mean gets a Student-t 95 % confidence interval, which is much
+narrower than comparing two independent means.
+"""
+
+from __future__ import annotations
+
+from sim.config.loader import LoadedScenario
+from sim.errors import ConfigError
+from sim.runners.kpis import KPIS
+from sim.runners.replicate import Progress, Replicated, mean_ci, replication_seeds, run_many
+
+PARETO_AXES = (("success_rate", "higher"), ("psp_requests_per_order", "lower"), ("p99_latency_ms", "lower"))
+
+
+def resolve_variants(loaded: LoadedScenario, names: list[str] | None) -> list[str]:
+    """The variants to compare, checked against the scenario (bad name → ConfigError)."""
+    defined = list(loaded.scenario.variants)
+    if not defined:
+        raise ConfigError("this scenario defines no variants to compare", file=loaded.scenario_path,
+                          key="variants", hint="add e.g. variants: {a: {executor.retry.strategy: fixed}, b: {...}}")
+    chosen = names or defined
+    unknown = [n for n in chosen if n not in loaded.scenario.variants]
+    if unknown:
+        raise ConfigError(f"unknown variant(s) {', '.join(map(repr, unknown))}", file=loaded.scenario_path,
+                          key="variants", hint=f"variants in this scenario: {', '.join(defined)}")
+    if len(set(chosen)) != len(chosen):
+        raise ConfigError("a variant is named twice in --variants", file=loaded.scenario_path, key="variants")
+    if len(chosen) < 2:
+        raise ConfigError("a comparison needs at least two variants", file=loaded.scenario_path, key="variants",
+                          hint=f"variants in this scenario: {', '.join(defined)}")
+    return chosen
+
+
+def run_comparison(loaded: LoadedScenario, variants: list[str], replications: int,
+                   seed: int | None = None, workers: int | None = None,
+                   progress: Progress | None = None) -> dict[str, Replicated]:
+    """R replications per variant, the same seeds for every variant (common random numbers)."""
+    seeds = replication_seeds(loaded.scenario.seed if seed is None else seed, replications)
+    jobs = [(loaded, s, variant, False) for variant in variants for s in seeds]
+    runs = run_many(jobs, workers, progress)
+    return {variant: Replicated(runs[i * len(seeds):(i + 1) * len(seeds)]) for i, variant in enumerate(variants)}
+
+
+def paired(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict]]:
+    """Per variant and KPI: mean and 95 % CI of (variant − baseline), paired by replication."""
+    base = results[baseline]
+    out: dict[str, dict[str, dict]] = {}
+    for variant, rep in results.items():
+        out[variant] = {}
+        for kpi in KPIS:
+            diffs = [None if a is None or b is None else a - b
+                     for a, b in zip(rep.kpi_values(kpi.key), base.kpi_values(kpi.key))]
+            out[variant][kpi.key] = mean_ci(diffs)
+    return out
+
+
+def ranking(stats: dict[str, dict[str, dict]]) -> dict[str, list[dict]]:
+    """Per KPI, the variants best first (ties share a rank); variants without a value last."""
+    ranks: dict[str, list[dict]] = {}
+    for kpi in KPIS:
+        valued = [(v, s[kpi.key]["mean"]) for v, s in stats.items() if s[kpi.key]["mean"] is not None]
+        sign = -1.0 if kpi.better == "higher" else 1.0
+        valued.sort(key=lambda item: (sign * item[1], list(stats).index(item[0])))
+        rows, previous, rank = [], None, 0
+        for position, (variant, mean) in enumerate(valued, start=1):
+            if mean != previous:
+                rank, previous = position, mean
+            rows.append({"rank": rank, "variant": variant, "mean": mean})
+        ranks[kpi.key] = rows
+    return ranks
+
+
+def pareto_front(stats: dict[str, dict[str, dict]]) -> list[str]:
+    """Variants no other variant beats on every Pareto axis (success ↑, PSP load ↓, p99 ↓)."""
+    points = {}
+    for variant, s in stats.items():
+        values = [s[key]["mean"] for key, _ in PARETO_AXES]
+        if None not in values:
+            points[variant] = [v if better == "lower" else -v for v, (_, better) in zip(values, PARETO_AXES)]
+    front = []
+    for variant, p in points.items():
+        dominated = any(all(a <= b for a, b in zip(q, p)) and any(a < b for a, b in zip(q, p))
+                        for other, q in points.items() if other != variant)
+        if not dominated:
+            front.append(variant)
+    return front
+
+
+def _fmt_ci(stat: dict, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
+    mean = stat["mean"] * scale
+    if stat["half_width"] is None:
+        return f"{mean:.{digits}f}{unit}"
+    return f"{mean:.{digits}f}{unit} (95% CI ±{stat['half_width'] * scale:.{digits}f})"
+
+
+def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict]], baseline: str,
+              front: list[str], results: dict[str, Replicated] | None = None) -> dict:
+    """A short recommendation built from the numbers: the safe variant with the best success rate
+    (variants whose paired difference to it is not significantly below zero count as ties, broken
+    by less PSP load), and the variants that load the PSP the most and burst hardest after
+    recovery. Without ``results`` (no pairing), ties are means within the best one's CI."""
+    def mean(variant: str, key: str):
+        return stats[variant][key]["mean"]
+
+    safe = [v for v in stats if mean(v, "double_charges") == 0 and (mean(v, "stuck") or 0) == 0]
+    pool = safe or list(stats)
+    best_success = max(mean(v, "success_rate") or 0.0 for v in pool)
+    best_stat = stats[max(pool, key=lambda v: mean(v, "success_rate") or 0.0)]["success_rate"]
+    tolerance = best_stat["half_width"] or 0.0
+    best = max(pool, key=lambda v: mean(v, "success_rate") or 0.0)
+    if results is not None:
+        versus = paired(results, best)
+        contenders = [v for v in pool if v == best or versus[v]["success_rate"]["high"] is None
+                      or versus[v]["success_rate"]["high"] >= 0.0]
+    else:
+        contenders = [v for v in pool if (mean(v, "success_rate") or 0.0) >= best_success - tolerance]
+    chosen = min(contenders, key=lambda v: (mean(v, "psp_requests_per_order") or 0.0,
+                                            mean(v, "peak_psp_rate_after_recovery_per_s") or 0.0,
+                                            -(mean(v, "success_rate") or 0.0)))
+    sentences = []
+    lead = (f"Recommend **{chosen}**: success rate {_fmt_ci(stats[chosen]['success_rate'], 100, ' %')}, "
+            f"{mean(chosen, 'psp_requests_per_order'):.2f} PSP requests per order")
+    if chosen != baseline:
+        d = diffs[chosen]["success_rate"]
+        lead += f"; {_fmt_ci(d, 100, ' pp')} success against {baseline} (paired)"
+    if not safe:
+        lead += ". No variant was free of double charges and stuck payments: fix the design first"
+    sentences.append(lead + ".")
+    if len(contenders) > 1:
+        others = [v for v in contenders if v != chosen]
+        verb = "succeeds" if len(others) == 1 else "succeed"
+        sentences.append(f"{', '.join(others)} {verb} about as often (the paired difference's 95% CI includes "
+                         f"zero) but load the PSP more.")
+    loudest = max(stats, key=lambda v: mean(v, "psp_requests_per_order") or 0.0)
+    sentences.append(
+        f"**{loudest}** puts the most load on the PSP: {mean(loudest, 'psp_requests_per_order'):.2f} requests "
+        f"per order and a peak of {mean(loudest, 'peak_psp_rate_per_s'):.0f} req/s.")
+    after = [v for v in stats if mean(v, "peak_psp_rate_after_recovery_per_s") is not None]
+    if len(after) > 1:
+        worst = max(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
+        calm = min(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
+        sentences.append(
+            f"Right after the PSP recovers, **{worst}** hits it hardest "
+            f"({mean(worst, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s peak) and **{calm}** least "
+            f"({mean(calm, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s).")
+    if front:
+        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓): {', '.join(front)}.")
+    return {"variant": chosen, "text": " ".join(sentences), "safe_variants": safe}
+
+
+def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated], baseline: str,
+                         command: str) -> dict:
+    """``results.json`` of a comparison (the first run of each variant kept as an exemplar)."""
+    stats = {variant: rep.stats() for variant, rep in results.items()}
+    diffs = paired(results, baseline)
+    front = pareto_front(stats)
+    first = next(iter(results.values())).first
+    return {
+        "kind": "comparison",
+        "scenario": loaded.scenario.name,
+        "command": command,
+        "seeds": [run["seed"] for run in next(iter(results.values())).runs],
+        "replications": len(next(iter(results.values())).runs),
+        "baseline": baseline,
+        "variants": list(results),
+        "variant_overrides": {v: loaded.scenario.variants[v] for v in results},
+        "kpis": [{"key": k.key, "label": k.label, "better": k.better, "unit": k.unit} for k in KPIS],
+        "stats": stats,
+        "paired_differences": diffs,
+        "ranking": ranking(stats),
+        "pareto_front": front,
+        "recommendation": recommend(stats, diffs, baseline, front, results),
+        "per_replication": {v: [run["kpis"] for run in rep.runs] for v, rep in results.items()},
+        "verdicts": {v: [run["verdict"] for run in rep.runs] for v, rep in results.items()},
+        "fault_windows": first["fault_windows"],
+        "end_s": first["end_s"],
+        "exemplars": {v: {key: rep.first[key] for key in ("series", "latency_cdf", "recovery", "kpis", "seed")}
+                      for v, rep in results.items()},
+        "config": first["config"]["scenario"],
+    }
+
+
+def headline_kpis() -> list[str]:
+    """The KPIs the terminal ranking shows."""
+    return ["success_rate", "psp_requests_per_order", "peak_psp_rate_after_recovery_per_s", "p99_latency_ms",
+            "dead_lettered", "double_charges"]
+
+
