@@ -98,6 +98,25 @@ def test_crash_redelivers_uncommitted_message_after_session_timeout_and_pause():
     assert counters["kafka.rebalances"] == 2
 
 
+def test_restart_before_the_session_timeout_rebalances_and_resumes_the_partitions():
+    """A pod restarted faster than session.timeout joins as a new member: the group rebalances at
+    once and the crashed instance's partitions are consumed again (regression: they stayed idle)."""
+    env, topic, group, counters, log = build(2, 2, session_timeout_s=10, rebalance_pause_s=3)
+    for k in range(4):
+        topic.publish(2 * k, None)  # partition 0
+    for k in range(20):
+        topic.publish(2 * k + 1, None)  # partition 1, busy throughout
+    at(env, 2.5, lambda: group.crash(0))  # mid-way through partition 0 offset 2
+    at(env, 5.5, lambda: group.restart(0))  # before the crash would be noticed (12.5)
+    env.run(until=13)
+    p0 = [(t, off, owner) for t, p, off, owner in log if p == 0]
+    # restart at 5.5: partition 1 finishes its message (6), pause 6 -> 9, instance 0 resumes at offset 2
+    assert p0 == [(0, 0, 0), (1, 1, 0), (2, 2, 0), (9, 2, 0), (10, 3, 0)]
+    assert [t for t, p, _, _ in log if p == 1] == [0, 1, 2, 3, 4, 5, 9, 10, 11, 12]
+    assert group.committed[0] == 4
+    assert counters["kafka.rebalances"] == 1  # the stale session expiry at 12.5 changes nothing
+
+
 @pytest.mark.parametrize(
     ("commit", "expected", "committed_at_crash"),
     [

@@ -69,10 +69,7 @@ def shortened(loaded: LoadedScenario) -> LoadedScenario:
     return LoadedScenario(short, loaded.model, loaded.scenario_path, loaded.model_path, loaded.model_data)
 
 
-KNOWN_BUGS = {
-    "consumer-crash-redelivery:base": "a wallet consumer crash shorter than kafka.session_timeout loses wallet "
-    "updates (wallet_equals_ledger fails); reproduce: consumer_crash target wallet for 5s at rate 4/s",
-}
+KNOWN_BUGS: dict[str, str] = {}
 """Model bugs these runs found, outside this test's scope; strict, so a fix makes the test pass loudly."""
 
 DEMONSTRATES_FAILURE = {

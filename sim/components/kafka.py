@@ -258,7 +258,8 @@ class ConsumerGroup:
             return
         self._alive[instance] = True
         self._incarnation[instance] += 1
-        self._join(instance)
+        self._member[instance] = False  # a restarted consumer joins as a new member, even before
+        self._join(instance)            # its old session timed out: that always rebalances
 
     def stall(self, instance: int, duration_s: float) -> None:
         """Make ``instance`` hang ``duration_s`` at its workers' next commit point (a slow
