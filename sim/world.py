@@ -111,6 +111,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
     )
     psp.webhook_sink = payment_service.on_webhook
+    if model.payment_service.log_card_numbers:
+        payment_service.card_number_of = lambda token: population.cards[token].number
     wallet = Wallet(env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics)
     ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics)
 

@@ -8,7 +8,7 @@ double-clicked request finds the checkout already there and gets its status, no 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Generator, Sequence
+from typing import Callable, Generator, Sequence
 
 import simpy
 
@@ -71,12 +71,18 @@ class PaymentService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
+        self.request_log: list[str] = []
+        """Raw checkout requests, kept only by the flawed ``log_card_numbers`` design."""
+        self.card_number_of: Callable[[int], str] | None = None
+        """``log_card_numbers`` only: what the buyer typed into the store's own card form."""
 
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
     ) -> Generator[simpy.Event, None, Response]:
         env, checkouts, metrics = self.env, self.checkouts, self.metrics
+        if self.card_number_of is not None:  # FLAW: the raw request, card number included
+            self.request_log.append(f"checkout key={key} buyer={buyer} card={self.card_number_of(card_token)}")
         yield env.timeout(self._latency_s())
         if not self.available:
             return Response.UNAVAILABLE

@@ -62,6 +62,10 @@ class PaymentServiceConfig(Frozen):
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
     producer: ProducerConfig = ProducerConfig()
+    log_card_numbers: bool = Field(
+        False, description="FLAW when true: the store's own form posts the card number (no PSP hosted "
+        "page) and the service keeps the raw request in its request log",
+    )
 
 
 class TopicConfig(Frozen):
