@@ -258,7 +258,10 @@ class ConsumerGroup:
             return
         self._alive[instance] = True
         self._incarnation[instance] += 1
-        self._join(instance)
+        if self._member[instance]:  # back within the session timeout: it still rejoins, and
+            self._request_rebalance()  # the rebalance gives it workers for its partitions again
+        else:
+            self._join(instance)
 
     def stall(self, instance: int, duration_s: float) -> None:
         """Make ``instance`` hang ``duration_s`` at its workers' next commit point (a slow
