@@ -9,10 +9,12 @@ import argparse
 import sys
 
 from sim import __version__
+from sim.cli import estimate as estimate_command
+from sim.cli import explore as explore_command
 from sim.cli import run as run_command
 from sim.errors import PaychaosError
 
-COMMANDS = [run_command]
+COMMANDS = [run_command, explore_command, estimate_command]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -145,10 +145,11 @@ def _is_distribution(annotation: Any) -> bool:
 
 @st.composite
 def fault_dicts(draw, kinds: list[KindInfo], load_s: int) -> list[dict]:
-    """1..MAX_FAULTS faults from a random subset of kinds (swarm testing: most runs leave most
-    kinds out, so faults that mask each other are rarely drawn together)."""
+    """0..MAX_FAULTS faults from a random subset of kinds (swarm testing: most runs leave most
+    kinds out, so faults that mask each other are rarely drawn together). Zero faults is allowed:
+    some flaws break an invariant on their own, and then the minimal counterexample says so."""
     enabled = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=len(kinds), unique_by=lambda k: k.kind))
-    count = draw(st.integers(1, MAX_FAULTS))
+    count = draw(st.integers(0, MAX_FAULTS))
     faults = []
     for _ in range(count):
         info = draw(st.sampled_from(enabled))
