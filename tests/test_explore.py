@@ -139,3 +139,15 @@ def test_cli_estimate_per_million_with_confidence_interval(tmp_path, capsys):
     assert data["double_charge"]["events"] == 0
     payments = data["double_charge"]["payments"]
     assert math.isclose(data["double_charge"]["ci95_per_million"][1], 1e6 * wilson_interval(0, payments)[1], rel_tol=1e-6)
+
+
+def test_a_pending_payment_the_psp_drops_is_executed_again(tmp_path):
+    """Found by explore on the correct design, with no fault at all: a PENDING charge whose bank
+    authorisation errored was dropped by the PSP (no webhook; status NOT_FOUND) and stayed PENDING
+    for ever. The executor now executes it again under the same key."""
+    loaded = scenario(tmp_path, "async-kafka.yaml", seed=493, duration="60s", drain="1h",
+                      workload={"rate": "5/s", "max_checkouts": 127, "buyers": 200, "sellers": 20,
+                                "currencies": ["EUR", "USD"]})
+    result = run_scenario(loaded)
+    assert result.data["counters"]["executor.pending_dropped"] == 1
+    assert result.data["summary"]["stuck"] == 0 and result.passed

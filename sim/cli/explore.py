@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Column
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.config.loader import load_scenario
@@ -36,8 +37,11 @@ def main(args: argparse.Namespace) -> int:
     console = Console()
     explore_runner.check_budget(args.budget)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"), console=console, transient=False,
+        TextColumn("[bold]{task.description:<9}", table_column=Column(no_wrap=True, min_width=9)),
+        BarColumn(bar_width=20), MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=7)),
+        TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
+        TextColumn("{task.fields[note]}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=32)),
+        console=console, transient=False,
     ) as progress:
         exploring = progress.add_task("exploring", total=args.budget, note="")
         shrinking = None
@@ -49,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
                 if shrinking is None:
                     progress.update(exploring, note=f"[red]{p.target} broken[/red]")
                     shrinking = progress.add_task("shrinking", total=args.shrink_budget, note="")
-                progress.update(shrinking, completed=p.shrink_runs, note=(p.best or "")[:80])
+                progress.update(shrinking, completed=p.shrink_runs, note=(p.best or "")[:60])
 
         result = explore_runner.explore(args.model, args.budget, args.seed, args.shrink_budget, on_progress)
         if not result.found:

@@ -185,6 +185,13 @@ class Executor:
             if orders.state[order_id] != _PENDING:
                 return
             reply = yield from self._call(key, order_id, query=True)
+            if reply is not None and reply.code == ReplyCode.NOT_FOUND and orders.state[order_id] == _PENDING:
+                # The PSP dropped the pending payment (the bank errored; no webhook follows): nothing
+                # was charged under this key, so executing the order again with it is safe.
+                self.metrics.counters["executor.pending_dropped"] += 1
+                orders.transition(order_id, _EXECUTING, env.now)
+                yield from self.execute(order_id)
+                return
             if reply is not None and (reply.code == ReplyCode.APPROVED or reply.code in DECLINES):
                 yield self.db.write()
                 yield from self.outcomes.apply_and_publish(order_id, reply.code, "status_poll")

@@ -213,7 +213,7 @@ def describe(plan: dict) -> str:
         params = ", ".join(f"{k}={v}" for k, v in fault.items() if k not in ("kind", "at", "for"))
         faults.append(f"{fault['kind']}(at {fault['at']} for {fault['for']}{', ' + params if params else ''})")
     workload = plan["workload"]
-    return (f"{' + '.join(faults)} · {workload['max_checkouts']} checkouts at {workload['rate']} "
+    return (f"{' + '.join(faults) or 'no faults'} · {workload['max_checkouts']} checkouts at {workload['rate']} "
             f"over {plan['duration']} · seed {plan['seed']}")
 
 
