@@ -31,7 +31,7 @@ from sim.errors import ConfigError
 from sim.oracles.registry import ORACLE_NAMES
 from sim.reports.output import write_text_atomic
 from sim.runners.run import canonical_json, simulate
-from sim.runners.swarm import KindInfo, catalogue, fault_dicts
+from sim.runners.swarm import KindInfo, catalogue, fault_dicts, targets_in
 
 LOAD_LEVELS_S = (60, 30, 120)
 """Load-phase lengths drawn (shrinks toward the first)."""
@@ -122,7 +122,11 @@ def usable_kinds(kinds: list[KindInfo], model: SystemModel, model_data: dict, mo
     usable, dropped = [], {}
     for info in kinds:
         keep = []
-        for target in info.targets or (None,):
+        candidates = targets_in(info, model)
+        if info.model_targets and not candidates:
+            dropped[info.kind] = "no target for it in this model"
+            continue
+        for target in candidates or (None,):
             fault = {"kind": info.kind, "at": "0s", "for": "1s", **info.simplest(target)}
             probe = {"name": "probe", "seed": 0, "duration": "2s", "drain": "0s",
                      "workload": {"rate": "5/s", "max_checkouts": 1, "buyers": 5, "sellers": 2}, "faults": [fault]}

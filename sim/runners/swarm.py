@@ -34,10 +34,14 @@ class KindInfo:
     kind: str
     spec: type[BaseModel]
     targets: tuple[str, ...]
-    """Where the fault can strike (the ``target`` literal, default first); empty if untargeted."""
+    """Where the fault can strike (the ``target`` literal, default first); empty if untargeted
+    or if the targets depend on the model (``model_targets``)."""
     parameters: dict[str, tuple[st.SearchStrategy, Any]]
     """YAML key → (strategy, simplest value) for each other parameter that is drawn (others
     keep their defaults)."""
+
+    model_targets: bool = False
+    """The ``target`` is a free name checked against the model: see :func:`targets_in`."""
 
     def restricted_to(self, targets: tuple[str, ...]) -> "KindInfo":
         return KindInfo(self.kind, self.spec, targets, self.parameters)
@@ -63,12 +67,16 @@ def catalogue() -> tuple[list[KindInfo], dict[str, str]]:
         kind = get_args(spec.model_fields["kind"].annotation)[0]
         parameters: dict[str, tuple[st.SearchStrategy, Any]] = {}
         targets: tuple[str, ...] = ()
+        model_targets = False
         reason = None
         for name, field in spec.model_fields.items():
             if name in schedule_fields or name == "kind":
                 continue
             if name == "target" and get_origin(field.annotation) is Literal:
                 targets = tuple(_first_default(list(get_args(field.annotation)), field))
+                continue
+            if name == "target" and field.annotation is str:
+                model_targets = True
                 continue
             strategy = _strategy_for(name, field)
             if strategy is None:
@@ -80,8 +88,23 @@ def catalogue() -> tuple[list[KindInfo], dict[str, str]]:
         if reason:
             skipped[kind] = reason
         else:
-            kinds.append(KindInfo(kind, spec, targets, parameters))
+            kinds.append(KindInfo(kind, spec, targets, parameters, model_targets))
     return kinds, skipped
+
+
+def targets_in(info: KindInfo, model: Any) -> tuple[str, ...]:
+    """The targets ``info`` can strike in ``model``: its literal options, or the names the fault
+    catalogue's target checker accepts for this model (a kind whose target is a free string)."""
+    if not info.model_targets:
+        return info.targets
+    try:
+        from sim.faults.targets import valid_targets  # the catalogue's own checker, when present
+    except ImportError:
+        return ()
+    try:
+        return tuple(valid_targets(info.kind, model))
+    except ValueError:
+        return ()
 
 
 def _bounds(field: FieldInfo) -> tuple[float | None, float | None]:
