@@ -28,7 +28,6 @@ from sim.config.loader import LoadedScenario, read_yaml, validate
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
-from sim.oracles.registry import ORACLE_NAMES
 from sim.reports.output import write_text_atomic
 from sim.runners.run import canonical_json, simulate
 from sim.runners.swarm import KindInfo, catalogue, fault_dicts, targets_in
@@ -254,5 +253,3 @@ def check_budget(budget: int) -> None:
     if budget < 1:
         raise ConfigError(f"--budget must be at least 1, got {budget}", hint="e.g. --budget 200")
 
-
-__all__ = ["ORACLE_NAMES", "ExploreResult", "Progress", "explore", "describe", "write_counterexample"]
