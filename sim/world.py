@@ -137,8 +137,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     psp.webhook_sink = payment_service.on_webhook
     if secondary is not None:
         secondary.webhook_sink = payment_service.on_webhook
-    wallet = Wallet(env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics)
-    ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics)
+    if model.payment_service.log_card_numbers:
+        payment_service.card_number_of = lambda token: population.cards[token].number
+    wallet = Wallet(
+        env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq
+    )
+    ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics, dlq)
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
         return ConsumerGroup(

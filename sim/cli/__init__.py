@@ -12,6 +12,8 @@ from sim import __version__
 from sim.cli import catalog as catalog_command
 from sim.cli import compare as compare_command
 from sim.cli import graph as graph_command
+from sim.cli import estimate as estimate_command
+from sim.cli import explore as explore_command
 from sim.cli import run as run_command
 from sim.cli import schema as schema_command
 from sim.cli import show as show_command
@@ -19,7 +21,8 @@ from sim.cli import validate as validate_command
 from sim.errors import PaychaosError
 
 COMMANDS = [
-    run_command, compare_command, validate_command, show_command, graph_command, schema_command, catalog_command,
+    run_command, compare_command, explore_command, estimate_command, validate_command, show_command, graph_command,
+    schema_command, catalog_command,
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -33,3 +33,22 @@ class DeadLetterQueue:
         for entry in self.entries:
             counts[entry.reason] = counts.get(entry.reason, 0) + 1
         return dict(sorted(counts.items()))
+
+
+class PoisonPillError(Exception):
+    """A record a consumer cannot parse (raised only by the flawed ``poison_pills: crash``)."""
+
+
+def is_poison(value: object) -> bool:
+    """Every topic carries order ids; anything else can never be processed."""
+    return type(value) is not int
+
+
+def reject_poison(dlq: DeadLetterQueue, mode: str, consumer: str, where: str, now: float, counters) -> None:
+    """Dead-letter an unparseable record, or (FLAW: ``crash``) let it escape and crash the consumer,
+    which Kafka then redelivers for ever, blocking the partition."""
+    counters[f"{consumer}.poison_pills"] += 1
+    if mode == "crash":
+        raise PoisonPillError(f"{consumer} cannot parse record {where}")
+    dlq.add(-1, "poison_pill", now)
+    counters["dlq.poison_pill"] += 1

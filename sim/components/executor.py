@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Generator
 import simpy
 
 from sim.components.database import Database
-from sim.components.dlq import DeadLetter, DeadLetterQueue
+from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_poison
 from sim.components.kafka import Message
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode
@@ -59,10 +59,6 @@ _NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
 """Answers given before the PSP did anything: failing over to another PSP is safe."""
 _NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
 """A call refused locally (breaker open, throttled): never reached the PSP."""
-
-
-class PoisonPillError(Exception):
-    """A record the executor cannot parse (raised only in the flawed ``poison_pills: crash``)."""
 
 
 class Executor:
@@ -113,7 +109,7 @@ class Executor:
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
         """Kafka handler for the payment-orders topic."""
         value = message.value
-        if type(value) is not int:
+        if is_poison(value):
             yield from self._poison(message)
             return
         yield from self.execute(value)
@@ -128,7 +124,7 @@ class Executor:
             if wait > 0:
                 yield env.timeout(wait)
             value = message.value
-            if type(value) is not int:
+            if is_poison(value):
                 yield from self._poison(message)
                 return
             self.metrics.counters[f"executor.retry_topic.{stage}.consumed"] += 1
@@ -137,12 +133,10 @@ class Executor:
         return handle
 
     def _poison(self, message: Message) -> Generator[simpy.Event, None, None]:
-        self.metrics.counters["executor.poison_pills"] += 1
-        if self.cfg.poison_pills == "crash":
-            raise PoisonPillError(f"cannot parse record {message.topic}/{message.partition}@{message.offset}")
-        yield self.db.write()
-        self.dlq.add(-1, "poison_pill", self.env.now)
-        self.metrics.counters["dlq.poison_pill"] += 1
+        if self.cfg.poison_pills != "crash":
+            yield self.db.write()
+        reject_poison(self.dlq, self.cfg.poison_pills, "executor", f"{message.topic}/{message.partition}@{message.offset}",
+                      self.env.now, self.metrics.counters)
 
     # -- keys ----------------------------------------------------------------------------------
     def key_for(self, order_id: int) -> int:

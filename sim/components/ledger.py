@@ -12,6 +12,7 @@ from typing import Generator
 
 import simpy
 
+from sim.components.dlq import DeadLetterQueue, is_poison, reject_poison
 from sim.components.kafka import Message
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
@@ -26,13 +27,14 @@ PSP_RECEIVABLE = -1
 class Ledger:
     def __init__(
         self, env: simpy.Environment, cfg: LedgerConfig, orders: Orders, checkouts: Checkouts,
-        streams: Streams, metrics: Metrics,
+        streams: Streams, metrics: Metrics, dlq: DeadLetterQueue,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
+        self.dlq = dlq
         self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.balances: dict[tuple[int, int], int] = {}
         """(account, currency) -> sum of entries (debits positive, credits negative)."""
@@ -52,6 +54,10 @@ class Ledger:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
 
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
+        if is_poison(message.value):
+            reject_poison(self.dlq, self.cfg.poison_pills, "ledger",
+                          f"{message.topic}/{message.partition}@{message.offset}", self.env.now, self.metrics.counters)
+            return
         yield from self.record(message.value)
 
     def record(self, order_id: int) -> Generator[simpy.Event, None, None]:

@@ -8,7 +8,7 @@ double-clicked request finds the checkout already there and gets its status, no 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Generator, Sequence
+from typing import Callable, Generator, Sequence
 
 import simpy
 
@@ -83,12 +83,18 @@ class PaymentService:
         self._layer_retries = self.sync and cfg.executor_retry.max_attempts > 1
         executor.defer_exhausted = executor.defer_exhausted or self._layer_retries
         self._retry_rng = streams.stream("payment_service.executor_retry") if self._layer_retries else None
+        self.request_log: list[str] = []
+        """Raw checkout requests, kept only by the flawed ``log_card_numbers`` design."""
+        self.card_number_of: Callable[[int], str] | None = None
+        """``log_card_numbers`` only: what the buyer typed into the store's own card form."""
 
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
     ) -> Generator[simpy.Event, None, Response]:
         env, checkouts, metrics = self.env, self.checkouts, self.metrics
+        if self.card_number_of is not None:  # FLAW: the raw request, card number included
+            self.request_log.append(f"checkout key={key} buyer={buyer} card={self.card_number_of(card_token)}")
         if self._shedding:
             if not self.shedder.try_enter(env.now):
                 metrics.counters["payment_service.shed"] += 1

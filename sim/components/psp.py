@@ -80,6 +80,8 @@ class ChargeRequest:
     amount_minor: int
     currency: int
     card_token: int
+    admitted_at_us: int = -1
+    """Set by the PSP when it admits the request as new, in integer µs (settlement file)."""
 
 
 class PspFaults:
@@ -206,6 +208,8 @@ class Psp:
         self._st_amount = array("q")
         self._st_currency = array("q")
         self._st_at = array("d")
+        self._st_key = array("q")
+        self._st_since = array("d")
 
     # ------------------------------------------------------------------ public API
 
@@ -235,6 +239,11 @@ class Psp:
         """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
         captured_at). ``day`` = floor((captured_at + clock skew at capture − cut-off) / 86400)."""
         return list(zip(self._st_day, self._st_order, self._st_amount, self._st_currency, self._st_at))
+
+    def settlement_keys(self) -> list[tuple[int, float]]:
+        """Per settlement row: the idempotency key of the charge and when the PSP admitted that
+        request as new (the idempotent-replay oracle reads it)."""
+        return list(zip(self._st_key, self._st_since))
 
     @property
     def vault_size(self) -> int:
@@ -332,6 +341,7 @@ class Psp:
                 counters["psp.key_expired_reuse"] += 1
         # A PSP without idempotency still records the latest attempt per key, for status queries.
         seq = store.add(key, fingerprint, _IN_FLIGHT, now)
+        request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg
         faults = self.faults
@@ -424,6 +434,8 @@ class Psp:
         self._st_amount.append(request.amount_minor)
         self._st_currency.append(request.currency)
         self._st_at.append(now)
+        self._st_key.append(request.key)
+        self._st_since.append(request.admitted_at_us / 1e6)
 
     # ------------------------------------------------------------------ replies
 

@@ -12,6 +12,7 @@ from typing import Generator
 
 import simpy
 
+from sim.components.dlq import DeadLetterQueue, is_poison, reject_poison
 from sim.components.kafka import Message
 from sim.components.ledger import mark_payment_done
 from sim.config.distributions import make_sampler
@@ -25,13 +26,14 @@ from sim.rng import Streams
 class Wallet:
     def __init__(
         self, env: simpy.Environment, cfg: WalletConfig, orders: Orders, checkouts: Checkouts,
-        sellers: int, currencies: int, streams: Streams, metrics: Metrics,
+        sellers: int, currencies: int, streams: Streams, metrics: Metrics, dlq: DeadLetterQueue,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
+        self.dlq = dlq
         self.currencies = currencies
         self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
         self._backoff: random.Random = streams.stream("wallet.backoff")
@@ -46,6 +48,10 @@ class Wallet:
         return self.applied[order_id] if order_id < len(self.applied) else 0
 
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
+        if is_poison(message.value):
+            reject_poison(self.dlq, self.cfg.poison_pills, "wallet",
+                          f"{message.topic}/{message.partition}@{message.offset}", self.env.now, self.metrics.counters)
+            return
         yield from self.credit(message.value)
 
     def credit(self, order_id: int) -> Generator[simpy.Event, None, None]:

@@ -81,6 +81,10 @@ class PaymentServiceConfig(Frozen):
         False, description="FLAW when true: a buyer's redirect back from the PSP marks the order paid "
         "(only a webhook or a PSP query may)"
     )
+    log_card_numbers: bool = Field(
+        False, description="FLAW when true: the store's own form posts the card number (no PSP hosted "
+        "page) and the service keeps the raw request in its request log",
+    )
 
 
 class TopicConfig(Frozen):
@@ -106,6 +110,10 @@ class KafkaConfig(Frozen):
 
 
 IdempotencyKeyMode = Literal["order_id", "fresh_per_attempt"]
+PoisonPillMode = Literal["dead_letter", "crash"]
+POISON_PILLS_FIELD = Field(
+    "dead_letter", description="a record that cannot be parsed goes to the DLQ, or (FLAW) crashes the consumer"
+)
 
 
 def _default_retry_delays() -> list[float]:
@@ -155,9 +163,7 @@ class ExecutorConfig(Frozen):
     retry_topics: RetryTopicsConfig = Field(
         RetryTopicsConfig(), description="async wiring: Uber-style retry topics with growing delays, then the DLQ"
     )
-    poison_pills: Literal["dead_letter", "crash"] = Field(
-        "dead_letter", description="a record that cannot be parsed goes to the DLQ, or (FLAW) crashes the consumer"
-    )
+    poison_pills: PoisonPillMode = POISON_PILLS_FIELD
 
 
 class WebhookConfig(Frozen):
@@ -220,6 +226,7 @@ class ConsumerServiceConfig(Frozen):
 
     instances: PositiveInt = Field(2, le=1000)
     dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
+    poison_pills: PoisonPillMode = POISON_PILLS_FIELD
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import Field, model_validator
+import difflib
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.expectations import Check
 from sim.faults.specs import Fault
+from sim.oracles.coverage import PATHS, known_paths_hint
 
 
 class Spike(Frozen):
@@ -140,6 +143,10 @@ class Scenario(Frozen):
         default_factory=dict, description="named model overrides to compare (paychaos compare)"
     )
     expect: Expectations = Expectations()
+    coverage: dict[str, Check] = Field(
+        default_factory=dict,
+        description="dangerous paths the run must hit, e.g. {reply_lost_after_commit: \">= 1\"} (fails otherwise)",
+    )
     trace: bool = Field(False, description="record a per-order event trace (slower)")
     bin_s: Seconds | None = Field(
         None, alias="bin", gt=0,
@@ -172,3 +179,13 @@ class Scenario(Frozen):
                  "limit": f"{MAX_CHECKOUTS_IN_TOTAL:.0e}"},
             )
         return self
+
+    @field_validator("coverage")
+    @classmethod
+    def _known_paths(cls, value: dict) -> dict:
+        for name in value:
+            if name not in PATHS:
+                close = difflib.get_close_matches(name, list(PATHS), n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"unknown coverage path {name!r}; {hint}known paths: {known_paths_hint()}")
+        return value

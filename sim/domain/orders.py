@@ -46,7 +46,8 @@ class Orders:
         self.in_flight: dict[int, None] = {}
         """Non-terminal orders in creation order (the monitor scans the oldest first)."""
         self.illegal_transitions: list[tuple[int, float, int, int]] = []
-        """(order, time, from, to) for every transition out of SUCCESS: oracle 5 reads it."""
+        """(order, time, from, to) for every transition out of a definite outcome (SUCCESS, or
+        FAILED: a decline is final): oracle 5 reads it."""
 
     def __len__(self) -> int:
         return len(self.state)
@@ -70,11 +71,11 @@ class Orders:
         return bool(_TERMINAL[self.state[order_id]])
 
     def transition(self, order_id: int, new_state: int, now: float) -> None:
-        """Set the state; a move out of SUCCESS is recorded (it must never happen)."""
+        """Set the state; a move out of SUCCESS or FAILED is recorded (it must never happen)."""
         old = self.state[order_id]
         if old == new_state:
             return
-        if old == OrderState.SUCCESS:
+        if old == OrderState.SUCCESS or old == OrderState.FAILED:
             self.illegal_transitions.append((order_id, now, old, new_state))
         self.state[order_id] = new_state
         if _TERMINAL[new_state]:

@@ -15,6 +15,9 @@ class FaultSchedule(Frozen):
     ramp_field: ClassVar[str | None] = None
     """The parameter a ``ramp`` grows from 0 to its value (None: this kind cannot be ramped)."""
     needs_duration: ClassVar[bool] = False
+    contract_breach: ClassVar[str | None] = None
+    """Set on kinds where a dependency breaks its own documented guarantee, so that no design
+    can be expected to survive them; exploration of a design leaves them out (and says why)."""
     """True when the kind acts over a window that must be given with ``for`` (or MTBF/MTTR)."""
 
     at_s: Seconds = Field(0.0, alias="at", description="when the fault starts")

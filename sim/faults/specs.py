@@ -94,6 +94,7 @@ class PspKeyExpiry(FaultSchedule):
     """The PSP forgets idempotency keys early (TTL shorter than the caller's retry horizon): a
     retry after the TTL is a brand-new charge."""
 
+    contract_breach = "the PSP forgets idempotency keys before its documented TTL: a retry is a new charge in any design"
     kind: Literal["psp_key_expiry"]
     target: str = _PSP_TARGET
     ttl_s: Seconds = Field(alias="ttl", gt=0, description="the idempotency-key TTL in force while active")

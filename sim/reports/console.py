@@ -51,6 +51,9 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None) -> Non
     for expectation in data["expectations"]:
         mark = "[green]✓[/green]" if expectation["held"] else "[red]✗[/red]"
         console.print(f" {mark} expect {expectation['name']} {expectation['expected']} (observed {_fmt(expectation['observed'])})")
+    for claim in data.get("coverage", {}).get("required", []):
+        mark = "[green]✓[/green]" if claim["held"] else "[red]✗[/red]"
+        console.print(f" {mark} coverage {claim['path']} {claim['expected']} (hit {claim['observed']} times)")
     verdict = data["verdict"]
     console.print(f"[bold]{'PASS' if verdict == 'pass' else 'FAIL'}[/bold]  reproduce: {data['command']}")
     reps = data.get("replications")

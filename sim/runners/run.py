@@ -16,7 +16,8 @@ from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
-from sim.oracles.registry import check
+from sim.oracles.coverage import path_counts
+from sim.oracles.registry import check, check_reconciled
 from sim.runners.summary import summarize
 from sim.world import World, build_world
 
@@ -68,6 +69,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
             world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
         )
+    verdicts += check_reconciled(world, recon)
     return world, verdicts, recon
 
 
@@ -102,7 +104,12 @@ def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str |
         },
     }
     data["expectations"] = evaluate_expectations(scenario, data["summary"])
-    failed = [v for v in verdicts if not v.passed] + [e for e in data["expectations"] if not e["held"]]
+    data["coverage"] = evaluate_coverage(scenario, data["counters"], recon.buckets() if recon else None)
+    failed = (
+        [v for v in verdicts if not v.passed]
+        + [e for e in data["expectations"] if not e["held"]]
+        + [c for c in data["coverage"]["required"] if not c["held"]]
+    )
     data["verdict"] = "fail" if failed else "pass"
     return RunResult(data, world)
 
@@ -126,6 +133,16 @@ def evaluate_expectations(scenario: Scenario, summary: dict) -> list[dict]:
         observed = summary.get(EXPECTATION_KPIS[name])
         results.append({"name": name, "expected": str(check_), "observed": observed, "held": check_.holds(observed)})
     return results
+
+
+def evaluate_coverage(scenario: Scenario, counters: dict, buckets: dict | None) -> dict:
+    """How often each dangerous path was hit, and whether the scenario's claims held."""
+    counts = path_counts(counters, buckets)
+    required = [
+        {"path": name, "expected": str(check_), "observed": counts[name], "held": check_.holds(counts[name])}
+        for name, check_ in scenario.coverage.items()
+    ]
+    return {"paths": counts, "required": required}
 
 
 def reproduce_command(scenario_path: str, seed: int, variant: str | None) -> str:

@@ -1,0 +1,111 @@
+"""No card data on our side (DESIGN §6.10): no card number ever reaches an internal store or
+message. The scan walks the real values the platform holds at the end of the run — database
+tables, Kafka logs, the DLQ, the executor, wallet, ledger, the service's logs, the trace — and
+looks for any issued card number, as text or as a number. The PSP, the banks and the population
+(the outside world, where card numbers legitimately live) are not scanned."""
+
+from __future__ import annotations
+
+import random
+import re
+from array import array
+from collections import deque
+from typing import TYPE_CHECKING, Iterator
+
+import simpy
+
+from sim.oracles.base import Violation
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+_DIGITS = re.compile(r"\d{12,19}")
+MAX_DEPTH = 8
+
+
+def platform_stores(world: "World") -> dict[str, object]:
+    """Where the platform keeps data: every root the scan starts from, by name."""
+    return {
+        "dlq": world.dlq,
+        "ledger": world.ledger,
+        "wallet": world.wallet,
+        "orders": world.orders,
+        "checkouts": world.checkouts,
+        "kafka": world.topics,
+        "executor": world.executor,
+        "monitor": world.monitor,
+        "trace": world.trace,
+        "payment_service": world.payment_service,
+    }
+    """Specific stores first: a store reachable from several roots is reported under the first."""
+
+
+def no_card_data(world: "World") -> list[Violation]:
+    numbers = {card.number for card in world.population.cards}
+    as_ints = {int(n) for n in numbers}
+    outside = (world.psp, world.banks, world.population, world.truth, world.metrics, world.streams, world.env)
+    skip = {id(x) for x in outside}
+    violations: list[Violation] = []
+    seen_paths: set[str] = set()
+    visited: set[int] = set()
+    for root, store in platform_stores(world).items():
+        for path, value in _values(store, root, skip, visited, 0):
+            found = _card_in(value, numbers, as_ints)
+            if found and path not in seen_paths:
+                seen_paths.add(path)
+                violations.append(Violation(
+                    "no_card_data", f"card number {_masked(found)} stored in {path}",
+                ))
+    return violations
+
+
+def _card_in(value: object, numbers: set[str], as_ints: set[int]) -> str | None:
+    if isinstance(value, str):
+        for match in _DIGITS.findall(value):
+            if match in numbers:
+                return match
+    elif isinstance(value, array):
+        if value.typecode in "lLqQ":
+            hit = as_ints.intersection(value)
+            if hit:
+                return str(min(hit))
+    elif isinstance(value, int) and value in as_ints:
+        return str(value)
+    return None
+
+
+def _values(obj: object, path: str, skip: set[int], visited: set[int], depth: int) -> Iterator[tuple[str, object]]:
+    """Leaf values (text, numbers, integer arrays) reachable from ``obj``, with a readable path."""
+    if isinstance(obj, (str, int, array)):
+        yield path, obj
+        return
+    if obj is None or isinstance(obj, (float, bytes, bytearray, bool, random.Random, simpy.Environment)):
+        return
+    if id(obj) in skip or id(obj) in visited or depth > MAX_DEPTH or callable(obj) and not hasattr(obj, "__dict__"):
+        return
+    visited.add(id(obj))
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _values(key, f"{path}[key]", skip, visited, depth + 1)
+            yield from _values(value, f"{path}[{key!r}]" if isinstance(key, str) else f"{path}[]", skip, visited, depth + 1)
+    elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+        for item in obj:
+            yield from _values(item, f"{path}[]", skip, visited, depth + 1)
+    elif isinstance(obj, simpy.Event):
+        return
+    else:
+        names = list(getattr(obj, "__dict__", {}))
+        for cls in type(obj).__mro__:
+            names.extend(getattr(cls, "__slots__", ()))
+        for name in dict.fromkeys(names):
+            if name.startswith("__"):
+                continue
+            try:
+                value = getattr(obj, name)
+            except AttributeError:
+                continue
+            yield from _values(value, f"{path}.{name.lstrip('_')}", skip, visited, depth + 1)
+
+
+def _masked(number: str) -> str:
+    return f"{number[:6]}…{number[-4:]}"

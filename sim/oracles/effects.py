@@ -1,0 +1,64 @@
+"""Effects happen once: exactly-once effect from at-least-once delivery (DESIGN §6.7) and
+idempotent replay at the PSP (§6.6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.oracles.base import Violation
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+def exactly_once_effect(world: "World") -> list[Violation]:
+    """Each order's payment-success event changed the wallet at most once and the ledger at most
+    once, however often Kafka delivered it."""
+    violations = []
+    for name, counts in (("wallet credited", world.wallet.applied), ("ledger recorded", world.ledger.recorded)):
+        if not counts or max(counts) <= 1:
+            continue
+        for order_id, times in enumerate(counts):
+            if times > 1:
+                violations.append(Violation(
+                    "exactly_once_effect", f"{name} {times} times for order {order_id} (one event, one effect)",
+                    [order_id],
+                ))
+    return violations
+
+
+def idempotent_replay(world: "World") -> list[Violation]:
+    """Same key, same parameters, key still live → the stored answer, no new capture: two
+    captures under one idempotency key whose requests were admitted less than a TTL apart mean
+    the PSP executed a request it should have replayed. Only checked for a PSP that claims
+    idempotency; the TTL is the shortest any fault of the scenario imposes."""
+    psp = world.psp
+    if not psp.cfg.idempotency:
+        return []
+    ttl_s = min([psp.cfg.idempotency_ttl_s, *_fault_ttls_s(world)])
+    uses: dict[int, list[tuple[float, float, int]]] = {}
+    for (_day, order_id, _amount, _currency, at), (key, since) in zip(psp.settlement_file(), psp.settlement_keys()):
+        uses.setdefault(key, []).append((since, at, order_id))
+    violations = []
+    for key, charged in uses.items():
+        charged.sort()  # admission order (a pending charge is admitted early and captured late)
+        for (previous_since, previous_at, previous_order), (since, at, order_id) in zip(charged, charged[1:]):
+            if since - previous_since < ttl_s:
+                violations.append(Violation(
+                    "idempotent_replay",
+                    f"key {key} executed again at {since:.3f}s, {since - previous_since:.3f}s after its first "
+                    f"use (TTL {ttl_s:g}s): captures at {previous_at:.3f}s and {at:.3f}s",
+                    sorted({previous_order, order_id}), at,
+                ))
+    violations.sort(key=lambda v: v.at_s)
+    return violations
+
+
+def _fault_ttls_s(world: "World") -> list[float]:
+    """TTLs set by key-forgetting faults (any fault field whose name holds ``ttl``)."""
+    found = []
+    for fault in world.scenario.faults:
+        for name, value in fault:
+            if "ttl" in name and isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.append(float(value))
+    return found

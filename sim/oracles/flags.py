@@ -1,0 +1,50 @@
+"""Flags and states are consistent (DESIGN §6.5): ``wallet_updated``/``ledger_updated`` only on
+SUCCESS orders, ``is_payment_done`` exactly when every order of the checkout is done (SUCCESS with
+wallet and ledger updated), and no order ever leaves a definite outcome (SUCCESS, or FAILED: a
+decline is final, so FAILED then SUCCESS means a buyer told "declined" was charged)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, OrderState
+from sim.oracles.base import Violation
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+_SUCCESS = OrderState.SUCCESS
+_NAMES = {WALLET_UPDATED: "wallet_updated", LEDGER_UPDATED: "ledger_updated"}
+
+
+def flags_consistent(world: "World") -> list[Violation]:
+    orders, checkouts = world.orders, world.checkouts
+    violations = [
+        Violation(
+            "flags_consistent",
+            f"order {o} moved from {OrderState(old).name} to {OrderState(new).name} at {t:.3f}s "
+            "(a definite outcome must never change)",
+            [o], t,
+        )
+        for o, t, old, new in orders.illegal_transitions
+    ]
+    state, flags = orders.state, orders.flags
+    for o in range(len(orders)):
+        if flags[o] and state[o] != _SUCCESS:
+            for bit, name in _NAMES.items():
+                if flags[o] & bit:
+                    violations.append(Violation(
+                        "flags_consistent", f"order {o} has {name} set but is {OrderState(state[o]).name}", [o]
+                    ))
+    for c in range(len(checkouts)):
+        members = checkouts.orders_of(c)
+        all_done = all(state[o] == _SUCCESS and flags[o] & BOTH_UPDATED == BOTH_UPDATED for o in members)
+        if bool(checkouts.done[c]) != all_done:
+            said = "set" if checkouts.done[c] else "not set"
+            violations.append(Violation(
+                "flags_consistent",
+                f"checkout {c}: is_payment_done {said} but its orders are "
+                f"{'all' if all_done else 'not all'} done ({', '.join(OrderState(state[o]).name for o in members)})",
+                list(members),
+            ))
+    return violations

@@ -1,0 +1,36 @@
+"""Charged ⇔ succeeded after reconciliation (DESIGN §6.9): once reconciliation has run, every
+order the bank captured is SUCCESS and every SUCCESS order was captured, except breaks
+reconciliation put in a bucket for a human (by hand, unknown). A design without reconciliation
+has no buckets: every mismatch is a violation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
+from sim.domain.orders import OrderState
+from sim.oracles.base import Violation
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+def charged_iff_succeeded(world: "World", recon: ReconciliationReport | None) -> list[Violation]:
+    orders, truth = world.orders, world.truth
+    flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
+    violations = []
+    for order_id in range(len(orders)):
+        charged = truth.captures_of(order_id) > 0
+        succeeded = orders.state[order_id] == OrderState.SUCCESS
+        if charged == succeeded or order_id in flagged:
+            continue
+        state = OrderState(orders.state[order_id]).name
+        if charged:
+            message = (f"order {order_id} was captured at {truth.first_capture_at[order_id]:.3f}s but is {state}, "
+                       "and no reconciliation bucket holds it")
+            at = truth.first_capture_at[order_id]
+        else:
+            message = f"order {order_id} is SUCCESS but the bank never captured it, and no reconciliation bucket holds it"
+            at = None
+        violations.append(Violation("charged_iff_succeeded", message, [order_id], at))
+    return violations
