@@ -15,6 +15,8 @@ from typing import Callable
 
 import networkx as nx
 
+from sim.components import retry_topics
+
 from sim.config.messages import did_you_mean
 from sim.config.model import SystemModel, TopicConfig
 
@@ -132,8 +134,38 @@ def _operations(model: SystemModel, g: nx.DiGraph) -> None:
         link(g, "reconciliation", "wallet", SYNC, "compare")
 
 
+def _retry_topics(model: SystemModel, g: nx.DiGraph) -> None:
+    """Uber-style ladder: payment-orders → retry-1 → retry-2 → … → DLQ, each with its own group."""
+    ladder = model.executor.retry_topics
+    if not ladder.enabled:
+        return
+    previous = "executor"
+    for stage, delay_s in enumerate(ladder.delays_s, start=1):
+        name = retry_topics.topic_name(ORDERS_TOPIC, stage)
+        g.add_node(f"topic:{name}", label=name, kind="topic", at=(4.2, 0.9 + 0.6 * stage), instances=None,
+                   detail=f"delay {_s(delay_s)}, {ladder.partitions} partitions",
+                   loc=("executor", "retry_topics"), topic=name)
+        link(g, previous, f"topic:{name}", ASYNC, "retry later")
+        link(g, f"topic:{name}", "executor", ASYNC, "consume when due", group=retry_topics.group_name(stage))
+        previous = "executor"
+
+
+def _secondary_psp(model: SystemModel, g: nx.DiGraph) -> None:
+    secondary = model.secondary_psp
+    if secondary is None:
+        return
+    add_component(g, "secondary_psp", "secondary PSP", kind="external", at=(5, 0.9),
+                  detail="fails over after timeouts (unsafe)" if secondary.fallback_after_timeout else "fallback",
+                  loc=("secondary_psp",))
+    link(g, "executor", "secondary_psp", SYNC, "fallback charge")
+    link(g, "secondary_psp", "scheme", SYNC, "authorise")
+    link(g, "secondary_psp", "payment_service", ASYNC, "webhook")
+
+
 Contributor = Callable[[SystemModel, nx.DiGraph], None]
-CONTRIBUTORS: list[Contributor] = [_services, _order_handoff, _charge_path, _success_events, _operations]
+CONTRIBUTORS: list[Contributor] = [
+    _services, _order_handoff, _charge_path, _success_events, _operations, _retry_topics, _secondary_psp,
+]
 """Parts of the design, in order; append one to add a component, topic or link to every graph."""
 
 

@@ -14,7 +14,6 @@ from helpers import MODELS
 from sim.config.loader import load_scenario
 from sim.runners.explore import explore, write_counterexample
 from sim.runners.run import run_scenario
-from sim.runners.swarm import catalogue
 
 BUDGET, SHRINK_BUDGET = 200, 60
 
@@ -31,14 +30,6 @@ FLAWS = {
     "ledger-without-dedupe": ("exactly_once_effect", {"ledger.dedupe": True}),
 }
 
-_DUPLICATING = [k.kind for k in catalogue()[0] if re.search(r"duplicat|stall|broker", k.kind)]
-NEEDS_DUPLICATES = pytest.mark.skipif(
-    not _DUPLICATING,
-    reason="no fault kind in the catalogue redelivers a processed event yet (consumer stall, producer "
-    "duplicates, broker outage); the oracle side is covered in test_oracles",
-)
-
-
 def test_every_flawed_model_is_listed_and_names_its_oracle():
     files = {p.stem for p in (MODELS / "flawed").glob("*.yaml")}
     assert files == set(FLAWS) and len(files) >= 6
@@ -49,9 +40,7 @@ def test_every_flawed_model_is_listed_and_names_its_oracle():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=NEEDS_DUPLICATES) if n == "ledger-without-dedupe" else n for n in FLAWS
-])
+@pytest.mark.parametrize("name", list(FLAWS))
 def test_explore_catches_the_flaw_and_the_counterexample_replays(name, tmp_path):
     oracle, fix = FLAWS[name]
     result = explore(MODELS / "flawed" / f"{name}.yaml", BUDGET, seed=0, shrink_budget=SHRINK_BUDGET)
