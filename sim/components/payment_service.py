@@ -8,6 +8,7 @@ double-clicked request finds the checkout already there and gets its status, no 
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import partial
 from typing import Generator, Sequence
 
 import simpy
@@ -137,13 +138,15 @@ class PaymentService:
 
     # -- webhooks from the PSP ------------------------------------------------------------------
     def on_webhook(self, order_id: int, code: int) -> None:
-        """The PSP's notification arrives (maybe late, twice, or out of order)."""
+        """The PSP's notification arrives (maybe late, twice, or out of order): stored after one
+        database write. No process unless a success must be published (most webhooks confirm
+        what the executor already applied)."""
         self.metrics.counters["webhooks_received"] += 1
-        self.env.process(self._handle_webhook(order_id, code))
+        self.db.write().callbacks.append(partial(self._webhook_stored, order_id, code))
 
-    def _handle_webhook(self, order_id: int, code: int) -> Generator[simpy.Event, None, None]:
-        yield self.db.write()
+    def _webhook_stored(self, order_id: int, code: int, _event: simpy.Event) -> None:
         if order_id >= len(self.orders):
             self.metrics.counters["webhooks_unknown_order"] += 1
             return
-        yield from self.outcomes.apply_and_publish(order_id, code, "webhook")
+        if self.outcomes.apply(order_id, code, "webhook"):
+            self.env.process(self.outcomes.publish_success(order_id))
