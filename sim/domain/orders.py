@@ -33,11 +33,11 @@ class Orders:
     """Payment orders (one per seller of a checkout)."""
 
     def __init__(self) -> None:
-        self.checkout = array("l")
-        self.seller = array("l")
+        self.checkout = array("i")  # 32-bit ids: 4 bytes a column (2^31 orders is out of reach)
+        self.seller = array("i")
         self.amount_minor = array("q")
         self.currency = bytearray()
-        self.line = array("l")
+        self.line = array("i")
         self.state = bytearray()
         self.flags = bytearray()
         self.created_at = array("d")
@@ -94,10 +94,10 @@ class Checkouts:
     """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
 
     def __init__(self) -> None:
-        self.by_key = array("l")  # client idempotency key -> checkout id, -1 when unseen
-        self.buyer = array("l")
-        self.card_token = array("l")  # from the PSP's hosted page: never a card number
-        self.first_order = array("l")
+        self.by_key = array("i")  # client idempotency key -> checkout id, -1 when unseen
+        self.buyer = array("i")
+        self.card_token = array("i")  # from the PSP's hosted page: never a card number
+        self.first_order = array("i")
         self.order_count = bytearray()
         self.created_at = array("d")
         self.done = bytearray()  # is_payment_done
