@@ -27,6 +27,11 @@ from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
 
+_NOT_STARTED = int(OrderState.NOT_STARTED)
+_SUCCESS = int(OrderState.SUCCESS)
+_FAILED = int(OrderState.FAILED)
+
+
 class Response(IntEnum):
     """What the buyer's request gets back."""
 
@@ -122,17 +127,18 @@ class PaymentService:
 
     def _status_and_redispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
         """A repeated request: answer the status; orders never handed on are handed on now."""
-        orders = self.orders
-        if any(orders.state[o] == OrderState.NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
+        state = self.orders.state
+        if any(state[o] == _NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
             self.metrics.counters["payment_service.redispatched"] += 1
             return (yield from self._dispatch(checkout_id))
         return self._status(checkout_id)
 
     def _status(self, checkout_id: int) -> Response:
-        states = [self.orders.state[o] for o in self.checkouts.orders_of(checkout_id)]
-        if all(s == OrderState.SUCCESS for s in states):
+        state = self.orders.state
+        states = [state[o] for o in self.checkouts.orders_of(checkout_id)]
+        if all(s == _SUCCESS for s in states):
             return Response.SUCCEEDED
-        if any(s == OrderState.FAILED for s in states):
+        if any(s == _FAILED for s in states):
             return Response.FAILED
         return Response.ACCEPTED if not self.sync else Response.IN_PROGRESS
 

@@ -24,6 +24,8 @@ class OrderState(IntEnum):
 TERMINAL_STATES = frozenset({OrderState.SUCCESS, OrderState.FAILED, OrderState.DEAD_LETTERED})
 _TERMINAL = bytes(1 if s in TERMINAL_STATES else 0 for s in range(len(OrderState)))
 
+_SUCCESS = int(OrderState.SUCCESS)
+
 WALLET_UPDATED = 1
 LEDGER_UPDATED = 2
 BOTH_UPDATED = WALLET_UPDATED | LEDGER_UPDATED
@@ -58,7 +60,7 @@ class Orders:
         self.amount_minor.append(amount_minor)
         self.currency.append(currency)
         self.line.append(line)
-        self.state.append(OrderState.NOT_STARTED)
+        self.state.append(0)  # OrderState.NOT_STARTED
         self.flags.append(0)
         self.created_at.append(now)
         self.finished_at.append(-1.0)
@@ -74,7 +76,7 @@ class Orders:
         old = self.state[order_id]
         if old == new_state:
             return
-        if old == OrderState.SUCCESS:
+        if old == _SUCCESS:
             self.illegal_transitions.append((order_id, now, old, new_state))
         self.state[order_id] = new_state
         if _TERMINAL[new_state]:
