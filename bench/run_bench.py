@@ -11,6 +11,7 @@ code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
 from __future__ import annotations
 
 import argparse
+import os
 import multiprocessing
 import platform
 import statistics
@@ -73,8 +74,9 @@ def run(quick: bool, console: Console) -> dict:
     events_per_payment = baselines[0]["events_per_payment"]
     return {
         "definitions": {
-            "payment": "one payment order (a checkout holds ~1.47); payments/s over the whole run "
-                       "(build, simulate, oracles, reconcile, summarise)",
+            "payment": "one payment order (a checkout holds ~1.47); payments/s = payments per CPU "
+                       "second of the whole run (build, simulate, oracles, reconcile, summarise); the "
+                       "reference's customers/s is per CPU second too",
             "events": "SimPy events scheduled during the run",
             "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
                                           "run sizes, world alive after the run",
@@ -82,6 +84,7 @@ def run(quick: bool, console: Console) -> dict:
         "machine": {"python": platform.python_version(), "simpy": simpy.__version__, "paychaos": __version__,
                     "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
         "quick": quick,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "reference": {"runs": references, "customers_per_s": reference_rate},
         "baseline": baselines,
         "fault_heavy": fault_heavy,
