@@ -24,5 +24,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+bench: $(STAMP)
+	$(PY) -m bench.run_bench
+
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis

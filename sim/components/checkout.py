@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import partial
 from typing import Generator
 
 import simpy
@@ -22,6 +23,13 @@ from sim.rng import Streams
 _Z99 = 2.3263478740408408
 _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Response.FAILED: "failed",
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
+_FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
+
+
+def _give_up_waiting(buyer: simpy.Process, request: simpy.Process, _event: simpy.Event) -> None:
+    """The client's timeout: stop waiting for ``request`` if the buyer still waits for it."""
+    if not request.triggered and buyer.target is request:
+        buyer.interrupt("client timeout")
 
 
 def rate_multiplier(workload: Workload, now: float) -> float:
@@ -110,35 +118,38 @@ class CheckoutClients:
         return key
 
     def _buyer(self, buyer: int, lines: list[OrderLine]) -> Generator[simpy.Event, None, None]:
-        env, cfg, metrics = self.env, self.cfg, self.metrics
+        env, cfg, counters = self.env, self.cfg, self.metrics.counters
         key = self._new_key()
         token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
         started = env.now
-        retrier = Retrier(cfg.retry, self._behaviour, started)
+        retrier: Retrier | None = None
         service = self.service
+        me = env.active_process
         if cfg.double_click_probability and self._behaviour.random() < cfg.double_click_probability:
-            metrics.counters["client.double_clicks"] += 1
+            counters["client.double_clicks"] += 1
             env.process(self._second_click(key, buyer, token, lines))
         while True:
             request = env.process(service.handle_checkout(key, buyer, token, lines))
-            outcome = yield request | env.timeout(cfg.timeout_s)
-            if request in outcome:
-                response = request.value
+            # The client's timeout interrupts the wait (no Condition event per attempt).
+            env.timeout(cfg.timeout_s).callbacks.append(partial(_give_up_waiting, me, request))
+            try:
+                response = yield request
+            except simpy.Interrupt:
+                counters["client.timeouts"] += 1
+            else:
                 if response != Response.UNAVAILABLE:
                     self.latency.add(env.now - started)
-                    metrics.counters[f"client.{_FINAL[response]}"] += 1
+                    counters[_FINAL_COUNTER[response]] += 1
                     return
-                retry_after = 0.0
-                metrics.counters["client.unavailable"] += 1
-            else:
-                metrics.counters["client.timeouts"] += 1
-                retry_after = 0.0
-            delay = retrier.next_delay_s(env.now, retry_after)
+                counters["client.unavailable"] += 1
+            if retrier is None:
+                retrier = Retrier(cfg.retry, self._behaviour, started)
+            delay = retrier.next_delay_s(env.now, 0.0)
             if delay is None:
-                metrics.counters["client.gave_up"] += 1
+                counters["client.gave_up"] += 1
                 self.latency.add(env.now - started)
                 return
-            metrics.counters["client.retries"] += 1
+            counters["client.retries"] += 1
             yield env.timeout(delay)
             if cfg.regenerate_key_on_retry:
                 key = self._new_key()  # FLAW: the retry is a brand-new checkout

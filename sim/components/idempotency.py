@@ -24,17 +24,24 @@ EXPIRED = -2
 """``find``: the key is known but older than the TTL; treat as absent."""
 
 _COMPACT_MIN = 4096
+_DENSE_SLACK = 1 << 16
+"""A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
+of the flawed design, a test's odd key) goes to the dict."""
 
 
 class IdempotencyStore:
-    """Compact, lazily purged key → answer store (about 25 bytes of columns plus one dict slot
-    per retained key)."""
+    """Compact, lazily purged key → answer store: 25 bytes of columns per retained entry, plus
+    4 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
+    retained key for any other key."""
 
-    __slots__ = ("retention_s", "_seq_of", "_keys", "_created", "_prints", "_codes", "_base", "_head")
+    __slots__ = ("retention_s", "_dense", "_sparse", "_live", "_keys", "_created", "_prints", "_codes",
+                 "_base", "_head")
 
     def __init__(self, retention_s: float) -> None:
         self.retention_s = retention_s
-        self._seq_of: dict[int, int] = {}
+        self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1)
+        self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
+        self._live = 0  # keys with an entry
         self._keys = array("q")
         self._created = array("d")
         self._prints = array("q")
@@ -44,7 +51,27 @@ class IdempotencyStore:
 
     def __len__(self) -> int:
         """Keys currently retained (live or expired but not yet purged)."""
-        return len(self._seq_of)
+        return self._live
+
+    def _seq(self, key: int) -> int:
+        dense = self._dense
+        if 0 <= key < len(dense):
+            seq = dense[key]
+            if seq >= 0:
+                return seq
+        if self._sparse:
+            return self._sparse.get(key, -1)
+        return -1
+
+    def _forget(self, key: int, seq: int) -> None:
+        """Drop ``key`` if entry ``seq`` answers for it."""
+        dense = self._dense
+        if 0 <= key < len(dense) and dense[key] == seq >= 0:
+            dense[key] = -1
+            self._live -= 1
+        elif seq >= 0 and self._sparse.get(key, -1) == seq:
+            del self._sparse[key]
+            self._live -= 1
 
     def purge(self, now: float) -> None:
         """Forget entries at least ``retention_s`` old."""
@@ -55,12 +82,9 @@ class IdempotencyStore:
         if head >= size or created[head] > limit:
             return
         keys = self._keys
-        seq_of = self._seq_of
         seq = self._base + head
         while head < size and created[head] <= limit:
-            key = keys[head]
-            if seq_of.get(key) == seq:
-                del seq_of[key]
+            self._forget(keys[head], seq)
             head += 1
             seq += 1
         if head >= _COMPACT_MIN and 2 * head >= size:
@@ -75,8 +99,8 @@ class IdempotencyStore:
     def find(self, key: int, now: float, ttl_s: float) -> int:
         """The entry (sequence number) answering for ``key`` at ``now``, or ABSENT / EXPIRED."""
         self.purge(now)
-        seq = self._seq_of.get(key)
-        if seq is None:
+        seq = self._seq(key)
+        if seq < 0:
             return ABSENT
         if now - self._created[seq - self._base] >= ttl_s:
             return EXPIRED
@@ -90,7 +114,19 @@ class IdempotencyStore:
         self._created.append(now)
         self._prints.append(fingerprint)
         self._codes.append(code)
-        self._seq_of[key] = seq
+        dense = self._dense
+        if 0 <= key < len(dense) + _DENSE_SLACK:
+            if key >= len(dense):
+                dense.extend(array("i", [-1]) * (key + 1 - len(dense)))
+            if self._sparse and self._sparse.pop(key, -1) >= 0:  # the key moves into the index
+                self._live -= 1
+            if dense[key] < 0:
+                self._live += 1
+            dense[key] = seq
+        else:
+            if self._sparse.get(key, -1) < 0:
+                self._live += 1
+            self._sparse[key] = seq
         return seq
 
     def fingerprint(self, seq: int) -> int:
@@ -107,8 +143,7 @@ class IdempotencyStore:
 
     def remove(self, key: int, seq: int) -> None:
         """Forget ``key`` if entry ``seq`` still answers for it (after a retry-safe error)."""
-        if self._seq_of.get(key) == seq:
-            del self._seq_of[key]
+        self._forget(key, seq)
 
 
 def params_fingerprint(order_id: int, amount_minor: int, currency: int, card_token: int) -> int:

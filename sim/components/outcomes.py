@@ -20,10 +20,13 @@ from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
 
 DECLINES = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
-_SUCCESS = OrderState.SUCCESS
-_FAILED = OrderState.FAILED
-_PENDING = OrderState.PENDING
-_MAY_BECOME_PENDING = frozenset({OrderState.NOT_STARTED, OrderState.EXECUTING, OrderState.UNKNOWN})
+# Plain ints: attribute access on an enum class costs a Python call on the hot path.
+_SUCCESS = int(OrderState.SUCCESS)
+_FAILED = int(OrderState.FAILED)
+_PENDING = int(OrderState.PENDING)
+_APPROVED = int(ReplyCode.APPROVED)
+_R_PENDING = int(ReplyCode.PENDING)
+_MAY_BECOME_PENDING = frozenset({int(OrderState.NOT_STARTED), int(OrderState.EXECUTING), int(OrderState.UNKNOWN)})
 
 
 class Outcomes:
@@ -46,11 +49,11 @@ class Outcomes:
         now = self.env.now
         if self.trace.on:
             self.trace.add(now, order_id, f"{source}:{ReplyCode(code).name}")
-        if code == ReplyCode.APPROVED:
+        if code == _APPROVED:
             if state == _SUCCESS:
                 return False
             orders.transition(order_id, _SUCCESS, now)
-            self.metrics.counters[f"success_via.{source}"] += 1
+            self.metrics.counters["success_via." + source] += 1
             return True
         if code in DECLINES:
             if state == _SUCCESS:
@@ -58,7 +61,7 @@ class Outcomes:
             elif state != _FAILED:
                 orders.transition(order_id, _FAILED, now)
             return False
-        if code == ReplyCode.PENDING and state in _MAY_BECOME_PENDING:
+        if code == _R_PENDING and state in _MAY_BECOME_PENDING:
             orders.transition(order_id, _PENDING, now)
         return False
 

@@ -8,6 +8,7 @@ double-clicked request finds the checkout already there and gets its status, no 
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import partial
 from typing import Callable, Generator, Sequence
 
 import simpy
@@ -28,6 +29,11 @@ from sim.policies.budget import RetryBudget
 from sim.policies.retry import Retrier
 from sim.policies.shedding import LoadShedder
 from sim.rng import Streams
+
+
+_NOT_STARTED = int(OrderState.NOT_STARTED)
+_SUCCESS = int(OrderState.SUCCESS)
+_FAILED = int(OrderState.FAILED)
 
 
 class Response(IntEnum):
@@ -185,17 +191,18 @@ class PaymentService:
 
     def _status_and_redispatch(self, checkout_id: int) -> Generator[simpy.Event, None, Response]:
         """A repeated request: answer the status; orders never handed on are handed on now."""
-        orders = self.orders
-        if any(orders.state[o] == OrderState.NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
+        state = self.orders.state
+        if any(state[o] == _NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
             self.metrics.counters["payment_service.redispatched"] += 1
             return (yield from self._dispatch(checkout_id, redispatch=True))
         return self._status(checkout_id)
 
     def _status(self, checkout_id: int) -> Response:
-        states = [self.orders.state[o] for o in self.checkouts.orders_of(checkout_id)]
-        if all(s == OrderState.SUCCESS for s in states):
+        state = self.orders.state
+        states = [state[o] for o in self.checkouts.orders_of(checkout_id)]
+        if all(s == _SUCCESS for s in states):
             return Response.SUCCEEDED
-        if any(s == OrderState.FAILED for s in states):
+        if any(s == _FAILED for s in states):
             return Response.FAILED
         return Response.ACCEPTED if not self.sync else Response.IN_PROGRESS
 
@@ -211,13 +218,15 @@ class PaymentService:
 
     # -- webhooks from the PSP ------------------------------------------------------------------
     def on_webhook(self, order_id: int, code: int) -> None:
-        """The PSP's notification arrives (maybe late, twice, or out of order)."""
+        """The PSP's notification arrives (maybe late, twice, or out of order): stored after one
+        database write. No process unless a success must be published (most webhooks confirm
+        what the executor already applied)."""
         self.metrics.counters["webhooks_received"] += 1
-        self.env.process(self._handle_webhook(order_id, code))
+        self.db.write().callbacks.append(partial(self._webhook_stored, order_id, code))
 
-    def _handle_webhook(self, order_id: int, code: int) -> Generator[simpy.Event, None, None]:
-        yield self.db.write()
+    def _webhook_stored(self, order_id: int, code: int, _event: simpy.Event) -> None:
         if order_id >= len(self.orders):
             self.metrics.counters["webhooks_unknown_order"] += 1
             return
-        yield from self.outcomes.apply_and_publish(order_id, code, "webhook")
+        if self.outcomes.apply(order_id, code, "webhook"):
+            self.env.process(self.outcomes.publish_success(order_id))

@@ -203,10 +203,10 @@ class Psp:
 
         self._vault: dict[str, int] | None = None
 
-        self._st_day = array("q")
-        self._st_order = array("q")
+        self._st_day = array("i")
+        self._st_order = array("i")
         self._st_amount = array("q")
-        self._st_currency = array("q")
+        self._st_currency = bytearray()
         self._st_at = array("d")
         self._st_key = array("q")
         self._st_since = array("d")

@@ -24,6 +24,9 @@ class OrderState(IntEnum):
 TERMINAL_STATES = frozenset({OrderState.SUCCESS, OrderState.FAILED, OrderState.DEAD_LETTERED})
 _TERMINAL = bytes(1 if s in TERMINAL_STATES else 0 for s in range(len(OrderState)))
 
+_SUCCESS = int(OrderState.SUCCESS)
+_FAILED_STATE = int(OrderState.FAILED)
+
 WALLET_UPDATED = 1
 LEDGER_UPDATED = 2
 BOTH_UPDATED = WALLET_UPDATED | LEDGER_UPDATED
@@ -33,11 +36,11 @@ class Orders:
     """Payment orders (one per seller of a checkout)."""
 
     def __init__(self) -> None:
-        self.checkout = array("l")
-        self.seller = array("l")
+        self.checkout = array("i")  # 32-bit ids: 4 bytes a column (2^31 orders is out of reach)
+        self.seller = array("i")
         self.amount_minor = array("q")
         self.currency = bytearray()
-        self.line = array("l")
+        self.line = array("i")
         self.state = bytearray()
         self.flags = bytearray()
         self.created_at = array("d")
@@ -59,7 +62,7 @@ class Orders:
         self.amount_minor.append(amount_minor)
         self.currency.append(currency)
         self.line.append(line)
-        self.state.append(OrderState.NOT_STARTED)
+        self.state.append(0)  # OrderState.NOT_STARTED
         self.flags.append(0)
         self.created_at.append(now)
         self.finished_at.append(-1.0)
@@ -75,7 +78,7 @@ class Orders:
         old = self.state[order_id]
         if old == new_state:
             return
-        if old == OrderState.SUCCESS or old == OrderState.FAILED:
+        if old == _SUCCESS or old == _FAILED_STATE:
             self.illegal_transitions.append((order_id, now, old, new_state))
         self.state[order_id] = new_state
         if _TERMINAL[new_state]:
@@ -95,10 +98,10 @@ class Checkouts:
     """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
 
     def __init__(self) -> None:
-        self.by_key = array("l")  # client idempotency key -> checkout id, -1 when unseen
-        self.buyer = array("l")
-        self.card_token = array("l")  # from the PSP's hosted page: never a card number
-        self.first_order = array("l")
+        self.by_key = array("i")  # client idempotency key -> checkout id, -1 when unseen
+        self.buyer = array("i")
+        self.card_token = array("i")  # from the PSP's hosted page: never a card number
+        self.first_order = array("i")
         self.order_count = bytearray()
         self.created_at = array("d")
         self.done = bytearray()  # is_payment_done

@@ -1,0 +1,1 @@
+"""Benchmarks of the paychaos model (``make bench``): throughput, events, memory, sweep speedup."""

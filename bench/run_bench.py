@@ -1,0 +1,155 @@
+"""``make bench``: the model's throughput against a plain SimPy M/M/c reference measured in the
+same run, SimPy events per payment, memory (peak RSS at 1M payments, bytes retained per finished
+payment), a fault-heavy run and the sweep speedup on 2 workers; writes ``bench/results.json``.
+
+Timings are reported against the DESIGN §9 targets but never asserted (they are noisy); the exit
+code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
+
+    python -m bench.run_bench [--quick] [--out bench/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import multiprocessing
+import platform
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import simpy
+from rich.console import Console
+from rich.table import Table
+
+from bench.budgets import EVENTS_PER_PAYMENT_BUDGET
+from bench.measure import FAULT_HEAVY, THROUGHPUT, measure_run, retained_per_payment
+from bench.reference import run_mmc
+from bench.sweep import sweep_speedup
+from sim import __version__
+import json
+
+from sim.reports.output import write_text_atomic
+
+RATIO_TARGET = 0.15
+PEAK_RSS_TARGET_MIB = 300.0
+RETAINED_TARGET_BYTES = 64.0
+SPEEDUP_TARGET = 1.8
+
+
+def _isolated(fn, *args):
+    """Run ``fn(*args)`` in a fresh process, so peak RSS and tracemalloc see that run alone."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def run(quick: bool, console: Console) -> dict:
+    sizes = (20_000, 100_000) if quick else (200_000, 1_000_000)
+    reference_customers = 50_000 if quick else 200_000
+    steps = [
+        ("reference M/M/c", lambda: [_isolated(run_mmc, reference_customers, seed) for seed in (1, 2, 3)]),
+        *[(f"baseline, {n:,} payments", lambda n=n: _isolated(measure_run, str(THROUGHPUT), n)) for n in sizes],
+        ("fault-heavy", lambda: _isolated(measure_run, str(FAULT_HEAVY), 20_000 if quick else None)),
+        ("bytes retained (tracemalloc)", lambda: _retained(quick)),
+        ("sweep, 1 vs 2 workers", lambda: sweep_speedup(runs=4 if quick else 16, payments=5_000 if quick else 20_000)),
+    ]
+    done = {}
+    with console.status("") as status:
+        for label, step in steps:
+            status.update(f"bench: {label}")
+            done[label] = step()
+            console.log(f"{label}: done")
+    references = done["reference M/M/c"]
+    reference_rate = statistics.median(r["customers_per_s"] for r in references)
+    baselines = [done[f"baseline, {n:,} payments"] for n in sizes]
+    for b in baselines:
+        b["ratio_to_reference"] = round(b["payments_per_s"] / reference_rate, 4)
+        b["ratio_to_reference_sim_loop"] = round(b["payments_per_s_sim_loop"] / reference_rate, 4)
+    fault_heavy = done["fault-heavy"]
+    fault_heavy["ratio_to_reference"] = round(fault_heavy["payments_per_s"] / reference_rate, 4)
+    retained = done["bytes retained (tracemalloc)"]
+    sweep = done["sweep, 1 vs 2 workers"]
+    big = baselines[-1]
+    events_per_payment = baselines[0]["events_per_payment"]
+    return {
+        "definitions": {
+            "payment": "one payment order (a checkout holds ~1.47); payments/s = payments per CPU "
+                       "second of the whole run (build, simulate, oracles, reconcile, summarise); the "
+                       "reference's customers/s is per CPU second too",
+            "events": "SimPy events scheduled during the run",
+            "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
+                                          "run sizes, world alive after the run",
+        },
+        "machine": {"python": platform.python_version(), "simpy": simpy.__version__, "paychaos": __version__,
+                    "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
+        "quick": quick,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "reference": {"runs": references, "customers_per_s": reference_rate},
+        "baseline": baselines,
+        "fault_heavy": fault_heavy,
+        "retained": retained,
+        "sweep": sweep,
+        "targets": {
+            "ratio_to_reference": _target(min(b["ratio_to_reference"] for b in baselines), ">=", RATIO_TARGET),
+            "peak_rss_mib_1m": _target(big["peak_rss_mib"], "<=", PEAK_RSS_TARGET_MIB, applies=not quick),
+            "bytes_retained_per_payment": _target(retained["bytes_per_payment"], "<=", RETAINED_TARGET_BYTES),
+            "sweep_speedup": _target(sweep["speedup"], ">=", SPEEDUP_TARGET),
+        },
+        "budgets": {
+            "events_per_payment": _target(events_per_payment, "<=", EVENTS_PER_PAYMENT_BUDGET),
+            "sweep_identical_results": {"observed": sweep["identical_results"], "met": sweep["identical_results"]},
+        },
+    }
+
+
+def _retained(quick: bool) -> dict:
+    small, large = (5_000, 15_000) if quick else (20_000, 60_000)
+    return _isolated(retained_per_payment, str(THROUGHPUT), small, large)
+
+
+def _target(observed: float, op: str, limit: float, applies: bool = True) -> dict:
+    met = observed >= limit if op == ">=" else observed <= limit
+    return {"observed": observed, "target": f"{op} {limit}", "met": met if applies else None}
+
+
+def report(results: dict, console: Console) -> None:
+    ref = results["reference"]
+    table = Table(title=f"paychaos bench (reference M/M/c: {ref['customers_per_s']:,.0f} customers/s, "
+                        f"{ref['runs'][0]['events_per_customer']} events/customer)")
+    for column in ("run", "payments", "payments/s", "ratio", "events/s", "events/payment", "peak RSS MiB", "wall s"):
+        table.add_column(column, justify="right" if column != "run" else "left")
+    for row in [*results["baseline"], results["fault_heavy"]]:
+        table.add_row(row["scenario"], f"{row['payments']:,}", f"{row['payments_per_s']:,.0f}",
+                      f"{row['ratio_to_reference']:.3f}", f"{row['events_per_s']:,.0f}",
+                      f"{row['events_per_payment']:.2f}", f"{row['peak_rss_mib']:.0f}", f"{row['wall_s']:.1f}")
+    console.print(table)
+    retained, sweep = results["retained"], results["sweep"]
+    console.print(f"bytes retained per finished payment: {retained['bytes_per_payment']:.1f} "
+                  f"(tracemalloc, {retained['small']['payments']:,} vs {retained['large']['payments']:,} payments)")
+    console.print(f"sweep: {sweep['runs']} runs, 1 worker {sweep['one_worker_s']:.1f}s, 2 workers "
+                  f"{sweep['two_workers_s']:.1f}s, speedup {sweep['speedup']:.2f}x, identical results: "
+                  f"{sweep['identical_results']}")
+    for group in ("targets", "budgets"):
+        for name, target in results[group].items():
+            mark = {True: "[green]met[/]", False: "[red]NOT met[/]", None: "[yellow]n/a (quick)[/]"}[target["met"]]
+            console.print(f"{group[:-1]} {name}: {target['observed']} {target.get('target', '')} → {mark}")
+    console.print("definitions: " + "; ".join(f"{k} = {v}" for k, v in results["definitions"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (about a minute)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json",
+                        help="where to write the JSON results (default bench/results.json)")
+    args = parser.parse_args(argv)
+    console = Console()
+    results = run(args.quick, console)
+    report(results, console)
+    write_text_atomic(args.out, json.dumps(results, indent=2, sort_keys=True) + "\n")
+    console.print(f"wrote {args.out}")
+    return 0 if all(b["met"] for b in results["budgets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
