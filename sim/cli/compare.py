@@ -96,7 +96,7 @@ def _compact(key: str, stat: dict) -> str:
 def print_ranking(console: Console, comp: dict) -> None:
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
-    table.add_column("variant", style="bold")
+    table.add_column("variant", style="bold", no_wrap=True, min_width=max(len(v) for v in comp["variants"]))
     keys = headline_kpis()
     for key in keys:
         table.add_column(f"{SHORT.get(key, KPI_BY_KEY[key].label)} {'↑' if KPI_BY_KEY[key].better == 'higher' else '↓'}",
