@@ -10,9 +10,10 @@ import sys
 
 from sim import __version__
 from sim.cli import run as run_command
+from sim.cli import sweep as sweep_command
 from sim.errors import PaychaosError
 
-COMMANDS = [run_command]
+COMMANDS = [run_command, sweep_command]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
