@@ -226,25 +226,38 @@ def _combinations(spec: SweepSpec, master_seed: int, doc) -> list[dict[str, Any]
     return points
 
 
-def _point(index: int, params: dict[str, Any], spec: SweepSpec, base: LoadedScenario, raw_scenario: dict,
-           here: Path, doc) -> Point:
-    settings = {**spec.fixed, **params}
-    scenario_overrides = {k: v for k, v in settings.items() if not k.startswith(MODEL_PREFIX) and k not in (VARIANT_KEY, MODEL_FILE_KEY)}
+@dataclass(frozen=True)
+class Resolved:
+    """A scenario with settings applied: the raw mappings (what workers get) and the validated objects."""
+
+    loaded: LoadedScenario
+    scenario_data: dict
+    model_data: dict
+
+
+class SettingError(Exception):
+    """A setting that cannot be applied (bad list index, unknown variant); ``key`` names it."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.key, self.message, self.hint = key, message, hint
+
+
+def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[str, Any], here: Path) -> Resolved:
+    """Apply ``settings`` (key path → value, the sweep convention) to the scenario file's raw
+    mapping and its model; validate both once. Raises SettingError, or pydantic's
+    ValidationError for a value the schema rejects."""
+    scenario_overrides = {k: v for k, v in settings.items()
+                          if not k.startswith(MODEL_PREFIX) and k not in (VARIANT_KEY, MODEL_FILE_KEY)}
     model_overrides = {k[len(MODEL_PREFIX):]: v for k, v in settings.items() if k.startswith(MODEL_PREFIX)}
     scenario = base.scenario
-    try:
-        scenario_data = set_paths(raw_scenario, scenario_overrides)
-    except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        bad = next(iter(scenario_overrides))
-        for key in scenario_overrides:
-            try:
-                set_paths(raw_scenario, {key: scenario_overrides[key]})
-            except (IndexError, KeyError, TypeError, ValueError, AttributeError):
-                bad = key
-                break
-        raise _error(doc, _where(spec, bad), f"cannot set {bad!r} in the scenario: {exc!r}",
-                     "a list index must name an item the scenario has (faults.0 is the first fault)",
-                     key_only=True) from None
+    scenario_data = raw_scenario
+    for key, value in scenario_overrides.items():
+        try:
+            scenario_data = set_paths(scenario_data, {key: value})
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SettingError(key, f"cannot set {key!r} in the scenario ({type(exc).__name__}: {exc})",
+                               "a list index must name an item the scenario has (faults.0 is the first fault)") from None
     model_data, model_path = base.model_data, base.model_path
     if MODEL_FILE_KEY in settings:
         model_path = (here / str(settings[MODEL_FILE_KEY])).as_posix()
@@ -256,23 +269,35 @@ def _point(index: int, params: dict[str, Any], spec: SweepSpec, base: LoadedScen
         variant = settings[VARIANT_KEY]
         if variant not in scenario.variants:
             known = ", ".join(scenario.variants) or "none defined"
-            raise _error(doc, _where(spec, VARIANT_KEY), f"unknown variant {variant!r}; variants of the scenario: {known}")
+            raise SettingError(VARIANT_KEY, f"unknown variant {variant!r}; variants of the scenario: {known}")
         model_data = apply_overrides(model_data, scenario.variants[variant], "variants")
     model_data = apply_overrides(model_data, model_overrides, "parameters")
+    validated_scenario = Scenario.model_validate(scenario_data)
+    validated_model = SystemModel.model_validate(model_data)
+    loaded = LoadedScenario(validated_scenario, validated_model, base.scenario_path, model_path, model_data)
+    return Resolved(loaded, scenario_data, model_data)
+
+
+def setting_value(resolved: Resolved, key: str, written: Any) -> Any:
+    """The validated value a key path took (``250ms`` → 0.25), plain enough for a table."""
+    if key in (VARIANT_KEY, MODEL_FILE_KEY):
+        return written
+    if key.startswith(MODEL_PREFIX):
+        return _plain(_attribute(resolved.loaded.model, key[len(MODEL_PREFIX):].split(".")))
+    return _plain(_attribute(resolved.loaded.scenario, key.split(".")))
+
+
+def _point(index: int, params: dict[str, Any], spec: SweepSpec, base: LoadedScenario, raw_scenario: dict,
+           here: Path, doc) -> Point:
+    settings = {**spec.fixed, **params}
     try:
-        validated_scenario = Scenario.model_validate(scenario_data)
-        validated_model = SystemModel.model_validate(model_data)
+        resolved = resolve_settings(base, raw_scenario, settings, here)
+    except SettingError as exc:
+        raise _error(doc, _where(spec, exc.key), exc.message, exc.hint, key_only=True) from None
     except ValidationError as exc:
         raise _value_error(exc, settings, spec, doc, params) from None
-    values = {}
-    for key, value in params.items():
-        if key.startswith(MODEL_PREFIX):
-            values[key] = _plain(_attribute(validated_model, key[len(MODEL_PREFIX):].split(".")))
-        elif key in (VARIANT_KEY, MODEL_FILE_KEY):
-            values[key] = value
-        else:
-            values[key] = _plain(_attribute(validated_scenario, key.split(".")))
-    return Point(index, dict(params), values, scenario_data, model_data, model_path)
+    values = {key: setting_value(resolved, key, value) for key, value in params.items()}
+    return Point(index, dict(params), values, resolved.scenario_data, resolved.model_data, resolved.loaded.model_path)
 
 
 def set_paths(data: dict, overrides: dict[str, Any]) -> dict:
@@ -337,32 +362,40 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------------------- key path checks
 
 def _check_key_path(key: str, doc, loc: tuple, base: LoadedScenario) -> None:
+    problem = key_path_problem(key, base)
+    if problem is not None:
+        raise _error(doc, loc, problem[0], problem[1], key_only=True)
+
+
+def key_path_problem(key: str, base: LoadedScenario) -> tuple[str, str | None] | None:
+    """None when ``key`` is a key path the schema has, else (what is wrong, what would be right)."""
     if key in (VARIANT_KEY, MODEL_FILE_KEY):
         if key == VARIANT_KEY and not base.scenario.variants:
-            raise _error(doc, loc, "the scenario defines no variants to sweep over", key_only=True)
-        return
+            return "the scenario defines no variants to choose from", None
+        return None
     if key.startswith(MODEL_PREFIX):
         root, parts, shown = SystemModel, key[len(MODEL_PREFIX):].split("."), "the model"
     else:
         root, parts, shown = Scenario, key.split("."), "the scenario"
     if parts[0] in ("model", "overrides", "variants", "name"):
-        raise _error(doc, loc, f"{key!r} cannot be swept",
-                     "sweep model values with the 'model.' prefix (model.executor.psp_timeout), variants with "
-                     "'variant', the model file with 'model'", key_only=True)
+        return (f"{key!r} cannot be set this way",
+                "set model values with the 'model.' prefix (model.executor.psp_timeout), variants with "
+                "'variant', the model file with 'model'")
     problem = _walk(root, parts)
-    if problem is not None:
-        depth, options = problem
-        bad = parts[depth]
-        close = difflib.get_close_matches(bad, options, n=1, cutoff=0.6)
-        hint = f"did you mean {'.'.join(parts[:depth] + [close[0]])!r}?" if close else (
-            f"keys there: {', '.join(options)}" if options else None)
-        prefix = MODEL_PREFIX if key.startswith(MODEL_PREFIX) else ""
-        where = prefix + ".".join(parts[:depth]) if depth else ("the top level of " + shown)
-        message = f"unknown key path {key!r}: {where} has no key {bad!r}" if options else (
-            f"unknown key path {key!r}: {where} is a value, not a mapping")
-        if not key.startswith(MODEL_PREFIX) and depth == 0 and bad in SystemModel.model_fields:
-            hint = f"model values take the 'model.' prefix: {MODEL_PREFIX + key!r}"
-        raise _error(doc, loc, message, hint, key_only=True)
+    if problem is None:
+        return None
+    depth, options = problem
+    bad = parts[depth]
+    close = difflib.get_close_matches(bad, options, n=1, cutoff=0.6)
+    hint = f"did you mean {'.'.join(parts[:depth] + [close[0]])!r}?" if close else (
+        f"keys there: {', '.join(options)}" if options else None)
+    prefix = MODEL_PREFIX if key.startswith(MODEL_PREFIX) else ""
+    where = prefix + ".".join(parts[:depth]) if depth else ("the top level of " + shown)
+    message = f"unknown key path {key!r}: {where} has no key {bad!r}" if options else (
+        f"unknown key path {key!r}: {where} is a value, not a mapping")
+    if not key.startswith(MODEL_PREFIX) and depth == 0 and bad in SystemModel.model_fields:
+        hint = f"model values take the 'model.' prefix: {MODEL_PREFIX + key!r}"
+    return message, hint
 
 
 def _walk(annotation: Any, parts: list[str], depth: int = 0) -> tuple[int, list[str]] | None:
