@@ -61,13 +61,12 @@ def test_each_row_is_what_a_direct_run_of_that_point_gives(tmp_path):
     assert {r["seed"] for r in outcome.rows if r["replication"] == 1} == {sweep.seeds[1]}
 
 
-def test_local_pool_with_one_or_two_workers_gives_the_serial_numbers(tmp_path):
+def test_a_local_pool_of_two_workers_gives_the_serial_numbers(tmp_path):
     path = tiny_sweep(tmp_path)
     serial = run_sweep(load_sweep(path), tmp_path / "serial", executor="serial")
-    run_sweep(load_sweep(path), tmp_path / "one", executor="local", workers=1)
     run_sweep(load_sweep(path), tmp_path / "two", executor="local", workers=2)
     assert serial.failed == 0
-    assert _csv(tmp_path / "serial") == _csv(tmp_path / "one") == _csv(tmp_path / "two")
+    assert _csv(tmp_path / "serial") == _csv(tmp_path / "two")
     digests = {r["digest"] for r in serial.rows}
     assert len(digests) == len(serial.rows)  # points and seeds really differ
 
