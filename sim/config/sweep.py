@@ -28,6 +28,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -350,10 +351,10 @@ def _field_name(root: Any, parts: list[str]) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, (int, float, str)) or value is None:
-        return value
-    if hasattr(value, "value") and isinstance(value.value, (str, int)):  # enums
+    if isinstance(value, Enum):
         return value.value
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
     if isinstance(value, BaseModel):
         return json.dumps(value.model_dump(mode="json", by_alias=True), sort_keys=True)
     return json.dumps(value, sort_keys=True, default=str)
@@ -387,9 +388,9 @@ def key_path_problem(key: str, base: LoadedScenario) -> tuple[str, str | None] |
     depth, options = problem
     bad = parts[depth]
     close = difflib.get_close_matches(bad, options, n=1, cutoff=0.6)
-    hint = f"did you mean {'.'.join(parts[:depth] + [close[0]])!r}?" if close else (
-        f"keys there: {', '.join(options)}" if options else None)
     prefix = MODEL_PREFIX if key.startswith(MODEL_PREFIX) else ""
+    hint = f"did you mean {prefix + '.'.join(parts[:depth] + [close[0]])!r}?" if close else (
+        f"keys there: {', '.join(options)}" if options else None)
     where = prefix + ".".join(parts[:depth]) if depth else ("the top level of " + shown)
     message = f"unknown key path {key!r}: {where} has no key {bad!r}" if options else (
         f"unknown key path {key!r}: {where} is a value, not a mapping")
@@ -477,8 +478,11 @@ def _value_error(exc: ValidationError, settings: dict, spec: SweepSpec, doc, par
     shown = (MODEL_PREFIX if model_error else "") + dotted
     if match is None:
         return ConfigError(f"at point ({point}): {shown}: {message}", file=doc.path)
-    return _error(doc, _where(spec, match), f"value {settings[match]!r} is not valid for {shown}: {message}",
-                  f"at point ({point})")
+    loc = _where(spec, match)
+    written = spec.parameters.get(match)
+    if isinstance(written, list) and settings[match] in written:
+        loc = loc + (written.index(settings[match]),)
+    return _error(doc, loc, f"value {settings[match]!r} is not valid for {shown}: {message}", f"at point ({point})")
 
 
 def _overlaps(path: str, dotted: str) -> bool:
