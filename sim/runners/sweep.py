@@ -150,6 +150,8 @@ def run_sweep(sweep: LoadedSweep, out_dir: Path | None = None, *, executor: Exec
                 "seeds": list(sweep.seeds), "points": len(sweep.points), "plan_digest": sweep.plan_digest(),
                 "parameters": [{"point": p.index, **p.params} for p in sweep.points]}
         store = SweepStore(Path(out_dir), plan, fieldnames, resume=resume, fresh=fresh)
+        for stale in (RESULTS_FILE, "points.csv"):  # rewritten when the sweep completes
+            (Path(out_dir) / stale).unlink(missing_ok=True)
     rows: list[dict] = list(store.rows) if store else []
     total = len(sweep.points) * len(sweep.seeds)
     pending = tasks_of(sweep, store.done() if store else set())
