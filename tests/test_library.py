@@ -17,7 +17,9 @@ from sim.config.loader import LoadedScenario, file_kind, load_scenario
 from sim.runners.run import run_scenario
 
 MODEL_FILES = sorted(ROOT.glob("models/**/*.yaml"))
-SCENARIO_FILES = sorted(ROOT.glob("scenarios/**/*.yaml"))
+SWEEP_FILES = sorted(ROOT.glob("scenarios/sweeps/*.yaml"))
+"""Sweep files (a grid over a scenario), checked by tests/test_sweep_config.py, not scenarios."""
+SCENARIO_FILES = sorted(set(ROOT.glob("scenarios/**/*.yaml")) - set(SWEEP_FILES))
 SHORT_S, DRAIN_S, MAX_RATE_PER_S = 120.0, 240.0, 4.0
 SAFETY_ORACLES = ("no_double_charge", "ledger_balanced", "wallet_equals_ledger")
 

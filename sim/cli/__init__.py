@@ -17,12 +17,13 @@ from sim.cli import explore as explore_command
 from sim.cli import run as run_command
 from sim.cli import schema as schema_command
 from sim.cli import show as show_command
+from sim.cli import sweep as sweep_command
 from sim.cli import validate as validate_command
 from sim.errors import PaychaosError
 
 COMMANDS = [
-    run_command, compare_command, explore_command, estimate_command, validate_command, show_command, graph_command,
-    schema_command, catalog_command,
+    run_command, compare_command, sweep_command, explore_command, estimate_command, validate_command, show_command,
+    graph_command, schema_command, catalog_command,
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -38,7 +38,7 @@ CDF_POINTS = 201
 class Kpi(NamedTuple):
     key: str
     label: str
-    better: str  # "higher" or "lower"
+    better: str | None  # "higher" or "lower"; None: informational, not ranked
     unit: str = ""
 
 
@@ -60,7 +60,30 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
     Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
 )
-KPI_BY_KEY = {k.key: k for k in KPIS}
+"""The KPIs a comparison ranks and a report shows."""
+
+INFO_KPIS: tuple[Kpi, ...] = (
+    Kpi("orders", "payment orders created", None),
+    Kpi("failed", "orders that ended FAILED", None),
+    Kpi("charged_but_failed", "orders charged at the bank that we call FAILED", "lower"),
+    Kpi("stuck_alerts", "orders the in-flight monitor flagged as stuck", "lower"),
+    Kpi("customer_wait_p50_ms", "median time a buyer waits for the checkout answer", "lower", "ms"),
+    Kpi("customer_wait_p99_ms", "p99 of the buyer's wait for the checkout answer", "lower", "ms"),
+    Kpi("customer_in_progress", "buyers answered 'still in progress'", None),
+    Kpi("customer_timeouts", "buyer requests that timed out", "lower"),
+    Kpi("customer_gave_up", "buyers who gave up after their last retry", "lower"),
+    Kpi("duplicate_psp_calls", "PSP requests beyond one per order", "lower"),
+    Kpi("executor_timeouts", "executor calls to the PSP that hit the call timeout", "lower"),
+    Kpi("false_timeouts", "executor timeouts where the PSP did answer, only too late", "lower"),
+    Kpi("retries_exhausted", "orders dead-lettered after the executor's retries ran out", "lower"),
+    Kpi("passed", "1 when every oracle and expectation held, else 0", "higher"),
+)
+"""Further columns for sweeps, notebooks and CSV outputs (not ranked)."""
+
+ALL_KPIS = KPIS + INFO_KPIS
+KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
+KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
+KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
 
 
 def bin_index(t_s: float, bin_s: float) -> int:
@@ -136,8 +159,15 @@ def fault_recovery(data: dict) -> list[dict]:
 
 
 def kpis(data: dict) -> dict:
-    """The flat KPI dict (keys of ``KPIS``) from a run's results with derived fields added."""
-    summary = data["summary"]
+    """Every KPI of ``ALL_KPIS`` from a run's results (``RunResult.data``), flat. Recovery KPIs
+    need :func:`enrich` first (None otherwise).
+
+    ``false_timeouts`` counts executor timeouts not explained by a reply the PSP dropped
+    (``psp.no_reply``, ``psp.reply_lost``, ``psp.reply_lost_after_commit``): each dropped reply
+    makes one caller time out; every other timeout is a reply that came back after the caller
+    stopped waiting. Dropped status queries are subtracted too, so it is a lower bound.
+    """
+    summary, counters = data["summary"], data["counters"]
     recon = summary.get("reconciliation") or {}
     latency = summary.get("latency_ms") or {}
     recovery = data.get("recovery", [])
@@ -162,6 +192,31 @@ def kpis(data: dict) -> dict:
         "peak_psp_rate_per_s": round(max(psp, default=0) / data["series"]["bin_s"], 3),
         "peak_psp_rate_after_recovery_per_s": (max(r["peak_psp_rate_after_per_s"] for r in psp_faults)
                                                if psp_faults else None),
+        **_info_kpis(data, summary, counters),
+    }
+
+
+def _info_kpis(data: dict, summary: dict, counters: dict) -> dict:
+    orders = summary["orders"]
+    client = summary.get("client") or {}
+    client_latency = summary.get("client_latency_ms") or {}
+    dropped = sum(counters.get(k, 0) for k in ("psp.no_reply", "psp.reply_lost", "psp.reply_lost_after_commit"))
+    timeouts = counters.get("executor.timeouts", 0)
+    return {
+        "orders": orders,
+        "failed": summary["outcomes"]["FAILED"],
+        "charged_but_failed": summary["charged_but_failed"],
+        "stuck_alerts": counters.get("monitor.alerts", 0),
+        "customer_wait_p50_ms": client_latency.get("p50"),
+        "customer_wait_p99_ms": client_latency.get("p99"),
+        "customer_in_progress": client.get("in_progress", 0),
+        "customer_timeouts": client.get("timeouts", 0),
+        "customer_gave_up": client.get("gave_up", 0),
+        "duplicate_psp_calls": max(0, summary["psp_requests"] - orders),
+        "executor_timeouts": timeouts,
+        "false_timeouts": max(0, timeouts - dropped),
+        "retries_exhausted": counters.get("dlq.retries_exhausted", 0),
+        "passed": 1 if data["verdict"] == "pass" else 0,
     }
 
 
