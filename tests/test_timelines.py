@@ -120,3 +120,47 @@ def test_ledger_dedupes_a_redelivered_event_by_event_id(dedupe, expected_records
     assert ledger.times_recorded(order) == expected_records
     assert ledger.seller_payable(2, 0) == 700 * expected_records
     assert isinstance(world.consumer_groups["ledger"], ConsumerGroup)
+
+
+def test_database_connection_pool_queues_calls_first_come_first_served():
+    """Two connections, 3 ms writes: five calls at t=0 finish at 3, 3, 6, 6, 9 ms; a call at 7 ms
+    finds a free connection (freed at 6 ms) and finishes at 10 ms."""
+    from sim.components.database import Database
+    from sim.config.model import DatabaseConfig
+    from sim.rng import Streams
+    import simpy
+
+    env = simpy.Environment()
+    db = Database(env, DatabaseConfig(write_latency="3ms", connections=2), Streams(1))
+    done = []
+
+    def call(label):
+        yield db.write()
+        done.append((label, round(env.now, 6)))
+
+    for label in "abcde":
+        env.process(call(label))
+    env.timeout(0.007).callbacks.append(lambda _e: env.process(call("f")))
+    env.run()
+    assert done == [("a", 0.003), ("b", 0.003), ("c", 0.006), ("d", 0.006), ("e", 0.009), ("f", 0.010)]
+    assert db.queued_calls == 3 and round(db.queue_wait_s, 6) == 0.003 + 0.003 + 0.006
+
+
+def test_database_without_a_pool_never_queues():
+    from sim.components.database import Database
+    from sim.config.model import DatabaseConfig
+    from sim.rng import Streams
+    import simpy
+
+    env = simpy.Environment()
+    db = Database(env, DatabaseConfig(write_latency="3ms"), Streams(1))
+    done = []
+
+    def call(label):
+        yield db.write()
+        done.append((label, round(env.now, 6)))
+
+    for label in "abc":
+        env.process(call(label))
+    env.run()
+    assert done == [("a", 0.003), ("b", 0.003), ("c", 0.003)] and db.queued_calls == 0

@@ -1,6 +1,13 @@
-"""The payment service's database: latency per read and write, and failover pauses."""
+"""The payment service's database: latency per read and write, a connection pool, failover pauses.
+
+The pool is exact FIFO queueing without extra events: a call takes the connection that frees up
+first and starts at the later of now and that time (the multi-server FCFS recursion), so a call
+costs one Timeout whether or not it waited.
+"""
 
 from __future__ import annotations
+
+import heapq
 
 import simpy
 
@@ -24,16 +31,34 @@ class Database:
         """During a failover, calls wait until the new primary is up."""
         self.lost_writes = 0
         """Order status writes lost to failovers (asynchronous replication)."""
+        self._free_at: list[float] | None = [0.0] * cfg.connections if cfg.connections else None
+        """When each pooled connection is next free (a heap); None = unbounded."""
+        self.queued_calls = 0
+        self.queue_wait_s = 0.0
 
     def _pause_s(self) -> float:
         wait = self.unavailable_until - self.env.now
         return wait if wait > 0 else 0.0
 
     def write(self) -> simpy.Timeout:
-        return self.env.timeout(self._write_s() + self._pause_s())
+        return self._call(self._write_s())
 
     def read(self) -> simpy.Timeout:
-        return self.env.timeout(self._read_s() + self._pause_s())
+        return self._call(self._read_s())
+
+    def _call(self, service_s: float) -> simpy.Timeout:
+        """A call taking ``service_s`` on a connection, after any failover pause and pool queue."""
+        delay = self._pause_s()
+        pool = self._free_at
+        if pool is not None:
+            now = self.env.now
+            start = max(now + delay, pool[0])
+            if start > now + delay:
+                self.queued_calls += 1
+                self.queue_wait_s += start - now - delay
+            heapq.heapreplace(pool, start + service_s)
+            return self.env.timeout(start - now + service_s)
+        return self.env.timeout(delay + service_s)
 
     def lose_recent_writes(self, orders: Orders, checkouts: Checkouts, since_s: float, now: float) -> list[int]:
         """Failover with asynchronous replication: the new primary never received the writes made

@@ -41,6 +41,10 @@ class DatabaseConfig(Frozen):
     write_latency: Distribution = Field(default_factory=lambda: _lognormal("3ms", "20ms"))
     read_latency: Distribution = Field(default_factory=lambda: _lognormal("1ms", "8ms"))
     failover_pause_s: Seconds = Field(15.0, alias="failover_pause")
+    connections: PositiveInt | None = Field(
+        None, le=100_000, description="connection pool size: calls beyond it queue first-come first-served; "
+        "absent = unbounded"
+    )
 
 
 class RiskConfig(Frozen):
