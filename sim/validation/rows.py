@@ -1,0 +1,56 @@
+"""What every check returns: one row of the validation table, and the run sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.validation.stats import Estimate
+
+MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "models"
+"""The repository's model files: validations run the real models, with overrides."""
+
+FULL_MODEL = "full model"
+COMPONENT = "component harness"
+POLICY_OBJECT = "policy object"
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much simulation each check does: ``ci`` for the test suite, ``full`` for the docs."""
+
+    name: str
+    replications: int
+    scale: float
+    """Multiplies each check's run length or request count."""
+
+
+CI = Size("ci", replications=5, scale=0.2)
+FULL = Size("full", replications=10, scale=1.0)
+SIZES = {"ci": CI, "full": FULL}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of docs/validation.md: a reference, what the simulator gave, and whether they agree.
+
+    ``criterion`` says what "agrees" means: the reference inside the 95 % interval, or an
+    ordering/bound claimed by the source (e.g. "< 0.5 × exponential").
+    """
+
+    check: str
+    case: str
+    reference: str
+    simulated: Estimate
+    criterion: str
+    agrees: bool
+    through: str
+    unit: str = ""
+
+
+def within(reference: float, simulated: Estimate) -> bool:
+    """The reference lies inside the simulated 95 % interval (a degenerate interval — every
+    replication identical — must match to rounding)."""
+    if simulated.high - simulated.low < 1e-12:
+        return abs(simulated.mean - reference) <= 1e-9 * max(1.0, abs(reference))
+    return simulated.contains(reference)
