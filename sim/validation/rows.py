@@ -43,7 +43,8 @@ class Row:
     reference: str
     simulated: Estimate
     criterion: str
-    agrees: bool
+    agrees: bool | None
+    """None: reported for context, not a claim of the source."""
     through: str
     unit: str = ""
 
