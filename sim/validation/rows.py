@@ -25,8 +25,8 @@ class Size:
     """Multiplies each check's run length or request count."""
 
 
-CI = Size("ci", replications=5, scale=0.2)
-FULL = Size("full", replications=10, scale=1.0)
+CI = Size("ci", replications=4, scale=0.1)
+FULL = Size("full", replications=8, scale=1.0)
 SIZES = {"ci": CI, "full": FULL}
 
 
@@ -47,6 +47,30 @@ class Row:
     """None: reported for context, not a claim of the source."""
     through: str
     unit: str = ""
+    reference_value: float | None = None
+    """Set for "reference in the interval" claims: lets the report judge them family-wise too."""
+    condition: bool = True
+    """A further condition such a claim must meet (e.g. a bound on the mean)."""
+
+
+FAMILY_ALPHA = 0.05
+
+
+def verdict(row: Row, claims: int) -> str | None:
+    """"yes", "family" (outside the 95 % interval but inside the Bonferroni family-wise one:
+    with ``claims`` checks at 95 %, about one in twenty misses by chance), "no", or None for a
+    number reported without a claim.
+
+    Only "reference in the interval" claims get the family-wise reading; ordering claims
+    (a whole interval above or below a value) are judged at 95 % as they stand."""
+    if row.agrees is None:
+        return None
+    if row.agrees:
+        return "yes"
+    if row.reference_value is None or not row.condition:
+        return "no"
+    low, high = row.simulated.interval(1.0 - FAMILY_ALPHA / max(1, claims))
+    return "family" if low <= row.reference_value <= high else "no"
 
 
 def within(reference: float, simulated: Estimate) -> bool:

@@ -8,26 +8,54 @@ warm-up deleted; its estimate is one observation. The 95 % interval is
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from dataclasses import dataclass
 from typing import Sequence
 
 from sim.rng import derive_seed
 
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)
-"""Student's t 0.975 quantile for 1..30 degrees of freedom (standard table)."""
+def _t_central(t: float, dof: int) -> float:
+    """P(|T| ≤ t) for Student's t with integer ``dof`` (Abramowitz & Stegun 26.7.3–4, exact)."""
+    theta = math.atan(t / math.sqrt(dof))
+    cos2, sin_t = math.cos(theta) ** 2, math.sin(theta)
+    if dof % 2 == 0:
+        term = total = 1.0
+        for k in range(2, dof - 1, 2):  # (1·3···(k−1)) / (2·4···k) cos^k
+            term *= (k - 1) / k * cos2
+            total += term
+        return sin_t * total
+    if dof == 1:
+        return 2.0 * theta / math.pi
+    term = total = math.cos(theta)
+    for k in range(3, dof - 1, 2):  # (2·4···(k−1)) / (1·3···k) cos^k
+        term *= (k - 1) / k * cos2
+        total += term
+    return 2.0 / math.pi * (theta + sin_t * total)
+
+
+def t_critical(level: float, dof: int) -> float:
+    """Two-sided critical value of Student's t: P(|T| ≤ value) = ``level`` (e.g. 0.95)."""
+    if dof < 1:
+        raise ValueError("a confidence interval needs at least two replications")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"confidence level must be in (0, 1), got {level}")
+    if dof > 1000:
+        return NormalDist().inv_cdf(0.5 + level / 2.0)
+    low, high = 0.0, 1.0
+    while _t_central(high, dof) < level:
+        high *= 2.0
+    for _ in range(100):  # bisection to float precision
+        mid = (low + high) / 2.0
+        if _t_central(mid, dof) < level:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2.0
 
 
 def t975(dof: int) -> float:
     """Two-sided 95 % critical value of Student's t with ``dof`` degrees of freedom."""
-    if dof < 1:
-        raise ValueError("a confidence interval needs at least two replications")
-    if dof <= len(_T975):
-        return _T975[dof - 1]
-    return 1.959964 + 2.37 / dof  # within 0.002 of the exact value for dof > 30
+    return t_critical(0.95, dof)
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,13 @@ class Estimate:
     low: float
     high: float
     replications: int
+    std_error: float = 0.0
+    """Standard error of the mean (sample standard deviation / √replications)."""
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """The interval at another confidence ``level`` (e.g. a family-wise one)."""
+        half = t_critical(level, self.replications - 1) * self.std_error
+        return self.mean - half, self.mean + half
 
     @property
     def half_width(self) -> float:
@@ -54,8 +89,9 @@ def estimate(values: Sequence[float]) -> Estimate:
     if count < 2:
         raise ValueError("a confidence interval needs at least two replications")
     variance = math.fsum((v - mean) ** 2 for v in values) / (count - 1)
-    half = t975(count - 1) * math.sqrt(variance / count)
-    return Estimate(mean, mean - half, mean + half, count)
+    std_error = math.sqrt(variance / count)
+    half = t975(count - 1) * std_error
+    return Estimate(mean, mean - half, mean + half, count, std_error)
 
 
 def replication_seeds(master_seed: int, check: str, count: int) -> list[int]:
