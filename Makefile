@@ -20,5 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
+validate: $(STAMP)
+	$(PY) -m sim.validation --size full --out docs/validation.md
+
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis

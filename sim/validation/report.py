@@ -44,9 +44,11 @@ SECTIONS = (
     ("Sync vs async under a PSP latency spike", "sync_async", (
         "`models/async-kafka.yaml` and `models/sync-http.yaml` on the same traffic (same seeds) with "
         "a `psp_latency` fault of +5 s (longer than the executor's 3 s PSP timeout), then a fault-free "
-        "drain. Payments lost = orders ending the run dead-lettered or non-terminal. Dead-lettered "
-        "orders are mostly settled later by the PSP's webhooks, which is why the order success rate "
-        "hardly differs: the difference is in what customers see and what needs a human."
+        "drain. Payments lost = orders ending the run dead-lettered or non-terminal: orders dead-lettered "
+        "with an unknown outcome whose late PSP answer was not a success (the webhook of a success "
+        "settles a dead-lettered order; a decline or error leaves it for a human). Most dead-lettered "
+        "orders are settled by webhooks, which is why the order success rate hardly differs: the "
+        "difference is in what customers see, the PSP load, and what needs a human."
     )),
 )
 

@@ -72,9 +72,10 @@ def _scenario(seed: int, duration_s: float, drain_s: float, faults: list[dict]) 
     })
 
 
-def psp_attempts_per_order(p: float, retries: int, seed: int, duration_s: float) -> float:
-    """Mean PSP charge attempts per order under a ``psp_errors`` fault at ``p``."""
-    model = quiet_model({"executor.retry": {"strategy": "immediate", "max_attempts": retries + 1}})
+def psp_attempts_per_order(p: float, retries: int, seed: int, duration_s: float, extra: dict | None = None) -> float:
+    """Mean PSP charge attempts per order under a ``psp_errors`` fault at ``p`` (``extra``: more
+    model overrides, e.g. a retry budget)."""
+    model = quiet_model({"executor.retry": {"strategy": "immediate", "max_attempts": retries + 1}, **(extra or {})})
     scenario = _scenario(seed, duration_s, 0.0, [{"kind": "psp_errors", "at": 0, "probability": p}])
     world = build_world(model, scenario, seed)
     world.env.run(until=world.end_s)

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from sim.validation.stats import Estimate
 
-MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "models"
+ROOT = Path(__file__).resolve().parent.parent.parent
+MODELS_DIR = ROOT / "models"
 """The repository's model files: validations run the real models, with overrides."""
+ROOT_DOCS = ROOT / "docs"
 
 FULL_MODEL = "full model"
 COMPONENT = "component harness"

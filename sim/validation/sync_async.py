@@ -43,7 +43,7 @@ class Plan:
 def plan_for(size: Size) -> Plan:
     if size.scale >= 1.0:
         return Plan(10.0, 1200.0, 300.0, 300.0, 1800.0)
-    return Plan(5.0, 360.0, 60.0, 120.0, 600.0)
+    return Plan(10.0, 300.0, 60.0, 180.0, 600.0)
 
 
 @dataclass(frozen=True)
