@@ -216,7 +216,7 @@ def test_report_marks_a_disagreement():
                                budget_cases=(0.5,))[0]
     bad = replace(good, reference="2.0", reference_value=2.0, agrees=False)
     text = render({"retry_cost": [good, bad]}, CI, SEED)
-    assert "**NO**" in text and "1 of 2 claims agree" in text
+    assert "| **NO** |" in text and "1 of 2 claims agree" in text
 
 
 def test_committed_docs_come_from_the_generator():
@@ -224,4 +224,4 @@ def test_committed_docs_come_from_the_generator():
     assert text.startswith("# Validation") and "do not edit by hand" in text
     for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async"):
         assert f"## {title}" in text
-    assert "**NO**" not in text
+    assert "| **NO** |" not in text

@@ -66,6 +66,16 @@ def fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def interval_text(low: float, high: float) -> tuple[str, str]:
+    """Both ends with enough significant digits that a narrow interval does not print as a point."""
+    a, b = fmt(low), fmt(high)
+    digits = 5
+    while a == b and low != high and digits <= 9:
+        a, b = f"{low:.{digits}g}", f"{high:.{digits}g}"
+        digits += 1
+    return a, b
+
+
 _VERDICTS = {None: "—", "yes": "yes", "family": "yes (family-wise)", "no": "**NO**"}
 
 
@@ -78,9 +88,10 @@ def table(rows: list[Row], claims: int) -> list[str]:
         est = row.simulated
         unit = f" {row.unit}" if row.unit else ""
         through = f"**{row.through}**" if row.through == POLICY_OBJECT else row.through
+        low, high = interval_text(est.low, est.high)
         lines.append(
             f"| {row.check} | {row.case} | {row.reference}{unit if row.reference != '—' else ''} | "
-            f"{fmt(est.mean)}{unit} | [{fmt(est.low)}, {fmt(est.high)}] | {row.criterion} | {_VERDICTS[verdict(row, claims)]} | {through} |"
+            f"{fmt(est.mean)}{unit} | [{low}, {high}] | {row.criterion} | {_VERDICTS[verdict(row, claims)]} | {through} |"
         )
     return lines
 

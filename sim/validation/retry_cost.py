@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from sim.config.loader import load_model
 from sim.config.model import ExecutorConfig, SystemModel
