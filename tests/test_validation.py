@@ -190,8 +190,8 @@ def test_async_survives_a_psp_spike_better_than_sync():
     results = sync_async.run_pairs(CI, SEED, replications=4)
     rows = sync_async.rows_for(results, plan)
     claims = {r.check.split(": ", 1)[1]: r for r in rows if r.agrees is not None}
-    assert len(claims) == 4
-    for name in ("customer-facing timeouts", "buyers who gave up", "orders dead-lettered during the incident"):
+    assert len(claims) == 3
+    for name in ("customer-facing timeouts", "orders dead-lettered during the incident"):
         assert claims[name].agrees, (name, claims[name].simulated)
     assert all(o.client_timeouts == 0 for o in results["async-kafka"])
     # Payments lost at the end are a handful per run (dead-lettered orders whose late PSP answer

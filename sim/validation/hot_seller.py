@@ -21,10 +21,12 @@ strategies are compared replication by replication.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import simpy
 
+from sim.components.dlq import DeadLetterQueue
 from sim.components.wallet import Wallet
 from sim.config.distributions import Gamma
 from sim.config.loader import load_model
@@ -73,7 +75,8 @@ def contend(cfg: WalletConfig, clients: int, seed: int) -> Contention:
     for i in range(clients):
         checkout = checkouts.add(i, i, i, i, 1, 0.0)
         orders.add(checkout, 0, 100, 0, i, 0.0)
-    wallet = Wallet(env, cfg, orders, checkouts, 1, 1, Streams(seed), Metrics())
+    extra = {"dlq": DeadLetterQueue()} if "dlq" in inspect.signature(Wallet).parameters else {}
+    wallet = Wallet(env, cfg, orders, checkouts, 1, 1, Streams(seed), Metrics(), **extra)  # dlq: poison pills only
     finished: list[float] = []
 
     def client(order_id: int):

@@ -4,7 +4,9 @@
 same checkouts at the same instants) with a ``psp_latency`` fault adding 5 s to every PSP call
 for 5 minutes — longer than the executor's 3 s PSP timeout. Per replication and design:
 
-- customer-facing timeouts (``client.timeouts``) and buyers who gave up after their retries;
+- customer-facing timeouts (``client.timeouts``) and buyers who gave up after their retries (the
+  latter reported only: whether a sync buyer's retry waits again or gets "in progress" at once
+  depends on details of the client and the payment service, so it is no robust claim);
 - orders dead-lettered during the incident (outcome unknown after the executor's retries; a
   later webhook may still settle them);
 - payments lost: orders that end the run (after a fault-free drain) neither SUCCESS nor a
@@ -58,7 +60,7 @@ class Outcome:
 
 METRICS = (
     ("client_timeouts", "customer-facing timeouts", "fewer with async"),
-    ("gave_up", "buyers who gave up", "fewer with async"),
+    ("gave_up", "buyers who gave up", "reported"),
     ("dead_lettered_during", "orders dead-lettered during the incident", "fewer with async"),
     ("lost", "payments lost (dead-lettered or stuck at the end)", "fewer with async"),
     ("success_rate", "order success rate", "reported"),
