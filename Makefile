@@ -24,8 +24,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Throughput and memory against a plain SimPy reference measured in the same run (several minutes).
 bench: $(STAMP)
 	$(PY) -m bench.run_bench
+
+# Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
+validate: $(STAMP)
+	$(PY) -m sim.validation --size full --out docs/validation.md
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis

@@ -74,7 +74,7 @@ def _services(model: SystemModel, g: nx.DiGraph) -> None:
                   detail=f"timeout {_s(model.client.timeout_s)}", loc=("client",))
     add_component(g, "payment_service", "payment service", kind="service", at=(1, 0), instances=ps.instances,
                   loc=("payment_service",))
-    add_component(g, "risk", "risk check", kind="service", at=(1, 1.3), detail=f"timeout {_s(ps.risk.timeout_s)}",
+    add_component(g, "risk", "risk check", kind="service", at=(1, 1.3), detail=_risk_detail(ps.risk),
                   loc=("payment_service", "risk"))
     add_component(g, "database", "payments DB", kind="store", at=(2, 1.3), loc=("payment_service", "database"))
     add_component(g, "executor", "payment executor", kind="service", at=(3, 0), instances=ex.instances,
@@ -209,6 +209,11 @@ def graph_problems(model: SystemModel, g: nx.DiGraph | None = None) -> list[Prob
                 loc=("kafka", "topics", name),
             ))
     return problems
+
+
+def _risk_detail(risk) -> str:
+    timeout = "no timeout" if risk.timeout_s is None else f"timeout {_s(risk.timeout_s)}"
+    return timeout + (f", {risk.servers} servers" if risk.servers else "")
 
 
 def _s(seconds: float) -> str:

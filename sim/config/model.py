@@ -51,7 +51,12 @@ class RiskConfig(Frozen):
     """The fraud/risk check the payment service calls before accepting a payment."""
 
     latency: Distribution = Field(default_factory=lambda: _lognormal("20ms", "120ms"))
-    timeout_s: Seconds = Field(0.5, alias="timeout")
+    timeout_s: Seconds | None = Field(
+        0.5, alias="timeout", description="how long the payment service waits for the check; null = no timeout"
+    )
+    servers: PositiveInt | None = Field(
+        None, description="concurrent checks (c of an M/M/c queue); null = unlimited, no queueing"
+    )
     reject_probability: Probability = 0.002
     fallback_max_amount_minor: NonNegativeInt = Field(
         5000, description="when the risk service is down, let through amounts up to this; 0 = none"
