@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import progress_bar
-from sim.cli.run import _positive
+from sim.cli.arguments import positive_int
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
@@ -33,10 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file with 'variants', e.g. scenarios/compare-retry-policies.yaml")
     parser.add_argument("--variants", default=None, help="comma-separated variants to compare (default: all, in file order)")
     parser.add_argument("--baseline", default=None, help="variant the others are paired against (default: the first)")
-    parser.add_argument("--replications", type=_positive, default=None, metavar="R",
+    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
                         help=f"replications per variant (default: the scenario's 'replications' if above 1, else {DEFAULT_REPLICATIONS})")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
-    parser.add_argument("--workers", type=_positive, default=None, help="processes (default: all cores)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<scenario>--compare)")
     parser.set_defaults(handler=main)
 

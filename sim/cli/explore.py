@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Column
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sim.cli.arguments import positive_int
 from sim.config.loader import load_scenario
 from sim.runners import explore as explore_runner
 from sim.runners.run import run_scenario
@@ -24,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "was found, 0 when the budget ran out clean. Deterministic given --seed.",
     )
     parser.add_argument("model", help="model YAML file, e.g. models/flawed/fresh-key-per-attempt.yaml")
-    parser.add_argument("--budget", type=int, default=200, help="random schedules to try (default 200)")
+    parser.add_argument("--budget", type=positive_int, default=200, help="random schedules to try (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="exploration seed (default 0)")
-    parser.add_argument("--shrink-budget", type=int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
+    parser.add_argument("--shrink-budget", type=positive_int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
                         help=f"runs spent shrinking a failure (default {explore_runner.DEFAULT_SHRINK_BUDGET})")
     parser.add_argument("--out", type=Path, default=Path("counterexample.yaml"),
                         help="where to write the counterexample (default ./counterexample.yaml)")

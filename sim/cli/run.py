@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from sim.cli.arguments import positive_int
+
 from sim.cli.progress import progress_bar
 from sim.config.loader import load_scenario
 from sim.reports.console import print_run_summary
@@ -27,24 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="run one of the scenario's variants")
-    parser.add_argument("--replications", type=_positive, default=None, metavar="R",
+    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
                         help="independent replications (default: the scenario's 'replications', usually 1)")
-    parser.add_argument("--workers", type=_positive, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="processes for replications (default: all cores)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/<scenario>)")
     parser.add_argument("--check-determinism", action="store_true",
                         help="run twice and fail (exit 1) unless both results have the same digest")
     parser.set_defaults(handler=main)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _run(console: Console, loaded, args) -> dict:

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+
+from sim.cli.arguments import positive_int
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sim.config.sweep import load_sweep
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: reports/sweeps/<name>)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
                         help="local: a process pool over all cores (default); dask: a Dask cluster; serial: in process")
-    parser.add_argument("--workers", type=_positive, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="worker processes (default: every core; dask without --scheduler: LocalCluster size)")
     parser.add_argument("--scheduler", default=None,
                         help="address of an existing dask.distributed scheduler (with --executor dask); "
@@ -39,16 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out and start over")
     parser.add_argument("--no-report", action="store_true", help="skip the plots and the HTML/Markdown report")
     parser.set_defaults(handler=main)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def default_sweep_dir(name: str) -> Path:

@@ -44,11 +44,12 @@ def is_poison(value: object) -> bool:
     return type(value) is not int
 
 
-def reject_poison(dlq: DeadLetterQueue, mode: str, consumer: str, where: str, now: float, counters) -> None:
+def reject_poison(dlq: DeadLetterQueue, mode: str, consumer: str, message, now: float, counters) -> None:
     """Dead-letter an unparseable record, or (FLAW: ``crash``) let it escape and crash the consumer,
     which Kafka then redelivers for ever, blocking the partition."""
     counters[f"{consumer}.poison_pills"] += 1
     if mode == "crash":
+        where = f"{message.topic}/{message.partition}@{message.offset}"
         raise PoisonPillError(f"{consumer} cannot parse record {where}")
     dlq.add(-1, "poison_pill", now)
     counters["dlq.poison_pill"] += 1

@@ -135,8 +135,7 @@ class Executor:
     def _poison(self, message: Message) -> Generator[simpy.Event, None, None]:
         if self.cfg.poison_pills != "crash":
             yield self.db.write()
-        reject_poison(self.dlq, self.cfg.poison_pills, "executor", f"{message.topic}/{message.partition}@{message.offset}",
-                      self.env.now, self.metrics.counters)
+        reject_poison(self.dlq, self.cfg.poison_pills, "executor", message, self.env.now, self.metrics.counters)
 
     # -- keys ----------------------------------------------------------------------------------
     def key_for(self, order_id: int) -> int:

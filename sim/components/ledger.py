@@ -55,8 +55,7 @@ class Ledger:
 
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
         if is_poison(message.value):
-            reject_poison(self.dlq, self.cfg.poison_pills, "ledger",
-                          f"{message.topic}/{message.partition}@{message.offset}", self.env.now, self.metrics.counters)
+            reject_poison(self.dlq, self.cfg.poison_pills, "ledger", message, self.env.now, self.metrics.counters)
             return
         yield from self.record(message.value)
 

@@ -49,8 +49,7 @@ class Wallet:
 
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
         if is_poison(message.value):
-            reject_poison(self.dlq, self.cfg.poison_pills, "wallet",
-                          f"{message.topic}/{message.partition}@{message.offset}", self.env.now, self.metrics.counters)
+            reject_poison(self.dlq, self.cfg.poison_pills, "wallet", message, self.env.now, self.metrics.counters)
             return
         yield from self.credit(message.value)
 
