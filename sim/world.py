@@ -18,6 +18,7 @@ from sim.components.executor import Executor
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
+from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
@@ -176,6 +177,11 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
 
     monitor = InFlightMonitor(env, model.monitor, orders, psp, executor, outcomes, metrics)
     monitor.start()
+    if model.wiring == "async" and model.payment_service.outbox.enabled:
+        payment_service.outbox = OutboxRelay(
+            env, model.payment_service.outbox, orders, producer, topics[ORDERS_TOPIC], metrics
+        )
+        payment_service.outbox.start()
     clients = CheckoutClients(
         env, workload, model.client, population, payment_service, streams, metrics, until_s=scenario.duration_s
     )

@@ -42,7 +42,7 @@ def test_scenario_fails_by_design(name, oracle):
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "variant", "oracle"), [
     ("poison-pills", "crash", "nothing_lost"),
-    ("broker-outage", "short_retries", "nothing_lost"),
+    ("broker-outage", "short_retries_no_outbox", "nothing_lost"),
     ("dual-psp-outage", "unsafe_fallback", "no_double_charge"),
 ])
 def test_flawed_variant_is_caught(name, variant, oracle):

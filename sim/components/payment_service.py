@@ -17,13 +17,14 @@ from sim.components import risk
 from sim.components.database import Database
 from sim.components.executor import DONE, Executor
 from sim.components.kafka import Topic
+from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
-from sim.domain.orders import Checkouts, OrderState, Orders
+from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
 from sim.policies.budget import RetryBudget
 from sim.policies.retry import Retrier
@@ -81,6 +82,8 @@ class PaymentService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
+        self.outbox: OutboxRelay | None = None
+        """Async wiring with an outbox: hands on orders whose publish failed."""
         self._dispatching: set[int] = set()
         """Sync wiring: orders a request is executing now (a double click must not run them twice)."""
         self.shedder = LoadShedder(cfg.shedding)
@@ -161,10 +164,13 @@ class PaymentService:
                 finally:
                     dispatching.discard(order_id)
             return self._status(checkout_id)
-        for order_id in order_ids:
+        for index, order_id in enumerate(order_ids):
             sent = yield from self.producer.send(self.orders_topic, order_id, order_id)
-            if not sent:
-                return Response.UNAVAILABLE  # persisted, not queued: a retry re-dispatches
+            if not sent:  # persisted, not queued: a retry, or the outbox relay, hands it on
+                if self.outbox is not None:
+                    self.outbox.unsent(order_ids[index:])
+                return Response.UNAVAILABLE
+            self.orders.flags[order_id] |= HANDED_ON
         return Response.ACCEPTED
 
     def _retry_executor(self, order_id: int) -> Generator[simpy.Event, None, None]:

@@ -69,12 +69,24 @@ class ProducerConfig(Frozen):
     retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
 
 
+class OutboxConfig(Frozen):
+    """Transactional outbox (async wiring): the order row and an outbox row are written together;
+    a relay publishes rows the broker never acknowledged, so a persisted order is always handed on."""
+
+    enabled: bool = Field(
+        True, description="FLAW when false: persist, then publish (a dual write): if the publish fails and the "
+        "buyer stops retrying, the order is never executed"
+    )
+    interval_s: Seconds = Field(5.0, alias="interval", gt=0, description="how often the relay looks for unsent rows")
+
+
 class PaymentServiceConfig(Frozen):
     instances: PositiveInt = Field(2, le=1000)
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
     producer: ProducerConfig = ProducerConfig()
+    outbox: OutboxConfig = OutboxConfig()
     executor_retry: RetryPolicy = Field(
         RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
         description="sync wiring: the payment service retries a call to the executor that failed "

@@ -30,6 +30,8 @@ _FAILED_STATE = int(OrderState.FAILED)
 WALLET_UPDATED = 1
 LEDGER_UPDATED = 2
 BOTH_UPDATED = WALLET_UPDATED | LEDGER_UPDATED
+HANDED_ON = 4
+"""Outbox column: the order's record reached the payment-orders topic (the broker acked it)."""
 
 
 class Orders:
