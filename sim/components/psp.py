@@ -22,6 +22,7 @@ from enum import IntEnum
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Union
 
+import numpy as np
 import simpy
 from simpy.core import NORMAL
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from sim.rng import Streams
 
 DAY_S = 86400.0
+
+_SETTLEMENT_COLUMNS = {"day": "_st_day", "order_id": "_st_order", "amount_minor": "_st_amount",
+                       "currency": "_st_currency", "captured_at": "_st_at", "key": "_st_key",
+                       "admitted_at": "_st_since"}
 
 EXPIRED_KEY_MEMORY_MAX_S = 3600.0
 """Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
@@ -258,6 +263,15 @@ class Psp:
         """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
         captured_at). ``day`` = floor((captured_at + clock skew at capture − cut-off) / 86400)."""
         return list(zip(self._st_day, self._st_order, self._st_amount, self._st_currency, self._st_at))
+
+    def settlement_column(self, name: str) -> "np.ndarray":
+        """One column of the settlement file as a new numpy array (end-of-run checks read columns,
+        not millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``,
+        ``captured_at``, ``key`` or ``admitted_at``."""
+        column = getattr(self, _SETTLEMENT_COLUMNS[name])
+        if isinstance(column, bytearray):
+            return np.frombuffer(bytes(column), dtype=np.uint8).astype(np.int64)
+        return np.array(column)
 
     def settlement_keys(self) -> list[tuple[int, float]]:
         """Per settlement row: the idempotency key of the charge and when the PSP admitted that
