@@ -140,10 +140,11 @@ def traced_growth(path: str, payments: int) -> tuple[int, int]:
     return len(result.world.orders), after - before
 
 
-def retained_per_payment(path: str, small: int, large: int) -> dict:
-    """Marginal traced bytes per payment between a small and a large run (fresh process each)."""
-    n1, b1 = traced_growth(path, small)
-    n2, b2 = traced_growth(path, large)
+def retained_per_payment(small: tuple[int, int], large: tuple[int, int]) -> dict:
+    """Marginal traced bytes per payment between a small and a large run, each measured by
+    :func:`traced_growth` in a fresh process (run in one process, the second run would skip the
+    first's one-off costs — imports, caches — and the difference would understate the cost)."""
+    (n1, b1), (n2, b2) = small, large
     return {
         "small": {"payments": n1, "bytes": b1},
         "large": {"payments": n2, "bytes": b2},

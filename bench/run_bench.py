@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.budgets import EVENTS_PER_PAYMENT_BUDGET
-from bench.measure import FAULT_HEAVY, THROUGHPUT, measure_run, retained_per_payment
+from bench.measure import FAULT_HEAVY, THROUGHPUT, measure_run, retained_per_payment, traced_growth
 from bench.reference import run_mmc
 from bench.sweep import sweep_speedup
 from sim import __version__
@@ -79,7 +79,7 @@ def run(quick: bool, console: Console) -> dict:
                        "reference's customers/s is per CPU second too",
             "events": "SimPy events scheduled during the run",
             "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
-                                          "run sizes, world alive after the run",
+                                          "run sizes, each in a fresh process, world alive after the run",
         },
         "machine": {"python": platform.python_version(), "simpy": simpy.__version__, "paychaos": __version__,
                     "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
@@ -105,7 +105,7 @@ def run(quick: bool, console: Console) -> dict:
 
 def _retained(quick: bool) -> dict:
     small, large = (5_000, 15_000) if quick else (20_000, 60_000)
-    return _isolated(retained_per_payment, str(THROUGHPUT), small, large)
+    return retained_per_payment(*(_isolated(traced_growth, str(THROUGHPUT), n) for n in (small, large)))
 
 
 def _target(observed: float, op: str, limit: float, applies: bool = True) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import simpy
 
 from sim.components.bank import Banks
@@ -39,6 +40,31 @@ from sim.rng import Streams
 
 ORDERS_TOPIC = "payment-orders"
 SUCCESS_TOPIC = "payment-success"
+
+
+class SettlementFile:
+    """The settlement files of the PSPs as one: rows (day, order_id, amount_minor, currency,
+    captured_at) in capture order when iterated, and :meth:`order_ids` as one numpy column (what
+    reconciliation needs, without a tuple per row)."""
+
+    def __init__(self, psps: list[Psp]) -> None:
+        self._psps = psps
+
+    def rows(self) -> list[tuple[int, int, int, int, float]]:
+        rows = self._psps[0].settlement_file()
+        if len(self._psps) > 1:
+            rows = sorted(rows + self._psps[1].settlement_file(), key=lambda row: (row[4], row[1]))
+        return rows
+
+    def __iter__(self):
+        return iter(self.rows())
+
+    def __len__(self) -> int:
+        return sum(len(p.settlement_column("day")) for p in self._psps)
+
+    def order_ids(self) -> np.ndarray:
+        """The order id of every row (in no particular order)."""
+        return np.concatenate([p.settlement_column("order_id") for p in self._psps]).astype(np.int64)
 
 
 @dataclass
@@ -78,12 +104,9 @@ class World:
             return self.secondary_psp
         return self.psp
 
-    def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
-        """Every PSP's settlement file, merged in capture order."""
-        rows = self.psp.settlement_file()
-        if self.secondary_psp is not None:
-            rows = sorted(rows + self.secondary_psp.settlement_file(), key=lambda row: (row[4], row[1]))
-        return rows
+    def settlement_file(self) -> "SettlementFile":
+        """Every PSP's settlement file, merged in capture order (iterate it for the rows)."""
+        return SettlementFile([p for p in (self.psp, self.secondary_psp) if p is not None])
 
     @property
     def load_end_s(self) -> float:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 import random
-from functools import partial
 from typing import Generator
 
 import simpy
 
 from sim.components.payment_service import OrderLine, PaymentService, Response
+from sim.components.deadlines import Deadlines
 from sim.config.distributions import make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
@@ -26,10 +26,23 @@ _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Respon
 _FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
 
 
-def _give_up_waiting(buyer: simpy.Process, request: simpy.Process, _event: simpy.Event) -> None:
-    """The client's timeout: stop waiting for ``request`` if the buyer still waits for it."""
-    if not request.triggered and buyer.target is request:
-        buyer.interrupt("client timeout")
+class _Attempt:
+    """One request of a buyer, as the client's timeout sees it."""
+
+    __slots__ = ("key", "buyer", "lines", "started", "retrier", "answered", "timed_out")
+
+    def __init__(self, key: int, buyer: int, lines: list[OrderLine], started: float, retrier: Retrier | None) -> None:
+        self.key = key
+        self.buyer = buyer  # the card token is the buyer's index (the PSP's hosted page)
+        self.lines = lines
+        self.started = started  # when the buyer first clicked (latency is counted from there)
+        self.retrier = retrier
+        self.answered = False
+        self.timed_out = False
+
+
+def _unanswered(attempt: _Attempt) -> bool:
+    return not attempt.answered
 
 
 def rate_multiplier(workload: Workload, now: float) -> float:
@@ -65,6 +78,7 @@ class CheckoutClients:
         self.next_line = 0
         self.checkouts = 0
         self.latency = metrics.histogram("client_latency_s")
+        self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _unanswered, self._give_up_waiting)
 
     def start(self) -> None:
         self.env.process(self._arrive())
@@ -118,41 +132,61 @@ class CheckoutClients:
         return key
 
     def _buyer(self, buyer: int, lines: list[OrderLine]) -> Generator[simpy.Event, None, None]:
-        env, cfg, counters = self.env, self.cfg, self.metrics.counters
+        cfg = self.cfg
         key = self._new_key()
         token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
-        started = env.now
-        retrier: Retrier | None = None
-        service = self.service
-        me = env.active_process
         if cfg.double_click_probability and self._behaviour.random() < cfg.double_click_probability:
-            counters["client.double_clicks"] += 1
-            env.process(self._second_click(key, buyer, token, lines))
+            self.metrics.counters["client.double_clicks"] += 1
+            self.env.process(self._second_click(key, buyer, token, lines))
+        yield from self._play(_Attempt(key, buyer, lines, self.env.now, None))
+
+    def _play(self, attempt: _Attempt) -> Generator[simpy.Event, None, None]:
+        """The buyer's requests from ``attempt`` on. Each request runs in this process (the
+        payment service's handling of it); should the client's timeout expire first, the buyer
+        moves on in a new process (:meth:`_give_up_waiting`) and this one only finishes the
+        server side, whose answer nobody reads."""
+        env, cfg, counters, service = self.env, self.cfg, self.metrics.counters, self.service
         while True:
-            request = env.process(service.handle_checkout(key, buyer, token, lines))
-            # The client's timeout interrupts the wait (no Condition event per attempt).
-            env.timeout(cfg.timeout_s).callbacks.append(partial(_give_up_waiting, me, request))
-            try:
-                response = yield request
-            except simpy.Interrupt:
-                counters["client.timeouts"] += 1
-            else:
-                if response != Response.UNAVAILABLE:
-                    self.latency.add(env.now - started)
-                    counters[_FINAL_COUNTER[response]] += 1
-                    return
-                counters["client.unavailable"] += 1
-            if retrier is None:
-                retrier = Retrier(cfg.retry, self._behaviour, started)
-            delay = retrier.next_delay_s(env.now, 0.0)
-            if delay is None:
-                counters["client.gave_up"] += 1
-                self.latency.add(env.now - started)
+            self._deadlines.arm(attempt)
+            response = yield from service.handle_checkout(attempt.key, attempt.buyer, attempt.buyer, attempt.lines)
+            if attempt.timed_out:
                 return
-            counters["client.retries"] += 1
-            yield env.timeout(delay)
-            if cfg.regenerate_key_on_retry:
-                key = self._new_key()  # FLAW: the retry is a brand-new checkout
+            attempt.answered = True
+            if response != Response.UNAVAILABLE:
+                self.latency.add(env.now - attempt.started)
+                counters[_FINAL_COUNTER[response]] += 1
+                return
+            counters["client.unavailable"] += 1
+            attempt = yield from self._retry(attempt)
+            if attempt is None:
+                return
+
+    def _give_up_waiting(self, attempt: _Attempt) -> None:
+        """The client's timeout: the buyer stops waiting and decides what to do next."""
+        attempt.timed_out = True
+        self.metrics.counters["client.timeouts"] += 1
+        self.env.process(self._after_timeout(attempt))
+
+    def _after_timeout(self, attempt: _Attempt) -> Generator[simpy.Event, None, None]:
+        retry = yield from self._retry(attempt)
+        if retry is not None:
+            yield from self._play(retry)
+
+    def _retry(self, attempt: _Attempt) -> Generator[simpy.Event, None, _Attempt | None]:
+        """Wait before the next attempt; None when the buyer gives up."""
+        env, counters = self.env, self.metrics.counters
+        retrier = attempt.retrier
+        if retrier is None:
+            retrier = Retrier(self.cfg.retry, self._behaviour, attempt.started)
+        delay = retrier.next_delay_s(env.now, 0.0)
+        if delay is None:
+            counters["client.gave_up"] += 1
+            self.latency.add(env.now - attempt.started)
+            return None
+        counters["client.retries"] += 1
+        yield env.timeout(delay)
+        key = self._new_key() if self.cfg.regenerate_key_on_retry else attempt.key  # FLAW: a new checkout
+        return _Attempt(key, attempt.buyer, attempt.lines, attempt.started, retrier)
 
     def _second_click(self, key: int, buyer: int, token: int, lines: list[OrderLine]) -> Generator:
         yield self.env.timeout(self._double_click_s())

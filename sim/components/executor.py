@@ -24,7 +24,8 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_poison
 from sim.components.kafka import Message
 from sim.components.outcomes import DECLINES, Outcomes
-from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode
+from sim.components.deadlines import Deadlines
+from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -59,6 +60,18 @@ _NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
 """Answers given before the PSP did anything: failing over to another PSP is safe."""
 _NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
 """A call refused locally (breaker open, throttled): never reached the PSP."""
+PSP_TIMEOUT = "psp timeout"
+"""Cause of the interrupt that ends a PSP call at its timeout."""
+
+
+def _waiting(call: tuple[simpy.Process, ReplyEvent]) -> bool:
+    """The caller still waits for this call's reply."""
+    process, reply = call
+    return reply.callbacks is not None and process.target is reply
+
+
+def _time_out(call: tuple[simpy.Process, ReplyEvent]) -> None:
+    call[0].interrupt(PSP_TIMEOUT)
 
 
 class Executor:
@@ -104,6 +117,8 @@ class Executor:
         self.producer: Producer | None = None
         """Publishes to the retry topics."""
         self.orders_topic: Topic | None = None
+        self._timeouts: Deadlines[tuple[simpy.Process, ReplyEvent]] = Deadlines(env, cfg.psp_timeout_s, _waiting, _time_out)
+        """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
 
     # -- Kafka handlers ------------------------------------------------------------------------
     def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
@@ -293,22 +308,13 @@ class Executor:
     def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[simpy.Event, None, Reply | None]:
         """One PSP request under the per-call timeout: the reply, or None on timeout."""
         env = self.env
-        done = env.event()
-
-        def on_reply(reply: Reply) -> None:
-            if not done.triggered:
-                done.succeed(reply)
-
-        def on_timeout(_event: simpy.Event) -> None:
-            if not done.triggered:
-                done.succeed(None)
-
+        done = ReplyEvent(env)
         psp = self.psps[target]
         cut = self.cut_links and self.cut[target]
         if query:
             self.metrics.counters["executor.status_queries"] += 1
             if not cut:
-                psp.query(key, on_reply)
+                psp.query(key, done)
         else:
             orders = self.orders
             orders.count_attempt(order_id)
@@ -317,11 +323,16 @@ class Executor:
                     key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
                     self.checkouts.card_token[orders.checkout[order_id]],
                 )
-                psp.charge(request, on_reply)
+                psp.charge(request, done)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        env.timeout(self.cfg.psp_timeout_s).callbacks.append(on_timeout)
-        reply = yield done
+        self._timeouts.arm((env.active_process, done))
+        try:
+            reply = yield done
+        except simpy.Interrupt as interrupt:
+            if interrupt.cause != PSP_TIMEOUT:
+                raise  # a crash: the caller goes away
+            reply = None
         if self.trace.on:
             what = "timeout" if reply is None else ReplyCode(reply.code).name
             self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")

@@ -20,15 +20,17 @@ from array import array
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Union
+
+import numpy as np
+import simpy
+from simpy.core import NORMAL
 
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
 from sim.policies.retry import Retrier, RetryStrategy
 
 if TYPE_CHECKING:
-    import simpy
-
     from sim.components.bank import Banks
     from sim.config.model import PspConfig
     from sim.domain.population import Population
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from sim.rng import Streams
 
 DAY_S = 86400.0
+
+_SETTLEMENT_COLUMNS = {"day": "_st_day", "order_id": "_st_order", "amount_minor": "_st_amount",
+                       "currency": "_st_currency", "captured_at": "_st_at", "key": "_st_key",
+                       "admitted_at": "_st_since"}
 
 EXPIRED_KEY_MEMORY_MAX_S = 3600.0
 """Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
@@ -82,6 +88,24 @@ class ChargeRequest:
     card_token: int
     admitted_at_us: int = -1
     """Set by the PSP when it admits the request as new, in integer µs (settlement file)."""
+
+
+class ReplyEvent(simpy.Event):
+    """Where a caller waiting in a SimPy process wants the PSP's answer: instead of calling back,
+    the PSP schedules this event to fire when the reply arrives (one event for the network trip
+    and the wake-up). It never fires when no reply comes; the caller's own timeout handles that."""
+
+    __slots__ = ()
+
+    def arrive_after(self, reply: "Reply", delay_s: float) -> None:
+        """``succeed(reply)``, ``delay_s`` from now."""
+        self._ok = True
+        self._value = reply
+        self.env.schedule(self, NORMAL, delay_s)
+
+
+OnReply = Union[Callable[["Reply"], None], ReplyEvent]
+"""A callback called with the reply when it arrives, or an event the PSP schedules to fire then."""
 
 
 class PspFaults:
@@ -157,7 +181,7 @@ _R_NOT_FOUND = _REPLIES[ReplyCode.NOT_FOUND]
 _SWALLOWED = Reply(ReplyCode.NOT_FOUND)  # sentinel: the request vanished
 
 
-def _deliver(on_reply: Callable[[Reply], None], reply: Reply, _event: object) -> None:
+def _deliver(on_reply: OnReply, reply: Reply, _event: object) -> None:
     on_reply(reply)
 
 
@@ -213,7 +237,7 @@ class Psp:
 
     # ------------------------------------------------------------------ public API
 
-    def charge(self, request: ChargeRequest, on_reply: Callable[[Reply], None]) -> None:
+    def charge(self, request: ChargeRequest, on_reply: OnReply) -> None:
         """Send a charge; ``on_reply`` is called once with the answer, or never (no reply,
         reply lost)."""
         counters = self._counters
@@ -224,7 +248,7 @@ class Psp:
         event = env.timeout(self._network())
         event.callbacks.append(partial(self._charge_arrives, request, on_reply))
 
-    def query(self, key: int, on_reply: Callable[[Reply], None]) -> None:
+    def query(self, key: int, on_reply: OnReply) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
         PENDING), IN_FLIGHT, or NOT_FOUND (unknown or expired)."""
         counters = self._counters
@@ -239,6 +263,15 @@ class Psp:
         """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
         captured_at). ``day`` = floor((captured_at + clock skew at capture − cut-off) / 86400)."""
         return list(zip(self._st_day, self._st_order, self._st_amount, self._st_currency, self._st_at))
+
+    def settlement_column(self, name: str) -> "np.ndarray":
+        """One column of the settlement file as a new numpy array (end-of-run checks read columns,
+        not millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``,
+        ``captured_at``, ``key`` or ``admitted_at``."""
+        column = getattr(self, _SETTLEMENT_COLUMNS[name])
+        if isinstance(column, bytearray):
+            return np.frombuffer(bytes(column), dtype=np.uint8).astype(np.int64)
+        return np.array(column)
 
     def settlement_keys(self) -> list[tuple[int, float]]:
         """Per settlement row: the idempotency key of the charge and when the PSP admitted that
@@ -311,7 +344,7 @@ class Psp:
             return True
         return False
 
-    def _charge_arrives(self, request: ChargeRequest, on_reply: Callable[[Reply], None], _event: object) -> None:
+    def _charge_arrives(self, request: ChargeRequest, on_reply: OnReply, _event: object) -> None:
         now = self.env.now
         edge = self._edge(now)
         if edge is not None:
@@ -363,13 +396,13 @@ class Psp:
 
     # ------------------------------------------------------------------ processing
 
-    def _fail(self, key: int, seq: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+    def _fail(self, key: int, seq: int, on_reply: OnReply, _event: object) -> None:
         """Spontaneous 5xx before the bank: nothing charged, the key is free again."""
         self._counters["psp.errors"] += 1
         self._store.remove(key, seq)
         self._reply(_R_ERROR_5XX, on_reply, False)
 
-    def _pend(self, request: ChargeRequest, seq: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+    def _pend(self, request: ChargeRequest, seq: int, on_reply: OnReply, _event: object) -> None:
         """Answer PENDING now; authorise after the pending resolution delay."""
         self._counters["psp.pending"] += 1
         self._store.set_code(seq, _PENDING)
@@ -380,7 +413,7 @@ class Psp:
         self,
         request: ChargeRequest,
         seq: int,
-        on_reply: Callable[[Reply], None] | None,
+        on_reply: OnReply | None,
         after_s: float,
         retrier: Retrier | None,
     ) -> None:
@@ -398,7 +431,7 @@ class Psp:
         self,
         request: ChargeRequest,
         seq: int,
-        on_reply: Callable[[Reply], None] | None,
+        on_reply: OnReply | None,
         retrier: Retrier | None,
         code: ReplyCode,
     ) -> None:
@@ -439,7 +472,7 @@ class Psp:
 
     # ------------------------------------------------------------------ replies
 
-    def _reply(self, reply: Reply, on_reply: Callable[[Reply], None], committed: bool) -> None:
+    def _reply(self, reply: Reply, on_reply: OnReply, committed: bool) -> None:
         """Send an application reply back, unless the reply-lost fault drops it."""
         lost = self.faults.reply_lost_probability
         if lost > 0.0 and self._fault_rng.random() < lost:
@@ -447,11 +480,14 @@ class Psp:
             return
         self._send(reply, on_reply)
 
-    def _send(self, reply: Reply, on_reply: Callable[[Reply], None]) -> None:
+    def _send(self, reply: Reply, on_reply: OnReply) -> None:
+        if type(on_reply) is ReplyEvent:
+            on_reply.arrive_after(reply, self._network())
+            return
         event = self.env.timeout(self._network())
         event.callbacks.append(partial(_deliver, on_reply, reply))
 
-    def _query_arrives(self, key: int, on_reply: Callable[[Reply], None], _event: object) -> None:
+    def _query_arrives(self, key: int, on_reply: OnReply, _event: object) -> None:
         now = self.env.now
         edge = self._edge(now)
         if edge is not None:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
 
 from sim.components.ledger import Ledger
 from sim.components.wallet import Wallet
 from sim.domain.orders import OrderState, Orders
 
 AUTO, HAND, UNKNOWN = "auto_fixed", "by_hand", "unknown"
+_SUCCESS = int(OrderState.SUCCESS)
 
 
 @dataclass
@@ -39,32 +43,48 @@ class ReconciliationReport:
 
 
 def reconcile(
-    settlement: list[tuple[int, int, int, int, float]], orders: Orders, ledger: Ledger, wallet: Wallet,
+    settlement: Iterable[tuple[int, int, int, int, float]], orders: Orders, ledger: Ledger, wallet: Wallet,
     sellers: int, currencies: int, now: float, auto_fix: bool,
 ) -> ReconciliationReport:
-    """Compare and (if ``auto_fix``) correct; returns every break found."""
+    """Compare and (if ``auto_fix``) correct; returns every break found.
+
+    Columnar: orders that match on every count (one capture, SUCCESS, booked in the ledger and
+    the wallet) are only counted; the per-order rules run for the others, in order id order."""
     report = ReconciliationReport()
-    captures: Counter[int] = Counter(order_id for _day, order_id, _a, _c, _t in settlement)
-    for order_id, count in sorted(captures.items()):
-        if order_id >= len(orders):
+    count = len(orders)
+    order_ids = settlement.order_ids() if hasattr(settlement, "order_ids") else np.fromiter(
+        (row[1] for row in settlement), dtype=np.int64)
+    captured, captures = np.unique(order_ids, return_counts=True)
+    state = _column(orders.state, count)
+    known = (captured >= 0) & (captured < count)
+    at = np.where(known, captured, 0)
+    clean = known & (captures == 1) & (state[at] == _SUCCESS)
+    if auto_fix:
+        clean &= (_column(ledger.recorded, count)[at] > 0) & (_column(wallet.applied, count)[at] > 0)
+    report.matched += int(clean.sum())
+    for order_id, times in zip(captured[~clean].tolist(), captures[~clean].tolist()):
+        if order_id >= count:
             report.breaks.append(Break("capture_without_order", UNKNOWN, order_id, "the PSP charged an order we do not have"))
             continue
-        if count > 1:
-            report.breaks.append(Break("captured_more_than_once", HAND, order_id, f"{count} captures: refund {count - 1}"))
-        state = orders.state[order_id]
-        if state == OrderState.SUCCESS:
+        if times > 1:
+            report.breaks.append(Break("captured_more_than_once", HAND, order_id, f"{times} captures: refund {times - 1}"))
+        state_now = orders.state[order_id]
+        if state_now == OrderState.SUCCESS:
             report.matched += 1
-        elif state == OrderState.FAILED:
+        elif state_now == OrderState.FAILED:
             report.breaks.append(Break("charged_but_failed", HAND, order_id, "refund the buyer or fulfil the order"))
             continue
         else:
-            report.breaks.append(Break("charged_but_not_final", AUTO, order_id, f"status corrected from {OrderState(state).name}"))
+            report.breaks.append(Break("charged_but_not_final", AUTO, order_id, f"status corrected from {OrderState(state_now).name}"))
             if auto_fix:
                 orders.transition(order_id, OrderState.SUCCESS, now)
         if orders.state[order_id] == OrderState.SUCCESS and auto_fix:
             _complete_bookkeeping(order_id, orders, ledger, wallet, report)
-    for order_id in range(len(orders)):
-        if orders.state[order_id] == OrderState.SUCCESS and order_id not in captures:
+    charged = np.zeros(count, dtype=bool)
+    charged[captured[known]] = True
+    odd = ((_column(orders.state, count) == _SUCCESS) & ~charged) | (_column(ledger.recorded, count) > 1)
+    for order_id in np.nonzero(odd)[0].tolist():
+        if orders.state[order_id] == OrderState.SUCCESS and not charged[order_id]:
             report.breaks.append(Break("success_without_capture", UNKNOWN, order_id, "we say paid, the PSP settled nothing"))
         if ledger.times_recorded(order_id) > 1:
             report.breaks.append(Break("ledger_duplicate", AUTO, order_id, "reversal entry posted"))
@@ -79,6 +99,14 @@ def reconcile(
                 if auto_fix:
                     wallet.balance[seller * currencies + currency] = expected
     return report
+
+
+def _column(values: bytearray, count: int) -> np.ndarray:
+    """A copy of a per-order byte column, cut or padded with zeros to ``count`` orders."""
+    column = np.zeros(count, dtype=np.uint8)
+    size = min(count, len(values))
+    column[:size] = np.frombuffer(bytes(values[:size]), dtype=np.uint8)
+    return column
 
 
 def _complete_bookkeeping(order_id: int, orders: Orders, ledger: Ledger, wallet: Wallet, report: ReconciliationReport) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -37,8 +39,15 @@ def idempotent_replay(world: "World") -> list[Violation]:
         return []
     ttl_s = min([psp.cfg.idempotency_ttl_s, *_fault_ttls_s(world)])
     uses: dict[int, list[tuple[float, float, int]]] = {}
-    for (_day, order_id, _amount, _currency, at), (key, since) in zip(psp.settlement_file(), psp.settlement_keys()):
-        uses.setdefault(key, []).append((since, at, order_id))
+    keys = psp.settlement_column("key")
+    _unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    reused = np.nonzero(counts[inverse] > 1)[0]  # only keys charged more than once can be replays
+    if len(reused):
+        order_ids, captured_at = psp.settlement_column("order_id")[reused], psp.settlement_column("captured_at")[reused]
+        admitted_at = psp.settlement_column("admitted_at")[reused]
+        for key, since, at, order_id in zip(keys[reused].tolist(), admitted_at.tolist(), captured_at.tolist(),
+                                            order_ids.tolist()):
+            uses.setdefault(key, []).append((since, at, order_id))
     violations = []
     for key, charged in uses.items():
         charged.sort()  # admission order (a pending charge is admitted early and captured late)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from sim.components.ledger import PSP_RECEIVABLE
 from sim.oracles.base import Violation
@@ -16,9 +19,8 @@ def no_double_charge(world: "World") -> list[Violation]:
     truth, orders = world.truth, world.orders
     by_line: dict[int, list[int]] = {}
     captures = truth.captures
-    for order_id in range(len(captures)):
-        if captures[order_id]:
-            by_line.setdefault(orders.line[order_id], []).extend([order_id] * captures[order_id])
+    for order_id in orders_on_charged_lines(truth.captures, orders.line):
+        by_line.setdefault(orders.line[order_id], []).extend([order_id] * captures[order_id])
     violations = []
     for line, charged in by_line.items():
         if len(charged) > 1:
@@ -32,6 +34,26 @@ def no_double_charge(world: "World") -> list[Violation]:
                 distinct, min(times),
             ))
     return violations
+
+
+def captures_per_line(captures: bytearray, lines: array) -> tuple[np.ndarray, np.ndarray]:
+    """(order ids with a capture, captures summed per cart line), columnar: per-order counts
+    ``captures`` (bank truth) against each order's cart line."""
+    caps = np.frombuffer(bytes(captures), dtype=np.uint8)
+    charged = np.nonzero(caps)[0]
+    line_of = np.frombuffer(lines, dtype=np.int32)[charged] if len(charged) else np.zeros(0, dtype=np.int32)
+    per_line = np.bincount(line_of, weights=caps[charged]).astype(np.int64) if len(charged) else np.zeros(0, np.int64)
+    return charged, per_line
+
+
+def orders_on_charged_lines(captures: bytearray, lines: array) -> list[int]:
+    """Order ids (ascending) with a capture, on a cart line captured more than once."""
+    charged, per_line = captures_per_line(captures, lines)
+    doubled = np.nonzero(per_line > 1)[0]
+    if not len(doubled):
+        return []
+    line_of = np.frombuffer(lines, dtype=np.int32)[charged]
+    return charged[np.isin(line_of, doubled)].tolist()
 
 
 def ledger_balanced(world: "World") -> list[Violation]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
 from sim.domain.orders import OrderState
 from sim.oracles.base import Violation
@@ -19,7 +21,12 @@ def charged_iff_succeeded(world: "World", recon: ReconciliationReport | None) ->
     orders, truth = world.orders, world.truth
     flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
     violations = []
-    for order_id in range(len(orders)):
+    count = len(orders)
+    shared = min(count, len(truth.captures))
+    captured = np.zeros(count, dtype=bool)
+    captured[:shared] = np.frombuffer(bytes(truth.captures[:shared]), dtype=np.uint8) > 0
+    succeeded = np.frombuffer(bytes(orders.state), dtype=np.uint8) == int(OrderState.SUCCESS)
+    for order_id in np.nonzero(captured != succeeded)[0].tolist():
         charged = truth.captures_of(order_id) > 0
         succeeded = orders.state[order_id] == OrderState.SUCCESS
         if charged == succeeded or order_id in flagged:

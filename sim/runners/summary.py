@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.components.reconciliation import ReconciliationReport
 from sim.domain.orders import OrderState
 from sim.observe.metrics import Histogram
+from sim.oracles.money import captures_per_line
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -15,32 +18,23 @@ if TYPE_CHECKING:
 def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     orders, metrics, truth = world.orders, world.metrics, world.truth
     count = len(orders)
-    states = {state.name: 0 for state in OrderState}
-    for value in orders.state:
-        states[OrderState(value).name] += 1
+    state = np.frombuffer(bytes(orders.state), dtype=np.uint8)
+    per_state = np.bincount(state, minlength=len(OrderState))
+    states = {s.name: int(per_state[s]) for s in OrderState}
     e2e = Histogram()
     created, finished = orders.created_at, orders.finished_at
     for order_id in range(count):
         if finished[order_id] >= 0:
             e2e.add(finished[order_id] - created[order_id])
-    extra_captures = 0
-    lines_double = 0
-    by_line: dict[int, int] = {}
-    for order_id in range(len(truth.captures)):
-        captures = truth.captures[order_id]
-        if captures:
-            line = orders.line[order_id]
-            by_line[line] = by_line.get(line, 0) + captures
-    money_at_risk = 0
-    for line_captures in by_line.values():
-        if line_captures > 1:
-            lines_double += 1
-            extra_captures += line_captures - 1
-    charged_failed = 0
-    for order_id in range(min(count, len(truth.captures))):
-        if truth.captures[order_id] and orders.state[order_id] == OrderState.FAILED:
-            charged_failed += 1
-            money_at_risk += orders.amount_minor[order_id]
+    _charged, per_line = captures_per_line(truth.captures, orders.line)
+    doubled = per_line[per_line > 1]
+    lines_double = int(doubled.size)
+    extra_captures = int((doubled - 1).sum())
+    shared = min(count, len(truth.captures))
+    caps = np.frombuffer(bytes(truth.captures[:shared]), dtype=np.uint8)
+    charged_and_failed = (caps > 0) & (state[:shared] == int(OrderState.FAILED))
+    charged_failed = int(charged_and_failed.sum())
+    money_at_risk = int(np.frombuffer(orders.amount_minor, dtype=np.int64)[:shared][charged_and_failed].sum())
     psp_attempts = sum(orders.psp_attempts)
     client = metrics.histograms.get("client_latency_s", Histogram())
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
