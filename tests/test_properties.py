@@ -40,16 +40,18 @@ def _model(name: str):
 
 @given(st.data())
 def test_every_oracle_holds_on_the_async_design_under_random_faults(data):
-    model, model_data, path, kinds = _model("async-kafka.yaml")
-    plan = data.draw(plans(kinds, "property"))
-    failing, messages = run_plan(plan, model, model_data, path)
-    assert failing == (), messages
+    _every_oracle_holds(data, "async-kafka.yaml")
 
 
 @settings(max_examples=max(5, settings().max_examples // 3))
 @given(st.data())
 def test_every_oracle_holds_on_the_sync_design_under_random_faults(data):
-    model, model_data, path, kinds = _model("sync-http.yaml")
+    _every_oracle_holds(data, "sync-http.yaml")
+
+
+def _every_oracle_holds(data, name: str) -> None:
+    """A random workload and fault schedule (drawn before the run) on a correct model."""
+    model, model_data, path, kinds = _model(name)
     plan = data.draw(plans(kinds, "property"))
     failing, messages = run_plan(plan, model, model_data, path)
     assert failing == (), messages

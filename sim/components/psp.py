@@ -308,6 +308,16 @@ class Psp:
 
     # ------------------------------------------------------------------ arrival
 
+    def _stopped_at_edge(self, now: float, on_reply: OnReply) -> bool:
+        """True when a fault met before the PSP's application stops the request; its answer (a
+        503 or a 429, or nothing at all for a swallowed request) is then already on its way."""
+        edge = self._edge(now)
+        if edge is None:
+            return False
+        if edge is not _SWALLOWED:
+            self._send(edge, on_reply)
+        return True
+
     def _edge(self, now: float) -> Reply | None:
         """Faults met before the PSP's application: None when the request gets through."""
         faults = self.faults
@@ -346,10 +356,7 @@ class Psp:
 
     def _charge_arrives(self, request: ChargeRequest, on_reply: OnReply, _event: object) -> None:
         now = self.env.now
-        edge = self._edge(now)
-        if edge is not None:
-            if edge is not _SWALLOWED:
-                self._send(edge, on_reply)
+        if self._stopped_at_edge(now, on_reply):
             return
         counters = self._counters
         store = self._store
@@ -489,10 +496,7 @@ class Psp:
 
     def _query_arrives(self, key: int, on_reply: OnReply, _event: object) -> None:
         now = self.env.now
-        edge = self._edge(now)
-        if edge is not None:
-            if edge is not _SWALLOWED:
-                self._send(edge, on_reply)
+        if self._stopped_at_edge(now, on_reply):
             return
         store = self._store
         seq = store.find(key, now, self.key_ttl_s())
