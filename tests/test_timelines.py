@@ -13,6 +13,7 @@ from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.domain.orders import OrderState
 from sim.observe.trace import Trace
+from sim.oracles.liveness import lost_orders, nothing_lost
 from sim.world import SUCCESS_TOPIC, build_world
 
 CONSTANT_MODEL = {
@@ -164,3 +165,22 @@ def test_database_without_a_pool_never_queues():
         env.process(call(label))
     env.run()
     assert done == [("a", 0.003), ("b", 0.003), ("c", 0.003)] and db.queued_calls == 0
+
+
+def test_a_pending_order_is_in_flight_while_polled_and_lost_when_nobody_can_learn_its_outcome():
+    world = quiet_world(psp={**CONSTANT_MODEL["psp"], "pending_probability": 1.0, "pending_resolution": "100s"},
+                        executor={**CONSTANT_MODEL["executor"], "pending_poll": "60s"})
+    env = world.env
+    order = place_order(world)
+    env.process(world.executor.execute(order))
+    seen = []
+    for t in (50, 110, 130):  # PSP answers PENDING at 0.114, hears from its bank at 100.114; polls sent at 60.127 and 120.147
+        env.run(until=t)
+        seen.append((t, OrderState(world.orders.state[order]).name, lost_orders(world)))
+    assert seen == [(50, "PENDING", []), (110, "PENDING", []), (130, "SUCCESS", [])]
+    assert world.trace.of(order)[-2:] == [(120.167, "executor:query:APPROVED"), (120.17, "status_poll:APPROVED")]
+
+    orphan = world.orders.add(0, seller=2, amount_minor=500, currency=0, line=1, now=env.now)
+    world.orders.transition(orphan, OrderState.PENDING, env.now)  # PENDING, yet no poller and no charge at the PSP
+    assert lost_orders(world) == [orphan]
+    assert [v.orders for v in nothing_lost(world)] == [[orphan]]

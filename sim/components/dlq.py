@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +55,21 @@ def reject_poison(dlq: DeadLetterQueue, mode: str, consumer: str, message, now: 
         raise PoisonPillError(f"{consumer} cannot parse record {where}")
     dlq.add(-1, "poison_pill", now)
     counters["dlq.poison_pill"] += 1
+
+
+def consume_order_ids(
+    process: Callable[[int], Generator[Any, Any, Any]], dlq: DeadLetterQueue, mode: str, consumer: str,
+    env, counters,
+) -> Callable[[Any], Iterator[Any]]:
+    """A Kafka handler for a topic of order ids: ``process(order_id)``'s generator itself (no
+    wrapping generator: one frame less on every resume of the hot path), or, for anything that is
+    not an order id, :func:`reject_poison` and nothing to wait for."""
+
+    def handle(message) -> Iterator[Any]:
+        value = message.value
+        if type(value) is int:
+            return process(value)
+        reject_poison(dlq, mode, consumer, message, env.now, counters)
+        return iter(())
+
+    return handle

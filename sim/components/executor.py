@@ -102,6 +102,9 @@ class Executor:
         self.throttle = AdaptiveThrottle(cfg.throttle)
         self._guarded = cfg.breaker.enabled or cfg.throttle.enabled
         self._budgeted = cfg.retry_budget.enabled
+        self.polling: set[int] = set()
+        """PENDING orders whose status this executor is polling (it learns the outcome at the
+        next poll after the PSP's bank answers)."""
         self.on_secondary: set[int] = set()
         """Orders routed to the secondary PSP (their status is asked there)."""
         self._clean: set[int] = set()
@@ -121,13 +124,13 @@ class Executor:
         """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
 
     # -- Kafka handlers ------------------------------------------------------------------------
-    def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
-        """Kafka handler for the payment-orders topic."""
+    def handle(self, message: Message) -> Generator[simpy.Event, None, int | None]:
+        """Kafka handler for the payment-orders topic (returns the generator to run: no frame of
+        its own on the hot path)."""
         value = message.value
         if is_poison(value):
-            yield from self._poison(message)
-            return
-        yield from self.execute(value)
+            return self._poison(message)
+        return self.execute(value)
 
     def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
         """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
@@ -377,6 +380,13 @@ class Executor:
 
     def _poll_pending(self, order_id: int, key: int, target: int = PRIMARY) -> Generator[simpy.Event, None, None]:
         """Ask the PSP about a PENDING order until it is final (webhooks may be lost)."""
+        self.polling.add(order_id)
+        try:
+            yield from self._poll_until_final(order_id, key, target)
+        finally:
+            self.polling.discard(order_id)
+
+    def _poll_until_final(self, order_id: int, key: int, target: int) -> Generator[simpy.Event, None, None]:
         env, orders = self.env, self.orders
         while orders.state[order_id] == _PENDING:
             yield env.timeout(self.cfg.pending_poll_s)

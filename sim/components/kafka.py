@@ -75,6 +75,7 @@ class Topic:
         self.available = True
         self._parts = [_Partition() for _ in range(partitions)]
         self._groups: list[ConsumerGroup] = []
+        self._groups_after_first: list[ConsumerGroup] = []
         self._recovered: simpy.Event | None = None
         self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
         self._c_published = f"kafka.{name}.published"
@@ -128,13 +129,18 @@ class Topic:
 
     def _trim(self, p: int) -> None:
         """Drop messages of partition ``p`` that every group has committed."""
-        groups = self._groups
-        low = groups[0].committed[p] if len(groups) == 1 else min(g.committed[p] for g in groups)
+        low = self._groups[0].committed[p]
+        for group in self._groups_after_first:
+            offset = group.committed[p]
+            if offset < low:
+                low = offset
         part = self._parts[p]
-        if low > part.base:
-            log = part.log
-            for _ in range(low - part.base):
-                log.popleft()
+        base = part.base
+        if low > base:
+            popleft = part.log.popleft
+            while base < low:
+                popleft()
+                base += 1
             part.base = low
 
 
@@ -219,6 +225,7 @@ class ConsumerGroup:
         self._c_delivered = f"kafka.{topic.name}.delivered"
         self._c_redelivered = f"kafka.{topic.name}.redelivered"
         topic._groups.append(self)
+        topic._groups_after_first = topic._groups[1:]
 
     # ----------------------------------------------------------------------------- public
 
@@ -299,20 +306,25 @@ class ConsumerGroup:
         handler = self.handler
         before = self._before
         counters = self._counters
+        c_delivered, c_redelivered = self._c_delivered, self._c_redelivered
         high = self._high
-        pos = self.committed[p]
-        batch: list[Message] = []
-        taken = 0
+        committed = self.committed
+        owners = self._workers
+        pos = committed[p]
+        poll_end = pos  # offset after the last record of the current poll
+        batch: list[Message] = []  # commit="before": the poll, committed (maybe trimmed) before handling
+        batch_start = pos
         max_poll = self.max_poll_records
         try:
             while not w.stopping:
-                if taken == len(batch):  # poll: fetch up to max_poll_records messages
+                if pos == poll_end:  # poll: fetch up to max_poll_records messages
                     if not topic.available:
                         w.idle = True
                         yield topic._recovery()
                         w.idle = False
                         continue
-                    if pos >= part.end:
+                    end = part.end
+                    if pos >= end:
                         w.idle = True
                         wake = part.wake
                         if wake is None:
@@ -320,25 +332,23 @@ class ConsumerGroup:
                         yield wake
                         w.idle = False
                         continue
-                    start = pos - part.base
-                    batch = part.log[start] if max_poll == 1 else None
-                    batch = [batch] if batch is not None else [
-                        part.log[start + i] for i in range(min(max_poll, part.end - pos))
-                    ]
-                    taken = 0
+                    poll_end = pos + max_poll if pos + max_poll < end else end
                     if before:  # auto-commit style: the whole poll is committed before processing
+                        start = pos - part.base
+                        batch = [part.log[start + i] for i in range(poll_end - pos)]
+                        batch_start = pos
                         if w.stall_s:
                             yield from self._hang(w)
                         if not self._may_commit(w):
                             return
-                        self.committed[p] = pos + len(batch)
+                        committed[p] = poll_end
                         topic._trim(p)
-                msg = batch[taken]
-                taken += 1
+                # commit="after": the record is still held (nothing past the committed offset is trimmed)
+                msg = batch[pos - batch_start] if before else part.log[pos - part.base]
                 pos += 1
-                counters[self._c_delivered] += 1
+                counters[c_delivered] += 1
                 if pos <= high[p]:
-                    counters[self._c_redelivered] += 1
+                    counters[c_redelivered] += 1
                 else:
                     high[p] = pos
                 try:
@@ -353,9 +363,9 @@ class ConsumerGroup:
                 if not before:
                     if w.stall_s:
                         yield from self._hang(w)
-                    if not self._may_commit(w):
+                    if owners[p] is not w and not self._may_commit(w):
                         return
-                    self.committed[p] = pos
+                    committed[p] = pos
                     topic._trim(p)
         except simpy.Interrupt as exc:
             if not w.gone:  # not sent by us: something the handler waited on was interrupted

@@ -12,8 +12,7 @@ from typing import Generator
 
 import simpy
 
-from sim.components.dlq import DeadLetterQueue, is_poison, reject_poison
-from sim.components.kafka import Message
+from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
 from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
@@ -35,6 +34,8 @@ class Ledger:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
+        self.handle = consume_order_ids(lambda order_id: self.record(order_id), dlq, cfg.poison_pills, "ledger", env, metrics.counters)
+        """The Kafka handler of the payment-success topic."""
         self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.balances: dict[tuple[int, int], int] = {}
         """(account, currency) -> sum of entries (debits positive, credits negative)."""
@@ -52,12 +53,6 @@ class Ledger:
 
     def times_recorded(self, order_id: int) -> int:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
-
-    def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
-        if is_poison(message.value):
-            reject_poison(self.dlq, self.cfg.poison_pills, "ledger", message, self.env.now, self.metrics.counters)
-            return
-        yield from self.record(message.value)
 
     def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""

@@ -293,6 +293,12 @@ class Psp:
             raise KeyError("card not issued by any bank of the population")  # never echo the number
         return token
 
+    def awaiting_bank(self, key: int) -> bool:
+        """True while the charge under ``key`` is PENDING here: its bank has not answered yet, so
+        nobody can know its outcome (the order is in flight, not lost)."""
+        seq = self._store.find(key, self.env.now, math.inf)
+        return seq >= 0 and self._store.code(seq) == _PENDING
+
     @property
     def idempotency_entries(self) -> int:
         """Keys the idempotency store currently retains (bounded by the TTL window)."""

@@ -12,8 +12,7 @@ from typing import Generator
 
 import simpy
 
-from sim.components.dlq import DeadLetterQueue, is_poison, reject_poison
-from sim.components.kafka import Message
+from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.ledger import mark_payment_done
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -34,6 +33,8 @@ class Wallet:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
+        self.handle = consume_order_ids(lambda order_id: self.credit(order_id), dlq, cfg.poison_pills, "wallet", env, metrics.counters)
+        """The Kafka handler of the payment-success topic."""
         self.currencies = currencies
         self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
         self._backoff: random.Random = streams.stream("wallet.backoff")
@@ -46,12 +47,6 @@ class Wallet:
 
     def times_applied(self, order_id: int) -> int:
         return self.applied[order_id] if order_id < len(self.applied) else 0
-
-    def handle(self, message: Message) -> Generator[simpy.Event, None, None]:
-        if is_poison(message.value):
-            reject_poison(self.dlq, self.cfg.poison_pills, "wallet", message, self.env.now, self.metrics.counters)
-            return
-        yield from self.credit(message.value)
 
     def credit(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""

@@ -1,5 +1,7 @@
 """Nothing lost: after the fault-free drain, every accepted order is SUCCESS, FAILED or
-DEAD_LETTERED (visible to a human). Anything else is stuck."""
+DEAD_LETTERED (visible to a human), or PENDING while the executor still polls the PSP for it or
+the PSP still waits for the bank (the outcome is on its way or does not exist yet: in flight,
+not lost; the pending resolution's tail may outlast any drain). Anything else is stuck."""
 
 from __future__ import annotations
 
@@ -12,6 +14,20 @@ if TYPE_CHECKING:
     from sim.world import World
 
 
+def lost_orders(world: "World") -> list[int]:
+    """Orders not final at the end of the run, except PENDING ones still in flight at the PSP."""
+    orders, executor, pending = world.orders, world.executor, int(OrderState.PENDING)
+
+    def in_flight_at_psp(order_id: int) -> bool:
+        if order_id in executor.polling:
+            return True
+        on_secondary = world.secondary_psp is not None and order_id in executor.on_secondary
+        psp = world.secondary_psp if on_secondary else world.psp
+        return psp.awaiting_bank(executor.key_for(order_id))
+
+    return [o for o in orders.in_flight if not (orders.state[o] == pending and in_flight_at_psp(o))]
+
+
 def nothing_lost(world: "World") -> list[Violation]:
     orders, now = world.orders, world.env.now
     return [
@@ -21,5 +37,5 @@ def nothing_lost(world: "World") -> list[Violation]:
             f"(created at {orders.created_at[o]:.3f}s)",
             [o], orders.created_at[o],
         )
-        for o in orders.in_flight
+        for o in lost_orders(world)
     ]

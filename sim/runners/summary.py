@@ -9,6 +9,7 @@ import numpy as np
 from sim.components.reconciliation import ReconciliationReport
 from sim.domain.orders import OrderState
 from sim.observe.metrics import Histogram
+from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "extra_captures": extra_captures,
         "charged_but_failed": charged_failed,
         "money_at_risk_minor": money_at_risk,
-        "lost_payments": len(orders.in_flight),
+        "lost_payments": len(lost_orders(world)),
         "stuck": len(orders.in_flight),
         "dead_lettered": states["DEAD_LETTERED"],
         "ledger_balanced": not world.ledger.unbalanced and all(

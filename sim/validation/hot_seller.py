@@ -140,7 +140,7 @@ def _criterion(text: str, claims: bool) -> str:
 
 def validate(size: Size, master_seed: int, progress=None, cases: tuple = CASES) -> list[Row]:
     rows: list[Row] = []
-    replications = max(size.replications, 5)
+    replications = max(size.replications, 8)  # the time ratios are heavy-tailed: fewer cannot tell them apart
     for clients, latency, claims in cases:
         label = "AWS latency N(10 ms, 2 ms) × 2" if latency is AWS_LATENCY else (
             "model wallet latency" if latency is None else "custom latency")
