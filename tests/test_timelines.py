@@ -1,6 +1,7 @@
 """Exact timelines (SimPy style) of the executor's timeout semantics and the ledger's dedupe.
 
-Latencies are constants so every time is exact: DB read 1 ms, write 3 ms, network 10 ms each way,
+Latencies are constants so every time is exact: DB read 1 ms, write 3 ms (the executor claims an
+order with one conditional write), network 10 ms each way,
 PSP 100 ms, scheme 0, bank 50 ms, PSP call timeout 1 s, fixed 0.5 s backoff.
 """
 
@@ -53,10 +54,10 @@ def test_executor_timeout_is_indefinite_then_query_then_retry_with_the_same_key(
     env.process(world.executor.execute(order))
     env.run(until=5)
     assert world.trace.of(order) == [
-        (1.004, "executor:charge:timeout"),       # read 1 ms + write 3 ms, then a 1 s timeout
-        (1.024, "executor:query:NOT_FOUND"),       # status query: 10 ms there, 10 ms back
-        (1.694, "executor:charge:APPROVED"),       # 0.5 s backoff; 10 + 100 + 50 + 10 ms
-        (1.697, "executor:APPROVED"),              # state written 3 ms later
+        (1.003, "executor:charge:timeout"),       # claimed by one conditional write (3 ms), then a 1 s timeout
+        (1.023, "executor:query:NOT_FOUND"),       # status query: 10 ms there, 10 ms back
+        (1.693, "executor:charge:APPROVED"),       # 0.5 s backoff; 10 + 100 + 50 + 10 ms
+        (1.696, "executor:APPROVED"),              # state written 3 ms later
     ]
     assert world.orders.state[order] == OrderState.SUCCESS
     assert world.orders.psp_attempts[order] == 2
@@ -72,9 +73,9 @@ def test_executor_timeout_after_commit_queries_and_finds_the_charge_without_char
     env.process(world.executor.execute(order))
     env.run(until=5)
     assert world.trace.of(order) == [
-        (1.004, "executor:charge:timeout"),
-        (1.024, "executor:query:APPROVED"),  # the status query reveals the committed charge
-        (1.027, "executor:APPROVED"),
+        (1.003, "executor:charge:timeout"),
+        (1.023, "executor:query:APPROVED"),  # the status query reveals the committed charge
+        (1.026, "executor:APPROVED"),
     ]
     assert world.truth.captures_of(order) == 1
     assert world.orders.psp_attempts[order] == 1
@@ -89,9 +90,9 @@ def test_executor_without_status_query_retries_with_the_same_key_and_the_psp_rep
     env.process(world.executor.execute(order))
     env.run(until=5)
     assert world.trace.of(order) == [
-        (1.004, "executor:charge:timeout"),
-        (1.524, "executor:charge:APPROVED"),  # replayed at arrival: backoff 0.5 s + 10 ms + 10 ms
-        (1.527, "executor:APPROVED"),
+        (1.003, "executor:charge:timeout"),
+        (1.523, "executor:charge:APPROVED"),  # replayed at arrival: backoff 0.5 s + 10 ms + 10 ms
+        (1.526, "executor:APPROVED"),
     ]
     assert world.truth.captures_of(order) == 1
     assert world.orders.psp_attempts[order] == 2
@@ -174,11 +175,11 @@ def test_a_pending_order_is_in_flight_while_polled_and_lost_when_nobody_can_lear
     order = place_order(world)
     env.process(world.executor.execute(order))
     seen = []
-    for t in (50, 110, 130):  # PSP answers PENDING at 0.114, hears from its bank at 100.114; polls sent at 60.127 and 120.147
+    for t in (50, 110, 130):  # PSP answers PENDING at 0.113, hears from its bank at 100.113; polls sent at 60.126 and 120.146
         env.run(until=t)
         seen.append((t, OrderState(world.orders.state[order]).name, lost_orders(world)))
     assert seen == [(50, "PENDING", []), (110, "PENDING", []), (130, "SUCCESS", [])]
-    assert world.trace.of(order)[-2:] == [(120.167, "executor:query:APPROVED"), (120.17, "status_poll:APPROVED")]
+    assert world.trace.of(order)[-2:] == [(120.166, "executor:query:APPROVED"), (120.169, "status_poll:APPROVED")]
 
     orphan = world.orders.add(0, seller=2, amount_minor=500, currency=0, line=1, now=env.now)
     world.orders.transition(orphan, OrderState.PENDING, env.now)  # PENDING, yet no poller and no charge at the PSP

@@ -171,7 +171,9 @@ class Executor:
     # -- one execution -------------------------------------------------------------------------
     def execute(self, order_id: int, stage: int = 0) -> Generator[simpy.Event, None, int]:
         env, orders, metrics, cfg = self.env, self.orders, self.metrics, self.cfg
-        yield self.db.read()
+        # Claim the order with one conditional write (UPDATE ... SET state = EXECUTING WHERE
+        # state = NOT_STARTED RETURNING state): the check and the claim are one atomic call.
+        yield self.db.write()
         state = orders.state[order_id]
         if state in _TERMINAL or state == _PENDING:
             metrics.counters["executor.already_done"] += 1
@@ -187,7 +189,6 @@ class Executor:
                 action = _QUERY
         else:
             orders.transition(order_id, _EXECUTING, env.now)
-            yield self.db.write()
         target = SECONDARY if (self.secondary is not None and order_id in self.on_secondary) else PRIMARY
         retrier = Retrier(cfg.retry, self.rng, env.now)
         key = self.key_for(order_id)

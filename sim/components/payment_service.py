@@ -164,13 +164,14 @@ class PaymentService:
                 finally:
                     dispatching.discard(order_id)
             return self._status(checkout_id)
-        for index, order_id in enumerate(order_ids):
-            sent = yield from self.producer.send(self.orders_topic, order_id, order_id)
-            if not sent:  # persisted, not queued: a retry, or the outbox relay, hands it on
-                if self.outbox is not None:
-                    self.outbox.unsent(order_ids[index:])
-                return Response.UNAVAILABLE
-            self.orders.flags[order_id] |= HANDED_ON
+        sent = yield from self.producer.send_all(self.orders_topic, [(o, o) for o in order_ids])
+        if not sent:  # persisted, not queued: a retry, or the outbox relay, hands them on
+            if self.outbox is not None:
+                self.outbox.unsent(order_ids)
+            return Response.UNAVAILABLE
+        flags = self.orders.flags
+        for order_id in order_ids:
+            flags[order_id] |= HANDED_ON
         return Response.ACCEPTED
 
     def _retry_executor(self, order_id: int) -> Generator[simpy.Event, None, None]:

@@ -1,9 +1,10 @@
-"""Publishing to a Kafka topic: wait for the broker's ack, retry while the broker is down."""
+"""Publishing to a Kafka topic: wait for the broker's ack, retry while the broker is down; records
+sent together share one batch (one ack)."""
 
 from __future__ import annotations
 
 import random
-from typing import Generator
+from typing import Generator, Sequence
 
 import simpy
 
@@ -31,15 +32,23 @@ class Producer:
         """Producer-duplicates fault: the ack is lost and the producer sends the record again."""
 
     def send(self, topic: Topic, key: int, value: object) -> Generator[simpy.Event, None, bool]:
-        """Publish and wait for the ack; False when the retries ran out (the record is not sent)."""
+        """Publish one record and wait for the ack; False when the retries ran out (not sent)."""
+        return self.send_all(topic, ((key, value),))
+
+    def send_all(self, topic: Topic, records: Sequence[tuple[int, object]]) -> Generator[simpy.Event, None, bool]:
+        """Publish records together (one producer batch: one ack latency for all) and wait for the
+        ack; False when the retries ran out (none is sent: an outage refuses the whole batch)."""
         env = self.env
         retrier: Retrier | None = None
         while True:
             yield env.timeout(self._latency_s())
-            if topic.publish(key, value) is not None:
-                if self.duplicate_probability and self.rng.random() < self.duplicate_probability:
-                    topic.publish(key, value)
-                    self.metrics.counters["producer.duplicates"] += 1
+            offsets = [topic.publish(key, value) for key, value in records]
+            if offsets[0] is not None:  # the broker took the batch (it is up or down for all of it)
+                if self.duplicate_probability:
+                    for key, value in records:
+                        if self.rng.random() < self.duplicate_probability:
+                            topic.publish(key, value)
+                            self.metrics.counters["producer.duplicates"] += 1
                 return True
             if retrier is None:
                 retrier = Retrier(self.cfg.retry, self.rng, env.now)
