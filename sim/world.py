@@ -128,7 +128,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         streams.stream("population"), workload.buyers, workload.sellers, model.banks.count, tuple(workload.currencies)
     )
     truth = GroundTruth()
-    orders, checkouts = Orders(), Checkouts()
+    checkouts = Checkouts()
+    orders = Orders(checkouts)
     kafka = model.kafka
 
     banks = Banks(env, model.banks, model.scheme, population, streams, truth, metrics)
