@@ -127,8 +127,9 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     population = generate_population(
         streams.stream("population"), workload.buyers, workload.sellers, model.banks.count, tuple(workload.currencies)
     )
-    truth = GroundTruth()
-    orders, checkouts = Orders(), Checkouts()
+    checkouts = Checkouts()
+    orders = Orders(checkouts)
+    truth = GroundTruth(orders.created_at_of)
     kafka = model.kafka
 
     banks = Banks(env, model.banks, model.scheme, population, streams, truth, metrics)

@@ -97,13 +97,11 @@ def test_idempotent_replay_catches_a_live_key_executed_twice(finished):
     row = psp.settlement_file()[0]
     key, since = psp.settlement_keys()[0]
     # the PSP executes the same key again 5 s later (well inside its 24 h TTL)
-    psp._st_day.append(row[0]); psp._st_order.append(row[1]); psp._st_amount.append(row[2])
-    psp._st_currency.append(row[3]); psp._st_at.append(row[4] + 5.0)
-    psp._st_key.append(key); psp._st_since.append(since + 5.0)
+    psp._settle(*row[:4], row[4] + 5.0, key, since + 5.0)
     (found,) = effects.idempotent_replay(world)
     assert found.orders == [row[1]]
     assert found.message.startswith(f"key {key} executed again at {since + 5.0:.3f}s, 5.000s after its first use (TTL 86400s)")
-    psp._st_since[-1] = since + 86400.0  # after expiry: a new payment, not a replay
+    psp._st_at[-1], psp._st_waited[-1] = since + 86400.0 + 5.0, 5.0  # admitted after expiry: a new payment
     assert effects.idempotent_replay(world) == []
 
 

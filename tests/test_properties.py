@@ -136,7 +136,8 @@ class BookkeepingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.env = simpy.Environment()
-        self.orders, self.checkouts = Orders(), Checkouts()
+        self.checkouts = Checkouts()
+        self.orders = Orders(self.checkouts)
         streams, metrics = Streams(7), Metrics()
         fixed = {"latency": "1ms"}
         dlq = DeadLetterQueue()

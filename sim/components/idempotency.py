@@ -27,25 +27,34 @@ _COMPACT_MIN = 4096
 _DENSE_SLACK = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
+_REPLACED = 0x80
+"""Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
+_CODE = 0x7F
 
 
 class IdempotencyStore:
-    """Compact, lazily purged key → answer store: 25 bytes of columns per retained entry, plus
+    """Compact, lazily purged key → answer store: 13 bytes of columns per retained entry, plus
     4 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
-    retained key for any other key."""
+    retained key for any other key.
 
-    __slots__ = ("retention_s", "_dense", "_sparse", "_live", "_keys", "_created", "_prints", "_codes",
+    An entry does not store its key: the dense index may keep pointing at a purged entry (a
+    sequence number before the oldest retained one reads as absent), and an entry that stopped
+    answering for its key (replaced, removed) is marked in its code byte, so a purge knows which
+    entries still held a key without looking the key up. Only keys on the dict side are
+    remembered per entry (``_sparse_key``), to drop them from the dict on purge."""
+
+    __slots__ = ("retention_s", "_dense", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
                  "_base", "_head")
 
     def __init__(self, retention_s: float) -> None:
         self.retention_s = retention_s
-        self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1)
+        self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1); may be stale
         self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
+        self._sparse_key: dict[int, int] = {}  # sequence number -> key, for entries of _sparse
         self._live = 0  # keys with an entry
-        self._keys = array("q")
         self._created = array("d")
-        self._prints = array("q")
-        self._codes = bytearray()
+        self._prints = array("i")  # 32-bit parameter fingerprints
+        self._codes = bytearray()  # the answer, | _REPLACED once the entry no longer answers for its key
         self._base = 0  # sequence number of column index 0
         self._head = 0  # column index of the oldest entry not yet purged
 
@@ -58,20 +67,25 @@ class IdempotencyStore:
         if 0 <= key < len(dense):
             seq = dense[key]
             if seq >= 0:
-                return seq
+                return seq if seq >= self._base + self._head else -1  # stale: purged
         if self._sparse:
             return self._sparse.get(key, -1)
         return -1
 
     def _forget(self, key: int, seq: int) -> None:
         """Drop ``key`` if entry ``seq`` answers for it."""
+        if seq < self._base + self._head:
+            return  # purged: it already answers for nothing
         dense = self._dense
-        if 0 <= key < len(dense) and dense[key] == seq >= 0:
+        if 0 <= key < len(dense) and dense[key] == seq:
             dense[key] = -1
-            self._live -= 1
-        elif seq >= 0 and self._sparse.get(key, -1) == seq:
+        elif self._sparse.get(key, -1) == seq:
             del self._sparse[key]
-            self._live -= 1
+            del self._sparse_key[seq]
+        else:
+            return
+        self._codes[seq - self._base] |= _REPLACED
+        self._live -= 1
 
     def purge(self, now: float) -> None:
         """Forget entries at least ``retention_s`` old."""
@@ -81,17 +95,22 @@ class IdempotencyStore:
         limit = now - self.retention_s
         if head >= size or created[head] > limit:
             return
-        keys = self._keys
+        codes = self._codes
+        sparse_key = self._sparse_key
         seq = self._base + head
         while head < size and created[head] <= limit:
-            self._forget(keys[head], seq)
+            if not codes[head] & _REPLACED:
+                self._live -= 1
+                if sparse_key:
+                    key = sparse_key.pop(seq, None)
+                    if key is not None:
+                        del self._sparse[key]
             head += 1
             seq += 1
         if head >= _COMPACT_MIN and 2 * head >= size:
-            del keys[:head]
             del created[:head]
             del self._prints[:head]
-            del self._codes[:head]
+            del codes[:head]
             self._base += head
             head = 0
         self._head = head
@@ -107,10 +126,11 @@ class IdempotencyStore:
         return seq
 
     def add(self, key: int, fingerprint: int, code: int, now: float) -> int:
-        """A new entry for ``key`` (replacing any previous one); its sequence number."""
+        """A new entry for ``key`` (replacing any previous one); its sequence number.
+        ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`)."""
         self.purge(now)
         seq = self._base + len(self._codes)
-        self._keys.append(key)
+        self._forget(key, self._seq(key))  # the previous entry, if any, stops answering
         self._created.append(now)
         self._prints.append(fingerprint)
         self._codes.append(code)
@@ -118,28 +138,25 @@ class IdempotencyStore:
         if 0 <= key < len(dense) + _DENSE_SLACK:
             if key >= len(dense):
                 dense.extend(array("i", [-1]) * (key + 1 - len(dense)))
-            if self._sparse and self._sparse.pop(key, -1) >= 0:  # the key moves into the index
-                self._live -= 1
-            if dense[key] < 0:
-                self._live += 1
             dense[key] = seq
         else:
-            if self._sparse.get(key, -1) < 0:
-                self._live += 1
             self._sparse[key] = seq
+            self._sparse_key[seq] = key
+        self._live += 1
         return seq
 
     def fingerprint(self, seq: int) -> int:
         return self._prints[seq - self._base]
 
     def code(self, seq: int) -> int:
-        return self._codes[seq - self._base]
+        return self._codes[seq - self._base] & _CODE
 
     def set_code(self, seq: int, code: int) -> None:
         """Store the answer of entry ``seq`` (no effect if it was purged meanwhile)."""
         index = seq - self._base
         if index >= 0:
-            self._codes[index] = code
+            codes = self._codes
+            codes[index] = (codes[index] & _REPLACED) | code
 
     def remove(self, key: int, seq: int) -> None:
         """Forget ``key`` if entry ``seq`` still answers for it (after a retry-safe error)."""
@@ -147,5 +164,7 @@ class IdempotencyStore:
 
 
 def params_fingerprint(order_id: int, amount_minor: int, currency: int, card_token: int) -> int:
-    """A 64-bit fingerprint of a charge's parameters (int hashing is not salted: deterministic)."""
-    return hash((order_id, amount_minor, currency, card_token))
+    """A signed 32-bit fingerprint of a charge's parameters (int hashing is not salted:
+    deterministic). Two different parameter sets collide with probability 2^-32: a reused key
+    with other parameters is then replayed instead of answered INVALID, once in four billion."""
+    return (hash((order_id, amount_minor, currency, card_token)) & 0xFFFFFFFF) - 0x80000000

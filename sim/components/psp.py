@@ -28,6 +28,7 @@ from simpy.core import NORMAL
 
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
+from sim.domain.orders import widened
 from sim.policies.retry import Retrier, RetryStrategy
 
 if TYPE_CHECKING:
@@ -40,8 +41,7 @@ if TYPE_CHECKING:
 DAY_S = 86400.0
 
 _SETTLEMENT_COLUMNS = {"day": "_st_day", "order_id": "_st_order", "amount_minor": "_st_amount",
-                       "currency": "_st_currency", "captured_at": "_st_at", "key": "_st_key",
-                       "admitted_at": "_st_since"}
+                       "currency": "_st_currency", "captured_at": "_st_at"}
 
 EXPIRED_KEY_MEMORY_MAX_S = 3600.0
 """Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
@@ -227,13 +227,16 @@ class Psp:
 
         self._vault: dict[str, int] | None = None
 
-        self._st_day = array("i")
+        # The settlement file, one row per capture (narrow columns widen themselves, see
+        # sim.domain.orders.widened): the key is stored only where it is not the order id, the
+        # admission time as a float32 offset back from the capture (relative precision 6e-8).
+        self._st_day = array("h")
         self._st_order = array("i")
-        self._st_amount = array("q")
+        self._st_amount = array("i")
         self._st_currency = bytearray()
         self._st_at = array("d")
-        self._st_key = array("q")
-        self._st_since = array("d")
+        self._st_odd_key: dict[int, int] = {}  # row -> key, where the key is not the order id
+        self._st_waited = array("f")  # captured_at − admitted_at, seconds
 
     # ------------------------------------------------------------------ public API
 
@@ -267,7 +270,14 @@ class Psp:
     def settlement_column(self, name: str) -> "np.ndarray":
         """One column of the settlement file as a new numpy array (end-of-run checks read columns,
         not millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``,
-        ``captured_at``, ``key`` or ``admitted_at``."""
+        ``captured_at`` (each in its stored dtype), ``key`` (int64) or ``admitted_at`` (float64)."""
+        if name == "key":
+            keys = np.array(self._st_order, dtype=np.int64)
+            for row, key in self._st_odd_key.items():
+                keys[row] = key
+            return keys
+        if name == "admitted_at":
+            return np.array(self._st_at) - np.array(self._st_waited, dtype=np.float64)
         column = getattr(self, _SETTLEMENT_COLUMNS[name])
         if isinstance(column, bytearray):
             return np.frombuffer(bytes(column), dtype=np.uint8).astype(np.int64)
@@ -276,7 +286,7 @@ class Psp:
     def settlement_keys(self) -> list[tuple[int, float]]:
         """Per settlement row: the idempotency key of the charge and when the PSP admitted that
         request as new (the idempotent-replay oracle reads it)."""
-        return list(zip(self._st_key, self._st_since))
+        return list(zip(self.settlement_column("key").tolist(), self.settlement_column("admitted_at").tolist()))
 
     @property
     def vault_size(self) -> int:
@@ -475,13 +485,28 @@ class Psp:
 
     def _record_settlement(self, request: ChargeRequest, now: float) -> None:
         psp_clock = now + self.faults.clock_skew_s
-        self._st_day.append(math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S))
-        self._st_order.append(request.order_id)
-        self._st_amount.append(request.amount_minor)
-        self._st_currency.append(request.currency)
-        self._st_at.append(now)
-        self._st_key.append(request.key)
-        self._st_since.append(request.admitted_at_us / 1e6)
+        day = math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S)
+        self._settle(day, request.order_id, request.amount_minor, request.currency, now, request.key,
+                     request.admitted_at_us / 1e6)
+
+    def _settle(self, day: int, order_id: int, amount_minor: int, currency: int, captured_at: float, key: int,
+                admitted_at: float) -> None:
+        """Append one row to the settlement file."""
+        try:
+            self._st_day.append(day)
+        except OverflowError:
+            self._st_day = widened(self._st_day, day)
+        row = len(self._st_order)
+        self._st_order.append(order_id)
+        try:
+            self._st_amount.append(amount_minor)
+        except OverflowError:
+            self._st_amount = widened(self._st_amount, amount_minor)
+        self._st_currency.append(currency)
+        self._st_at.append(captured_at)
+        if key != order_id:
+            self._st_odd_key[row] = key
+        self._st_waited.append(captured_at - admitted_at)
 
     # ------------------------------------------------------------------ replies
 

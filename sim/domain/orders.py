@@ -1,8 +1,16 @@
 """The payment service's database: checkouts (payment events) and payment orders, columnar.
 
 Ids are sequential integers and every column is an ``array``/``bytearray``, so a finished order
-costs a few dozen bytes and no Python object. The ``line`` column is ground truth (the buyer's cart
-line an order was created for) used only by the oracles to see client-level duplicates.
+costs about twenty bytes and no Python object. Columns start narrow and widen themselves the first
+time a value does not fit (``seller``, ``amount_minor``, ``buyer``, ``card_token``), so readers
+must fetch a column from its table each time rather than keep a reference to it.
+
+What an order shares with its checkout is stored once: an order's creation time is its
+checkout's (an order created at another time is kept as an exception), and its cart line is its
+checkout's first line plus its place in the checkout (the ``line`` is ground truth — the buyer's
+cart line an order was created for — read only by the oracles to see client-level duplicates).
+``finished_at`` is stored as a float32 offset from creation: exact to a relative 6e-8 of the
+order's latency (a 10 s latency to within a microsecond).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 from array import array
 from enum import IntEnum
 
+import numpy as np
 
 class OrderState(IntEnum):
     NOT_STARTED = 0
@@ -33,21 +42,146 @@ BOTH_UPDATED = WALLET_UPDATED | LEDGER_UPDATED
 HANDED_ON = 4
 """Outbox column: the order's record reached the payment-orders topic (the broker acked it)."""
 
+_WIDER = {"H": "i", "i": "q", "b": "h", "h": "i"}
 
-class Orders:
-    """Payment orders (one per seller of a checkout)."""
+
+def widened(column: array, value: int) -> array:
+    """``column`` copied into the next wider typecode until ``value`` fits, ``value`` appended
+    (the upgrade path of a narrow column; ``OverflowError`` beyond 64 bits)."""
+    code = column.typecode
+    while True:
+        code = _WIDER.get(code, "")
+        if not code:
+            raise OverflowError(f"{value} does not fit a 64-bit column")
+        wider = array(code, column)
+        try:
+            wider.append(value)
+        except OverflowError:
+            continue
+        return wider
+
+
+def as_numpy(column: array | bytearray) -> np.ndarray:
+    """A read-only numpy view of a column (its own dtype: the typecode)."""
+    if isinstance(column, bytearray):
+        return np.frombuffer(column, dtype=np.uint8) if len(column) else np.zeros(0, np.uint8)
+    return np.frombuffer(column, dtype=column.typecode) if len(column) else np.zeros(0, column.typecode)
+
+
+class _CreatedAt:
+    """``orders.created_at[o]``: the order's creation time (read-only)."""
+
+    __slots__ = ("_orders",)
+
+    def __init__(self, orders: "Orders") -> None:
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, order_id: int) -> float:
+        return self._orders.created_at_of(order_id)
+
+
+class _FinishedAt:
+    """``orders.finished_at[o]``: when the order first reached a terminal state, -1.0 before."""
+
+    __slots__ = ("_orders",)
+
+    def __init__(self, orders: "Orders") -> None:
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, order_id: int) -> float:
+        orders = self._orders
+        offset = orders.latency_s[order_id]
+        return -1.0 if offset < 0 else orders.created_at_of(order_id) + offset
+
+    def __setitem__(self, order_id: int, at_s: float) -> None:
+        orders = self._orders
+        orders.latency_s[order_id] = -1.0 if at_s < 0 else at_s - orders.created_at_of(order_id)
+
+
+class _Lines:
+    """``orders.line[o]``: the buyer's cart line the order was created for (ground truth)."""
+
+    __slots__ = ("_orders",)
+
+    def __init__(self, orders: "Orders") -> None:
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, order_id: int) -> int:
+        return self._orders.line_of(order_id)
+
+
+class Checkouts:
+    """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
 
     def __init__(self) -> None:
+        self.by_key = array("i")  # client idempotency key -> checkout id, -1 when unseen
+        self.buyer = array("H")  # widens itself past 65535 buyers
+        self.card_token = array("H")  # from the PSP's hosted page: never a card number
+        self.first_order = array("i")
+        self.order_count = bytearray()
+        self.created_at = array("d")
+        self.done = bytearray()  # is_payment_done
+
+    def __len__(self) -> int:
+        return len(self.order_count)
+
+    def find(self, key: int) -> int:
+        """The checkout created for idempotency key ``key``, or -1 (the unique constraint)."""
+        return self.by_key[key] if key < len(self.by_key) else -1
+
+    def add(self, key: int, buyer: int, card_token: int, first_order: int, order_count: int, now: float) -> int:
+        checkout_id = len(self.order_count)
+        if key >= len(self.by_key):
+            self.by_key.extend([-1] * (key + 1 - len(self.by_key)))
+        self.by_key[key] = checkout_id
+        try:
+            self.buyer.append(buyer)
+        except OverflowError:
+            self.buyer = widened(self.buyer, buyer)
+        try:
+            self.card_token.append(card_token)
+        except OverflowError:
+            self.card_token = widened(self.card_token, card_token)
+        self.first_order.append(first_order)
+        self.order_count.append(order_count)
+        self.created_at.append(now)
+        self.done.append(0)
+        return checkout_id
+
+    def orders_of(self, checkout_id: int) -> range:
+        first = self.first_order[checkout_id]
+        return range(first, first + self.order_count[checkout_id])
+
+
+class Orders:
+    """Payment orders (one per seller of a checkout) of the checkouts in ``checkouts``."""
+
+    def __init__(self, checkouts: Checkouts) -> None:
+        self.checkouts = checkouts
         self.checkout = array("i")  # 32-bit ids: 4 bytes a column (2^31 orders is out of reach)
-        self.seller = array("i")
-        self.amount_minor = array("q")
+        self.seller = array("H")  # widens itself past 65535 sellers
+        self.amount_minor = array("i")  # widens itself to 64 bits for an amount beyond ±2^31
         self.currency = bytearray()
-        self.line = array("i")
         self.state = bytearray()
         self.flags = bytearray()
-        self.created_at = array("d")
-        self.finished_at = array("d")
-        self.psp_attempts = array("H")
+        self.latency_s = array("f")
+        """Seconds from creation to the first terminal state (float32), -1.0 before."""
+        self.psp_attempts = bytearray()  # saturates at 255
+        self._line_base = array("i")  # per checkout: cart line of its first order − that order's id
+        self._odd_lines: dict[int, int] = {}  # order -> line, where the checkout's rule does not hold
+        self._odd_created: dict[int, float] = {}  # order -> created_at, where not its checkout's
+        self.created_at = _CreatedAt(self)
+        self.finished_at = _FinishedAt(self)
+        self.line = _Lines(self)
         self.in_flight: dict[int, None] = {}
         """Non-terminal orders in creation order (the monitor scans the oldest first)."""
         self.illegal_transitions: list[tuple[int, float, int, int]] = []
@@ -60,17 +194,72 @@ class Orders:
     def add(self, checkout: int, seller: int, amount_minor: int, currency: int, line: int, now: float) -> int:
         order_id = len(self.state)
         self.checkout.append(checkout)
-        self.seller.append(seller)
-        self.amount_minor.append(amount_minor)
+        try:
+            self.seller.append(seller)
+        except OverflowError:
+            self.seller = widened(self.seller, seller)
+        try:
+            self.amount_minor.append(amount_minor)
+        except OverflowError:
+            self.amount_minor = widened(self.amount_minor, amount_minor)
         self.currency.append(currency)
-        self.line.append(line)
+        bases = self._line_base
+        if checkout >= len(bases):
+            if checkout > len(bases):  # checkouts without orders (not made by the payment service)
+                bases.extend(array("i", [0]) * (checkout - len(bases)))
+            base = line - order_id
+            bases.append(base if -2**31 <= base < 2**31 else 0)
+        if bases[checkout] + order_id != line:
+            self._odd_lines[order_id] = line
+        if self.checkouts.created_at[checkout] != now:
+            self._odd_created[order_id] = now
         self.state.append(0)  # OrderState.NOT_STARTED
         self.flags.append(0)
-        self.created_at.append(now)
-        self.finished_at.append(-1.0)
+        self.latency_s.append(-1.0)
         self.psp_attempts.append(0)
         self.in_flight[order_id] = None
         return order_id
+
+    def created_at_of(self, order_id: int) -> float:
+        """When the order was created (its checkout's creation, unless added at another time)."""
+        odd = self._odd_created
+        if odd:
+            at = odd.get(order_id)
+            if at is not None:
+                return at
+        return self.checkouts.created_at[self.checkout[order_id]]
+
+    def line_of(self, order_id: int) -> int:
+        odd = self._odd_lines
+        if odd:
+            line = odd.get(order_id)
+            if line is not None:
+                return line
+        return self._line_base[self.checkout[order_id]] + order_id
+
+    def created_at_column(self) -> np.ndarray:
+        """Every order's creation time (float64, new array)."""
+        created = as_numpy(self.checkouts.created_at)[as_numpy(self.checkout)].astype(np.float64)
+        for order_id, at in self._odd_created.items():
+            created[order_id] = at
+        return created
+
+    def finished_at_column(self) -> np.ndarray:
+        """Every order's finish time, -1.0 where not finished (float64, new array)."""
+        latency = as_numpy(self.latency_s).astype(np.float64)
+        return np.where(latency >= 0, self.created_at_column() + latency, -1.0)
+
+    def line_column(self) -> np.ndarray:
+        """Every order's cart line (int64, new array)."""
+        count = len(self)
+        lines = as_numpy(self._line_base).astype(np.int64)[as_numpy(self.checkout)] + np.arange(count, dtype=np.int64)
+        for order_id, line in self._odd_lines.items():
+            lines[order_id] = line
+        return lines
+
+    def amount_column(self) -> np.ndarray:
+        """Every order's amount in minor units (int64, new array)."""
+        return as_numpy(self.amount_minor).astype(np.int64)
 
     def is_terminal(self, order_id: int) -> bool:
         return bool(_TERMINAL[self.state[order_id]])
@@ -84,50 +273,13 @@ class Orders:
             self.illegal_transitions.append((order_id, now, old, new_state))
         self.state[order_id] = new_state
         if _TERMINAL[new_state]:
-            if self.finished_at[order_id] < 0:
-                self.finished_at[order_id] = now
+            if self.latency_s[order_id] < 0:
+                self.latency_s[order_id] = now - self.created_at_of(order_id)
             self.in_flight.pop(order_id, None)
         elif order_id not in self.in_flight:
             self.in_flight[order_id] = None
 
     def count_attempt(self, order_id: int) -> None:
         attempts = self.psp_attempts[order_id]
-        if attempts < 65535:
+        if attempts < 255:
             self.psp_attempts[order_id] = attempts + 1
-
-
-class Checkouts:
-    """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
-
-    def __init__(self) -> None:
-        self.by_key = array("i")  # client idempotency key -> checkout id, -1 when unseen
-        self.buyer = array("i")
-        self.card_token = array("i")  # from the PSP's hosted page: never a card number
-        self.first_order = array("i")
-        self.order_count = bytearray()
-        self.created_at = array("d")
-        self.done = bytearray()  # is_payment_done
-
-    def __len__(self) -> int:
-        return len(self.buyer)
-
-    def find(self, key: int) -> int:
-        """The checkout created for idempotency key ``key``, or -1 (the unique constraint)."""
-        return self.by_key[key] if key < len(self.by_key) else -1
-
-    def add(self, key: int, buyer: int, card_token: int, first_order: int, order_count: int, now: float) -> int:
-        checkout_id = len(self.buyer)
-        if key >= len(self.by_key):
-            self.by_key.extend([-1] * (key + 1 - len(self.by_key)))
-        self.by_key[key] = checkout_id
-        self.buyer.append(buyer)
-        self.card_token.append(card_token)
-        self.first_order.append(first_order)
-        self.order_count.append(order_count)
-        self.created_at.append(now)
-        self.done.append(0)
-        return checkout_id
-
-    def orders_of(self, checkout_id: int) -> range:
-        first = self.first_order[checkout_id]
-        return range(first, first + self.order_count[checkout_id])

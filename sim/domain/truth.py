@@ -1,20 +1,50 @@
 """What really happened outside the platform: captures at the issuing banks.
 
 Only the banks write here and only the oracles read it; the platform never does. Columnar and
-indexed by payment order id, so memory per order is a few bytes.
+indexed by payment order id, so memory per order is a few bytes: the first capture's time is a
+float32 offset from the order's creation (``created_at_of``; relative precision 6e-8 of the wait).
 """
 
 from __future__ import annotations
 
 from array import array
+from typing import Callable
+
+
+def _from_zero(_order_id: int) -> float:
+    return 0.0
+
+
+class _FirstCaptureAt:
+    """``truth.first_capture_at[o]``: when order ``o`` was first captured (0.0 if never)."""
+
+    __slots__ = ("_truth",)
+
+    def __init__(self, truth: "GroundTruth") -> None:
+        self._truth = truth
+
+    def __len__(self) -> int:
+        return len(self._truth.captures)
+
+    def __getitem__(self, order_id: int) -> float:
+        truth = self._truth
+        if not truth.captures[order_id]:
+            return 0.0
+        return truth.created_at_of(order_id) + truth.first_capture_after_s[order_id]
 
 
 class GroundTruth:
-    """Successful captures per payment order, and money moved per currency."""
+    """Successful captures per payment order, and money moved per currency.
 
-    def __init__(self) -> None:
+    ``created_at_of(order_id)`` gives the order's creation time, the base of the stored capture
+    times (the world passes its orders table's; a bank tested alone may keep the default, 0.0).
+    """
+
+    def __init__(self, created_at_of: Callable[[int], float] = _from_zero) -> None:
+        self.created_at_of = created_at_of
         self.captures = bytearray()  # count per order id (saturates at 255)
-        self.first_capture_at = array("d")
+        self.first_capture_after_s = array("f")  # first capture − order creation, seconds
+        self.first_capture_at = _FirstCaptureAt(self)
         self.extra_capture_times: dict[int, list[float]] = {}
         self.captured_minor_by_currency: dict[int, int] = {}
         self.capture_count = 0
@@ -23,14 +53,14 @@ class GroundTruth:
         missing = order_id + 1 - len(self.captures)
         if missing > 0:
             self.captures.extend(bytes(missing))
-            self.first_capture_at.extend([0.0] * missing)
+            self.first_capture_after_s.extend(array("f", bytes(4 * missing)))
 
     def record_capture(self, order_id: int, amount_minor: int, currency: int, now: float) -> None:
         """The bank moved ``amount_minor`` from the buyer for ``order_id`` at ``now``."""
         self._grow(order_id)
         count = self.captures[order_id]
         if count == 0:
-            self.first_capture_at[order_id] = now
+            self.first_capture_after_s[order_id] = now - self.created_at_of(order_id)
         else:
             self.extra_capture_times.setdefault(order_id, []).append(now)
         if count < 255:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +18,7 @@ def no_double_charge(world: "World") -> list[Violation]:
     truth, orders = world.truth, world.orders
     by_line: dict[int, list[int]] = {}
     captures = truth.captures
-    for order_id in orders_on_charged_lines(truth.captures, orders.line):
+    for order_id in orders_on_charged_lines(truth.captures, orders.line_column()):
         by_line.setdefault(orders.line[order_id], []).extend([order_id] * captures[order_id])
     violations = []
     for line, charged in by_line.items():
@@ -36,23 +35,23 @@ def no_double_charge(world: "World") -> list[Violation]:
     return violations
 
 
-def captures_per_line(captures: bytearray, lines: array) -> tuple[np.ndarray, np.ndarray]:
+def captures_per_line(captures: bytearray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(order ids with a capture, captures summed per cart line), columnar: per-order counts
     ``captures`` (bank truth) against each order's cart line."""
     caps = np.frombuffer(bytes(captures), dtype=np.uint8)
     charged = np.nonzero(caps)[0]
-    line_of = np.frombuffer(lines, dtype=np.int32)[charged] if len(charged) else np.zeros(0, dtype=np.int32)
+    line_of = lines[charged] if len(charged) else np.zeros(0, dtype=np.int64)
     per_line = np.bincount(line_of, weights=caps[charged]).astype(np.int64) if len(charged) else np.zeros(0, np.int64)
     return charged, per_line
 
 
-def orders_on_charged_lines(captures: bytearray, lines: array) -> list[int]:
+def orders_on_charged_lines(captures: bytearray, lines: np.ndarray) -> list[int]:
     """Order ids (ascending) with a capture, on a cart line captured more than once."""
     charged, per_line = captures_per_line(captures, lines)
     doubled = np.nonzero(per_line > 1)[0]
     if not len(doubled):
         return []
-    line_of = np.frombuffer(lines, dtype=np.int32)[charged]
+    line_of = lines[charged]
     return charged[np.isin(line_of, doubled)].tolist()
 
 

@@ -97,7 +97,7 @@ def goodput_counts(world: "World") -> list[int]:
     bin_s = world.metrics.series.bin_s
     bins = max(world.metrics.series.bins(), int(world.end_s / bin_s) + 1)
     state = np.frombuffer(bytes(orders.state), dtype=np.uint8)
-    finished = np.frombuffer(orders.finished_at, dtype=np.float64) if len(orders) else np.zeros(0)
+    finished = orders.finished_at_column()
     done = finished[state == int(OrderState.SUCCESS)]
     index = np.minimum((done / bin_s).astype(np.int64), bins - 1)
     return np.bincount(index, minlength=bins).astype(int).tolist()
@@ -108,9 +108,8 @@ def latency_cdf(world: "World") -> dict:
     orders = world.orders
     if not len(orders):
         return {"quantiles": [], "latency_ms": []}
-    created = np.frombuffer(orders.created_at, dtype=np.float64)
-    finished = np.frombuffer(orders.finished_at, dtype=np.float64)
-    latency = (finished - created)[finished >= 0] * 1000.0
+    latency_s = np.frombuffer(orders.latency_s, dtype=np.float32).astype(np.float64)
+    latency = latency_s[latency_s >= 0] * 1000.0
     if not latency.size:
         return {"quantiles": [], "latency_ms": []}
     q = np.linspace(0.0, 1.0, CDF_POINTS)

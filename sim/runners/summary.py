@@ -23,11 +23,10 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     per_state = np.bincount(state, minlength=len(OrderState))
     states = {s.name: int(per_state[s]) for s in OrderState}
     e2e = Histogram()
-    created, finished = orders.created_at, orders.finished_at
-    for order_id in range(count):
-        if finished[order_id] >= 0:
-            e2e.add(finished[order_id] - created[order_id])
-    _charged, per_line = captures_per_line(truth.captures, orders.line)
+    for latency_s in orders.latency_s:
+        if latency_s >= 0:
+            e2e.add(latency_s)
+    _charged, per_line = captures_per_line(truth.captures, orders.line_column())
     doubled = per_line[per_line > 1]
     lines_double = int(doubled.size)
     extra_captures = int((doubled - 1).sum())
@@ -35,7 +34,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     caps = np.frombuffer(bytes(truth.captures[:shared]), dtype=np.uint8)
     charged_and_failed = (caps > 0) & (state[:shared] == int(OrderState.FAILED))
     charged_failed = int(charged_and_failed.sum())
-    money_at_risk = int(np.frombuffer(orders.amount_minor, dtype=np.int64)[:shared][charged_and_failed].sum())
+    money_at_risk = int(orders.amount_column()[:shared][charged_and_failed].sum())
     psp_attempts = sum(orders.psp_attempts)
     client = metrics.histograms.get("client_latency_s", Histogram())
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}

@@ -71,7 +71,8 @@ def wallet_config(strategy: RetryStrategy, latency: object | None = None) -> Wal
 def contend(cfg: WalletConfig, clients: int, seed: int) -> Contention:
     """``clients`` concurrent credits of one seller's row, all starting at t = 0."""
     env = simpy.Environment()
-    orders, checkouts = Orders(), Checkouts()
+    checkouts = Checkouts()
+    orders = Orders(checkouts)
     for i in range(clients):
         checkout = checkouts.add(i, i, i, i, 1, 0.0)
         orders.add(checkout, 0, 100, 0, i, 0.0)
