@@ -52,7 +52,7 @@ class World:
         self.metrics = Metrics()
         self.truth = GroundTruth()
         streams = Streams(seed)
-        population = Population(("Ann", "Bob", "Cy"), ("Shop",), CARDS, ("EUR", "USD"))
+        population = Population(3, ("Shop",), CARDS, ("EUR", "USD"))
         self.banks = Banks(
             self.env, BanksConfig(**bank_fields), SchemeConfig(latency="0s"), population, streams, self.truth, self.metrics
         )
@@ -537,7 +537,7 @@ def test_same_seed_same_timeline_with_random_latencies():
 
 def test_initial_balances_and_money_conservation():
     w = World()
-    population = Population(("x",) * 2000, ("Shop",), tuple(Card(str(i), i, i % 4) for i in range(2000)), ("EUR",))
+    population = Population(2000, ("Shop",), tuple(Card(str(i), i, i % 4) for i in range(2000)), ("EUR",))
     banks = Banks(
         w.env, BanksConfig(balance_median_minor=200_000, low_balance_fraction=0.1), SchemeConfig(),
         population, Streams(5), w.truth, w.metrics,

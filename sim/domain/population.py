@@ -6,6 +6,7 @@ it. Card numbers live here and in the PSP's vault only: the platform sees tokens
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -21,15 +22,19 @@ class Card:
 
 @dataclass(frozen=True, slots=True)
 class Population:
-    buyer_names: tuple[str, ...]
+    buyers: int
     seller_names: tuple[str, ...]
     cards: tuple[Card, ...]
     """Index = card token: buyer ``b`` holds card ``b``."""
     currencies: tuple[str, ...]
+    names_seed: int = 0
 
-    @property
-    def buyers(self) -> int:
-        return len(self.buyer_names)
+    def buyer_name(self, buyer: int) -> str:
+        """Faker's name for ``buyer``, made on demand: names are for people reading a report, and
+        a busy day has tens of thousands of buyers at ~60 µs a name (deterministic per buyer)."""
+        fake = _name_faker()
+        fake.seed_instance(hash((self.names_seed, buyer)))  # int hashing is not salted
+        return fake.name()
 
     @property
     def sellers(self) -> int:
@@ -42,10 +47,14 @@ def generate_population(
     """A population drawn from ``rng`` (Faker is seeded from it, never from global state)."""
     fake = Faker("en_US")
     fake.seed_instance(rng.getrandbits(64))
-    buyer_names = tuple(fake.name() for _ in range(buyers))
     seller_names = tuple(fake.company() for _ in range(sellers))
     cards = tuple(
         Card(number=fake.credit_card_number(card_type="visa16"), buyer=b, bank=rng.randrange(banks))
         for b in range(buyers)
     )
-    return Population(buyer_names, seller_names, cards, tuple(currencies))
+    return Population(buyers, seller_names, cards, tuple(currencies), names_seed=rng.getrandbits(64))
+
+
+@functools.lru_cache(maxsize=1)
+def _name_faker() -> Faker:
+    return Faker("en_US")
