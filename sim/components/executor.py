@@ -47,8 +47,11 @@ DONE, EXHAUSTED = 0, 1
 topic or dead-lettered), or (``defer_exhausted``) the attempts ran out and the caller decides."""
 
 PRIMARY, SECONDARY = 0, 1
+_APPROVED = int(ReplyCode.APPROVED)
+_R_PENDING = int(ReplyCode.PENDING)
 
 _CHARGE, _QUERY = 0, 1
+_NOT_STARTED = int(OrderState.NOT_STARTED)
 _EXECUTING = OrderState.EXECUTING
 _PENDING = OrderState.PENDING
 _UNKNOWN = OrderState.UNKNOWN
@@ -178,7 +181,7 @@ class Executor:
         if state in _TERMINAL or state == _PENDING:
             metrics.counters["executor.already_done"] += 1
             return DONE
-        resumed = state != OrderState.NOT_STARTED
+        resumed = state != _NOT_STARTED
         query_first = cfg.status_query_after_timeout
         action = _CHARGE
         if resumed:
@@ -190,7 +193,8 @@ class Executor:
         else:
             orders.transition(order_id, _EXECUTING, env.now)
         target = SECONDARY if (self.secondary is not None and order_id in self.on_secondary) else PRIMARY
-        retrier = Retrier(cfg.retry, self.rng, env.now)
+        started = env.now
+        retrier: Retrier | None = None  # made at the first failure (most executions have none)
         key = self.key_for(order_id)
         indefinite = False
         ever_indefinite = resumed and action == _QUERY
@@ -198,7 +202,10 @@ class Executor:
         while True:
             if action == _CHARGE:
                 key = self._new_key(order_id)
-            reply = yield from self._attempt(key, order_id, action == _QUERY, target)
+            reply = yield from (
+                self._call(key, order_id, action == _QUERY, target) if target != PRIMARY or not self._guarded
+                else self._guarded_call(key, order_id, action == _QUERY)
+            )
             if reply is None:
                 metrics.counters["executor.timeouts"] += 1
                 indefinite = ever_indefinite = True
@@ -214,15 +221,16 @@ class Executor:
                 code = reply.code
                 if self._budgeted and code not in _OVERLOADED:
                     budget.record_success()
-                if code == ReplyCode.APPROVED:
+                if code == _APPROVED:
                     yield self.db.write()
-                    yield from self.outcomes.apply_and_publish(order_id, code, "executor")
+                    if self.outcomes.apply(order_id, code, "executor"):
+                        yield from self.outcomes.publish_success(order_id)
                     return DONE
                 if code in DECLINES and not cfg.retry.retry_non_retryable:
                     yield self.db.write()
                     self.outcomes.apply(order_id, code, "executor")
                     return DONE
-                if code == ReplyCode.PENDING:
+                if code == _R_PENDING:
                     yield self.db.write()
                     self.outcomes.apply(order_id, code, "executor")
                     env.process(self._poll_pending(order_id, key, target))
@@ -246,6 +254,8 @@ class Executor:
                 elif action == _CHARGE:
                     indefinite = False  # an error reply to a charge: that attempt charged nothing
                 retry_after = reply.retry_after_s
+            if retrier is None:
+                retrier = Retrier(cfg.retry, self.rng, started)
             delay = retrier.next_delay_s(env.now, retry_after)
             if delay is not None and self._budgeted and not budget.can_retry():
                 metrics.counters["executor.retry_budget_denied"] += 1
@@ -291,10 +301,9 @@ class Executor:
         return SECONDARY
 
     # -- one PSP call --------------------------------------------------------------------------
-    def _attempt(self, key: int, order_id: int, query: bool, target: int) -> Generator[simpy.Event, None, Reply | None]:
-        """One call, through the breaker and the throttle when they guard the primary PSP."""
-        if target != PRIMARY or not self._guarded:
-            return (yield from self._call(key, order_id, query, target))
+    def _guarded_call(self, key: int, order_id: int, query: bool) -> Generator[simpy.Event, None, Reply | None]:
+        """One call to the primary PSP through the breaker and the throttle (when either is on;
+        unguarded calls go straight to :meth:`_call`, without this frame on every resume)."""
         env, counters = self.env, self.metrics.counters
         now = env.now
         if not self.breaker.allow(now):
@@ -303,7 +312,7 @@ class Executor:
         if not self.throttle.should_send(now, self.rng):
             counters["executor.throttled"] += 1
             return _NOT_SENT
-        reply = yield from self._call(key, order_id, query, target)
+        reply = yield from self._call(key, order_id, query, PRIMARY)
         failed = reply is None or reply.code in _OVERLOADED
         self.breaker.record(env.now, not failed, env.now - now)
         self.throttle.record(env.now, not failed)

@@ -57,14 +57,14 @@ class Ledger:
     def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
         yield self.env.timeout(self._latency_s())
-        if self.cfg.dedupe and self.times_recorded(order_id):
+        if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
-        orders = self.orders
-        amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         if self.cfg.atomic_entries:
             self.post_transaction(order_id)
             return
+        orders = self.orders
+        amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         # FLAW: two separate writes; a crash in between leaves half a transaction
         self._post(PSP_RECEIVABLE, currency, amount)
         self.unbalanced.append((order_id, self.env.now))
@@ -111,8 +111,13 @@ class Ledger:
 
 
 def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:
-    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated."""
-    checkout = orders.checkout[order_id]
+    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated
+    (called after one of the two updates of ``order_id``: nothing to check until it has both)."""
     flags = orders.flags
-    if all(flags[o] & BOTH_UPDATED == BOTH_UPDATED for o in checkouts.orders_of(checkout)):
-        checkouts.done[checkout] = 1
+    if flags[order_id] & BOTH_UPDATED != BOTH_UPDATED:
+        return
+    checkout = orders.checkout[order_id]
+    for other in checkouts.orders_of(checkout):
+        if flags[other] & BOTH_UPDATED != BOTH_UPDATED:
+            return
+    checkouts.done[checkout] = 1

@@ -51,18 +51,19 @@ class Wallet:
     def credit(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
-        if self.cfg.dedupe and self.times_applied(order_id):
+        if self.cfg.dedupe and order_id < len(self.applied) and self.applied[order_id]:
             yield env.timeout(self._latency_s())
             self.metrics.counters["wallet.deduplicated"] += 1
             return
         row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        version = self.version
         retrier: Retrier | None = None
         while True:
-            seen_version = self.version[row]
+            seen_version = version[row]
             yield env.timeout(self._latency_s())  # read, compute, write
             self.write_attempts += 1
-            if self.version[row] == seen_version:
-                self.apply_credit(order_id)
+            if version[row] == seen_version:
+                self._apply(order_id, row)
                 return
             self.conflicts += 1
             if retrier is None:
@@ -76,14 +77,18 @@ class Wallet:
     def apply_credit(self, order_id: int) -> None:
         """The write itself: balance and version of the seller's row, the dedupe mark, the flag."""
         orders = self.orders
-        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        self._apply(order_id, orders.seller[order_id] * self.currencies + orders.currency[order_id])
+
+    def _apply(self, order_id: int, row: int) -> None:
+        orders = self.orders
         self.balance[row] += orders.amount_minor[order_id]
         self.version[row] += 1
-        missing = order_id + 1 - len(self.applied)
+        applied = self.applied
+        missing = order_id + 1 - len(applied)
         if missing > 0:
-            self.applied.extend(bytes(missing))
-        if self.applied[order_id] < 255:
-            self.applied[order_id] += 1
+            applied.extend(bytes(missing))
+        if applied[order_id] < 255:
+            applied[order_id] += 1
         orders.flags[order_id] |= WALLET_UPDATED
         mark_payment_done(orders, self.checkouts, order_id)
 
