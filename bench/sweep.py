@@ -1,39 +1,45 @@
-"""Sweep speedup: the same short runs on one worker process and on two (spawn start method).
-
-Until the sweep runner (``sim/runners/sweep.py``) is merged this uses a plain
-``ProcessPoolExecutor``; the runner should then be plugged in here. Both sides pay the same
-process start-up, and the two sides must produce identical results (digests).
-"""
+"""Sweep speedup: the same short runs through the sweep runner (``sim.runners.sweep``, the code
+``paychaos sweep`` uses) on one worker process and on two. Both sides pay the same process
+start-up, and they must produce identical results (each run's digest, point by point)."""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-from bench.measure import THROUGHPUT, sized
-from sim.runners.run import run_scenario
-
-
-def one_run(task: tuple[str, int, int]) -> str:
-    path, payments, seed = task
-    from pathlib import Path
-
-    return run_scenario(sized(Path(path), payments), seed=seed, explain=False).digest()
+from bench.measure import ORDERS_PER_CHECKOUT, THROUGHPUT
+from sim.config.sweep import load_sweep
+from sim.runners.sweep import execute, tasks_of
 
 
-def timed_sweep(workers: int, runs: int, payments: int) -> tuple[float, list[str]]:
-    tasks = [(str(THROUGHPUT), payments, seed) for seed in range(1, runs + 1)]
-    context = multiprocessing.get_context("spawn")
+def sweep_file(folder: Path, runs: int, payments: int) -> Path:
+    """A one-point sweep of the throughput scenario: ``runs`` seeds of about ``payments`` each."""
+    checkouts = max(1, math.ceil(payments / ORDERS_PER_CHECKOUT))
+    path = folder / "bench-sweep.yaml"
+    path.write_text(
+        f"name: bench-sweep\nscenario: {THROUGHPUT.as_posix()}\nreplications: {runs}\n"
+        f"parameters:\n  workload.max_checkouts: [{checkouts}]\n"
+    )
+    return path
+
+
+def timed_sweep(path: Path, workers: int) -> tuple[float, list[str]]:
+    tasks = tasks_of(load_sweep(path))
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        digests = list(pool.map(one_run, tasks))
-    return time.perf_counter() - started, digests
+    rows = list(execute(tasks, "local", workers=workers))
+    elapsed = time.perf_counter() - started
+    digests = [row["digest"] for row in sorted(rows, key=lambda row: (row["point"], row["replication"]))]
+    return elapsed, digests
 
 
 def sweep_speedup(runs: int = 16, payments: int = 20_000) -> dict:
-    serial_s, serial = timed_sweep(1, runs, payments)
-    parallel_s, parallel = timed_sweep(2, runs, payments)
+    with tempfile.TemporaryDirectory(prefix="paychaos-bench-") as folder:
+        path = sweep_file(Path(folder), runs, payments)
+        serial_s, serial = timed_sweep(path, 1)
+        parallel_s, parallel = timed_sweep(path, 2)
     return {
         "runs": runs,
         "payments_per_run": payments,
@@ -42,5 +48,5 @@ def sweep_speedup(runs: int = 16, payments: int = 20_000) -> dict:
         "speedup": round(serial_s / parallel_s, 3),
         "identical_results": serial == parallel,
         "cpus": multiprocessing.cpu_count(),
-        "runner": "concurrent.futures.ProcessPoolExecutor (spawn)",
+        "runner": "sim.runners.sweep (local process pool, spawn)",
     }

@@ -28,3 +28,13 @@ def test_event_counter_counts_scheduled_events():
     env.timeout(2)
     env.run()
     assert events_scheduled(env) == 2
+
+
+def test_bench_sweep_goes_through_the_sweep_runner_with_identical_results(tmp_path):
+    from bench.sweep import sweep_file, timed_sweep
+
+    path = sweep_file(tmp_path, runs=2, payments=300)
+    _, one = timed_sweep(path, workers=1)
+    _, two = timed_sweep(path, workers=2)
+    assert len(one) == 2 and one[0] != one[1]  # two seeds, two different runs
+    assert one == two
