@@ -121,6 +121,7 @@ class CheckoutClients:
         hot_share, sellers, mu, sigma = self._hot_seller_share, self._sellers, self._mu, self._sigma
         lines: list[OrderLine] = []
         sellers_used: set[int] = set()
+        next_line = self.next_line
         for _ in range(count):
             if hot_share and random() < hot_share:
                 seller = 0
@@ -130,8 +131,9 @@ class CheckoutClients:
                 continue
             sellers_used.add(seller)
             amount = max(1, int(rng.lognormvariate(mu, sigma)))
-            lines.append(OrderLine(seller, amount, currency, self.next_line))
-            self.next_line += 1
+            lines.append(OrderLine(seller, amount, currency, next_line))
+            next_line += 1
+        self.next_line = next_line
         return buyer, lines
 
     def _new_key(self) -> int:
