@@ -24,6 +24,7 @@ _Z99 = 2.3263478740408408
 _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Response.FAILED: "failed",
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
 _FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
+_UNAVAILABLE = Response.UNAVAILABLE  # read once: an Enum class attribute costs ~0.4 µs in Python 3.11
 
 
 class _Attempt:
@@ -43,15 +44,6 @@ class _Attempt:
 
 def _unanswered(attempt: _Attempt) -> bool:
     return not attempt.answered
-
-
-def rate_multiplier(workload: Workload, now: float) -> float:
-    return workload.rate_multiplier(now)
-
-
-def next_rate_change(workload: Workload, now: float) -> float:
-    """The next time the arrival rate changes (spike edges, daily-shape slices), or +inf."""
-    return workload.next_rate_change(now)
 
 
 class CheckoutClients:
@@ -74,6 +66,13 @@ class CheckoutClients:
         self._double_click_s = make_sampler(cfg.double_click_delay, streams.stream("client.double_click"))
         self._mu = math.log(workload.amount_median_minor)
         self._sigma = (math.log(workload.amount_p99_minor) - self._mu) / _Z99
+        # the cart's shape, read once: _draw_cart runs per checkout
+        self._max_orders = workload.max_orders_per_checkout
+        self._hot_seller_share = workload.hot_seller_share
+        self._buyers = population.buyers
+        self._sellers = population.sellers
+        self._currencies = len(population.currencies)
+        self._double_click_probability = cfg.double_click_probability
         self.next_key = 0
         self.next_line = 0
         self.checkouts = 0
@@ -84,46 +83,57 @@ class CheckoutClients:
         self.env.process(self._arrive())
 
     def _arrive(self) -> Generator[simpy.Event, None, None]:
+        """Poisson arrivals whose rate may change (spikes, daily shape). With neither, the rate is
+        ``rate_per_s`` for good and never changes, so it is not recomputed per arrival."""
         env, workload, rng = self.env, self.workload, self._arrivals
         base_rate = workload.rate_per_s
         limit = workload.max_checkouts
         if base_rate <= 0:
             return
+        varying = bool(workload.spikes or workload.daily_shape)
+        rate, change = base_rate, math.inf
+        expovariate, timeout, process, until_s = rng.expovariate, env.timeout, env.process, self.until_s
         while True:
-            rate = base_rate * rate_multiplier(workload, env.now)
-            gap = rng.expovariate(rate)
-            change = next_rate_change(workload, env.now)
-            if env.now + gap > change:  # memoryless: redraw from the rate change
-                yield env.timeout(change - env.now)
+            now = env.now
+            if varying:
+                rate = base_rate * workload.rate_multiplier(now)
+                change = workload.next_rate_change(now)
+            gap = expovariate(rate)
+            if now + gap > change:  # memoryless: redraw from the rate change
+                yield timeout(change - now)
                 continue
-            if env.now + gap >= self.until_s:
+            if now + gap >= until_s:
                 return
-            yield env.timeout(gap)
+            yield timeout(gap)
             self.checkouts += 1
-            env.process(self._buyer(*self._draw_cart()))
+            process(self._buyer(*self._draw_cart()))
             if limit is not None and self.checkouts >= limit:
                 return
 
     def _draw_cart(self) -> tuple[int, list[OrderLine]]:
-        rng, workload, population = self._carts, self.workload, self.population
-        buyer = rng.randrange(population.buyers)
-        count = 1
-        while count < workload.max_orders_per_checkout and rng.random() < 0.35:
+        rng = self._carts
+        random, randrange = rng.random, rng.randrange
+        buyer = randrange(self._buyers)
+        count, max_orders = 1, self._max_orders
+        while count < max_orders and random() < 0.35:
             count += 1
-        currency = rng.randrange(len(population.currencies))
-        lines = []
+        currency = randrange(self._currencies)
+        hot_share, sellers, mu, sigma = self._hot_seller_share, self._sellers, self._mu, self._sigma
+        lines: list[OrderLine] = []
         sellers_used: set[int] = set()
+        next_line = self.next_line
         for _ in range(count):
-            if workload.hot_seller_share and rng.random() < workload.hot_seller_share:
+            if hot_share and random() < hot_share:
                 seller = 0
             else:
-                seller = rng.randrange(population.sellers)
+                seller = randrange(sellers)
             if seller in sellers_used:  # one order per seller per checkout
                 continue
             sellers_used.add(seller)
-            amount = max(1, int(rng.lognormvariate(self._mu, self._sigma)))
-            lines.append(OrderLine(seller, amount, currency, self.next_line))
-            self.next_line += 1
+            amount = max(1, int(rng.lognormvariate(mu, sigma)))
+            lines.append(OrderLine(seller, amount, currency, next_line))
+            next_line += 1
+        self.next_line = next_line
         return buyer, lines
 
     def _new_key(self) -> int:
@@ -132,10 +142,10 @@ class CheckoutClients:
         return key
 
     def _buyer(self, buyer: int, lines: list[OrderLine]) -> Generator[simpy.Event, None, None]:
-        cfg = self.cfg
         key = self._new_key()
         token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
-        if cfg.double_click_probability and self._behaviour.random() < cfg.double_click_probability:
+        double_click = self._double_click_probability
+        if double_click and self._behaviour.random() < double_click:
             self.metrics.counters["client.double_clicks"] += 1
             self.env.process(self._second_click(key, buyer, token, lines))
         yield from self._play(_Attempt(key, buyer, lines, self.env.now, None))
@@ -152,7 +162,7 @@ class CheckoutClients:
             if attempt.timed_out:
                 return
             attempt.answered = True
-            if response != Response.UNAVAILABLE:
+            if response != _UNAVAILABLE:
                 self.latency.add(env.now - attempt.started)
                 counters[_FINAL_COUNTER[response]] += 1
                 return

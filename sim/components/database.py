@@ -36,10 +36,6 @@ class Database:
         self.queued_calls = 0
         self.queue_wait_s = 0.0
 
-    def _pause_s(self) -> float:
-        wait = self.unavailable_until - self.env.now
-        return wait if wait > 0 else 0.0
-
     def write(self) -> simpy.Timeout:
         return self._call(self._write_s())
 
@@ -47,18 +43,21 @@ class Database:
         return self._call(self._read_s())
 
     def _call(self, service_s: float) -> simpy.Timeout:
-        """A call taking ``service_s`` on a connection, after any failover pause and pool queue."""
-        delay = self._pause_s()
+        """A call taking ``service_s`` on a connection, after any failover pause and pool queue.
+        About three calls per payment come here: kept to one frame below write/read."""
+        env = self.env
+        now = env.now
+        wait = self.unavailable_until - now  # the failover pause
+        delay = wait if wait > 0 else 0.0
         pool = self._free_at
         if pool is not None:
-            now = self.env.now
             start = max(now + delay, pool[0])
             if start > now + delay:
                 self.queued_calls += 1
                 self.queue_wait_s += start - now - delay
             heapq.heapreplace(pool, start + service_s)
-            return self.env.timeout(start - now + service_s)
-        return self.env.timeout(delay + service_s)
+            return env.timeout(start - now + service_s)
+        return env.timeout(delay + service_s)
 
     def lose_recent_writes(self, orders: Orders, checkouts: Checkouts, since_s: float, now: float) -> list[int]:
         """Failover with asynchronous replication: the new primary never received the writes made

@@ -62,6 +62,8 @@ class RiskService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("risk.latency"))
         self._decisions = streams.stream("risk.decisions")
+        self._timeout_s = cfg.timeout_s
+        self._reject_probability = cfg.reject_probability
         self.down = 0
         """Active risk-outage faults: the check times out."""
         self.servers = simpy.Resource(env, capacity=cfg.servers) if cfg.servers else None
@@ -71,7 +73,7 @@ class RiskService:
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
         """APPROVE, REJECT, or UNAVAILABLE (down and the amount is above the fallback limit)."""
         env = self.env
-        timeout_s = self.cfg.timeout_s
+        timeout_s = self._timeout_s
         if self.down:
             if timeout_s is not None:
                 yield env.timeout(timeout_s)  # without a timeout, the refused connection is seen at once
@@ -85,8 +87,9 @@ class RiskService:
         elif timeout_s is None:
             yield env.timeout(self._latency_s())
         else:
-            yield env.timeout(min(self._latency_s(), timeout_s))
-        if self._decisions.random() < self.cfg.reject_probability:
+            latency_s = self._latency_s()
+            yield env.timeout(latency_s if latency_s < timeout_s else timeout_s)
+        if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1
             return REJECT
         return APPROVE

@@ -11,13 +11,16 @@ import math
 from collections import defaultdict
 
 
+_GROWTH = 1.02
+_LOG_GROWTH = math.log(_GROWTH)
+_FLOOR = 1e-6  # values below a microsecond fall in the zero bucket
+_log = math.log
+
+
 class Histogram:
     """Log-bucketed histogram of positive values (seconds) with constant memory."""
 
     __slots__ = ("counts", "count", "total", "minimum", "maximum", "zeros")
-    GROWTH = 1.02
-    _LOG_GROWTH = math.log(GROWTH)
-    _FLOOR = 1e-6  # values below a microsecond fall in the zero bucket
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
@@ -28,17 +31,19 @@ class Histogram:
         self.zeros = 0
 
     def add(self, value: float) -> None:
+        """One observation (on the hot path: the constants are module globals, not class attributes)."""
         self.count += 1
         self.total += value
         if value < self.minimum:
             self.minimum = value
         if value > self.maximum:
             self.maximum = value
-        if value < self._FLOOR:
+        if value < _FLOOR:
             self.zeros += 1
             return
-        index = int(math.log(value / self._FLOOR) / self._LOG_GROWTH)
-        self.counts[index] = self.counts.get(index, 0) + 1
+        index = int(_log(value / _FLOOR) / _LOG_GROWTH)
+        counts = self.counts
+        counts[index] = counts.get(index, 0) + 1
 
     @property
     def mean(self) -> float:
@@ -55,8 +60,8 @@ class Histogram:
         for index in sorted(self.counts):
             seen += self.counts[index]
             if seen >= rank:
-                low = self._FLOOR * self.GROWTH**index
-                return min(self.maximum, max(self.minimum, low * (1 + self.GROWTH) / 2))
+                low = _FLOOR * _GROWTH**index
+                return min(self.maximum, max(self.minimum, low * (1 + _GROWTH) / 2))
         return self.maximum
 
     def merge(self, other: "Histogram") -> None:
