@@ -49,6 +49,18 @@ class Message:
     produced_at: float
 
 
+def _process_now(event: simpy.Event) -> None:
+    """Trigger ``event`` and run its callbacks at once, as the event loop does when it pops an
+    event: same simulated time, no heap round trip. Only from the loop itself (an event's
+    callback, e.g. a producer's ack), never from inside a process, where resuming another process
+    would nest the two."""
+    event._ok = True
+    event._value = None
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:
+        callback(event)
+
+
 class _Partition:
     """An append-only log; offsets below ``base`` were committed by every group and dropped."""
 
@@ -104,7 +116,10 @@ class Topic:
         wake = part.wake
         if wake is not None:
             part.wake = None
-            wake.succeed()
+            if self.env.active_process is None:
+                _process_now(wake)
+            else:
+                wake.succeed()
         self._counters[self._c_published] += 1
         return offset
 

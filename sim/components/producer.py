@@ -4,6 +4,7 @@ sent together share one batch (one ack)."""
 from __future__ import annotations
 
 import random
+from functools import partial
 from itertools import starmap
 from typing import Generator, Sequence
 
@@ -36,20 +37,27 @@ class Producer:
         """Publish one record and wait for the ack; False when the retries ran out (not sent)."""
         return self.send_all(topic, ((key, value),))
 
+    def _reach_broker(self, topic: Topic, records: Sequence[tuple[int, object]], ack: simpy.Event) -> None:
+        """The batch reaches the broker: a callback of the ack's timeout, run before the producer
+        resumes, so idle consumers wake at once (no extra event); the ack's value tells the
+        producer whether the broker took the batch (it is up or down for all of it)."""
+        offsets = list(starmap(topic.publish, records))  # in C: no comprehension frame per batch
+        taken = ack._value = offsets[0] is not None
+        if taken and self.duplicate_probability:
+            for key, value in records:
+                if self.rng.random() < self.duplicate_probability:
+                    topic.publish(key, value)
+                    self.metrics.counters["producer.duplicates"] += 1
+
     def send_all(self, topic: Topic, records: Sequence[tuple[int, object]]) -> Generator[simpy.Event, None, bool]:
         """Publish records together (one producer batch: one ack latency for all) and wait for the
         ack; False when the retries ran out (none is sent: an outage refuses the whole batch)."""
         env = self.env
         retrier: Retrier | None = None
         while True:
-            yield env.timeout(self._latency_s())
-            offsets = list(starmap(topic.publish, records))  # in C: no comprehension frame per batch
-            if offsets[0] is not None:  # the broker took the batch (it is up or down for all of it)
-                if self.duplicate_probability:
-                    for key, value in records:
-                        if self.rng.random() < self.duplicate_probability:
-                            topic.publish(key, value)
-                            self.metrics.counters["producer.duplicates"] += 1
+            ack = env.timeout(self._latency_s())
+            ack.callbacks.append(partial(self._reach_broker, topic, records))
+            if (yield ack):
                 return True
             if retrier is None:
                 retrier = Retrier(self.cfg.retry, self.rng, env.now)
