@@ -330,6 +330,7 @@ class ConsumerGroup:
         batch: list[Message] = []  # commit="before": the poll, committed (maybe trimmed) before handling
         batch_start = pos
         max_poll = self.max_poll_records
+        env = self.env
         try:
             while not w.stopping:
                 if pos == poll_end:  # poll: fetch up to max_poll_records messages
@@ -343,7 +344,7 @@ class ConsumerGroup:
                         w.idle = True
                         wake = part.wake
                         if wake is None:
-                            wake = part.wake = self.env.event()
+                            wake = part.wake = simpy.Event(env)
                         yield wake
                         w.idle = False
                         continue
