@@ -28,6 +28,7 @@ from simpy.core import NORMAL
 
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
+from sim.domain.microtimes import MicrosColumn, to_micros
 from sim.domain.orders import widened
 from sim.policies.retry import Retrier, RetryStrategy
 
@@ -234,7 +235,7 @@ class Psp:
         self._st_order = array("i")
         self._st_amount = array("i")
         self._st_currency = bytearray()
-        self._st_at = array("d")
+        self._st_at = MicrosColumn()  # capture times, to the microsecond
         self._st_odd_key: dict[int, int] = {}  # row -> key, where the key is not the order id
         self._st_waited = array("f")  # captured_at − admitted_at, seconds
 
@@ -277,8 +278,10 @@ class Psp:
                 keys[row] = key
             return keys
         if name == "admitted_at":
-            return np.array(self._st_at) - np.array(self._st_waited, dtype=np.float64)
+            return self._st_at.to_numpy() - np.array(self._st_waited, dtype=np.float64)
         column = getattr(self, _SETTLEMENT_COLUMNS[name])
+        if isinstance(column, MicrosColumn):
+            return column.to_numpy()
         if isinstance(column, bytearray):
             return np.frombuffer(bytes(column), dtype=np.uint8).astype(np.int64)
         return np.array(column)
@@ -506,7 +509,7 @@ class Psp:
         self._st_at.append(captured_at)
         if key != order_id:
             self._st_odd_key[row] = key
-        self._st_waited.append(captured_at - admitted_at)
+        self._st_waited.append(to_micros(captured_at) - admitted_at)  # from the time as stored
 
     # ------------------------------------------------------------------ replies
 

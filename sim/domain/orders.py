@@ -20,6 +20,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.domain.microtimes import MicrosColumn, to_micros
+
 class OrderState(IntEnum):
     NOT_STARTED = 0
     EXECUTING = 1
@@ -128,7 +130,7 @@ class Checkouts:
         self.card_token = array("H")  # from the PSP's hosted page: never a card number
         self.first_order = array("i")
         self.order_count = bytearray()
-        self.created_at = array("d")
+        self.created_at = MicrosColumn()  # to the microsecond
         self.done = bytearray()  # is_payment_done
 
     def __len__(self) -> int:
@@ -211,7 +213,7 @@ class Orders:
             bases.append(base if -2**31 <= base < 2**31 else 0)
         if bases[checkout] + order_id != line:
             self._odd_lines[order_id] = line
-        if self.checkouts.created_at[checkout] != now:
+        if self.checkouts.created_at[checkout] != to_micros(now):
             self._odd_created[order_id] = now
         self.state.append(0)  # OrderState.NOT_STARTED
         self.flags.append(0)
@@ -239,7 +241,7 @@ class Orders:
 
     def created_at_column(self) -> np.ndarray:
         """Every order's creation time (float64, new array)."""
-        created = as_numpy(self.checkouts.created_at)[as_numpy(self.checkout)].astype(np.float64)
+        created = self.checkouts.created_at.to_numpy()[as_numpy(self.checkout)]
         for order_id, at in self._odd_created.items():
             created[order_id] = at
         return created
