@@ -112,7 +112,7 @@ class Ledger:
 
 def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:
     """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated."""
-    checkout = orders.checkout[order_id]
+    checkout = orders.checkout_of(order_id)
     flags = orders.flags
     if all(flags[o] & BOTH_UPDATED == BOTH_UPDATED for o in checkouts.orders_of(checkout)):
         checkouts.done[checkout] = 1
