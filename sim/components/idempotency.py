@@ -33,6 +33,8 @@ of the flawed design, a test's odd key) goes to the dict."""
 _REPLACED = 0x80
 """Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
 _CODE = 0x7F
+_NONE = float("inf")
+"""``_head_at`` when no entry is retained."""
 
 
 class IdempotencyStore:
@@ -60,7 +62,7 @@ class IdempotencyStore:
         self._codes = bytearray()  # the answer, | _REPLACED once the entry no longer answers for its key
         self._base = 0  # sequence number of column index 0
         self._head = 0  # column index of the oldest entry not yet purged
-        self._head_at = float("inf")  # its creation time (inf: none)
+        self._head_at = _NONE  # its creation time
 
     def __len__(self) -> int:
         """Keys currently retained (live or expired but not yet purged)."""
@@ -112,7 +114,7 @@ class IdempotencyStore:
                         del self._sparse[key]
             head += 1
             seq += 1
-            at = created[head] if head < size else float("inf")
+            at = created[head] if head < size else _NONE
         self._head_at = at
         if head >= _COMPACT_MIN and 2 * head >= size:
             cut = head - head % CHUNK  # whole chunks of the time column
@@ -140,11 +142,9 @@ class IdempotencyStore:
         seq = self._base + len(self._codes)
         self._forget(key, self._seq(key))  # the previous entry, if any, stops answering
         created = self._created
-        if self._head >= len(created):
-            created.append(now)
+        created.append(now)
+        if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = created[-1]
-        else:
-            created.append(now)
         self._prints.append(fingerprint)
         self._codes.append(code)
         dense = self._dense

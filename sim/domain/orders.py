@@ -272,16 +272,16 @@ class Orders:
     def checkout_of(self, order_id: int) -> int:
         """The checkout of order ``order_id``: the last one whose orders start at or before it
         (C bisection, O(log n)), unless recorded otherwise."""
-        if order_id < 0:
-            order_id += len(self.state)
-        if not 0 <= order_id < len(self.state):
-            raise IndexError(f"no order {order_id}")
         odd = self._odd_checkout
         if odd:
             checkout = odd.get(order_id)
             if checkout is not None:
                 return checkout
-        return bisect_right(self.checkouts.first_order, order_id) - 1
+        if 0 <= order_id < len(self.state):
+            return bisect_right(self.checkouts.first_order, order_id) - 1
+        if -len(self.state) <= order_id < 0:
+            return self.checkout_of(order_id + len(self.state))
+        raise IndexError(f"no order {order_id}")
 
     def pin_checkouts(self, from_order: int) -> None:
         """Record the current checkout of orders ``from_order`` on (a checkout about to be added
