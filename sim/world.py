@@ -160,8 +160,10 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
     )
     psp.webhook_sink = payment_service.on_webhook
+    psp.orders = orders  # the settlement file stores amounts only where they are not the order's
     if secondary is not None:
         secondary.webhook_sink = payment_service.on_webhook
+        secondary.orders = orders
     if model.payment_service.log_card_numbers:
         payment_service.card_number_of = lambda token: population.cards[token].number
     wallet = Wallet(

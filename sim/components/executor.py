@@ -334,7 +334,7 @@ class Executor:
             if not cut:
                 request = ChargeRequest(
                     key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
-                    self.checkouts.card_token[orders.checkout[order_id]],
+                    self.checkouts.card_token[orders.checkout_of(order_id)],
                 )
                 psp.charge(request, done)
         if cut:

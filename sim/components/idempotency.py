@@ -3,7 +3,8 @@
 Entries live in columns (arrays) in order of first use, which is also their expiry order, so
 expired entries are purged lazily from the front on each access and memory is bounded by the
 retention window. A key maps to its entry's sequence number; a re-used key gets a new entry and
-the old one is dropped when its turn comes.
+the old one is dropped when its turn comes. Creation times are kept to the microsecond
+(:class:`sim.domain.microtimes.MicrosColumn`: a "round" time reads back exactly).
 
 Two horizons:
 
@@ -18,22 +19,26 @@ from __future__ import annotations
 
 from array import array
 
+from sim.domain.microtimes import CHUNK, MicrosColumn
+
 ABSENT = -1
 """``find``: the key is unknown (never seen, removed, or purged)."""
 EXPIRED = -2
 """``find``: the key is known but older than the TTL; treat as absent."""
 
-_COMPACT_MIN = 4096
+_COMPACT_MIN = CHUNK
 _DENSE_SLACK = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
 _REPLACED = 0x80
 """Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
 _CODE = 0x7F
+_NONE = float("inf")
+"""``_head_at`` when no entry is retained."""
 
 
 class IdempotencyStore:
-    """Compact, lazily purged key → answer store: 13 bytes of columns per retained entry, plus
+    """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry, plus
     4 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
     retained key for any other key.
 
@@ -44,7 +49,7 @@ class IdempotencyStore:
     remembered per entry (``_sparse_key``), to drop them from the dict on purge."""
 
     __slots__ = ("retention_s", "_dense", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
-                 "_base", "_head")
+                 "_base", "_head", "_head_at")
 
     def __init__(self, retention_s: float) -> None:
         self.retention_s = retention_s
@@ -52,11 +57,12 @@ class IdempotencyStore:
         self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
         self._sparse_key: dict[int, int] = {}  # sequence number -> key, for entries of _sparse
         self._live = 0  # keys with an entry
-        self._created = array("d")
+        self._created = MicrosColumn()
         self._prints = array("i")  # 32-bit parameter fingerprints
         self._codes = bytearray()  # the answer, | _REPLACED once the entry no longer answers for its key
         self._base = 0  # sequence number of column index 0
         self._head = 0  # column index of the oldest entry not yet purged
+        self._head_at = _NONE  # its creation time
 
     def __len__(self) -> int:
         """Keys currently retained (live or expired but not yet purged)."""
@@ -89,16 +95,17 @@ class IdempotencyStore:
 
     def purge(self, now: float) -> None:
         """Forget entries at least ``retention_s`` old."""
+        limit = now - self.retention_s
+        if self._head_at > limit:
+            return
         created = self._created
         head = self._head
         size = len(created)
-        limit = now - self.retention_s
-        if head >= size or created[head] > limit:
-            return
         codes = self._codes
         sparse_key = self._sparse_key
         seq = self._base + head
-        while head < size and created[head] <= limit:
+        at = self._head_at
+        while at <= limit:
             if not codes[head] & _REPLACED:
                 self._live -= 1
                 if sparse_key:
@@ -107,12 +114,15 @@ class IdempotencyStore:
                         del self._sparse[key]
             head += 1
             seq += 1
+            at = created[head] if head < size else _NONE
+        self._head_at = at
         if head >= _COMPACT_MIN and 2 * head >= size:
-            del created[:head]
-            del self._prints[:head]
-            del codes[:head]
-            self._base += head
-            head = 0
+            cut = head - head % CHUNK  # whole chunks of the time column
+            created.drop_front(cut)
+            del self._prints[:cut]
+            del codes[:cut]
+            self._base += cut
+            head -= cut
         self._head = head
 
     def find(self, key: int, now: float, ttl_s: float) -> int:
@@ -131,7 +141,10 @@ class IdempotencyStore:
         self.purge(now)
         seq = self._base + len(self._codes)
         self._forget(key, self._seq(key))  # the previous entry, if any, stops answering
-        self._created.append(now)
+        created = self._created
+        created.append(now)
+        if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
+            self._head_at = created[-1]
         self._prints.append(fingerprint)
         self._codes.append(code)
         dense = self._dense

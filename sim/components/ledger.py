@@ -116,7 +116,7 @@ def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> No
     flags = orders.flags
     if flags[order_id] & BOTH_UPDATED != BOTH_UPDATED:
         return
-    checkout = orders.checkout[order_id]
+    checkout = orders.checkout_of(order_id)
     for other in checkouts.orders_of(checkout):
         if flags[other] & BOTH_UPDATED != BOTH_UPDATED:
             return

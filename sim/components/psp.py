@@ -28,20 +28,21 @@ from simpy.core import NORMAL
 
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
-from sim.domain.orders import widened
+from sim.domain.microtimes import MicrosColumn, to_micros
+from sim.domain.orders import as_numpy, widened
 from sim.policies.retry import Retrier, RetryStrategy
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
     from sim.config.model import PspConfig
+    from sim.domain.orders import Orders
     from sim.domain.population import Population
     from sim.observe.metrics import Metrics
     from sim.rng import Streams
 
 DAY_S = 86400.0
 
-_SETTLEMENT_COLUMNS = {"day": "_st_day", "order_id": "_st_order", "amount_minor": "_st_amount",
-                       "currency": "_st_currency", "captured_at": "_st_at"}
+_SETTLEMENT_COLUMNS = ("day", "order_id", "amount_minor", "currency", "captured_at")
 
 EXPIRED_KEY_MEMORY_MAX_S = 3600.0
 """Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
@@ -227,14 +228,19 @@ class Psp:
 
         self._vault: dict[str, int] | None = None
 
-        # The settlement file, one row per capture (narrow columns widen themselves, see
-        # sim.domain.orders.widened): the key is stored only where it is not the order id, the
-        # admission time as a float32 offset back from the capture (relative precision 6e-8).
-        self._st_day = array("h")
+        self.orders: "Orders | None" = None
+        """The merchant's order table, set by the world: storage only (see _settle), the PSP's
+        behaviour never reads it."""
+        # The settlement file, one row per capture, deduplicated against values known to be equal
+        # (a row still has every field, see settlement_column): the key is stored only where it is
+        # not the order id, the amount and currency only where they are not the order's, the day
+        # only where it is not the cut-off formula's for the stored capture time (a clock skew);
+        # the admission time as a float32 offset back from the capture (relative precision 6e-8);
+        # the capture time to the microsecond.
         self._st_order = array("i")
-        self._st_amount = array("i")
-        self._st_currency = bytearray()
-        self._st_at = array("d")
+        self._st_at = MicrosColumn()
+        self._st_odd_day: dict[int, int] = {}  # row -> day, where not floor((at − cut-off) / 1 day)
+        self._st_odd_money: dict[int, tuple[int, int]] = {}  # row -> (amount, currency), where not the order's
         self._st_odd_key: dict[int, int] = {}  # row -> key, where the key is not the order id
         self._st_waited = array("f")  # captured_at − admitted_at, seconds
 
@@ -265,23 +271,42 @@ class Psp:
     def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
         """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
         captured_at). ``day`` = floor((captured_at + clock skew at capture − cut-off) / 86400)."""
-        return list(zip(self._st_day, self._st_order, self._st_amount, self._st_currency, self._st_at))
+        return list(zip(*(self.settlement_column(name).tolist() for name in _SETTLEMENT_COLUMNS)))
 
     def settlement_column(self, name: str) -> "np.ndarray":
         """One column of the settlement file as a new numpy array (end-of-run checks read columns,
-        not millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``,
-        ``captured_at`` (each in its stored dtype), ``key`` (int64) or ``admitted_at`` (float64)."""
+        not millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``, ``key``
+        (int64), ``captured_at`` or ``admitted_at`` (float64)."""
+        if name not in _SETTLEMENT_COLUMNS and name not in ("key", "admitted_at"):
+            raise KeyError(name)
+        order_ids = np.array(self._st_order, dtype=np.int64)
+        if name == "order_id":
+            return order_ids
         if name == "key":
-            keys = np.array(self._st_order, dtype=np.int64)
             for row, key in self._st_odd_key.items():
-                keys[row] = key
-            return keys
+                order_ids[row] = key
+            return order_ids
+        if name == "captured_at":
+            return self._st_at.to_numpy()
         if name == "admitted_at":
-            return np.array(self._st_at) - np.array(self._st_waited, dtype=np.float64)
-        column = getattr(self, _SETTLEMENT_COLUMNS[name])
-        if isinstance(column, bytearray):
-            return np.frombuffer(bytes(column), dtype=np.uint8).astype(np.int64)
-        return np.array(column)
+            return self._st_at.to_numpy() - np.array(self._st_waited, dtype=np.float64)
+        if name == "day":
+            days = np.floor((self._st_at.to_numpy() - self.cfg.settlement_cutoff_s) / DAY_S).astype(np.int64)
+            for row, day in self._st_odd_day.items():
+                days[row] = day
+            return days
+        orders, odd = self.orders, self._st_odd_money
+        field = 0 if name == "amount_minor" else 1
+        if orders is None:
+            values = np.zeros(len(order_ids), dtype=np.int64)
+        else:
+            known = np.nonzero((order_ids >= 0) & (order_ids < len(orders)))[0]  # rows of other orders are exceptions
+            column = orders.amount_column() if field == 0 else as_numpy(orders.currency).astype(np.int64)
+            values = np.zeros(len(order_ids), dtype=np.int64)
+            values[known] = column[order_ids[known]]
+        for row, money in odd.items():
+            values[row] = money[field]
+        return values
 
     def settlement_keys(self) -> list[tuple[int, float]]:
         """Per settlement row: the idempotency key of the charge and when the PSP admitted that
@@ -492,21 +517,22 @@ class Psp:
     def _settle(self, day: int, order_id: int, amount_minor: int, currency: int, captured_at: float, key: int,
                 admitted_at: float) -> None:
         """Append one row to the settlement file."""
-        try:
-            self._st_day.append(day)
-        except OverflowError:
-            self._st_day = widened(self._st_day, day)
         row = len(self._st_order)
-        self._st_order.append(order_id)
         try:
-            self._st_amount.append(amount_minor)
+            self._st_order.append(order_id)
         except OverflowError:
-            self._st_amount = widened(self._st_amount, amount_minor)
-        self._st_currency.append(currency)
+            self._st_order = widened(self._st_order, order_id)
+        at = to_micros(captured_at)
         self._st_at.append(captured_at)
+        if day != math.floor((at - self.cfg.settlement_cutoff_s) / DAY_S):
+            self._st_odd_day[row] = day
+        orders = self.orders
+        if orders is None or not 0 <= order_id < len(orders.state) \
+                or orders.amount_minor[order_id] != amount_minor or orders.currency[order_id] != currency:
+            self._st_odd_money[row] = (amount_minor, currency)
         if key != order_id:
             self._st_odd_key[row] = key
-        self._st_waited.append(captured_at - admitted_at)
+        self._st_waited.append(at - admitted_at)  # from the capture time as stored
 
     # ------------------------------------------------------------------ replies
 

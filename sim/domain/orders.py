@@ -1,7 +1,7 @@
 """The payment service's database: checkouts (payment events) and payment orders, columnar.
 
 Ids are sequential integers and every column is an ``array``/``bytearray``, so a finished order
-costs about twenty bytes and no Python object. Columns start narrow and widen themselves the first
+costs about fifteen bytes and no Python object. Columns start narrow and widen themselves the first
 time a value does not fit (``seller``, ``amount_minor``, ``buyer``, ``card_token``), so readers
 must fetch a column from its table each time rather than keep a reference to it.
 
@@ -11,14 +11,24 @@ checkout's first line plus its place in the checkout (the ``line`` is ground tru
 cart line an order was created for — read only by the oracles to see client-level duplicates).
 ``finished_at`` is stored as a float32 offset from creation: exact to a relative 6e-8 of the
 order's latency (a 10 s latency to within a microsecond).
+
+An order does not store its checkout: checkouts hand out contiguous, growing ranges of order ids
+(``Checkouts.first_order``), so ``orders.checkout_of(o)`` bisects that column (C ``bisect``,
+O(log n)); numpy readers use :meth:`Orders.checkout_column` (``np.searchsorted``). An order added
+to another checkout than bisection finds is kept as an exception. Checkout creation times are kept
+to the microsecond (:class:`sim.domain.microtimes.MicrosColumn`); an order created within half a
+microsecond of its checkout shares its time.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from enum import IntEnum
 
 import numpy as np
+
+from sim.domain.microtimes import MicrosColumn, to_micros
 
 class OrderState(IntEnum):
     NOT_STARTED = 0
@@ -104,6 +114,21 @@ class _FinishedAt:
         orders.latency_s[order_id] = -1.0 if at_s < 0 else at_s - orders.created_at_of(order_id)
 
 
+class _CheckoutOf:
+    """``orders.checkout[o]``: the checkout order ``o`` belongs to (read-only)."""
+
+    __slots__ = ("_orders",)
+
+    def __init__(self, orders: "Orders") -> None:
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, order_id: int) -> int:
+        return self._orders.checkout_of(order_id)
+
+
 class _Lines:
     """``orders.line[o]``: the buyer's cart line the order was created for (ground truth)."""
 
@@ -128,8 +153,9 @@ class Checkouts:
         self.card_token = array("H")  # from the PSP's hosted page: never a card number
         self.first_order = array("i")
         self.order_count = bytearray()
-        self.created_at = array("d")
+        self.created_at = MicrosColumn()  # to the microsecond
         self.done = bytearray()  # is_payment_done
+        self._orders: Orders | None = None  # set by the orders table built on these checkouts
 
     def __len__(self) -> int:
         return len(self.order_count)
@@ -139,7 +165,15 @@ class Checkouts:
         return self.by_key[key] if key < len(self.by_key) else -1
 
     def add(self, key: int, buyer: int, card_token: int, first_order: int, order_count: int, now: float) -> int:
+        """A new checkout whose orders get ids from ``first_order`` on (not below the previous
+        checkout's: an order's checkout is found by bisection on ``first_order``)."""
         checkout_id = len(self.order_count)
+        if checkout_id and first_order < self.first_order[-1]:
+            raise ValueError(f"checkout {checkout_id}: first order {first_order} is below the previous "
+                             f"checkout's ({self.first_order[-1]}); order ids must grow with checkouts")
+        orders = self._orders
+        if orders is not None and first_order < len(orders.state):
+            orders.pin_checkouts(first_order)  # existing orders keep their checkout
         if key >= len(self.by_key):
             self.by_key.extend([-1] * (key + 1 - len(self.by_key)))
         self.by_key[key] = checkout_id
@@ -167,7 +201,8 @@ class Orders:
 
     def __init__(self, checkouts: Checkouts) -> None:
         self.checkouts = checkouts
-        self.checkout = array("i")  # 32-bit ids: 4 bytes a column (2^31 orders is out of reach)
+        checkouts._orders = self
+        self._odd_checkout: dict[int, int] = {}  # order -> checkout, where bisection would not find it
         self.seller = array("H")  # widens itself past 65535 sellers
         self.amount_minor = array("i")  # widens itself to 64 bits for an amount beyond ±2^31
         self.currency = bytearray()
@@ -182,6 +217,7 @@ class Orders:
         self.created_at = _CreatedAt(self)
         self.finished_at = _FinishedAt(self)
         self.line = _Lines(self)
+        self.checkout = _CheckoutOf(self)
         self.in_flight: dict[int, None] = {}
         """Non-terminal orders in creation order (the monitor scans the oldest first)."""
         self.illegal_transitions: list[tuple[int, float, int, int]] = []
@@ -193,7 +229,11 @@ class Orders:
 
     def add(self, checkout: int, seller: int, amount_minor: int, currency: int, line: int, now: float) -> int:
         order_id = len(self.state)
-        self.checkout.append(checkout)
+        checkouts = self.checkouts
+        firsts = checkouts.first_order
+        if not (checkout == len(firsts) - 1 and firsts[checkout] <= order_id) \
+                and bisect_right(firsts, order_id) - 1 != checkout:
+            self._odd_checkout[order_id] = checkout
         try:
             self.seller.append(seller)
         except OverflowError:
@@ -211,7 +251,7 @@ class Orders:
             bases.append(base if -2**31 <= base < 2**31 else 0)
         if bases[checkout] + order_id != line:
             self._odd_lines[order_id] = line
-        if self.checkouts.created_at[checkout] != now:
+        if checkouts.created_at[checkout] != to_micros(now):
             self._odd_created[order_id] = now
         self.state.append(0)  # OrderState.NOT_STARTED
         self.flags.append(0)
@@ -227,7 +267,38 @@ class Orders:
             at = odd.get(order_id)
             if at is not None:
                 return at
-        return self.checkouts.created_at[self.checkout[order_id]]
+        return self.checkouts.created_at[self.checkout_of(order_id)]
+
+    def checkout_of(self, order_id: int) -> int:
+        """The checkout of order ``order_id``: the last one whose orders start at or before it
+        (C bisection, O(log n)), unless recorded otherwise."""
+        odd = self._odd_checkout
+        if odd:
+            checkout = odd.get(order_id)
+            if checkout is not None:
+                return checkout
+        if 0 <= order_id < len(self.state):
+            return bisect_right(self.checkouts.first_order, order_id) - 1
+        if -len(self.state) <= order_id < 0:
+            return self.checkout_of(order_id + len(self.state))
+        raise IndexError(f"no order {order_id}")
+
+    def pin_checkouts(self, from_order: int) -> None:
+        """Record the current checkout of orders ``from_order`` on (a checkout about to be added
+        claims ids that already have orders)."""
+        odd = self._odd_checkout
+        for order_id in range(max(from_order, 0), len(self.state)):
+            if order_id not in odd:
+                odd[order_id] = self.checkout_of(order_id)
+
+    def checkout_column(self) -> np.ndarray:
+        """Every order's checkout (int64, new array)."""
+        count = len(self)
+        firsts = as_numpy(self.checkouts.first_order)
+        checkouts = np.searchsorted(firsts, np.arange(count), side="right").astype(np.int64) - 1
+        for order_id, checkout in self._odd_checkout.items():
+            checkouts[order_id] = checkout
+        return checkouts
 
     def line_of(self, order_id: int) -> int:
         odd = self._odd_lines
@@ -235,11 +306,11 @@ class Orders:
             line = odd.get(order_id)
             if line is not None:
                 return line
-        return self._line_base[self.checkout[order_id]] + order_id
+        return self._line_base[self.checkout_of(order_id)] + order_id
 
     def created_at_column(self) -> np.ndarray:
         """Every order's creation time (float64, new array)."""
-        created = as_numpy(self.checkouts.created_at)[as_numpy(self.checkout)].astype(np.float64)
+        created = self.checkouts.created_at.to_numpy()[self.checkout_column()]
         for order_id, at in self._odd_created.items():
             created[order_id] = at
         return created
@@ -252,7 +323,7 @@ class Orders:
     def line_column(self) -> np.ndarray:
         """Every order's cart line (int64, new array)."""
         count = len(self)
-        lines = as_numpy(self._line_base).astype(np.int64)[as_numpy(self.checkout)] + np.arange(count, dtype=np.int64)
+        lines = as_numpy(self._line_base).astype(np.int64)[self.checkout_column()] + np.arange(count, dtype=np.int64)
         for order_id, line in self._odd_lines.items():
             lines[order_id] = line
         return lines
