@@ -14,7 +14,7 @@ from array import array
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
-from sim.components.psp import ReplyCode
+from sim.components.psp import ReplyCode, call_after
 from sim.config.distributions import make_sampler
 
 if TYPE_CHECKING:
@@ -97,8 +97,7 @@ class Banks:
         """Decide on a charge after ``after_s`` + scheme latency + bank latency; call ``on_done``
         with the code at that instant (the capture, if any, happens at that instant too)."""
         delay = after_s + self._scheme_latency() + self._bank_latency()
-        event = self.env.timeout(delay)
-        event.callbacks.append(partial(self._decide, order_id, card_token, amount_minor, currency, on_done))
+        call_after(self.env, delay, partial(self._decide, order_id, card_token, amount_minor, currency, on_done))
 
     def _decide(
         self,

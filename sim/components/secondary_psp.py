@@ -5,6 +5,7 @@ charge the oracles see)."""
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 NAME = "secondary_psp"
 
 
+@functools.cache  # a few dozen names, renamed on every counter increment of the secondary PSP
 def _rename(key: str) -> str:
     """``psp.requests`` → ``secondary_psp.requests``; ``psp_requests`` → ``secondary_psp_requests``."""
     if key.startswith("psp"):
