@@ -14,7 +14,8 @@ from array import array
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
-from sim.components.psp import ReplyCode, call_after
+from sim.components.psp import ReplyCode
+from sim.components.scheduling import call_after
 from sim.config.distributions import make_sampler
 
 if TYPE_CHECKING:

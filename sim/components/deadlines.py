@@ -16,6 +16,8 @@ from typing import Callable, Generic, TypeVar
 
 import simpy
 
+from sim.components.scheduling import call_after
+
 T = TypeVar("T")
 
 
@@ -44,7 +46,7 @@ class Deadlines(Generic[T]):
         self._queue.append((env.now + self.delay_s, item))
         if not self._armed:
             self._armed = True
-            env.timeout(self.delay_s).callbacks.append(self._fire)  # type: ignore[union-attr]
+            call_after(env, self.delay_s, self._fire)
 
     def _fire(self, _event: simpy.Event) -> None:
         now = self.env.now
@@ -55,7 +57,7 @@ class Deadlines(Generic[T]):
                 queue.popleft()
                 continue
             if deadline > now:
-                self.env.timeout(_exact_delay(now, deadline)).callbacks.append(self._fire)  # type: ignore[union-attr]
+                call_after(self.env, _exact_delay(now, deadline), self._fire)
                 return
             queue.popleft()
             expire(item)

@@ -256,7 +256,7 @@ class PaymentService:
         database write. No process unless a success must be published (most webhooks confirm
         what the executor already applied)."""
         self.metrics.counters["webhooks_received"] += 1
-        self.db.write().callbacks.append(partial(self._webhook_stored, order_id, code))
+        self.db.write_then(partial(self._webhook_stored, order_id, code))
 
     def _webhook_stored(self, order_id: int, code: int, _event: simpy.Event) -> None:
         if order_id >= len(self.orders.state):  # the column's length: no __len__ frame per webhook

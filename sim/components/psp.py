@@ -26,6 +26,7 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL
 
+from sim.components.scheduling import call_after
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn, to_micros
@@ -107,24 +108,6 @@ class ReplyEvent(simpy.Event):
 
 OnReply = Union[Callable[["Reply"], None], ReplyEvent]
 """A callback called with the reply when it arrives, or an event the PSP schedules to fire then."""
-
-
-class _Call:
-    """A scheduled function call: what SimPy's loop needs of an event it pops (``callbacks``,
-    ``_ok``) and nothing else. Nothing waits on it, so it needs no Timeout (value, env, delay
-    check): the PSP and the banks schedule several per payment."""
-
-    __slots__ = ("callbacks",)
-    _ok = True
-
-
-def call_after(env: "simpy.Environment", delay_s: float, callback: Callable[[object], None]) -> None:
-    """Call ``callback(event)`` ``delay_s`` (>= 0) from now: the same event id, and so the same
-    place in the event order, as ``env.timeout(delay_s).callbacks.append(callback)``, at about
-    half the cost."""
-    call = _Call()
-    call.callbacks = (callback,)
-    env.schedule(call, NORMAL, delay_s)
 
 
 class PspFaults:
