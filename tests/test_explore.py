@@ -147,10 +147,12 @@ def test_cli_estimate_per_million_with_confidence_interval(tmp_path, capsys):
 def test_a_pending_payment_the_psp_drops_is_executed_again(tmp_path):
     """Found by explore on the correct design, with no fault at all: a PENDING charge whose bank
     authorisation errored was dropped by the PSP (no webhook; status NOT_FOUND) and stayed PENDING
-    for ever. The executor now executes it again under the same key."""
-    loaded = scenario(tmp_path, "async-kafka.yaml", seed=493, duration="60s", drain="1h",
-                      workload={"rate": "5/s", "max_checkouts": 127, "buyers": 200, "sellers": 20,
-                                "currencies": ["EUR", "USD"]})
+    for ever. The executor now executes it again under the same key. Made certain here: every
+    charge of the first 5 s is PENDING and the banks fail every authorisation for 20 s."""
+    faults = [{"kind": "psp_pending_storm", "at": "0s", "for": "5s", "probability": 1.0},
+              {"kind": "bank_errors", "at": "0s", "for": "20s", "probability": 1.0}]
+    loaded = scenario(tmp_path, "async-kafka.yaml", seed=3, duration="10s", drain="1h", faults=faults,
+                      workload={"rate": "5/s", "buyers": 200, "sellers": 20, "currencies": ["EUR", "USD"]})
     result = run_scenario(loaded)
-    assert result.data["counters"]["executor.pending_forgotten"] == 1
+    assert result.data["counters"]["executor.pending_forgotten"] >= 1
     assert result.data["summary"]["stuck"] == 0 and result.passed

@@ -184,4 +184,6 @@ def test_a_pending_order_is_in_flight_while_polled_and_lost_when_nobody_can_lear
     orphan = world.orders.add(0, seller=2, amount_minor=500, currency=0, line=1, now=env.now)
     world.orders.transition(orphan, OrderState.PENDING, env.now)  # PENDING, yet no poller and no charge at the PSP
     assert lost_orders(world) == [orphan]
+    world.executor.polling.add(orphan)  # polling a key the PSP does not know leads nowhere either
+    assert lost_orders(world) == [orphan]
     assert [v.orders for v in nothing_lost(world)] == [[orphan]]

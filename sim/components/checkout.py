@@ -12,7 +12,7 @@ import simpy
 
 from sim.components.payment_service import OrderLine, PaymentService, Response
 from sim.components.deadlines import Deadlines
-from sim.config.distributions import make_sampler
+from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
 from sim.domain.population import Population
@@ -64,8 +64,8 @@ class CheckoutClients:
         self._carts = streams.stream("client.carts")
         self._behaviour = streams.stream("client.behaviour")
         self._double_click_s = make_sampler(cfg.double_click_delay, streams.stream("client.double_click"))
-        self._mu = math.log(workload.amount_median_minor)
-        self._sigma = (math.log(workload.amount_p99_minor) - self._mu) / _Z99
+        mu = math.log(workload.amount_median_minor)
+        self._amount = lognormal_sampler(streams.stream("client.amounts"), mu, (math.log(workload.amount_p99_minor) - mu) / _Z99)
         # the cart's shape, read once: _draw_cart runs per checkout
         self._max_orders = workload.max_orders_per_checkout
         self._hot_seller_share = workload.hot_seller_share
@@ -111,14 +111,13 @@ class CheckoutClients:
                 return
 
     def _draw_cart(self) -> tuple[int, list[OrderLine]]:
-        rng = self._carts
-        random, randrange = rng.random, rng.randrange
-        buyer = randrange(self._buyers)
+        random = self._carts.random  # int(random() * n): uniform over n, without randrange's cost
+        buyer = int(random() * self._buyers)
         count, max_orders = 1, self._max_orders
         while count < max_orders and random() < 0.35:
             count += 1
-        currency = randrange(self._currencies)
-        hot_share, sellers, mu, sigma = self._hot_seller_share, self._sellers, self._mu, self._sigma
+        currency = int(random() * self._currencies)
+        hot_share, sellers, amount_of = self._hot_seller_share, self._sellers, self._amount
         lines: list[OrderLine] = []
         sellers_used: set[int] = set()
         next_line = self.next_line
@@ -126,11 +125,11 @@ class CheckoutClients:
             if hot_share and random() < hot_share:
                 seller = 0
             else:
-                seller = randrange(sellers)
+                seller = int(random() * sellers)
             if seller in sellers_used:  # one order per seller per checkout
                 continue
             sellers_used.add(seller)
-            amount = max(1, int(rng.lognormvariate(mu, sigma)))
+            amount = max(1, int(amount_of()))
             lines.append(OrderLine(seller, amount, currency, next_line))
             next_line += 1
         self.next_line = next_line

@@ -326,11 +326,11 @@ class Psp:
             raise KeyError("card not issued by any bank of the population")  # never echo the number
         return token
 
-    def awaiting_bank(self, key: int) -> bool:
-        """True while the charge under ``key`` is PENDING here: its bank has not answered yet, so
-        nobody can know its outcome (the order is in flight, not lost)."""
+    def stored_code(self, key: int) -> int | None:
+        """The answer stored under ``key`` (PENDING while its bank has not answered), or None when
+        the key is unknown here (never seen, dropped, or purged). For end-of-run checks."""
         seq = self._store.find(key, self.env.now, math.inf)
-        return seq >= 0 and self._store.code(seq) == _PENDING
+        return self._store.code(seq) if seq >= 0 else None
 
     @property
     def idempotency_entries(self) -> int:

@@ -162,8 +162,7 @@ def make_sampler(dist: object, rng: random.Random, base_dir: Path | None = None)
         low, high = dist.low_s, dist.high_s
         return _block_sampler(rng, lambda g, n: g.uniform(low, high, n))
     if isinstance(dist, Lognormal):
-        mu, sigma = dist.mu_sigma()
-        return _block_sampler(rng, lambda g, n: g.lognormal(mu, sigma, n))
+        return lognormal_sampler(rng, *dist.mu_sigma())
     if isinstance(dist, Gamma):
         shape, scale = dist.shape, dist.mean_s / dist.shape
         return _block_sampler(rng, lambda g, n: g.gamma(shape, scale, n))
@@ -172,6 +171,11 @@ def make_sampler(dist: object, rng: random.Random, base_dir: Path | None = None)
         count = len(values)
         return _block_sampler(rng, lambda g, n: np.asarray(values)[g.integers(0, count, n)])
     raise TypeError(f"not a distribution: {dist!r}")
+
+
+def lognormal_sampler(rng: random.Random, mu: float, sigma: float) -> Sampler:
+    """Lognormal draws (``exp`` of a normal with mean ``mu`` and deviation ``sigma``)."""
+    return _block_sampler(rng, lambda g, n: g.lognormal(mu, sigma, n))
 
 
 SAMPLER_BLOCK = 1024

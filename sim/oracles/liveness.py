@@ -1,12 +1,12 @@
 """Nothing lost: after the fault-free drain, every accepted order is SUCCESS, FAILED or
-DEAD_LETTERED (visible to a human), or PENDING while the executor still polls the PSP for it or
-the PSP still waits for the bank (the outcome is on its way or does not exist yet: in flight,
-not lost; the pending resolution's tail may outlast any drain). Anything else is stuck."""
+DEAD_LETTERED (visible to a human), or PENDING while in flight at the PSP (see ``lost_orders``:
+the pending resolution's tail may outlast any drain). Anything else is stuck."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.components.psp import ReplyCode
 from sim.domain.orders import OrderState
 from sim.oracles.base import Violation
 
@@ -15,17 +15,20 @@ if TYPE_CHECKING:
 
 
 def lost_orders(world: "World") -> list[int]:
-    """Orders not final at the end of the run, except PENDING ones still in flight at the PSP."""
+    """Orders not final at the end of the run, except PENDING ones still in flight: the PSP still
+    waits for the bank, or it has an answer and the executor is polling for it (it learns it at
+    the next poll). PENDING while the PSP has decided and nobody asks, or while the executor polls
+    a key the PSP no longer knows, is lost."""
     orders, executor, pending = world.orders, world.executor, int(OrderState.PENDING)
+    waiting = int(ReplyCode.PENDING)
 
-    def in_flight_at_psp(order_id: int) -> bool:
-        if order_id in executor.polling:
-            return True
+    def in_flight(order_id: int) -> bool:
         on_secondary = world.secondary_psp is not None and order_id in executor.on_secondary
         psp = world.secondary_psp if on_secondary else world.psp
-        return psp.awaiting_bank(executor.key_for(order_id))
+        code = psp.stored_code(executor.key_for(order_id))
+        return code == waiting or (code is not None and order_id in executor.polling)
 
-    return [o for o in orders.in_flight if not (orders.state[o] == pending and in_flight_at_psp(o))]
+    return [o for o in orders.in_flight if not (orders.state[o] == pending and in_flight(o))]
 
 
 def nothing_lost(world: "World") -> list[Violation]:

@@ -27,7 +27,7 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
                          "wallet/ledger flags only on SUCCESS, is_payment_done iff all done, no exit from SUCCESS/FAILED"),
     "idempotent_replay": (effects.idempotent_replay, "a live idempotency key is never executed twice by the PSP"),
     "exactly_once_effect": (effects.exactly_once_effect, "each success event credits the wallet and the ledger once"),
-    "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while still polled or awaiting the bank)"),
+    "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
 }
 
