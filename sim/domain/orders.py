@@ -25,6 +25,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from enum import IntEnum
+from typing import Any, Callable
 
 import numpy as np
 
@@ -78,70 +79,28 @@ def as_numpy(column: array | bytearray) -> np.ndarray:
     return np.frombuffer(column, dtype=column.typecode) if len(column) else np.zeros(0, column.typecode)
 
 
-class _CreatedAt:
-    """``orders.created_at[o]``: the order's creation time (read-only)."""
+class _DerivedColumn:
+    """``view[o]``: a column the compact table derives per order instead of storing it, read by
+    ``read(o)`` (and written, where that makes sense, by ``write(o, value)``)."""
 
-    __slots__ = ("_orders",)
+    __slots__ = ("_orders", "_read", "_write")
 
-    def __init__(self, orders: "Orders") -> None:
+    def __init__(self, orders: "Orders", read: Callable[[int], Any],
+                 write: Callable[[int, Any], None] | None = None) -> None:
         self._orders = orders
+        self._read = read
+        self._write = write
 
     def __len__(self) -> int:
         return len(self._orders)
 
-    def __getitem__(self, order_id: int) -> float:
-        return self._orders.created_at_of(order_id)
+    def __getitem__(self, order_id: int) -> Any:
+        return self._read(order_id)
 
-
-class _FinishedAt:
-    """``orders.finished_at[o]``: when the order first reached a terminal state, -1.0 before."""
-
-    __slots__ = ("_orders",)
-
-    def __init__(self, orders: "Orders") -> None:
-        self._orders = orders
-
-    def __len__(self) -> int:
-        return len(self._orders)
-
-    def __getitem__(self, order_id: int) -> float:
-        orders = self._orders
-        offset = orders.latency_s[order_id]
-        return -1.0 if offset < 0 else orders.created_at_of(order_id) + offset
-
-    def __setitem__(self, order_id: int, at_s: float) -> None:
-        orders = self._orders
-        orders.latency_s[order_id] = -1.0 if at_s < 0 else at_s - orders.created_at_of(order_id)
-
-
-class _CheckoutOf:
-    """``orders.checkout[o]``: the checkout order ``o`` belongs to (read-only)."""
-
-    __slots__ = ("_orders",)
-
-    def __init__(self, orders: "Orders") -> None:
-        self._orders = orders
-
-    def __len__(self) -> int:
-        return len(self._orders)
-
-    def __getitem__(self, order_id: int) -> int:
-        return self._orders.checkout_of(order_id)
-
-
-class _Lines:
-    """``orders.line[o]``: the buyer's cart line the order was created for (ground truth)."""
-
-    __slots__ = ("_orders",)
-
-    def __init__(self, orders: "Orders") -> None:
-        self._orders = orders
-
-    def __len__(self) -> int:
-        return len(self._orders)
-
-    def __getitem__(self, order_id: int) -> int:
-        return self._orders.line_of(order_id)
+    def __setitem__(self, order_id: int, value: Any) -> None:
+        if self._write is None:
+            raise TypeError("a derived, read-only column")
+        self._write(order_id, value)
 
 
 class Checkouts:
@@ -224,10 +183,14 @@ class Orders:
         """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``): an
         order is looked up ~4 times while in flight, which this answers without a bisection —
         constant memory, not per order."""
-        self.created_at = _CreatedAt(self)
-        self.finished_at = _FinishedAt(self)
-        self.line = _Lines(self)
-        self.checkout = _CheckoutOf(self)
+        self.created_at = _DerivedColumn(self, self.created_at_of)
+        """``orders.created_at[o]``: the order's creation time."""
+        self.finished_at = _DerivedColumn(self, self.finished_at_of, self.set_finished_at)
+        """``orders.finished_at[o]``: when the order first reached a terminal state, -1.0 before."""
+        self.line = _DerivedColumn(self, self.line_of)
+        """``orders.line[o]``: the buyer's cart line the order was created for (ground truth)."""
+        self.checkout = _DerivedColumn(self, self.checkout_of)
+        """``orders.checkout[o]``: the checkout order ``o`` belongs to."""
         self.in_flight: dict[int, None] = {}
         """Non-terminal orders in creation order (the monitor scans the oldest first)."""
         self.illegal_transitions: list[tuple[int, float, int, int]] = []
@@ -285,6 +248,15 @@ class Orders:
             if at is not None:
                 return at
         return self.checkouts.created_at[self.checkout_of(order_id)]
+
+    def finished_at_of(self, order_id: int) -> float:
+        """When the order first reached a terminal state, -1.0 before."""
+        offset = self.latency_s[order_id]
+        return -1.0 if offset < 0 else self.created_at_of(order_id) + offset
+
+    def set_finished_at(self, order_id: int, at_s: float) -> None:
+        """Overwrite the finish time (-1.0: not finished, e.g. a write lost to a failover)."""
+        self.latency_s[order_id] = -1.0 if at_s < 0 else at_s - self.created_at_of(order_id)
 
     def checkout_of(self, order_id: int) -> int:
         """The checkout of order ``order_id``: the last one whose orders start at or before it
