@@ -40,7 +40,9 @@ class Producer:
     def _reach_broker(self, topic: Topic, records: Sequence[tuple[int, object]], ack: simpy.Event) -> None:
         """The batch reaches the broker: a callback of the ack's timeout, run before the producer
         resumes, so idle consumers wake at once (no extra event); the ack's value tells the
-        producer whether the broker took the batch (it is up or down for all of it)."""
+        producer whether the broker took the batch (it is up or down for all of it). A sender that
+        crashes while the batch is on its way does not stop it: the request had left (its ack is
+        lost with it, the at-least-once case)."""
         offsets = list(starmap(topic.publish, records))  # in C: no comprehension frame per batch
         taken = ack._value = offsets[0] is not None
         if taken and self.duplicate_probability:
