@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from sim.components.idempotency import ABSENT, EXPIRED, IdempotencyStore
+from sim.domain.microtimes import to_micros
 from sim.components.dlq import DeadLetterQueue
 from sim.components.ledger import PSP_RECEIVABLE, Ledger
 from sim.components.wallet import Wallet
@@ -87,7 +88,7 @@ class IdempotencyStoreMachine(RuleBasedStateMachine):
     def add(self, key, fingerprint, code):
         seq = self.store.add(key, fingerprint, code, self.now)
         assert seq == self.next_seq
-        self.ref[key] = [seq, fingerprint, code, self.now]
+        self.ref[key] = [seq, fingerprint, code, to_micros(self.now)]  # the store keeps times to the µs
         self.next_seq += 1
 
     @rule(key=st.integers(0, 5), ttl_s=st.sampled_from([1.0, 10.0, RETENTION_S]))

@@ -27,6 +27,8 @@ EXPIRED = -2
 """``find``: the key is known but older than the TTL; treat as absent."""
 
 _COMPACT_MIN = CHUNK
+_DENSE_GROWTH = 1024
+"""Slots the dense index grows by beyond the key that needs it."""
 _DENSE_SLACK = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
@@ -149,8 +151,8 @@ class IdempotencyStore:
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:
-            if key >= len(dense):
-                dense.extend(array("i", [-1]) * (key + 1 - len(dense)))
+            if key >= len(dense):  # grown a block at a time: sequential keys need no growth per add
+                dense.extend(array("i", [-1]) * (key + 1 - len(dense) + _DENSE_GROWTH))
             dense[key] = seq
         else:
             self._sparse[key] = seq

@@ -118,11 +118,21 @@ def clean_loc(loc: tuple, data: Any) -> tuple:
 
 
 def key_path(loc: tuple) -> str:
-    """``('faults', 0, 'at')`` → ``faults[0].at``."""
+    """``('faults', 0, 'at')`` → ``faults[0].at``; a key that is not a plain name (a space, a
+    newline, a dot) shows quoted, ``workload['a b']``, so an error stays one readable line."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _plain_key(str(part)):
+            text += f"[{str(part)!r}]"
+        else:
+            text += f".{part}" if text else str(part)
     return text
+
+
+def _plain_key(key: str) -> bool:
+    return bool(key) and key.isprintable() and not any(c.isspace() or c in ".[]" for c in key)
 
 
 def _position(node: yaml.Node | None) -> tuple[int | None, int | None]:

@@ -133,8 +133,8 @@ class Checkouts:
         orders = self._orders
         if orders is not None and first_order < len(orders.state):
             orders.pin_checkouts(first_order)  # existing orders keep their checkout
-        if key >= len(self.by_key):
-            self.by_key.extend([-1] * (key + 1 - len(self.by_key)))
+        if key >= len(self.by_key):  # grown a block at a time: keys mostly come in order
+            self.by_key.extend(array("i", [-1]) * (key + 1 - len(self.by_key) + _KEY_GROWTH))
         self.by_key[key] = checkout_id
         try:
             self.buyer.append(buyer)
@@ -154,6 +154,9 @@ class Checkouts:
         first = self.first_order[checkout_id]
         return range(first, first + self.order_count[checkout_id])
 
+
+_KEY_GROWTH = 1024
+"""Slots the key index grows by beyond the key that needs it."""
 
 RECENT = 4096
 """Orders whose checkout and creation time are also kept in a small ring (see ``Orders``)."""
