@@ -5,7 +5,6 @@ double-click and retry on timeout with the same idempotency key (or, in a flawed
 from __future__ import annotations
 
 import math
-import random
 from typing import Generator
 
 import simpy
@@ -154,7 +153,7 @@ class CheckoutClients:
         payment service's handling of it); should the client's timeout expire first, the buyer
         moves on in a new process (:meth:`_give_up_waiting`) and this one only finishes the
         server side, whose answer nobody reads."""
-        env, cfg, counters, service = self.env, self.cfg, self.metrics.counters, self.service
+        env, counters, service = self.env, self.metrics.counters, self.service
         while True:
             self._deadlines.arm(attempt)
             response = yield from service.handle_checkout(attempt.key, attempt.buyer, attempt.buyer, attempt.lines)
