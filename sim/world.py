@@ -17,6 +17,7 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
 from sim.components.kafka import ConsumerGroup, Topic
+from sim.engine import Engine
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.outbox import OutboxRelay
@@ -119,7 +120,7 @@ class World:
 
 def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace | None = None) -> World:
     """Every component of ``model`` under ``scenario``'s workload, seeded by ``seed``."""
-    env = simpy.Environment()
+    env = Engine()
     streams = Streams(seed)
     metrics = Metrics(bin_s=scenario.bin_s or _bin_s(scenario.duration_s + scenario.drain_s))
     trace = trace or Trace(enabled=scenario.trace)

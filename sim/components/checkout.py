@@ -11,6 +11,7 @@ import simpy
 
 from sim.components.payment_service import OrderLine, PaymentService, Response
 from sim.components.deadlines import Deadlines
+from sim.components.scheduling import Wait, call_after, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
@@ -39,6 +40,20 @@ class _Attempt:
         self.retrier = retrier
         self.answered = False
         self.timed_out = False
+
+
+class _Session:
+    """A buyer process of the pool and the buyer it is to play next."""
+
+    __slots__ = ("buyer", "lines", "wake")
+
+    def __init__(self, buyer: int, lines: list[OrderLine]) -> None:
+        self.buyer = buyer
+        self.lines = lines
+        self.wake: Wait | None = None
+
+
+_NO_LINES: list[OrderLine] = []
 
 
 def _unanswered(attempt: _Attempt) -> bool:
@@ -76,38 +91,57 @@ class CheckoutClients:
         self.next_line = 0
         self.checkouts = 0
         self.latency = metrics.histogram("client_latency_s")
+        self._varying = bool(workload.spikes or workload.daily_shape)
+        self._idle_sessions: list[_Session] = []
         self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _unanswered, self._give_up_waiting)
 
     def start(self) -> None:
-        self.env.process(self._arrive())
+        if self.workload.rate_per_s > 0:
+            self._next_arrival()
 
-    def _arrive(self) -> Generator[simpy.Event, None, None]:
-        """Poisson arrivals whose rate may change (spikes, daily shape). With neither, the rate is
-        ``rate_per_s`` for good and never changes, so it is not recomputed per arrival."""
-        env, workload, rng = self.env, self.workload, self._arrivals
-        base_rate = workload.rate_per_s
-        limit = workload.max_checkouts
-        if base_rate <= 0:
-            return
-        varying = bool(workload.spikes or workload.daily_shape)
-        rate, change = base_rate, math.inf
-        expovariate, timeout, process, until_s = rng.expovariate, env.timeout, env.process, self.until_s
+    def _next_arrival(self, _event: object = None) -> None:
+        """Schedule the next checkout: Poisson arrivals whose rate may change (spikes, daily
+        shape). With neither, the rate is ``rate_per_s`` for good and is not recomputed. Arrivals
+        are scheduled calls, not a process: each starts its buyer at once (:meth:`_arrive`)."""
+        env, workload = self.env, self.workload
+        now = env.now
+        rate, change = workload.rate_per_s, math.inf
+        if self._varying:
+            rate *= workload.rate_multiplier(now)
+            change = workload.next_rate_change(now)
+        gap = self._arrivals.expovariate(rate)
+        if now + gap > change:  # memoryless: redraw from the rate change
+            call_after(env, change - now, self._next_arrival)
+        elif now + gap < self.until_s:
+            call_after(env, gap, self._arrive)
+
+    def _arrive(self, _event: object) -> None:
+        self.checkouts += 1
+        buyer, lines = self._draw_cart()
+        limit = self.workload.max_checkouts
+        if limit is None or self.checkouts < limit:
+            self._next_arrival()
+        sessions = self._idle_sessions
+        if sessions:
+            session = sessions.pop()
+            session.buyer, session.lines = buyer, lines
+            fire_now(session.wake)
+        else:
+            self.env.process(self._session(_Session(buyer, lines)))
+
+    def _session(self, session: _Session) -> Generator[simpy.Event, None, None]:
+        """A long-lived buyer process: plays one buyer, then waits in the idle pool for the next
+        arrival. Buyers need a process (their requests wait), but not one each: a process costs
+        two events to start and end, a session none once the pool is as large as the number of
+        buyers waiting at once."""
+        idle = self._idle_sessions
         while True:
-            now = env.now
-            if varying:
-                rate = base_rate * workload.rate_multiplier(now)
-                change = workload.next_rate_change(now)
-            gap = expovariate(rate)
-            if now + gap > change:  # memoryless: redraw from the rate change
-                yield timeout(change - now)
-                continue
-            if now + gap >= until_s:
-                return
-            yield timeout(gap)
-            self.checkouts += 1
-            process(self._buyer(*self._draw_cart()))
-            if limit is not None and self.checkouts >= limit:
-                return
+            buyer, lines = session.buyer, session.lines
+            session.lines = _NO_LINES
+            yield from self._buyer(buyer, lines)
+            session.wake = until_fired()
+            idle.append(session)
+            yield session.wake
 
     def _draw_cart(self) -> tuple[int, list[OrderLine]]:
         random = self._carts.random  # int(random() * n): uniform over n, without randrange's cost

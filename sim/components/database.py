@@ -12,7 +12,7 @@ from typing import Callable
 
 import simpy
 
-from sim.components.scheduling import call_after
+from sim.components.scheduling import Wait, call_after, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState
@@ -38,11 +38,11 @@ class Database:
         self.queued_calls = 0
         self.queue_wait_s = 0.0
 
-    def write(self) -> simpy.Timeout:
-        return self.env.timeout(self._delay_s(self._write_s()))
+    def write(self) -> Wait:
+        return sleep(self.env, self._delay_s(self._write_s()))
 
-    def read(self) -> simpy.Timeout:
-        return self.env.timeout(self._delay_s(self._read_s()))
+    def read(self) -> Wait:
+        return sleep(self.env, self._delay_s(self._read_s()))
 
     def write_then(self, callback: Callable[[object], None]) -> None:
         """A write whose completion only ``callback`` handles (nobody waits in a process)."""

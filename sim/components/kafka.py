@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import simpy
 
+from sim.components.scheduling import fire_now
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
@@ -47,18 +48,6 @@ class Message:
     key: int
     value: object
     produced_at: float
-
-
-def _process_now(event: simpy.Event) -> None:
-    """Trigger ``event`` and run its callbacks at once, as the event loop does when it pops an
-    event: same simulated time, no heap round trip. Only from the loop itself (an event's
-    callback, e.g. a producer's ack), never from inside a process, where resuming another process
-    would nest the two."""
-    event._ok = True
-    event._value = None
-    callbacks, event.callbacks = event.callbacks, None
-    for callback in callbacks:
-        callback(event)
 
 
 class _Partition:
@@ -117,7 +106,7 @@ class Topic:
         if wake is not None:
             part.wake = None
             if self.env.active_process is None:
-                _process_now(wake)
+                fire_now(wake)
             else:
                 wake.succeed()
         self._counters[self._c_published] += 1

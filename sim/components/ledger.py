@@ -12,6 +12,7 @@ from typing import Generator
 
 import simpy
 
+from sim.components.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
@@ -56,7 +57,7 @@ class Ledger:
 
     def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
-        yield self.env.timeout(self._latency_s())
+        yield sleep(self.env, self._latency_s())
         if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
@@ -68,7 +69,7 @@ class Ledger:
         # FLAW: two separate writes; a crash in between leaves half a transaction
         self._post(PSP_RECEIVABLE, currency, amount)
         self.unbalanced.append((order_id, self.env.now))
-        yield self.env.timeout(self._latency_s())
+        yield sleep(self.env, self._latency_s())
         self._post(seller, currency, -amount)
         self.unbalanced.pop()
         self.transactions += 1

@@ -22,6 +22,7 @@ from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
+from sim.components.scheduling import sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
@@ -132,7 +133,7 @@ class PaymentService:
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
     ) -> Generator[simpy.Event, None, Response]:
         env, checkouts, counters = self.env, self.checkouts, self.metrics.counters
-        yield env.timeout(self._latency_s())
+        yield sleep(env, self._latency_s())
         if not self.available:
             return _UNAVAILABLE
         existing = checkouts.find(key)

@@ -11,6 +11,7 @@ from typing import Generator, Sequence
 import simpy
 
 from sim.components.kafka import Topic
+from sim.components.scheduling import sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import KafkaConfig, ProducerConfig
 from sim.observe.metrics import Metrics
@@ -57,7 +58,7 @@ class Producer:
         env = self.env
         retrier: Retrier | None = None
         while True:
-            ack = env.timeout(self._latency_s())
+            ack = sleep(env, self._latency_s())
             ack.callbacks.append(partial(self._reach_broker, topic, records))
             if (yield ack):
                 return True

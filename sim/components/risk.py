@@ -13,6 +13,7 @@ from typing import Generator
 
 import simpy
 
+from sim.components.scheduling import sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
@@ -85,10 +86,10 @@ class RiskService:
         if self.servers is not None:
             yield from self._queued(timeout_s)
         elif timeout_s is None:
-            yield env.timeout(self._latency_s())
+            yield sleep(env, self._latency_s())
         else:
             latency_s = self._latency_s()
-            yield env.timeout(latency_s if latency_s < timeout_s else timeout_s)
+            yield sleep(env, latency_s if latency_s < timeout_s else timeout_s)
         if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1
             return REJECT

@@ -1,11 +1,18 @@
-"""A plain function call scheduled on the SimPy event loop, for the many "in d seconds, do this"
-steps nobody waits on (a PSP's network trips and bank answers, webhooks, a database write whose
-result a callback handles, the timeout timer).
+"""Light events for the hot path: a plain function call scheduled on the SimPy event loop, a
+wait for a process, a wake-up run at once.
 
-SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops. A ``_Call`` takes the same
-event id from ``env.schedule`` as a Timeout would, so it runs in exactly the place
-``env.timeout(d).callbacks.append(f)`` would, at about half the cost (no Timeout, no value, no
-per-call delay check: callers pass delays >= 0).
+- :func:`call_after`, for the many "in d seconds, do this" steps nobody waits on (a PSP's network
+  trips and bank answers, webhooks, a database write whose result a callback handles, the
+  timeout timer).
+- :func:`sleep`, for a process's "wait d seconds" (a service's latency, a database call).
+- :func:`until_fired` and :func:`fire_now`, for an idle process woken by a callback of the loop
+  (an idle consumer by a publish, an idle buyer session by an arrival).
+
+SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process only those and
+``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
+would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
+Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
+can be combined with ``|`` or ``&``: use ``env.timeout`` there.
 """
 
 from __future__ import annotations
@@ -21,6 +28,45 @@ class _Call:
 
     __slots__ = ("callbacks",)
     _ok = True
+
+
+class Wait:
+    """What a process waits on: a Timeout without the Event machinery (no dict, no value
+    argument, no delay check: callers pass delays >= 0). ``_value`` is what the wait returns to
+    the process (``None`` unless a callback sets it before the process resumes)."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+
+def sleep(env: simpy.Environment, delay_s: float) -> Wait:
+    """An event ``delay_s`` (>= 0) from now for a process to ``yield``, scheduled exactly where
+    ``env.timeout(delay_s)`` would be (same event id)."""
+    wait = Wait()
+    wait.callbacks = []
+    wait._ok = True
+    wait._value = None
+    env.schedule(wait, NORMAL, delay_s)
+    return wait
+
+
+def until_fired() -> Wait:
+    """An event for a process to ``yield`` until someone calls :func:`fire_now` on it (nothing
+    scheduled: a wake-up that costs no event unless it happens)."""
+    wait = Wait()
+    wait.callbacks = []
+    return wait
+
+
+def fire_now(event: simpy.Event | Wait) -> None:
+    """Trigger ``event`` and run its callbacks at once, as the event loop does when it pops an
+    event: same simulated time, no heap round trip. Only from the loop itself (an event's
+    callback, e.g. a producer's ack), never from inside a process, where resuming another process
+    would nest the two."""
+    event._ok = True
+    event._value = None
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:
+        callback(event)
 
 
 def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> None:

@@ -13,6 +13,7 @@ from typing import Generator
 import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.scheduling import sleep
 from sim.components.ledger import mark_payment_done
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -52,7 +53,7 @@ class Wallet:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
         if self.cfg.dedupe and order_id < len(self.applied) and self.applied[order_id]:
-            yield env.timeout(self._latency_s())
+            yield sleep(env, self._latency_s())
             self.metrics.counters["wallet.deduplicated"] += 1
             return
         row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
@@ -60,7 +61,7 @@ class Wallet:
         retrier: Retrier | None = None
         while True:
             seen_version = version[row]
-            yield env.timeout(self._latency_s())  # read, compute, write
+            yield sleep(env, self._latency_s())  # read, compute, write
             self.write_attempts += 1
             if version[row] == seen_version:
                 self._apply(order_id, row)
