@@ -2,8 +2,8 @@
 
 SimPy's ``run`` calls ``step()`` once per event; the model runs ~15 events per payment, so that
 call is a measurable share of a run. :class:`Engine` pops and fires events in ``run`` itself, with
-SimPy's exact rules: the stop event is scheduled as SimPy schedules it (same event id, urgent
-priority, so events at exactly ``until`` do not run), callbacks run in order, and a failed event
+SimPy's exact rules: the stop event is scheduled and put back as SimPy does (same event ids,
+urgent priority, so events at exactly ``until`` do not run), callbacks run in order, and a failed event
 nobody defused crashes the run. Anything else (``step``, ``run()`` without a time, ``run`` until an
 event) is SimPy's own code.
 """
@@ -15,6 +15,9 @@ from typing import Any
 
 import simpy
 from simpy.events import URGENT
+
+
+_BEFORE_URGENT = -1
 
 
 class Engine(simpy.Environment):
@@ -34,7 +37,11 @@ class Engine(simpy.Environment):
         while True:
             self._now, _, _, event = heappop(queue)  # never empty: ``stop`` is queued
             if event is stop:
-                stop.callbacks = None
+                # SimPy's stop callback raises StopSimulation inside step(), which puts the stop
+                # event back, urgent and without callbacks (it takes an event id, and the next
+                # run pops it first): the same here, so every later event id matches SimPy's.
+                stop.callbacks = []
+                self.schedule(stop, _BEFORE_URGENT)
                 return None
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:

@@ -1,0 +1,118 @@
+"""The event loop and the light events: same order, same times and same event ids as plain SimPy.
+
+The model's results are only as deterministic as its event order, so :class:`sim.engine.Engine`
+and :mod:`sim.components.scheduling` are checked against ``simpy.Environment`` and
+``env.timeout`` running the same random programs.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import simpy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.components.scheduling import call_after, fire_now, sleep, until_fired
+from sim.engine import Engine
+
+
+def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
+    """Processes that wait, wake each other and schedule calls, some at equal times (ties are
+    where event ids decide the order). ``light`` uses the light events, else SimPy's own."""
+    rng = random.Random(seed)
+    wakes: list = []
+
+    def wait(delay):
+        return sleep(env, delay) if light else env.timeout(delay)
+
+    def worker(name: int):
+        for step in range(rng.randint(1, 6)):
+            delay = rng.choice([0.0, 0.5, 1.0, rng.random()])
+            value = yield wait(delay)
+            log.append((env.now, name, step, value))
+            if rng.random() < 0.3:
+                wake = until_fired() if light else env.event()
+                wakes.append((name, wake))
+                got = yield wake
+                log.append((env.now, name, "woken", got))
+
+    def waker(_event=None):
+        log.append((env.now, "waker", len(wakes)))
+        if wakes:
+            name, wake = wakes.pop(0)
+            fire_now(wake)  # at once, from a scheduled call: on a SimPy event as on a light one
+        if env.now < 20:
+            delay = rng.choice([0.5, 1.0, rng.random()])
+            if light:
+                call_after(env, delay, waker)
+            else:
+                env.timeout(delay).callbacks.append(waker)
+
+    for name in range(rng.randint(1, 5)):
+        env.process(worker(name))
+    waker()
+
+
+@given(seed=st.integers(0, 2**32 - 1), until=st.sampled_from([1.0, 2.5, 7.0, 30.0]))
+def test_engine_runs_simpys_order_and_stops_where_simpy_stops(seed, until):
+    plain, fast = simpy.Environment(), Engine()
+    log_plain: list = []
+    log_fast: list = []
+    _program(plain, seed, False, log_plain)
+    _program(fast, seed, False, log_fast)
+    plain.run(until=until)
+    fast.run(until=until)
+    assert log_fast == log_plain
+    assert fast.now == plain.now == until
+    assert next(fast._eid) == next(plain._eid)  # the same events scheduled, the stop event too
+    plain.run(until=until + 5)  # and both go on the same way
+    fast.run(until=until + 5)
+    assert log_fast == log_plain
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+def test_light_events_run_where_simpys_events_run(seed):
+    """sleep / call_after / until_fired against timeout / callbacks / event(): the same log."""
+    plain, light = simpy.Environment(), Engine()
+    log_plain: list = []
+    log_light: list = []
+    _program(plain, seed, False, log_plain)
+    _program(light, seed, True, log_light)
+    plain.run(until=25)
+    light.run(until=25)
+    assert log_light == log_plain
+    assert next(light._eid) == next(plain._eid)
+
+
+def test_events_at_the_stop_time_wait_for_the_next_run():
+    env = Engine()
+    fired = []
+    env.timeout(2.0).callbacks.append(lambda _e: fired.append(env.now))
+    env.run(until=2.0)
+    assert fired == [] and env.now == 2.0
+    env.run(until=3.0)
+    assert fired == [2.0]
+
+
+def test_a_failed_event_nobody_handles_crashes_the_run():
+    env = Engine()
+    event = env.event()
+    event.fail(KeyError("lost"))
+    with pytest.raises(KeyError, match="lost"):
+        env.run(until=1.0)
+
+
+def test_a_stop_time_in_the_past_is_refused_like_simpy():
+    env = Engine()
+    env.run(until=1.0)
+    with pytest.raises(ValueError, match="must be greater"):
+        env.run(until=0.5)
+
+
+def test_run_without_a_time_is_simpys():
+    env = Engine()
+    env.timeout(4.0)
+    env.run()
+    assert env.now == 4.0
