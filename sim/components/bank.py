@@ -3,19 +3,17 @@
 An authorisation crosses the card scheme to the card's issuing bank and comes back with one
 ``ReplyCode``: ERROR_5XX (bank system error, no money moves), DECLINED_FUNDS (balance too low),
 DECLINED_LIMIT (limit or issuer decline, including a decline surge) or APPROVED, which debits the
-buyer and records the capture in the ground truth. No SimPy process per call: one Timeout and a
-callback.
+buyer and records the capture in the ground truth. No SimPy process per call: the caller waits
+:meth:`Banks.delay_s`, then asks for :meth:`Banks.decide`.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from sim.components.psp import ReplyCode
-from sim.components.scheduling import call_after
 from sim.config.distributions import make_sampler
 
 if TYPE_CHECKING:
@@ -86,29 +84,15 @@ class Banks:
         self._bank_latency = make_sampler(banks_cfg.latency, streams.stream("banks.latency"))
         self._decisions = streams.stream("banks.decisions")
 
-    def authorise(
-        self,
-        order_id: int,
-        card_token: int,
-        amount_minor: int,
-        currency: int,
-        on_done: Callable[[ReplyCode], None],
-        after_s: float = 0.0,
-    ) -> None:
-        """Decide on a charge after ``after_s`` + scheme latency + bank latency; call ``on_done``
-        with the code at that instant (the capture, if any, happens at that instant too)."""
-        delay = after_s + self._scheme_latency() + self._bank_latency()
-        call_after(self.env, delay, partial(self._decide, order_id, card_token, amount_minor, currency, on_done))
+    def delay_s(self, after_s: float = 0.0) -> float:
+        """When an authorisation sent ``after_s`` from now is decided: ``after_s`` + scheme latency
+        + bank latency (one draw of each). The caller waits that long, then calls :meth:`decide`."""
+        return after_s + self._scheme_latency() + self._bank_latency()
 
-    def _decide(
-        self,
-        order_id: int,
-        card_token: int,
-        amount_minor: int,
-        currency: int,
-        on_done: Callable[[ReplyCode], None],
-        _event: object,
-    ) -> None:
+    def decide(self, order_id: int, card_token: int, amount_minor: int, currency: int, now: float) -> ReplyCode:
+        """The issuer's decision on a charge at ``now``: an APPROVED charge debits the buyer and
+        records the capture in the ground truth at that instant. (The caller schedules the wait
+        and passes ``now``: no callback object, no second clock read per authorisation.)"""
         counters = self._counters
         counters["banks.authorisations"] += 1
         cfg = self.cfg
@@ -120,27 +104,23 @@ class Banks:
             error_p += surge[1]
         if error_p > 0.0 and rng.random() < error_p:
             counters["banks.errors"] += 1
-            on_done(_ERROR_5XX)
-            return
+            return _ERROR_5XX
         buyer = self._cards[card_token].buyer
         balances = self.balance_minor
         balance = balances[buyer]
         if balance < amount_minor:
             counters["banks.declined_funds"] += 1
-            on_done(_DECLINED_FUNDS)
-            return
+            return _DECLINED_FUNDS
         decline_p = cfg.decline_limit_probability + self.decline_surge_probability
         if surge is not None:
             decline_p += surge[0]
         if decline_p > 0.0 and rng.random() < decline_p:
             counters["banks.declined_limit"] += 1
-            on_done(_DECLINED_LIMIT)
-            return
+            return _DECLINED_LIMIT
         balances[buyer] = balance - amount_minor
-        now = self.env.now
         self.truth.record_capture(order_id, amount_minor, currency, now)
         counters["banks.captures"] += 1
-        on_done(_APPROVED)
+        return _APPROVED
 
     @property
     def total_balance_minor(self) -> int:

@@ -96,7 +96,8 @@ class IdempotencyStore:
         self._live -= 1
 
     def purge(self, now: float) -> None:
-        """Forget entries at least ``retention_s`` old."""
+        """Forget entries at least ``retention_s`` old. (:meth:`find` and :meth:`add` make the
+        same first check themselves: nothing to purge, no call.)"""
         limit = now - self.retention_s
         if self._head_at > limit:
             return
@@ -129,7 +130,8 @@ class IdempotencyStore:
 
     def find(self, key: int, now: float, ttl_s: float) -> int:
         """The entry (sequence number) answering for ``key`` at ``now``, or ABSENT / EXPIRED."""
-        self.purge(now)
+        if self._head_at <= now - self.retention_s:
+            self.purge(now)
         seq = self._seq(key)
         if seq < 0:
             return ABSENT
@@ -140,13 +142,15 @@ class IdempotencyStore:
     def add(self, key: int, fingerprint: int, code: int, now: float) -> int:
         """A new entry for ``key`` (replacing any previous one); its sequence number.
         ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`)."""
-        self.purge(now)
+        if self._head_at <= now - self.retention_s:
+            self.purge(now)
         seq = self._base + len(self._codes)
-        self._forget(key, self._seq(key))  # the previous entry, if any, stops answering
-        created = self._created
-        created.append(now)
+        previous = self._seq(key)
+        if previous >= 0:
+            self._forget(key, previous)  # the previous entry stops answering
+        at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
-            self._head_at = created[-1]
+            self._head_at = at
         self._prints.append(fingerprint)
         self._codes.append(code)
         dense = self._dense

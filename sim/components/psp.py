@@ -1,7 +1,8 @@
 """The payment service provider: tokenisation, idempotency keys, routing to the card scheme,
 pending payments, webhooks, status queries and the daily settlement file.
 
-Timeline of :meth:`Psp.charge` (no SimPy process per call: Timeouts with callbacks)::
+Timeline of :meth:`Psp.charge` (no SimPy process per call: the charge itself is scheduled from
+step to step, see :class:`_Charge`)::
 
     call ──network──▶ arrival: edge (outage / partial outage / rate limit / no reply)
                                idempotency (replay, 409 CONFLICT, INVALID, expired-key reuse)
@@ -29,7 +30,7 @@ from simpy.core import NORMAL
 from sim.components.scheduling import call_after
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
-from sim.domain.microtimes import MicrosColumn, to_micros
+from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
 from sim.policies.retry import Retrier, RetryStrategy
 
@@ -95,15 +96,42 @@ class ChargeRequest:
 class ReplyEvent(simpy.Event):
     """Where a caller waiting in a SimPy process wants the PSP's answer: instead of calling back,
     the PSP schedules this event to fire when the reply arrives (one event for the network trip
-    and the wake-up). It never fires when no reply comes; the caller's own timeout handles that."""
+    and the wake-up; see :meth:`Psp._send`). It never fires when no reply comes; the caller's own
+    timeout handles that."""
 
     __slots__ = ()
 
-    def arrive_after(self, reply: "Reply", delay_s: float) -> None:
-        """``succeed(reply)``, ``delay_s`` from now."""
-        self._ok = True
-        self._value = reply
-        self.env.schedule(self, NORMAL, delay_s)
+
+class _Charge:
+    """One charge inside the PSP, from its arrival to its final answer, and the event that carries
+    it from step to step (arrival, 5xx or PENDING, bank decision): SimPy's loop needs only
+    ``callbacks`` and ``_ok`` of what it pops (see :mod:`sim.components.scheduling`), so the PSP
+    schedules the charge itself with a callbacks tuple built once per PSP, and the step's method
+    receives it as the event. That is one object per charge instead of a partial, a bound method
+    and an event per step. A charge is queued at most once at a time (its steps are sequential).
+    No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
+
+    __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier")
+    _ok = True
+
+    request: ChargeRequest
+    on_reply: "OnReply | None"
+    seq: int
+    """The idempotency-store entry of this charge."""
+    retrier: "Retrier | None"
+    """Retries towards the bank (``bank_retry``), created at the first bank error."""
+
+
+class _Delivery:
+    """One webhook delivery chain (first attempt and redeliveries), scheduled as its own event
+    like :class:`_Charge`. A duplicate is a second chain."""
+
+    __slots__ = ("callbacks", "order_id", "code", "attempt")
+    _ok = True
+
+    order_id: int
+    code: "ReplyCode"
+    attempt: int
 
 
 OnReply = Union[Callable[["Reply"], None], ReplyEvent]
@@ -217,6 +245,12 @@ class Psp:
         self._webhook_rng = streams.stream("psp.webhook")
         self._webhook_delay = make_sampler(cfg.webhook.delay, self._webhook_rng)
         self._retry_rng = streams.stream("psp.bank_retry")
+        # The callbacks of the steps of a charge and a webhook (see _Charge), built once.
+        self._to_arrival = (self._charge_arrives,)
+        self._to_fail = (self._fail,)
+        self._to_pend = (self._pend,)
+        self._to_bank_answer = (self._bank_answered,)
+        self._to_webhook_attempt = (self._webhook_attempt,)
 
         ttl = self._ttl_s = cfg.idempotency_ttl_s
         self._store = IdempotencyStore(ttl + min(ttl, EXPIRED_KEY_MEMORY_MAX_S))
@@ -254,7 +288,12 @@ class Psp:
         counters["psp.charge_requests"] += 1
         env = self.env
         self._series.count("psp_requests", env.now)
-        call_after(env, self._network(), partial(self._charge_arrives, request, on_reply))
+        charge = _Charge()
+        charge.callbacks = self._to_arrival
+        charge.request = request
+        charge.on_reply = on_reply
+        charge.retrier = None
+        env.schedule(charge, NORMAL, self._network())
 
     def query(self, key: int, on_reply: OnReply) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
@@ -383,8 +422,11 @@ class Psp:
             return True
         return False
 
-    def _charge_arrives(self, request: ChargeRequest, on_reply: OnReply, _event: object) -> None:
-        now = self.env.now
+    def _charge_arrives(self, charge: _Charge) -> None:
+        env = self.env
+        now = env.now
+        request = charge.request
+        on_reply = charge.on_reply
         if self._stopped_at_edge(now, on_reply):
             return
         store = self._store
@@ -410,7 +452,7 @@ class Psp:
             if seq == EXPIRED:
                 self._counters["psp.key_expired_reuse"] += 1
         # A PSP without idempotency still records the latest attempt per key, for status queries.
-        seq = store.add(key, fingerprint, _IN_FLIGHT, now)
+        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now)
         request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg
@@ -421,85 +463,75 @@ class Psp:
         rng = self._decisions
         error_p = cfg.error_probability + faults.error_probability
         if error_p > 0.0 and rng.random() < error_p:
-            call_after(self.env, delay, partial(self._fail, key, seq, on_reply))
+            charge.callbacks = self._to_fail
+            env.schedule(charge, NORMAL, delay)
             return
         pending_p = cfg.pending_probability + faults.pending_probability
         if pending_p > 0.0 and rng.random() < pending_p:
-            call_after(self.env, delay, partial(self._pend, request, seq, on_reply))
+            charge.callbacks = self._to_pend
+            env.schedule(charge, NORMAL, delay)
             return
-        self._authorise(request, seq, on_reply, delay, None)
+        self._authorise(charge, delay)
 
     # ------------------------------------------------------------------ processing
 
-    def _fail(self, key: int, seq: int, on_reply: OnReply, _event: object) -> None:
+    def _fail(self, charge: _Charge) -> None:
         """Spontaneous 5xx before the bank: nothing charged, the key is free again."""
         self._counters["psp.errors"] += 1
-        self._store.remove(key, seq)
-        self._reply(_R_ERROR_5XX, on_reply, False)
+        self._store.remove(charge.request.key, charge.seq)
+        self._reply(_R_ERROR_5XX, charge.on_reply, False)
 
-    def _pend(self, request: ChargeRequest, seq: int, on_reply: OnReply, _event: object) -> None:
-        """Answer PENDING now; authorise after the pending resolution delay."""
+    def _pend(self, charge: _Charge) -> None:
+        """Answer PENDING now; authorise after the pending resolution delay (the final answer
+        goes out by webhook only)."""
         self._counters["psp.pending"] += 1
-        self._store.set_code(seq, _PENDING)
-        self._reply(_R_PENDING, on_reply, False)
-        self._authorise(request, seq, None, self._pending_delay(), None)
+        self._store.set_code(charge.seq, _PENDING)
+        self._reply(_R_PENDING, charge.on_reply, False)
+        charge.on_reply = None
+        self._authorise(charge, self._pending_delay())
 
-    def _authorise(
-        self,
-        request: ChargeRequest,
-        seq: int,
-        on_reply: OnReply | None,
-        after_s: float,
-        retrier: Retrier | None,
-    ) -> None:
+    def _authorise(self, charge: _Charge, after_s: float) -> None:
+        """Send the charge through the card scheme to its bank; :meth:`_bank_answered` runs when
+        the bank decides."""
         self._counters["psp.bank_attempts"] += 1
-        self.banks.authorise(
-            request.order_id,
-            request.card_token,
-            request.amount_minor,
-            request.currency,
-            partial(self._bank_answered, request, seq, on_reply, retrier),
-            after_s,
-        )
+        charge.callbacks = self._to_bank_answer
+        self.env.schedule(charge, NORMAL, self.banks.delay_s(after_s))
 
-    def _bank_answered(
-        self,
-        request: ChargeRequest,
-        seq: int,
-        on_reply: OnReply | None,
-        retrier: Retrier | None,
-        code: ReplyCode,
-    ) -> None:
+    def _bank_answered(self, charge: _Charge) -> None:
+        """The bank decides now; store the answer, record a capture in the settlement file, reply
+        and notify."""
         now = self.env.now
+        request = charge.request
+        order_id = request.order_id
+        code = self.banks.decide(order_id, request.card_token, request.amount_minor, request.currency, now)
         if code == _ERROR_5XX:
             policy = self.cfg.bank_retry
+            retrier = charge.retrier
             if retrier is None:
-                retrier = Retrier(policy, self._retry_rng, now)
+                retrier = charge.retrier = Retrier(policy, self._retry_rng, now)
             # strategy "none" means one attempt even when built in Python with max_attempts > 1
             delay = None if policy.strategy is RetryStrategy.NONE else retrier.next_delay_s(now)
             if delay is not None:
-                self._authorise(request, seq, on_reply, delay, retrier)
+                self._authorise(charge, delay)
                 return
             # Gave up: nothing was charged, the key is free again, no webhook.
             self._counters["psp.bank_errors"] += 1
-            self._store.remove(request.key, seq)
-            if on_reply is not None:
-                self._reply(_R_ERROR_5XX, on_reply, False)
+            self._store.remove(request.key, charge.seq)
+            if charge.on_reply is not None:
+                self._reply(_R_ERROR_5XX, charge.on_reply, False)
             return
         committed = code == _APPROVED
         if committed:
             self._counters["psp.charges_committed"] += 1
-            self._record_settlement(request, now)
-        self._store.set_code(seq, code)
+            psp_clock = now + self.faults.clock_skew_s
+            day = math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S)
+            self._settle(day, order_id, request.amount_minor, request.currency, now, request.key,
+                         request.admitted_at_us / 1e6)
+        self._store.set_code(charge.seq, code)
+        on_reply = charge.on_reply
         if on_reply is not None:
             self._reply(_REPLIES[code], on_reply, committed)
-        self._webhook(request.order_id, code)
-
-    def _record_settlement(self, request: ChargeRequest, now: float) -> None:
-        psp_clock = now + self.faults.clock_skew_s
-        day = math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S)
-        self._settle(day, request.order_id, request.amount_minor, request.currency, now, request.key,
-                     request.admitted_at_us / 1e6)
+        self._webhook(order_id, code)
 
     def _settle(self, day: int, order_id: int, amount_minor: int, currency: int, captured_at: float, key: int,
                 admitted_at: float) -> None:
@@ -509,8 +541,7 @@ class Psp:
             self._st_order.append(order_id)
         except OverflowError:
             self._st_order = widened(self._st_order, order_id)
-        at = to_micros(captured_at)
-        self._st_at.append(captured_at)
+        at = self._st_at.append(captured_at)
         if day != math.floor((at - self.cfg.settlement_cutoff_s) / DAY_S):
             self._st_odd_day[row] = day
         orders = self.orders
@@ -532,8 +563,10 @@ class Psp:
         self._send(reply, on_reply)
 
     def _send(self, reply: Reply, on_reply: OnReply) -> None:
-        if type(on_reply) is ReplyEvent:
-            on_reply.arrive_after(reply, self._network())
+        if type(on_reply) is ReplyEvent:  # it succeeds with the reply after the network trip
+            on_reply._ok = True
+            on_reply._value = reply
+            self.env.schedule(on_reply, NORMAL, self._network())
             return
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
@@ -565,18 +598,25 @@ class Psp:
         delay = self._webhook_delay()
         for extra in self.faults.webhook_delay_extra:
             delay += extra()
-        call_after(self.env, delay, partial(self._webhook_attempt, order_id, code, 1))
+        delivery = _Delivery()
+        delivery.callbacks = self._to_webhook_attempt
+        delivery.order_id = order_id
+        delivery.code = code
+        delivery.attempt = 1
+        self.env.schedule(delivery, NORMAL, delay)
 
-    def _webhook_attempt(self, order_id: int, code: ReplyCode, attempt: int, _event: object) -> None:
+    def _webhook_attempt(self, delivery: _Delivery) -> None:
         cfg = self.cfg.webhook
         loss_p = cfg.loss_probability + self.faults.webhook_loss_probability
         if loss_p > 0.0 and self._webhook_rng.random() < loss_p:
-            if attempt < cfg.max_deliveries:
-                call_after(self.env, cfg.redelivery_interval_s, partial(self._webhook_attempt, order_id, code, attempt + 1))
+            if delivery.attempt < cfg.max_deliveries:
+                delivery.attempt += 1
+                delivery.callbacks = self._to_webhook_attempt
+                self.env.schedule(delivery, NORMAL, cfg.redelivery_interval_s)
             else:
                 self._counters["psp.webhook_lost"] += 1
             return
         sink = self.webhook_sink
         if sink is not None:
             self._counters["psp.webhooks_delivered"] += 1
-            sink(order_id, code)
+            sink(delivery.order_id, delivery.code)

@@ -47,7 +47,9 @@ class MicrosColumn:
     def __len__(self) -> int:
         return len(self._offsets)
 
-    def append(self, at_s: float) -> None:
+    def append(self, at_s: float) -> float:
+        """Add ``at_s``; return it as stored, ``to_micros(at_s)`` (a caller that needs that value
+        does not round twice)."""
         offsets = self._offsets
         index = len(offsets)
         try:
@@ -60,15 +62,17 @@ class MicrosColumn:
                 offsets.append(0)
                 if micros is None:
                     self._odd[index] = at_s
-                return
+                    return at_s
+                return micros / 1e6
             except OverflowError:
                 self._bases.append(0)
         offset = -1 if micros is None else micros - self._bases[index >> CHUNK_BITS]
         if 0 <= offset <= _MAX_OFFSET_US:
             offsets.append(offset)
-        else:
-            offsets.append(0)
-            self._odd[index] = at_s if micros is None else micros / 1e6
+            return micros / 1e6
+        offsets.append(0)
+        at = self._odd[index] = at_s if micros is None else micros / 1e6
+        return at
 
     def __getitem__(self, index: int) -> float:
         if index < 0:

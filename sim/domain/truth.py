@@ -57,14 +57,16 @@ class GroundTruth:
 
     def record_capture(self, order_id: int, amount_minor: int, currency: int, now: float) -> None:
         """The bank moved ``amount_minor`` from the buyer for ``order_id`` at ``now``."""
-        self._grow(order_id)
-        count = self.captures[order_id]
+        captures = self.captures
+        if order_id >= len(captures):
+            self._grow(order_id)
+        count = captures[order_id]
         if count == 0:
             self.first_capture_after_s[order_id] = now - self.created_at_of(order_id)
         else:
             self.extra_capture_times.setdefault(order_id, []).append(now)
         if count < 255:
-            self.captures[order_id] = count + 1
+            captures[order_id] = count + 1
         self.capture_count += 1
         self.captured_minor_by_currency[currency] = self.captured_minor_by_currency.get(currency, 0) + amount_minor
 
