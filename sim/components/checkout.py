@@ -145,7 +145,8 @@ class CheckoutClients:
         The requests are played here rather than in a generator of their own: every generator
         level between the process and the payment service is resumed again at each of the
         request's waits. A request the client's timeout gave up on runs to its end here (its
-        answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`)."""
+        answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`),
+        which joins the pool in its turn."""
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
         idle = self._idle_sessions
         attempt: _Attempt | None = session.timed_out
