@@ -78,11 +78,11 @@ def test_arrivals_follow_the_daily_shape(tmp_path):
                               Metrics(bin_s=3600.0), until_s=86400.0)
     times = []
 
-    def count_only(*_cart):  # no payment is processed: only arrival times matter here
+    def count_only(_session):  # no payment is processed: only arrival times matter here
         times.append(env.now)
         yield env.timeout(0)
 
-    clients._buyer = count_only
+    clients._session = count_only
     clients.start()
     env.run(until=86400.0)
     blocks = [sum(1 for t in times if b * 21600 <= t < (b + 1) * 21600) for b in range(4)]

@@ -5,11 +5,12 @@ double-click and retry on timeout with the same idempotency key (or, in a flawed
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Generator
 
 import simpy
 
-from sim.components.payment_service import OrderLine, PaymentService, Response
+from sim.components.payment_service import OrderLine, PaymentService, Response, new_order_line
 from sim.components.deadlines import Deadlines
 from sim.components.scheduling import Wait, call_after, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
@@ -25,12 +26,13 @@ _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Respon
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
 _FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
 _UNAVAILABLE = Response.UNAVAILABLE  # read once: an Enum class attribute costs ~0.4 µs in Python 3.11
+_log, _floor = math.log, math.floor
 
 
 class _Attempt:
     """One request of a buyer, as the client's timeout sees it."""
 
-    __slots__ = ("key", "buyer", "lines", "started", "retrier", "answered", "timed_out")
+    __slots__ = ("key", "buyer", "lines", "started", "retrier", "waiting", "timed_out")
 
     def __init__(self, key: int, buyer: int, lines: list[OrderLine], started: float, retrier: Retrier | None) -> None:
         self.key = key
@@ -38,26 +40,28 @@ class _Attempt:
         self.lines = lines
         self.started = started  # when the buyer first clicked (latency is counted from there)
         self.retrier = retrier
-        self.answered = False
+        self.waiting = True  # until the answer comes
         self.timed_out = False
 
 
 class _Session:
-    """A buyer process of the pool and the buyer it is to play next."""
+    """A buyer process of the pool and what it is to do next: play the buyer who arrived at
+    ``arrived``, or, when ``timed_out`` is set, decide whether to retry that attempt."""
 
-    __slots__ = ("buyer", "lines", "wake")
+    __slots__ = ("buyer", "lines", "arrived", "timed_out", "wake")
 
-    def __init__(self, buyer: int, lines: list[OrderLine]) -> None:
+    def __init__(self, buyer: int, lines: list[OrderLine], arrived: float, timed_out: _Attempt | None = None) -> None:
         self.buyer = buyer
         self.lines = lines
+        self.arrived = arrived
+        self.timed_out = timed_out
         self.wake: Wait | None = None
 
 
 _NO_LINES: list[OrderLine] = []
 
-
-def _unanswered(attempt: _Attempt) -> bool:
-    return not attempt.answered
+_waiting = attrgetter("waiting")
+"""The client timeout's "still pending?" test: a C call, no Python frame per checkout."""
 
 
 class CheckoutClients:
@@ -93,63 +97,93 @@ class CheckoutClients:
         self.latency = metrics.histogram("client_latency_s")
         self._varying = bool(workload.spikes or workload.daily_shape)
         self._idle_sessions: list[_Session] = []
-        self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _unanswered, self._give_up_waiting)
+        self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _waiting, self._give_up_waiting)
 
     def start(self) -> None:
         if self.workload.rate_per_s > 0:
-            self._next_arrival()
+            self._next_arrival(self.env.now)
 
-    def _next_arrival(self, _event: object = None) -> None:
+    def _rate_changed(self, _event: object) -> None:
+        self._next_arrival(self.env.now)
+
+    def _next_arrival(self, now: float) -> None:
         """Schedule the next checkout: Poisson arrivals whose rate may change (spikes, daily
         shape). With neither, the rate is ``rate_per_s`` for good and is not recomputed. Arrivals
         are scheduled calls, not a process: each starts its buyer at once (:meth:`_arrive`)."""
         env, workload = self.env, self.workload
-        now = env.now
         rate, change = workload.rate_per_s, math.inf
         if self._varying:
             rate *= workload.rate_multiplier(now)
             change = workload.next_rate_change(now)
-        gap = self._arrivals.expovariate(rate)
+        gap = -_log(1.0 - self._arrivals.random()) / rate  # random.expovariate(rate), without its frame
         if now + gap > change:  # memoryless: redraw from the rate change
-            call_after(env, change - now, self._next_arrival)
+            call_after(env, change - now, self._rate_changed)
         elif now + gap < self.until_s:
             call_after(env, gap, self._arrive)
 
     def _arrive(self, _event: object) -> None:
+        now = self.env.now
         self.checkouts += 1
         buyer, lines = self._draw_cart()
         limit = self.workload.max_checkouts
         if limit is None or self.checkouts < limit:
-            self._next_arrival()
+            self._next_arrival(now)
         sessions = self._idle_sessions
         if sessions:
             session = sessions.pop()
-            session.buyer, session.lines = buyer, lines
+            session.buyer, session.lines, session.arrived = buyer, lines, now
             fire_now(session.wake)
         else:
-            self.env.process(self._session(_Session(buyer, lines)))
+            self.env.process(self._session(_Session(buyer, lines, now)))
 
     def _session(self, session: _Session) -> Generator[simpy.Event, None, None]:
-        """A long-lived buyer process: plays one buyer, then waits in the idle pool for the next
-        arrival. Buyers need a process (their requests wait), but not one each: a process costs
-        two events to start and end, a session none once the pool is as large as the number of
-        buyers waiting at once."""
+        """A long-lived buyer process: plays one buyer (its requests and retries), then waits in
+        the idle pool for the next arrival. Buyers need a process (their requests wait), but not
+        one each: a process costs two events to start and end, a session none once the pool is
+        as large as the number of buyers waiting at once.
+
+        The requests are played here rather than in a generator of their own: every generator
+        level between the process and the payment service is resumed again at each of the
+        request's waits. A request the client's timeout gave up on runs to its end here (its
+        answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`),
+        which joins the pool in its turn."""
+        env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
         idle = self._idle_sessions
+        attempt: _Attempt | None = session.timed_out
+        if attempt is None:
+            attempt, now = self._first_click(session), session.arrived
+        else:  # started by the client's timeout: the buyer first waits, or gives up
+            session.timed_out = None
+            attempt = yield from self._retry(attempt)
+            now = env.now
         while True:
-            buyer, lines = session.buyer, session.lines
-            session.lines = _NO_LINES
-            yield from self._buyer(buyer, lines)
+            while attempt is not None:
+                deadlines.arm(attempt, now)
+                response = yield from service.handle_checkout(attempt.key, attempt.buyer, attempt.buyer, attempt.lines)
+                if attempt.timed_out:
+                    break
+                attempt.waiting = False
+                if response != _UNAVAILABLE:
+                    self.latency.add(env.now - attempt.started)
+                    counters[_FINAL_COUNTER[response]] += 1
+                    break
+                counters["client.unavailable"] += 1
+                attempt = yield from self._retry(attempt)
+                now = env.now
             session.wake = until_fired()
             idle.append(session)
             yield session.wake
+            attempt, now = self._first_click(session), session.arrived
 
     def _draw_cart(self) -> tuple[int, list[OrderLine]]:
-        random = self._carts.random  # int(random() * n): uniform over n, without randrange's cost
-        buyer = int(random() * self._buyers)
+        # floor(random() * n): uniform over n, without randrange's cost; floor, not int, which is
+        # the same for values >= 0 (every draw here is) at a fraction of the cost
+        random = self._carts.random
+        buyer = _floor(random() * self._buyers)
         count, max_orders = 1, self._max_orders
         while count < max_orders and random() < 0.35:
             count += 1
-        currency = int(random() * self._currencies)
+        currency = _floor(random() * self._currencies)
         hot_share, sellers, amount_of = self._hot_seller_share, self._sellers, self._amount
         lines: list[OrderLine] = []
         sellers_used: set[int] = set()
@@ -158,12 +192,12 @@ class CheckoutClients:
             if hot_share and random() < hot_share:
                 seller = 0
             else:
-                seller = int(random() * sellers)
+                seller = _floor(random() * sellers)
             if seller in sellers_used:  # one order per seller per checkout
                 continue
             sellers_used.add(seller)
-            amount = max(1, int(amount_of()))
-            lines.append(OrderLine(seller, amount, currency, next_line))
+            amount = _floor(amount_of()) or 1  # at least 1 (a lognormal draw is > 0)
+            lines.append(new_order_line((seller, amount, currency, next_line)))
             next_line += 1
         self.next_line = next_line
         return buyer, lines
@@ -173,46 +207,24 @@ class CheckoutClients:
         self.next_key += 1
         return key
 
-    def _buyer(self, buyer: int, lines: list[OrderLine]) -> Generator[simpy.Event, None, None]:
-        key = self._new_key()
+    def _first_click(self, session: _Session) -> _Attempt:
+        """The session's new buyer clicks "pay" (and, now and then, clicks twice)."""
+        buyer, lines = session.buyer, session.lines
+        session.lines = _NO_LINES
+        key = self.next_key
+        self.next_key = key + 1
         token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
         double_click = self._double_click_probability
         if double_click and self._behaviour.random() < double_click:
             self.metrics.counters["client.double_clicks"] += 1
             self.env.process(self._second_click(key, buyer, token, lines))
-        yield from self._play(_Attempt(key, buyer, lines, self.env.now, None))
-
-    def _play(self, attempt: _Attempt) -> Generator[simpy.Event, None, None]:
-        """The buyer's requests from ``attempt`` on. Each request runs in this process (the
-        payment service's handling of it); should the client's timeout expire first, the buyer
-        moves on in a new process (:meth:`_give_up_waiting`) and this one only finishes the
-        server side, whose answer nobody reads."""
-        env, counters, service = self.env, self.metrics.counters, self.service
-        while True:
-            self._deadlines.arm(attempt)
-            response = yield from service.handle_checkout(attempt.key, attempt.buyer, attempt.buyer, attempt.lines)
-            if attempt.timed_out:
-                return
-            attempt.answered = True
-            if response != _UNAVAILABLE:
-                self.latency.add(env.now - attempt.started)
-                counters[_FINAL_COUNTER[response]] += 1
-                return
-            counters["client.unavailable"] += 1
-            attempt = yield from self._retry(attempt)
-            if attempt is None:
-                return
+        return _Attempt(key, buyer, lines, session.arrived, None)
 
     def _give_up_waiting(self, attempt: _Attempt) -> None:
         """The client's timeout: the buyer stops waiting and decides what to do next."""
         attempt.timed_out = True
         self.metrics.counters["client.timeouts"] += 1
-        self.env.process(self._after_timeout(attempt))
-
-    def _after_timeout(self, attempt: _Attempt) -> Generator[simpy.Event, None, None]:
-        retry = yield from self._retry(attempt)
-        if retry is not None:
-            yield from self._play(retry)
+        self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))
 
     def _retry(self, attempt: _Attempt) -> Generator[simpy.Event, None, _Attempt | None]:
         """Wait before the next attempt; None when the buyer gives up."""

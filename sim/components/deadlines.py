@@ -41,12 +41,15 @@ class Deadlines(Generic[T]):
         """Deadlines queued (finished calls are dropped lazily)."""
         return len(self._queue)
 
-    def arm(self, item: T) -> None:
-        env = self.env
-        self._queue.append((env.now + self.delay_s, item))
+    def arm(self, item: T, now: float | None = None) -> None:
+        """``now``: the current time, when the caller has it at hand (``env.now`` is a property:
+        a Python call)."""
+        if now is None:
+            now = self.env.now
+        self._queue.append((now + self.delay_s, item))
         if not self._armed:
             self._armed = True
-            call_after(env, self.delay_s, self._fire)
+            call_after(self.env, self.delay_s, self._fire)
 
     def _fire(self, _event: simpy.Event) -> None:
         now = self.env.now
