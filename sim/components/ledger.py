@@ -16,7 +16,7 @@ from sim.components.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
-from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
@@ -52,6 +52,16 @@ class Ledger:
         self.balances[key] = self.balances.get(key, 0) + amount_minor
         self.entries += 1
 
+    def _post_pair(self, seller: int, currency: int, amount_minor: int) -> None:
+        """Both entries of one transaction: debit the PSP receivable, credit the seller payable
+        (one call per payment rather than two :meth:`_post`)."""
+        balances = self.balances
+        key = (PSP_RECEIVABLE, currency)
+        balances[key] = balances.get(key, 0) + amount_minor
+        key = (seller, currency)
+        balances[key] = balances.get(key, 0) - amount_minor
+        self.entries += 2
+
     def times_recorded(self, order_id: int) -> int:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
 
@@ -78,9 +88,7 @@ class Ledger:
     def post_transaction(self, order_id: int) -> None:
         """Both entries of the order's transaction, atomically."""
         orders = self.orders
-        amount, currency = orders.amount_minor[order_id], orders.currency[order_id]
-        self._post(PSP_RECEIVABLE, currency, amount)
-        self._post(orders.seller[order_id], currency, -amount)
+        self._post_pair(orders.seller[order_id], orders.currency[order_id], orders.amount_minor[order_id])
         self.transactions += 1
         self._mark(order_id)
 
@@ -90,21 +98,23 @@ class Ledger:
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._post(PSP_RECEIVABLE, currency, -amount)
-            self._post(seller, currency, amount)
+            self._post_pair(seller, currency, -amount)
             self.transactions += 1
         if extra > 0:
             self.recorded[order_id] = 1
         return max(extra, 0)
 
     def _mark(self, order_id: int) -> None:
-        missing = order_id + 1 - len(self.recorded)
+        recorded = self.recorded
+        missing = order_id + 1 - len(recorded)
         if missing > 0:
-            self.recorded.extend(bytes(missing))
-        if self.recorded[order_id] < 255:
-            self.recorded[order_id] += 1
-        self.orders.flags[order_id] |= LEDGER_UPDATED
-        mark_payment_done(self.orders, self.checkouts, order_id)
+            recorded.extend(bytes(missing))
+        if recorded[order_id] < 255:
+            recorded[order_id] += 1
+        flags = self.orders.flags
+        flags[order_id] |= LEDGER_UPDATED
+        if flags[order_id] & WALLET_UPDATED:
+            mark_payment_done(self.orders, self.checkouts, order_id)
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
@@ -112,13 +122,13 @@ class Ledger:
 
 
 def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:
-    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated
-    (called after one of the two updates of ``order_id``: nothing to check until it has both)."""
+    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated.
+    Called once ``order_id`` has both (the second update checks: the first one has nothing to
+    check, so it does not call this)."""
     flags = orders.flags
-    if flags[order_id] & BOTH_UPDATED != BOTH_UPDATED:
-        return
     checkout = orders.checkout_of(order_id)
-    for other in checkouts.orders_of(checkout):
+    first = checkouts.first_order[checkout]
+    for other in range(first, first + checkouts.order_count[checkout]):  # checkouts.orders_of
         if flags[other] & BOTH_UPDATED != BOTH_UPDATED:
             return
     checkouts.done[checkout] = 1

@@ -17,7 +17,7 @@ from sim.components.scheduling import sleep
 from sim.components.ledger import mark_payment_done
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
-from sim.domain.orders import WALLET_UPDATED, Checkouts, Orders
+from sim.domain.orders import LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.policies.retry import Retrier
 from sim.rng import Streams
@@ -90,8 +90,10 @@ class Wallet:
             applied.extend(bytes(missing))
         if applied[order_id] < 255:
             applied[order_id] += 1
-        orders.flags[order_id] |= WALLET_UPDATED
-        mark_payment_done(orders, self.checkouts, order_id)
+        flags = orders.flags
+        flags[order_id] |= WALLET_UPDATED
+        if flags[order_id] & LEDGER_UPDATED:
+            mark_payment_done(orders, self.checkouts, order_id)
 
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]
