@@ -35,7 +35,7 @@ class Ledger:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
-        self.handle = consume_order_ids(lambda order_id: self.record(order_id), dlq, cfg.poison_pills, "ledger", env, metrics.counters)
+        self.handle = consume_order_ids(self.record, dlq, cfg.poison_pills, "ledger", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
         self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.balances: dict[tuple[int, int], int] = {}

@@ -34,7 +34,7 @@ class Wallet:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
-        self.handle = consume_order_ids(lambda order_id: self.credit(order_id), dlq, cfg.poison_pills, "wallet", env, metrics.counters)
+        self.handle = consume_order_ids(self.credit, dlq, cfg.poison_pills, "wallet", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
         self.currencies = currencies
         self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
