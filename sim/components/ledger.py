@@ -23,6 +23,11 @@ from sim.rng import Streams
 PSP_RECEIVABLE = -1
 """Account id of the PSP receivable; seller payables use the seller id."""
 
+EFFECTS_GROWTH = 1024
+"""Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
+order that needs them: events come in about order id order, so not a bytes object and an extend
+per event. Slots past the last order count 0, as absent ones do."""
+
 
 class Ledger:
     def __init__(
@@ -106,9 +111,8 @@ class Ledger:
 
     def _mark(self, order_id: int) -> None:
         recorded = self.recorded
-        missing = order_id + 1 - len(recorded)
-        if missing > 0:
-            recorded.extend(bytes(missing))
+        if order_id >= len(recorded):
+            recorded.extend(bytes(order_id + 1 - len(recorded) + EFFECTS_GROWTH))
         if recorded[order_id] < 255:
             recorded[order_id] += 1
         flags = self.orders.flags

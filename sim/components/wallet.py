@@ -14,7 +14,7 @@ import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.scheduling import sleep
-from sim.components.ledger import mark_payment_done
+from sim.components.ledger import EFFECTS_GROWTH, mark_payment_done
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
 from sim.domain.orders import LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
@@ -85,9 +85,8 @@ class Wallet:
         self.balance[row] += orders.amount_minor[order_id]
         self.version[row] += 1
         applied = self.applied
-        missing = order_id + 1 - len(applied)
-        if missing > 0:
-            applied.extend(bytes(missing))
+        if order_id >= len(applied):
+            applied.extend(bytes(order_id + 1 - len(applied) + EFFECTS_GROWTH))
         if applied[order_id] < 255:
             applied[order_id] += 1
         flags = orders.flags
