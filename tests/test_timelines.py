@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from sim.components.kafka import ConsumerGroup
+from sim.components.ledger import Ledger
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.domain.orders import OrderState
@@ -99,21 +100,21 @@ def test_executor_without_status_query_retries_with_the_same_key_and_the_psp_rep
 
 
 @pytest.mark.parametrize("dedupe, expected_records", [(True, 1), (False, 2)])
-def test_ledger_dedupes_a_redelivered_event_by_event_id(dedupe, expected_records):
+def test_ledger_dedupes_a_redelivered_event_by_event_id(dedupe, expected_records, monkeypatch):
+    log = []
+    original = Ledger.record
+
+    def traced(ledger, order_id):
+        before = ledger.times_recorded(order_id)
+        yield from original(ledger, order_id)
+        log.append((round(ledger.env.now, 6), order_id, "recorded" if ledger.times_recorded(order_id) > before else "deduped"))
+
+    monkeypatch.setattr(Ledger, "record", traced)  # before the world is built: its consumer binds the method
     world = quiet_world(ledger={"latency": "2ms", "dedupe": dedupe})
     env = world.env
     order = place_order(world, amount_minor=700)
     world.orders.state[order] = OrderState.SUCCESS
-    log = []
     ledger = world.ledger
-    original = ledger.record
-
-    def traced(order_id):
-        before = ledger.times_recorded(order_id)
-        yield from original(order_id)
-        log.append((round(env.now, 6), order_id, "recorded" if ledger.times_recorded(order_id) > before else "deduped"))
-
-    ledger.record = traced
     topic = world.topics[SUCCESS_TOPIC]
     env.timeout(0.010).callbacks.append(lambda _e: topic.publish(order, order))
     env.timeout(0.020).callbacks.append(lambda _e: topic.publish(order, order))  # producer duplicate

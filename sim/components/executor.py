@@ -98,6 +98,8 @@ class Executor:
         self.metrics = metrics
         self.trace = trace
         self._fresh_keys = FRESH_KEY_BASE
+        self._order_id_keys = cfg.idempotency_key == "order_id"
+        """The key is the order id (the correct design): no key bookkeeping per attempt."""
         self.last_key: dict[int, int] = {}
         """Fresh-key design only: the last key used per order (what a status query can ask)."""
         self.breaker = CircuitBreaker(cfg.breaker)
@@ -131,7 +133,7 @@ class Executor:
         """Kafka handler for the payment-orders topic (returns the generator to run: no frame of
         its own on the hot path)."""
         value = message.value
-        if is_poison(value):
+        if type(value) is not int:  # a poison pill (``is_poison``, without the call)
             return self._poison(message)
         return self.execute(value)
 
@@ -160,12 +162,12 @@ class Executor:
 
     # -- keys ----------------------------------------------------------------------------------
     def key_for(self, order_id: int) -> int:
-        if self.cfg.idempotency_key == "order_id":
+        if self._order_id_keys:
             return order_id
         return self.last_key.get(order_id, order_id)
 
     def _new_key(self, order_id: int) -> int:
-        if self.cfg.idempotency_key == "order_id":
+        if self._order_id_keys:
             return order_id
         self._fresh_keys += 1
         self.last_key[order_id] = self._fresh_keys
@@ -184,6 +186,7 @@ class Executor:
         resumed = state != _NOT_STARTED
         query_first = cfg.status_query_after_timeout
         action = _CHARGE
+        started = env.now
         if resumed:
             metrics.counters["executor.resumed"] += 1
             if order_id in self._clean:
@@ -191,16 +194,16 @@ class Executor:
             elif query_first:
                 action = _QUERY
         else:
-            orders.transition(order_id, _EXECUTING, env.now)
+            orders.transition(order_id, _EXECUTING, started)
         target = SECONDARY if (self.secondary is not None and order_id in self.on_secondary) else PRIMARY
-        started = env.now
         retrier: Retrier | None = None  # made at the first failure (most executions have none)
-        key = self.key_for(order_id)
+        fresh_keys = not self._order_id_keys  # with order-id keys, every attempt uses the order id
+        key = self.key_for(order_id) if fresh_keys else order_id
         indefinite = False
         ever_indefinite = resumed and action == _QUERY
         budget = self.budget
         while True:
-            if action == _CHARGE:
+            if action == _CHARGE and fresh_keys:
                 key = self._new_key(order_id)
             reply = yield from (
                 self._call(key, order_id, action == _QUERY, target) if target != PRIMARY or not self._guarded

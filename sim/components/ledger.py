@@ -16,12 +16,17 @@ from sim.components.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
-from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
 PSP_RECEIVABLE = -1
 """Account id of the PSP receivable; seller payables use the seller id."""
+
+EFFECTS_GROWTH = 1024
+"""Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
+order that needs them: events come in about order id order, so not a bytes object and an extend
+per event. Slots past the last order count 0, as absent ones do."""
 
 
 class Ledger:
@@ -35,7 +40,7 @@ class Ledger:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
-        self.handle = consume_order_ids(lambda order_id: self.record(order_id), dlq, cfg.poison_pills, "ledger", env, metrics.counters)
+        self.handle = consume_order_ids(self.record, dlq, cfg.poison_pills, "ledger", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
         self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.balances: dict[tuple[int, int], int] = {}
@@ -51,6 +56,16 @@ class Ledger:
         key = (account, currency)
         self.balances[key] = self.balances.get(key, 0) + amount_minor
         self.entries += 1
+
+    def _post_pair(self, seller: int, currency: int, amount_minor: int) -> None:
+        """Both entries of one transaction: debit the PSP receivable, credit the seller payable
+        (one call per payment rather than two :meth:`_post`)."""
+        balances = self.balances
+        key = (PSP_RECEIVABLE, currency)
+        balances[key] = balances.get(key, 0) + amount_minor
+        key = (seller, currency)
+        balances[key] = balances.get(key, 0) - amount_minor
+        self.entries += 2
 
     def times_recorded(self, order_id: int) -> int:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
@@ -78,9 +93,7 @@ class Ledger:
     def post_transaction(self, order_id: int) -> None:
         """Both entries of the order's transaction, atomically."""
         orders = self.orders
-        amount, currency = orders.amount_minor[order_id], orders.currency[order_id]
-        self._post(PSP_RECEIVABLE, currency, amount)
-        self._post(orders.seller[order_id], currency, -amount)
+        self._post_pair(orders.seller[order_id], orders.currency[order_id], orders.amount_minor[order_id])
         self.transactions += 1
         self._mark(order_id)
 
@@ -90,21 +103,22 @@ class Ledger:
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._post(PSP_RECEIVABLE, currency, -amount)
-            self._post(seller, currency, amount)
+            self._post_pair(seller, currency, -amount)
             self.transactions += 1
         if extra > 0:
             self.recorded[order_id] = 1
         return max(extra, 0)
 
     def _mark(self, order_id: int) -> None:
-        missing = order_id + 1 - len(self.recorded)
-        if missing > 0:
-            self.recorded.extend(bytes(missing))
-        if self.recorded[order_id] < 255:
-            self.recorded[order_id] += 1
-        self.orders.flags[order_id] |= LEDGER_UPDATED
-        mark_payment_done(self.orders, self.checkouts, order_id)
+        recorded = self.recorded
+        if order_id >= len(recorded):
+            recorded.extend(bytes(order_id + 1 - len(recorded) + EFFECTS_GROWTH))
+        if recorded[order_id] < 255:
+            recorded[order_id] += 1
+        flags = self.orders.flags
+        flags[order_id] |= LEDGER_UPDATED
+        if flags[order_id] & WALLET_UPDATED:
+            mark_payment_done(self.orders, self.checkouts, order_id)
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
@@ -112,13 +126,13 @@ class Ledger:
 
 
 def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:
-    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated
-    (called after one of the two updates of ``order_id``: nothing to check until it has both)."""
+    """Set ``is_payment_done`` when every order of the checkout has wallet and ledger updated.
+    Called once ``order_id`` has both (the second update checks: the first one has nothing to
+    check, so it does not call this)."""
     flags = orders.flags
-    if flags[order_id] & BOTH_UPDATED != BOTH_UPDATED:
-        return
     checkout = orders.checkout_of(order_id)
-    for other in checkouts.orders_of(checkout):
+    first = checkouts.first_order[checkout]
+    for other in range(first, first + checkouts.order_count[checkout]):  # checkouts.orders_of
         if flags[other] & BOTH_UPDATED != BOTH_UPDATED:
             return
     checkouts.done[checkout] = 1

@@ -46,23 +46,22 @@ class Outcomes:
         (the caller must then publish the success event with :meth:`publish_success`)."""
         orders = self.orders
         state = orders.state[order_id]
-        now = self.env.now
         if self.trace.on:
-            self.trace.add(now, order_id, f"{source}:{ReplyCode(code).name}")
+            self.trace.add(self.env.now, order_id, f"{source}:{ReplyCode(code).name}")
         if code == _APPROVED:
-            if state == _SUCCESS:
+            if state == _SUCCESS:  # about half the calls (webhooks after the executor's reply)
                 return False
-            orders.transition(order_id, _SUCCESS, now)
+            orders.transition(order_id, _SUCCESS, self.env.now)
             self.metrics.counters["success_via." + source] += 1
             return True
         if code in DECLINES:
             if state == _SUCCESS:
                 self.metrics.counters["late_decline_ignored"] += 1
             elif state != _FAILED:
-                orders.transition(order_id, _FAILED, now)
+                orders.transition(order_id, _FAILED, self.env.now)
             return False
         if code == _R_PENDING and state in _MAY_BECOME_PENDING:
-            orders.transition(order_id, _PENDING, now)
+            orders.transition(order_id, _PENDING, self.env.now)
         return False
 
     def publish_success(self, order_id: int) -> Generator[simpy.Event, None, None]:

@@ -14,10 +14,10 @@ import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.scheduling import sleep
-from sim.components.ledger import mark_payment_done
+from sim.components.ledger import EFFECTS_GROWTH, mark_payment_done
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
-from sim.domain.orders import WALLET_UPDATED, Checkouts, Orders
+from sim.domain.orders import LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.policies.retry import Retrier
 from sim.rng import Streams
@@ -34,7 +34,7 @@ class Wallet:
         self.checkouts = checkouts
         self.metrics = metrics
         self.dlq = dlq
-        self.handle = consume_order_ids(lambda order_id: self.credit(order_id), dlq, cfg.poison_pills, "wallet", env, metrics.counters)
+        self.handle = consume_order_ids(self.credit, dlq, cfg.poison_pills, "wallet", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
         self.currencies = currencies
         self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
@@ -85,13 +85,14 @@ class Wallet:
         self.balance[row] += orders.amount_minor[order_id]
         self.version[row] += 1
         applied = self.applied
-        missing = order_id + 1 - len(applied)
-        if missing > 0:
-            applied.extend(bytes(missing))
+        if order_id >= len(applied):
+            applied.extend(bytes(order_id + 1 - len(applied) + EFFECTS_GROWTH))
         if applied[order_id] < 255:
             applied[order_id] += 1
-        orders.flags[order_id] |= WALLET_UPDATED
-        mark_payment_done(orders, self.checkouts, order_id)
+        flags = orders.flags
+        flags[order_id] |= WALLET_UPDATED
+        if flags[order_id] & LEDGER_UPDATED:
+            mark_payment_done(orders, self.checkouts, order_id)
 
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]
