@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import simpy
+from simpy.events import NORMAL
 
-from sim.components.scheduling import fire_now
+from sim.components.scheduling import Wait, fire_now, until_fired
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
@@ -59,7 +60,7 @@ class _Partition:
         self.log: deque[Message] = deque()
         self.base = 0  # offset of log[0]
         self.end = 0  # offset the next message gets
-        self.wake: simpy.Event | None = None  # triggered by the next publish, if someone waits
+        self.wake: Wait | None = None  # fired by the next publish, if someone waits
 
 
 class Topic:
@@ -107,8 +108,10 @@ class Topic:
             part.wake = None
             if self.env.active_process is None:
                 fire_now(wake)
-            else:
-                wake.succeed()
+            else:  # what ``Event.succeed`` does (a Wait has no methods): the same event id
+                wake._ok = True
+                wake._value = None
+                self.env.schedule(wake, NORMAL, 0)
         self._counters[self._c_published] += 1
         return offset
 
@@ -319,7 +322,6 @@ class ConsumerGroup:
         batch: list[Message] = []  # commit="before": the poll, committed (maybe trimmed) before handling
         batch_start = pos
         max_poll = self.max_poll_records
-        env = self.env
         try:
             while not w.stopping:
                 if pos == poll_end:  # poll: fetch up to max_poll_records messages
@@ -333,7 +335,7 @@ class ConsumerGroup:
                         w.idle = True
                         wake = part.wake
                         if wake is None:
-                            wake = part.wake = simpy.Event(env)
+                            wake = part.wake = until_fired()
                         yield wake
                         w.idle = False
                         continue
