@@ -20,7 +20,8 @@ What is modelled (DESIGN §3), and what each fault does:
   session timeout and meets the same message again: the partition is blocked for good.
 
 Cost: per message, a ``Message`` and the events the handler yields; an idle worker waits on one
-shared per-partition event. Messages committed by every group are dropped from memory.
+shared per-partition event. Messages committed by every group are dropped from memory a few at
+a time (:data:`TRIM_BATCH`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
 
+TRIM_BATCH = 8
+"""A commit drops what every group has committed only once this many messages may have piled up:
+trimming at every commit cost a call per message. A partition holds at most 7 such stale records
+(memory, and what the end-of-run card-data scan walks, stay small)."""
+
 
 @dataclass(slots=True)
 class Message:
@@ -52,7 +58,8 @@ class Message:
 
 
 class _Partition:
-    """An append-only log; offsets below ``base`` were committed by every group and dropped."""
+    """An append-only log; offsets below ``base`` were committed by every group and dropped (a
+    few more may be committed by every group and not dropped yet: see :data:`TRIM_BATCH`)."""
 
     __slots__ = ("log", "base", "end", "wake")
 
@@ -122,11 +129,19 @@ class Topic:
     def depth(self) -> int:
         """Messages appended but not yet committed by the slowest group, summed over partitions
         (every message ever published when no group subscribes)."""
-        return sum(part.end - part.base for part in self._parts)
+        return sum(self.retained(p) for p in range(self.partition_count))
 
     def retained(self, partition: int) -> int:
-        """Messages of ``partition`` held in memory (equals its share of ``depth``)."""
-        return len(self._parts[partition].log)
+        """Messages of ``partition`` the broker must keep: not yet committed by every group (its
+        share of ``depth``; memory holds up to ``TRIM_BATCH - 1`` more until the next trim)."""
+        return self._parts[partition].end - self._low(partition)
+
+    def _low(self, p: int) -> int:
+        """The first offset of partition ``p`` some group has not committed (its end when every
+        group has): what a new group starts from."""
+        if not self._groups:
+            return self._parts[p].base
+        return min(group.committed[p] for group in self._groups)
 
     def _recovery(self) -> simpy.Event:
         """The event a consumer waits on during an outage."""
@@ -135,7 +150,8 @@ class Topic:
         return self._recovered
 
     def _trim(self, p: int) -> None:
-        """Drop messages of partition ``p`` that every group has committed."""
+        """Drop messages of partition ``p`` that every group has committed. Called by a commit
+        only once :data:`TRIM_BATCH` committed messages may have piled up."""
         low = self._groups[0].committed[p]
         for group in self._groups_after_first:
             offset = group.committed[p]
@@ -209,8 +225,8 @@ class ConsumerGroup:
         self.max_poll_records = max_poll_records
         """Messages fetched per poll; with commit="before" a crash loses the rest of the poll."""
         partitions = topic.partition_count
-        # A new group starts at the earliest offset still held.
-        self.committed: list[int] = [part.base for part in topic._parts]
+        # A new group starts at the earliest offset some group has not committed (still held).
+        self.committed: list[int] = [topic._low(p) for p in range(partitions)]
         self.assignment: list[int | None] = [None] * partitions  # the group's view: owner or None
         self.rebalances = 0
         self.last_handler_error: BaseException | None = None
@@ -349,7 +365,8 @@ class ConsumerGroup:
                         if not self._may_commit(w):
                             return
                         committed[p] = poll_end
-                        topic._trim(p)
+                        if poll_end - part.base >= TRIM_BATCH:
+                            topic._trim(p)
                 # commit="after": the record is still held (nothing past the committed offset is trimmed)
                 msg = batch[pos - batch_start] if before else part.log[pos - part.base]
                 pos += 1
@@ -373,7 +390,8 @@ class ConsumerGroup:
                     if owners[p] is not w and not self._may_commit(w):
                         return
                     committed[p] = pos
-                    topic._trim(p)
+                    if pos - part.base >= TRIM_BATCH:
+                        topic._trim(p)
         except simpy.Interrupt as exc:
             if not w.gone:  # not sent by us: something the handler waited on was interrupted
                 self._handler_failed(w, exc)
