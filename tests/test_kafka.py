@@ -54,6 +54,15 @@ def test_in_order_within_partition_commit_after_and_idle_wakeup():
     assert group.lag() == 0
 
 
+def test_a_published_record_has_every_field_of_a_message():
+    env = simpy.Environment()
+    topic = Topic(env, "pay", 3)
+    env.run(until=2.5)
+    assert topic.publish(7, "v") == 0
+    # equality compares every field: one that publish forgot to set would raise AttributeError
+    assert list(topic._parts[1].log) == [Message("pay", 1, 0, 7, "v", 2.5)]
+
+
 def test_round_robin_assignment_over_sorted_live_instances():
     env, topic, group, counters, _ = build(4, 3, session_timeout_s=10, rebalance_pause_s=3)
     assert group.assignment == [0, 1, 2, 0]

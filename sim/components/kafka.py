@@ -57,6 +57,11 @@ class Message:
     produced_at: float
 
 
+_new_message = object.__new__
+"""A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
+dataclass ``__init__`` (a Python frame) on every record."""
+
+
 class _Partition:
     """An append-only log; offsets below ``base`` were committed by every group and dropped (a
     few more may be committed by every group and not dropped yet: see :data:`TRIM_BATCH`)."""
@@ -108,7 +113,14 @@ class Topic:
         p = key % self.partition_count
         part = self._parts[p]
         offset = part.end
-        part.log.append(Message(self.name, p, offset, key, value, self.env.now))
+        msg = _new_message(Message)
+        msg.topic = self.name
+        msg.partition = p
+        msg.offset = offset
+        msg.key = key
+        msg.value = value
+        msg.produced_at = self.env.now
+        part.log.append(msg)
         part.end = offset + 1
         wake = part.wake
         if wake is not None:
