@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from sim.components.kafka import ConsumerGroup, Message, Topic
+from sim.components.kafka import TRIM_BATCH, ConsumerGroup, Message, Topic
 from sim.observe.metrics import Metrics
 
 
@@ -52,6 +52,15 @@ def test_in_order_within_partition_commit_after_and_idle_wakeup():
     assert log == [(0, 0, "a", 0), (1, 1, "b", 1), (2, 2, "c", 2), (5.5, 3, "d", 3)]
     assert group.committed == [4]
     assert group.lag() == 0
+
+
+def test_a_published_record_has_every_field_of_a_message():
+    env = simpy.Environment()
+    topic = Topic(env, "pay", 3)
+    env.run(until=2.5)
+    assert topic.publish(7, "v") == 0
+    # equality compares every field: one that publish forgot to set would raise AttributeError
+    assert list(topic._parts[1].log) == [Message("pay", 1, 0, 7, "v", 2.5)]
 
 
 def test_round_robin_assignment_over_sorted_live_instances():
@@ -365,6 +374,28 @@ def test_lag_and_depth_follow_the_slowest_group_and_trim_memory():
     assert topic.end_offset(0) == 3
 
 
+def test_a_group_joining_late_starts_after_what_every_group_committed_even_if_still_held():
+    env, topic, first, counters, log = build(1, 1)
+    for i in range(5):
+        topic.publish(0, i)
+    env.run(until=10)
+    assert first.committed == [5] and len(topic._parts[0].log) == 5  # fewer than TRIM_BATCH: held
+    assert topic.depth() == 0 and topic.retained(0) == 0
+    late_log = []
+
+    def handler(msg):
+        late_log.append((env.now, msg.offset, msg.value))
+        yield env.timeout(1)
+
+    late = ConsumerGroup(env, topic, "late", 1, handler)
+    late.start()
+    assert late.committed == [5] and late.lag() == 0
+    topic.publish(0, 5)
+    env.run(until=20)
+    assert late_log == [(10, 5, 5)]  # only the new record: the old ones were committed by all
+    assert [offset for _, _, offset, _ in log] == [0, 1, 2, 3, 4, 5]
+
+
 def test_trimming_keeps_memory_bounded_over_10k_messages():
     env = simpy.Environment()
     metrics = Metrics()
@@ -376,17 +407,22 @@ def test_trimming_keeps_memory_bounded_over_10k_messages():
     group = ConsumerGroup(env, topic, "g", 2, handler, metrics=metrics)
     group.start()
     peak = []
+    held = []  # records in memory, the committed ones not yet dropped included
 
     def producer():
         for i in range(10_000):
             topic.publish(i, None)
             peak.append(max(topic.retained(p) for p in range(4)))
+            held.append(max(len(part.log) for part in topic._parts))
             yield env.timeout(0.001)
 
     env.process(producer())
     env.run()
     assert max(peak) == 1
+    # dropped TRIM_BATCH at a time: up to TRIM_BATCH - 1 committed ones and the new one
+    assert max(held) == TRIM_BATCH
     assert [topic.retained(p) for p in range(4)] == [0, 0, 0, 0]
+    assert all(len(part.log) < TRIM_BATCH for part in topic._parts)
     assert group.committed == [2500] * 4
     assert metrics.counters["kafka.pay.delivered"] == 10_000
     assert metrics.counters["kafka.pay.redelivered"] == 0

@@ -20,7 +20,8 @@ What is modelled (DESIGN §3), and what each fault does:
   session timeout and meets the same message again: the partition is blocked for good.
 
 Cost: per message, a ``Message`` and the events the handler yields; an idle worker waits on one
-shared per-partition event. Messages committed by every group are dropped from memory.
+shared per-partition event. Messages committed by every group are dropped from memory a few at
+a time (:data:`TRIM_BATCH`).
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import simpy
+from simpy.events import NORMAL
 
-from sim.components.scheduling import fire_now
+from sim.components.scheduling import Wait, fire_now, until_fired
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
+
+TRIM_BATCH = 8
+"""A commit drops what every group has committed only once this many messages may have piled up:
+trimming at every commit cost a call per message. A partition holds at most 7 such stale records
+(memory, and what the end-of-run card-data scan walks, stay small)."""
 
 
 @dataclass(slots=True)
@@ -50,8 +57,14 @@ class Message:
     produced_at: float
 
 
+_new_message = object.__new__
+"""A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
+dataclass ``__init__`` (a Python frame) on every record."""
+
+
 class _Partition:
-    """An append-only log; offsets below ``base`` were committed by every group and dropped."""
+    """An append-only log; offsets below ``base`` were committed by every group and dropped (a
+    few more may be committed by every group and not dropped yet: see :data:`TRIM_BATCH`)."""
 
     __slots__ = ("log", "base", "end", "wake")
 
@@ -59,7 +72,7 @@ class _Partition:
         self.log: deque[Message] = deque()
         self.base = 0  # offset of log[0]
         self.end = 0  # offset the next message gets
-        self.wake: simpy.Event | None = None  # triggered by the next publish, if someone waits
+        self.wake: Wait | None = None  # fired by the next publish, if someone waits
 
 
 class Topic:
@@ -100,15 +113,24 @@ class Topic:
         p = key % self.partition_count
         part = self._parts[p]
         offset = part.end
-        part.log.append(Message(self.name, p, offset, key, value, self.env.now))
+        msg = _new_message(Message)
+        msg.topic = self.name
+        msg.partition = p
+        msg.offset = offset
+        msg.key = key
+        msg.value = value
+        msg.produced_at = self.env.now
+        part.log.append(msg)
         part.end = offset + 1
         wake = part.wake
         if wake is not None:
             part.wake = None
             if self.env.active_process is None:
                 fire_now(wake)
-            else:
-                wake.succeed()
+            else:  # what ``Event.succeed`` does (a Wait has no methods): the same event id
+                wake._ok = True
+                wake._value = None
+                self.env.schedule(wake, NORMAL, 0)
         self._counters[self._c_published] += 1
         return offset
 
@@ -119,11 +141,19 @@ class Topic:
     def depth(self) -> int:
         """Messages appended but not yet committed by the slowest group, summed over partitions
         (every message ever published when no group subscribes)."""
-        return sum(part.end - part.base for part in self._parts)
+        return sum(self.retained(p) for p in range(self.partition_count))
 
     def retained(self, partition: int) -> int:
-        """Messages of ``partition`` held in memory (equals its share of ``depth``)."""
-        return len(self._parts[partition].log)
+        """Messages of ``partition`` the broker must keep: not yet committed by every group (its
+        share of ``depth``; memory holds up to ``TRIM_BATCH - 1`` more until the next trim)."""
+        return self._parts[partition].end - self._low(partition)
+
+    def _low(self, p: int) -> int:
+        """The first offset of partition ``p`` some group has not committed (its end when every
+        group has): what a new group starts from."""
+        if not self._groups:
+            return self._parts[p].base
+        return min(group.committed[p] for group in self._groups)
 
     def _recovery(self) -> simpy.Event:
         """The event a consumer waits on during an outage."""
@@ -132,7 +162,8 @@ class Topic:
         return self._recovered
 
     def _trim(self, p: int) -> None:
-        """Drop messages of partition ``p`` that every group has committed."""
+        """Drop messages of partition ``p`` that every group has committed. Called by a commit
+        only once :data:`TRIM_BATCH` committed messages may have piled up."""
         low = self._groups[0].committed[p]
         for group in self._groups_after_first:
             offset = group.committed[p]
@@ -206,8 +237,8 @@ class ConsumerGroup:
         self.max_poll_records = max_poll_records
         """Messages fetched per poll; with commit="before" a crash loses the rest of the poll."""
         partitions = topic.partition_count
-        # A new group starts at the earliest offset still held.
-        self.committed: list[int] = [part.base for part in topic._parts]
+        # A new group starts at the earliest offset some group has not committed (still held).
+        self.committed: list[int] = [topic._low(p) for p in range(partitions)]
         self.assignment: list[int | None] = [None] * partitions  # the group's view: owner or None
         self.rebalances = 0
         self.last_handler_error: BaseException | None = None
@@ -319,7 +350,6 @@ class ConsumerGroup:
         batch: list[Message] = []  # commit="before": the poll, committed (maybe trimmed) before handling
         batch_start = pos
         max_poll = self.max_poll_records
-        env = self.env
         try:
             while not w.stopping:
                 if pos == poll_end:  # poll: fetch up to max_poll_records messages
@@ -333,7 +363,7 @@ class ConsumerGroup:
                         w.idle = True
                         wake = part.wake
                         if wake is None:
-                            wake = part.wake = simpy.Event(env)
+                            wake = part.wake = until_fired()
                         yield wake
                         w.idle = False
                         continue
@@ -347,7 +377,8 @@ class ConsumerGroup:
                         if not self._may_commit(w):
                             return
                         committed[p] = poll_end
-                        topic._trim(p)
+                        if poll_end - part.base >= TRIM_BATCH:
+                            topic._trim(p)
                 # commit="after": the record is still held (nothing past the committed offset is trimmed)
                 msg = batch[pos - batch_start] if before else part.log[pos - part.base]
                 pos += 1
@@ -371,7 +402,8 @@ class ConsumerGroup:
                     if owners[p] is not w and not self._may_commit(w):
                         return
                     committed[p] = pos
-                    topic._trim(p)
+                    if pos - part.base >= TRIM_BATCH:
+                        topic._trim(p)
         except simpy.Interrupt as exc:
             if not w.gone:  # not sent by us: something the handler waited on was interrupted
                 self._handler_failed(w, exc)
