@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 
 _GROWTH = 1.02
@@ -54,6 +54,28 @@ class Histogram:
         except IndexError:  # the first value this far up: the list grows to it
             counts.extend([0] * (index + 1 - len(counts)))
             counts[index] = 1
+
+    def add_all(self, values: list[float]) -> None:
+        """Many observations, recorded exactly as :meth:`add` one by one would (same sum, in the
+        same order): the end-of-run histogram of every order's latency, without a call per value."""
+        if not values:
+            return
+        self.count += len(values)
+        total = self.total
+        for value in values:
+            total += value
+        self.total = total
+        self.minimum = min(self.minimum, min(values))
+        self.maximum = max(self.maximum, max(values))
+        indexes = [_floor(_log(value / _FLOOR) / _LOG_GROWTH) for value in values if value >= _FLOOR]
+        self.zeros += len(values) - len(indexes)
+        if indexes:
+            counts = self.counts
+            top = max(indexes)
+            if top >= len(counts):
+                counts.extend([0] * (top + 1 - len(counts)))
+            for index, n in Counter(indexes).items():
+                counts[index] += n
 
     @property
     def mean(self) -> float:
@@ -115,7 +137,7 @@ class TimeSeries:
         series = self.counts.get(name)
         if series is None:
             series = self.counts[name] = []
-        index = int(now / self.bin_s)
+        index = _floor(now / self.bin_s)  # now >= 0: floor is int, at a third of the cost
         if index >= len(series):
             series.extend([0] * (index + 1 - len(series)))
         series[index] += n
@@ -125,7 +147,7 @@ class TimeSeries:
         series = self.gauges.get(name)
         if series is None:
             series = self.gauges[name] = []
-        index = int(now / self.bin_s)
+        index = _floor(now / self.bin_s)  # now >= 0: floor is int, at a third of the cost
         if index >= len(series):
             series.extend([0.0] * (index + 1 - len(series)))
         if value > series[index]:

@@ -23,9 +23,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     per_state = np.bincount(state, minlength=len(OrderState))
     states = {s.name: int(per_state[s]) for s in OrderState}
     e2e = Histogram()
-    for latency_s in orders.latency_s:
-        if latency_s >= 0:
-            e2e.add(latency_s)
+    e2e.add_all([latency_s for latency_s in orders.latency_s if latency_s >= 0])
     _charged, per_line = captures_per_line(truth.captures, orders.line_column())
     doubled = per_line[per_line > 1]
     lines_double = int(doubled.size)

@@ -1,0 +1,35 @@
+"""Streaming statistics: the histogram's bulk path records exactly what one-by-one adds record."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.observe.metrics import Histogram
+
+latencies = st.one_of(
+    st.floats(min_value=0.0, max_value=1e6, allow_nan=False), st.just(0.0), st.floats(min_value=0.0, max_value=2e-6),
+)
+
+
+@given(first=st.lists(latencies, max_size=20), values=st.lists(latencies, max_size=200))
+def test_add_all_records_what_adding_one_by_one_records(first, values):
+    one_by_one, bulk = Histogram(), Histogram()
+    for value in first:  # a histogram that already holds values
+        one_by_one.add(value)
+        bulk.add(value)
+    for value in values:
+        one_by_one.add(value)
+    bulk.add_all(values)
+    assert bulk.counts == one_by_one.counts
+    assert (bulk.count, bulk.total, bulk.zeros) == (one_by_one.count, one_by_one.total, one_by_one.zeros)
+    assert (bulk.minimum, bulk.maximum) == (one_by_one.minimum, one_by_one.maximum)
+    assert bulk.summary() == one_by_one.summary()
+
+
+def test_quantiles_of_a_known_sample():
+    histogram = Histogram()
+    histogram.add_all([0.1] * 90 + [2.0] * 10)
+    assert abs(histogram.quantile(0.5) - 0.1) / 0.1 < 0.02  # ~1 % buckets
+    assert abs(histogram.quantile(0.95) - 2.0) / 2.0 < 0.02
+    assert histogram.count == 100 and histogram.maximum == 2.0
