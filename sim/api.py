@@ -36,7 +36,7 @@ from sim.config.loader import LoadedScenario, load_scenario, read_yaml
 from sim.config.sweep import (
     SettingError, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
 )
-from sim.errors import ConfigError, PaychaosError
+from sim.errors import ConfigError
 from sim.reports.sweep_report import mean_ci, points_frame
 from sim.runners.kpis import KPI_DESCRIPTIONS, KPI_NAMES, kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario

@@ -19,7 +19,7 @@ from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.config.sweep import load_sweep
 from sim.runners.run import run_scenario
-from sim.runners.sweep import run_sweep, tasks_of
+from sim.runners.sweep import run_sweep
 from sim.runners.sweep_store import JSONL_FILE
 
 
