@@ -12,11 +12,14 @@ SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process
 ``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
-can be combined with ``|`` or ``&``: use ``env.timeout`` there.
+can be combined with ``|`` or ``&``: use ``env.timeout`` there. ``sleep`` and ``call_after`` push
+onto SimPy's queue themselves, the one line of ``Environment.schedule`` (SimPy internals: re-run
+the digest checks on a SimPy upgrade), a Python call less per event.
 """
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Callable
 
 import simpy
@@ -45,7 +48,7 @@ def sleep(env: simpy.Environment, delay_s: float) -> Wait:
     wait.callbacks = []
     wait._ok = True
     wait._value = None
-    env.schedule(wait, NORMAL, delay_s)
+    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))  # env.schedule, inlined
     return wait
 
 
@@ -73,4 +76,4 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
     """Call ``callback(event)`` ``delay_s`` (>= 0) from now."""
     call = _Call()
     call.callbacks = (callback,)
-    env.schedule(call, NORMAL, delay_s)
+    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))  # env.schedule, inlined
