@@ -116,3 +116,29 @@ def test_run_without_a_time_is_simpys():
     env.timeout(4.0)
     env.run()
     assert env.now == 4.0
+
+
+@pytest.mark.parametrize("how", ["until_time", "until_event", "to_the_end", "step"])
+def test_now_is_the_time_of_the_event_being_run_however_the_engine_is_driven(how):
+    """``Engine.now`` is a plain attribute kept equal to SimPy's ``_now``: every path that moves
+    the clock (the fast loop, SimPy's run and step) must keep it."""
+    env = Engine()
+    seen = []
+
+    def proc():
+        for delay in (1.0, 0.5, 2.0):
+            yield sleep(env, delay)
+            seen.append((env.now, env._now))
+
+    done = env.process(proc())
+    if how == "until_time":
+        env.run(until=10.0)
+    elif how == "until_event":
+        env.run(until=done)
+    elif how == "to_the_end":
+        env.run()
+    else:
+        while env.peek() < float("inf"):
+            env.step()
+    assert seen == [(1.0, 1.0), (1.5, 1.5), (3.5, 3.5)]
+    assert env.now == env._now
