@@ -89,7 +89,6 @@ class Topic:
         self.available = True
         self._parts = [_Partition() for _ in range(partitions)]
         self._groups: list[ConsumerGroup] = []
-        self._groups_after_first: list[ConsumerGroup] = []
         self._recovered: simpy.Event | None = None
         self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
         self._c_published = f"kafka.{name}.published"
@@ -164,11 +163,7 @@ class Topic:
     def _trim(self, p: int) -> None:
         """Drop messages of partition ``p`` that every group has committed. Called by a commit
         only once :data:`TRIM_BATCH` committed messages may have piled up."""
-        low = self._groups[0].committed[p]
-        for group in self._groups_after_first:
-            offset = group.committed[p]
-            if offset < low:
-                low = offset
+        low = self._low(p)
         part = self._parts[p]
         base = part.base
         if low > base:
@@ -260,7 +255,6 @@ class ConsumerGroup:
         self._c_delivered = f"kafka.{topic.name}.delivered"
         self._c_redelivered = f"kafka.{topic.name}.redelivered"
         topic._groups.append(self)
-        topic._groups_after_first = topic._groups[1:]
 
     # ----------------------------------------------------------------------------- public
 
