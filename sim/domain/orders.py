@@ -151,8 +151,7 @@ class Checkouts:
             self.card_token = widened(self.card_token, card_token)
         self.first_order.append(first_order)
         self.order_count.append(order_count)
-        self.created_at.append(now)
-        self._last_added_s, self._last_created_s = now, to_micros(now)
+        self._last_added_s, self._last_created_s = now, self.created_at.append(now)  # as stored
         self.done.append(0)
         return checkout_id
 
