@@ -211,8 +211,7 @@ class CheckoutClients:
         """The session's new buyer clicks "pay" (and, now and then, clicks twice)."""
         buyer, lines = session.buyer, session.lines
         session.lines = _NO_LINES
-        key = self.next_key
-        self.next_key = key + 1
+        key = self._new_key()
         token = buyer  # the PSP's hosted page tokenised the buyer's card: token == card index
         double_click = self._double_click_probability
         if double_click and self._behaviour.random() < double_click:
