@@ -16,6 +16,7 @@ import multiprocessing
 import platform
 import statistics
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -44,32 +45,68 @@ def _isolated(fn, *args):
         return pool.submit(fn, *args).result()
 
 
+REPEATS_200K = 3
+"""Runs of the 200k-payment baseline: its ratio is their median (as the reference's rate is the
+median of its runs)."""
+
+
+def _paired(model_runs: list[tuple[str, Callable[[], dict]]], reference: Callable[[int], dict],
+            on_step: Callable[[str], None]) -> tuple[list[dict], list[tuple[str, dict]]]:
+    """Run every model run between two reference runs (R m R m R ... R) and give each model run
+    the mean rate of its two neighbours as ``reference_customers_per_s``: load from other tenants
+    on a shared machine drifts over the minutes a bench takes, and a reference measured next to
+    each run cancels most of it. Returns (reference runs, [(label, model run)])."""
+    references = [reference(0)]
+    measured = []
+    for index, (label, measure) in enumerate(model_runs, start=1):
+        on_step(label)
+        result = measure()
+        on_step(f"reference M/M/c #{index + 1}")
+        references.append(reference(index))
+        neighbours = references[-2:]
+        result["reference_customers_per_s"] = round(statistics.fmean(r["customers_per_s"] for r in neighbours), 1)
+        result["ratio_to_reference"] = round(result["payments_per_s"] / result["reference_customers_per_s"], 4)
+        if "payments_per_s_sim_loop" in result:
+            result["ratio_to_reference_sim_loop"] = round(
+                result["payments_per_s_sim_loop"] / result["reference_customers_per_s"], 4)
+        measured.append((label, result))
+    return references, measured
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median ratio (an odd number of runs), with every run's ratio beside it."""
+    ordered = sorted(runs, key=lambda r: r["ratio_to_reference"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["ratios_of_repeats"] = [r["ratio_to_reference"] for r in runs]
+    return chosen
+
+
 def run(quick: bool, console: Console) -> dict:
     sizes = (20_000, 100_000) if quick else (200_000, 1_000_000)
     reference_customers = 50_000 if quick else 200_000
-    steps = [
-        ("reference M/M/c", lambda: [_isolated(run_mmc, reference_customers, seed) for seed in (1, 2, 3)]),
-        *[(f"baseline, {n:,} payments", lambda n=n: _isolated(measure_run, str(THROUGHPUT), n)) for n in sizes],
+    repeats = 1 if quick else REPEATS_200K
+    model_runs = [
+        *[(f"baseline, {sizes[0]:,} payments (#{i + 1})", lambda: _isolated(measure_run, str(THROUGHPUT), sizes[0]))
+          for i in range(repeats)],
+        (f"baseline, {sizes[1]:,} payments", lambda: _isolated(measure_run, str(THROUGHPUT), sizes[1])),
         ("fault-heavy", lambda: _isolated(measure_run, str(FAULT_HEAVY), 20_000 if quick else None)),
-        ("bytes retained (tracemalloc)", lambda: _retained(quick)),
-        ("sweep, 1 vs 2 workers", lambda: sweep_speedup(runs=4 if quick else 16, payments=5_000 if quick else 20_000)),
     ]
-    done = {}
     with console.status("") as status:
-        for label, step in steps:
+        def on_step(label: str) -> None:
             status.update(f"bench: {label}")
-            done[label] = step()
-            console.log(f"{label}: done")
-    references = done["reference M/M/c"]
+            console.log(f"bench: {label}")
+
+        on_step("reference M/M/c #1")
+        references, measured = _paired(
+            model_runs, lambda index: _isolated(run_mmc, reference_customers, index + 1), on_step)
+        on_step("bytes retained (tracemalloc)")
+        retained = _retained(quick)
+        on_step("sweep, 1 vs 2 workers")
+        sweep = sweep_speedup(runs=4 if quick else 16, payments=5_000 if quick else 20_000)
     reference_rate = statistics.median(r["customers_per_s"] for r in references)
-    baselines = [done[f"baseline, {n:,} payments"] for n in sizes]
-    for b in baselines:
-        b["ratio_to_reference"] = round(b["payments_per_s"] / reference_rate, 4)
-        b["ratio_to_reference_sim_loop"] = round(b["payments_per_s_sim_loop"] / reference_rate, 4)
-    fault_heavy = done["fault-heavy"]
-    fault_heavy["ratio_to_reference"] = round(fault_heavy["payments_per_s"] / reference_rate, 4)
-    retained = done["bytes retained (tracemalloc)"]
-    sweep = done["sweep, 1 vs 2 workers"]
+    runs = [result for _, result in measured]
+    baselines = [_median_run(runs[:repeats]), runs[repeats]]
+    fault_heavy = runs[repeats + 1]
     big = baselines[-1]
     events_per_payment = baselines[0]["events_per_payment"]
     return {
@@ -77,6 +114,10 @@ def run(quick: bool, console: Console) -> dict:
             "payment": "one payment order (a checkout holds ~1.47); payments/s = payments per CPU "
                        "second of the whole run (build, simulate, oracles, reconcile, summarise); the "
                        "reference's customers/s is per CPU second too",
+            "ratio_to_reference": "payments/s over the mean customers/s of the two reference runs "
+                                  "measured just before and just after it (a reference between every "
+                                  "two model runs); at 200k payments, the median of "
+                                  f"{REPEATS_200K} runs",
             "events": "SimPy events scheduled during the run",
             "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
                                           "run sizes, each in a fresh process, world alive after the run",
@@ -86,6 +127,7 @@ def run(quick: bool, console: Console) -> dict:
         "quick": quick,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "reference": {"runs": references, "customers_per_s": reference_rate},
+        "runs_in_order": [label for label, _ in measured],
         "baseline": baselines,
         "fault_heavy": fault_heavy,
         "retained": retained,
@@ -115,13 +157,18 @@ def _target(observed: float, op: str, limit: float, applies: bool = True) -> dic
 
 def report(results: dict, console: Console) -> None:
     ref = results["reference"]
-    table = Table(title=f"paychaos bench (reference M/M/c: {ref['customers_per_s']:,.0f} customers/s, "
+    table = Table(title=f"paychaos bench (reference M/M/c, median of {len(ref['runs'])} runs: "
+                        f"{ref['customers_per_s']:,.0f} customers/s, "
                         f"{ref['runs'][0]['events_per_customer']} events/customer)")
-    for column in ("run", "payments", "payments/s", "ratio", "events/s", "events/payment", "peak RSS MiB", "wall s"):
+    for column in ("run", "payments", "payments/s", "reference/s", "ratio", "events/s", "events/payment",
+                   "peak RSS MiB", "wall s"):
         table.add_column(column, justify="right" if column != "run" else "left")
     for row in [*results["baseline"], results["fault_heavy"]]:
+        ratio = f"{row['ratio_to_reference']:.3f}"
+        if "ratios_of_repeats" in row:
+            ratio += " (median of " + ", ".join(f"{r:.3f}" for r in row["ratios_of_repeats"]) + ")"
         table.add_row(row["scenario"], f"{row['payments']:,}", f"{row['payments_per_s']:,.0f}",
-                      f"{row['ratio_to_reference']:.3f}", f"{row['events_per_s']:,.0f}",
+                      f"{row['reference_customers_per_s']:,.0f}", ratio, f"{row['events_per_s']:,.0f}",
                       f"{row['events_per_payment']:.2f}", f"{row['peak_rss_mib']:.0f}", f"{row['wall_s']:.1f}")
     console.print(table)
     retained, sweep = results["retained"], results["sweep"]
