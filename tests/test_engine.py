@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.components.scheduling import call_after, fire_now, sleep, until_fired
-from sim.engine import Engine
+from sim.engine import NEAR_S, Engine
 
 
 def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
@@ -29,7 +29,7 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
 
     def worker(name: int):
         for step in range(rng.randint(1, 6)):
-            delay = rng.choice([0.0, 0.5, 1.0, rng.random()])
+            delay = rng.choice([0.0, NEAR_S / 2, 0.5, 1.0, rng.random()])  # near and far heaps
             value = yield wait(delay)
             log.append((env.now, name, step, value))
             if rng.random() < 0.3:
@@ -44,7 +44,7 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
             name, wake = wakes.pop(0)
             fire_now(wake)  # at once, from a scheduled call: on a SimPy event as on a light one
         if env.now < 20:
-            delay = rng.choice([0.5, 1.0, rng.random()])
+            delay = rng.choice([NEAR_S / 2, 0.5, 1.0, rng.random()])
             if light:
                 call_after(env, delay, waker)
             else:
@@ -142,3 +142,46 @@ def test_now_is_the_time_of_the_event_being_run_however_the_engine_is_driven(how
             env.step()
     assert seen == [(1.0, 1.0), (1.5, 1.5), (3.5, 3.5)]
     assert env.now == env._now
+
+
+def _ties_across_heaps(env: simpy.Environment, log: list) -> None:
+    """Events due at exactly t = 1: some scheduled long before (far heap), some just before (near
+    heap), urgent and normal: SimPy runs them by priority, then by the order they were scheduled."""
+    near = 2 ** -6  # below NEAR_S, and exact in binary: 1 - near + near == 1
+    assert near < NEAR_S
+
+    def note(name):
+        return lambda _event: log.append((env.now, name))
+
+    def schedule(name, priority, delay):
+        event = env.event()
+        event._ok, event._value = True, None
+        event.callbacks.append(note(name))
+        env.schedule(event, priority, delay)
+
+    schedule("far normal, first", 1, 1.0)
+    schedule("far urgent", 0, 1.0)
+
+    def later(_event):
+        schedule("near normal", 1, near)
+        schedule("near urgent", 0, near)
+        call_after(env, near, note("near light"))
+
+    env.timeout(1.0 - near).callbacks.append(later)
+    schedule("far normal, last", 1, 1.0)
+
+
+@pytest.mark.parametrize("until", [2.0, None])  # Engine's loop, and SimPy's loop over Engine.step
+def test_events_due_at_the_same_time_run_in_simpys_order_whichever_heap_holds_them(until):
+    plain, fast = simpy.Environment(), Engine()
+    log_plain: list = []
+    log_fast: list = []
+    _ties_across_heaps(plain, log_plain)
+    _ties_across_heaps(fast, log_fast)
+    assert fast.peek() == plain.peek() == 1.0 - 2 ** -6
+    plain.run(until=until)
+    fast.run(until=until)
+    assert log_fast == log_plain == [
+        (1.0, "far urgent"), (1.0, "near urgent"),
+        (1.0, "far normal, first"), (1.0, "far normal, last"), (1.0, "near normal"), (1.0, "near light"),
+    ]

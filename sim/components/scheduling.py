@@ -13,8 +13,9 @@ SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
 can be combined with ``|`` or ``&``: use ``env.timeout`` there. ``sleep`` and ``call_after`` push
-onto SimPy's queue themselves, the one line of ``Environment.schedule`` (SimPy internals: re-run
-the digest checks on a SimPy upgrade), a Python call less per event.
+a short wait onto the near heap themselves (see :mod:`sim.engine`; on a plain SimPy environment,
+its one heap), a Python call less per event; longer waits go through ``env.schedule`` (SimPy
+internals: re-run the digest checks on a SimPy upgrade).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Callable
 
 import simpy
 from simpy.events import NORMAL
+
+from sim.engine import NEAR_S
 
 
 class _Call:
@@ -48,7 +51,10 @@ def sleep(env: simpy.Environment, delay_s: float) -> Wait:
     wait.callbacks = []
     wait._ok = True
     wait._value = None
-    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))  # env.schedule, inlined
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))
+    else:
+        env.schedule(wait, NORMAL, delay_s)
     return wait
 
 
@@ -76,4 +82,7 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
     """Call ``callback(event)`` ``delay_s`` (>= 0) from now."""
     call = _Call()
     call.callbacks = (callback,)
-    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))  # env.schedule, inlined
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))
+    else:
+        env.schedule(call, NORMAL, delay_s)
