@@ -34,7 +34,7 @@ from typing import Any, Literal
 import simpy
 from simpy.events import NORMAL
 
-from sim.components.scheduling import Wait, fire_now, until_fired
+from sim.components.scheduling import Wait
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
@@ -124,8 +124,12 @@ class Topic:
         wake = part.wake
         if wake is not None:
             part.wake = None
-            if self.env.active_process is None:
-                fire_now(wake)
+            if self.env.active_process is None:  # ``fire_now``, inlined: a call less per wake-up
+                wake._ok = True
+                wake._value = None
+                callbacks, wake.callbacks = wake.callbacks, None
+                for callback in callbacks:
+                    callback(wake)
             else:  # what ``Event.succeed`` does (a Wait has no methods): the same event id
                 wake._ok = True
                 wake._value = None
@@ -356,8 +360,9 @@ class ConsumerGroup:
                     if pos >= end:
                         w.idle = True
                         wake = part.wake
-                        if wake is None:
-                            wake = part.wake = until_fired()
+                        if wake is None:  # ``until_fired``, inlined: a call less per wait
+                            wake = part.wake = Wait()
+                            wake.callbacks = []
                         yield wake
                         w.idle = False
                         continue
