@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from sim.components.kafka import TRIM_BATCH, ConsumerGroup, Message, Topic
+from sim.components.dlq import DeadLetterQueue, PoisonPillError, consume_order_ids
+from sim.components.kafka import TRIM_BATCH, ConsumerGroup, Message, OrderIdHandler, Topic
 from sim.observe.metrics import Metrics
 
 
@@ -452,3 +453,81 @@ def test_same_chaos_gives_the_same_timeline():
     assert counters["kafka.rebalances"] == 2
     assert counters["kafka.pay.redelivered"] == 2
     assert counters["kafka.commit_rejected"] == 1
+
+
+def test_publish_all_appends_a_batch_in_order_and_an_outage_refuses_all_of_it():
+    env = simpy.Environment()
+    metrics = Metrics()
+    topic = Topic(env, "pay", 2, metrics)
+    log = []
+
+    def handler(msg):
+        log.append((env.now, msg.partition, msg.offset, msg.value))
+        yield env.timeout(1)
+
+    group = ConsumerGroup(env, topic, "g", 1, handler, metrics=metrics)
+    group.start()
+    # records of one batch go to their own partitions; the offset returned is the last record's
+    assert topic.publish_all([(0, "a"), (1, "b"), (2, "c")]) == 1
+    topic.set_available(False)
+    assert topic.publish_all([(1, "x"), (3, "y")]) is None  # none of the batch is appended
+    assert [topic.end_offset(p) for p in (0, 1)] == [2, 1]
+    topic.set_available(True)
+    env.run(until=5)
+    # the idle workers woke at once for the batch; partition 0 handled its two records in turn
+    assert log == [(0, 0, 0, "a"), (0, 1, 0, "b"), (1, 0, 1, "c")]
+    assert metrics.counters["kafka.pay.published"] == 3
+    assert metrics.counters["kafka.pay.publish_failed"] == 2
+
+
+@pytest.mark.parametrize("through_group", [True, False])
+def test_an_order_id_handler_processes_order_ids_and_rejects_anything_else(through_group):
+    env = simpy.Environment()
+    metrics = Metrics()
+    topic = Topic(env, "pay", 1, metrics)
+    log = []
+
+    def process(order_id):
+        log.append((env.now, "order", order_id))
+        yield env.timeout(1)
+
+    def reject(message):
+        log.append((env.now, "poison", message.offset))
+        return iter(())
+
+    handler = OrderIdHandler(process, reject)
+    if not through_group:  # the plain handler function: the same log through the generic path
+        handler = lambda message, handler=handler: handler(message)  # noqa: E731
+    group = ConsumerGroup(env, topic, "g", 1, handler, metrics=metrics)
+    group.start()
+    for value in (7, "poison", 8.0, 9):
+        topic.publish(0, value)
+    env.run(until=10)
+    assert log == [(0, "order", 7), (1, "poison", 1), (1, "poison", 2), (1, "order", 9)]
+    assert group.committed == [4]
+
+
+def test_an_order_id_handler_whose_reject_raises_crashes_the_instance():
+    env = simpy.Environment()
+    metrics = Metrics()
+    topic = Topic(env, "pay", 1, metrics)
+    dlq = DeadLetterQueue()
+    handled = []
+
+    def process(order_id):
+        handled.append((env.now, order_id))
+        yield env.timeout(1)
+
+    handler = consume_order_ids(process, dlq, "crash", "wallet", env, metrics.counters)
+    group = ConsumerGroup(env, topic, "g", 1, handler, session_timeout_s=10, rebalance_pause_s=3,
+                          metrics=metrics)
+    group.start()
+    for value in (1, "poison", 2):
+        topic.publish(0, value)
+    env.run(until=20)
+    # raise at 1 (no wait: nothing to yield), restart at 11, rebalance pause to 14: poison again
+    assert handled == [(0, 1)]
+    assert isinstance(group.last_handler_error, PoisonPillError)
+    assert metrics.counters["kafka.handler_crashes"] == 2
+    assert metrics.counters["wallet.poison_pills"] == 2
+    assert group.committed == [1] and dlq.entries == []

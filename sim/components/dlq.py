@@ -6,6 +6,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sim.components.kafka import OrderIdHandler
+
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
@@ -60,16 +62,13 @@ def reject_poison(dlq: DeadLetterQueue, mode: str, consumer: str, message, now: 
 def consume_order_ids(
     process: Callable[[int], Generator[Any, Any, Any]], dlq: DeadLetterQueue, mode: str, consumer: str,
     env, counters,
-) -> Callable[[Any], Iterator[Any]]:
+) -> OrderIdHandler:
     """A Kafka handler for a topic of order ids: ``process(order_id)``'s generator itself (no
     wrapping generator: one frame less on every resume of the hot path), or, for anything that is
     not an order id, :func:`reject_poison` and nothing to wait for."""
 
-    def handle(message) -> Iterator[Any]:
-        value = message.value
-        if type(value) is int:
-            return process(value)
+    def reject(message) -> Iterator[Any]:
         reject_poison(dlq, mode, consumer, message, env.now, counters)
         return iter(())
 
-    return handle
+    return OrderIdHandler(process, reject)

@@ -57,16 +57,6 @@ class Ledger:
         self.balances[key] = self.balances.get(key, 0) + amount_minor
         self.entries += 1
 
-    def _post_pair(self, seller: int, currency: int, amount_minor: int) -> None:
-        """Both entries of one transaction: debit the PSP receivable, credit the seller payable
-        (one call per payment rather than two :meth:`_post`)."""
-        balances = self.balances
-        key = (PSP_RECEIVABLE, currency)
-        balances[key] = balances.get(key, 0) + amount_minor
-        key = (seller, currency)
-        balances[key] = balances.get(key, 0) - amount_minor
-        self.entries += 2
-
     def times_recorded(self, order_id: int) -> int:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
 
@@ -80,22 +70,39 @@ class Ledger:
             self.post_transaction(order_id)
             return
         orders = self.orders
-        amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         # FLAW: two separate writes; a crash in between leaves half a transaction
-        self._post(PSP_RECEIVABLE, currency, amount)
+        self._post(PSP_RECEIVABLE, orders.currency[order_id], orders.amount_minor[order_id])
         self.unbalanced.append((order_id, self.env.now))
         yield sleep(self.env, self._latency_s())
-        self._post(seller, currency, -amount)
         self.unbalanced.pop()
-        self.transactions += 1
-        self._mark(order_id)
+        self.post_transaction(order_id, receivable_posted=True)
 
-    def post_transaction(self, order_id: int) -> None:
-        """Both entries of the order's transaction, atomically."""
+    def post_transaction(self, order_id: int, receivable_posted: bool = False) -> None:
+        """Both entries of the order's transaction, atomically (only the seller's when the flawed
+        two-write path posted the receivable already), and the order's marks: the ledger-updated
+        flag, ``is_payment_done`` when the wallet was first. Written out in one function: it runs
+        once per payment, and each call it made cost a Python frame."""
         orders = self.orders
-        self._post_pair(orders.seller[order_id], orders.currency[order_id], orders.amount_minor[order_id])
+        currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
+        balances = self.balances
+        if receivable_posted:
+            self.entries += 1
+        else:  # debit the PSP receivable (``_post``, inlined)
+            key = (PSP_RECEIVABLE, currency)
+            balances[key] = balances.get(key, 0) + amount
+            self.entries += 2
+        key = (orders.seller[order_id], currency)  # credit the seller payable
+        balances[key] = balances.get(key, 0) - amount
         self.transactions += 1
-        self._mark(order_id)
+        recorded = self.recorded
+        if order_id >= len(recorded):
+            recorded.extend(bytes(order_id + 1 - len(recorded) + EFFECTS_GROWTH))
+        if recorded[order_id] < 255:
+            recorded[order_id] += 1
+        flags = orders.flags
+        flags[order_id] |= LEDGER_UPDATED
+        if flags[order_id] & WALLET_UPDATED:
+            mark_payment_done(orders, self.checkouts, order_id)
 
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
@@ -103,22 +110,12 @@ class Ledger:
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._post_pair(seller, currency, -amount)
+            self._post(PSP_RECEIVABLE, currency, -amount)
+            self._post(seller, currency, amount)
             self.transactions += 1
         if extra > 0:
             self.recorded[order_id] = 1
         return max(extra, 0)
-
-    def _mark(self, order_id: int) -> None:
-        recorded = self.recorded
-        if order_id >= len(recorded):
-            recorded.extend(bytes(order_id + 1 - len(recorded) + EFFECTS_GROWTH))
-        if recorded[order_id] < 255:
-            recorded[order_id] += 1
-        flags = self.orders.flags
-        flags[order_id] |= LEDGER_UPDATED
-        if flags[order_id] & WALLET_UPDATED:
-            mark_payment_done(self.orders, self.checkouts, order_id)
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from functools import partial
-from itertools import starmap
 from typing import Generator, Sequence
 
 import simpy
@@ -44,8 +43,7 @@ class Producer:
         producer whether the broker took the batch (it is up or down for all of it). A sender that
         crashes while the batch is on its way does not stop it: the request had left (its ack is
         lost with it, the at-least-once case)."""
-        offsets = list(starmap(topic.publish, records))  # in C: no comprehension frame per batch
-        taken = ack._value = offsets[0] is not None
+        taken = ack._value = topic.publish_all(records) is not None
         if taken and self.duplicate_probability:
             for key, value in records:
                 if self.rng.random() < self.duplicate_probability:
