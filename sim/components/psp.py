@@ -29,7 +29,7 @@ import simpy
 from simpy.core import NORMAL
 
 from sim.components.scheduling import call_after
-from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
+from sim.components.idempotency import EXPIRED, IdempotencyStore
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
@@ -434,7 +434,9 @@ class Psp:
             return
         store = self._store
         key = request.key
-        fingerprint = params_fingerprint(request.order_id, request.amount_minor, request.currency, request.card_token)
+        # params_fingerprint, inlined (one call per charge less)
+        fingerprint = (hash((request.order_id, request.amount_minor, request.currency, request.card_token))
+                       & 0xFFFFFFFF) - 0x80000000
         if self._idempotent:
             ttl_s = self._ttl_s if faults.key_ttl_s is None else self.key_ttl_s()  # no call unless a fault
             seq = store.find(key, now, ttl_s)
