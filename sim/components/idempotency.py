@@ -138,13 +138,19 @@ class IdempotencyStore:
             return EXPIRED
         return seq
 
-    def add(self, key: int, fingerprint: int, code: int, now: float) -> int:
+    def add(self, key: int, fingerprint: int, code: int, now: float, found: int | None = None) -> int:
         """A new entry for ``key`` (replacing any previous one); its sequence number.
-        ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`)."""
-        previous = self.find(key, now, math.inf)  # purges first
+        ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`). ``found``: what
+        :meth:`find` just answered for ``key`` at this ``now``, if the caller asked: ABSENT spares
+        the second lookup (the PSP's path for every new key)."""
+        if found == ABSENT:
+            if self._head_at <= now - self.retention_s:
+                self.purge(now)
+        else:
+            previous = self.find(key, now, math.inf)  # purges first
+            if previous >= 0:
+                self._forget(key, previous)  # the previous entry stops answering
         seq = self._base + len(self._codes)
-        if previous >= 0:
-            self._forget(key, previous)  # the previous entry stops answering
         at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = at
