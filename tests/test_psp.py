@@ -12,7 +12,7 @@ import pytest
 import simpy
 
 from sim.components.bank import Banks
-from sim.components.idempotency import IdempotencyStore
+from sim.components.idempotency import IdempotencyStore, params_fingerprint
 from sim.components.psp import (
     DEFINITE_FAILURE,
     DEFINITE_SUCCESS,
@@ -136,6 +136,16 @@ def test_replay_of_a_decline_is_the_same_decline():
     w.run()
     assert w.log == [(0.17, ReplyCode.DECLINED_FUNDS), (1.02, ReplyCode.DECLINED_FUNDS)]
     assert w.counters["psp.bank_attempts"] == 1
+
+
+def test_stored_fingerprint_is_params_fingerprint():
+    """The PSP computes the fingerprint inline; it must stay the store's documented one."""
+    w = World()
+    w.charge(0.0, key=7, amount=1234, order=9, card=2)
+    w.run()
+    seq = w.psp._store.find(7, w.env.now, float("inf"))
+    assert w.psp._store.fingerprint(seq) == params_fingerprint(9, 1234, 0, 2)
+    assert params_fingerprint(9, 1234, 0, 2) != params_fingerprint(9, 1235, 0, 2)
 
 
 def test_concurrent_same_key_gets_409():

@@ -97,23 +97,23 @@ class Banks:
         counters["banks.authorisations"] += 1
         cfg = self.cfg
         rng = self._decisions
+        card = self._cards[card_token]
         error_p = cfg.error_probability + self.error_surge_probability
+        decline_p = cfg.decline_limit_probability + self.decline_surge_probability
         surges = self.bank_surges
-        surge = surges[self._cards[card_token].bank] if surges is not None else None
-        if surge is not None:
-            error_p += surge[1]
+        if surges is not None:
+            decline_extra, error_extra = surges[card.bank]
+            error_p += error_extra
+            decline_p += decline_extra
         if error_p > 0.0 and rng.random() < error_p:
             counters["banks.errors"] += 1
             return _ERROR_5XX
-        buyer = self._cards[card_token].buyer
+        buyer = card.buyer
         balances = self.balance_minor
         balance = balances[buyer]
         if balance < amount_minor:
             counters["banks.declined_funds"] += 1
             return _DECLINED_FUNDS
-        decline_p = cfg.decline_limit_probability + self.decline_surge_probability
-        if surge is not None:
-            decline_p += surge[0]
         if decline_p > 0.0 and rng.random() < decline_p:
             counters["banks.declined_limit"] += 1
             return _DECLINED_LIMIT

@@ -17,6 +17,7 @@ Two horizons:
 
 from __future__ import annotations
 
+import math
 from array import array
 
 from sim.domain.microtimes import CHUNK, MicrosColumn
@@ -70,16 +71,6 @@ class IdempotencyStore:
         """Keys currently retained (live or expired but not yet purged)."""
         return self._live
 
-    def _seq(self, key: int) -> int:
-        dense = self._dense
-        if 0 <= key < len(dense):
-            seq = dense[key]
-            if seq >= 0:
-                return seq if seq >= self._base + self._head else -1  # stale: purged
-        if self._sparse:
-            return self._sparse.get(key, -1)
-        return -1
-
     def _forget(self, key: int, seq: int) -> None:
         """Drop ``key`` if entry ``seq`` answers for it."""
         if seq < self._base + self._head:
@@ -132,22 +123,34 @@ class IdempotencyStore:
         """The entry (sequence number) answering for ``key`` at ``now``, or ABSENT / EXPIRED."""
         if self._head_at <= now - self.retention_s:
             self.purge(now)
-        seq = self._seq(key)
-        if seq < 0:
+        dense = self._dense
+        seq = dense[key] if 0 <= key < len(dense) else -1
+        if seq >= 0:
+            if seq < self._base + self._head:
+                return ABSENT  # stale: purged
+        elif self._sparse:
+            seq = self._sparse.get(key, ABSENT)
+            if seq < 0:
+                return ABSENT
+        else:
             return ABSENT
         if now - self._created[seq - self._base] >= ttl_s:
             return EXPIRED
         return seq
 
-    def add(self, key: int, fingerprint: int, code: int, now: float) -> int:
+    def add(self, key: int, fingerprint: int, code: int, now: float, found: int | None = None) -> int:
         """A new entry for ``key`` (replacing any previous one); its sequence number.
-        ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`)."""
-        if self._head_at <= now - self.retention_s:
-            self.purge(now)
+        ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`). ``found``: what
+        :meth:`find` just answered for ``key`` at this ``now``, if the caller asked: ABSENT spares
+        the second lookup (the PSP's path for every new key)."""
+        if found == ABSENT:
+            if self._head_at <= now - self.retention_s:
+                self.purge(now)
+        else:
+            previous = self.find(key, now, math.inf)  # purges first
+            if previous >= 0:
+                self._forget(key, previous)  # the previous entry stops answering
         seq = self._base + len(self._codes)
-        previous = self._seq(key)
-        if previous >= 0:
-            self._forget(key, previous)  # the previous entry stops answering
         at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = at

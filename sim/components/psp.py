@@ -21,6 +21,7 @@ from array import array
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import partial
+from heapq import heappush
 from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
@@ -28,7 +29,7 @@ import simpy
 from simpy.core import NORMAL
 
 from sim.components.scheduling import call_after
-from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
+from sim.components.idempotency import EXPIRED, IdempotencyStore
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
@@ -96,7 +97,7 @@ class ChargeRequest:
 class ReplyEvent(simpy.Event):
     """Where a caller waiting in a SimPy process wants the PSP's answer: instead of calling back,
     the PSP schedules this event to fire when the reply arrives (one event for the network trip
-    and the wake-up; see :meth:`Psp._send`). It never fires when no reply comes; the caller's own
+    and the wake-up; see :meth:`Psp._reply`). It never fires when no reply comes; the caller's own
     timeout handles that."""
 
     __slots__ = ()
@@ -109,6 +110,8 @@ class _Charge:
     schedules the charge itself with a callbacks tuple built once per PSP, and the step's method
     receives it as the event. That is one object per charge instead of a partial, a bound method
     and an event per step. A charge is queued at most once at a time (its steps are sequential).
+    The hot steps push it on SimPy's queue themselves (``env.schedule``'s one line, inlined as in
+    :mod:`sim.components.scheduling`: a Python call less per step), as do replies and webhooks.
     No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
 
     __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier")
@@ -293,7 +296,7 @@ class Psp:
         charge.request = request
         charge.on_reply = on_reply
         charge.retrier = None
-        env.schedule(charge, NORMAL, self._network())
+        heappush(env._queue, (env._now + self._network(), NORMAL, next(env._eid), charge))  # env.schedule, inlined
 
     def query(self, key: int, on_reply: OnReply) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
@@ -394,12 +397,12 @@ class Psp:
         fraction = faults.partial_outage_fraction
         if faults.outage > 0 or (fraction > 0.0 and self._fault_rng.random() < fraction):
             self._counters["psp.unavailable"] += 1
-            self._send(_R_UNAVAILABLE, on_reply)
+            self._reply(_R_UNAVAILABLE, on_reply)
             return True
         rate = faults.rate_limit_per_s
         if rate is not None and not self._take_token(now, rate):
             self._counters["psp.rate_limited"] += 1
-            self._send(Reply(ReplyCode.RATE_LIMITED, faults.retry_after_s), on_reply)
+            self._reply(Reply(ReplyCode.RATE_LIMITED, faults.retry_after_s), on_reply)
             return True
         lost = faults.no_reply_probability
         if lost > 0.0 and self._fault_rng.random() < lost:
@@ -427,13 +430,18 @@ class Psp:
         now = env.now
         request = charge.request
         on_reply = charge.on_reply
-        if self._stopped_at_edge(now, on_reply):
+        faults = self.faults
+        if (faults.outage or faults.partial_outage_fraction or faults.rate_limit_per_s is not None
+                or faults.no_reply_probability) and self._stopped_at_edge(now, on_reply):  # no call without such a fault
             return
         store = self._store
         key = request.key
-        fingerprint = params_fingerprint(request.order_id, request.amount_minor, request.currency, request.card_token)
+        seq = None  # not looked up
+        # params_fingerprint, inlined (one call per charge less)
+        fingerprint = (hash((request.order_id, request.amount_minor, request.currency, request.card_token))
+                       & 0xFFFFFFFF) - 0x80000000
         if self._idempotent:
-            ttl_s = self._ttl_s if self.faults.key_ttl_s is None else self.key_ttl_s()  # no call unless a fault
+            ttl_s = self._ttl_s if faults.key_ttl_s is None else self.key_ttl_s()  # no call unless a fault
             seq = store.find(key, now, ttl_s)
             if seq >= 0:
                 counters = self._counters
@@ -452,26 +460,25 @@ class Psp:
             if seq == EXPIRED:
                 self._counters["psp.key_expired_reuse"] += 1
         # A PSP without idempotency still records the latest attempt per key, for status queries.
-        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now)
+        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq)
         request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg
-        faults = self.faults
         delay = self._latency()
         for extra in faults.extra_latency:
             delay += extra()
         rng = self._decisions
         error_p = cfg.error_probability + faults.error_probability
+        pending_p = cfg.pending_probability + faults.pending_probability
         if error_p > 0.0 and rng.random() < error_p:
             charge.callbacks = self._to_fail
-            env.schedule(charge, NORMAL, delay)
-            return
-        pending_p = cfg.pending_probability + faults.pending_probability
-        if pending_p > 0.0 and rng.random() < pending_p:
+        elif pending_p > 0.0 and rng.random() < pending_p:
             charge.callbacks = self._to_pend
-            env.schedule(charge, NORMAL, delay)
-            return
-        self._authorise(charge, delay)
+        else:  # to the bank: _authorise, inlined (every charge but a few takes this path)
+            self._counters["psp.bank_attempts"] += 1
+            charge.callbacks = self._to_bank_answer
+            delay = self.banks.delay_s(delay)
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), charge))  # env.schedule, inlined
 
     # ------------------------------------------------------------------ processing
 
@@ -495,7 +502,8 @@ class Psp:
         the bank decides."""
         self._counters["psp.bank_attempts"] += 1
         charge.callbacks = self._to_bank_answer
-        self.env.schedule(charge, NORMAL, self.banks.delay_s(after_s))
+        env = self.env
+        heappush(env._queue, (env._now + self.banks.delay_s(after_s), NORMAL, next(env._eid), charge))  # env.schedule, inlined
 
     def _bank_answered(self, charge: _Charge) -> None:
         """The bank decides now; store the answer, record a capture in the settlement file, reply
@@ -554,19 +562,20 @@ class Psp:
 
     # ------------------------------------------------------------------ replies
 
-    def _reply(self, reply: Reply, on_reply: OnReply, committed: bool) -> None:
-        """Send an application reply back, unless the reply-lost fault drops it."""
-        lost = self.faults.reply_lost_probability
-        if lost > 0.0 and self._fault_rng.random() < lost:
-            self._counters["psp.reply_lost_after_commit" if committed else "psp.reply_lost"] += 1
-            return
-        self._send(reply, on_reply)
-
-    def _send(self, reply: Reply, on_reply: OnReply) -> None:
+    def _reply(self, reply: Reply, on_reply: OnReply, committed: bool | None = None) -> None:
+        """Send a reply back over the network. The reply-lost fault may drop an application reply
+        (``committed``: whether its charge was committed, which it counts); it leaves alone the
+        answers of the edge (503, 429) and of status queries (``committed`` None)."""
+        if committed is not None:
+            lost = self.faults.reply_lost_probability
+            if lost > 0.0 and self._fault_rng.random() < lost:
+                self._counters["psp.reply_lost_after_commit" if committed else "psp.reply_lost"] += 1
+                return
         if type(on_reply) is ReplyEvent:  # it succeeds with the reply after the network trip
             on_reply._ok = True
             on_reply._value = reply
-            self.env.schedule(on_reply, NORMAL, self._network())
+            env = self.env
+            heappush(env._queue, (env._now + self._network(), NORMAL, next(env._eid), on_reply))  # env.schedule, inlined
             return
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
@@ -577,33 +586,38 @@ class Psp:
         store = self._store
         seq = store.find(key, now, self.key_ttl_s())
         if seq < 0:
-            self._send(_R_NOT_FOUND, on_reply)
+            self._reply(_R_NOT_FOUND, on_reply)
         else:
-            self._send(_REPLIES[store.code(seq)], on_reply)
+            self._reply(_REPLIES[store.code(seq)], on_reply)
 
     # ------------------------------------------------------------------ webhooks
 
     def _webhook(self, order_id: int, code: ReplyCode) -> None:
-        """At-least-once notification of a final outcome: delayed, maybe duplicated or lost."""
+        """At-least-once notification of a final outcome: delayed, maybe duplicated or lost. A
+        duplicate is a second delivery chain (drawn in this order: the first chain's delay, the
+        duplicate decision, the second chain's delay). One loop, not a method per chain: this runs
+        for every final answer."""
         if self.webhook_sink is None:
             return
         code = _CODES[code]
-        self._webhook_chain(order_id, code)
-        duplicate_p = self.cfg.webhook.duplicate_probability + self.faults.webhook_duplicate_probability
-        if duplicate_p > 0.0 and self._webhook_rng.random() < duplicate_p:
+        faults = self.faults
+        env = self.env
+        for duplicate in (False, True):
+            delay = self._webhook_delay()
+            for extra in faults.webhook_delay_extra:
+                delay += extra()
+            delivery = _Delivery()
+            delivery.callbacks = self._to_webhook_attempt
+            delivery.order_id = order_id
+            delivery.code = code
+            delivery.attempt = 1
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), delivery))  # env.schedule, inlined
+            if duplicate:
+                return
+            duplicate_p = self.cfg.webhook.duplicate_probability + faults.webhook_duplicate_probability
+            if not (duplicate_p > 0.0 and self._webhook_rng.random() < duplicate_p):
+                return
             self._counters["psp.webhook_duplicates"] += 1
-            self._webhook_chain(order_id, code)
-
-    def _webhook_chain(self, order_id: int, code: ReplyCode) -> None:
-        delay = self._webhook_delay()
-        for extra in self.faults.webhook_delay_extra:
-            delay += extra()
-        delivery = _Delivery()
-        delivery.callbacks = self._to_webhook_attempt
-        delivery.order_id = order_id
-        delivery.code = code
-        delivery.attempt = 1
-        self.env.schedule(delivery, NORMAL, delay)
 
     def _webhook_attempt(self, delivery: _Delivery) -> None:
         cfg = self.cfg.webhook

@@ -37,19 +37,38 @@ def to_micros(at_s: float) -> float:
 class MicrosColumn:
     """Append-only (plus overwrite and front trimming by whole chunks) column of times."""
 
-    __slots__ = ("_bases", "_offsets", "_odd")
+    __slots__ = ("_bases", "_offsets", "_odd", "_base_us")
 
     def __init__(self) -> None:
         self._bases = array("q")  # per chunk: its first entry's time, integer µs
         self._offsets = array("I")  # per entry: µs after its chunk's base
+        if self._offsets.itemsize != 4:
+            raise RuntimeError("MicrosColumn needs a 32-bit array('I')")  # append relies on its range
         self._odd: dict[int, float] = {}  # entry -> time, where the offset does not fit
+        self._base_us = 0  # the last chunk's base (``_bases[-1]``), read by every append
 
     def __len__(self) -> int:
         return len(self._offsets)
 
     def append(self, at_s: float) -> float:
         """Add ``at_s``; return it as stored, ``to_micros(at_s)`` (a caller that needs that value
-        does not round twice)."""
+        does not round twice). Written for the common case, a finite time inside the current
+        chunk's range (three columns append per payment): the offset array itself rejects an
+        offset out of its unsigned 32-bit range (OverflowError), and every other case, the first
+        entry of a chunk included, goes to :meth:`_append_rare`."""
+        offsets = self._offsets
+        if len(offsets) & _MASK:
+            try:
+                micros = round(at_s * 1e6)  # OverflowError, ValueError: not finite
+                offsets.append(micros - self._base_us)  # OverflowError: before the base or > 71 min after
+                return micros / 1e6
+            except (OverflowError, ValueError):
+                pass
+        return self._append_rare(at_s)
+
+    def _append_rare(self, at_s: float) -> float:
+        """:meth:`append` of the first entry of a chunk (its time becomes the chunk's base, 0 if
+        not finite or beyond 64 bits), or of a time that does not fit its chunk (an exception)."""
         offsets = self._offsets
         index = len(offsets)
         try:
@@ -59,14 +78,10 @@ class MicrosColumn:
         if not index & _MASK:
             try:
                 self._bases.append(micros if micros is not None else 0)
-                offsets.append(0)
-                if micros is None:
-                    self._odd[index] = at_s
-                    return at_s
-                return micros / 1e6
             except OverflowError:
                 self._bases.append(0)
-        offset = -1 if micros is None else micros - self._bases[index >> CHUNK_BITS]
+            self._base_us = self._bases[-1]
+        offset = -1 if micros is None else micros - self._base_us
         if 0 <= offset <= _MAX_OFFSET_US:
             offsets.append(offset)
             return micros / 1e6

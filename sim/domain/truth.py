@@ -49,17 +49,13 @@ class GroundTruth:
         self.captured_minor_by_currency: dict[int, int] = {}
         self.capture_count = 0
 
-    def _grow(self, order_id: int) -> None:
-        missing = order_id + 1 - len(self.captures)
-        if missing > 0:
-            self.captures.extend(bytes(missing))
-            self.first_capture_after_s.extend(array("f", bytes(4 * missing)))
-
     def record_capture(self, order_id: int, amount_minor: int, currency: int, now: float) -> None:
         """The bank moved ``amount_minor`` from the buyer for ``order_id`` at ``now``."""
         captures = self.captures
-        if order_id >= len(captures):
-            self._grow(order_id)
+        missing = order_id + 1 - len(captures)
+        if missing > 0:  # orders are captured about in order: the columns grow by a few slots
+            captures.extend(bytes(missing))
+            self.first_capture_after_s.extend(array("f", bytes(4 * missing)))
         count = captures[order_id]
         if count == 0:
             self.first_capture_after_s[order_id] = now - self.created_at_of(order_id)
@@ -68,7 +64,11 @@ class GroundTruth:
         if count < 255:
             captures[order_id] = count + 1
         self.capture_count += 1
-        self.captured_minor_by_currency[currency] = self.captured_minor_by_currency.get(currency, 0) + amount_minor
+        by_currency = self.captured_minor_by_currency
+        try:
+            by_currency[currency] += amount_minor
+        except KeyError:  # the first capture in this currency
+            by_currency[currency] = amount_minor
 
     def captures_of(self, order_id: int) -> int:
         return self.captures[order_id] if order_id < len(self.captures) else 0
