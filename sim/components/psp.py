@@ -21,7 +21,6 @@ from array import array
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import partial
-from heapq import heappush
 from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
@@ -110,9 +109,8 @@ class _Charge:
     schedules the charge itself with a callbacks tuple built once per PSP, and the step's method
     receives it as the event. That is one object per charge instead of a partial, a bound method
     and an event per step. A charge is queued at most once at a time (its steps are sequential).
-    The hot steps push it on SimPy's queue themselves (``env.schedule``'s one line, inlined as in
-    :mod:`sim.components.scheduling`: a Python call less per step), as do replies and webhooks.
-    No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
+    The steps go through ``env.schedule``, which puts them on the engine's near or far heap
+    (:mod:`sim.engine`); replies and webhooks too. No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
 
     __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier")
     _ok = True
@@ -296,7 +294,7 @@ class Psp:
         charge.request = request
         charge.on_reply = on_reply
         charge.retrier = None
-        heappush(env._queue, (env._now + self._network(), NORMAL, next(env._eid), charge))  # env.schedule, inlined
+        env.schedule(charge, NORMAL, self._network())
 
     def query(self, key: int, on_reply: OnReply) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
@@ -478,7 +476,7 @@ class Psp:
             self._counters["psp.bank_attempts"] += 1
             charge.callbacks = self._to_bank_answer
             delay = self.banks.delay_s(delay)
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), charge))  # env.schedule, inlined
+        env.schedule(charge, NORMAL, delay)
 
     # ------------------------------------------------------------------ processing
 
@@ -503,7 +501,7 @@ class Psp:
         self._counters["psp.bank_attempts"] += 1
         charge.callbacks = self._to_bank_answer
         env = self.env
-        heappush(env._queue, (env._now + self.banks.delay_s(after_s), NORMAL, next(env._eid), charge))  # env.schedule, inlined
+        env.schedule(charge, NORMAL, self.banks.delay_s(after_s))
 
     def _bank_answered(self, charge: _Charge) -> None:
         """The bank decides now; store the answer, record a capture in the settlement file, reply
@@ -575,7 +573,7 @@ class Psp:
             on_reply._ok = True
             on_reply._value = reply
             env = self.env
-            heappush(env._queue, (env._now + self._network(), NORMAL, next(env._eid), on_reply))  # env.schedule, inlined
+            env.schedule(on_reply, NORMAL, self._network())
             return
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
@@ -611,7 +609,7 @@ class Psp:
             delivery.order_id = order_id
             delivery.code = code
             delivery.attempt = 1
-            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), delivery))  # env.schedule, inlined
+            env.schedule(delivery, NORMAL, delay)
             if duplicate:
                 return
             duplicate_p = self.cfg.webhook.duplicate_probability + faults.webhook_duplicate_probability
