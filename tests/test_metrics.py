@@ -33,3 +33,17 @@ def test_quantiles_of_a_known_sample():
     assert abs(histogram.quantile(0.5) - 0.1) / 0.1 < 0.02  # ~1 % buckets
     assert abs(histogram.quantile(0.95) - 2.0) / 2.0 < 0.02
     assert histogram.count == 100 and histogram.maximum == 2.0
+
+
+def test_add_all_matches_add_at_bucket_edges():
+    """Values on and next to every bucket edge (where a logarithm a few bits off would change the
+    bucket): the bulk path still puts each where :meth:`Histogram.add` does."""
+    import math
+
+    edges = [1e-6 * 1.02**i for i in range(1200)]
+    values = [v for edge in edges for v in (edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf))]
+    one_by_one, bulk = Histogram(), Histogram()
+    for value in values:
+        one_by_one.add(value)
+    bulk.add_all(values)
+    assert bulk.counts == one_by_one.counts and bulk.total == one_by_one.total

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.components.reconciliation import ReconciliationReport
-from sim.domain.orders import OrderState
+from sim.domain.orders import OrderState, as_numpy
 from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
@@ -23,7 +23,8 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     per_state = np.bincount(state, minlength=len(OrderState))
     states = {s.name: int(per_state[s]) for s in OrderState}
     e2e = Histogram()
-    e2e.add_all([latency_s for latency_s in orders.latency_s if latency_s >= 0])
+    latency_s = as_numpy(orders.latency_s).astype(np.float64)  # float32 widened, as Python reads it
+    e2e.add_all(latency_s[latency_s >= 0])
     _charged, per_line = captures_per_line(truth.captures, orders.line_column())
     doubled = per_line[per_line > 1]
     lines_double = int(doubled.size)
