@@ -51,11 +51,18 @@ def path_counts(counters: Mapping[str, int], reconciliation_buckets: Mapping[str
     """How often the run took each path in :data:`PATHS`."""
     counts = {}
     for name, path in PATHS.items():
-        counts[name] = sum(
-            value for counter, value in counters.items() if any(fnmatchcase(counter, p) for p in path.counters)
-        )
+        counts[name] = sum(value for counter, value in counters.items() if _matches(counter, path.counters))
     counts[RECONCILIATION_PATH] = (reconciliation_buckets or {}).get("auto_fixed", 0)
     return counts
+
+
+def _matches(counter: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``counter`` is one of ``patterns`` or matches one of its globs. A plain name is
+    compared as it is: ``fnmatchcase`` would compile a regular expression for it, every run."""
+    return any(counter == p if not _GLOB_CHARS.intersection(p) else fnmatchcase(counter, p) for p in patterns)
+
+
+_GLOB_CHARS = frozenset("*?[")
 
 
 def known_paths_hint() -> str:

@@ -34,7 +34,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     charged_and_failed = (caps > 0) & (state[:shared] == int(OrderState.FAILED))
     charged_failed = int(charged_and_failed.sum())
     money_at_risk = int(orders.amount_column()[:shared][charged_and_failed].sum())
-    psp_attempts = sum(orders.psp_attempts)
+    psp_attempts = int(as_numpy(orders.psp_attempts).sum())
     client = metrics.histograms.get("client_latency_s", Histogram())
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
     return {
