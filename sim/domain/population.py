@@ -45,7 +45,7 @@ def generate_population(
     rng: random.Random, buyers: int, sellers: int, banks: int, currencies: tuple[str, ...]
 ) -> Population:
     """A population drawn from ``rng`` (Faker is seeded from it, never from global state)."""
-    fake = Faker("en_US")
+    fake = Faker("en_US", providers=FAKER_PROVIDERS)
     fake.seed_instance(rng.getrandbits(64))
     seller_names = tuple(fake.company() for _ in range(sellers))
     cards = tuple(
@@ -53,6 +53,12 @@ def generate_population(
         for b in range(buyers)
     )
     return Population(buyers, seller_names, cards, tuple(currencies), names_seed=rng.getrandbits(64))
+
+
+FAKER_PROVIDERS = ["faker.providers.person", "faker.providers.company", "faker.providers.credit_card"]
+"""The providers the population draws from (company names take people's last names): loading all of
+Faker's providers is most of its start-up, and the names and cards are the same either way (a test
+holds them to a full Faker's)."""
 
 
 @functools.lru_cache(maxsize=1)
