@@ -10,7 +10,7 @@ import random
 import re
 from array import array
 from collections import deque
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -74,23 +74,36 @@ def _card_in(value: object, numbers: set[str], as_ints: set[int]) -> str | None:
     return None
 
 
-def _values(obj: object, path: str, skip: set[int], visited: set[int], depth: int) -> Iterator[tuple[str, object]]:
+def _values(obj: object, path: str, skip: set[int], visited: set[int], depth: int) -> list[tuple[str, object]]:
     """Leaf values (text, numbers, integer arrays) reachable from ``obj``, with a readable path."""
+    leaves: list[tuple[str, object]] = []
+    _collect(obj, path, skip, visited, depth, leaves)
+    return leaves
+
+
+def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: int,
+             leaves: list[tuple[str, object]]) -> None:
+    """Append the leaves under ``obj`` to ``leaves``, depth first (a plain recursive call per
+    value, not a generator chain that hands each leaf up through every level; the path of a
+    container's items is formatted once per container)."""
     if isinstance(obj, (str, int, array)):
-        yield path, obj
+        leaves.append((path, obj))
         return
     if obj is None or isinstance(obj, (float, bytes, bytearray, bool, random.Random, simpy.Environment)):
         return
     if id(obj) in skip or id(obj) in visited or depth > MAX_DEPTH or callable(obj) and not hasattr(obj, "__dict__"):
         return
     visited.add(id(obj))
+    depth += 1
     if isinstance(obj, dict):
+        key_path, item_path = f"{path}[key]", f"{path}[]"
         for key, value in obj.items():
-            yield from _values(key, f"{path}[key]", skip, visited, depth + 1)
-            yield from _values(value, f"{path}[{key!r}]" if isinstance(key, str) else f"{path}[]", skip, visited, depth + 1)
+            _collect(key, key_path, skip, visited, depth, leaves)
+            _collect(value, f"{path}[{key!r}]" if isinstance(key, str) else item_path, skip, visited, depth, leaves)
     elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+        item_path = f"{path}[]"
         for item in obj:
-            yield from _values(item, f"{path}[]", skip, visited, depth + 1)
+            _collect(item, item_path, skip, visited, depth, leaves)
     elif isinstance(obj, simpy.Event):
         return
     else:
@@ -104,7 +117,7 @@ def _values(obj: object, path: str, skip: set[int], visited: set[int], depth: in
                 value = getattr(obj, name)
             except AttributeError:
                 continue
-            yield from _values(value, f"{path}.{name.lstrip('_')}", skip, visited, depth + 1)
+            _collect(value, f"{path}.{name.lstrip('_')}", skip, visited, depth, leaves)
 
 
 def _masked(number: str) -> str:
