@@ -175,3 +175,25 @@ def test_unknown_coverage_path_is_a_config_error_with_a_suggestion(tmp_path, cap
     assert "did you mean 'reply_lost_after_commit'" in str(error.value)
     assert cli_main(["run", str(path)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_reconcile_sorts_double_and_unknown_captures_in_order_id_order(finished):
+    """A settlement file with an order captured twice and an order we never had (twice): the
+    double capture goes to a human, the unknown order to the unknown bucket, in order id order;
+    every other capture matches."""
+    from sim.components.reconciliation import UNKNOWN, reconcile
+
+    world, _ = fresh(finished)
+    rows = list(world.settlement_file())
+    assert rows
+    count = len(world.orders)
+    doubled = rows[len(rows) // 2]
+    stranger = (doubled[0], count + 5, 100, 0, doubled[4])
+    settlement = rows + [doubled, stranger, stranger]
+    report = reconcile(settlement, world.orders, world.ledger, world.wallet, world.population.sellers,
+                       len(world.population.currencies), world.env.now, auto_fix=True)
+    assert [(b.kind, b.bucket, b.order_id, b.detail) for b in report.breaks] == [
+        ("captured_more_than_once", HAND, doubled[1], "2 captures: refund 1"),
+        ("capture_without_order", UNKNOWN, count + 5, "the PSP charged an order we do not have"),
+    ]
+    assert report.matched == len(rows)

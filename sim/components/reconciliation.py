@@ -54,16 +54,18 @@ def reconcile(
     count = len(orders)
     order_ids = settlement.order_ids() if hasattr(settlement, "order_ids") else np.fromiter(
         (row[1] for row in settlement), dtype=np.int64)
-    captured, captures = np.unique(order_ids, return_counts=True)
+    outside = (order_ids < 0) | (order_ids >= count)  # rows for orders we do not have (none, normally)
+    per_order = np.bincount(order_ids[~outside], minlength=count)  # captures per order: no sort
     state = _column(orders.state, count)
-    known = (captured >= 0) & (captured < count)
-    at = np.where(known, captured, 0)
-    clean = known & (captures == 1) & (state[at] == _SUCCESS)
+    clean = (per_order == 1) & (state == _SUCCESS)
     if auto_fix:
-        clean &= (_column(ledger.recorded, count)[at] > 0) & (_column(wallet.applied, count)[at] > 0)
+        clean &= (_column(ledger.recorded, count) > 0) & (_column(wallet.applied, count) > 0)
     report.matched += int(clean.sum())
-    for order_id, times in zip(captured[~clean].tolist(), captures[~clean].tolist()):
-        if order_id >= count:
+    charged = per_order > 0
+    irregular = np.nonzero(charged & ~clean)[0]
+    unknown, unknown_times = np.unique(order_ids[outside], return_counts=True)
+    for order_id, times in zip(irregular.tolist() + unknown.tolist(), per_order[irregular].tolist() + unknown_times.tolist()):
+        if not 0 <= order_id < count:
             report.breaks.append(Break("capture_without_order", UNKNOWN, order_id, "the PSP charged an order we do not have"))
             continue
         if times > 1:
@@ -80,8 +82,6 @@ def reconcile(
                 orders.transition(order_id, OrderState.SUCCESS, now)
         if orders.state[order_id] == OrderState.SUCCESS and auto_fix:
             _complete_bookkeeping(order_id, orders, ledger, wallet, report)
-    charged = np.zeros(count, dtype=bool)
-    charged[captured[known]] = True
     odd = ((_column(orders.state, count) == _SUCCESS) & ~charged) | (_column(ledger.recorded, count) > 1)
     for order_id in np.nonzero(odd)[0].tolist():
         if orders.state[order_id] == OrderState.SUCCESS and not charged[order_id]:
