@@ -26,7 +26,7 @@ from array import array
 import math
 from bisect import bisect_right
 from enum import IntEnum
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -209,44 +209,66 @@ class Orders:
         return len(self.state)
 
     def add(self, checkout: int, seller: int, amount_minor: int, currency: int, line: int, now: float) -> int:
-        order_id = len(self.state)
+        """One order of checkout ``checkout`` (see :meth:`add_all`)."""
+        return self.add_all(checkout, ((seller, amount_minor, currency, line),), now).start
+
+    def add_all(self, checkout: int, lines: Iterable[tuple[int, int, int, int]], now: float) -> range:
+        """Orders of checkout ``checkout`` created at ``now``, one per (seller, amount_minor,
+        currency, line), with consecutive ids (returned). A cart's orders are added in one call:
+        what they share (is bisection's checkout theirs, their creation time, their line base) is
+        worked out once, not per order."""
+        first = order_id = len(self.state)
         checkouts = self.checkouts
         firsts = checkouts.first_order
-        if not (checkout == len(firsts) - 1 and firsts[checkout] <= order_id) \
-                and bisect_right(firsts, order_id) - 1 != checkout:
-            self._odd_checkout[order_id] = checkout
-        try:
-            self.seller.append(seller)
-        except OverflowError:
-            self.seller = widened(self.seller, seller)
-        try:
-            self.amount_minor.append(amount_minor)
-        except OverflowError:
-            self.amount_minor = widened(self.amount_minor, amount_minor)
-        self.currency.append(currency)
-        bases = self._line_base
-        if checkout >= len(bases):
-            if checkout > len(bases):  # checkouts without orders (not made by the payment service)
-                bases.extend(array("i", [0]) * (checkout - len(bases)))
-            base = line - order_id
-            bases.append(base if -2**31 <= base < 2**31 else 0)
-        if bases[checkout] + order_id != line:
-            self._odd_lines[order_id] = line
-        if checkout == len(firsts) - 1 and now == checkouts._last_added_s:
-            created = checkouts._last_created_s  # the common case: added with its checkout
+        last = checkout == len(firsts) - 1
+        # from this id on, bisection finds ``checkout`` (the usual case: the last checkout's orders)
+        found_from = firsts[checkout] if last else math.inf
+        if last and now == checkouts._last_added_s:
+            created, odd_created = checkouts._last_created_s, False  # added with its checkout
         else:
             created = checkouts.created_at[checkout]
-            if created != to_micros(now):
-                self._odd_created[order_id] = created = now
-        slot = order_id & _RECENT_MASK
-        self._recent_checkout[slot] = checkout
-        self._recent_created[slot] = created
-        self.state.append(0)  # OrderState.NOT_STARTED
-        self.flags.append(0)
-        self.latency_s.append(-1.0)
-        self.psp_attempts.append(0)
-        self.in_flight[order_id] = None
-        return order_id
+            odd_created = created != to_micros(now)
+            if odd_created:
+                created = now
+        bases = self._line_base
+        base = bases[checkout] if checkout < len(bases) else None
+        seller_column, amount_column, currency_column = self.seller, self.amount_minor, self.currency
+        recent_checkout, recent_created = self._recent_checkout, self._recent_created
+        state, flags, latency_s, psp_attempts = self.state, self.flags, self.latency_s, self.psp_attempts
+        in_flight = self.in_flight
+        for seller, amount_minor, currency, line in lines:
+            if order_id < found_from and bisect_right(firsts, order_id) - 1 != checkout:
+                self._odd_checkout[order_id] = checkout
+            try:
+                seller_column.append(seller)
+            except OverflowError:
+                self.seller = seller_column = widened(seller_column, seller)
+            try:
+                amount_column.append(amount_minor)
+            except OverflowError:
+                self.amount_minor = amount_column = widened(amount_column, amount_minor)
+            currency_column.append(currency)
+            if base is None:  # the checkout's first order: its line sets the base
+                if checkout > len(bases):  # checkouts without orders (not made by the payment service)
+                    bases.extend(array("i", [0]) * (checkout - len(bases)))
+                base = line - order_id
+                if not -2**31 <= base < 2**31:
+                    base = 0
+                bases.append(base)
+            if base + order_id != line:
+                self._odd_lines[order_id] = line
+            if odd_created:
+                self._odd_created[order_id] = created
+            slot = order_id & _RECENT_MASK
+            recent_checkout[slot] = checkout
+            recent_created[slot] = created
+            state.append(0)  # OrderState.NOT_STARTED
+            flags.append(0)
+            latency_s.append(-1.0)
+            psp_attempts.append(0)
+            in_flight[order_id] = None
+            order_id += 1
+        return range(first, order_id)
 
     def created_at_of(self, order_id: int) -> float:
         """When the order was created (its checkout's creation, unless added at another time)."""
