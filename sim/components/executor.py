@@ -342,7 +342,7 @@ class Executor:
                 psp.charge(request, done)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        self._timeouts.arm((env.active_process, done))
+        self._timeouts.arm((env._active_proc, done))  # SimPy's ``active_process`` without its property call
         try:
             reply = yield done
         except simpy.Interrupt as interrupt:
