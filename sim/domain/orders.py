@@ -232,22 +232,18 @@ class Orders:
                 created = now
         bases = self._line_base
         base = bases[checkout] if checkout < len(bases) else None
-        seller_column, amount_column, currency_column = self.seller, self.amount_minor, self.currency
-        recent_checkout, recent_created = self._recent_checkout, self._recent_created
-        state, flags, latency_s, psp_attempts = self.state, self.flags, self.latency_s, self.psp_attempts
-        in_flight = self.in_flight
         for seller, amount_minor, currency, line in lines:
             if order_id < found_from and bisect_right(firsts, order_id) - 1 != checkout:
                 self._odd_checkout[order_id] = checkout
             try:
-                seller_column.append(seller)
+                self.seller.append(seller)
             except OverflowError:
-                self.seller = seller_column = widened(seller_column, seller)
+                self.seller = widened(self.seller, seller)
             try:
-                amount_column.append(amount_minor)
+                self.amount_minor.append(amount_minor)
             except OverflowError:
-                self.amount_minor = amount_column = widened(amount_column, amount_minor)
-            currency_column.append(currency)
+                self.amount_minor = widened(self.amount_minor, amount_minor)
+            self.currency.append(currency)
             if base is None:  # the checkout's first order: its line sets the base
                 if checkout > len(bases):  # checkouts without orders (not made by the payment service)
                     bases.extend(array("i", [0]) * (checkout - len(bases)))
@@ -260,13 +256,13 @@ class Orders:
             if odd_created:
                 self._odd_created[order_id] = created
             slot = order_id & _RECENT_MASK
-            recent_checkout[slot] = checkout
-            recent_created[slot] = created
-            state.append(0)  # OrderState.NOT_STARTED
-            flags.append(0)
-            latency_s.append(-1.0)
-            psp_attempts.append(0)
-            in_flight[order_id] = None
+            self._recent_checkout[slot] = checkout
+            self._recent_created[slot] = created
+            self.state.append(0)  # OrderState.NOT_STARTED
+            self.flags.append(0)
+            self.latency_s.append(-1.0)
+            self.psp_attempts.append(0)
+            self.in_flight[order_id] = None
             order_id += 1
         return range(first, order_id)
 
