@@ -240,8 +240,11 @@ class Executor:
                     budget.record_success()
                 if code == _APPROVED:
                     yield self.db.write()
-                    if self.outcomes.apply(order_id, code, "executor"):
-                        yield from self.outcomes.publish_success(order_id)
+                    outcomes = self.outcomes
+                    if outcomes.apply(order_id, code, "executor"):
+                        # Outcomes.publish_success written out: a generator level less per payment
+                        if not (yield from outcomes.producer.send_all(outcomes.success_topic, ((order_id, order_id),))):
+                            metrics.counters["success_event_not_sent"] += 1
                     return DONE
                 if code in DECLINES and not cfg.retry.retry_non_retryable:
                     yield self.db.write()
