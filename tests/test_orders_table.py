@@ -71,3 +71,6 @@ def test_a_cart_added_at_once_reads_back_as_added_one_by_one():
         assert at_once.checkout_of(order_id) == checkout
         assert abs(at_once.created_at_of(order_id) - created) <= 5e-7
         assert at_once.line_of(order_id) == line
+    # a negative id counts from the end (as a column index would), never a ring slot's order
+    assert at_once.checkout_of(-1) == expected[-1][0]
+    assert at_once.checkout_of(-len(expected)) == expected[0][0]

@@ -186,11 +186,12 @@ class Orders:
         self._line_base = array("i")  # per checkout: cart line of its first order − that order's id
         self._odd_lines: dict[int, int] = {}  # order -> line, where the checkout's rule does not hold
         self._odd_created: dict[int, float] = {}  # order -> created_at, where not its checkout's
+        self._recent_order: list[int | None] = [None] * RECENT
         self._recent_checkout = [0] * RECENT
         self._recent_created = [0.0] * RECENT
-        """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``): an
-        order is looked up ~4 times while in flight, which this answers without a bisection —
-        constant memory, not per order."""
+        """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``, which
+        holds order ``_recent_order[slot]``): an order is looked up ~4 times while in flight, which
+        this answers without a bisection — constant memory, not per order."""
         self.created_at = _DerivedColumn(self, self.created_at_of)
         """``orders.created_at[o]``: the order's creation time."""
         self.finished_at = _DerivedColumn(self, self.finished_at_of, self.set_finished_at)
@@ -256,6 +257,7 @@ class Orders:
             if odd_created:
                 self._odd_created[order_id] = created
             slot = order_id & _RECENT_MASK
+            self._recent_order[slot] = order_id
             self._recent_checkout[slot] = checkout
             self._recent_created[slot] = created
             self.state.append(0)  # OrderState.NOT_STARTED
@@ -268,9 +270,9 @@ class Orders:
 
     def created_at_of(self, order_id: int) -> float:
         """When the order was created (its checkout's creation, unless added at another time)."""
-        count = len(self.state)
-        if count - RECENT <= order_id < count and order_id >= 0:  # nearly every lookup: a recent order
-            return self._recent_created[order_id & _RECENT_MASK]
+        slot = order_id & _RECENT_MASK
+        if self._recent_order[slot] == order_id:  # nearly every lookup: a recent order
+            return self._recent_created[slot]
         odd = self._odd_created
         if odd:
             at = odd.get(order_id)
@@ -290,9 +292,9 @@ class Orders:
     def checkout_of(self, order_id: int) -> int:
         """The checkout of order ``order_id``: the last one whose orders start at or before it
         (C bisection, O(log n)), unless recorded otherwise."""
-        count = len(self.state)
-        if count - RECENT <= order_id < count and order_id >= 0:  # nearly every lookup: a recent order
-            return self._recent_checkout[order_id & _RECENT_MASK]
+        slot = order_id & _RECENT_MASK
+        if self._recent_order[slot] == order_id:  # nearly every lookup: a recent order
+            return self._recent_checkout[slot]
         odd = self._odd_checkout
         if odd:
             checkout = odd.get(order_id)
