@@ -34,3 +34,43 @@ def test_checkout_creation_time_and_line_read_back_for_every_order():
         assert orders.line[order_id] == line
     assert orders.checkout_column().tolist() == [c for c, _, _ in expected]
     assert np.allclose(orders.created_at_column(), [t for _, t, _ in expected], atol=5e-7, rtol=0)
+
+
+def test_a_cart_added_at_once_reads_back_as_added_one_by_one():
+    """``add_all`` works out once what a cart's orders share; every order must still read back
+    its own checkout, creation time and line, odd ones included (an earlier checkout, another
+    time, a line off the checkout's rule), and the tables must equal those built one order at a
+    time."""
+    rng = random.Random(11)
+    now, line = 0.0, 0
+    carts = []  # (key, checkout of its orders, lines, checkout's time, orders' time)
+    for key in range(2 * RECENT):
+        now += rng.expovariate(10.0)
+        lines = []
+        for _ in range(rng.choice((1, 2, 3))):
+            line += 7 if rng.random() < 0.02 else 1
+            lines.append((rng.randrange(300), rng.randrange(1, 10**6), rng.randrange(3), line))
+        odd = rng.random()
+        checkout = max(key - 1, 0) if odd < 0.02 else key  # now and then, orders of an earlier checkout
+        carts.append((key, checkout, lines, now, now + 0.25 if odd < 0.04 else now))
+    one_by_one, at_once = Orders(Checkouts()), Orders(Checkouts())
+    expected = []  # (checkout, created, line) per order
+    for key, checkout, lines, at, created in carts:
+        for orders in (one_by_one, at_once):
+            orders.checkouts.add(key, key % 50, key % 50, len(orders), len(lines), at)
+        ids = at_once.add_all(checkout, lines, created)
+        assert list(ids) == [one_by_one.add(checkout, *order, now=created) for order in lines]
+        expected += [(checkout, created, order[3]) for order in lines]
+    for name in ("seller", "amount_minor", "currency", "state", "flags", "latency_s", "psp_attempts"):
+        assert getattr(at_once, name) == getattr(one_by_one, name), name
+    assert list(at_once.in_flight) == list(range(len(at_once)))
+    assert at_once.checkout_column().tolist() == [c for c, _, _ in expected]
+    assert at_once.line_column().tolist() == [line for _, _, line in expected]
+    assert np.allclose(at_once.created_at_column(), [t for _, t, _ in expected], atol=5e-7, rtol=0)
+    for order_id, (checkout, created, line) in enumerate(expected):  # the ring and the odd tables
+        assert at_once.checkout_of(order_id) == checkout
+        assert abs(at_once.created_at_of(order_id) - created) <= 5e-7
+        assert at_once.line_of(order_id) == line
+    # a negative id counts from the end (as a column index would), never a ring slot's order
+    assert at_once.checkout_of(-1) == expected[-1][0]
+    assert at_once.checkout_of(-len(expected)) == expected[0][0]

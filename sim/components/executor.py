@@ -77,6 +77,13 @@ def _time_out(call: tuple[simpy.Process, ReplyEvent]) -> None:
     call[0].interrupt(PSP_TIMEOUT)
 
 
+def _timed_out(interrupt: simpy.Interrupt) -> None:
+    """What a PSP call that was interrupted returns: None at its timeout; any other interrupt
+    (a crash) goes on up: the caller goes away."""
+    if interrupt.cause != PSP_TIMEOUT:
+        raise interrupt
+
+
 class Executor:
     def __init__(
         self, env: simpy.Environment, cfg: ExecutorConfig, psp: Psp, db: Database, orders: Orders,
@@ -205,10 +212,17 @@ class Executor:
         while True:
             if action == _CHARGE and fresh_keys:
                 key = self._new_key(order_id)
-            reply = yield from (
-                self._call(key, order_id, action == _QUERY, target) if target != PRIMARY or not self._guarded
-                else self._guarded_call(key, order_id, action == _QUERY)
-            )
+            query = action == _QUERY
+            if target != PRIMARY or not self._guarded:
+                # :meth:`_call` written out: a generator level less on every payment
+                try:
+                    reply = yield self._send(key, order_id, query, target)
+                except simpy.Interrupt as interrupt:
+                    reply = _timed_out(interrupt)
+                if self.trace.on:
+                    self._trace_reply(order_id, query, reply)
+            else:
+                reply = yield from self._guarded_call(key, order_id, query)
             if reply is None:
                 metrics.counters["executor.timeouts"] += 1
                 indefinite = ever_indefinite = True
@@ -226,8 +240,11 @@ class Executor:
                     budget.record_success()
                 if code == _APPROVED:
                     yield self.db.write()
-                    if self.outcomes.apply(order_id, code, "executor"):
-                        yield from self.outcomes.publish_success(order_id)
+                    outcomes = self.outcomes
+                    if outcomes.apply(order_id, code, "executor"):
+                        # Outcomes.publish_success written out: a generator level less per payment
+                        if not (yield from outcomes.producer.send_all(outcomes.success_topic, ((order_id, order_id),))):
+                            metrics.counters["success_event_not_sent"] += 1
                     return DONE
                 if code in DECLINES and not cfg.retry.retry_non_retryable:
                     yield self.db.write()
@@ -323,6 +340,17 @@ class Executor:
 
     def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[simpy.Event, None, Reply | None]:
         """One PSP request under the per-call timeout: the reply, or None on timeout."""
+        try:
+            reply = yield self._send(key, order_id, query, target)
+        except simpy.Interrupt as interrupt:
+            reply = _timed_out(interrupt)
+        if self.trace.on:
+            self._trace_reply(order_id, query, reply)
+        return reply
+
+    def _send(self, key: int, order_id: int, query: bool, target: int) -> ReplyEvent:
+        """Send one PSP request and arm its timeout: the event to wait on (the reply, or the
+        timeout's interrupt: see :func:`_timed_out`)."""
         env = self.env
         done = ReplyEvent(env)
         psp = self.psps[target]
@@ -342,17 +370,12 @@ class Executor:
                 psp.charge(request, done)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        self._timeouts.arm((env.active_process, done))
-        try:
-            reply = yield done
-        except simpy.Interrupt as interrupt:
-            if interrupt.cause != PSP_TIMEOUT:
-                raise  # a crash: the caller goes away
-            reply = None
-        if self.trace.on:
-            what = "timeout" if reply is None else ReplyCode(reply.code).name
-            self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")
-        return reply
+        self._timeouts.arm((env._active_proc, done))  # SimPy's ``active_process`` without its property call
+        return done
+
+    def _trace_reply(self, order_id: int, query: bool, reply: Reply | None) -> None:
+        what = "timeout" if reply is None else ReplyCode(reply.code).name
+        self.trace.add(self.env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")
 
     # -- dead letters and replay ---------------------------------------------------------------
     def _dead_letter(self, order_id: int, reason: str) -> Generator[simpy.Event, None, None]:

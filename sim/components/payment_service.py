@@ -157,16 +157,14 @@ class PaymentService:
             counters["payment_service.unique_violations"] += 1
             return (yield from self._status_and_redispatch(existing))
         orders, now, count = self.orders, env.now, len(lines)
-        add_order = orders.add
-        first_order = len(orders.state)  # the column's length: no __len__ frame
-        checkout_id = checkouts.add(key, buyer, card_token, first_order, count, now)
-        for seller, amount_minor, currency, line in lines:
-            add_order(checkout_id, seller, amount_minor, currency, line, now)
+        # the column's length: no __len__ frame
+        checkout_id = checkouts.add(key, buyer, card_token, len(orders.state), count, now)
+        order_ids = orders.add_all(checkout_id, lines, now)
         counters["checkouts_accepted"] += 1
         counters["orders_created"] += count
         if self.sync:
             return (yield from self._execute(checkout_id, False))
-        return (yield from self._publish(range(first_order, first_order + count)))  # the checkout's orders
+        return (yield from self._publish(order_ids))
 
     def _dispatch(self, checkout_id: int, redispatch: bool = False) -> Generator[simpy.Event, None, Response]:
         """Hand the checkout's orders on, for the caller to ``yield from`` (like

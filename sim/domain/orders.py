@@ -26,7 +26,7 @@ from array import array
 import math
 from bisect import bisect_right
 from enum import IntEnum
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -186,11 +186,12 @@ class Orders:
         self._line_base = array("i")  # per checkout: cart line of its first order − that order's id
         self._odd_lines: dict[int, int] = {}  # order -> line, where the checkout's rule does not hold
         self._odd_created: dict[int, float] = {}  # order -> created_at, where not its checkout's
+        self._recent_order: list[int | None] = [None] * RECENT
         self._recent_checkout = [0] * RECENT
         self._recent_created = [0.0] * RECENT
-        """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``): an
-        order is looked up ~4 times while in flight, which this answers without a bisection —
-        constant memory, not per order."""
+        """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``, which
+        holds order ``_recent_order[slot]``): an order is looked up ~4 times while in flight, which
+        this answers without a bisection — constant memory, not per order."""
         self.created_at = _DerivedColumn(self, self.created_at_of)
         """``orders.created_at[o]``: the order's creation time."""
         self.finished_at = _DerivedColumn(self, self.finished_at_of, self.set_finished_at)
@@ -209,50 +210,69 @@ class Orders:
         return len(self.state)
 
     def add(self, checkout: int, seller: int, amount_minor: int, currency: int, line: int, now: float) -> int:
-        order_id = len(self.state)
+        """One order of checkout ``checkout`` (see :meth:`add_all`)."""
+        return self.add_all(checkout, ((seller, amount_minor, currency, line),), now).start
+
+    def add_all(self, checkout: int, lines: Iterable[tuple[int, int, int, int]], now: float) -> range:
+        """Orders of checkout ``checkout`` created at ``now``, one per (seller, amount_minor,
+        currency, line), with consecutive ids (returned). A cart's orders are added in one call:
+        what they share (is bisection's checkout theirs, their creation time, their line base) is
+        worked out once, not per order."""
+        first = order_id = len(self.state)
         checkouts = self.checkouts
         firsts = checkouts.first_order
-        if not (checkout == len(firsts) - 1 and firsts[checkout] <= order_id) \
-                and bisect_right(firsts, order_id) - 1 != checkout:
-            self._odd_checkout[order_id] = checkout
-        try:
-            self.seller.append(seller)
-        except OverflowError:
-            self.seller = widened(self.seller, seller)
-        try:
-            self.amount_minor.append(amount_minor)
-        except OverflowError:
-            self.amount_minor = widened(self.amount_minor, amount_minor)
-        self.currency.append(currency)
-        bases = self._line_base
-        if checkout >= len(bases):
-            if checkout > len(bases):  # checkouts without orders (not made by the payment service)
-                bases.extend(array("i", [0]) * (checkout - len(bases)))
-            base = line - order_id
-            bases.append(base if -2**31 <= base < 2**31 else 0)
-        if bases[checkout] + order_id != line:
-            self._odd_lines[order_id] = line
-        if checkout == len(firsts) - 1 and now == checkouts._last_added_s:
-            created = checkouts._last_created_s  # the common case: added with its checkout
+        last = checkout == len(firsts) - 1
+        # from this id on, bisection finds ``checkout`` (the usual case: the last checkout's orders)
+        found_from = firsts[checkout] if last else math.inf
+        if last and now == checkouts._last_added_s:
+            created, odd_created = checkouts._last_created_s, False  # added with its checkout
         else:
             created = checkouts.created_at[checkout]
-            if created != to_micros(now):
-                self._odd_created[order_id] = created = now
-        slot = order_id & _RECENT_MASK
-        self._recent_checkout[slot] = checkout
-        self._recent_created[slot] = created
-        self.state.append(0)  # OrderState.NOT_STARTED
-        self.flags.append(0)
-        self.latency_s.append(-1.0)
-        self.psp_attempts.append(0)
-        self.in_flight[order_id] = None
-        return order_id
+            odd_created = created != to_micros(now)
+            if odd_created:
+                created = now
+        bases = self._line_base
+        base = bases[checkout] if checkout < len(bases) else None
+        for seller, amount_minor, currency, line in lines:
+            if order_id < found_from and bisect_right(firsts, order_id) - 1 != checkout:
+                self._odd_checkout[order_id] = checkout
+            try:
+                self.seller.append(seller)
+            except OverflowError:
+                self.seller = widened(self.seller, seller)
+            try:
+                self.amount_minor.append(amount_minor)
+            except OverflowError:
+                self.amount_minor = widened(self.amount_minor, amount_minor)
+            self.currency.append(currency)
+            if base is None:  # the checkout's first order: its line sets the base
+                if checkout > len(bases):  # checkouts without orders (not made by the payment service)
+                    bases.extend(array("i", [0]) * (checkout - len(bases)))
+                base = line - order_id
+                if not -2**31 <= base < 2**31:
+                    base = 0
+                bases.append(base)
+            if base + order_id != line:
+                self._odd_lines[order_id] = line
+            if odd_created:
+                self._odd_created[order_id] = created
+            slot = order_id & _RECENT_MASK
+            self._recent_order[slot] = order_id
+            self._recent_checkout[slot] = checkout
+            self._recent_created[slot] = created
+            self.state.append(0)  # OrderState.NOT_STARTED
+            self.flags.append(0)
+            self.latency_s.append(-1.0)
+            self.psp_attempts.append(0)
+            self.in_flight[order_id] = None
+            order_id += 1
+        return range(first, order_id)
 
     def created_at_of(self, order_id: int) -> float:
         """When the order was created (its checkout's creation, unless added at another time)."""
-        count = len(self.state)
-        if count - RECENT <= order_id < count and order_id >= 0:  # nearly every lookup: a recent order
-            return self._recent_created[order_id & _RECENT_MASK]
+        slot = order_id & _RECENT_MASK
+        if self._recent_order[slot] == order_id:  # nearly every lookup: a recent order
+            return self._recent_created[slot]
         odd = self._odd_created
         if odd:
             at = odd.get(order_id)
@@ -272,9 +292,9 @@ class Orders:
     def checkout_of(self, order_id: int) -> int:
         """The checkout of order ``order_id``: the last one whose orders start at or before it
         (C bisection, O(log n)), unless recorded otherwise."""
-        count = len(self.state)
-        if count - RECENT <= order_id < count and order_id >= 0:  # nearly every lookup: a recent order
-            return self._recent_checkout[order_id & _RECENT_MASK]
+        slot = order_id & _RECENT_MASK
+        if self._recent_order[slot] == order_id:  # nearly every lookup: a recent order
+            return self._recent_checkout[slot]
         odd = self._odd_checkout
         if odd:
             checkout = odd.get(order_id)
