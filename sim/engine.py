@@ -95,9 +95,7 @@ class Engine(simpy.Environment):
         for callback in callbacks:
             callback(event)
         if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
+            raise _failure(event)
 
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, simpy.Event):
@@ -129,6 +127,12 @@ class Engine(simpy.Environment):
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
+                raise _failure(event)
+
+
+def _failure(event: simpy.Event) -> BaseException:
+    """What a failed event nobody defused crashes the run with, as SimPy's ``step``: a copy of its
+    exception (a new traceback), caused by the original."""
+    exc = type(event._value)(*event._value.args)
+    exc.__cause__ = event._value
+    return exc

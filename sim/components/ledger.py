@@ -16,7 +16,7 @@ from sim.components.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
-from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
@@ -94,15 +94,7 @@ class Ledger:
         key = (orders.seller[order_id], currency)  # credit the seller payable
         balances[key] = balances.get(key, 0) - amount
         self.transactions += 1
-        recorded = self.recorded
-        if order_id >= len(recorded):
-            recorded.extend(bytes(order_id + 1 - len(recorded) + EFFECTS_GROWTH))
-        if recorded[order_id] < 255:
-            recorded[order_id] += 1
-        flags = orders.flags
-        flags[order_id] |= LEDGER_UPDATED
-        if flags[order_id] & WALLET_UPDATED:
-            mark_payment_done(orders, self.checkouts, order_id)
+        record_effect(self.recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
@@ -120,6 +112,20 @@ class Ledger:
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
         return -self.balances.get((seller, currency), 0)
+
+
+def record_effect(counts: bytearray, orders: Orders, checkouts: Checkouts, order_id: int, flag: int) -> None:
+    """One consumer's effect of ``order_id`` happened: count it in ``counts`` (its per-order effect
+    counts, saturating at 255), set its ``flag`` on the order, and mark the checkout's payment done
+    when this was the second of wallet and ledger for every order of the checkout."""
+    if order_id >= len(counts):
+        counts.extend(bytes(order_id + 1 - len(counts) + EFFECTS_GROWTH))
+    if counts[order_id] < 255:
+        counts[order_id] += 1
+    flags = orders.flags
+    flags[order_id] |= flag
+    if flags[order_id] & BOTH_UPDATED == BOTH_UPDATED:
+        mark_payment_done(orders, checkouts, order_id)
 
 
 def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> None:

@@ -14,10 +14,10 @@ import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.scheduling import sleep
-from sim.components.ledger import EFFECTS_GROWTH, mark_payment_done
+from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
-from sim.domain.orders import LEDGER_UPDATED, WALLET_UPDATED, Checkouts, Orders
+from sim.domain.orders import WALLET_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.policies.retry import Retrier
 from sim.rng import Streams
@@ -84,15 +84,7 @@ class Wallet:
         orders = self.orders
         self.balance[row] += orders.amount_minor[order_id]
         self.version[row] += 1
-        applied = self.applied
-        if order_id >= len(applied):
-            applied.extend(bytes(order_id + 1 - len(applied) + EFFECTS_GROWTH))
-        if applied[order_id] < 255:
-            applied[order_id] += 1
-        flags = orders.flags
-        flags[order_id] |= WALLET_UPDATED
-        if flags[order_id] & LEDGER_UPDATED:
-            mark_payment_done(orders, self.checkouts, order_id)
+        record_effect(self.applied, orders, self.checkouts, order_id, WALLET_UPDATED)
 
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]
