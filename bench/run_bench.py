@@ -167,7 +167,7 @@ def report(results: dict, console: Console) -> None:
         ratio = f"{row['ratio_to_reference']:.3f}"
         if "ratios_of_repeats" in row:
             ratio += " (median of " + ", ".join(f"{r:.3f}" for r in row["ratios_of_repeats"]) + ")"
-        table.add_row(row["scenario"], f"{row['payments']:,}", f"{row['payments_per_s']:,.0f}",
+        table.add_row(row["scenario"].removeprefix("bench-"), f"{row['payments']:,}", f"{row['payments_per_s']:,.0f}",
                       f"{row['reference_customers_per_s']:,.0f}", ratio, f"{row['events_per_s']:,.0f}",
                       f"{row['events_per_payment']:.2f}", f"{row['peak_rss_mib']:.0f}", f"{row['wall_s']:.1f}")
     console.print(table)
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json",
                         help="where to write the JSON results (default bench/results.json)")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=140)  # a log file: no 80-column squeeze
     results = run(args.quick, console)
     report(results, console)
     write_text_atomic(args.out, json.dumps(results, indent=2, sort_keys=True) + "\n")
