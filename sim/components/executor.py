@@ -22,7 +22,7 @@ import simpy
 
 from sim.components.database import Database
 from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_poison
-from sim.components.kafka import Message
+from sim.components.kafka import Message, OrderIdHandler
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.deadlines import Deadlines
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
@@ -134,15 +134,12 @@ class Executor:
         self.orders_topic: Topic | None = None
         self._timeouts: Deadlines[tuple[simpy.Process, ReplyEvent]] = Deadlines(env, cfg.psp_timeout_s, _waiting, _time_out)
         """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
+        self.handle = OrderIdHandler(self.execute, self._poison)
+        """Kafka handler for the payment-orders topic: an order id is executed, anything else is
+        a poison pill (the partition worker calls ``execute`` itself: no frame on the hot path)."""
 
     # -- Kafka handlers ------------------------------------------------------------------------
-    def handle(self, message: Message) -> Generator[simpy.Event, None, int | None]:
-        """Kafka handler for the payment-orders topic (returns the generator to run: no frame of
-        its own on the hot path)."""
-        value = message.value
-        if type(value) is not int:  # a poison pill (``is_poison``, without the call)
-            return self._poison(message)
-        return self.execute(value)
+
 
     def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
         """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
@@ -240,11 +237,8 @@ class Executor:
                     budget.record_success()
                 if code == _APPROVED:
                     yield self.db.write()
-                    outcomes = self.outcomes
-                    if outcomes.apply(order_id, code, "executor"):
-                        # Outcomes.publish_success written out: a generator level less per payment
-                        if not (yield from outcomes.producer.send_all(outcomes.success_topic, ((order_id, order_id),))):
-                            metrics.counters["success_event_not_sent"] += 1
+                    if self.outcomes.apply(order_id, code, "executor"):
+                        yield from self.outcomes.publish_success(order_id)
                     return DONE
                 if code in DECLINES and not cfg.retry.retry_non_retryable:
                     yield self.db.write()

@@ -28,7 +28,7 @@ import simpy
 from simpy.core import NORMAL
 
 from sim.components.scheduling import call_after
-from sim.components.idempotency import EXPIRED, IdempotencyStore
+from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
@@ -429,15 +429,12 @@ class Psp:
         request = charge.request
         on_reply = charge.on_reply
         faults = self.faults
-        if (faults.outage or faults.partial_outage_fraction or faults.rate_limit_per_s is not None
-                or faults.no_reply_probability) and self._stopped_at_edge(now, on_reply):  # no call without such a fault
+        if self._stopped_at_edge(now, on_reply):
             return
         store = self._store
         key = request.key
         seq = None  # not looked up
-        # params_fingerprint, inlined (one call per charge less)
-        fingerprint = (hash((request.order_id, request.amount_minor, request.currency, request.card_token))
-                       & 0xFFFFFFFF) - 0x80000000
+        fingerprint = params_fingerprint(request.order_id, request.amount_minor, request.currency, request.card_token)
         if self._idempotent:
             ttl_s = self._ttl_s if faults.key_ttl_s is None else self.key_ttl_s()  # no call unless a fault
             seq = store.find(key, now, ttl_s)
