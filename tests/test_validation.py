@@ -1,4 +1,4 @@
-"""Validation against queueing theory and published retry results (DESIGN §8), at CI sizes.
+"""Validation against queueing theory and published retry results (docs/design.md §13), at CI sizes.
 
 The full tables live in docs/validation.md (``make validate``). Here each check runs small, and a
 claim passes unless the reference falls outside even the family-wise (Bonferroni) interval —

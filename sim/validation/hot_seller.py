@@ -1,4 +1,4 @@
-"""Hot-seller wallet contention against the AWS backoff-and-jitter experiment (DESIGN §8).
+"""Hot-seller wallet contention against the AWS backoff-and-jitter experiment (docs/design.md §13).
 
 AWS (Architecture Blog, "Exponential Backoff and Jitter", 2015) let N clients write one row with
 optimistic concurrency at once and counted the calls and the time until all had succeeded, per
