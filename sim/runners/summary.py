@@ -64,6 +64,8 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "captures": truth.capture_count,
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
+        "services": {name: station.stats.as_dict(world.env.now) for name, station in sorted(world.stations.items())
+                     if station.stats.arrivals},
     }
 
 
