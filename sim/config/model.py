@@ -300,7 +300,9 @@ class BanksConfig(Frozen):
     balance_median_minor: PositiveInt = 5_000_000
     low_balance_fraction: Probability = Field(0.02, description="buyers whose balance is too low for most payments")
     servers: PositiveInt | None = Field(
-        64, le=1_000_000, description="authorisations each bank processes at once; null = unlimited"
+        None, le=1_000_000, description="authorisations each bank processes at once; null = unlimited (the "
+        "default: an issuer authorises thousands per second for every merchant, one merchant never fills it; set it "
+        "to study an issuer outage or slowdown; each authorisation then costs one more event)"
     )
     queue: QueueConfig = Field(QueueConfig(), description="each bank's queue (FIFO, unbounded by default)")
 

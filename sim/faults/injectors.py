@@ -300,7 +300,8 @@ def poison_pill(world: "World", fault: specs.PoisonPill, rng: random.Random, end
 def db_failover(world: "World", fault: specs.DbFailover, rng: random.Random, end_s: float) -> Undo:
     db, now = world.database, world.env.now
     assert db is not None
-    db.unavailable_until = max(db.unavailable_until, end_s)
+    # the design's failover takes failover_pause, whatever the fault window (which only marks it)
+    db.unavailable_until = max(db.unavailable_until, now + world.model.payment_service.database.failover_pause_s)
     if fault.replication_lag_s > 0:
         lost = db.lose_recent_writes(world.orders, world.checkouts, now - fault.replication_lag_s, now)
         world.metrics.counters["db.lost_writes"] += len(lost)
