@@ -23,6 +23,9 @@ from sim.components.stations import DelayStation
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
+from sim.policies.breaker import CircuitBreaker
+from sim.policies.budget import RetryBudget
+from sim.policies.retry import Retrier
 from sim.rng import Streams
 
 APPROVE, REJECT, UNAVAILABLE = 0, 1, 2
@@ -90,31 +93,73 @@ class RiskService:
         self.down = 0
         """Active risk-outage faults: the check times out."""
         self.station = DelayStation(env, "risk", cfg.servers, cfg.queue)
+        self._retries = cfg.retry.max_attempts > 1
+        self._retry_rng = streams.stream("risk.retry") if self._retries else None
+        self.budget = RetryBudget(cfg.retry_budget)
+        self.breaker = CircuitBreaker(cfg.breaker)
+        self._guarded = cfg.breaker.enabled
         self.stats = QueueStats(metrics, env.now) if cfg.servers is not None and cfg.queue.discipline == "fifo" else None
         """Queue statistics of a finite FIFO stage (the M/M/c validation reads them), else None."""
 
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
-        """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out, and the amount is above the
-        fallback limit)."""
+        """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out — after the retries the
+        design makes — and the amount is above the fallback limit). A function returning the
+        generator, for the caller to ``yield from``: a single check needs no wrapping frame."""
+        if not self._retries and not self._guarded:
+            return self._attempt(amount_minor)
+        return self._retried(amount_minor)
+
+    def _retried(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
+        """Checks under the retry policy, its budget and the breaker."""
+        env, counters = self.env, self.metrics.counters
+        retrier: Retrier | None = None
+        while True:
+            now = env.now
+            if self._guarded and not self.breaker.allow(now):
+                counters["risk.breaker_open"] += 1
+                return self._fallback(amount_minor)
+            decision = yield from self._attempt(amount_minor, decide=False)
+            if self._guarded:
+                self.breaker.record(env.now, decision != UNAVAILABLE, env.now - now)
+            if decision != UNAVAILABLE:
+                self.budget.record_success()
+                return decision
+            if retrier is None:
+                retrier = Retrier(self.cfg.retry, self._retry_rng, now)
+            delay = retrier.next_delay_s(env.now) if self._retries else None
+            if delay is not None and not self.budget.can_retry():
+                counters["risk.retry_budget_denied"] += 1
+                delay = None
+            if delay is None:
+                return self._fallback(amount_minor)
+            counters["risk.retries"] += 1
+            if delay > 0.0:
+                yield sleep(env, delay)
+
+    def _attempt(self, amount_minor: int, decide: bool = True) -> Generator[simpy.Event, None, int]:
+        """One check: APPROVE, REJECT, or — down, refused, or not answered in time — the fallback
+        rule's answer (``decide``) or UNAVAILABLE for the caller to retry."""
         env = self.env
         timeout_s = self._timeout_s
         if self.down:
             if timeout_s != math.inf:
                 yield sleep(env, timeout_s)  # without a timeout, the refused connection is seen at once
-            return self._fallback(amount_minor)
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
         service_s = self._latency_s()
         now = env.now
         delay = self.station.delay_s(service_s, now + timeout_s)
         if delay < 0.0:  # the queue is full (or the check would be dropped): refused
             self.metrics.counters["risk.refused"] += 1
-            return self._fallback(amount_minor)
+            if delay == -2.0:  # dropped: the caller notices at its timeout (or when the check leaves)
+                yield sleep(env, min(timeout_s, self.station.drop_wait_s()))
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
         stats = self.stats
         if stats is not None:
             stats.record(now, delay - service_s, delay)
         if delay > timeout_s:
             self.metrics.counters["risk.timeouts"] += 1
             yield sleep(env, timeout_s)
-            return self._fallback(amount_minor)
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
         yield sleep(env, delay)
         if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1

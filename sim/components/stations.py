@@ -295,6 +295,8 @@ class DelayStation(_Station):
         if start > now:
             heappush(waiting, start)
             stats.waited += 1
+            if len(waiting) > stats.peak_queue:
+                stats.peak_queue = len(waiting)
         if self._sigma or self._kappa:
             in_service = 1 + sum(1 for t in free_at if t > start)
             service_s *= self.factor(in_service)

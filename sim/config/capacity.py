@@ -7,9 +7,9 @@ said where they are set (``sim/config/model.py``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, Seconds
 
@@ -40,3 +40,20 @@ class QueueConfig(Frozen):
     coherency: float = Field(
         0.0, ge=0.0, le=1.0, description="universal scalability law κ (coherency cost, e.g. cache or GC thrash)"
     )
+
+
+class QueuedService(Frozen):
+    """A service config with a ``queue``: a partial ``queue:`` in a model file or an override keeps the
+    service's own queue defaults for the keys it does not name (the PSP's ``max_queue: 500`` stays
+    when a scenario sets only ``psp.queue.drop_expired``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queue_over_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("queue"), dict):
+            default = cls.model_fields["queue"].get_default(call_default_factory=True)
+            if isinstance(default, QueueConfig):
+                merged = default.model_dump(by_alias=True, exclude_defaults=True)
+                merged.update(data["queue"])
+                data = {**data, "queue": merged}
+        return data

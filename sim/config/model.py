@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
-from sim.config.capacity import QueueConfig
+from sim.config.capacity import QueueConfig, QueuedService
 from sim.config.distributions import Distribution, Lognormal
 from sim.policies.breaker import CircuitBreakerPolicy
 from sim.policies.budget import RetryBudgetPolicy
@@ -40,7 +40,7 @@ class ClientConfig(Frozen):
     )
 
 
-class DatabaseConfig(Frozen):
+class DatabaseConfig(QueuedService):
     """The payment service's database (payment events and orders)."""
 
     write_latency: Distribution = Field(default_factory=lambda: _lognormal("3ms", "20ms"))
@@ -67,7 +67,7 @@ class DatabaseConfig(Frozen):
         return self
 
 
-class RiskConfig(Frozen):
+class RiskConfig(QueuedService):
     """The fraud/risk check the payment service calls before accepting a payment."""
 
     latency: Distribution = Field(default_factory=lambda: _lognormal("20ms", "120ms"))
@@ -81,6 +81,18 @@ class RiskConfig(Frozen):
     queue: QueueConfig = Field(
         QueueConfig(max_queue=200), description="the risk service's queue; a rejected check counts as the "
         "service being unavailable (the fallback rule applies)"
+    )
+    retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
+        "check that timed out or was refused (a risk check is not idempotent: each retry is a new check, and the "
+        "abandoned one still runs)"
+    )
+    retry_budget: RetryBudgetPolicy = Field(
+        RetryBudgetPolicy(), description="token bucket limiting the payment service's risk-check retries"
+    )
+    breaker: CircuitBreakerPolicy = Field(
+        CircuitBreakerPolicy(), description="circuit breaker on the risk check: while open, the check is skipped "
+        "and the fallback rule decides at once"
     )
     reject_probability: Probability = 0.002
     fallback_max_amount_minor: NonNegativeInt = Field(
@@ -105,7 +117,7 @@ class OutboxConfig(Frozen):
     interval_s: Seconds = Field(5.0, alias="interval", gt=0, description="how often the relay looks for unsent rows")
 
 
-class PaymentServiceConfig(Frozen):
+class PaymentServiceConfig(QueuedService):
     instances: PositiveInt = Field(2, le=1000)
     threads: PositiveInt = Field(
         200, le=100_000, description="request threads per instance (Tomcat's default maxThreads); a request holds "
@@ -188,7 +200,7 @@ class RetryTopicsConfig(Frozen):
     instances: PositiveInt = Field(1, description="consumer instances per retry topic")
 
 
-class ExecutorConfig(Frozen):
+class ExecutorConfig(QueuedService):
     """The payment executor: turns a payment order into PSP calls."""
 
     instances: PositiveInt = Field(3, le=1000)
@@ -233,7 +245,7 @@ class WebhookConfig(Frozen):
     max_deliveries: PositiveInt = Field(5, le=100)
 
 
-class PspConfig(Frozen):
+class PspConfig(QueuedService):
     """The payment service provider: tokenisation, idempotency, routing to the card scheme."""
 
     network_latency: Distribution = Field(default_factory=lambda: _lognormal("15ms", "60ms"))
@@ -279,7 +291,7 @@ class SecondaryPspConfig(PspConfig):
     )
 
 
-class SchemeConfig(Frozen):
+class SchemeConfig(QueuedService):
     """The card scheme between the PSP and the issuing banks."""
 
     latency: Distribution = Field(default_factory=lambda: _lognormal("25ms", "100ms"))
@@ -290,7 +302,7 @@ class SchemeConfig(Frozen):
     queue: QueueConfig = QueueConfig()
 
 
-class BanksConfig(Frozen):
+class BanksConfig(QueuedService):
     """Issuing banks holding the buyers' accounts."""
 
     count: PositiveInt = Field(4, le=1000)
@@ -307,7 +319,7 @@ class BanksConfig(Frozen):
     queue: QueueConfig = Field(QueueConfig(), description="each bank's queue (FIFO, unbounded by default)")
 
 
-class ConsumerServiceConfig(Frozen):
+class ConsumerServiceConfig(QueuedService):
     """A service that consumes payment-success events (wallet, ledger)."""
 
     instances: PositiveInt = Field(2, le=1000)
