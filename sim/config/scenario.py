@@ -124,6 +124,16 @@ class Expectations(Frozen):
     psp_attempts_per_order: Check | None = None
     dead_lettered: Check | None = None
     stuck: Check | None = None
+    time_to_recover_s: Check | None = Field(
+        None, description="worst time to recover after a fault, in seconds (goodput back to 90 % of its level "
+        "and the backlog drained; a fault never recovered from counts as the rest of the run)"
+    )
+    time_collapsed_s: Check | None = Field(
+        None, description="seconds of the load phase with goodput below half its level before the first fault"
+    )
+    wasted_work_share: Check | None = Field(
+        None, description="share of all service time spent on requests whose caller had already given up"
+    )
 
 
 class Scenario(Frozen):

@@ -29,6 +29,9 @@ EXPECTATION_KPIS = {
     "psp_attempts_per_order": "psp_attempts_per_order",
     "dead_lettered": "dead_lettered",
     "stuck": "stuck",
+    "time_to_recover_s": "time_to_recover_s",
+    "time_collapsed_s": "time_collapsed_s",
+    "wasted_work_share": "wasted_work_share",
 }
 
 
