@@ -179,6 +179,7 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
         "verdicts": {v: [run["verdict"] for run in rep.runs] for v, rep in results.items()},
         "fault_windows": first["fault_windows"],
         "end_s": first["end_s"],
+        "load_end_s": first.get("load_end_s"),
         "exemplars": {v: {key: rep.first[key] for key in ("series", "latency_cdf", "recovery", "kpis", "seed")}
                       for v, rep in results.items()},
         "config": first["config"]["scenario"],

@@ -54,12 +54,13 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None) -> tuple[World, list[Verdict], object]:
+             trace_orders: frozenset[int] | None = None,
+             trace_requests: bool = False) -> tuple[World, list[Verdict], object]:
     """Build and run the world; return it with the oracle verdicts and the reconciliation."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
-    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
+    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders, requests=trace_requests)
     world = build_world(model, scenario, seed, trace)
     world.env.run(until=world.end_s)
     verdicts = check(world)
