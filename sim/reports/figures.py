@@ -36,7 +36,8 @@ def new_figure(width_in: float, height_in: float) -> Figure:
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes (no timestamp metadata: the same results give the same bytes)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    # the canvas's own print: one draw with the layout (``savefig`` draws twice under a layout engine)
+    fig.canvas.print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
 
 
