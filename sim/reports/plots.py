@@ -284,8 +284,7 @@ def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
     ax.set_xlabel("PSP requests per order (load on the PSP; lower is better)", fontsize=SMALL_PT)
     ax.set_ylabel("success rate (%; higher is better)", fontsize=SMALL_PT)
     ax.tick_params(labelsize=SMALL_PT)
-    ax.set_title("success rate against PSP load, bars: 95 % CI; ★ = Pareto-optimal on success, load and p99",
-                 fontsize=FONT_PT)
+    ax.set_title("success rate against PSP load (bars: 95 % CI)", fontsize=FONT_PT)
     ax.grid(alpha=0.25)
     ax.margins(0.15)
     fig.legend(fontsize=SMALL_PT, loc="outside right upper")
