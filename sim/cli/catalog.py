@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -44,6 +45,8 @@ def _unit(name: str, annotation: Any) -> str:
     text = str(annotation)
     if "Probability" in text or name.endswith(("probability", "fraction", "threshold")):
         return "0..1"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return " / ".join(str(member.value) for member in annotation)
     if "Literal" in text:
         return " / ".join(str(a) for a in getattr(annotation, "__args__", ()))
     return getattr(annotation, "__name__", text.replace("typing.", ""))

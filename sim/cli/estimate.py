@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "estimate", help="probability of a double charge / lost payment per million payments, with a 95%% CI",
         description="Replicate SCENARIO with seeds seed, seed+1, ... and estimate, per million payment orders, "
-        "how many buyers are charged twice and how many payments are lost, with 95%% Wilson intervals: "
+        "how many buyers are charged twice and how many payments are lost, with 95% Wilson intervals: "
         "\"P(double charge) < x per 10^6\".",
     )
     parser.add_argument("scenario", help="scenario YAML file")
