@@ -14,6 +14,8 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.table import Table
 
+from sim.cli.progress import make_console
+
 from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
 from sim.faults.schedule import FaultSchedule
 from sim.faults.specs import FAULT_CLASSES
@@ -160,5 +162,5 @@ def main(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(_markdown(data))
     else:
-        _print_rich(Console(), data)
+        _print_rich(make_console(), data)
     return 0

@@ -7,10 +7,10 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sim.cli.arguments import positive_int
+from sim.cli.progress import make_console
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
 from sim.reports.output import write_text_atomic
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     loaded = load_scenario(args.scenario)
     replications = args.replications or loaded.scenario.replications
     if replications < 1:

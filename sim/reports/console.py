@@ -16,7 +16,9 @@ def _fmt(value) -> str:
         "–" if value is None else str(value))
 
 
-def print_run_summary(console: Console, data: dict, out_dir: Path | None) -> None:
+def print_run_summary(console: Console, data: dict, out_dir: Path | None, command: str | None = None) -> None:
+    """The KPI table, one line per oracle and expectation, and ``reproduce: command`` (default: the
+    recorded ``paychaos ...`` command)."""
     summary = data["summary"]
     table = Table(title=f"paychaos · {data['scenario']}" + (f" · {data['variant']}" if data["variant"] else "")
                   + f" · seed {data['seed']}", show_header=False)
@@ -61,7 +63,8 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None) -> Non
         mark = "[green]✓[/green]" if claim["held"] else "[red]✗[/red]"
         console.print(f" {mark} coverage {claim['path']} {claim['expected']} (hit {claim['observed']} times)")
     verdict = data["verdict"]
-    console.print(f"[bold]{'PASS' if verdict == 'pass' else 'FAIL'}[/bold]  reproduce: {data['command']}")
+    console.print(f"[bold]{'PASS' if verdict == 'pass' else 'FAIL'}[/bold]  reproduce: {command or data['command']}",
+                  highlight=False)
     reps = data.get("replications")
     if reps:
         failed = sum(1 for v in reps["verdicts"] if v != "pass")

@@ -47,10 +47,11 @@ def pick_sample_orders(world) -> dict[int, str]:
     return {order_id: label for label, order_id in wanted.items() if order_id is not None}
 
 
-def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False) -> dict:
+def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False,
+            on_time: Callable[[float, float], None] | None = None) -> dict:
     """One run's JSON-ready results with KPIs; with ``samples``, traced sample orders too
-    (a deterministic traced re-run of the same seed)."""
-    result = run_scenario(loaded, seed=seed, variant=variant)
+    (a deterministic traced re-run of the same seed); ``on_time(now, end)`` reports progress."""
+    result = run_scenario(loaded, seed=seed, variant=variant, on_time=on_time)
     data = enrich(result.data, result.world)
     if samples:
         picked = pick_sample_orders(result.world)
