@@ -317,3 +317,10 @@ def test_the_results_of_a_run_do_not_depend_on_how_it_was_started(piped_run):
     data = json.loads((out / "results.json").read_text())
     assert data["command"] == f"paychaos run {path} --seed 5"  # canonical in results.json (digests)
     assert np.isfinite(data["kpis"]["success_rate"])
+
+
+def test_show_says_which_units_its_numbers_are_in(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["show", "scenarios/baseline.yaml"]) == 0
+    first, *_ = capsys.readouterr().out.splitlines()
+    assert first.startswith("#") and "durations in seconds" in first and "per second" in first
