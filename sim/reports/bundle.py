@@ -18,6 +18,7 @@ import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
+from sim.reports import format as fmt
 from sim.reports import plots, tables
 from sim.reports.output import write_folder_atomic
 from sim.runners.kpis import KPIS
@@ -27,6 +28,8 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescap
                            undefined=jinja2.StrictUndefined)
 _MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+for _env in (_HTML, _MD):
+    _env.filters["num"] = fmt.number  # every number a template prints goes through the one formatter
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",

@@ -50,13 +50,16 @@ def ordered_series(series: dict) -> list[tuple[str, str, list]]:
 
 def shown_end_s(series: dict, end_s: float | None, load_end_s: float | None) -> float:
     """Where the time axis ends: the run's end, or shortly after the last bin in which anything
-    happened when the drain was quiet after that (a long idle drain would squeeze the run)."""
+    happened (a count above zero, a gauge changing) when the drain was quiet after that (a long
+    idle drain would squeeze the run)."""
     bin_s = series["bin_s"]
     lengths = [len(v) for _, _, v in ordered_series(series)]
     end = end_s if end_s is not None else max(lengths, default=1) * bin_s
     last = 0
-    for _, _, values in ordered_series(series):
-        active = np.nonzero(np.asarray(values, dtype=float))[0]
+    for _, kind, values in ordered_series(series):
+        y = np.asarray(values, dtype=float)
+        # a count is active while nonzero; a gauge while it changes (a DLQ that stays full is quiet)
+        active = np.nonzero(y)[0] if kind == "count" else np.nonzero(np.diff(y))[0] + 1
         if active.size:
             last = max(last, int(active[-1]) + 1)
     busy_until = max(last * bin_s, load_end_s or 0.0)
@@ -117,6 +120,10 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
     return fig
 
 
+HUMAN_TICKS_MS = (1.0, 10.0, 100.0, 1e3, 1e4, 6e4, 6e5, 3.6e6, 3.6e7)
+"""Latency ticks a person reads at a glance: 1 ms, 10 ms, 100 ms, 1 s, 10 s, 1 min, 10 min, 1 h, 10 h."""
+
+
 def latency_cdf_figure(cdfs: dict[str, dict]) -> Figure:
     """End-to-end latency CDFs (log x axis in human units), one line per run or variant."""
     fig = new_figure(8, 3.8)
@@ -126,6 +133,9 @@ def latency_cdf_figure(cdfs: dict[str, dict]) -> Figure:
             x = np.maximum(np.asarray(cdf["latency_ms"]), 1e-3)
             ax.plot(x, cdf["quantiles"], lw=1.6, color=PALETTE[index % len(PALETTE)], label=label)
     ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    ax.set_xticks([t for t in HUMAN_TICKS_MS if low <= t <= high] or [low, high])
+    ax.minorticks_off()
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.duration(v / 1000.0)))
     ax.set_xlabel("end-to-end latency, order created → final state (log scale)", fontsize=SMALL_PT)
     ax.set_ylabel("fraction of orders", fontsize=SMALL_PT)
