@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 POINTS_FILE = "points.csv"
 MAX_LINES = 8
+LABEL_CHARS = 32
+"""Axis labels wrap at this many characters (a long KPI name must not run off the figure)."""
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 ACRONYMS = {"psp": "PSP", "dlq": "DLQ", "db": "DB", "p99": "p99", "mtbf": "MTBF", "mttr": "MTTR"}
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -186,9 +189,10 @@ def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.setting(v, units[parameter])))
     _kpi_axis(ax.yaxis, kpi)
     ax.set_xlabel(parameter_label(parameter), fontsize=FONT_PT)
-    ax.set_ylabel(kpi_label(kpi), fontsize=FONT_PT)
+    ax.set_ylabel(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=FONT_PT)
     ax.tick_params(labelsize=SMALL_PT)
-    ax.set_title(f"{kpi_label(kpi)}: mean over the seeds, band = 95 % CI", fontsize=FONT_PT)
+    ax.set_title(textwrap.fill(f"{kpi_label(kpi)}: mean over the seeds, band = 95 % CI", 2 * LABEL_CHARS),
+                 fontsize=FONT_PT)
     if groups[0][0] is not None:
         ax.legend(fontsize=SMALL_PT)
     ax.grid(alpha=0.3)
@@ -214,8 +218,8 @@ def _heatmap(points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[str, st
         ax.text(j, i, fmt.value(kpi, value), ha="center", va="center", fontsize=FONT_PT,
                 color="#111111" if light else "white")
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(kpi_label(kpi), fontsize=SMALL_PT)
+    bar.set_label(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=SMALL_PT)
     _kpi_axis(bar.ax.yaxis, kpi)
     bar.ax.tick_params(labelsize=SMALL_PT)
-    ax.set_title(f"{kpi_label(kpi)} (mean over the seeds)", fontsize=FONT_PT)
+    ax.set_title(textwrap.fill(f"{kpi_label(kpi)} (mean over the seeds)", 2 * LABEL_CHARS), fontsize=FONT_PT)
     return fig
