@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sim.config.loader import LoadedScenario
 from sim.errors import ConfigError
+from sim.reports import format as fmt
 from sim.runners.kpis import KPIS
 from sim.runners.replicate import Progress, Replicated, mean_ci, replication_seeds, run_many
 
@@ -148,17 +149,18 @@ def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict
     loudest = max(stats, key=lambda v: mean(v, "psp_requests_per_order") or 0.0)
     sentences.append(
         f"**{loudest}** puts the most load on the PSP: {mean(loudest, 'psp_requests_per_order'):.2f} requests "
-        f"per order and a peak of {mean(loudest, 'peak_psp_rate_per_s'):.0f} req/s.")
+        f"per order and a peak of {fmt.number(mean(loudest, 'peak_psp_rate_per_s'))} req/s.")
     after = [v for v in stats if mean(v, "peak_psp_rate_after_recovery_per_s") is not None]
     if len(after) > 1:
         worst = max(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
         calm = min(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
         sentences.append(
             f"Right after the PSP recovers, **{worst}** hits it hardest "
-            f"({mean(worst, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s peak) and **{calm}** least "
-            f"({mean(calm, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s).")
+            f"({fmt.number(mean(worst, 'peak_psp_rate_after_recovery_per_s'))} req/s peak) and **{calm}** least "
+            f"({fmt.number(mean(calm, 'peak_psp_rate_after_recovery_per_s'))} req/s).")
     if front:
-        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓): {', '.join(front)}.")
+        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓; differences inside the 95% CIs are "
+                         f"ties): {', '.join(front)}.")
     return {"variant": chosen, "text": " ".join(sentences), "safe_variants": safe}
 
 
