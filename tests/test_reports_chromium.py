@@ -55,23 +55,36 @@ window.addEventListener("load", () => {
 """
 
 
-def _binary() -> str | None:
+def _binary(which=shutil.which) -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
+        found = which(name)
         if found:
             return found
     return None
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    binary = _binary()
+def require_chromium(environ=os.environ, which=shutil.which) -> str:
+    """The browser's path; a missing one fails under CI (``CI=true``) and skips elsewhere."""
+    binary = _binary(which)
     if binary is None:
         message = "Chromium is not installed: run .ci/install-chromium (as root) or install Debian's 'chromium'"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message + " — CI must run the browser tests, not skip them")
         pytest.skip(message)
     return binary
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    return require_chromium()
+
+
+def test_a_missing_chromium_fails_under_ci_and_skips_elsewhere():
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        require_chromium({"CI": "true"}, lambda _name: None)
+    with pytest.raises(pytest.skip.Exception):
+        require_chromium({}, lambda _name: None)
+    assert require_chromium({"CI": "true"}, lambda name: f"/usr/bin/{name}") == "/usr/bin/chromium"
 
 
 def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
