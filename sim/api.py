@@ -37,7 +37,7 @@ from sim.config.sweep import (
     SettingError, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
 )
 from sim.errors import ConfigError
-from sim.reports.sweep_report import mean_ci, points_frame
+from sim.reports.sweep_report import point_ci, points_frame
 from sim.runners.kpis import KPI_DESCRIPTIONS, KPI_NAMES, kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario
 from sim.runners.sweep import execute, run_sweep
@@ -171,7 +171,8 @@ def compare(target: Setup | str | Path, variants: Mapping[str, Mapping[str, Any]
 
 def summarize(table: pd.DataFrame, by: str | list[str] = "variant",
               kpis: Iterable[str] | None = None) -> pd.DataFrame:
-    """Mean and 95 % confidence interval (Student t over the replications) of each KPI per group:
+    """Mean and 95 % confidence interval (Student t over the replications, clipped to the KPI's
+    physical range) of each KPI per group:
     columns ``<kpi>``, ``<kpi>_ci_low``, ``<kpi>_ci_high``."""
     keys = [by] if isinstance(by, str) else list(by)
     chosen = [k for k in (kpis or KPI_NAMES) if k in table.columns]
@@ -180,7 +181,7 @@ def summarize(table: pd.DataFrame, by: str | list[str] = "variant",
         group = group if isinstance(group, tuple) else (group,)
         record = {**dict(zip(keys, group)), "runs": len(rows)}
         for kpi in chosen:
-            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = mean_ci(rows[kpi].tolist())
+            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = point_ci(rows[kpi].tolist(), kpi)
         records.append(record)
     return pd.DataFrame.from_records(records)
 

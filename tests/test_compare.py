@@ -100,7 +100,7 @@ def test_compare_cli_writes_the_report_and_prints_the_ranking(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0
     for name in ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
-                 "pareto.svg", "psp_rate.png", "psp_rate.svg", "latency_cdf.png"):
+                 "psp_rate.png", "latency_cdf.png"):
         assert (out / name).stat().st_size > 0, name
     comp = json.loads((out / "results.json").read_text())
     assert comp["variants"] == ["none", "fixed"] and comp["baseline"] == "none" and comp["replications"] == 2

@@ -9,8 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.progress import progress_bar
+from sim.cli.progress import as_run, make_console, progress_bar
 from sim.cli.arguments import positive_int
+from sim.reports import format as fmt
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
@@ -52,7 +53,7 @@ def _command(args: argparse.Namespace, variants: list[str], replications: int) -
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     loaded = load_scenario(args.scenario)
     names = [n.strip() for n in args.variants.split(",") if n.strip()] if args.variants else None
     variants = resolve_variants(loaded, names)
@@ -70,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
     with console.status("writing the report…"):
         write_compare_report(out_dir, comp)
     print_ranking(console, comp)
+    console.print(f"reproduce: {as_run(comp['command'])}", highlight=False)
     console.print(f"report: {Path(out_dir) / 'report.html'}")
     failed = [v for v, verdicts in comp["verdicts"].items() if any(x != "pass" for x in verdicts)]
     if failed:
@@ -78,19 +80,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 SHORT = {"success_rate": "success", "psp_requests_per_order": "PSP req/order",
-         "peak_psp_rate_after_recovery_per_s": "PSP peak after recovery (req/s)", "p99_latency_ms": "p99 (ms)",
+         "peak_psp_rate_after_recovery_per_s": "PSP peak after recovery (req/s)", "p99_latency_ms": "p99",
          "dead_lettered": "DLQ", "double_charges": "double charges"}
 
 
 def _compact(key: str, stat: dict) -> str:
+    """``mean ±half`` in the report's formatter (durations in their unit, thousands separators)."""
     if stat["mean"] is None:
         return "–"
-    scale = 100.0 if key == "success_rate" else 1.0
-    digits = 2 if key in ("success_rate", "psp_requests_per_order") else 0
-    text = f"{stat['mean'] * scale:,.{digits}f}"
+    text = fmt.value(key, stat["mean"])
     if stat["half_width"]:
-        text += f" ±{stat['half_width'] * scale:,.{digits}f}"
-    return text + (" %" if key == "success_rate" else "")
+        text += " ±" + fmt.value(key, stat["half_width"]).replace(" %", "")
+    return text
 
 
 def print_ranking(console: Console, comp: dict) -> None:

@@ -348,6 +348,8 @@ class Executor:
         env = self.env
         done = ReplyEvent(env)
         psp = self.psps[target]
+        if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
+            self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:sent")
         cut = self.cut_links and self.cut[target]
         deadline_s = env.now + self._timeouts.delay_s
         if query:

@@ -57,7 +57,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("success_rate", "success rate", "higher"),
     Kpi("double_charges", "double charges", "lower"),
     Kpi("money_at_risk_minor", "money at risk", "lower", "minor units"),
-    Kpi("stuck", "stuck payments", "lower"),
+    Kpi("stuck", "payments not final at the end (stuck)", "lower"),
     Kpi("dead_lettered", "DLQ count", "lower"),
     Kpi("recon_auto_fixed", "reconciliation breaks, auto-fixed", "lower"),
     Kpi("recon_by_hand", "reconciliation breaks, by hand", "lower"),
@@ -98,6 +98,15 @@ ALL_KPIS = KPIS + INFO_KPIS
 KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
 KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
+
+
+UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed"})
+
+
+def kpi_bounds(key: str) -> tuple[float, float | None]:
+    """The physical range of a KPI (for clipping confidence intervals): a fraction lies in
+    [0, 1]; every other KPI (counts, rates, durations, ratios) is at least 0."""
+    return (0.0, 1.0) if key in UNIT_INTERVAL_KPIS else (0.0, None)
 
 
 def bin_index(t_s: float, bin_s: float) -> int:
