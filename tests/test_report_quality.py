@@ -20,6 +20,7 @@ from sim.config.loader import load_scenario
 from sim.reports import format as fmt
 from sim.reports import plots, tables
 from sim.runners.compare import pareto_front
+from sim.runners.kpis import KPIS
 from sim.runners.run import run_scenario
 from sim.stats import mean_ci
 
@@ -122,7 +123,7 @@ def test_summary_md_tables_are_separate_and_whole(piped_run):
     md = (out / "summary.md").read_text()
     verdicts, kpis, recovery = _tables(md)
     assert verdicts[0] == "check" and "no_double_charge" in verdicts and "expect stuck == 0" in verdicts
-    assert kpis[0] == "KPI" and "success rate" in kpis and len(kpis) == 1 + 16
+    assert kpis[0] == "KPI" and "success rate" in kpis and len(kpis) == 1 + len(KPIS)
     assert recovery[0] == "fault" and recovery[1].startswith("#0 psp_outage")
 
 

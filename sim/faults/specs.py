@@ -279,7 +279,7 @@ class Slowdown(FaultSchedule):
 
     kind: Literal["slowdown"]
     target: str = _SERVICE_TARGET
-    factor: float = Field(3.0, gt=0.0, le=1000.0, description="service-time multiplier")
+    factor: float = Field(3.0, ge=1.0, le=1000.0, description="service-time multiplier (at least 1)")
 
 
 # -- operator actions ----------------------------------------------------------------------------

@@ -95,6 +95,10 @@ def write_run_report(out_dir: Path, data: dict) -> None:
             "latency_cdf": plots.save(plots.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]}),
                                       folder, "latency_cdf"),
         }
+        services = plots.services_figure(data["series"], data["summary"].get("services", {}), data["fault_windows"],
+                                         data.get("end_s"), data.get("load_end_s"))
+        if services is not None:
+            images["services"] = plots.save(services, folder, "services")
         if data.get("sample_orders"):
             images["sequence"] = plots.save(plots.sequence_figure(data["sample_orders"]), folder, "sequence")
         graph = _system_graph(data["config"]["model"], folder)
@@ -109,7 +113,8 @@ def write_run_report(out_dir: Path, data: dict) -> None:
         (folder / "report.html").write_text(
             _HTML.get_template("run.html.j2").render(images={k: _b64(v) for k, v in images.items()}, **context),
             encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(**context), encoding="utf-8")
+        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(images=images, **context),
+                                           encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
 

@@ -94,7 +94,7 @@ def _drain_note(ax, load_end_s: float | None, shown_s: float, end_s: float | Non
 def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None,
                       load_end_s: float | None = None) -> Figure:
     """One panel per series; fault windows shaded and named; dotted line: the drain starts."""
-    items = [item for item in ordered_series(series) if len(item[2])]
+    items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
     shown = shown_end_s(series, end_s, load_end_s)
     fig = new_figure(10, 1.45 * max(1, len(items)) + 1.2)
     axes = fig.subplots(max(1, len(items)), 1, sharex=True, squeeze=False)[:, 0]
@@ -309,3 +309,47 @@ def save(fig: Figure, folder: Path, name: str, vector: bool = False) -> bytes:
     if vector:
         (folder / f"{name}.svg").write_bytes(svg(fig))
     return data
+
+
+SERVICE_PREFIXES = ("queue.", "busy.")
+"""Per-station gauges (sim/world.py): drawn by :func:`services_figure`, not one panel each."""
+
+
+def services_figure(series: dict, services: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
+                    load_end_s: float | None = None) -> Figure | None:
+    """One panel per finite-capacity service: requests waiting (left axis) and the share of its
+    servers busy (right axis, %), per bin, with fault windows shaded; None without such services."""
+    gauges = series.get("gauges", {})
+    names = [name for name in services if f"queue.{name}" in gauges and services[name].get("servers")]
+    names.sort(key=lambda n: (-(services[n].get("mean_queue") or 0.0), -(services[n].get("utilisation") or 0.0), n))
+    if not names:
+        return None
+    shown = shown_end_s(series, end_s, load_end_s)
+    fig = new_figure(10, 1.45 * len(names) + 1.2)
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    bin_s = series["bin_s"]
+    unit_s = time_axis(axes[-1], shown)
+    for ax, name in zip(axes, names):
+        servers = services[name]["servers"]
+        x, queue = _xy(gauges[f"queue.{name}"], bin_s, "gauge", shown)
+        ax.step(x / unit_s, queue, where="post", lw=1.0, color=PALETTE[1], label="waiting")
+        ax.set_ylim(0, max(1.0, float(queue.max(initial=0.0)) * 1.08))
+        integer_ticks(ax)
+        busy_axis = ax.twinx()
+        x, busy = _xy(gauges.get(f"busy.{name}", []), bin_s, "gauge", shown)
+        busy_axis.step(x / unit_s, 100.0 * busy / servers, where="post", lw=1.0, color=PALETTE[0], label="busy")
+        busy_axis.set_ylim(0, 105)
+        busy_axis.tick_params(labelsize=SMALL_PT, colors=PALETTE[0])
+        busy_axis.set_ylabel("% busy", fontsize=SMALL_PT, color=PALETTE[0])
+        shade_faults(ax, fault_windows, unit_s)
+        wasted = services[name].get("wasted_work_share") or 0.0
+        ax.set_ylabel(f"{name}\n{servers:,} servers\nwaiting · {100 * wasted:.0f} % wasted", rotation=0, ha="right",
+                      va="center", fontsize=SMALL_PT, color=PALETTE[1])
+        ax.tick_params(labelsize=SMALL_PT)
+        ax.grid(alpha=0.25)
+    axes[-1].set_xlim(0, shown / unit_s)
+    fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
+    fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
+                 "servers busy (blue, right); wasted = share of its work done for callers who had given up",
+                 fontsize=SMALL_PT, x=0.01, ha="left")
+    return fig

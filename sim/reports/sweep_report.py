@@ -98,12 +98,19 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
                 figures.append({"kpi": kpi, "file": name, "png": _b64(data),
                                 "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"})
             if grid and len(parameters) >= 2:
-                name = f"{kpi}--heatmap.png"
-                data = png(_heatmap(points, parameters[0], parameters[1], kpi, units))
-                (folder / name).write_bytes(data)
-                figures.append({"kpi": kpi, "file": name, "png": _b64(data),
-                                "title": f"{kpi_label(kpi)}: {parameter_label(parameters[0])} × "
-                                         f"{parameter_label(parameters[1])}"})
+                # a third parameter gets one heatmap per value (a phase diagram per load, say), not a
+                # mean over its values; further ones are averaged
+                facets = [(None, points)] if len(parameters) == 2 else list(points.groupby(parameters[2], sort=True))
+                for value, subset in facets:
+                    suffix = "" if value is None else f"--{_slug(str(_plain(value)))}"
+                    name = f"{kpi}--heatmap{suffix}.png"
+                    data = png(_heatmap(subset, parameters[0], parameters[1], kpi, units))
+                    (folder / name).write_bytes(data)
+                    at = "" if value is None else \
+                        f" at {parameter_label(parameters[2])} = {fmt.setting(_plain(value), units[parameters[2]])}"
+                    figures.append({"kpi": kpi, "file": name, "png": _b64(data),
+                                    "title": f"{kpi_label(kpi)}: {parameter_label(parameters[0])} × "
+                                             f"{parameter_label(parameters[1])}{at}"})
         context = {
             "sweep": sweep.spec, "parameters": parameters, "kpis": kpis, "figures": figures,
             "labels": {**{p: parameter_label(p) for p in parameters}, **{k: kpi_label(k) for k in kpis}},
