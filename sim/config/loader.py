@@ -1,7 +1,8 @@
 """Load scenario and model files: safe YAML, one schema, errors that say file:line, key, fix.
 
-Nothing in a file is evaluated as code (``yaml.SafeLoader`` only). Validation errors from pydantic
-are mapped back to the YAML node they came from, so the user sees the line and column.
+Nothing in a file is evaluated as code, and reading is bounded (``sim.config.yaml_reader``).
+Validation errors from pydantic are mapped back to the YAML node they came from, so the user sees
+the line and column.
 """
 
 from __future__ import annotations
@@ -13,21 +14,15 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.config.messages import describe, valid_fields, vocabulary
+from sim.config.messages import describe, did_you_mean, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.yaml_reader import UnreadableFile, YamlDocument, read_yaml
 from sim.errors import ConfigError
 from sim.faults.targets import check_targets
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPORTED_ERRORS = 5
-
-
-@dataclass(frozen=True)
-class YamlDocument:
-    path: str
-    data: Any
-    root: yaml.Node | None
 
 
 @dataclass(frozen=True)
@@ -40,34 +35,6 @@ class LoadedScenario:
     model_path: str
     model_data: dict
     """The model file's mapping before overrides (variants apply theirs on top)."""
-
-
-def read_yaml(path: str | Path) -> YamlDocument:
-    """Parse ``path`` safely, keeping the node tree for line numbers."""
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the file: {exc}", file=path) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None:
-            problem += f" ({context} that starts at line {context_mark.line + 1})"
-        raise ConfigError(
-            f"YAML syntax error: {problem}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint="check indentation, colons and quotes around this point",
-        ) from None
-    return YamlDocument(path, data, root)
 
 
 def node_at(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
@@ -265,14 +232,15 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     doc = read_yaml(path)
     scenario = validate(Scenario, doc.data, doc)
     model_path = Path(path).parent / scenario.model
-    if not model_path.is_file():
+    try:
+        model_doc = read_yaml(model_path)
+    except UnreadableFile as exc:
         line, column = _position(node_at(doc.root, ("model",)))
         raise ConfigError(
-            f"model file {scenario.model!r} not found (looked at {model_path.as_posix()})",
+            f"model file {scenario.model!r} {exc.reason} (looked at {model_path.as_posix()})",
             file=doc.path, line=line, column=column, key="model",
-            hint="the path is relative to the scenario file, e.g. ../models/async-kafka.yaml",
-        )
-    model_doc = read_yaml(model_path)
+            hint=exc.hint or "the path is relative to the scenario file, e.g. ../models/async-kafka.yaml",
+        ) from None
     check_model_graph(validate(SystemModel, model_doc.data, model_doc), model_doc)
     model_data = model_doc.data
     base_dir = model_path.parent
@@ -312,7 +280,8 @@ def variant_model(loaded: LoadedScenario, variant: str | None) -> SystemModel:
         return loaded.model
     if variant not in loaded.scenario.variants:
         known = ", ".join(loaded.scenario.variants) or "none defined"
-        raise ConfigError(f"unknown variant {variant!r}; variants in this scenario: {known}", file=loaded.scenario_path)
+        raise ConfigError(f"unknown variant {variant!r}; variants in this scenario: {known}", file=loaded.scenario_path,
+                          hint=did_you_mean(variant, list(loaded.scenario.variants)))
     base = apply_overrides(loaded.model_data, loaded.scenario.overrides, "overrides")
     data = apply_overrides(base, loaded.scenario.variants[variant], "variants")
     return SystemModel.model_validate(data, context=_context(Path(loaded.model_path).parent))

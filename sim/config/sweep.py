@@ -34,11 +34,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PositiveInt
 from sim.config.loader import LoadedScenario, apply_overrides, key_node_at, load_scenario, node_at, read_yaml, validate
+from sim.config.messages import did_you_mean
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.files import UnreadableFile
 from sim.errors import ConfigError
 from sim.rng import derive_seed
 from sim.runners.kpis import KPI_NAMES
@@ -48,6 +51,8 @@ MODEL_PREFIX = "model."
 VARIANT_KEY = "variant"
 MODEL_FILE_KEY = "model"
 MAX_POINTS = 100_000
+MAX_RUNS = 50_000
+"""Most runs (points × replications) one sweep may ask for; each point is also validated up front."""
 
 
 class Range(Frozen):
@@ -132,10 +137,27 @@ class SweepSpec(Frozen):
                 raise ValueError(f"parameter {key!r}: a range in a grid sweep needs 'steps'")
         if self.sample == "random" and self.samples is None:
             raise ValueError("a random sweep needs 'samples' (how many points to draw)")
-        unknown = [k for k in self.kpis if k not in KPI_NAMES]
+        unknown = [i for i, k in enumerate(self.kpis) if k not in KPI_NAMES]
         if unknown:
-            raise ValueError(f"unknown KPI {unknown[0]!r}; known KPIs: {', '.join(KPI_NAMES)}")
+            name = self.kpis[unknown[0]]
+            hint = did_you_mean(name, KPI_NAMES)
+            raise PydanticCustomError("unknown_kpi", "unknown KPI {name}; {hint}known KPIs: {known}",
+                                      {"at": f"kpis.{unknown[0]}", "name": repr(name),
+                                       "hint": f"{hint} " if hint else "", "known": ", ".join(KPI_NAMES)})
+        points = self.point_count()
+        if points * self.replications > MAX_RUNS:
+            raise PydanticCustomError(
+                "too_large", "{points} points × {replications} replications = {runs} runs, more than {limit}: use "
+                "fewer points or replications", {"at": "replications", "points": str(points),
+                                                 "replications": str(self.replications),
+                                                 "runs": str(points * self.replications), "limit": str(MAX_RUNS)})
         return self
+
+    def point_count(self) -> int:
+        """How many points the sweep has: the grid's size, or ``samples``."""
+        if self.sample == "random":
+            return self.samples or 0
+        return math.prod(len(v) if isinstance(v, list) else (v.steps or 1) for v in self.parameters.values())
 
 
 @dataclass(frozen=True)
@@ -193,10 +215,13 @@ def load_sweep(path: str | Path) -> LoadedSweep:
     spec = validate(SweepSpec, doc.data, doc)
     here = Path(path).parent
     scenario_path = here / spec.scenario
-    if not scenario_path.is_file():
-        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} not found (looked at {scenario_path.as_posix()})",
-                     "the path is relative to the sweep file")
-    base = load_scenario(scenario_path)
+    try:
+        base = load_scenario(scenario_path)
+    except UnreadableFile as exc:
+        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} {exc.reason} (looked at "
+                     f"{scenario_path.as_posix()})", exc.hint or "the path is relative to the sweep file") from None
+    except ConfigError as exc:
+        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} is not valid: {exc}") from None
     for where in ("fixed", "parameters"):
         for key in getattr(spec, where):
             _check_key_path(key, doc, (where, key), base)
@@ -270,7 +295,8 @@ def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[st
         variant = settings[VARIANT_KEY]
         if variant not in scenario.variants:
             known = ", ".join(scenario.variants) or "none defined"
-            raise SettingError(VARIANT_KEY, f"unknown variant {variant!r}; variants of the scenario: {known}")
+            raise SettingError(VARIANT_KEY, f"unknown variant {variant!r}; variants of the scenario: {known}",
+                               did_you_mean(variant, list(scenario.variants)))
         model_data = apply_overrides(model_data, scenario.variants[variant], "variants")
     model_data = apply_overrides(model_data, model_overrides, "parameters")
     validated_scenario = Scenario.model_validate(scenario_data)
