@@ -42,7 +42,7 @@ from sim.config.messages import did_you_mean
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.config.files import UnreadableFile
-from sim.errors import ConfigError
+from sim.errors import ConfigError, SettingError
 from sim.rng import derive_seed
 from sim.runners.kpis import KPI_NAMES
 from sim.units import parse_duration_s, parse_rate_per_s
@@ -259,14 +259,6 @@ class Resolved:
     loaded: LoadedScenario
     scenario_data: dict
     model_data: dict
-
-
-class SettingError(Exception):
-    """A setting that cannot be applied (bad list index, unknown variant); ``key`` names it."""
-
-    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.key, self.message, self.hint = key, message, hint
 
 
 def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[str, Any], here: Path) -> Resolved:
