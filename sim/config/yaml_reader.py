@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
+from yaml.reader import ReaderError
 
 from sim.config.files import UnreadableFile, read_text_bounded
 from sim.errors import ConfigError
@@ -31,6 +32,7 @@ MAX_ALIASES = 1_000
 """Most alias uses (``*name``) in one file."""
 MAX_EXPANDED_NODES = 200_000
 """Most nodes the document would have with every alias expanded ("billion laughs" guard)."""
+_STD = "tag:yaml.org,2002:"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class BoundedSafeLoader(yaml.SafeLoader):
         self._depth = 0
         self._aliases = 0
         self._weights: dict[int, int] = {}
+        self._complete: set[str] = set()
+        """Anchors whose node is fully composed (an alias to any other is a cycle)."""
         """id(node) → nodes under it with aliases expanded (itself included)."""
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
@@ -68,7 +72,12 @@ class BoundedSafeLoader(yaml.SafeLoader):
             if self._aliases > MAX_ALIASES:
                 raise _LimitExceeded(f"more than {MAX_ALIASES} aliases (*name)", "write the values out, or use fewer "
                                      "anchors", self.peek_event().start_mark)
+            alias = self.peek_event()
+            if alias.anchor in self.anchors and alias.anchor not in self._complete:
+                raise _LimitExceeded(f"the alias *{alias.anchor} is inside the value it names (a cycle)",
+                                     "a value cannot contain itself; write it out", alias.start_mark)
             return super().compose_node(parent, index)  # the anchored node: its weight is known
+        anchor = getattr(self.peek_event(), "anchor", None)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -83,11 +92,22 @@ class BoundedSafeLoader(yaml.SafeLoader):
         elif isinstance(node, yaml.MappingNode):
             weight += sum(self._weights.get(id(k), 1) + self._weights.get(id(v), 1) for k, v in node.value)
         self._weights[id(node)] = weight
+        if anchor is not None:
+            self._complete.add(anchor)
         if weight > MAX_EXPANDED_NODES:
             raise _LimitExceeded(
                 f"the aliases expand to more than {MAX_EXPANDED_NODES} values (an alias-expansion bomb?)",
                 "write the values out, or use fewer nested aliases", node.start_mark)
         return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's constructors raise plain Python errors for a bad explicitly tagged value
+        (``!!float x``, ``!!int``); report those at the node, like any other YAML error."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, IndexError, TypeError, OverflowError) as exc:
+            raise ConstructorError(None, None, f"cannot read {node.value!r} as {node.tag.replace(_STD, '!!')} ({exc})",
+                                   node.start_mark) from None
 
     def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
         node = super().compose_mapping_node(anchor)
@@ -105,10 +125,18 @@ def read_yaml(path: str | Path) -> YamlDocument:
     """Parse ``path`` safely and within limits, keeping the node tree for line numbers."""
     path = str(path)
     text = read_text_bounded(path, MAX_YAML_BYTES)
-    loader = BoundedSafeLoader(text)
+    try:
+        loader = BoundedSafeLoader(text)
+    except ReaderError as exc:  # a control character: the reader checks the whole text up front
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError(f"character #x{exc.character:04x} is not allowed in YAML", file=path, line=line,
+                          hint="remove it; is this a text file?") from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    except ReaderError as exc:
+        raise ConfigError(f"character #x{exc.character:04x} is not allowed in YAML", file=path,
+                          hint="remove it; is this a text file?") from None
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
     finally:
@@ -128,9 +156,12 @@ def _yaml_error(exc: yaml.YAMLError, path: str) -> ConfigError:
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, ConstructorError) and "could not determine a constructor for the tag" in problem:
         found = re.search(r"for the tag '(.*)'", problem)
-        tag = found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "?"
+        tag = found.group(1).replace(_STD, "!!") if found else "?"
         return ConfigError(f"unsupported tag {tag!r}", file=path, line=line, column=column,
                            hint="paychaos files are plain YAML: remove the tag; nothing in a file is run as code")
+    if isinstance(exc, ConstructorError):
+        return ConfigError(problem, file=path, line=line, column=column,
+                           hint="write a plain value; paychaos files need no tags")
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and context_mark is not None and not isinstance(exc, ComposerError):
         problem += f" ({context} that starts at line {context_mark.line + 1})"
