@@ -160,3 +160,13 @@ def test_a_fault_window_inside_the_load_phase_and_an_action_in_the_drain_are_acc
         tmp_path, "async-kafka.yaml", duration="10m", drain="10m",
         faults=[{"kind": "psp_outage", "at": "9m", "for": "5m"}, {"kind": "dlq_replay", "at": "15m"}]))
     assert [f.at_s for f in loaded.scenario.faults] == [540.0, 900.0]
+
+
+def test_compare_names_a_misspelt_variant_or_baseline_with_a_did_you_mean(tmp_path, capsys):
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="1m", drain="1m",
+                          variants={"patient": {"executor.retry.max_attempts": 8}, "eager": {}})
+    assert main(["compare", str(path), "--variants", "patient,eagr", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown variant(s) 'eagr' (did you mean 'eager'?" in capsys.readouterr().err
+    assert main(["compare", str(path), "--baseline", "patiant", "--out", str(tmp_path / "o")]) == 2
+    assert "(did you mean 'patient'?)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -12,6 +12,7 @@ from rich.table import Table
 from sim.cli.progress import progress_bar
 from sim.cli.arguments import positive_int
 from sim.config.loader import load_scenario
+from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
 from sim.reports.output import default_out_dir
@@ -59,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     baseline = args.baseline or variants[0]
     if baseline not in variants:
         raise ConfigError(f"baseline {baseline!r} is not among the compared variants ({', '.join(variants)})",
-                          file=loaded.scenario_path, key="variants")
+                          file=loaded.scenario_path, key="variants", hint=did_you_mean(baseline, variants))
     replications = args.replications or (loaded.scenario.replications if loaded.scenario.replications > 1
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
