@@ -59,7 +59,20 @@ def test_a_40_megabyte_file_is_refused_before_it_is_read(tmp_path, capsys):
         handle.write(b"name: huge\n")
         handle.truncate(40_000_000)
     line = _validate(capsys, path)
-    assert "40000000 bytes, more than the limit of 1000000 bytes" in line
+    assert f"40000000 bytes, more than the limit of {yaml_reader.MAX_YAML_BYTES} bytes" in line
+
+
+def test_thousands_of_spikes_faults_or_variants_are_refused_before_they_are_expanded(tmp_path, capsys):
+    """20,000 spikes fit in the size limit's worth of flow YAML; every rate change scans every spike."""
+    many = {
+        "workload": "{rate: 1/s, spikes: [" + ", ".join(f"{{at: {i}s, for: 0.5s, multiplier: 2}}" for i in range(1001)) + "]}",
+        "faults": "[" + ", ".join(f"{{kind: psp_outage, at: {i}s, for: 0.5s}}" for i in range(1001)) + "]",
+        "variants": "{" + ", ".join(f"v{i}: {{}}" for i in range(201)) + "}",
+    }
+    for key, value in many.items():
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(f"name: many\nmodel: {MODELS / 'async-kafka.yaml'}\nduration: 1h\n{key}: {value}\n")
+        assert "should have at most" in _validate(capsys, path)
 
 
 def test_a_folder_given_as_a_file_is_not_a_regular_file(tmp_path, capsys):

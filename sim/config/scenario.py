@@ -20,6 +20,14 @@ from sim.faults.specs import ACTIONS, Fault
 from sim.oracles.coverage import PATHS, known_paths_hint
 
 
+MAX_SPIKES = 1_000
+"""Most traffic spikes in a workload (each rate change looks at every spike)."""
+MAX_FAULTS = 1_000
+"""Most faults in a scenario (each is a process in the simulation)."""
+MAX_VARIANTS = 200
+"""Most variants in a scenario (each is validated when the scenario loads)."""
+
+
 class Spike(Frozen):
     """A burst of traffic (flash sale): the rate times ``multiplier`` from ``at`` for ``for``."""
 
@@ -32,7 +40,7 @@ class Workload(Frozen):
     """Checkouts arriving at the store."""
 
     rate_per_s: PerSecond = Field(10.0, alias="rate", description="mean checkouts per second (Poisson)")
-    spikes: list[Spike] = Field(default_factory=list)
+    spikes: list[Spike] = Field(default_factory=list, max_length=MAX_SPIKES)
     max_checkouts: PositiveInt | None = Field(None, description="stop arrivals after this many checkouts")
     max_orders_per_checkout: PositiveInt = Field(3, le=20, description="sellers per checkout, 1..k")
     amount_median_minor: PositiveInt = 4500
@@ -142,9 +150,9 @@ class Scenario(Frozen):
     drain_s: Seconds = Field(1800.0, alias="drain", description="fault-free phase after the load to let queues drain")
     replications: PositiveInt = Field(1, le=10_000)
     workload: Workload = Workload()
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
     variants: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="named model overrides to compare (paychaos compare)"
+        default_factory=dict, max_length=MAX_VARIANTS, description="named model overrides to compare (paychaos compare)"
     )
     expect: Expectations = Expectations()
     coverage: dict[str, Check] = Field(

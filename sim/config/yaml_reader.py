@@ -24,8 +24,9 @@ from sim.errors import ConfigError
 
 __all__ = ["MAX_YAML_BYTES", "UnreadableFile", "YamlDocument", "read_yaml"]
 
-MAX_YAML_BYTES = 1_000_000
-"""Largest scenario, model or sweep file read (the biggest shipped file is a few kilobytes)."""
+MAX_YAML_BYTES = 256_000
+"""Largest scenario, model or sweep file read (the biggest shipped file is a few kilobytes; pure-Python
+YAML parsing reads about 200 KB a second, so this bounds the time to read a file)."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists (a real file nests fewer than ten levels)."""
 MAX_ALIASES = 1_000
