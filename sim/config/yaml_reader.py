@@ -50,9 +50,14 @@ class _LimitExceeded(yaml.YAMLError):
 
 
 class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: str, first: yaml.Mark, second: yaml.Mark) -> None:
-        super().__init__(key)
-        self.key, self.first, self.problem_mark = key, first, second
+    def __init__(self, path: str, key: str, first: yaml.Mark, second: yaml.Mark) -> None:
+        super().__init__(path)
+        self.path, self.key, self.first, self.problem_mark = path, key, first, second
+
+
+def _dotted(path: list[str | int]) -> str:
+    """``['faults', 0, 'at']`` → ``faults[0].at``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
 
 
 class BoundedSafeLoader(yaml.SafeLoader):
@@ -63,9 +68,11 @@ class BoundedSafeLoader(yaml.SafeLoader):
         self._depth = 0
         self._aliases = 0
         self._weights: dict[int, int] = {}
+        """id(node) → nodes under it with aliases expanded (itself included)."""
         self._complete: set[str] = set()
         """Anchors whose node is fully composed (an alias to any other is a cycle)."""
-        """id(node) → nodes under it with aliases expanded (itself included)."""
+        self._path: list[str | int] = []
+        """Keys and list indexes from the root to the node being composed (for messages)."""
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
@@ -79,7 +86,10 @@ class BoundedSafeLoader(yaml.SafeLoader):
                                      "a value cannot contain itself; write it out", alias.start_mark)
             return super().compose_node(parent, index)  # the anchored node: its weight is known
         anchor = getattr(self.peek_event(), "anchor", None)
+        part = index.value if isinstance(index, yaml.ScalarNode) else index if isinstance(index, int) else None
         self._depth += 1
+        if part is not None:
+            self._path.append(part)
         try:
             if self._depth > MAX_DEPTH:
                 raise _LimitExceeded(f"nested more than {MAX_DEPTH} levels deep", "a scenario or model nests only a "
@@ -87,6 +97,8 @@ class BoundedSafeLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            if part is not None:
+                self._path.pop()
         weight = 1
         if isinstance(node, yaml.SequenceNode):
             weight += sum(self._weights.get(id(child), 1) for child in node.value)
@@ -118,7 +130,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
                 continue
             first = seen.setdefault((key.tag, key.value), key.start_mark)
             if first is not key.start_mark:
-                raise _DuplicateKey(key.value, first, key.start_mark)
+                raise _DuplicateKey(_dotted(self._path + [key.value]), key.value, first, key.start_mark)
         return node
 
 
@@ -152,7 +164,7 @@ def _yaml_error(exc: yaml.YAMLError, path: str) -> ConfigError:
         return ConfigError(exc.message, file=path, line=line, column=column, hint=exc.hint)
     if isinstance(exc, _DuplicateKey):
         return ConfigError(f"duplicate key {exc.key!r} (first at line {exc.first.line + 1}, again at line {line})",
-                           file=path, line=line, column=column, key=exc.key,
+                           file=path, line=line, column=column, key=exc.path,
                            hint="a key may appear once per mapping; remove one of them")
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, ConstructorError) and "could not determine a constructor for the tag" in problem:
