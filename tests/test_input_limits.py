@@ -183,3 +183,9 @@ def test_compare_names_a_misspelt_variant_or_baseline_with_a_did_you_mean(tmp_pa
     assert main(["compare", str(path), "--baseline", "patiant", "--out", str(tmp_path / "o")]) == 2
     assert "(did you mean 'patient'?)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "estimate"])
+def test_replications_on_the_command_line_have_the_schema_bound(command, capsys):
+    assert main([command, "scenarios/baseline.yaml", "--replications", "100000"]) == 2
+    assert "at most 10000 replications, got 100000" in capsys.readouterr().err

@@ -14,3 +14,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+MAX_REPLICATIONS = 10_000
+"""The same bound as a scenario's ``replications`` key."""
+
+
+def replication_count(text: str) -> int:
+    """A replication count: a whole number from 1 to ``MAX_REPLICATIONS``."""
+    value = positive_int(text)
+    if value > MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_REPLICATIONS} replications, got {value}")
+    return value

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import progress_bar
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import positive_int, replication_count
 from sim.config.loader import load_scenario
 from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file with 'variants', e.g. scenarios/compare-retry-policies.yaml")
     parser.add_argument("--variants", default=None, help="comma-separated variants to compare (default: all, in file order)")
     parser.add_argument("--baseline", default=None, help="variant the others are paired against (default: the first)")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help=f"replications per variant (default: the scenario's 'replications' if above 1, else {DEFAULT_REPLICATIONS})")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")

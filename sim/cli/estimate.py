@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import replication_count
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
 from sim.reports.output import write_text_atomic
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "\"P(double charge) < x per 10^6\".",
     )
     parser.add_argument("scenario", help="scenario YAML file")
-    parser.add_argument("--replications", type=positive_int, default=None, help="runs (default: the scenario's replications)")
+    parser.add_argument("--replications", type=replication_count, default=None, help="runs (default: the scenario's replications)")
     parser.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="estimate one of the scenario's variants")
     parser.add_argument("--json", type=Path, default=None, help="also write the estimate to this JSON file")

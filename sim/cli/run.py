@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import positive_int, replication_count
 
 from sim.cli.progress import progress_bar
 from sim.config.loader import load_scenario
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="run one of the scenario's variants")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help="independent replications (default: the scenario's 'replications', usually 1)")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="processes for replications (default: all cores)")
