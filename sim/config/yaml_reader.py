@@ -2,9 +2,10 @@
 
 Limits are checked before the work they bound: the file's size and kind before it is read
 (``sim.config.files``), the nesting depth and the alias expansion while the node tree is composed
-(before anything is constructed or copied). Duplicate keys are errors naming both lines; a tag is never executed and
-is reported as unsupported. Built on PyYAML's pure-Python ``SafeLoader``, whose composer is the
-only recursive step and is bounded here.
+(before anything is constructed or copied), including aliases that would make a value contain
+itself. Duplicate keys are errors naming both lines; a tag is never executed and is reported as
+unsupported. Built on PyYAML's pure-Python ``SafeLoader``, whose composer is the only recursive
+step and is bounded here.
 """
 
 from __future__ import annotations
