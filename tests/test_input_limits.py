@@ -189,3 +189,15 @@ def test_compare_names_a_misspelt_variant_or_baseline_with_a_did_you_mean(tmp_pa
 def test_replications_on_the_command_line_have_the_schema_bound(command, capsys):
     assert main([command, "scenarios/baseline.yaml", "--replications", "100000"]) == 2
     assert "at most 10000 replications, got 100000" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, formula", [("run", "--replications"), ("estimate", "--replications"),
+                                              ("compare", "variants × --replications")])
+def test_replications_on_the_command_line_count_towards_the_total_size(tmp_path, command, formula, capsys):
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="1h", workload={"rate": "100/s"},
+                          variants={"a": {}, "b": {}})
+    assert main([command, str(path), "--replications", "1000", "--out", str(tmp_path / "o")]
+                if command != "estimate" else [command, str(path), "--replications", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert f"runs ({formula}) of about 3.6e+05 checkouts each exceed 2e+08 checkouts in total" in err
+    assert not (tmp_path / "o").exists()

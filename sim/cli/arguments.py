@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sim.errors import ConfigError
+
 
 def positive_int(text: str) -> int:
     """A whole number >= 1 (replications, workers, budgets)."""
@@ -26,3 +28,11 @@ def replication_count(text: str) -> int:
     if value > MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"at most {MAX_REPLICATIONS} replications, got {value}")
     return value
+
+
+def check_total_runs(loaded, runs: int, formula: str = "--replications") -> None:
+    """Refuse ``runs`` runs of a loaded scenario that would be too many checkouts in total (the
+    scenario file's own ``replications`` is checked when it loads; this is for the command line)."""
+    problem = loaded.scenario.total_size_problem(runs, formula)
+    if problem:
+        raise ConfigError(problem, file=loaded.scenario_path, key="replications")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import progress_bar
-from sim.cli.arguments import positive_int, replication_count
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
 from sim.config.loader import load_scenario
 from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
@@ -64,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
     replications = args.replications or (loaded.scenario.replications if loaded.scenario.replications > 1
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
+    check_total_runs(loaded, total, "variants × --replications")
     with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
         results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
     comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))

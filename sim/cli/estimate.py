@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.cli.arguments import replication_count
+from sim.cli.arguments import check_total_runs, replication_count
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
 from sim.reports.output import write_text_atomic
@@ -38,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
     replications = args.replications or loaded.scenario.replications
     if replications < 1:
         raise ConfigError(f"--replications must be at least 1, got {replications}", hint="e.g. --replications 30")
+    check_total_runs(loaded, replications)
     with Progress(TextColumn("[bold]replicating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console) as progress:
         task = progress.add_task("runs", total=replications)

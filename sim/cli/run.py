@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim.cli.arguments import positive_int, replication_count
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
 
 from sim.cli.progress import progress_bar
 from sim.config.loader import load_scenario
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(console: Console, loaded, args) -> dict:
     count = args.replications or loaded.scenario.replications
+    check_total_runs(loaded, count)
     if count == 1:
         with console.status(f"simulating {loaded.scenario.name}…"):
             return replicate(loaded, 1, args.variant, args.seed, workers=1).to_dict()

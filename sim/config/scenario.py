@@ -182,18 +182,21 @@ class Scenario(Frozen):
                 "shorten duration, or set workload.max_checkouts",
                 {"at": "workload.rate", "count": f"{per_run:.3g}", "limit": f"{MAX_CHECKOUTS_PER_RUN:.0e}"},
             )
-        runs = self.replications * max(1, len(self.variants))
-        if per_run * runs > MAX_CHECKOUTS_IN_TOTAL:
-            raise PydanticCustomError(
-                "too_large", "{runs} runs (replications × variants) of about {count} checkouts each exceed "
-                "{limit} checkouts in total: lower replications or the workload",
-                {"at": "replications", "runs": str(runs), "count": f"{per_run:.3g}",
-                 "limit": f"{MAX_CHECKOUTS_IN_TOTAL:.0e}"},
-            )
+        problem = self.total_size_problem(self.replications * max(1, len(self.variants)), "replications × variants")
+        if problem:
+            raise PydanticCustomError("too_large", problem, {"at": "replications"})
         self._check_bins(total_s)
         for index, fault in enumerate(self.faults):
             _check_fault_timing(index, fault, self.duration_s, total_s)
         return self
+
+    def total_size_problem(self, runs: int, formula: str = "replications") -> str | None:
+        """Why ``runs`` runs of this scenario would be too many checkouts in total (None if not)."""
+        per_run = self.workload.expected_checkouts(self.duration_s)
+        if per_run * runs <= MAX_CHECKOUTS_IN_TOTAL:
+            return None
+        return (f"{runs} runs ({formula}) of about {per_run:.3g} checkouts each exceed "
+                f"{MAX_CHECKOUTS_IN_TOTAL:.0e} checkouts in total: lower replications or the workload")
 
     def _check_bins(self, total_s: float) -> None:
         if self.bin_s is not None and total_s / self.bin_s > MAX_BINS:
