@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.config.loader import LoadedScenario, load_scenario, read_yaml
 from sim.config.sweep import (
-    SettingError, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
+    SettingsSource, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
 )
 from sim.errors import ConfigError
 from sim.reports.sweep_report import point_ci, points_frame
@@ -88,15 +87,8 @@ def _apply(path: str, base: LoadedScenario, settings: dict[str, Any]) -> Setup:
         if problem is not None:
             raise ConfigError(problem[0], file=path, key=key, hint=problem[1])
     raw = read_yaml(path).data
-    try:
-        resolved = resolve_settings(base, raw, settings, Path(path).parent)
-    except SettingError as exc:
-        raise ConfigError(exc.message, file=path, key=exc.key, hint=exc.hint) from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("function-", "tagged-union[")))
-        raise ConfigError(f"{where}: {error['msg'].removeprefix('Value error, ')}", file=path,
-                          key=", ".join(settings) or None, hint="check the values given in the settings") from None
+    source = SettingsSource(path, note="check the values given in the settings")
+    resolved = resolve_settings(base, raw, settings, Path(path).parent, source)
     return Setup(path, settings, resolved.loaded, resolved.scenario_data, resolved.model_data)
 
 

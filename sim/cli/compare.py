@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.cli.progress import as_run, make_console, progress_bar
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
 from sim.reports import format as fmt
 from sim.config.loader import load_scenario
+from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
 from sim.reports.output import default_out_dir
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file with 'variants', e.g. scenarios/compare-retry-policies.yaml")
     parser.add_argument("--variants", default=None, help="comma-separated variants to compare (default: all, in file order)")
     parser.add_argument("--baseline", default=None, help="variant the others are paired against (default: the first)")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help=f"replications per variant (default: the scenario's 'replications' if above 1, else {DEFAULT_REPLICATIONS})")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
@@ -60,10 +61,11 @@ def main(args: argparse.Namespace) -> int:
     baseline = args.baseline or variants[0]
     if baseline not in variants:
         raise ConfigError(f"baseline {baseline!r} is not among the compared variants ({', '.join(variants)})",
-                          file=loaded.scenario_path, key="variants")
+                          file=loaded.scenario_path, key="variants", hint=did_you_mean(baseline, variants))
     replications = args.replications or (loaded.scenario.replications if loaded.scenario.replications > 1
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
+    check_total_runs(loaded, total, "variants × --replications")
     with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
         results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
     comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))

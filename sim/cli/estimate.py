@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import check_total_runs, replication_count
 from sim.cli.progress import counted, make_console
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "\"P(double charge) < x per 10^6\".",
     )
     parser.add_argument("scenario", help="scenario YAML file")
-    parser.add_argument("--replications", type=positive_int, default=None, help="runs (default: the scenario's replications)")
+    parser.add_argument("--replications", type=replication_count, default=None, help="runs (default: the scenario's replications)")
     parser.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="estimate one of the scenario's variants")
     parser.add_argument("--json", type=Path, default=None, help="also write the estimate to this JSON file")
@@ -38,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
     replications = args.replications or loaded.scenario.replications
     if replications < 1:
         raise ConfigError(f"--replications must be at least 1, got {replications}", hint="e.g. --replications 30")
+    check_total_runs(loaded, replications)
     with counted(console, "replicating", replications) as update:
         result = estimate(loaded, replications, args.seed, args.variant, on_run=update)
     for rate, what in ((result.double_charge, "double charge"), (result.lost_payment, "lost payment")):

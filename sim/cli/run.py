@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
 from sim.cli.progress import as_run, make_console, progress_bar, simulated_time
 from sim.config.loader import load_scenario
 from sim.reports.console import print_run_summary
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="run one of the scenario's variants")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help="independent replications (default: the scenario's 'replications', usually 1)")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="processes for replications (default: all cores)")
@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(console: Console, loaded, args) -> dict:
     count = args.replications or loaded.scenario.replications
+    check_total_runs(loaded, count)
     if count == 1:
         seed = replication_seeds(loaded.scenario.seed if args.seed is None else args.seed, 1)[0]
         with simulated_time(console, f"simulating {loaded.scenario.name}") as on_time:

@@ -10,6 +10,7 @@ narrower than comparing two independent means.
 from __future__ import annotations
 
 from sim.config.loader import LoadedScenario
+from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
 from sim.reports import format as fmt
 from sim.runners.kpis import KPIS
@@ -27,8 +28,10 @@ def resolve_variants(loaded: LoadedScenario, names: list[str] | None) -> list[st
     chosen = names or defined
     unknown = [n for n in chosen if n not in loaded.scenario.variants]
     if unknown:
+        close = did_you_mean(unknown[0], defined)
         raise ConfigError(f"unknown variant(s) {', '.join(map(repr, unknown))}", file=loaded.scenario_path,
-                          key="variants", hint=f"variants in this scenario: {', '.join(defined)}")
+                          key="variants", hint=(f"{close} " if close else "") + f"variants in this scenario: "
+                          f"{', '.join(defined)}")
     if len(set(chosen)) != len(chosen):
         raise ConfigError("a variant is named twice in --variants", file=loaded.scenario_path, key="variants")
     if len(chosen) < 2:
