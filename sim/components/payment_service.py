@@ -23,7 +23,7 @@ from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
-from sim.components.scheduling import Wait, sleep, until_fired, wake
+from sim.components.scheduling import sleep, until_fired, wake
 from sim.components.stations import REJECTED, SlotStation
 from sim.config.capacity import QueueConfig
 from sim.config.distributions import make_sampler

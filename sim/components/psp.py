@@ -521,7 +521,6 @@ class Psp:
         env = self.env
         now = env.now
         request = charge.request
-        on_reply = charge.on_reply
         faults = self.faults
         store = self._store
         key = request.key
