@@ -17,9 +17,10 @@ from sim.config.base import Frozen, NonNegativeInt, Seconds
 class QueueConfig(Frozen):
     """The queue in front of a service's servers, and what the service does under overload."""
 
-    discipline: Literal["fifo", "lifo"] = Field(
-        "fifo", description="which waiting request a free server takes: the oldest (fifo) or the newest (lifo: "
-        "under overload it serves callers who are still waiting)"
+    discipline: Literal["fifo", "lifo", "random"] = Field(
+        "fifo", description="which waiting request a free server takes: the oldest (fifo), the newest (lifo: "
+        "under overload it serves callers who are still waiting) or a uniformly random one (random order of "
+        "service, drawn from the station's own named random stream)"
     )
     max_queue: NonNegativeInt | None = Field(
         None, le=10_000_000, description="requests that may wait; beyond it the service rejects at once (503, or 429 "
