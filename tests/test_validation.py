@@ -18,7 +18,7 @@ from sim.components.risk import APPROVE, UNAVAILABLE, RiskService
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
-from sim.validation import hot_seller, mmc, orbit, orbit_chain, retry_cost, sync_async, theory
+from sim.validation import hot_seller, mmc, orbit, orbit_chain, psp_erlang, retry_cost, sync_async, theory
 from sim.validation.__main__ import main as validate_main
 from sim.validation.report import render
 from sim.validation.rows import CI, ROOT_DOCS, Size, verdict
@@ -224,7 +224,7 @@ def test_report_marks_a_disagreement():
 def test_committed_docs_come_from_the_generator():
     text = (ROOT_DOCS / "validation.md").read_text()
     assert text.startswith("# Validation") and "do not edit by hand" in text
-    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit"):
+    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit", "Erlang C on the PSP"):
         assert f"## {title}" in text
     assert "| **NO** |" not in text
 
@@ -266,4 +266,11 @@ def test_orbit_chain_truncation_is_below_its_bound():
 def test_orbit_simulation_agrees_with_its_markov_chain():
     rows = orbit.validate(CI, SEED)
     assert len(rows) == 3 * len(orbit.CASES)
+    _check(rows)
+
+
+@pytest.mark.slow
+def test_psp_stage_matches_erlang_c():
+    rows = psp_erlang.validate(Size("test", replications=6, scale=0.2), SEED)
+    assert len(rows) == 2 * len(psp_erlang.CASES)
     _check(rows)

@@ -65,6 +65,15 @@ SECTIONS = (
         "replication averages independent starts from a full queue. The case column gives the modes of "
         "the chain's P(n): two modes is the bistable region."
     )),
+    ("Erlang C on the PSP's concurrency limit", "psp_erlang", (
+        "`models/async-kafka.yaml` built as a world, its PSP with `concurrency_limit: c`, an unbounded queue, "
+        "exponential `latency` of mean 1/μ, `api_latency: null`, no network latency, card scheme and banks "
+        "answering at once and nothing failing, pending or rate limited, so a charge holds its slot exactly its "
+        "latency; Poisson checkouts at λ with one order each, no risk rejections, and 2000 `payment-orders` "
+        "partitions so the executor's partition workers hardly ever hold an order back. Each replication "
+        "deletes a warm-up, then measures the PSP queue's mean wait per arrival (the station's queue-time "
+        "integral / arrivals) and the slots' utilisation."
+    )),
 )
 
 
