@@ -9,7 +9,7 @@ import pytest
 
 from sim.components.scheduling import call_after
 from sim.components.stations import QUEUED, STARTED, DelayStation, SlotStation
-from sim.config.capacity import QueueConfig
+from sim.config.capacity import HarnessQueueConfig
 from sim.engine import Engine
 from sim.rng import Streams
 
@@ -18,7 +18,7 @@ def _order_of_service(discipline: str, rng: random.Random | None, waiting: int =
     """One server; job "a" starts at t = 0, then ``waiting`` more queue at t = 0; each holds the
     server 1 s. Returns (job, start time) in the order they started."""
     env = Engine()
-    station = SlotStation(env, "s", 1, QueueConfig(discipline=discipline), rng=rng)
+    station = SlotStation(env, "s", 1, HarnessQueueConfig(discipline=discipline), rng=rng)
     started: list[tuple[str, float]] = []
 
     def start(job):
@@ -65,14 +65,14 @@ def test_fifo_and_lifo_ignore_a_stream():
 
 def test_random_order_needs_a_stream():
     with pytest.raises(ValueError, match="random stream"):
-        SlotStation(Engine(), "s", 1, QueueConfig(discipline="random"))
+        SlotStation(Engine(), "s", 1, HarnessQueueConfig(discipline="random"))
     with pytest.raises(ValueError, match="random stream"):
-        DelayStation(Engine(), "s", 1, QueueConfig(discipline="random"))
+        DelayStation(Engine(), "s", 1, HarnessQueueConfig(discipline="random"))
 
 
 def test_delay_station_serves_in_random_order_through_its_slots():
     env = Engine()
-    station = DelayStation(env, "s", 1, QueueConfig(discipline="random"), rng=Streams(3).stream("order"))
+    station = DelayStation(env, "s", 1, HarnessQueueConfig(discipline="random"), rng=Streams(3).stream("order"))
     done: list[tuple[int, float]] = []
     for i in range(4):
         station.serve(1.0, lambda _e, i=i: done.append((i, env.now)))
@@ -82,3 +82,13 @@ def test_delay_station_serves_in_random_order_through_its_slots():
     replay = Streams(3).stream("order")
     waiting = [1, 2, 3]
     assert [i for i, _ in done[1:]] == [waiting.pop(replay.randrange(len(waiting))) for _ in range(3)]
+
+
+def test_a_model_service_takes_fifo_or_lifo_only():
+    """Random order needs a stream the model's services are not given: only harnesses use it."""
+    from sim.config.model import PspConfig
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="'fifo' or 'lifo'"):
+        PspConfig.model_validate({"queue": {"discipline": "random"}})
+    assert PspConfig.model_validate({"queue": {"discipline": "lifo"}}).queue.discipline == "lifo"

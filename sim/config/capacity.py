@@ -17,10 +17,9 @@ from sim.config.base import Frozen, NonNegativeInt, Seconds
 class QueueConfig(Frozen):
     """The queue in front of a service's servers, and what the service does under overload."""
 
-    discipline: Literal["fifo", "lifo", "random"] = Field(
-        "fifo", description="which waiting request a free server takes: the oldest (fifo), the newest (lifo: "
-        "under overload it serves callers who are still waiting) or a uniformly random one (random order of "
-        "service, drawn from the station's own named random stream)"
+    discipline: Literal["fifo", "lifo"] = Field(
+        "fifo", description="which waiting request a free server takes: the oldest (fifo) or the newest (lifo: "
+        "under overload it serves callers who are still waiting)"
     )
     max_queue: NonNegativeInt | None = Field(
         None, le=10_000_000, description="requests that may wait; beyond it the service rejects at once (503, or 429 "
@@ -41,6 +40,15 @@ class QueueConfig(Frozen):
     coherency: float = Field(
         0.0, ge=0.0, le=1.0, description="universal scalability law κ (coherency cost, e.g. cache or GC thrash)"
     )
+
+
+class HarnessQueueConfig(QueueConfig):
+    """A queue for a station built outside a model (a validation harness), which may also serve in
+    random order: a free server takes a uniformly random waiting request, drawn from the random
+    stream the harness gives the station. A model's services are not given one, so their
+    ``queue`` keeps fifo and lifo."""
+
+    discipline: Literal["fifo", "lifo", "random"] = "fifo"  # type: ignore[assignment]
 
 
 class QueuedService(Frozen):

@@ -30,7 +30,7 @@ import simpy
 
 from sim.components.scheduling import call_after
 from sim.components.stations import QUEUED, REJECTED, SlotStation
-from sim.config.capacity import QueueConfig
+from sim.config.capacity import HarnessQueueConfig
 from sim.rng import Streams
 from sim.validation.orbit_chain import OrbitParams, OrbitSolution, solve
 from sim.validation.rows import COMPONENT, Row, Size, within
@@ -76,7 +76,7 @@ class OrbitSim:
         streams = Streams(seed)
         self.params = params
         self.env = env = simpy.Environment()
-        self.station = SlotStation(env, "orbit", 1, QueueConfig(discipline="random", max_queue=params.capacity - 1),
+        self.station = SlotStation(env, "orbit", 1, HarnessQueueConfig(discipline="random", max_queue=params.capacity - 1),
                                    rng=streams.stream("orbit.order"))
         self._arrival = streams.stream("orbit.arrivals")
         self._service = streams.stream("orbit.service")
