@@ -56,6 +56,12 @@ class QueueStats:
         return (self.area + self.in_system * (now - self.last_s)) / elapsed if elapsed > 0 else 0.0
 
 
+def fails_open(cfg: RiskConfig, amount_minor: int) -> bool:
+    """The service is down: let this amount through without a decision? Up to the fallback limit
+    (correct), or any amount (the ``fail_open: any_amount`` flaw)."""
+    return cfg.fail_open == "any_amount" or amount_minor <= cfg.fallback_max_amount_minor
+
+
 class RiskService:
     def __init__(self, env: simpy.Environment, cfg: RiskConfig, streams: Streams, metrics: Metrics) -> None:
         self.env = env
@@ -70,6 +76,8 @@ class RiskService:
         self.servers = simpy.Resource(env, capacity=cfg.servers) if cfg.servers else None
         self.stats = QueueStats(metrics, env.now) if self.servers is not None else None
         """Queue statistics when ``servers`` is set, else None."""
+        self.unchecked: list[tuple[float, int]] = []
+        """(time, amount) of each payment let through without a risk decision (the service down)."""
 
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
         """APPROVE, REJECT, or UNAVAILABLE (down and the amount is above the fallback limit)."""
@@ -78,8 +86,9 @@ class RiskService:
         if self.down:
             if timeout_s is not None:
                 yield env.timeout(timeout_s)  # without a timeout, the refused connection is seen at once
-            if amount_minor <= self.cfg.fallback_max_amount_minor:
+            if fails_open(self.cfg, amount_minor):
                 self.metrics.counters["risk.fallback_used"] += 1
+                self.unchecked.append((env.now, amount_minor))
                 return APPROVE
             self.metrics.counters["risk.unavailable"] += 1
             return UNAVAILABLE

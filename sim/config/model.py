@@ -61,6 +61,10 @@ class RiskConfig(Frozen):
     fallback_max_amount_minor: NonNegativeInt = Field(
         5000, description="when the risk service is down, let through amounts up to this; 0 = none"
     )
+    fail_open: Literal["up_to_fallback_limit", "any_amount"] = Field(
+        "up_to_fallback_limit", description="when the risk service is down: let through amounts up to "
+        "fallback_max_amount_minor, or (FLAW) any amount: payments accepted without a risk decision"
+    )
 
 
 class ProducerConfig(Frozen):
@@ -105,6 +109,11 @@ class PaymentServiceConfig(Frozen):
     log_card_numbers: bool = Field(
         False, description="FLAW when true: the store's own form posts the card number (no PSP hosted "
         "page) and the service keeps the raw request in its request log",
+    )
+    webhook_handler: Literal["idempotent", "overwrite"] = Field(
+        "idempotent", description="idempotent: a webhook applies only a legal change (SUCCESS and FAILED are "
+        "final, a PENDING never overwrites an outcome); overwrite (FLAW): the order takes the state the "
+        "webhook carries, so a late or reordered webhook overwrites a final state"
     )
 
 
@@ -153,6 +162,10 @@ class RetryTopicsConfig(Frozen):
     )
     partitions: PositiveInt = Field(4, description="partitions of each retry topic")
     instances: PositiveInt = Field(1, description="consumer instances per retry topic")
+    exhausted: Literal["dead_letter", "drop"] = Field(
+        "dead_letter", description="what the last retry topic does with an order whose attempts ran out: "
+        "dead-letter it, or (FLAW) drop it (committed, never final, nobody told)"
+    )
 
 
 class ExecutorConfig(Frozen):
@@ -185,6 +198,10 @@ class ExecutorConfig(Frozen):
         RetryTopicsConfig(), description="async wiring: Uber-style retry topics with growing delays, then the DLQ"
     )
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
+    on_conflict: Literal["wait_and_query", "new_key"] = Field(
+        "wait_and_query", description="a 409 (the key is in flight at the PSP): wait and ask for the key's "
+        "status, or (FLAW) treat it as a failure and charge again under a new key"
+    )
 
 
 class WebhookConfig(Frozen):
@@ -195,6 +212,9 @@ class WebhookConfig(Frozen):
     loss_probability: Probability = 0.0
     redelivery_interval_s: Seconds = Field(60.0, alias="redelivery_interval", gt=0)
     max_deliveries: PositiveInt = Field(5, le=100)
+    notify_pending: bool = Field(
+        False, description="the PSP also notifies a PENDING answer (a webhook per status change, as many PSPs do)"
+    )
 
 
 class PspConfig(Frozen):
@@ -249,6 +269,10 @@ class ConsumerServiceConfig(Frozen):
     dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
+    commit: Literal["after", "before"] = Field(
+        "after", description="commit the offset after applying the event (at-least-once), or before "
+        "(FLAW: at-most-once; a crash mid-poll loses the rest of the poll)"
+    )
 
 
 class WalletConfig(ConsumerServiceConfig):
@@ -276,6 +300,10 @@ class MonitorConfig(Frozen):
 class ReconciliationConfig(Frozen):
     enabled: bool = True
     auto_fix: bool = True
+    pending: Literal["leave", "fail"] = Field(
+        "leave", description="an order still PENDING at reconciliation: leave it to the PSP's answer "
+        "(a capture makes it SUCCESS), or (FLAW) treat it as failed"
+    )
 
 
 class SystemModel(Frozen):

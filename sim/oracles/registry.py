@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, liveness, money, reconciled
+from sim.oracles import card_data, effects, flags, fraud, liveness, money, reconciled
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "exactly_once_effect": (effects.exactly_once_effect, "each success event credits the wallet and the ledger once"),
     "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
+    "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {
