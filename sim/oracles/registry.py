@@ -34,7 +34,8 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {
     "charged_iff_succeeded": (reconciled.charged_iff_succeeded,
-                              "after reconciliation, captured iff SUCCESS, except breaks left in a bucket"),
+                              "after reconciliation, captured iff SUCCESS, except breaks left in a bucket; "
+                              "none FAILED while its bank has not answered"),
 }
 
 ORACLE_NAMES: tuple[str, ...] = (*ALL_ORACLES, *AFTER_RECONCILIATION)
