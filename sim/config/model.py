@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PositiveInt, Probability, Seconds
 from sim.config.distributions import Distribution, Lognormal
+from sim.config.slo import Slo
 from sim.policies.breaker import CircuitBreakerPolicy
 from sim.policies.budget import RetryBudgetPolicy
 from sim.policies.retry import RetryPolicy, RetryStrategy
@@ -327,6 +328,9 @@ class SystemModel(Frozen):
     reconciliation: ReconciliationConfig = ReconciliationConfig()
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
+    )
+    slo: Slo = Field(
+        Slo(), description="service-level objectives every run must meet (the slo oracle; explore hunts for breaks)"
     )
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, fraud, liveness, money, reconciled
+from sim.oracles import card_data, effects, flags, fraud, liveness, money, reconciled, slo
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
     "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
+    "slo": (slo.slo_met, "the model's service-level objectives (slo:) held: amplification, p99 latency, goodput, "
+                         "time to recover, success rate"),
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {

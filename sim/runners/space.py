@@ -21,9 +21,12 @@ DRAIN = "1h"
 """Fault-free drain after the load phase (as the random strategy's plans)."""
 LOAD_LEVELS_S = (60, 30, 120)
 RATE_LEVELS_PER_S = (5, 20, 1)
-CHECKOUT_LEVELS = (300, 100, 30, 10, 3, 1)
-"""300 at the first rate level is traffic over the whole first load phase (a fault anywhere in it
-meets payments)."""
+CHECKOUT_LEVELS = (300, 1200, 100, 30, 10, 3, 1)
+"""300 at 5/s, 1200 at 20/s: traffic over the whole first load phase (a fault anywhere in it meets
+payments)."""
+LOADED = (20, 1200)
+"""(rate, checkouts) of a loaded system: queues and polls hold several messages, so a crash finds
+work in flight (an at-most-once consumer loses what it polled and had not processed)."""
 WORKLOAD_DEFAULTS = {"buyers": 200, "sellers": 20, "currencies": ["EUR", "USD"]}
 
 
@@ -100,13 +103,15 @@ class PlanSpace:
 
     def seeds(self, rng: random.Random) -> list[dict]:
         """The guided search's first plans: no fault, then each (kind, target) alone at a random
-        time and random parameter levels (every fault gets tried once before mutation starts)."""
+        time and random parameter levels, under load (every fault is tried once before mutation
+        starts)."""
         load_s = LOAD_LEVELS_S[0]
         singles = []
         for choice in self.choices:
             at_s = rng.randrange(load_s)
             for_s = rng.randint(1, min(load_s - at_s, 10))
-            singles.append(self.base(rng, [choice.make(at_s, for_s, {k: rng.choice(v) for k, v in choice.parameters})]))
+            fault = choice.make(at_s, for_s, {k: rng.choice(v) for k, v in choice.parameters})
+            singles.append(self.plan(rng.getrandbits(32), load_s, *LOADED, [fault]))
         return [self.base(rng), *singles]
 
     def random_fault(self, rng: random.Random, load_s: int) -> dict:
@@ -165,8 +170,8 @@ class PlanSpace:
     EXHAUSTIVE_LOAD_S = 60
     EXHAUSTIVE_TIMINGS = ((10, 5), (25, 5), (40, 5), (0, 60))
     """Where a fault sits in the 60 s load phase: 5 s windows at 10, 25 and 40 s, or all of it."""
-    EXHAUSTIVE_WORKLOADS = ((5, 300), (1, 3))
-    """(rate, checkouts): traffic over the whole load phase, and a three-checkout system."""
+    EXHAUSTIVE_WORKLOADS = (LOADED, (1, 3))
+    """(rate, checkouts): a loaded system over the whole load phase, and a three-checkout one."""
     EXHAUSTIVE_MAX_FAULTS = 2
 
     def exhaustive_faults(self) -> list[dict]:
