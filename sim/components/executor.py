@@ -451,5 +451,9 @@ class Executor:
                 self.metrics.counters["executor.pending_forgotten"] += 1
                 orders.transition(order_id, _EXECUTING, env.now)
                 self._clean.add(order_id)
-                yield from self.execute(order_id)
+                if (yield from self.execute(order_id)) == EXHAUSTED:
+                    # No caller retries this execution (it was the poll's, not a request's): the
+                    # order would stay EXECUTING for ever, as the in-flight monitor cannot settle a
+                    # key the PSP does not know. Dead-letter it.
+                    yield from self.give_up(order_id)
                 return
