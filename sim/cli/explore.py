@@ -18,19 +18,20 @@ from sim.runners.run import run_scenario
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "explore", help="hunt for invariant violations with random fault schedules, shrink what breaks",
-        description="Draw random fault schedules and workloads (swarm style) against MODEL, run each, check "
-        "every oracle. On a violation, shrink it with Hypothesis to a minimal schedule and workload, write it "
+        "explore", help="hunt for invariant violations with fault schedules, shrink what breaks",
+        description="Search fault schedules and workloads against MODEL (--strategy guided, random or "
+        "exhaustive), run each, check every oracle. On a violation, shrink it (Hypothesis for random "
+        "schedules, then delta debugging) to a minimal schedule and workload, write it "
         "as an ordinary scenario (counterexample.yaml) and print the minimal fault set. Exit 1 when something "
         "was found, 0 when the budget ran out clean. Deterministic given --seed.",
     )
     parser.add_argument("model", help="model YAML file, e.g. models/flawed/fresh-key-per-attempt.yaml")
     parser.add_argument("--budget", type=positive_int, default=200, help="random schedules to try (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="exploration seed (default 0)")
-    parser.add_argument("--strategy", choices=explore_runner.STRATEGIES, default="random",
-                        help="random: swarm schedules drawn by Hypothesis (default); guided: mutate a corpus of "
-                        "schedules that reached new abstract states; exhaustive: every schedule of a bounded "
-                        "space (no fault, one, two; two workloads), smallest first")
+    parser.add_argument("--strategy", choices=explore_runner.STRATEGIES, default=explore_runner.DEFAULT_STRATEGY,
+                        help="guided (default): each fault alone, then mutations of a corpus of schedules that "
+                        "reached new abstract states; random: swarm schedules drawn by Hypothesis; exhaustive: "
+                        "every schedule of a bounded space (no fault, one, two; two workloads), smallest first")
     parser.add_argument("--shrink-budget", type=positive_int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
                         help=f"runs spent shrinking a failure (default {explore_runner.DEFAULT_SHRINK_BUDGET})")
     parser.add_argument("--out", type=Path, default=Path("counterexample.yaml"),
