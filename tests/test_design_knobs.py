@@ -95,3 +95,26 @@ def test_catalog_lists_every_design_knob_with_its_default_and_flaw(capsys):
     assert {"wallet.commit", "ledger.commit", "executor.commit", "ledger.atomic_entries"} <= set(knobs)
     assert main(["catalog", "--format", "markdown"]) == 0
     assert "| `payment_service.risk.fail_open` | up_to_fallback_limit | any_amount |" in capsys.readouterr().out
+
+
+def test_a_half_written_ledger_transaction_is_the_one_named(tmp_path):
+    """``atomic_entries: false``: the orders named are those whose second write never happened,
+    so their amounts are exactly the ledger's imbalance (the bookkeeping used to drop the latest
+    half of any partition, naming a transaction that was complete)."""
+    from sim.runners.run import simulate
+
+    loaded = scenario(tmp_path, "async-kafka.yaml", seed=0, duration="60s", drain="1h", workload=LOADED,
+                      overrides={"ledger.atomic_entries": False, "ledger.latency": SLOW_DB},
+                      faults=[{"kind": "consumer_crash", "target": "ledger", "at": "10s", "for": "5s"}])
+    world, verdicts, _recon = simulate(loaded)
+    balanced = next(v for v in verdicts if v.oracle == "ledger_balanced")
+    assert not balanced.passed and world.ledger.unbalanced
+    ledger, orders = world.ledger, world.orders
+    imbalance: dict[int, int] = {}  # per currency: what the orphan halves left unmatched
+    for (_account, currency), amount in ledger.balances.items():
+        imbalance[currency] = imbalance.get(currency, 0) + amount
+    named: dict[int, int] = {}
+    for order_id, _at in ledger.unbalanced:
+        currency = orders.currency[order_id]
+        named[currency] = named.get(currency, 0) + orders.amount_minor[order_id]
+    assert {c: v for c, v in imbalance.items() if v} == named

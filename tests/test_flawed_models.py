@@ -35,6 +35,7 @@ FLAWS = {
     "retry-topic-drops-exhausted": ("nothing_lost", {"executor.retry_topics.exhausted": "dead_letter"}),
     "conflict-retried-with-new-key": ("no_double_charge", {"executor.on_conflict": "wait_and_query"}),
     "fraud-check-fails-open": ("fraud_exposure", {"payment_service.risk.fail_open": "up_to_fallback_limit"}),
+    "ledger-non-atomic-entries": ("ledger_balanced", {"ledger.atomic_entries": True}),
 }
 SEEDS = range(5)
 
