@@ -1,14 +1,22 @@
-"""``paychaos explore``: throw random fault schedules at a model, and when an oracle breaks,
+"""``paychaos explore``: search fault schedules against a model, and when an oracle breaks,
 shrink the failure to a minimal scenario that replays it deterministically.
 
-Hypothesis drives both halves: it draws plans (workload, seed, faults from a swarm of kinds; see
-``sim.runners.swarm``) and, after the first violation, shrinks the plan toward fewer faults, fewer
-payments and simpler parameters, keeping only plans that break *the same* oracle. Every plan is a
-YAML-ready scenario dict drawn before the simulation starts, so the minimal plan is written out
-as-is (``counterexample.yaml``) and ``paychaos run`` replays it to the same violation, every time.
+Three strategies pick the plans (workload, seed, faults; see ``sim.runners.space``):
 
-Deterministic given ``seed``: Hypothesis runs with that seed and without an example database,
-and each simulation is a pure function of its plan.
+- ``guided`` (default): every (kind, target) of the catalogue alone first, then mutations of a
+  corpus of plans that reached new coverage features (counters at a log2 scale, order states,
+  fault kinds);
+- ``random``: Hypothesis draws swarm-style plans (``sim.runners.swarm``) and shrinks the first
+  violation toward fewer faults, fewer payments and simpler parameters;
+- ``exhaustive``: every plan of a bounded space, smallest first, saying how much of it ran.
+
+After any strategy a delta-debugging pass (``sim.runners.shrink``) removes whatever the violation
+does not need, keeping only plans that break *the same* oracle. Every plan is a YAML-ready
+scenario dict drawn before the simulation starts, so the minimal plan is written out as-is
+(``counterexample.yaml``) and ``paychaos run`` replays it to the same violation, every time.
+
+Deterministic given ``seed``: Hypothesis runs with that seed and without an example database, the
+guided search draws from ``random.Random(seed)``, and each simulation is a pure function of its plan.
 """
 
 from __future__ import annotations
