@@ -372,12 +372,13 @@ def counterexample_document(result: ExploreResult, out_path: Path) -> str:
     plan = dict(result.plan)
     document = {
         "name": plan.pop("name"),
-        "description": f"Found by paychaos explore (seed {result.seed}): breaks {result.oracle}.",
+        "description": f"Found by paychaos explore ({result.strategy}, seed {result.seed}): breaks {result.oracle}.",
         "model": Path(model_ref).as_posix(),
         **plan,
     }
     header = (
-        f"# Counterexample found by: paychaos explore {result.model_path} --budget {result.budget} --seed {result.seed}\n"
+        f"# Counterexample found by: paychaos explore {result.model_path} --budget {result.budget} --seed {result.seed}"
+        f" --strategy {result.strategy}\n"
         f"# Breaks: {result.oracle}" + (f" (also: {', '.join(o for o in result.failing if o != result.oracle)})"
                                          if len(result.failing) > 1 else "") + "\n"
         f"# Minimal: {describe(result.plan)}\n"
