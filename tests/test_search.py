@@ -58,10 +58,10 @@ def test_exhaustive_search_says_whether_the_space_was_exhausted():
 def test_guided_mutations_stay_valid_and_draw_every_fault_uniformly():
     space = PlanSpace(catalogue()[0], "t")
     rng = random.Random(0)
-    seeds = space.seeds(rng)
-    assert seeds[0]["faults"] == [] and len(seeds) == 1 + len(space.choices)
+    seeds = space.seeds(rng, rounds=2)
+    assert seeds[0]["faults"] == [] and len(seeds) == 1 + 2 * len(space.choices)
     assert [(s["faults"][0]["kind"], s["faults"][0].get("target")) for s in seeds[1:]] == \
-        [(c.kind, c.target) for c in space.choices]
+        [(c.kind, c.target) for c in space.choices] * 2
     plan = seeds[0]
     for _ in range(300):
         plan = space.mutate(plan, rng)

@@ -101,17 +101,18 @@ class PlanSpace:
         """A plan with a moderate workload over the whole load phase and ``faults`` (none by default)."""
         return self.plan(rng.getrandbits(32), LOAD_LEVELS_S[0], RATE_LEVELS_PER_S[0], CHECKOUT_LEVELS[0], faults or [])
 
-    def seeds(self, rng: random.Random) -> list[dict]:
+    def seeds(self, rng: random.Random, rounds: int = 2) -> list[dict]:
         """The guided search's first plans: no fault, then each (kind, target) alone at a random
-        time and random parameter levels, under load (every fault is tried once before mutation
-        starts)."""
+        time, for a random while, at random parameter levels, under load; ``rounds`` times over
+        (every fault is tried that often, in different windows and levels, before mutation)."""
         load_s = LOAD_LEVELS_S[0]
         singles = []
-        for choice in self.choices:
-            at_s = rng.randrange(load_s)
-            for_s = rng.randint(1, min(load_s - at_s, 10))
-            fault = choice.make(at_s, for_s, {k: rng.choice(v) for k, v in choice.parameters})
-            singles.append(self.plan(rng.getrandbits(32), load_s, *LOADED, [fault]))
+        for _ in range(rounds):
+            for choice in self.choices:
+                at_s = rng.randrange(load_s)
+                for_s = rng.randint(1, load_s - at_s)
+                fault = choice.make(at_s, for_s, {k: rng.choice(v) for k, v in choice.parameters})
+                singles.append(self.plan(rng.getrandbits(32), load_s, *LOADED, [fault]))
         return [self.base(rng), *singles]
 
     def random_fault(self, rng: random.Random, load_s: int) -> dict:
