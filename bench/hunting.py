@@ -25,13 +25,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--states-budget", type=int, default=100)
+    parser.add_argument("--states-budget", type=int, default=100, help="0: leave the states table out")
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--models", nargs="+", help="flawed model names (default: every one)")
     args = parser.parse_args()
-    print(f"| flawed model | oracle | {' | '.join(STRATEGIES)} |")
-    print("|---|---|" + "---|" * len(STRATEGIES))
-    for model in sorted((ROOT / "models" / "flawed").glob("*.yaml")):
+    strategies = args.strategies
+    print(f"| flawed model | oracle | {' | '.join(strategies)} |")
+    print("|---|---|" + "---|" * len(strategies))
+    models = sorted((ROOT / "models" / "flawed").glob("*.yaml"))
+    if args.models:
+        models = [m for m in models if m.stem in args.models]
+    for model in models:
         cells, oracle = [], None
-        for strategy in STRATEGIES:
+        for strategy in strategies:
             seeds = args.seeds if strategy != "exhaustive" else args.seeds[:1]  # exhaustive ignores the seed
             runs = []
             for seed in seeds:
@@ -40,12 +46,14 @@ def main() -> None:
                 oracle = oracle or name
             cells.append(" / ".join(runs))
         print(f"| {model.stem} | {oracle or '—'} | {' | '.join(cells)} |", flush=True)
+    if not args.states_budget:
+        return
     print()
     print(f"Distinct abstract states in {args.states_budget} runs against models/async-kafka.yaml (seed 0):")
     print()
     print("| strategy | distinct abstract states |")
     print("|---|---|")
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         result = explore(ROOT / "models" / "async-kafka.yaml", args.states_budget, seed=0, shrink_budget=1,
                          strategy=strategy)
         note = f" (found {result.oracle})" if result.found else ""
