@@ -16,7 +16,7 @@ from rich.table import Table
 
 from sim.cli.progress import make_console
 
-from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
+from sim.config.model import RetryTopicsConfig, SecondaryPspConfig, SystemModel
 from sim.faults.schedule import FaultSchedule
 from sim.faults.specs import FAULT_CLASSES
 from sim.policies.breaker import CircuitBreakerPolicy
@@ -83,6 +83,37 @@ def _params(cls: type[BaseModel], skip: set[str] = frozenset()) -> list[dict]:
     return rows
 
 
+def design_knobs() -> list[dict]:
+    """Every model key whose description names a FLAW value: the design choices a model can get
+    wrong, with the correct default and the flawed values (one row per field; a field of a class
+    used in several places, such as a retry policy, lists its other places under ``also``)."""
+    rows: dict[tuple[type, str], dict] = {}
+
+    def walk(cls: type[BaseModel], prefix: str) -> None:
+        for name, field in cls.model_fields.items():
+            key = f"{prefix}{field.alias or name}"
+            annotation = field.annotation
+            nested = [a for a in (annotation, *getattr(annotation, "__args__", ()))
+                      if isinstance(a, type) and issubclass(a, BaseModel)]
+            for sub in nested:
+                walk(sub, key + ".")
+            if "FLAW" not in (field.description or ""):
+                continue
+            if (cls, name) in rows:
+                rows[(cls, name)]["also"].append(key)
+                continue
+            default = _default(name, field)
+            options = list(getattr(annotation, "__args__", ())) if "Literal" in str(annotation) else (
+                [True, False] if annotation is bool else [])
+            rows[(cls, name)] = {
+                "key": key, "default": default, "flaw": [o for o in options if o != default],
+                "description": field.description or "", "also": [],
+            }
+
+    walk(SystemModel, "")
+    return list(rows.values())
+
+
 def catalog() -> dict:
     """The whole catalogue as plain data."""
     faults = [
@@ -104,7 +135,7 @@ def catalog() -> dict:
         }
         for name, cls, where in POLICIES
     ]
-    return {"schedule": _params(FaultSchedule), "faults": faults, "policies": policies}
+    return {"schedule": _params(FaultSchedule), "faults": faults, "policies": policies, "design_knobs": design_knobs()}
 
 
 def _markdown(data: dict) -> str:
@@ -118,6 +149,10 @@ def _markdown(data: dict) -> str:
     for policy in data["policies"]:
         lines += [f"### {policy['policy']}", "", policy["what"], "", f"Configured at: {policy['where']}", ""]
         lines += _md_table(policy["params"]) + [""]
+    lines += ["## Design knobs (correct default, FLAW values)", "", "| key | default | flaw | description |",
+              "|---|---|---|---|"]
+    lines += [f"| `{k['key']}` | {k['default']} | {', '.join(map(str, k['flaw']))} | {k['description']} |"
+              for k in data["design_knobs"]]
     return "\n".join(lines)
 
 
@@ -143,13 +178,20 @@ def _print_rich(console: Console, data: dict) -> None:
     for policy in data["policies"]:
         console.print(f"\n[bold]{policy['policy']}[/bold]: {policy['what']}\n  configured at: {policy['where']}")
         console.print(table("", policy["params"]))
+    knobs = Table(title="\nDesign knobs (correct default, FLAW values)", title_justify="left")
+    for column in ("key", "default", "flaw", "description"):
+        knobs.add_column(column, overflow="fold")
+    for k in data["design_knobs"]:
+        knobs.add_row(k["key"], str(k["default"]), ", ".join(map(str, k["flaw"])), k["description"])
+    console.print(knobs)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "catalog", help="list every fault kind and resilience policy with parameters",
         description="List every fault kind (what it does, its target and parameters) and every resilience "
-        "policy (where it is configured, parameters, defaults, units), from the schema itself.",
+        "policy (where it is configured, parameters, defaults, units) and every design knob with a FLAW "
+        "value, from the schema itself.",
     )
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
     parser.set_defaults(handler=main)
