@@ -6,17 +6,12 @@ import argparse
 import shlex
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from sim.cli.progress import progress_bar
 from sim.cli.arguments import positive_int
-from sim.config.loader import load_scenario
-from sim.errors import ConfigError
-from sim.reports.bundle import write_compare_report
-from sim.reports.output import default_out_dir
-from sim.runners.compare import headline_kpis, resolve_variants, run_comparison, summarize_comparison
-from sim.runners.kpis import KPI_BY_KEY
+
+if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
+    from rich.console import Console
 
 DEFAULT_REPLICATIONS = 5
 
@@ -52,6 +47,15 @@ def _command(args: argparse.Namespace, variants: list[str], replications: int) -
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from sim.cli.progress import progress_bar
+    from sim.config.loader import load_scenario
+    from sim.errors import ConfigError
+    from sim.reports.bundle import write_compare_report
+    from sim.reports.output import default_out_dir
+    from sim.runners.compare import resolve_variants, run_comparison, summarize_comparison
+
     console = Console()
     loaded = load_scenario(args.scenario)
     names = [n.strip() for n in args.variants.split(",") if n.strip()] if args.variants else None
@@ -94,6 +98,11 @@ def _compact(key: str, stat: dict) -> str:
 
 
 def print_ranking(console: Console, comp: dict) -> None:
+    from rich.table import Table
+
+    from sim.runners.compare import headline_kpis
+    from sim.runners.kpis import KPI_BY_KEY
+
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
     table.add_column("variant", style="bold", no_wrap=True, min_width=max(len(v) for v in comp["variants"]))

@@ -7,14 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from sim.cli.arguments import positive_int
-from sim.config.loader import load_scenario
-from sim.errors import ConfigError
-from sim.reports.output import write_text_atomic
-from sim.runners.estimate import estimate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from sim.config.loader import load_scenario
+    from sim.errors import ConfigError
+    from sim.reports.output import write_text_atomic
+    from sim.runners.estimate import estimate
+
     console = Console()
     loaded = load_scenario(args.scenario)
     replications = args.replications or loaded.scenario.replications

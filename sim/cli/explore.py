@@ -6,14 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Column
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from sim.cli.arguments import positive_int
-from sim.config.loader import load_scenario
-from sim.runners import explore as explore_runner
-from sim.runners.run import run_scenario
+
+DEFAULT_SHRINK_BUDGET = 400  # sim.runners.explore's, without importing Hypothesis (a test checks they agree)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +22,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="model YAML file, e.g. models/flawed/fresh-key-per-attempt.yaml")
     parser.add_argument("--budget", type=positive_int, default=200, help="random schedules to try (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="exploration seed (default 0)")
-    parser.add_argument("--shrink-budget", type=positive_int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
-                        help=f"runs spent shrinking a failure (default {explore_runner.DEFAULT_SHRINK_BUDGET})")
+    parser.add_argument("--shrink-budget", type=positive_int, default=DEFAULT_SHRINK_BUDGET,
+                        help=f"runs spent shrinking a failure (default {DEFAULT_SHRINK_BUDGET})")
     parser.add_argument("--out", type=Path, default=Path("counterexample.yaml"),
                         help="where to write the counterexample (default ./counterexample.yaml)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    from sim.config.loader import load_scenario
+    from sim.runners import explore as explore_runner
+    from sim.runners.run import run_scenario
+
     console = Console()
     explore_runner.check_budget(args.budget)
     with Progress(

@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from sim.cli.arguments import positive_int
 
-from sim.cli.progress import progress_bar
-from sim.config.loader import load_scenario
-from sim.reports.console import print_run_summary
-from sim.reports.output import default_out_dir, write_run_outputs
-from sim.runners.replicate import replicate
-from sim.runners.run import result_digest
+if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
+    from rich.console import Console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(console: Console, loaded, args) -> dict:
+    from sim.cli.progress import progress_bar
+    from sim.runners.replicate import replicate
+
     count = args.replications or loaded.scenario.replications
     if count == 1:
         with console.status(f"simulating {loaded.scenario.name}…"):
@@ -49,6 +48,13 @@ def _run(console: Console, loaded, args) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from sim.config.loader import load_scenario
+    from sim.reports.console import print_run_summary
+    from sim.reports.output import default_out_dir, write_run_outputs
+    from sim.runners.run import result_digest
+
     console = Console()
     loaded = load_scenario(args.scenario)
     if args.variant is not None:

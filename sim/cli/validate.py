@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.config.loader import file_kind, load_model, load_scenario
-from sim.errors import PaychaosError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.config.loader import file_kind, load_model, load_scenario
+    from sim.errors import PaychaosError
+
     bad = 0
     for path in args.files:
         try:
