@@ -14,6 +14,7 @@ from sim import __version__
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
+from sim.observe.samples import SampleTrace
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
 from sim.oracles.coverage import path_counts
@@ -54,13 +55,20 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None) -> tuple[World, list[Verdict], object]:
-    """Build and run the world; return it with the oracle verdicts and the reconciliation."""
+             trace_orders: frozenset[int] | None = None, samples: bool = False) -> tuple[World, list[Verdict], object]:
+    """Build and run the world; return it with the oracle verdicts and the reconciliation. With
+    ``samples`` (and no full trace), ``world.trace`` is a :class:`SampleTrace` that keeps the sample
+    orders for the report's sequence diagrams (tracing changes no outcome)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
-    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
+    if samples and not scenario.trace and trace_orders is None:
+        trace: Trace = SampleTrace()
+    else:
+        trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
     world = build_world(model, scenario, seed, trace)
+    if isinstance(trace, SampleTrace):
+        trace.bind(world.orders)
     world.env.run(until=world.end_s)
     verdicts = check(world)
     recon = None
@@ -74,12 +82,13 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
 
 
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-                 explain: bool = True) -> RunResult:
+                 explain: bool = True, samples: bool = False) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
-    trace of the offending orders so each violation says what happened, when."""
+    trace of the offending orders so each violation says what happened, when. With ``samples``,
+    ``world.trace`` keeps the sample orders (see :func:`simulate`)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    world, verdicts, recon = simulate(loaded, seed, variant)
+    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {
