@@ -21,8 +21,9 @@ demo: $(STAMP)
 	$(PY) -m sim run scenarios/baseline.yaml --out reports/demo/baseline || test $$? -eq 1
 	$(PY) -m sim compare scenarios/compare-retry-policies.yaml --out reports/demo/compare-retry-policies || test $$? -eq 1
 
+# Both cores (pytest-xdist); tests write only to their own temporary folders.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # Throughput and memory against a plain SimPy reference measured in the same run (several minutes).
 bench: $(STAMP)
