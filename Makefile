@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench validate install clean
+.PHONY: demo test bench bench-day validate install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n auto
 
-# Throughput and memory against a plain SimPy reference measured in the same run (several minutes).
+# Throughput and memory against a plain SimPy reference measured in the same run, and what a user
+# waits for: run, compare and sweep end to end against their own simulations (several minutes).
 bench: $(STAMP)
 	$(PY) -m bench.run_bench
+
+# A simulated day at 100 checkouts/s on one core: time, peak RSS, RSS growth per payment (long).
+bench-day: $(STAMP)
+	$(PY) -m bench.day
 
 # Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
 validate: $(STAMP)

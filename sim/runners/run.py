@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from sim import __version__
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
@@ -55,10 +56,14 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None, samples: bool = False) -> tuple[World, list[Verdict], object]:
+             trace_orders: frozenset[int] | None = None, samples: bool = False,
+             watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0,
+             ) -> tuple[World, list[Verdict], object]:
     """Build and run the world; return it with the oracle verdicts and the reconciliation. With
     ``samples`` (and no full trace), ``world.trace`` is a :class:`SampleTrace` that keeps the sample
-    orders for the report's sequence diagrams (tracing changes no outcome)."""
+    orders for the report's sequence diagrams (tracing changes no outcome). ``watch(world)`` is
+    called every ``watch_every_s`` of simulated time (a benchmark's memory probe; stopping the
+    run in slices changes no outcome)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
@@ -69,7 +74,14 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     world = build_world(model, scenario, seed, trace)
     if isinstance(trace, SampleTrace):
         trace.bind(world.orders)
-    world.env.run(until=world.end_s)
+    if watch is None:
+        world.env.run(until=world.end_s)
+    else:
+        at = 0.0
+        while at < world.end_s:
+            at = min(world.end_s, at + watch_every_s)
+            world.env.run(until=at)
+            watch(world)
     verdicts = check(world)
     recon = None
     if model.reconciliation.enabled:
@@ -82,13 +94,15 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
 
 
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-                 explain: bool = True, samples: bool = False) -> RunResult:
+                 explain: bool = True, samples: bool = False,
+                 watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
     trace of the offending orders so each violation says what happened, when. With ``samples``,
-    ``world.trace`` keeps the sample orders (see :func:`simulate`)."""
+    ``world.trace`` keeps the sample orders; ``watch`` probes the run (see :func:`simulate`)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples)
+    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples, watch=watch,
+                                      watch_every_s=watch_every_s)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {
