@@ -156,3 +156,21 @@ def test_the_report_has_points_with_confidence_intervals_plots_and_heatmaps(tmp_
         assert (report / f"{kpi}--heatmap.png").exists()
     assert "false_timeouts" in (report / "index.md").read_text()
     assert "<img" in (report / "index.html").read_text()
+
+
+def test_the_local_pool_is_kept_for_the_next_sweep_and_dropped_after_an_error(tmp_path):
+    """Workers are started (and import paychaos) once per process, not once per sweep; a sweep that
+    stops half-way leaves no pool behind."""
+    from sim.runners import sweep as sweep_runner
+
+    path = tiny_sweep(tmp_path)
+    first = run_sweep(load_sweep(path), executor="local", workers=2)
+    pool = sweep_runner._pool[1]
+    pids = set(pool._processes)
+    second = run_sweep(load_sweep(path), executor="local", workers=2)
+    assert sweep_runner._pool[1] is pool and set(pool._processes) == pids
+    assert [r["digest"] for r in first.rows] == [r["digest"] for r in second.rows]
+    rows = sweep_runner.execute(sweep_runner.tasks_of(load_sweep(path)), "local", workers=2)
+    next(rows)
+    rows.close()  # the consumer stopped after one row
+    assert sweep_runner._pool is None

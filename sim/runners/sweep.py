@@ -13,6 +13,7 @@ sweep's master seed and the replication index (``sim.config.sweep.replication_se
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -84,15 +85,45 @@ def execute(tasks: list[dict], executor: Executor = "local", workers: int | None
         raise ConfigError(f"unknown executor {executor!r}", hint=f"one of {', '.join(EXECUTORS)}")
 
 
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+"""The local executor's process pool (worker count, pool), kept for the next sweep of this process:
+a notebook's or a benchmark's sweeps start and import their workers once."""
+
+
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes (started on demand), reused while the count is the same."""
+    global _pool
+    if _pool is not None and _pool[0] == workers:
+        return _pool[1]
+    close_local_pool()
+    _pool = (workers, ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")))
+    return _pool[1]
+
+
+def close_local_pool() -> None:
+    """Shut the kept pool down (at exit, or before a pool of another size)."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+atexit.register(close_local_pool)
+
+
 def _local(tasks: list[dict], workers: int) -> Iterator[dict]:
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context)
+    pool = local_pool(workers)
+    futures = [pool.submit(run_task, task) for task in tasks]
+    finished = False
     try:
-        futures = [pool.submit(run_task, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # an error, an interrupt or a consumer that stopped: no half-busy pool is kept
+            for future in futures:
+                future.cancel()
+            close_local_pool()
 
 
 def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iterator[dict]:
