@@ -15,6 +15,7 @@ from sim import __version__
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
+from sim.observe.memory import fix_mmap_threshold
 from sim.observe.samples import SampleTrace
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
@@ -64,6 +65,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     orders for the report's sequence diagrams (tracing changes no outcome). ``watch(world)`` is
     called every ``watch_every_s`` of simulated time (a benchmark's memory probe; stopping the
     run in slices changes no outcome)."""
+    fix_mmap_threshold()  # growing columns stay off the fragmenting heap (sim.observe.memory)
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
