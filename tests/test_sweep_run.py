@@ -174,3 +174,20 @@ def test_the_local_pool_is_kept_for_the_next_sweep_and_dropped_after_an_error(tm
     next(rows)
     rows.close()  # the consumer stopped after one row
     assert sweep_runner._pool is None
+
+
+def test_the_dask_executor_keeps_its_local_cluster_for_the_next_sweep(tmp_path):
+    pytest.importorskip("distributed")
+    from sim.runners import sweep as sweep_runner
+
+    path = tiny_sweep(tmp_path)
+    try:
+        run_sweep(load_sweep(path), tmp_path / "first", executor="dask", workers=2)
+        client = sweep_runner._cluster[2]
+        run_sweep(load_sweep(path), tmp_path / "second", executor="dask", workers=2)
+        assert sweep_runner._cluster[2] is client
+    finally:
+        sweep_runner.close_local_cluster()
+    assert sweep_runner._cluster is None
+    run_sweep(load_sweep(path), tmp_path / "serial", executor="serial")
+    assert _csv(tmp_path / "first") == _csv(tmp_path / "second") == _csv(tmp_path / "serial")

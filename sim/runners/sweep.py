@@ -133,7 +133,6 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
     except ImportError:
         raise ConfigError("the dask executor needs dask.distributed",
                           hint="pip install 'paychaos[dask]' (or dask[distributed])") from None
-    cluster = None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
@@ -141,17 +140,46 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}",
                               hint="give the scheduler address, e.g. tcp://10.0.0.5:8786") from None
     else:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
+        client = local_cluster_client(workers or os.cpu_count() or 1, LocalCluster, Client)
+    finished = False
     try:
         futures = client.map(run_task, tasks, pure=False)
         for future in dask_completed(futures):
             yield future.result()
+        finished = True
     finally:
+        if scheduler:
+            client.close()
+        elif not finished:  # an error or an interrupt: the next sweep starts a clean cluster
+            close_local_cluster()
+
+
+_cluster: tuple[int, object, object] | None = None
+"""The Dask executor's own LocalCluster (worker count, cluster, client), kept like the local pool."""
+
+
+def local_cluster_client(workers: int, cluster_class, client_class):
+    """A client of a LocalCluster of ``workers`` single-threaded worker processes, reused while
+    the count is the same (its workers have imported paychaos already)."""
+    global _cluster
+    if _cluster is not None and _cluster[0] == workers and _cluster[2].status == "running":
+        return _cluster[2]
+    close_local_cluster()
+    cluster = cluster_class(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    _cluster = (workers, cluster, client_class(cluster))
+    return _cluster[2]
+
+
+def close_local_cluster() -> None:
+    global _cluster
+    if _cluster is not None:
+        _, cluster, client = _cluster
+        _cluster = None
         client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close()
+
+
+atexit.register(close_local_cluster)
 
 
 @dataclass
