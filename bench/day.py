@@ -89,6 +89,7 @@ def run_day(hours: float = DAY_HOURS, on_probe=None) -> dict:
         "simulation_cpu_s": sim_cpu_s,
         "checks_cpu_s": round(cpu_s - sim_cpu_s, 1) if sim_cpu_s is not None else None,
         "peak_rss_mib": round(peak_rss_mib(), 1),
+        "checks_rss_extra_mib": round(peak_rss_mib() - max(p["rss_mib"] for p in probes), 1) if probes else None,
         "rss_growth_per_payment_bytes": growth_per_payment(probes),
         "rss_growth_per_payment_bytes_second_half": growth_per_payment(
             probes, (payments // 2, payments)) if payments >= 2 else None,
@@ -106,12 +107,14 @@ def extrapolate(result: dict, day_payments: float) -> dict:
     if growth is None:  # a run short of 1M payments: the growth over its second half
         growth = result["rss_growth_per_payment_bytes_second_half"]
     first = result["probes"][0]["rss_mib"] if result["probes"] else 0.0
+    checks = max(0.0, result.get("checks_rss_extra_mib") or 0.0) * scale
     return {
         "payments": round(day_payments),
         "cpu_s": round(result["cpu_s"] * scale, 1),
-        "peak_rss_mib": (round(first + growth * day_payments / 2**20, 1) if growth is not None else None),
-        "how": "CPU time scaled by payments; RSS = first probe + growth per payment x payments "
-               "(growth between 200k and 1M payments, or over the second half of a shorter run)",
+        "peak_rss_mib": (round(first + growth * day_payments / 2**20 + checks, 1) if growth is not None else None),
+        "how": "CPU time scaled by payments; peak RSS = first probe + growth per payment x payments "
+               "(growth between 200k and 1M payments, or over the second half of a shorter run) + what "
+               "the end-of-run checks added above the last probe, scaled by payments",
     }
 
 

@@ -27,3 +27,14 @@ def test_growth_per_payment_between_the_window_probes():
     probes = [{"payments": n, "rss_mib": 100 + n * 50 / 2**20} for n in range(0, 1_200_001, 100_000)]
     assert growth_per_payment(probes) == 50.0
     assert growth_per_payment(probes[:9]) is None  # the run never reached 1M payments
+
+
+def test_the_day_is_extrapolated_from_per_payment_rates():
+    from bench.day import extrapolate
+
+    probes = [{"payments": n, "rss_mib": 100 + n * 50 / 2**20} for n in range(0, 1_200_001, 100_000)]
+    partial = {"payments": 1_200_000, "cpu_s": 60.0, "probes": probes, "checks_rss_extra_mib": 10.0,
+               "rss_growth_per_payment_bytes": growth_per_payment(probes)}
+    day = extrapolate(partial, 12_000_000)
+    assert day["cpu_s"] == 600.0
+    assert day["peak_rss_mib"] == round(100 + 50 * 12_000_000 / 2**20 + 100.0, 1)
