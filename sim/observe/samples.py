@@ -4,9 +4,10 @@ The report draws a few orders worth looking at: a clean success, a retried one, 
 dead-lettered one. Which orders those are is known only at the end, so :class:`SampleTrace`
 follows every order but keeps the events of only those that may still become a sample: orders not
 yet in a final state (a dead-lettered order may be replayed), and the first two orders of each
-label's kind (a pick's own kind may change, e.g. a retried order that then fails). Every so often it drops the rest (and
-ignores their later events), so it holds a bounded number of orders however long the run, and the
-run is not repeated to draw them.
+label's kind (a spare, should a pick's kind change, e.g. a retried order that then fails). Every so
+often it drops the rest (and ignores their later events), so it holds a bounded number of orders
+however long the run, and the run is not repeated to draw them. A sample's events are always all
+of its events; on all shipped scenarios the samples are the orders a full trace would pick.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def pick_samples(orders: Orders, order_ids: Iterable[int]) -> dict[int, str]:
 
 def _first_of_each_kind(orders: Orders, order_ids: list[int], count: int = 2) -> set[int]:
     """The first ``count`` clean successes, retried orders and failed or dead-lettered orders:
-    every order :func:`pick_samples` could still choose, given that only these states are final."""
+    :func:`pick_samples`'s choice now, with a spare of each kind."""
     state, attempts = orders.state, orders.psp_attempts
     clean: list[int] = []
     retried: list[int] = []
