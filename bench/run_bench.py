@@ -4,8 +4,8 @@ payment), a fault-heavy run, the sweep speedup on 2 workers, and what a user wai
 ``compare`` and ``sweep`` end to end over their own simulations (``bench.end_to_end``, keys
 ``end_to_end*``); writes ``bench/results.json``.
 
-Timings are reported against their targets but never asserted (they are noisy); the exit code is 1
-only when a structural budget (``bench/budgets.py``) is exceeded.
+Timings are reported against the targets of docs/design.md §14.3 but never asserted (they are
+noisy); the exit code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
 
     python -m bench.run_bench [--quick] [--out bench/results.json]
 """

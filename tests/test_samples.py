@@ -22,7 +22,7 @@ def _fully_traced(loaded, seed):
     """What the old way gave: pick over every order, then the events of a traced re-run."""
     world, _, _ = simulate(loaded, seed)
     picked = pick_samples(world.orders, range(len(world.orders)))
-    traced, _, _ = simulate(loaded, seed, trace_orders=frozenset(picked))
+    traced, _, _ = simulate(loaded, seed, trace_orders=frozenset(picked), trace_requests=True)
     return {o: (label, [[t, what] for t, what in traced.trace.of(o)]) for o, label in picked.items()}
 
 
@@ -36,6 +36,8 @@ def test_samples_traced_in_the_run_match_a_full_trace(tmp_path, source):
     assert got == _fully_traced(loaded, seed)
     assert {label for label, _ in got.values()} == set(LABELS)
     assert all(events for _, events in got.values())
+    assert all(any(what.endswith(":sent") for _, what in events) for _, events in got.values()), \
+        "the sequence diagrams draw each request when it was sent"
 
 
 def test_samples_cost_one_simulation(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
@@ -43,6 +44,8 @@ def _unit(name: str, annotation: Any) -> str:
     text = str(annotation)
     if "Probability" in text or name.endswith(("probability", "fraction", "threshold")):
         return "0..1"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return " / ".join(str(member.value) for member in annotation)
     if "Literal" in text:
         return " / ".join(str(a) for a in getattr(annotation, "__args__", ()))
     return getattr(annotation, "__name__", text.replace("typing.", ""))
@@ -168,7 +171,7 @@ def main(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(_markdown(data))
     else:
-        from rich.console import Console
+        from sim.cli.progress import make_console
 
-        _print_rich(Console(), data)
+        _print_rich(make_console(), data)
     return 0

@@ -69,7 +69,7 @@ class SampleTrace(Trace):
     __slots__ = ("by_order", "dropped", "orders", "prune_every", "max_kept", "_since", "_next_prune")
 
     def __init__(self, prune_every: int = 4096, max_kept: int = 4096) -> None:
-        super().__init__(enabled=True)
+        super().__init__(enabled=True, requests=True)  # sequence diagrams draw each request when sent
         self.by_order: dict[int, list[tuple[float, str]]] = {}
         self.dropped = bytearray()  # 1 where an order was dropped: its later events are ignored
         self.orders: Orders | None = None

@@ -32,6 +32,9 @@ EXPECTATION_KPIS = {
     "psp_attempts_per_order": "psp_attempts_per_order",
     "dead_lettered": "dead_lettered",
     "stuck": "stuck",
+    "time_to_recover_s": "time_to_recover_s",
+    "time_collapsed_s": "time_collapsed_s",
+    "wasted_work_share": "wasted_work_share",
 }
 
 
@@ -57,14 +60,18 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None, samples: bool = False,
+             trace_orders: frozenset[int] | None = None, trace_requests: bool = False,
+             samples: bool = False, on_time: Callable[[float, float], None] | None = None,
              watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0,
              ) -> tuple[World, list[Verdict], object]:
     """Build and run the world; return it with the oracle verdicts and the reconciliation. With
     ``samples`` (and no full trace), ``world.trace`` is a :class:`SampleTrace` that keeps the sample
-    orders for the report's sequence diagrams (tracing changes no outcome). ``watch(world)`` is
-    called every ``watch_every_s`` of simulated time (a benchmark's memory probe; stopping the
-    run in slices changes no outcome)."""
+    orders, request send times included, for the report's sequence diagrams (tracing changes no
+    outcome). ``on_time(now, end)`` reports progress in simulated time; ``watch(world)`` is called
+    every ``watch_every_s`` of simulated time (a benchmark's memory probe). Stopping the run in
+    slices changes no outcome."""
+    if on_time is not None and watch is not None:
+        raise ValueError("simulate takes on_time or watch, not both")
     fix_mmap_threshold()  # growing columns stay off the fragmenting heap (sim.observe.memory)
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
@@ -72,11 +79,14 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     if samples and not scenario.trace and trace_orders is None:
         trace: Trace = SampleTrace()
     else:
-        trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
+        trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders,
+                      requests=trace_requests or samples)
     world = build_world(model, scenario, seed, trace)
     if isinstance(trace, SampleTrace):
         trace.bind(world.orders)
-    if watch is None:
+    if on_time is not None:
+        run_reporting(world, on_time)
+    elif watch is None:
         world.env.run(until=world.end_s)
     else:
         at = 0.0
@@ -95,16 +105,30 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     return world, verdicts, recon
 
 
+PROGRESS_STEPS = 200
+"""A run that reports its progress stops this many times (the order of events is unchanged)."""
+
+
+def run_reporting(world: World, on_time: Callable[[float, float], None]) -> None:
+    """Run to the end in ``PROGRESS_STEPS`` slices, calling ``on_time(now, end)`` after each (a
+    progress bar in simulated time). Stopping and resuming keeps every event's order."""
+    end = world.end_s
+    for step in range(1, PROGRESS_STEPS + 1):
+        world.env.run(until=end * step / PROGRESS_STEPS)
+        on_time(world.env.now, end)
+
+
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
                  explain: bool = True, samples: bool = False,
+                 on_time: Callable[[float, float], None] | None = None,
                  watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
     trace of the offending orders so each violation says what happened, when. With ``samples``,
     ``world.trace`` keeps the sample orders; ``watch`` probes the run (see :func:`simulate`)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples, watch=watch,
-                                      watch_every_s=watch_every_s)
+    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples, on_time=on_time,
+                                      watch=watch, watch_every_s=watch_every_s)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {
