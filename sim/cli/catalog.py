@@ -7,36 +7,33 @@ from __future__ import annotations
 import argparse
 import json
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
+    from pydantic import BaseModel
+    from rich.console import Console
+    from rich.table import Table
 
-from sim.cli.progress import make_console
 
-from sim.config.model import RetryTopicsConfig, SecondaryPspConfig, SystemModel
-from sim.faults.schedule import FaultSchedule
-from sim.faults.specs import FAULT_CLASSES
-from sim.policies.breaker import CircuitBreakerPolicy
-from sim.policies.budget import RetryBudgetPolicy
-from sim.policies.retry import RetryPolicy
-from sim.policies.shedding import LoadSheddingPolicy
-from sim.policies.throttle import AdaptiveThrottlePolicy
-from sim.units import format_duration
+def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
+    """Every resilience policy: (name, its config class, where a file configures it)."""
+    from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
+    from sim.policies.breaker import CircuitBreakerPolicy
+    from sim.policies.budget import RetryBudgetPolicy
+    from sim.policies.retry import RetryPolicy
+    from sim.policies.shedding import LoadSheddingPolicy
+    from sim.policies.throttle import AdaptiveThrottlePolicy
 
-POLICIES: list[tuple[str, type[BaseModel], str]] = [
-    ("retry", RetryPolicy, "client.retry · payment_service.executor_retry (sync) · executor.retry · "
-     "psp.bank_retry · payment_service.producer.retry"),
-    ("circuit_breaker", CircuitBreakerPolicy, "executor.breaker"),
-    ("retry_budget", RetryBudgetPolicy, "executor.retry_budget · payment_service.retry_budget (sync)"),
-    ("adaptive_throttle", AdaptiveThrottlePolicy, "executor.throttle"),
-    ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
-    ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
-    ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
-]
-_SCHEDULE_FIELDS = set(FaultSchedule.model_fields)
+    return [
+        ("retry", RetryPolicy, "client.retry · payment_service.executor_retry (sync) · executor.retry · "
+         "psp.bank_retry · payment_service.producer.retry"),
+        ("circuit_breaker", CircuitBreakerPolicy, "executor.breaker"),
+        ("retry_budget", RetryBudgetPolicy, "executor.retry_budget · payment_service.retry_budget (sync)"),
+        ("adaptive_throttle", AdaptiveThrottlePolicy, "executor.throttle"),
+        ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
+        ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
+        ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
+    ]
 
 
 def _unit(name: str, annotation: Any) -> str:
@@ -55,6 +52,11 @@ def _unit(name: str, annotation: Any) -> str:
 
 
 def _default(name: str, field) -> Any:
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    from sim.units import format_duration
+
     if field.default is PydanticUndefined and field.default_factory is None:
         return "required"
     value = field.default_factory() if field.default_factory is not None else field.default
@@ -87,6 +89,10 @@ def design_knobs() -> list[dict]:
     """Every model key whose description names a FLAW value: the design choices a model can get
     wrong, with the correct default and the flawed values (one row per field; a field of a class
     used in several places, such as a retry policy, lists its other places under ``also``)."""
+    from pydantic import BaseModel
+
+    from sim.config.model import SystemModel
+
     rows: dict[tuple[type, str], dict] = {}
 
     def walk(cls: type[BaseModel], prefix: str) -> None:
@@ -116,12 +122,17 @@ def design_knobs() -> list[dict]:
 
 def catalog() -> dict:
     """The whole catalogue as plain data."""
+    from sim.config.model import SecondaryPspConfig
+    from sim.faults.schedule import FaultSchedule
+    from sim.faults.specs import FAULT_CLASSES
+
+    schedule_fields = set(FaultSchedule.model_fields)
     faults = [
         {
             "kind": cls.model_fields["kind"].annotation.__args__[0],
             "what": " ".join((cls.__doc__ or "").split()),
             "rampable": cls.ramp_field is not None,
-            "params": _params(cls, _SCHEDULE_FIELDS - {"target"}),
+            "params": _params(cls, schedule_fields - {"target"}),
         }
         for cls in FAULT_CLASSES
     ]
@@ -133,7 +144,7 @@ def catalog() -> dict:
             "where": where,
             "params": _params(cls, skip_secondary if cls is SecondaryPspConfig else set()),
         }
-        for name, cls, where in POLICIES
+        for name, cls, where in policy_classes()
     ]
     return {"schedule": _params(FaultSchedule), "faults": faults, "policies": policies, "design_knobs": design_knobs()}
 
@@ -163,6 +174,8 @@ def _md_table(params: list[dict]) -> list[str]:
 
 
 def _print_rich(console: Console, data: dict) -> None:
+    from rich.table import Table
+
     def table(title: str, params: list[dict]) -> Table:
         t = Table(title=title, title_justify="left", show_lines=False)
         for column in ("key", "unit", "default", "description"):
@@ -204,5 +217,7 @@ def main(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(_markdown(data))
     else:
+        from sim.cli.progress import make_console
+
         _print_rich(make_console(), data)
     return 0

@@ -6,14 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.table import Column
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from sim.cli.arguments import positive_int
-from sim.cli.progress import make_console
-from sim.config.loader import load_scenario
-from sim.runners import explore as explore_runner
-from sim.runners.run import run_scenario
+
+DEFAULT_SHRINK_BUDGET = 400  # sim.runners.explore's, without importing Hypothesis (a test checks they agree)
+STRATEGIES = ("random", "guided", "exhaustive")  # sim.runners.explore's, likewise
+DEFAULT_STRATEGY = "guided"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,18 +25,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", help="model YAML file, e.g. models/flawed/fresh-key-per-attempt.yaml")
     parser.add_argument("--budget", type=positive_int, default=200, help="random schedules to try (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="exploration seed (default 0)")
-    parser.add_argument("--strategy", choices=explore_runner.STRATEGIES, default=explore_runner.DEFAULT_STRATEGY,
+    parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                         help="guided (default): each fault alone, then mutations of a corpus of schedules that "
                         "reached new abstract states; random: swarm schedules drawn by Hypothesis; exhaustive: "
                         "every schedule of a bounded space (no fault, one, two; two workloads), smallest first")
-    parser.add_argument("--shrink-budget", type=positive_int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
-                        help=f"runs spent shrinking a failure (default {explore_runner.DEFAULT_SHRINK_BUDGET})")
+    parser.add_argument("--shrink-budget", type=positive_int, default=DEFAULT_SHRINK_BUDGET,
+                        help=f"runs spent shrinking a failure (default {DEFAULT_SHRINK_BUDGET})")
     parser.add_argument("--out", type=Path, default=Path("counterexample.yaml"),
                         help="where to write the counterexample (default ./counterexample.yaml)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    from sim.cli.progress import make_console
+    from sim.config.loader import load_scenario
+    from sim.runners import explore as explore_runner
+    from sim.runners.run import run_scenario
+
     console = make_console()
     explore_runner.check_budget(args.budget)
     with Progress(
