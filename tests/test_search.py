@@ -99,12 +99,13 @@ def test_delta_debugging_keeps_only_what_the_violation_needs():
     assert still_fails(minimal) and len(calls) < 200
 
 
-def test_exhaustive_and_guided_catch_a_flaw_the_random_swarm_misses_at_the_same_budget():
+def test_exhaustive_and_guided_catch_a_narrow_flaw_within_a_small_budget():
     """The wallet that commits before processing needs a wallet consumer crash under load: rare in
-    Hypothesis's swarm draws (early catalogue entries dominate), tried early by both others."""
+    Hypothesis's swarm draws (early catalogue entries dominate), tried early by both others. Whether
+    the random swarm finds it at one seed is luck (it missed at seed 0 before the capacity model and
+    the speed work changed the draws, and finds it now), so only the two systematic strategies are
+    held to the budget; docs/hunting.md compares all three over seeds."""
     budget = 60
-    random_result = explore(WALLET_AT_MOST_ONCE, budget, seed=0, shrink_budget=1, strategy="random")
-    assert not random_result.found and random_result.runs <= budget
     for strategy in ("guided", "exhaustive"):
         result = explore(WALLET_AT_MOST_ONCE, budget, seed=0, shrink_budget=1, strategy=strategy)
         assert result.found and result.oracle == "wallet_equals_ledger", strategy
