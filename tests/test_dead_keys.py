@@ -141,6 +141,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "monitor": {"overrides": {"monitor.stuck_after": "20s"}},
     "growing_backoff": {"overrides": {"client.retry": {"strategy": "exponential", "max_attempts": 4, "base": "1s"}}},
     "no_status_query": {"overrides": {"executor.status_query_after_timeout": False}},
+    # charges retried while their first attempt is still at the PSP: 409s
+    "in_flight_conflicts": {"overrides": {"executor.status_query_after_timeout": False, "executor.psp_timeout": "150ms"}},
     "outbox": {"overrides": {"payment_service.producer.retry": {"strategy": "fixed", "max_attempts": 2,
                                                                 "base": "100ms"}}},
     "commit_before": {"overrides": {"executor.commit": "before"}},
@@ -174,6 +176,7 @@ CONTEXT_OF: dict[str, str] = {
     "monitor.": "monitor",
     "client.retry.cap": "growing_backoff",
     "executor.idempotency_key": "no_status_query", "psp.idempotency": "no_status_query",
+    "executor.on_conflict": "in_flight_conflicts",
     "payment_service.outbox.": "outbox",
     "kafka.max_poll_records": "commit_before",
     "wallet.occ_retry.": "hot_seller",
