@@ -61,6 +61,7 @@ def _risk(env: simpy.Environment, **cfg) -> RiskService:
 def test_risk_queue_exact_timeline():
     env = simpy.Environment()
     risk = _risk(env, servers=1, timeout=None)
+    risk.keep_stats()
     log = []
 
     def caller(name: str, at: float):
@@ -81,6 +82,7 @@ def test_risk_queue_exact_timeline():
 def test_risk_check_abandoned_by_its_caller_is_still_served():
     env = simpy.Environment()
     risk = _risk(env, servers=1, timeout="1.5s")
+    risk.keep_stats()
     log = []
 
     def caller(name: str):

@@ -104,10 +104,18 @@ class RiskService:
         self.budget = RetryBudget(cfg.retry_budget)
         self.breaker = CircuitBreaker(cfg.breaker)
         self._guarded = cfg.breaker.enabled
-        self.stats = QueueStats(metrics, env.now) if cfg.servers is not None and cfg.queue.discipline == "fifo" else None
-        """Queue statistics of a finite FIFO stage (the M/M/c validation reads them), else None."""
+        self.stats: QueueStats | None = None
+        """Queue statistics of the stage, kept only once :meth:`keep_stats` asked for them (the M/M/c
+        validation does; a run does not pay two histograms and a heap push per check)."""
         self.unchecked: list[tuple[float, int]] = []
         """(time, amount) of each payment let through without a risk decision (the fallback rule)."""
+
+    def keep_stats(self) -> QueueStats:
+        """Start keeping the stage's statistics (a finite FIFO stage only: the M/M/c quantities)."""
+        if self.cfg.servers is None or self.cfg.queue.discipline != "fifo":
+            raise ValueError("queue statistics are kept for a finite FIFO risk stage only")
+        self.stats = QueueStats(self.metrics, self.env.now)
+        return self.stats
 
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
         """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out — after the retries the

@@ -88,7 +88,7 @@ def run_stage(case: MmcCase, seed: int, duration_s: float, warmup_s: float, reje
         "workload": {"rate": case.arrival_per_s, "max_orders_per_checkout": 1, "buyers": 100, "sellers": 10},
     })
     world = build_world(stage_model(case, reject_all), scenario, seed)
-    stats = world.payment_service.risk.stats
+    stats = world.payment_service.risk.keep_stats()
     world.env.run(until=warmup_s)
     stats.reset(world.env.now)
     world.env.run(until=warmup_s + duration_s)
