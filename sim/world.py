@@ -17,7 +17,7 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
 from sim.components.kafka import ConsumerGroup, Topic
-from sim.engine import Engine
+from sim.kernel.engine import Engine
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.outbox import OutboxRelay

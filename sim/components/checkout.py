@@ -12,7 +12,7 @@ import simpy
 
 from sim.components.payment_service import OrderLine, PaymentService, Response, new_order_line
 from sim.components.deadlines import Deadlines
-from sim.components.scheduling import Wait, call_after, fire_now, until_fired
+from sim.kernel.scheduling import Wait, call_after, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload

@@ -12,7 +12,7 @@ from typing import Callable
 
 import simpy
 
-from sim.components.scheduling import Wait, call_after, sleep
+from sim.kernel.scheduling import Wait, call_after, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState

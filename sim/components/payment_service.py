@@ -22,7 +22,7 @@ from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
-from sim.components.scheduling import sleep
+from sim.kernel.scheduling import sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders

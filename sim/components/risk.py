@@ -13,7 +13,7 @@ from typing import Generator
 
 import simpy
 
-from sim.components.scheduling import sleep
+from sim.kernel.scheduling import sleep, timeout_calling
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
@@ -119,8 +119,7 @@ class RiskService:
         started = env.now
         stats.wait.add(started - arrived)
         service_s = self._latency_s()
-        finish = env.timeout(service_s)
-        finish.callbacks.append(lambda _event: self._release(request, arrived))
+        finish = timeout_calling(env, service_s, lambda _event: self._release(request, arrived))
         if timeout_s is not None and started + service_s - arrived > timeout_s:
             self.metrics.counters["risk.timeouts"] += 1
             yield env.timeout(arrived + timeout_s - started)
