@@ -31,7 +31,7 @@ from bench.sweep import sweep_speedup
 from sim import __version__
 import json
 
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 RATIO_TARGET = 0.15
 PEAK_RSS_TARGET_MIB = 300.0

@@ -38,7 +38,8 @@ from sim.config.sweep import (
 )
 from sim.errors import ConfigError
 from sim.reports.sweep_report import mean_ci, points_frame
-from sim.runners.kpis import KPI_DESCRIPTIONS, KPI_NAMES, kpis as run_kpis
+from sim.config.kpis import KPI_DESCRIPTIONS, KPI_NAMES
+from sim.runners.kpis import kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario
 from sim.runners.sweep import execute, run_sweep
 

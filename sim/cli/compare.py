@@ -16,7 +16,7 @@ from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
 from sim.reports.output import default_out_dir
 from sim.runners.compare import headline_kpis, resolve_variants, run_comparison, summarize_comparison
-from sim.runners.kpis import KPI_BY_KEY
+from sim.config.kpis import KPI_BY_KEY
 
 DEFAULT_REPLICATIONS = 5
 

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sim.cli.arguments import positive_int
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 from sim.runners.estimate import estimate
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sim.config.json_schema import KINDS, file_name, json_schema_text
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -19,8 +19,8 @@ from markupsafe import Markup, escape
 
 from sim import __version__
 from sim.reports import plots, tables
-from sim.reports.output import write_folder_atomic
-from sim.runners.kpis import KPIS
+from sim.atomic import write_folder_atomic
+from sim.config.kpis import KPIS
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,

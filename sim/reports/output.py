@@ -1,13 +1,12 @@
-"""Writing outputs atomically: a folder is written under a temporary name, then renamed."""
+"""Where a run's outputs go and writing its report folder (atomically, through :mod:`sim.atomic`)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Callable
+
+from sim.reports.bundle import write_run_report
+from sim.runners.kpis import enrich
 
 REPORTS_DIR = Path("reports")
 
@@ -17,43 +16,9 @@ def default_out_dir(name: str, variant: str | None = None) -> Path:
     return REPORTS_DIR / (f"{slug}--{variant}" if variant else slug)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_folder_atomic(out_dir: Path, fill: Callable[[Path], None]) -> None:
-    """Call ``fill(tmp_dir)`` then move ``tmp_dir`` into place as ``out_dir`` (replacing it)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        fill(tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def write_run_outputs(out_dir: Path, result) -> None:
     """The whole report folder of a run (report.html, summary.md, results.json, metrics.csv,
     plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict)."""
-    from sim.reports.bundle import write_run_report  # the bundle writes through this module
-    from sim.runners.kpis import enrich
-
     data = result if isinstance(result, dict) else result.data
     if "kpis" not in data:
         data = enrich(data, result.world)

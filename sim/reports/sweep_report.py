@@ -19,8 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
-from sim.reports.output import write_folder_atomic, write_text_atomic  # noqa: E402
-from sim.runners.kpis import KPI_DESCRIPTIONS  # noqa: E402
+from sim.atomic import write_folder_atomic, write_text_atomic  # noqa: E402
+from sim.config.kpis import KPI_DESCRIPTIONS  # noqa: E402
 
 if TYPE_CHECKING:
     from sim.config.sweep import LoadedSweep

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.reports import format as fmt
-from sim.runners.kpis import KPIS
+from sim.config.kpis import KPIS
 
 
 def verdict_rows(data: dict) -> list[dict]:

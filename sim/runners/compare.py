@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sim.config.loader import LoadedScenario
 from sim.errors import ConfigError
-from sim.runners.kpis import KPIS
+from sim.config.kpis import KPIS
 from sim.runners.replicate import Progress, Replicated, mean_ci, replication_seeds, run_many
 
 PARETO_AXES = (("success_rate", "higher"), ("psp_requests_per_order", "lower"), ("p99_latency_ms", "lower"))

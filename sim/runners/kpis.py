@@ -19,7 +19,7 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,57 +33,6 @@ RECOVERY_WINDOW_S = 10.0
 BASELINE_WINDOW_S = 60.0
 AFTER_RECOVERY_S = 20.0
 CDF_POINTS = 201
-
-
-class Kpi(NamedTuple):
-    key: str
-    label: str
-    better: str | None  # "higher" or "lower"; None: informational, not ranked
-    unit: str = ""
-
-
-KPIS: tuple[Kpi, ...] = (
-    Kpi("success_rate", "success rate", "higher"),
-    Kpi("double_charges", "double charges", "lower"),
-    Kpi("money_at_risk_minor", "money at risk", "lower", "minor units"),
-    Kpi("stuck", "stuck payments", "lower"),
-    Kpi("dead_lettered", "DLQ count", "lower"),
-    Kpi("recon_auto_fixed", "reconciliation breaks, auto-fixed", "lower"),
-    Kpi("recon_by_hand", "reconciliation breaks, by hand", "lower"),
-    Kpi("recon_unknown", "reconciliation breaks, unknown", "lower"),
-    Kpi("psp_attempts_per_order", "PSP charge attempts per order", "lower"),
-    Kpi("psp_requests_per_order", "PSP requests per order (amplification)", "lower"),
-    Kpi("p50_latency_ms", "p50 end-to-end latency", "lower", "ms"),
-    Kpi("p95_latency_ms", "p95 end-to-end latency", "lower", "ms"),
-    Kpi("p99_latency_ms", "p99 end-to-end latency", "lower", "ms"),
-    Kpi("time_to_recover_s", "time to recover (worst fault)", "lower", "s"),
-    Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
-    Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
-)
-"""The KPIs a comparison ranks and a report shows."""
-
-INFO_KPIS: tuple[Kpi, ...] = (
-    Kpi("orders", "payment orders created", None),
-    Kpi("failed", "orders that ended FAILED", None),
-    Kpi("charged_but_failed", "orders charged at the bank that we call FAILED", "lower"),
-    Kpi("stuck_alerts", "orders the in-flight monitor flagged as stuck", "lower"),
-    Kpi("customer_wait_p50_ms", "median time a buyer waits for the checkout answer", "lower", "ms"),
-    Kpi("customer_wait_p99_ms", "p99 of the buyer's wait for the checkout answer", "lower", "ms"),
-    Kpi("customer_in_progress", "buyers answered 'still in progress'", None),
-    Kpi("customer_timeouts", "buyer requests that timed out", "lower"),
-    Kpi("customer_gave_up", "buyers who gave up after their last retry", "lower"),
-    Kpi("duplicate_psp_calls", "PSP requests beyond one per order", "lower"),
-    Kpi("executor_timeouts", "executor calls to the PSP that hit the call timeout", "lower"),
-    Kpi("false_timeouts", "executor timeouts where the PSP did answer, only too late", "lower"),
-    Kpi("retries_exhausted", "orders dead-lettered after the executor's retries ran out", "lower"),
-    Kpi("passed", "1 when every oracle and expectation held, else 0", "higher"),
-)
-"""Further columns for sweeps, notebooks and CSV outputs (not ranked)."""
-
-ALL_KPIS = KPIS + INFO_KPIS
-KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
-KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
-KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
 
 
 def bin_index(t_s: float, bin_s: float) -> int:
@@ -158,8 +107,8 @@ def fault_recovery(data: dict) -> list[dict]:
 
 
 def kpis(data: dict) -> dict:
-    """Every KPI of ``ALL_KPIS`` from a run's results (``RunResult.data``), flat. Recovery KPIs
-    need :func:`enrich` first (None otherwise).
+    """Every KPI of :data:`sim.config.kpis.ALL_KPIS` from a run's results (``RunResult.data``),
+    flat. Recovery KPIs need :func:`enrich` first (None otherwise).
 
     ``false_timeouts`` counts executor timeouts not explained by a reply the PSP dropped
     (``psp.no_reply``, ``psp.reply_lost``, ``psp.reply_lost_after_commit``): each dropped reply

@@ -20,7 +20,8 @@ import numpy as np
 from sim.config.loader import LoadedScenario
 from sim.domain.orders import OrderState
 from sim.rng import derive_seed
-from sim.runners.kpis import KPIS, enrich
+from sim.config.kpis import KPIS
+from sim.runners.kpis import enrich
 from sim.runners.run import run_scenario, simulate
 
 # two-sided 95 % Student-t quantiles t(0.975, df), df = 1..30, then a few larger df

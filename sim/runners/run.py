@@ -16,7 +16,7 @@ from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
-from sim.oracles.coverage import path_counts
+from sim.config.coverage import path_counts
 from sim.oracles.registry import check, check_reconciled
 from sim.runners.summary import summarize
 from sim.world import World, build_world
