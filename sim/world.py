@@ -31,6 +31,7 @@ from sim.components.secondary_psp import build_secondary_psp
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.topics import ORDERS_TOPIC, SUCCESS_TOPIC
 from sim.domain.orders import Checkouts, Orders
 from sim.domain.population import Population, generate_population
 from sim.domain.truth import GroundTruth
@@ -38,9 +39,6 @@ from sim.faults.runner import FaultWindow, start_faults
 from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
 from sim.rng import Streams
-
-ORDERS_TOPIC = "payment-orders"
-SUCCESS_TOPIC = "payment-success"
 
 
 class SettlementFile:

@@ -94,3 +94,138 @@ def test_simpy_internals_are_used_only_in_the_kernel():
 def test_the_kernel_is_where_the_internals_are():
     """The check above looks at the right files: the kernel does use them."""
     assert any(private_simpy_uses(path.read_text()) for path in _sources(KERNEL))
+
+
+# -- the import graph of sim's subpackages --------------------------------------------------------
+
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"sim", "units", "errors", "rng", "atomic"}),  # leaves: sim is the package itself (its version)
+    frozenset({"config"}),  # the schema and what is derived from it alone: samplers from distributions,
+    #                         the system graph, fault specs and targets, topic names, KPI and coverage names
+    frozenset({"policies", "domain", "observe", "kernel"}),
+    frozenset({"components"}),
+    frozenset({"faults"}),  # applied to a running world's components
+    frozenset({"world"}),
+    frozenset({"oracles"}),
+    frozenset({"runners"}),
+    frozenset({"reports"}),
+    frozenset({"validation", "api"}),
+    frozenset({"cli"}),
+    frozenset({"__main__"}),
+)
+"""The allowed order, lowest first: a unit (a subpackage or a top-level module of ``sim``) may
+import only from units of lower layers. ``make_sampler`` stays in ``config.distributions``: a
+sampler is built from a distribution's configuration alone, and components (above config) call it."""
+
+RANK = {unit: rank for rank, layer in enumerate(LAYERS) for unit in layer}
+
+
+def _unit(module: str) -> str:
+    """``sim.config.loader`` → ``config``; ``sim.world`` → ``world``; ``sim`` → ``sim``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _package_of(path: Path) -> str:
+    """The package a file belongs to (what its relative imports start from)."""
+    return ".".join(path.relative_to(SIM.parent).parent.parts)
+
+
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """Ids of the nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and (
+            (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+            or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+        ):
+            inside.update(id(child) for statement in node.body for child in ast.walk(statement))
+    return inside
+
+
+def imports_of(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, imported module) of every import of ``source`` (a file of ``package``), at the top or
+    inside functions, relative ones resolved; those under ``if TYPE_CHECKING:`` are left out: they
+    name the type of what a function is handed (the world a fault injector acts on) and load
+    nothing at run time, so they order no initialisation and cannot form an import cycle."""
+    tree = ast.parse(source)
+    skip = _type_checking_only(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package, one level up per extra dot
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                found.append((node.lineno, ".".join(base + ([node.module] if node.module else []))))
+            elif node.module:
+                found.append((node.lineno, node.module))
+    return sorted(found)
+
+
+def import_graph():
+    """The graph of imports between sim's units, each edge with where it is imported."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for path in _sources(SIM):
+        parts = path.relative_to(SIM.parent).with_suffix("").parts
+        source_unit = _unit(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        graph.add_node(source_unit)
+        for line, imported in imports_of(path.read_text(), _package_of(path)):
+            if imported != "sim" and not imported.startswith("sim."):
+                continue
+            target_unit = _unit(imported)
+            if target_unit != source_unit:
+                graph.add_edge(source_unit, target_unit)
+                graph.edges[source_unit, target_unit].setdefault("at", []).append(
+                    f"{path.relative_to(SIM.parent)}:{line} imports {imported}")
+    return graph
+
+
+def test_the_import_graph_sees_imports_in_functions_and_skips_type_checking_ones():
+    source = (
+        "from typing import TYPE_CHECKING\nfrom sim.config.model import SystemModel\n"
+        "if TYPE_CHECKING:\n    from sim.world import World\n"
+        "def f():\n    from sim.reports.output import default_out_dir\n"
+        "from .kpis import enrich\nfrom ..config import model\n"
+    )
+    assert imports_of(source, "sim.runners") == [
+        (1, "typing"), (2, "sim.config.model"), (6, "sim.reports.output"), (7, "sim.runners.kpis"), (8, "sim.config"),
+    ]
+
+
+def test_sim_subpackages_import_each_other_without_cycles():
+    import networkx as nx
+
+    graph = import_graph()
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    where = [line for a, b in cycle for line in graph.edges[a, b]["at"][:3]]
+    pytest.fail("import cycle " + " -> ".join([a for a, _ in cycle] + [cycle[0][0]]) + ":\n" + "\n".join(where))
+
+
+def test_every_import_goes_down_the_layers():
+    graph = import_graph()
+    unplaced = sorted(set(graph.nodes) - set(RANK))
+    assert not unplaced, f"place these in LAYERS (tests/test_architecture.py): {unplaced}"
+    upward = [
+        f"{a} (layer {RANK[a]}) -> {b} (layer {RANK[b]}): " + "; ".join(graph.edges[a, b]["at"][:3])
+        for a, b in graph.edges if RANK[a] <= RANK[b]
+    ]
+    assert not upward, "imports against the layer order:\n" + "\n".join(upward)
+
+
+def test_the_layer_check_sees_a_cycle_and_an_upward_import():
+    """The two checks above fail on a graph with a cycle and on an import going up."""
+    import networkx as nx
+
+    graph = nx.DiGraph([("config", "runners"), ("runners", "config")])
+    assert nx.find_cycle(graph)
+    assert any(RANK[a] <= RANK[b] for a, b in graph.edges)
+    assert import_graph().has_edge("components", "config")  # the real graph is read

@@ -8,7 +8,7 @@ from helpers import scenario, write_scenario
 
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
-from sim.faults.specs import FAULT_CLASSES
+from sim.config.fault_specs import FAULT_CLASSES
 from sim.runners.run import run_scenario
 
 SMALL = {"rate": "10/s", "buyers": 300, "sellers": 30, "currencies": ["EUR", "USD"]}

@@ -14,13 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
-from sim.faults.schedule import FaultSchedule
-from sim.faults.specs import FAULT_CLASSES
-from sim.policies.breaker import CircuitBreakerPolicy
-from sim.policies.budget import RetryBudgetPolicy
-from sim.policies.retry import RetryPolicy
-from sim.policies.shedding import LoadSheddingPolicy
-from sim.policies.throttle import AdaptiveThrottlePolicy
+from sim.config.fault_schedule import FaultSchedule
+from sim.config.fault_specs import FAULT_CLASSES
+from sim.config.policies import (
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy,
+)
 from sim.units import format_duration
 
 POLICIES: list[tuple[str, type[BaseModel], str]] = [

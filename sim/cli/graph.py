@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from sim.config.loader import file_kind, load_model, load_scenario, variant_model
-from sim.graph import build_graph
+from sim.config.graph import build_graph
 from sim.reports.output import REPORTS_DIR
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from sim.cli.arguments import positive_int
 
 from sim.cli.progress import progress_bar
-from sim.config.loader import load_scenario
+from sim.config.loader import load_scenario, variant_model
 from sim.reports.console import print_run_summary
 from sim.reports.output import default_out_dir, write_run_outputs
 from sim.runners.replicate import replicate
@@ -52,7 +52,6 @@ def main(args: argparse.Namespace) -> int:
     console = Console()
     loaded = load_scenario(args.scenario)
     if args.variant is not None:
-        from sim.config.loader import variant_model
         variant_model(loaded, args.variant)  # an unknown variant is bad input: exit 2 before any work
     data = _run(console, loaded, args)
     out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)

@@ -31,7 +31,8 @@ from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerp
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
-from sim.policies.retry import Retrier, RetryStrategy
+from sim.config.policies import RetryStrategy
+from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks

@@ -12,11 +12,9 @@ from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PositiveInt, Probability, Seconds
 from sim.config.distributions import Distribution, Lognormal
-from sim.policies.breaker import CircuitBreakerPolicy
-from sim.policies.budget import RetryBudgetPolicy
-from sim.policies.retry import RetryPolicy, RetryStrategy
-from sim.policies.shedding import LoadSheddingPolicy
-from sim.policies.throttle import AdaptiveThrottlePolicy
+from sim.config.policies import (
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
+)
 
 
 def _lognormal(median: str, p99: str) -> Lognormal:

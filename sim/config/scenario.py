@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.expectations import Check
-from sim.faults.specs import Fault
+from sim.config.fault_specs import Fault
 from sim.config.coverage import PATHS, known_paths_hint
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Generator
 import simpy
 
 from sim.config.distributions import make_sampler
-from sim.faults import specs
+from sim.config import fault_specs as specs
 from sim.kernel.scheduling import call_after
 
 if TYPE_CHECKING:

@@ -70,7 +70,7 @@ def _system_graph(model_config: dict, folder: Path) -> bytes | None:
     ``sim.graph.build_graph`` and ``sim.reports.system_graph.draw`` exist, else None."""
     try:
         from sim.config.model import SystemModel
-        from sim.graph import build_graph  # type: ignore[attr-defined]
+        from sim.config.graph import build_graph  # type: ignore[attr-defined]
         from sim.reports.system_graph import draw  # type: ignore[import-not-found]
     except ImportError:
         return None

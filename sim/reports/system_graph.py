@@ -1,4 +1,4 @@
-"""Draw a system graph (``sim.graph``) as PNG and SVG: solid arrows are synchronous calls, dashed
+"""Draw a system graph (``sim.config.graph``) as PNG and SVG: solid arrows are synchronous calls, dashed
 arrows asynchronous hand-offs (Kafka topics, webhooks, files); boxes show instance counts."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import networkx as nx  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from sim.graph import SYNC  # noqa: E402
+from sim.config.graph import SYNC  # noqa: E402
 
 COLOURS = {"client": "#dbe9f6", "service": "#cfe8cf", "store": "#f3e3c3", "topic": "#f7d3d3", "external": "#e3e3e3"}
 KIND_NAMES = {"client": "client", "service": "our service", "store": "store / queue", "topic": "Kafka topic",
