@@ -97,6 +97,8 @@ class CheckoutClients:
         self.latency = metrics.histogram("client_latency_s")
         self._varying = bool(workload.spikes or workload.daily_shape)
         self._idle_sessions: list[_Session] = []
+        self.sessions_started = 0
+        """Buyer sessions (processes) started: the pool's size, since a session never ends."""
         self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _waiting, self._give_up_waiting)
 
     def start(self) -> None:
@@ -134,6 +136,7 @@ class CheckoutClients:
             session.buyer, session.lines, session.arrived = buyer, lines, now
             fire_now(session.wake)
         else:
+            self.sessions_started += 1
             self.env.process(self._session(_Session(buyer, lines, now)))
 
     def _session(self, session: _Session) -> Generator[simpy.Event, None, None]:
@@ -223,6 +226,7 @@ class CheckoutClients:
         """The client's timeout: the buyer stops waiting and decides what to do next."""
         attempt.timed_out = True
         self.metrics.counters["client.timeouts"] += 1
+        self.sessions_started += 1
         self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))
 
     def _retry(self, attempt: _Attempt) -> Generator[simpy.Event, None, _Attempt | None]:
