@@ -49,8 +49,7 @@ class Response(IntEnum):
     UNAVAILABLE = 5  # a dependency is down: the client may retry with the same key
 
 
-# The members, read once: in Python 3.11 every attribute lookup on an Enum class goes through
-# EnumType.__getattr__ (~0.4 µs, four times a plain class attribute), paid per request otherwise.
+# The members, read once: an Enum class attribute is a Python call in 3.11 (+0.4 % instructions per payment without).
 _ACCEPTED, _SUCCEEDED, _FAILED_RESPONSE = Response.ACCEPTED, Response.SUCCEEDED, Response.FAILED
 _IN_PROGRESS, _REJECTED, _UNAVAILABLE = Response.IN_PROGRESS, Response.REJECTED, Response.UNAVAILABLE
 
