@@ -18,10 +18,10 @@ SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process
 ``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
-can be combined with ``|`` or ``&``: use ``env.timeout`` there. They push onto the engine's near or
-far heap themselves (``Engine.schedule`` inlined, a Python call less per event; on a plain SimPy
-environment, its one heap). SimPy internals: re-run ``tests/test_engine.py`` and the results
-digests on a SimPy upgrade.
+can be combined with ``|`` or ``&``: use ``env.timeout`` there. Short waits go straight onto the
+engine's near heap (see :mod:`sim.kernel.engine`; on a plain SimPy environment, its one heap), a
+Python call less per event; longer ones through ``env.schedule``. SimPy internals: re-run
+``tests/test_engine.py`` and the results digests on a SimPy upgrade.
 """
 
 from __future__ import annotations
@@ -61,17 +61,10 @@ def sleep(env: simpy.Environment, delay_s: float) -> Wait:
     wait.callbacks = []
     wait._ok = True
     wait._value = None
-    entry = (env._now + delay_s, NORMAL, next(env._eid), wait)  # Engine.schedule, inlined
-    if delay_s < NEAR_S:
-        heappush(env._queue, entry)
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))
     else:
-        try:
-            far = env._far
-        except AttributeError:  # a plain SimPy environment: one heap
-            heappush(env._queue, entry)
-        else:
-            heappush(far, entry)
-            env._far_next = far[0][0]
+        env.schedule(wait, NORMAL, delay_s)
     return wait
 
 
@@ -99,34 +92,20 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
     """Call ``callback(event)`` ``delay_s`` (>= 0) from now."""
     call = Step()
     call.callbacks = (callback,)
-    entry = (env._now + delay_s, NORMAL, next(env._eid), call)  # Engine.schedule, inlined
-    if delay_s < NEAR_S:
-        heappush(env._queue, entry)
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))
     else:
-        try:
-            far = env._far
-        except AttributeError:  # a plain SimPy environment: one heap
-            heappush(env._queue, entry)
-        else:
-            heappush(far, entry)
-            env._far_next = far[0][0]
+        env.schedule(call, NORMAL, delay_s)
 
 
 def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[..., None], ...], delay_s: float) -> None:
     """Call each of ``handlers`` (a tuple built once per component) with ``step`` ``delay_s``
     (>= 0) from now, scheduled exactly where ``env.timeout(delay_s)`` would be."""
     step.callbacks = handlers
-    entry = (env._now + delay_s, NORMAL, next(env._eid), step)  # Engine.schedule, inlined
-    if delay_s < NEAR_S:
-        heappush(env._queue, entry)
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), step))
     else:
-        try:
-            far = env._far
-        except AttributeError:  # a plain SimPy environment: one heap
-            heappush(env._queue, entry)
-        else:
-            heappush(far, entry)
-            env._far_next = far[0][0]
+        env.schedule(step, NORMAL, delay_s)
 
 
 def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, delay_s: float) -> None:
@@ -134,17 +113,10 @@ def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, del
     ``event.succeed(value)`` does, later, as one event (no timeout in between)."""
     event._ok = True
     event._value = value
-    entry = (env._now + delay_s, NORMAL, next(env._eid), event)  # Engine.schedule, inlined
-    if delay_s < NEAR_S:
-        heappush(env._queue, entry)
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), event))
     else:
-        try:
-            far = env._far
-        except AttributeError:  # a plain SimPy environment: one heap
-            heappush(env._queue, entry)
-        else:
-            heappush(far, entry)
-            env._far_next = far[0][0]
+        env.schedule(event, NORMAL, delay_s)
 
 
 def wake_up(env: simpy.Environment, wait: Wait) -> None:
