@@ -1,4 +1,5 @@
-"""The shape of the code: SimPy's internals stay inside ``sim/kernel/``.
+"""The shape of the code, read with ``ast``: SimPy's internals stay inside ``sim/kernel/``, and
+sim's subpackages import each other in one direction (no cycle, the order of :data:`LAYERS`).
 
 The kernel (:mod:`sim.kernel`) is the one place that may use SimPy's private names, so a SimPy
 upgrade has one package to check (with ``tests/test_engine.py`` and the results digests).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
@@ -161,6 +163,8 @@ def imports_of(source: str, package: str) -> list[tuple[int, str]]:
                 parts = package.split(".")
                 base = parts[: len(parts) - node.level + 1]
                 found.append((node.lineno, ".".join(base + ([node.module] if node.module else []))))
+            elif node.module == "sim":  # ``from sim import world``: the module; ``__version__``: the package
+                found += [(node.lineno, "sim" if a.name.startswith("__") else f"sim.{a.name}") for a in node.names]
             elif node.module:
                 found.append((node.lineno, node.module))
     return sorted(found)
@@ -168,8 +172,6 @@ def imports_of(source: str, package: str) -> list[tuple[int, str]]:
 
 def import_graph():
     """The graph of imports between sim's units, each edge with where it is imported."""
-    import networkx as nx
-
     graph = nx.DiGraph()
     for path in _sources(SIM):
         parts = path.relative_to(SIM.parent).with_suffix("").parts
@@ -191,16 +193,15 @@ def test_the_import_graph_sees_imports_in_functions_and_skips_type_checking_ones
         "from typing import TYPE_CHECKING\nfrom sim.config.model import SystemModel\n"
         "if TYPE_CHECKING:\n    from sim.world import World\n"
         "def f():\n    from sim.reports.output import default_out_dir\n"
-        "from .kpis import enrich\nfrom ..config import model\n"
+        "from .kpis import enrich\nfrom ..config import model\nfrom sim import __version__, world\n"
     )
     assert imports_of(source, "sim.runners") == [
         (1, "typing"), (2, "sim.config.model"), (6, "sim.reports.output"), (7, "sim.runners.kpis"), (8, "sim.config"),
+        (9, "sim"), (9, "sim.world"),
     ]
 
 
 def test_sim_subpackages_import_each_other_without_cycles():
-    import networkx as nx
-
     graph = import_graph()
     try:
         cycle = nx.find_cycle(graph)
@@ -223,8 +224,6 @@ def test_every_import_goes_down_the_layers():
 
 def test_the_layer_check_sees_a_cycle_and_an_upward_import():
     """The two checks above fail on a graph with a cycle and on an import going up."""
-    import networkx as nx
-
     graph = nx.DiGraph([("config", "runners"), ("runners", "config")])
     assert nx.find_cycle(graph)
     assert any(RANK[a] <= RANK[b] for a, b in graph.edges)
