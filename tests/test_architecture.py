@@ -101,10 +101,12 @@ def test_the_kernel_is_where_the_internals_are():
 # -- the import graph of sim's subpackages --------------------------------------------------------
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"sim", "units", "errors", "rng", "atomic"}),  # leaves: sim is the package itself (its version)
+    frozenset({"sim", "units", "errors", "rng", "atomic", "stats"}),  # leaves: sim is the package itself
+    #                         (its version); stats: confidence intervals, from the standard library alone
     frozenset({"config"}),  # the schema and what is derived from it alone: samplers from distributions,
     #                         the system graph, fault specs and targets, topic names, KPI and coverage names
-    frozenset({"policies", "domain", "observe", "kernel"}),
+    frozenset({"policies", "domain", "observe", "kernel", "format"}),  # format: how numbers read (KPI units
+    #                         from config), for runners' verdict text, reports and the CLI alike
     frozenset({"components"}),
     frozenset({"faults"}),  # applied to a running world's components
     frozenset({"world"}),

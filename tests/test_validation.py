@@ -1,4 +1,4 @@
-"""Validation against queueing theory and published retry results (DESIGN §8), at CI sizes.
+"""Validation against queueing theory and published retry results (docs/design.md §13), at CI sizes.
 
 The full tables live in docs/validation.md (``make validate``). Here each check runs small, and a
 claim passes unless the reference falls outside even the family-wise (Bonferroni) interval —
@@ -14,11 +14,11 @@ from dataclasses import replace
 import pytest
 import simpy
 
-from sim.components.risk import APPROVE, RiskService
+from sim.components.risk import APPROVE, UNAVAILABLE, RiskService
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
-from sim.validation import hot_seller, mmc, retry_cost, sync_async, theory
+from sim.validation import hot_seller, mmc, orbit, orbit_chain, psp_erlang, retry_cost, sync_async, theory
 from sim.validation.__main__ import main as validate_main
 from sim.validation.report import render
 from sim.validation.rows import CI, ROOT_DOCS, Size, verdict
@@ -78,29 +78,29 @@ def test_risk_queue_exact_timeline():
     assert risk.stats.mean_in_system(3.0) == pytest.approx(5.5 / 3.0)
 
 
-def test_risk_queue_timeout_leaves_queue_and_server_finishes_its_work():
+def test_risk_check_abandoned_by_its_caller_is_still_served():
     env = simpy.Environment()
     risk = _risk(env, servers=1, timeout="1.5s")
     log = []
 
     def caller(name: str):
-        yield from risk.check(100)
-        log.append((name, env.now, risk.servers.count, len(risk.servers.queue)))
+        decision = yield from risk.check(100_000)  # above the fallback limit: a timeout is UNAVAILABLE
+        log.append((name, env.now, decision))
 
     for name in "abc":
         env.process(caller(name))
     env.run()
-    # a served 0–1; b served from 1, its caller gives up at 1.5 but the server stays busy until 2;
-    # c gives up at 1.5 too, still queued, and leaves the queue (just after b's caller returned).
-    assert log == [("a", 1.0, 0, 2), ("b", 1.5, 1, 1), ("c", 1.5, 1, 0)]
+    # a served 0–1; b served 1–2 and c 2–3: both callers gave up at 1.5, the server still did the work
+    assert log == [("a", 1.0, APPROVE), ("b", 1.5, UNAVAILABLE), ("c", 1.5, UNAVAILABLE)]
     assert risk.metrics.counters["risk.timeouts"] == 2
-    assert risk.servers.count == 0 and risk.stats.in_system == 0
-    assert risk.stats.sojourn.count == 2  # a and b completed service; c never started
+    stats = risk.station.stats
+    assert (stats.served, stats.wasted, stats.wasted_s) == (3, 2, 2.0)
+    assert risk.stats.sojourn.count == 3 and risk.stats.sojourn.maximum == 3.0
 
 
 def test_risk_without_servers_has_no_queue_and_no_timeout_means_full_latency():
     env = simpy.Environment()
-    risk = _risk(env, timeout=None, latency="2s")
+    risk = _risk(env, timeout=None, latency="2s", servers=None)
     done = []
 
     def caller():
@@ -110,7 +110,7 @@ def test_risk_without_servers_has_no_queue_and_no_timeout_means_full_latency():
     env.process(caller())
     env.process(caller())
     env.run()
-    assert risk.stats is None and risk.servers is None
+    assert risk.stats is None and risk.station.unlimited
     assert done == [2.0, 2.0]
 
 
@@ -224,6 +224,53 @@ def test_report_marks_a_disagreement():
 def test_committed_docs_come_from_the_generator():
     text = (ROOT_DOCS / "validation.md").read_text()
     assert text.startswith("# Validation") and "do not edit by hand" in text
-    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async"):
+    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit", "Erlang C on the PSP"):
         assert f"## {title}" in text
     assert "| **NO** |" not in text
+
+
+# -- retry orbit: the Markov chain and the simulated station -------------------------------------------
+
+def test_orbit_chain_without_retries_is_mm1k():
+    """q = 1 (every failed caller gives up): the queue length is M/M/1/K whatever the patience
+    (timed-out requests stay queued), P(n) ∝ ρⁿ, the orbit stays empty, and the time from K to 0 is
+    the birth-death sum Σₖ (1/μ) Σⱼ ρʲ."""
+    lam, mu, big_k = 0.7, 1.3, 6
+    solution = orbit_chain.solve(orbit_chain.OrbitParams(lam, mu, 0.4, 0.5, 1.0, big_k))
+    rho = lam / mu
+    weights = [rho**n for n in range(big_k + 1)]
+    expected = [w / sum(weights) for w in weights]
+    assert solution.queue_distribution.tolist() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert solution.mean_orbit == pytest.approx(0.0, abs=1e-12)
+    hit = sum(sum(rho**j for j in range(big_k - k + 1)) / mu for k in range(1, big_k + 1))
+    assert solution.full_to_empty_s == pytest.approx(hit, rel=1e-9)
+
+
+def test_orbit_chain_goodput_without_timeouts_is_the_mm1k_throughput():
+    """θ = 0: every served request is goodput, so goodput = λ(1 − P(n = K)) (M/M/1/K), and only
+    rejections feed the orbit."""
+    lam, mu, big_k = 0.8, 1.0, 4
+    solution = orbit_chain.solve(orbit_chain.OrbitParams(lam, mu, 0.0, 1.0, 1.0, big_k))
+    rho = lam / mu
+    p_full = rho**big_k * (1 - rho) / (1 - rho ** (big_k + 1))
+    assert solution.goodput_per_s == pytest.approx(lam * (1 - p_full), rel=1e-9)
+
+
+def test_orbit_chain_truncation_is_below_its_bound():
+    solution = orbit_chain.solve(orbit.CASES[1].params)
+    assert solution.mass_at_bound < orbit_chain.TRUNCATION_MASS
+    assert len(solution.queue_modes()) == 2  # the bistable case is bistable
+
+
+@pytest.mark.slow
+def test_orbit_simulation_agrees_with_its_markov_chain():
+    rows = orbit.validate(CI, SEED)
+    assert len(rows) == 3 * len(orbit.CASES)
+    _check(rows)
+
+
+@pytest.mark.slow
+def test_psp_stage_matches_erlang_c():
+    rows = psp_erlang.validate(Size("test", replications=6, scale=0.2), SEED)
+    assert len(rows) == 2 * len(psp_erlang.CASES)
+    _check(rows)

@@ -20,7 +20,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("success_rate", "success rate", "higher"),
     Kpi("double_charges", "double charges", "lower"),
     Kpi("money_at_risk_minor", "money at risk", "lower", "minor units"),
-    Kpi("stuck", "stuck payments", "lower"),
+    Kpi("stuck", "payments not final at the end (stuck)", "lower"),
     Kpi("dead_lettered", "DLQ count", "lower"),
     Kpi("recon_auto_fixed", "reconciliation breaks, auto-fixed", "lower"),
     Kpi("recon_by_hand", "reconciliation breaks, by hand", "lower"),
@@ -30,7 +30,10 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("p50_latency_ms", "p50 end-to-end latency", "lower", "ms"),
     Kpi("p95_latency_ms", "p95 end-to-end latency", "lower", "ms"),
     Kpi("p99_latency_ms", "p99 end-to-end latency", "lower", "ms"),
-    Kpi("time_to_recover_s", "time to recover (worst fault)", "lower", "s"),
+    Kpi("time_to_recover_s", "time to recover, goodput and backlog (worst fault)", "lower", "s"),
+    Kpi("time_collapsed_s", "time collapsed (goodput below half its level before the first fault)", "lower", "s"),
+    Kpi("recovered", "1 when goodput and backlog came back after every fault, 0 when the run stayed down", "higher"),
+    Kpi("wasted_work_share", "share of all service time spent on requests whose caller had given up", "lower"),
     Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
     Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
 )
@@ -58,3 +61,12 @@ ALL_KPIS = KPIS + INFO_KPIS
 KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
 KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
+
+
+UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed"})
+
+
+def kpi_bounds(key: str) -> tuple[float, float | None]:
+    """The physical range of a KPI (for clipping confidence intervals): a fraction lies in
+    [0, 1]; every other KPI (counts, rates, durations, ratios) is at least 0."""
+    return (0.0, 1.0) if key in UNIT_INTERVAL_KPIS else (0.0, None)

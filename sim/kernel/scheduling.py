@@ -9,7 +9,8 @@ things components would otherwise do by hand with SimPy's private names.
   step (a PSP charge, a webhook delivery chain): the object is the event.
 - :func:`sleep`, for a process's "wait d seconds" (a service's latency, a database call).
 - :func:`until_fired`, :func:`fire_now` and :func:`wake_up`, for an idle process woken by a callback
-  of the loop (an idle consumer by a publish, an idle buyer session by an arrival).
+  of the loop (an idle consumer by a publish, an idle buyer session by an arrival); :func:`wake`,
+  for one woken with a value through the queue (a thread handed to a waiting request).
 - :func:`succeed_after`, :func:`resume_with`, :func:`timeout_calling` and :func:`active_process`:
   an event that fires later with a value, the value a process resumes with, a Timeout with a
   callback, the running process.
@@ -131,6 +132,14 @@ def wake_up(env: simpy.Environment, wait: Wait) -> None:
             callback(wait)
     else:
         env.schedule(wait, NORMAL, 0)
+
+
+def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
+    """Trigger ``wait`` with ``value`` now, through the event queue (so it is safe from inside a
+    process: the waiting process resumes after the current one yields)."""
+    wait._ok = True
+    wait._value = value
+    env.schedule(wait, NORMAL, 0.0)
 
 
 def resume_with(event: simpy.Event | Wait, value: object) -> None:

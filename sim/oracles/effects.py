@@ -1,5 +1,5 @@
-"""Effects happen once: exactly-once effect from at-least-once delivery (DESIGN §6.7) and
-idempotent replay at the PSP (§6.6)."""
+"""Effects happen once: exactly-once effect from at-least-once delivery (docs/design.md §9.8) and
+idempotent replay at the PSP (docs/design.md §9.7)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ REPORTS_DIR = Path("reports")
 
 
 def default_out_dir(name: str, variant: str | None = None) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"  # never a hidden (temporary) name
     return REPORTS_DIR / (f"{slug}--{variant}" if variant else slug)
 
 

@@ -24,12 +24,12 @@ SECTIONS = (
         "attempts per order (orders created in the last 60 s of the fault are not counted). "
         "Amplification: executor retries × the PSP's bank retries (`psp.bank_retry`) with banks "
         "failing at q; bank authorisations per order (`psp.bank_attempts`). Reference: E[executor "
-        "attempts] × E[bank attempts per executor attempt], = A·B at q = 1 (DESIGN's 3 layers × 3 = 27 "
-        "needs a third retrying layer, which the model does not have: the product rule is what is "
-        "checked). Retry budget: **measured on the policy object** `RetryBudget` (+0.1 token per "
-        "success, bucket 5) gating retries of requests failing at p, not yet through the executor "
-        "(issue 5 wires the budget in; `tests/test_validation.py` has the model-path test, skipped "
-        "until then). Reference: attempts = 1/(1 − 0.1(1 − p)) when the budget binds, never above 1.1×."
+        "attempts] × E[bank attempts per executor attempt], = A·B at q = 1 (two retrying layers are "
+        "measured: the product rule is what is checked; 3 layers × 3 = 27 follows from it). Retry "
+        "budget: `RetryBudget` (+0.1 token per success, bucket 5) gating retries of requests failing "
+        "at p, measured twice: **on the policy object**, and through the full model as the executor's "
+        "`retry_budget` on its PSP retries (`tests/test_validation.py` runs both). Reference: attempts "
+        "= 1/(1 − 0.1(1 − p)) when the budget binds, never above 1.1×."
     )),
     ("Hot-seller wallet contention (AWS backoff and jitter)", "hot_seller", (
         "N payment-success credits of one seller at t = 0 on the model's `Wallet` (optimistic "
@@ -49,6 +49,30 @@ SECTIONS = (
         "settles a dead-lettered order; a decline or error leaves it for a human). Most dead-lettered "
         "orders are settled by webhooks, which is why the order success rate hardly differs: the "
         "difference is in what customers see, the PSP load, and what needs a human."
+    )),
+    ("Retry orbit: a queue with timeouts and retries against its Markov chain", "orbit", (
+        "The model's own `SlotStation` (1 server, `max_queue` K − 1, `discipline: random`) with Poisson new "
+        "requests λ, exponential service μ, exponential patience θ counted from arrival (a timed-out caller's "
+        "request stays queued and is still served: wasted work), and callers who, after a timeout or a "
+        "rejection, give up with probability q or retry after an exponential time of rate r (the orbit). "
+        "Reference: the continuous-time Markov chain of the same rules (`sim/validation/orbit_chain.py`, "
+        "states: requests queued n, of them with a waiting caller ℓ, whether the one in service has one, "
+        "callers in orbit m), its orbit truncated at the bound M where the stationary mass is below 1e-9, "
+        "solved with scipy.sparse; the full→empty time is the expected hitting time of n = 0 from n = K "
+        "(every caller waiting, orbit empty), a linear system. The chain is exact only under random order "
+        "of service (under FIFO the request in service is older than average), hence the discipline. "
+        "Mean queue length and goodput: one long run per replication, warm-up deleted; full→empty: each "
+        "replication averages independent starts from a full queue. The case column gives the modes of "
+        "the chain's P(n): two modes is the bistable region."
+    )),
+    ("Erlang C on the PSP's concurrency limit", "psp_erlang", (
+        "`models/async-kafka.yaml` built as a world, its PSP with `concurrency_limit: c`, an unbounded queue, "
+        "exponential `latency` of mean 1/μ, `api_latency: null`, no network latency, card scheme and banks "
+        "answering at once and nothing failing, pending or rate limited, so a charge holds its slot exactly its "
+        "latency; Poisson checkouts at λ with one order each, no risk rejections, and 2000 `payment-orders` "
+        "partitions so the executor's partition workers hardly ever hold an order back. Each replication "
+        "deletes a warm-up, then measures the PSP queue's mean wait per arrival (the station's queue-time "
+        "integral / arrivals) and the slots' utilisation."
     )),
 )
 
@@ -111,7 +135,8 @@ def render(sections: dict[str, list[Row]], size: Size, master_seed: int) -> str:
         "95 % confidence interval over independent replications (Student's t), each replication "
         "seeded from the master seed; a check agrees when its criterion holds, tolerances come from "
         "the interval, never from a pinned seed. \"—\" in Agrees marks numbers reported for context "
-        "(no claim of the source attached). The numbers to validate against are DESIGN §8's.",
+        "(no claim of the source attached). The numbers to validate against are those of "
+        "docs/design.md §13.",
         "",
         f"With {len(claims)} claims each checked at 95 %, about {len(claims) / 20:.1f} would miss by chance "
         "alone even if the simulator were exact. \"yes (family-wise)\" marks a reference outside its 95 % "
