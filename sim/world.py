@@ -203,8 +203,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         )
 
     groups = {
-        "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle),
-        "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle),
+        "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle, model.wallet.commit),
+        "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle, model.ledger.commit),
     }
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)

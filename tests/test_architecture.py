@@ -105,7 +105,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     #                         (its version); stats: confidence intervals, from the standard library alone
     frozenset({"config"}),  # the schema and what is derived from it alone: samplers from distributions,
     #                         the system graph, fault specs and targets, topic names, KPI and coverage names
-    frozenset({"policies", "domain", "observe", "kernel", "format"}),  # format: how numbers read (KPI units
+    frozenset({"domain"}),  # orders and their states, read by the observers (sample traces, recovery)
+    frozenset({"policies", "observe", "kernel", "format"}),  # format: how numbers read (KPI units
     #                         from config), for runners' verdict text, reports and the CLI alike
     frozenset({"components"}),
     frozenset({"faults"}),  # applied to a running world's components

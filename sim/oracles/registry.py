@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, liveness, money, reconciled
+from sim.oracles import card_data, effects, flags, fraud, liveness, money, reconciled, slo
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -29,11 +29,15 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "exactly_once_effect": (effects.exactly_once_effect, "each success event credits the wallet and the ledger once"),
     "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
+    "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
+    "slo": (slo.slo_met, "the model's service-level objectives (slo:) held: amplification, p99 latency, goodput, "
+                         "time to recover, success rate"),
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {
     "charged_iff_succeeded": (reconciled.charged_iff_succeeded,
-                              "after reconciliation, captured iff SUCCESS, except breaks left in a bucket"),
+                              "after reconciliation, captured iff SUCCESS, except breaks left in a bucket; "
+                              "none FAILED while its bank has not answered"),
 }
 
 ORACLE_NAMES: tuple[str, ...] = (*ALL_ORACLES, *AFTER_RECONCILIATION)

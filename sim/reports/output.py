@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.reports.bundle import write_run_report
-from sim.runners.kpis import enrich
-
 REPORTS_DIR = Path("reports")
 
 
@@ -19,6 +16,9 @@ def default_out_dir(name: str, variant: str | None = None) -> Path:
 def write_run_outputs(out_dir: Path, result) -> None:
     """The whole report folder of a run (report.html, summary.md, results.json, metrics.csv,
     plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict)."""
+    from sim.reports.bundle import write_run_report  # here, so ``paychaos --help`` imports no matplotlib
+    from sim.runners.kpis import enrich
+
     data = result if isinstance(result, dict) else result.data
     if "kpis" not in data:
         data = enrich(data, result.world)
