@@ -28,7 +28,7 @@ from pathlib import Path
 import simpy
 
 from sim.config.loader import LoadedScenario, load_scenario
-from sim.engine import Engine
+from sim.kernel.engine import Engine
 from sim.runners.run import run_scenario
 
 BENCH_DIR = Path(__file__).resolve().parent

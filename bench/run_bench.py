@@ -18,7 +18,6 @@ import multiprocessing
 import platform
 import statistics
 import sys
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -29,12 +28,13 @@ from rich.table import Table
 from bench.budgets import EVENTS_PER_PAYMENT_BUDGET
 from bench.end_to_end import TARGETS as TARGETS_E2E, end_to_end
 from bench.measure import FAULT_HEAVY, THROUGHPUT, measure_run, retained_per_payment, traced_growth
+from bench.pairing import median_run, paired
 from bench.reference import run_mmc
 from bench.sweep import sweep_speedup
 from sim import __version__
 import json
 
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 RATIO_TARGET = 0.15
 PEAK_RSS_TARGET_MIB = 300.0
@@ -53,37 +53,6 @@ REPEATS_200K = 3
 median of its runs)."""
 
 
-def _paired(model_runs: list[tuple[str, Callable[[], dict]]], reference: Callable[[int], dict],
-            on_step: Callable[[str], None]) -> tuple[list[dict], list[tuple[str, dict]]]:
-    """Run every model run between two reference runs (R m R m R ... R) and give each model run
-    the mean rate of its two neighbours as ``reference_customers_per_s``: load from other tenants
-    on a shared machine drifts over the minutes a bench takes, and a reference measured next to
-    each run cancels most of it. Returns (reference runs, [(label, model run)])."""
-    references = [reference(0)]
-    measured = []
-    for index, (label, measure) in enumerate(model_runs, start=1):
-        on_step(label)
-        result = measure()
-        on_step(f"reference M/M/c #{index + 1}")
-        references.append(reference(index))
-        neighbours = references[-2:]
-        result["reference_customers_per_s"] = round(statistics.fmean(r["customers_per_s"] for r in neighbours), 1)
-        result["ratio_to_reference"] = round(result["payments_per_s"] / result["reference_customers_per_s"], 4)
-        if "payments_per_s_sim_loop" in result:
-            result["ratio_to_reference_sim_loop"] = round(
-                result["payments_per_s_sim_loop"] / result["reference_customers_per_s"], 4)
-        measured.append((label, result))
-    return references, measured
-
-
-def _median_run(runs: list[dict]) -> dict:
-    """The run with the median ratio (an odd number of runs), with every run's ratio beside it."""
-    ordered = sorted(runs, key=lambda r: r["ratio_to_reference"])
-    chosen = dict(ordered[len(ordered) // 2])
-    chosen["ratios_of_repeats"] = [r["ratio_to_reference"] for r in runs]
-    return chosen
-
-
 def run(quick: bool, console: Console) -> dict:
     sizes = (20_000, 100_000) if quick else (200_000, 1_000_000)
     reference_customers = 50_000 if quick else 200_000
@@ -100,7 +69,7 @@ def run(quick: bool, console: Console) -> dict:
             console.log(f"bench: {label}")
 
         on_step("reference M/M/c #1")
-        references, measured = _paired(
+        references, measured = paired(
             model_runs, lambda index: _isolated(run_mmc, reference_customers, index + 1), on_step)
         on_step("bytes retained (tracemalloc)")
         retained = _retained(quick)
@@ -110,7 +79,7 @@ def run(quick: bool, console: Console) -> dict:
         e2e = end_to_end(quick)
     reference_rate = statistics.median(r["customers_per_s"] for r in references)
     runs = [result for _, result in measured]
-    baselines = [_median_run(runs[:repeats]), runs[repeats]]
+    baselines = [median_run(runs[:repeats]), runs[repeats]]
     fault_heavy = runs[repeats + 1]
     big = baselines[-1]
     events_per_payment = baselines[0]["events_per_payment"]

@@ -33,11 +33,12 @@ import pandas as pd
 
 from sim.config.loader import LoadedScenario, load_scenario, read_yaml
 from sim.config.sweep import (
-    SettingsSource, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
+    Resolved, SettingsSource, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
 )
+from sim.config.kpis import KPI_DESCRIPTIONS, KPI_NAMES
 from sim.errors import ConfigError
-from sim.reports.sweep_report import point_ci, points_frame
-from sim.runners.kpis import KPI_DESCRIPTIONS, KPI_NAMES, kpis as run_kpis
+from sim.reports.sweep_report import point_ci, points_frame, write_sweep_report
+from sim.runners.kpis import kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario
 from sim.runners.sweep import execute, run_sweep
 
@@ -188,8 +189,6 @@ def sweep(path: str | Path, out: str | Path | None = None, *, executor: str = "l
     outcome = run_sweep(loaded, Path(out) if out is not None else None, executor=executor, workers=workers,
                         scheduler=scheduler, resume=resume, fresh=fresh)
     if report and out is not None:
-        from sim.reports.sweep_report import write_sweep_report
-
         write_sweep_report(Path(out), loaded, outcome.rows)
     return pd.DataFrame(outcome.rows)
 
@@ -201,8 +200,6 @@ def sweep_points(table: pd.DataFrame, parameters: list[str], kpis: Iterable[str]
 
 def values(setup: Setup) -> dict[str, Any]:
     """The validated value of each setting (``"250ms"`` → 0.25), as tables show them."""
-    from sim.config.sweep import Resolved
-
     resolved = Resolved(setup.loaded, setup.scenario_data, setup.model_data)
     return {key: setting_value(resolved, key, value) for key, value in setup.settings.items()}
 

@@ -17,7 +17,7 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
 from sim.components.kafka import ConsumerGroup, Topic
-from sim.engine import Engine
+from sim.kernel.engine import Engine
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.outbox import OutboxRelay
@@ -32,6 +32,7 @@ from sim.components.stations import DelayStation, SlotStation
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.topics import ORDERS_TOPIC, SUCCESS_TOPIC
 from sim.domain.orders import Checkouts, Orders
 from sim.domain.population import Population, generate_population
 from sim.domain.truth import GroundTruth
@@ -39,9 +40,6 @@ from sim.faults.runner import FaultWindow, start_faults
 from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
 from sim.rng import Streams
-
-ORDERS_TOPIC = "payment-orders"
-SUCCESS_TOPIC = "payment-success"
 
 
 class SettlementFile:

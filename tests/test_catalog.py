@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from sim.cli import main
-from sim.faults.specs import FAULT_CLASSES
-from sim.policies.breaker import CircuitBreakerPolicy
-from sim.policies.retry import RetryPolicy
+from sim.config.fault_specs import FAULT_CLASSES
+from sim.config.policies import CircuitBreakerPolicy, RetryPolicy
 
 
 def _json(capsys) -> dict:

@@ -15,8 +15,7 @@ def test_sessions_are_reused_and_every_buyer_gets_an_answer(tmp_path):
     world, verdicts, _recon = simulate(loaded)
     clients = world.clients
     assert clients.checkouts > 3000
-    sessions = len(clients._idle_sessions)  # every session is back in the pool once the run drained
-    assert 1 <= sessions <= 40  # ~20 buyers/s x ~0.2 s each: a handful at once, not one per buyer
+    assert 1 <= clients.sessions_started <= 40  # ~20 buyers/s x ~0.2 s each: a handful at once, not one per buyer
     assert clients.latency.count == clients.checkouts  # each buyer answered once, in its session
     assert len(world.checkouts) + world.metrics.counters["client.rejected"] == clients.checkouts  # risk rejects some
     assert all(v.passed for v in verdicts)
@@ -31,5 +30,5 @@ def test_a_buyer_who_times_out_moves_on_while_the_session_finishes_the_request(t
     counters = world.metrics.counters
     assert counters["client.timeouts"] > 50
     assert counters["client.retries"] > 50
-    assert len(world.clients._idle_sessions) >= 100  # ~20 s of arrivals were held at once
+    assert world.clients.sessions_started >= 100  # ~20 s of arrivals were held at once
     assert all(v.passed for v in verdicts)

@@ -20,7 +20,7 @@ from sim.runners.compare import (
     run_comparison,
     summarize_comparison,
 )
-from sim.runners.kpis import KPIS
+from sim.config.kpis import KPIS
 from sim.runners.replicate import Replicated, mean_ci
 
 SMALL = dict(duration="1m", drain="1m", seed=3, bin="1s",

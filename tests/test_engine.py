@@ -1,7 +1,7 @@
 """The event loop and the light events: same order, same times and same event ids as plain SimPy.
 
-The model's results are only as deterministic as its event order, so :class:`sim.engine.Engine`
-and :mod:`sim.components.scheduling` are checked against ``simpy.Environment`` and
+The model's results are only as deterministic as its event order, so :class:`sim.kernel.engine.Engine`
+and :mod:`sim.kernel.scheduling` are checked against ``simpy.Environment`` and
 ``env.timeout`` running the same random programs.
 """
 
@@ -14,44 +14,85 @@ import simpy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.components.scheduling import call_after, fire_now, sleep, until_fired
-from sim.engine import NEAR_S, Engine
+from sim.kernel.scheduling import (
+    Step, active_process, call_after, fire_now, resume_with, schedule_step, sleep, succeed_after,
+    timeout_calling, until_fired, wake_up,
+)
+from sim.kernel.engine import NEAR_S, Engine
+
+
+class _Tick(Step):
+    """A component's own step object (as the PSP's charges): one per program, rescheduled."""
+
+    __slots__ = ()
 
 
 def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
     """Processes that wait, wake each other and schedule calls, some at equal times (ties are
-    where event ids decide the order). ``light`` uses the light events, else SimPy's own."""
+    where event ids decide the order). ``light`` uses the kernel's light events and helpers, else
+    SimPy's own (the same random draws either way)."""
     rng = random.Random(seed)
     wakes: list = []
+    procs: dict = {}
 
-    def wait(delay):
-        return sleep(env, delay) if light else env.timeout(delay)
+    def wait(delay, how):
+        if how == "sleep":
+            return sleep(env, delay) if light else env.timeout(delay)
+        if how == "succeed_after":  # an event that fires later with a value, as a PSP reply
+            if not light:
+                return env.timeout(delay, ("replied", delay))
+            event = env.event()
+            succeed_after(env, event, ("replied", delay), delay)
+            return event
+        # resume_with: a callback of the wait sets what the process resumes with
+        if not light:
+            return env.timeout(delay, "set by a callback")
+        event = sleep(env, delay)
+        event.callbacks.append(lambda e: resume_with(e, "set by a callback"))
+        return event
 
     def worker(name: int):
         for step in range(rng.randint(1, 6)):
             delay = rng.choice([0.0, NEAR_S / 2, 0.5, 1.0, rng.random()])  # near and far heaps
-            value = yield wait(delay)
+            how = rng.choice(["sleep", "succeed_after", "resume_with"])
+            value = yield wait(delay, how)
             log.append((env.now, name, step, value))
+            assert (active_process(env) if light else env.active_process) is procs[name]
             if rng.random() < 0.3:
                 wake = until_fired() if light else env.event()
                 wakes.append((name, wake))
                 got = yield wake
                 log.append((env.now, name, "woken", got))
+            elif wakes and rng.random() < 0.3:  # woken from inside a process: scheduled, not run
+                other, wake = wakes.pop(0)
+                log.append((env.now, name, "wakes", other))
+                wake_up(env, wake) if light else wake.succeed()
 
     def waker(_event=None):
         log.append((env.now, "waker", len(wakes)))
+        assert (active_process(env) if light else env.active_process) is None
         if wakes:
             name, wake = wakes.pop(0)
-            fire_now(wake)  # at once, from a scheduled call: on a SimPy event as on a light one
+            by_wake_up = rng.random() < 0.5  # drawn in both modes: the same draws
+            if light and by_wake_up:
+                wake_up(env, wake)  # from the loop: at once, as fire_now
+            else:
+                fire_now(wake)  # at once, from a scheduled call: on a SimPy event as on a light one
         if env.now < 20:
             delay = rng.choice([NEAR_S / 2, 0.5, 1.0, rng.random()])
-            if light:
-                call_after(env, delay, waker)
-            else:
+            how = rng.choice(["call_after", "schedule_step", "timeout_calling"])
+            if not light:
                 env.timeout(delay).callbacks.append(waker)
+            elif how == "call_after":
+                call_after(env, delay, waker)
+            elif how == "schedule_step":
+                schedule_step(env, tick, (waker,), delay)
+            else:
+                timeout_calling(env, delay, waker)
 
+    tick = _Tick()
     for name in range(rng.randint(1, 5)):
-        env.process(worker(name))
+        procs[name] = env.process(worker(name))
     waker()
 
 
@@ -72,10 +113,12 @@ def test_engine_runs_simpys_order_and_stops_where_simpy_stops(seed, until):
     assert log_fast == log_plain
 
 
+@pytest.mark.parametrize("engine", [Engine, simpy.Environment])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_light_events_run_where_simpys_events_run(seed):
-    """sleep / call_after / until_fired against timeout / callbacks / event(): the same log."""
-    plain, light = simpy.Environment(), Engine()
+def test_light_events_run_where_simpys_events_run(engine, seed):
+    """The kernel's helpers against timeout / callbacks / event(), on the engine and on a plain
+    SimPy environment: the same log, the same number of event ids."""
+    plain, light = simpy.Environment(), engine()
     log_plain: list = []
     log_light: list = []
     _program(plain, seed, False, log_plain)

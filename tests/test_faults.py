@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from helpers import scenario, write_scenario
 
+from sim.config.fault_specs import FAULT_CLASSES
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
-from sim.faults.specs import FAULT_CLASSES
 from sim.runners.run import run_scenario
+from sim.world import build_world
 
 SMALL = {"rate": "10/s", "buyers": 300, "sellers": 30, "currencies": ["EUR", "USD"]}
 W = {"at": "30s", "for": "1m"}
@@ -122,8 +123,6 @@ def test_a_ramp_grows_intensity_in_steps_and_records_one_window(tmp_path):
     loaded = scenario(tmp_path, "async-kafka.yaml", duration="2m", drain="1m", workload=SMALL,
                       faults=[{"kind": "psp_errors", "at": "10s", "for": "1m", "ramp": "40s", "ramp_steps": 4,
                                "probability": 0.8}])
-    from sim.world import build_world
-
     world = build_world(loaded.model, loaded.scenario, 1)
     seen = []
     for t in (5, 15, 25, 35, 45, 55, 69, 75):
@@ -138,8 +137,6 @@ def test_stacked_faults_combine_and_unwind(tmp_path):
     loaded = scenario(tmp_path, "async-kafka.yaml", duration="2m", drain="1m", workload=SMALL,
                       faults=[{"kind": "psp_errors", "at": "10s", "for": "40s", "probability": 0.5},
                               {"kind": "psp_errors", "at": "20s", "for": "10s", "probability": 0.5}])
-    from sim.world import build_world
-
     world = build_world(loaded.model, loaded.scenario, 1)
     seen = []
     for t in (15, 25, 35, 55):
@@ -165,8 +162,27 @@ def test_a_fault_aimed_at_something_the_model_lacks_is_a_config_error(tmp_path, 
 
 
 def test_link_names_are_order_insensitive_and_retry_groups_are_targets(tmp_path):
-    load_scenario(write_scenario(tmp_path, "async-kafka.yaml", name="a", faults=[
+    """``psp~executor`` is accepted and cuts the executor's link to the PSP; a retry stage's
+    consumer group and topic are targets, and the fault strikes exactly them."""
+    reversed_link = load_scenario(write_scenario(tmp_path, "async-kafka.yaml", name="a", faults=[
         {"kind": "network_partition", "target": "psp~executor", "at": "1m", "for": "1m"}]))
-    load_scenario(write_scenario(tmp_path, "retry-topics.yaml", name="b", faults=[
+    world = build_world(reversed_link.model, reversed_link.scenario, 1)
+    world.env.run(until=90)
+    assert world.executor.cut == [1, 0] and world.executor.cut_links == 1
+    world.env.run(until=150)
+    assert world.executor.cut == [0, 0] and world.metrics.counters["executor.partitioned"] > 0
+
+    retry_stage = load_scenario(write_scenario(tmp_path, "retry-topics.yaml", name="b", faults=[
         {"kind": "consumer_crash", "target": "executor-retry-2", "at": "1m", "for": "1m"},
         {"kind": "broker_outage", "target": "payment-orders-retry-1", "at": "1m", "for": "1m"}]))
+    world = build_world(retry_stage.model, retry_stage.scenario, 1)
+    groups, topics = world.consumer_groups, world.topics
+    world.env.run(until=90)
+    assert 0 not in groups["executor-retry-2"].live_instances()
+    assert all(0 in group.live_instances() for name, group in groups.items() if name != "executor-retry-2")
+    assert not topics["payment-orders-retry-1"].available
+    assert all(topic.available for name, topic in topics.items() if name != "payment-orders-retry-1")
+
+    with pytest.raises(ConfigError, match="executor~psp"):  # a link that does not exist, either way round
+        load_scenario(write_scenario(tmp_path, "async-kafka.yaml", name="c", faults=[
+            {"kind": "network_partition", "target": "wallet~executor", "at": "1m", "for": "1m"}]))

@@ -8,7 +8,7 @@ import pytest
 from helpers import MODELS
 from sim.config.loader import load_model
 from sim.config.model import SystemModel
-from sim.graph import ASYNC, CONTRIBUTORS, SYNC, add_component, build_graph, graph_problems, link
+from sim.config.graph import ASYNC, CONTRIBUTORS, SYNC, add_component, build_graph, graph_problems, link
 
 
 def _edges(g: nx.DiGraph) -> set[tuple[str, str, str]]:
@@ -52,12 +52,12 @@ def test_instance_counts_and_partitions_follow_the_model():
 def extra_contributor(monkeypatch):
     """Append a contributor for one test, as issue-specific parts of a design would."""
     def add(contributor):
-        monkeypatch.setattr("sim.graph.CONTRIBUTORS", CONTRIBUTORS + [contributor])
+        monkeypatch.setattr("sim.config.graph.CONTRIBUTORS", CONTRIBUTORS + [contributor])
     return add
 
 
 def test_a_topic_without_consumer_group_is_reported(extra_contributor):
-    from sim.graph import add_topic
+    from sim.config.graph import add_topic
 
     def retry_topic(model, g):
         add_topic(g, model, "payment-orders-retry-1", at=(3, -1))
@@ -90,7 +90,7 @@ def test_a_link_to_a_missing_component_is_reported_with_a_suggestion(extra_contr
 
 
 def test_the_checkout_must_reach_the_bank(monkeypatch):
-    monkeypatch.setattr("sim.graph.CONTRIBUTORS", [c for c in CONTRIBUTORS if c.__name__ != "_charge_path"]
+    monkeypatch.setattr("sim.config.graph.CONTRIBUTORS", [c for c in CONTRIBUTORS if c.__name__ != "_charge_path"]
                         + [lambda model, g: add_component(g, "bank", "issuing banks", kind="external", at=(6, 0))])
     messages = [p.message for p in graph_problems(SystemModel(name="m"))]
     assert "the checkout cannot reach the issuing bank: no path of calls or messages" in messages

@@ -5,9 +5,9 @@ from __future__ import annotations
 from helpers import MODELS
 
 from sim.config.loader import load_model
-from sim.graph import build_graph
+from sim.config.graph import build_graph
 from sim.reports.system_graph import draw
-from sim.runners.graph_cache import graph_key, system_graph_files
+from sim.reports.graph_cache import graph_key, system_graph_files
 
 
 def _drawer(calls: list):

@@ -93,7 +93,9 @@ def test_every_scenario_and_variant_runs_shortened(path, variant):
     loaded = shortened(load_scenario(path))
     result = run_scenario(loaded, variant=variant, explain=False)
     data = result.data
-    assert data["verdict"] in ("pass", "fail")
+    everything_held = (all(v["passed"] for v in data["oracles"]) and all(e["held"] for e in data["expectations"])
+                       and all(c["held"] for c in data["coverage"]["required"]))
+    assert data["verdict"] == ("pass" if everything_held else "fail"), "the verdict must sum up the checks it reports"
     assert data["summary"]["orders"] > 0
     assert {v["oracle"] for v in data["oracles"]} >= set(SAFETY_ORACLES)
     scheduled = [i for i, f in enumerate(loaded.scenario.faults) if f.mtbf_s is None]
@@ -102,5 +104,6 @@ def test_every_scenario_and_variant_runs_shortened(path, variant):
     expected_failure = DEMONSTRATES_FAILURE.get(f"{path.stem}:{variant or 'base'}")
     if expected_failure:
         assert not held[expected_failure], f"this scenario exists to show {expected_failure} failing"
+        assert data["verdict"] == "fail"
     elif "flawed" not in Path(loaded.model_path).parts:
         assert all(held[name] for name in SAFETY_ORACLES), held

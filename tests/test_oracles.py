@@ -13,7 +13,7 @@ from sim.config.loader import load_scenario
 from sim.domain.orders import BOTH_UPDATED, WALLET_UPDATED, OrderState
 from sim.errors import ConfigError
 from sim.oracles import card_data, effects, flags, reconciled
-from sim.oracles.coverage import PATHS, path_counts
+from sim.config.coverage import PATHS, path_counts
 from sim.runners.run import run_scenario, simulate
 
 SMALL = {"rate": "10/s", "buyers": 100, "sellers": 10, "max_checkouts": 60, "currencies": ["EUR", "USD"]}

@@ -41,7 +41,7 @@ def test_bench_sweep_goes_through_the_sweep_runner_with_identical_results(tmp_pa
 
 
 def test_bench_pairs_every_model_run_with_the_references_measured_around_it():
-    from bench.run_bench import _median_run, _paired
+    from bench.pairing import median_run, paired
 
     rates = iter([100.0, 120.0, 80.0, 90.0])  # references R0 R1 R2 R3 around three model runs
     order = []
@@ -56,11 +56,11 @@ def test_bench_pairs_every_model_run_with_the_references_measured_around_it():
             return {"payments_per_s": payments_per_s}
         return measure
 
-    references, measured = _paired([("a", model(11.0)), ("b", model(15.0)), ("c", model(17.0))], reference,
+    references, measured = paired([("a", model(11.0)), ("b", model(15.0)), ("c", model(17.0))], reference,
                                    on_step=lambda label: None)
     assert order == ["R0", "m11", "R1", "m15", "R2", "m17", "R3"]
     assert [r["customers_per_s"] for r in references] == [100.0, 120.0, 80.0, 90.0]
     assert [(label, r["reference_customers_per_s"], r["ratio_to_reference"]) for label, r in measured] == [
         ("a", 110.0, 0.1), ("b", 100.0, 0.15), ("c", 85.0, 0.2)]
-    median = _median_run([r for _, r in measured][::-1])
+    median = median_run([r for _, r in measured][::-1])
     assert median["ratio_to_reference"] == 0.15 and median["ratios_of_repeats"] == [0.2, 0.15, 0.1]

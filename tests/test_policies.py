@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from pydantic import ValidationError
 
-from sim.policies.breaker import CircuitBreaker, CircuitBreakerPolicy
-from sim.policies.budget import RetryBudget, RetryBudgetPolicy, TokenBucket
-from sim.policies.retry import Retrier, RetryPolicy, RetryStrategy, backoff_s
-from sim.policies.shedding import LoadShedder, LoadSheddingPolicy
-from sim.policies.throttle import AdaptiveThrottle, AdaptiveThrottlePolicy
+from sim.config.policies import (
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
+)
+from sim.policies.breaker import CircuitBreaker
+from sim.policies.budget import RetryBudget, TokenBucket
+from sim.policies.retry import Retrier, backoff_s
+from sim.policies.shedding import LoadShedder
+from sim.policies.throttle import AdaptiveThrottle
 
 # --------------------------------------------------------------------------- retry strategies
 

@@ -26,7 +26,7 @@ from sim.config.model import BanksConfig, PspConfig, SchemeConfig, WebhookConfig
 from sim.domain.population import Card, Population
 from sim.domain.truth import GroundTruth
 from sim.observe.metrics import Metrics
-from sim.policies.retry import RetryPolicy, RetryStrategy
+from sim.config.policies import RetryPolicy, RetryStrategy
 from sim.rng import Streams
 
 A = ReplyCode.APPROVED

@@ -15,7 +15,8 @@ import time
 
 from helpers import ROOT, write_scenario
 from sim.cli import main
-from sim.reports.output import default_out_dir, remove_leftovers, write_text_atomic
+from sim.atomic import remove_leftovers, write_text_atomic
+from sim.reports.output import default_out_dir
 
 SMALL = {"duration": "20s", "drain": "20s", "workload": {"rate": "5/s", "buyers": 20, "sellers": 4}}
 

@@ -17,10 +17,10 @@ from markdown_it import MarkdownIt
 from sim.cli import main
 from sim.cli import progress as cli_progress
 from sim.config.loader import load_scenario
-from sim.reports import format as fmt
+from sim import format as fmt
 from sim.reports import plots, tables
 from sim.runners.compare import pareto_front
-from sim.runners.kpis import KPIS
+from sim.config.kpis import KPIS
 from sim.runners.run import run_scenario
 from sim.stats import mean_ci
 
@@ -94,7 +94,7 @@ def test_intervals_are_clipped_to_the_kpis_physical_range():
     clipped = mean_ci(rates, (0.0, 1.0))
     assert clipped["high"] == 1.0 and clipped["low"] < clipped["mean"]
     assert mean_ci([0, 0, 3], (0.0, None))["low"] == 0.0  # a count is never below zero
-    from sim.runners.kpis import kpi_bounds
+    from sim.config.kpis import kpi_bounds
 
     assert kpi_bounds("success_rate") == (0.0, 1.0) and kpi_bounds("dead_lettered") == (0.0, None)
 

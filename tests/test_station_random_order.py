@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from sim.components.scheduling import call_after
+from sim.kernel.scheduling import call_after
 from sim.components.stations import QUEUED, STARTED, DelayStation, SlotStation
 from sim.config.capacity import HarnessQueueConfig
-from sim.engine import Engine
+from sim.kernel.engine import Engine
 from sim.rng import Streams
 
 

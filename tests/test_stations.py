@@ -11,10 +11,10 @@ import math
 
 from hypothesis import assume, given, settings, strategies as st
 
-from sim.components.scheduling import call_after
+from sim.kernel.scheduling import call_after
 from sim.components.stations import QUEUED, REJECTED, STARTED, DelayStation, SlotStation
 from sim.config.capacity import QueueConfig
-from sim.engine import Engine
+from sim.kernel.engine import Engine
 
 
 def _serve_all(station_factory, arrivals, servers, cfg):

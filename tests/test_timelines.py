@@ -16,7 +16,8 @@ from sim.config.scenario import Scenario
 from sim.domain.orders import OrderState
 from sim.observe.trace import Trace
 from sim.oracles.liveness import lost_orders, nothing_lost
-from sim.world import SUCCESS_TOPIC, build_world
+from sim.config.topics import SUCCESS_TOPIC
+from sim.world import build_world
 
 CONSTANT_MODEL = {
     "name": "constant",

@@ -18,11 +18,9 @@ if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stay
 def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
     """Every resilience policy: (name, its config class, where a file configures it)."""
     from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
-    from sim.policies.breaker import CircuitBreakerPolicy
-    from sim.policies.budget import RetryBudgetPolicy
-    from sim.policies.retry import RetryPolicy
-    from sim.policies.shedding import LoadSheddingPolicy
-    from sim.policies.throttle import AdaptiveThrottlePolicy
+    from sim.config.policies import (
+        AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy,
+    )
 
     return [
         ("retry", RetryPolicy, "client.retry · payment_service.executor_retry (sync) · executor.retry · "
@@ -123,8 +121,8 @@ def design_knobs() -> list[dict]:
 def catalog() -> dict:
     """The whole catalogue as plain data."""
     from sim.config.model import SecondaryPspConfig
-    from sim.faults.schedule import FaultSchedule
-    from sim.faults.specs import FAULT_CLASSES
+    from sim.config.fault_schedule import FaultSchedule
+    from sim.config.fault_specs import FAULT_CLASSES
 
     schedule_fields = set(FaultSchedule.model_fields)
     faults = [

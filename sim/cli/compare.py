@@ -88,7 +88,7 @@ SHORT = {"success_rate": "success", "psp_requests_per_order": "PSP req/order",
 
 def _compact(key: str, stat: dict) -> str:
     """``mean ±half`` in the report's formatter (durations in their unit, thousands separators)."""
-    from sim.reports import format as fmt
+    from sim import format as fmt
 
     if stat["mean"] is None:
         return "–"
@@ -102,7 +102,7 @@ def print_ranking(console: Console, comp: dict) -> None:
     from rich.table import Table
 
     from sim.runners.compare import headline_kpis
-    from sim.runners.kpis import KPI_BY_KEY
+    from sim.config.kpis import KPI_BY_KEY
 
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")

@@ -29,8 +29,8 @@ def main(args: argparse.Namespace) -> int:
     from sim.cli.progress import counted, make_console
     from sim.config.loader import load_scenario
     from sim.errors import ConfigError
-    from sim.reports import format as fmt
-    from sim.reports.output import write_text_atomic
+    from sim import format as fmt
+    from sim.atomic import write_text_atomic
     from sim.runners.estimate import estimate
 
     console = make_console()

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sim.config.loader import file_kind, load_model, load_scenario, variant_model
-    from sim.graph import build_graph
+    from sim.config.graph import build_graph
     from sim.reports.system_graph import draw  # networkx and matplotlib only when drawing
 
     if file_kind(args.file) == "scenario":

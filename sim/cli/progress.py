@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.reports import format as fmt
+from sim import format as fmt
 
 PIPED_WIDTH = 200
 """Columns a console assumes when writing to a pipe or a file (tables and long lines stay whole)."""

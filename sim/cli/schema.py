@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 KINDS = ("scenario", "model", "sweep")  # sim.config.json_schema.KINDS without importing it (a test checks they agree)
 

@@ -46,7 +46,7 @@ def default_sweep_dir(name: str) -> Path:
 def main(args: argparse.Namespace) -> int:
     from sim.cli.progress import as_run, counted, make_console
     from sim.config.sweep import load_sweep
-    from sim.reports import format as fmt
+    from sim import format as fmt
     from sim.runners.sweep import run_sweep
 
     console = make_console()

@@ -12,8 +12,8 @@ from typing import Callable
 
 import simpy
 
-from sim.components.scheduling import Wait, call_after, sleep
 from sim.components.stations import DelayStation
+from sim.kernel.scheduling import Wait, call_after, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState

@@ -16,7 +16,7 @@ from typing import Callable, Generic, TypeVar
 
 import simpy
 
-from sim.components.scheduling import call_after
+from sim.kernel.scheduling import call_after
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ class Deadlines(Generic[T]):
     """``arm(item)`` now → ``expire(item)`` at now + ``delay_s`` unless ``pending(item)`` is
     False by then (checked at that instant, or earlier when the timer passes by)."""
 
-    __slots__ = ("env", "delay_s", "_pending", "_expire", "_queue", "_armed")
+    __slots__ = ("env", "delay_s", "_pending", "_expire", "_due", "_armed")
 
     def __init__(
         self, env: simpy.Environment, delay_s: float, pending: Callable[[T], bool], expire: Callable[[T], None],
@@ -34,26 +34,26 @@ class Deadlines(Generic[T]):
         self.delay_s = delay_s
         self._pending = pending
         self._expire = expire
-        self._queue: deque[tuple[float, T]] = deque()
+        self._due: deque[tuple[float, T]] = deque()
         self._armed = False
 
     def __len__(self) -> int:
         """Deadlines queued (finished calls are dropped lazily)."""
-        return len(self._queue)
+        return len(self._due)
 
     def arm(self, item: T, now: float | None = None) -> None:
         """``now``: the current time, when the caller has it at hand (``env.now`` is a property:
         a Python call)."""
         if now is None:
             now = self.env.now
-        self._queue.append((now + self.delay_s, item))
+        self._due.append((now + self.delay_s, item))
         if not self._armed:
             self._armed = True
             call_after(self.env, self.delay_s, self._fire)
 
     def _fire(self, _event: simpy.Event) -> None:
         now = self.env.now
-        queue, pending, expire = self._queue, self._pending, self._expire
+        queue, pending, expire = self._due, self._pending, self._expire
         while queue:
             deadline, item = queue[0]
             if not pending(item):

@@ -26,6 +26,7 @@ from sim.components.kafka import Message, OrderIdHandler
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.deadlines import Deadlines
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
+from sim.kernel.scheduling import active_process
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -385,7 +386,7 @@ class Executor:
                 psp.charge(request, done)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        self._timeouts.arm((env._active_proc, done))  # SimPy's ``active_process`` without its property call
+        self._timeouts.arm((active_process(env), done))
         return done
 
     def _trace_reply(self, order_id: int, query: bool, reply: Reply | None) -> None:

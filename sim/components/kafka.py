@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import simpy
-from simpy.events import NORMAL
 
-from sim.components.scheduling import Wait
+from sim.kernel.scheduling import Wait, call_after, until_fired, wake_up
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
@@ -151,14 +150,7 @@ class Topic:
             wake = part.wake
             if wake is not None:
                 part.wake = None
-                wake._ok = True
-                wake._value = None
-                if env._active_proc is None:  # from the loop: ``fire_now``, inlined (a call less per wake-up)
-                    callbacks, wake.callbacks = wake.callbacks, None
-                    for callback in callbacks:
-                        callback(wake)
-                else:  # from a process: what ``Event.succeed`` does (a Wait has no methods)
-                    env.schedule(wake, NORMAL, 0)
+                wake_up(env, wake)
         counters[self._c_published] += len(records)
         return offset
 
@@ -386,9 +378,8 @@ class ConsumerGroup:
                     if pos >= end:
                         w.idle = True
                         wake = part.wake
-                        if wake is None:  # ``until_fired``, inlined: a call less per wait
-                            wake = part.wake = Wait()
-                            wake.callbacks = []
+                        if wake is None:
+                            wake = part.wake = until_fired()
                         yield wake
                         w.idle = False
                         continue
@@ -569,9 +560,7 @@ class ConsumerGroup:
 
     def _after(self, delay: float, action: Callable[[], None]) -> None:
         """Call ``action`` ``delay`` seconds from now (no process)."""
-        callbacks = self.env.timeout(delay).callbacks
-        assert callbacks is not None
-        callbacks.append(lambda _event: action())
+        call_after(self.env, delay, lambda _event: action())
 
     def _check(self, instance: int) -> None:
         if not self._started:

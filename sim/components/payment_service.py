@@ -23,9 +23,9 @@ from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
-from sim.components.scheduling import sleep, until_fired, wake
 from sim.components.stations import REJECTED, SlotStation
 from sim.config.capacity import QueueConfig
+from sim.kernel.scheduling import sleep, until_fired, wake
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
@@ -52,8 +52,7 @@ class Response(IntEnum):
     UNAVAILABLE = 5  # a dependency is down: the client may retry with the same key
 
 
-# The members, read once: in Python 3.11 every attribute lookup on an Enum class goes through
-# EnumType.__getattr__ (~0.4 µs, four times a plain class attribute), paid per request otherwise.
+# The members, read once: an Enum class attribute is a Python call in 3.11 (+0.4 % instructions per payment without).
 _ACCEPTED, _SUCCEEDED, _FAILED_RESPONSE = Response.ACCEPTED, Response.SUCCEEDED, Response.FAILED
 _IN_PROGRESS, _REJECTED, _UNAVAILABLE = Response.IN_PROGRESS, Response.REJECTED, Response.UNAVAILABLE
 

@@ -10,7 +10,7 @@ from typing import Generator, Sequence
 import simpy
 
 from sim.components.kafka import Topic
-from sim.components.scheduling import sleep
+from sim.kernel.scheduling import resume_with, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import KafkaConfig, ProducerConfig
 from sim.observe.metrics import Metrics
@@ -43,7 +43,8 @@ class Producer:
         producer whether the broker took the batch (it is up or down for all of it). A sender that
         crashes while the batch is on its way does not stop it: the request had left (its ack is
         lost with it, the at-least-once case)."""
-        taken = ack._value = topic.publish_all(records) is not None
+        taken = topic.publish_all(records) is not None
+        resume_with(ack, taken)
         if taken and self.duplicate_probability:
             for key, value in records:
                 if self.rng.random() < self.duplicate_probability:

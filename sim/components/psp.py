@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Callable, Union
 
 import numpy as np
 import simpy
-from simpy.core import NORMAL
 
-from sim.components.scheduling import call_after
 from sim.components.stations import REJECTED, STARTED, SlotStation
+from sim.kernel.scheduling import Step, call_after, schedule_step, succeed_after
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
-from sim.policies.retry import Retrier, RetryStrategy
+from sim.config.policies import RetryStrategy
+from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
@@ -106,18 +106,12 @@ class ReplyEvent(simpy.Event):
     __slots__ = ()
 
 
-class _Charge:
+class _Charge(Step):
     """One charge inside the PSP, from its arrival to its final answer, and the event that carries
-    it from step to step (arrival, 5xx or PENDING, bank decision): SimPy's loop needs only
-    ``callbacks`` and ``_ok`` of what it pops (see :mod:`sim.components.scheduling`), so the PSP
-    schedules the charge itself with a callbacks tuple built once per PSP, and the step's method
-    receives it as the event. That is one object per charge instead of a partial, a bound method
-    and an event per step. A charge is queued at most once at a time (its steps are sequential).
-    The steps go through ``env.schedule``, which puts them on the engine's near or far heap
-    (:mod:`sim.engine`); replies and webhooks too. No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
+    it from step to step (arrival, 5xx or PENDING, bank decision; a :class:`Step`: the step's
+    method receives it as the event). Its steps are sequential."""
 
-    __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier", "started_at", "holding", "bank_refused")
-    _ok = True
+    __slots__ = ("request", "on_reply", "seq", "retrier", "started_at", "holding", "bank_refused")
 
     request: ChargeRequest
     on_reply: "OnReply | None"
@@ -144,12 +138,11 @@ class _Query:
         self.deadline_s = deadline_s
 
 
-class _Delivery:
+class _Delivery(Step):
     """One webhook delivery chain (first attempt and redeliveries), scheduled as its own event
     like :class:`_Charge`. A duplicate is a second chain."""
 
-    __slots__ = ("callbacks", "order_id", "code", "attempt")
-    _ok = True
+    __slots__ = ("order_id", "code", "attempt")
 
     order_id: int
     code: "ReplyCode"
@@ -326,11 +319,10 @@ class Psp:
         env = self.env
         self._series.count("psp_requests", env.now)
         charge = _Charge()
-        charge.callbacks = self._to_arrival
         charge.request = request
         charge.on_reply = on_reply
         charge.retrier = None
-        env.schedule(charge, NORMAL, self._network())
+        schedule_step(env, charge, self._to_arrival, self._network())
 
     def query(self, key: int, on_reply: OnReply, deadline_s: float = math.inf) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
@@ -560,11 +552,9 @@ class Psp:
         error_p = cfg.error_probability + faults.error_probability
         pending_p = cfg.pending_probability + faults.pending_probability
         if error_p > 0.0 and rng.random() < error_p:
-            charge.callbacks = self._to_fail
-            env.schedule(charge, NORMAL, delay)
+            schedule_step(env, charge, self._to_fail, delay)
         elif pending_p > 0.0 and rng.random() < pending_p:
-            charge.callbacks = self._to_pend
-            env.schedule(charge, NORMAL, delay)
+            schedule_step(env, charge, self._to_pend, delay)
         else:
             self._authorise(charge, delay)
 
@@ -595,40 +585,34 @@ class Psp:
         capacity, the charge is an event at its arrival there (the queue is computed then)."""
         self._counters["psp.bank_attempts"] += 1
         charge.bank_refused = False
-        banks = self.banks
+        banks, env = self.banks, self.env
         if banks.direct:  # no queue on the way: one event, at the decision
-            charge.callbacks = self._to_bank_answer
-            self.env.schedule(charge, NORMAL, banks.delay_s(after_s))
+            schedule_step(env, charge, self._to_bank_answer, banks.delay_s(after_s))
         elif banks.scheme.unlimited:
-            charge.callbacks = self._to_bank
-            self.env.schedule(charge, NORMAL, after_s + banks.scheme_latency_s())
+            schedule_step(env, charge, self._to_bank, after_s + banks.scheme_latency_s())
         else:
-            charge.callbacks = self._to_scheme
-            self.env.schedule(charge, NORMAL, after_s)
+            schedule_step(env, charge, self._to_scheme, after_s)
 
     def _at_scheme(self, charge: _Charge) -> None:
         """The charge reaches the card scheme's queue."""
         delay = self.banks.scheme_delay_s()
         if delay < 0.0:
             charge.bank_refused = True
-            charge.callbacks = self._to_bank_answer
-            self.env.schedule(charge, NORMAL, 0.0)
+            schedule_step(self.env, charge, self._to_bank_answer, 0.0)
             return
         if self.banks.bank_unlimited:
-            charge.callbacks = self._to_bank_answer
-            self.env.schedule(charge, NORMAL, delay + self.banks.bank_latency_s(charge.request.card_token))
+            schedule_step(self.env, charge, self._to_bank_answer,
+                          delay + self.banks.bank_latency_s(charge.request.card_token))
         else:
-            charge.callbacks = self._to_bank
-            self.env.schedule(charge, NORMAL, delay)
+            schedule_step(self.env, charge, self._to_bank, delay)
 
     def _at_bank(self, charge: _Charge) -> None:
         """The charge reaches its issuing bank's queue."""
         delay = self.banks.bank_delay_s(charge.request.card_token)
-        charge.callbacks = self._to_bank_answer
         if delay < 0.0:
             charge.bank_refused = True
             delay = 0.0
-        self.env.schedule(charge, NORMAL, delay)
+        schedule_step(self.env, charge, self._to_bank_answer, delay)
 
     def _bank_answered(self, charge: _Charge) -> None:
         """The bank decides now; store the answer, record a capture in the settlement file, reply
@@ -703,10 +687,7 @@ class Psp:
                 self._counters["psp.reply_lost_after_commit" if committed else "psp.reply_lost"] += 1
                 return
         if type(on_reply) is ReplyEvent:  # it succeeds with the reply after the network trip
-            on_reply._ok = True
-            on_reply._value = reply
-            env = self.env
-            env.schedule(on_reply, NORMAL, self._network())
+            succeed_after(self.env, on_reply, reply, self._network())
             return
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
@@ -766,11 +747,10 @@ class Psp:
             for extra in faults.webhook_delay_extra:
                 delay += extra()
             delivery = _Delivery()
-            delivery.callbacks = self._to_webhook_attempt
             delivery.order_id = order_id
             delivery.code = code
             delivery.attempt = 1
-            env.schedule(delivery, NORMAL, delay)
+            schedule_step(env, delivery, self._to_webhook_attempt, delay)
             if duplicate:
                 return
             duplicate_p = self.cfg.webhook.duplicate_probability + faults.webhook_duplicate_probability
@@ -784,8 +764,7 @@ class Psp:
         if loss_p > 0.0 and self._webhook_rng.random() < loss_p:
             if delivery.attempt < cfg.max_deliveries:
                 delivery.attempt += 1
-                delivery.callbacks = self._to_webhook_attempt
-                self.env.schedule(delivery, NORMAL, cfg.redelivery_interval_s)
+                schedule_step(self.env, delivery, self._to_webhook_attempt, cfg.redelivery_interval_s)
             else:
                 self._counters["psp.webhook_lost"] += 1
             return

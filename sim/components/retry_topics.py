@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from sim.components.kafka import ConsumerGroup, Topic
+from sim.config.topics import names
 
 if TYPE_CHECKING:
     import simpy
@@ -20,21 +21,6 @@ if TYPE_CHECKING:
     from sim.components.executor import Executor
     from sim.config.model import RetryTopicsConfig
     from sim.observe.metrics import Metrics
-
-
-def topic_name(base: str, stage: int) -> str:
-    return f"{base}-retry-{stage}"
-
-
-def group_name(stage: int) -> str:
-    return f"executor-retry-{stage}"
-
-
-def names(base: str, cfg: "RetryTopicsConfig") -> list[tuple[str, str]]:
-    """(topic, consumer group) of each stage, in order; empty when retry topics are off."""
-    if not cfg.enabled:
-        return []
-    return [(topic_name(base, i), group_name(i)) for i in range(1, len(cfg.delays_s) + 1)]
 
 
 def build_retry_topics(

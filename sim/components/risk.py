@@ -18,8 +18,8 @@ from typing import Generator
 
 import simpy
 
-from sim.components.scheduling import sleep
 from sim.components.stations import DelayStation
+from sim.kernel.scheduling import sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics

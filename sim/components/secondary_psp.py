@@ -40,16 +40,16 @@ class _PrefixedStreams:
 
 
 class _PrefixedCounters:
-    __slots__ = ("_target",)
+    __slots__ = ("_counters",)
 
     def __init__(self, target) -> None:
-        self._target = target
+        self._counters = target
 
     def __getitem__(self, key: str) -> int:
-        return self._target[_rename(key)]
+        return self._counters[_rename(key)]
 
     def __setitem__(self, key: str, value: int) -> None:
-        self._target[_rename(key)] = value
+        self._counters[_rename(key)] = value
 
 
 class _PrefixedSeries:

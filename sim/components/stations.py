@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import simpy
 
-from sim.components.scheduling import call_after
+from sim.kernel.scheduling import call_after
 from sim.config.capacity import QueueConfig
 
 STARTED, QUEUED, REJECTED = 0, 1, 2
@@ -153,7 +153,7 @@ class SlotStation(_Station):
         super().__init__(env, name, servers, cfg, rng)
         self.capacity = self.servers
         """Servers in operation now (a capacity-loss fault lowers it)."""
-        self._queue: deque[tuple[object, Callable[[object], None], Callable[[object], None] | None, float, float]] = deque()
+        self._jobs: deque[tuple[object, Callable[[object], None], Callable[[object], None] | None, float, float]] = deque()
         self._starting = False
         """Inside :meth:`_start_queued`: a release made by a job it starts (an instant answer) only
         frees the server, and the running loop hands it on (no recursion per queued request)."""
@@ -174,7 +174,7 @@ class SlotStation(_Station):
         :meth:`release`); False when it must :meth:`enqueue` (arrival counted once)."""
         stats = self.stats
         stats.arrivals += 1
-        if stats.busy < self.capacity and not self._queue:
+        if stats.busy < self.capacity and not self._jobs:
             stats.advance(self.env.now)
             stats.busy += 1
             return True
@@ -186,12 +186,12 @@ class SlotStation(_Station):
     ) -> int:
         """After :meth:`try_start` said no: QUEUED, or REJECTED when the queue is full."""
         stats = self.stats
-        if len(self._queue) >= self.max_queue:
+        if len(self._jobs) >= self.max_queue:
             stats.rejected += 1
             return REJECTED
         now = self.env.now
         stats.advance(now)
-        self._queue.append((job, on_start, on_drop, now, deadline_s))
+        self._jobs.append((job, on_start, on_drop, now, deadline_s))
         stats.waited += 1
         stats.queued += 1
         if stats.queued > stats.peak_queue:
@@ -223,7 +223,7 @@ class SlotStation(_Station):
             self._starting = False
 
     def _start_all(self, now: float) -> None:
-        queue, stats, rng = self._queue, self.stats, self.rng
+        queue, stats, rng = self._jobs, self.stats, self.rng
         while queue and stats.busy < self.capacity:
             if rng is not None:
                 pick = rng.randrange(len(queue))
@@ -253,7 +253,7 @@ class SlotStation(_Station):
 
     @property
     def queue_length(self) -> int:
-        return len(self._queue)
+        return len(self._jobs)
 
     @property
     def in_service(self) -> int:

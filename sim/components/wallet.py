@@ -13,8 +13,8 @@ from typing import Generator
 import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
-from sim.components.scheduling import sleep
 from sim.components.stations import DelayStation
+from sim.kernel.scheduling import sleep
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig

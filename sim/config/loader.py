@@ -18,9 +18,10 @@ from sim.config.keypaths import overlapping, set_paths
 from sim.config.messages import describe, did_you_mean, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.fault_targets import check_targets
+from sim.config.graph import graph_problems
 from sim.config.yaml_reader import UnreadableFile, YamlDocument, read_yaml
 from sim.errors import ConfigError, SettingError
-from sim.faults.targets import check_targets
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPORTED_ERRORS = 5
@@ -203,9 +204,7 @@ def load_model(path: str | Path, overrides: dict[str, Any] | None = None, where:
 
 
 def check_model_graph(model: SystemModel, doc: YamlDocument, where: tuple = ()) -> None:
-    """Raise a ConfigError if the model's system graph is broken (see ``sim.graph``)."""
-    from sim.graph import graph_problems  # the graph module imports the config; import late
-
+    """Raise a ConfigError if the model's system graph is broken (see ``sim.config.graph``)."""
     problems = graph_problems(model)
     if problems:
         first = problems[0]

@@ -13,12 +13,10 @@ from pydantic import Field, model_validator
 from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.capacity import QueueConfig, QueuedService
 from sim.config.distributions import Distribution, Lognormal
+from sim.config.policies import (
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
+)
 from sim.config.slo import Slo
-from sim.policies.breaker import CircuitBreakerPolicy
-from sim.policies.budget import RetryBudgetPolicy
-from sim.policies.retry import RetryPolicy, RetryStrategy
-from sim.policies.shedding import LoadSheddingPolicy
-from sim.policies.throttle import AdaptiveThrottlePolicy
 
 
 def _lognormal(median: str, p99: str) -> Lognormal:

@@ -16,8 +16,8 @@ from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.expectations import Check
-from sim.faults.specs import ACTIONS, Fault
-from sim.oracles.coverage import PATHS, known_paths_hint
+from sim.config.fault_specs import ACTIONS, Fault
+from sim.config.coverage import PATHS, known_paths_hint
 
 
 MAX_SPIKES = 1_000

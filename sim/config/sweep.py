@@ -47,7 +47,7 @@ from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError, SettingError
 from sim.rng import derive_seed
-from sim.runners.kpis import KPI_NAMES
+from sim.config.kpis import KPI_NAMES
 from sim.units import parse_duration_s, parse_rate_per_s
 
 MODEL_PREFIX = "model."

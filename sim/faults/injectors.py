@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Callable, Generator
 import simpy
 
 from sim.config.distributions import make_sampler
-from sim.faults import specs
+from sim.config import fault_specs as specs
+from sim.kernel.scheduling import call_after
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -172,7 +173,7 @@ def webhook_reorder(world: "World", fault: specs.WebhookReorder, rng: random.Ran
 
     def hold(order_id: int, code: int) -> None:
         if not held:
-            env.timeout(fault.hold_s).callbacks.append(release)
+            call_after(env, fault.hold_s, release)
         held.append((order_id, code))
 
     psp.webhook_sink = hold

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Generator
 import simpy
 
 from sim.faults.injectors import INJECTORS
-from sim.faults.specs import ACTIONS
+from sim.config.fault_specs import ACTIONS
 
 if TYPE_CHECKING:
     from sim.world import World

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.domain.orders import OrderState, as_numpy
 from sim.oracles.base import Violation
-from sim.runners.kpis import goodput_counts, time_to_recover
+from sim.observe.recovery import goodput_counts, time_to_recover
 
 if TYPE_CHECKING:
     from sim.world import World

@@ -19,38 +19,12 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import Field
-
-from sim.config.base import Frozen, PositiveInt, Probability, Seconds
+from sim.config.policies import CircuitBreakerPolicy
 
 BreakerState = Literal["closed", "open", "half_open"]
 CLOSED: BreakerState = "closed"
 OPEN: BreakerState = "open"
 HALF_OPEN: BreakerState = "half_open"
-
-
-class CircuitBreakerPolicy(Frozen):
-    """When a caller stops calling a failing dependency, and how it probes for recovery."""
-
-    enabled: bool = Field(False, description="use a circuit breaker on this call")
-    window_type: Literal["count", "time"] = Field(
-        "count", description="sliding window over the last N calls (count) or the last N seconds (time)"
-    )
-    window_size: PositiveInt = Field(100, description="calls in a count window, whole seconds in a time window")
-    minimum_calls: PositiveInt = Field(100, description="calls the window must hold before rates are judged")
-    failure_rate_threshold: Probability = Field(
-        0.5, gt=0.0, description="open when the failure rate in the window reaches this"
-    )
-    slow_call_duration_s: Seconds = Field(
-        60.0, alias="slow_call_duration", description="a call taking longer than this is slow"
-    )
-    slow_call_rate_threshold: Probability = Field(
-        1.0, gt=0.0, description="open when the share of slow calls in the window reaches this"
-    )
-    open_duration_s: Seconds = Field(
-        60.0, alias="open_duration", description="how long the breaker stays open before trial calls"
-    )
-    half_open_calls: PositiveInt = Field(10, description="trial calls permitted while half-open")
 
 
 class _CountWindow:

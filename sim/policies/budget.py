@@ -9,23 +9,13 @@ however many attempts the retry policy would allow.
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from sim.config.base import Frozen
+from sim.config.policies import RetryBudgetPolicy
 
 _MICRO = 1_000_000
 """Retry-budget tokens are held as integer millionths so that ten successes at 0.1 make exactly one."""
 
 _EPSILON = 1e-9
 """Slack for the float refill of ``TokenBucket`` (0.1 s at 10/s must give a whole token)."""
-
-
-class RetryBudgetPolicy(Frozen):
-    """A cap on retries as a share of successful traffic, shared by all calls of one caller."""
-
-    enabled: bool = Field(False, description="limit retries with a token bucket")
-    tokens_per_success: float = Field(0.1, ge=0.0, description="tokens a successful call earns")
-    max_tokens: float = Field(5.0, ge=0.0, description="bucket size; the bucket starts full")
 
 
 class RetryBudget:

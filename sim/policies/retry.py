@@ -12,52 +12,8 @@ Formulas (docs/design.md §7.1, AWS "Exponential Backoff and Jitter"), with ``at
 from __future__ import annotations
 
 import random
-from enum import Enum
 
-from pydantic import Field, model_validator
-
-from sim.config.base import Frozen, PositiveInt, Seconds
-
-
-class RetryStrategy(str, Enum):
-    NONE = "none"
-    IMMEDIATE = "immediate"
-    FIXED = "fixed"
-    INCREMENTAL = "incremental"
-    EXPONENTIAL = "exponential"
-    FULL_JITTER = "full_jitter"
-    EQUAL_JITTER = "equal_jitter"
-    DECORRELATED_JITTER = "decorrelated_jitter"
-
-
-class RetryPolicy(Frozen):
-    """When and how often a caller tries again after a failed or indefinite attempt."""
-
-    strategy: RetryStrategy = Field(RetryStrategy.FULL_JITTER, description="how the delay between attempts grows")
-    max_attempts: PositiveInt = Field(3, description="total attempts, the first included")
-    base_s: Seconds = Field(0.1, alias="base", description="base delay")
-    cap_s: Seconds = Field(10.0, alias="cap", description="largest delay")
-    deadline_s: Seconds | None = Field(
-        None, alias="deadline", description="no new attempt starts later than this after the first"
-    )
-    honour_retry_after: bool = Field(True, description="wait at least a 429's Retry-After")
-    retry_non_retryable: bool = Field(
-        False, description="FLAW when true: also retries definite failures such as declines"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _none_means_one_attempt(cls, data: object) -> object:
-        """``strategy: none`` means a single attempt, whatever max_attempts says."""
-        if isinstance(data, dict) and str(data.get("strategy", "")).lower() in ("none", "retrystrategy.none"):
-            return {**data, "max_attempts": 1}
-        if isinstance(data, dict) and data.get("strategy") is RetryStrategy.NONE:
-            return {**data, "max_attempts": 1}
-        return data
-
-    @property
-    def retries(self) -> int:
-        return self.max_attempts - 1
+from sim.config.policies import RetryPolicy, RetryStrategy
 
 
 def backoff_s(policy: RetryPolicy, attempt: int, prev_s: float, rng: random.Random) -> float:

@@ -6,19 +6,7 @@ given up, and serving it would only delay fresher requests.
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from sim.config.base import Frozen, PositiveInt, Seconds
-
-
-class LoadSheddingPolicy(Frozen):
-    """How much concurrent work a service admits before it refuses more."""
-
-    enabled: bool = Field(False, description="shed load beyond the limits below")
-    max_in_flight: PositiveInt = Field(100, description="requests served at once; more are refused")
-    max_queue_wait_s: Seconds | None = Field(
-        None, alias="max_queue_wait", description="refuse a request that has queued longer than this; none = no limit"
-    )
+from sim.config.policies import LoadSheddingPolicy
 
 
 class LoadShedder:

@@ -16,19 +16,9 @@ from __future__ import annotations
 import math
 import random
 
-from pydantic import Field
-
-from sim.config.base import Frozen, Seconds
+from sim.config.policies import AdaptiveThrottlePolicy
 
 _BUCKETS = 60
-
-
-class AdaptiveThrottlePolicy(Frozen):
-    """Reject requests at the client when the backend has been rejecting them recently."""
-
-    enabled: bool = Field(False, description="throttle requests at the client")
-    k: float = Field(2.0, gt=0.0, description="accepts multiplier; lower throttles sooner (SRE book: 2)")
-    window_s: Seconds = Field(120.0, gt=0.0, alias="window", description="how far back requests and accepts count")
 
 
 class AdaptiveThrottle:

@@ -18,10 +18,10 @@ import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim.reports import format as fmt
+from sim import format as fmt
 from sim.reports import plots, tables
-from sim.reports.output import write_folder_atomic
-from sim.runners.kpis import KPIS
+from sim.atomic import write_folder_atomic
+from sim.config.kpis import KPIS
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
@@ -71,15 +71,15 @@ def _b64(png: bytes) -> str:
 
 
 def _system_graph(model_config: dict, folder: Path) -> bytes | None:
-    """THE single call site for the system graph picture (``sim.graph``, issue 4): drawn when
-    ``sim.graph.build_graph`` and ``sim.reports.system_graph.draw`` exist, else None."""
+    """THE single call site for the system graph picture (``sim.config.graph``, issue 4): drawn when
+    ``sim.config.graph.build_graph`` and ``sim.reports.system_graph.draw`` exist, else None."""
     try:
         from sim.config.model import SystemModel
-        from sim.graph import build_graph  # type: ignore[attr-defined]
+        from sim.config.graph import build_graph  # type: ignore[attr-defined]
         from sim.reports.system_graph import draw  # type: ignore[import-not-found]
     except ImportError:
         return None
-    from sim.runners.graph_cache import system_graph_files  # drawn once per model, then copied
+    from sim.reports.graph_cache import system_graph_files  # drawn once per model, then copied
 
     system_graph_files(model_config, folder / "system_graph",
                        lambda config, out: draw(build_graph(SystemModel.model_validate(config)), out, (".png",)),

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sim.reports import format as fmt
+from sim import format as fmt
 from sim.reports.tables import EXPECTATION_MEANINGS
 
 

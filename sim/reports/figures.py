@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.reports import format as fmt
+from sim import format as fmt
 
 DPI = 110
 """Pixels per inch of the PNGs; a 10-inch figure is 1,100 px wide, shown at about 100 % in a report."""

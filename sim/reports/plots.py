@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.reports import format as fmt
+from sim import format as fmt
 from sim.reports.figures import (FONT_PT, SMALL_PT, fault_legend, integer_ticks, new_figure, png, shade_faults, svg,
                                  time_axis)
 

@@ -21,10 +21,10 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from sim import __version__
-from sim.reports import format as fmt
+from sim.atomic import write_folder_atomic, write_text_atomic
+from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, kpi_bounds
+from sim import format as fmt
 from sim.reports.figures import FONT_PT, SMALL_PT, new_figure, png
-from sim.reports.output import write_folder_atomic, write_text_atomic
-from sim.runners.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, kpi_bounds
 from sim.stats import mean_ci
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Draw a system graph (``sim.graph``) as PNG and SVG: solid arrows are synchronous calls, dashed
+"""Draw a system graph (``sim.config.graph``) as PNG and SVG: solid arrows are synchronous calls, dashed
 arrows asynchronous hand-offs (Kafka topics, webhooks, files); boxes show instance counts."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.graph import SYNC
+from sim.config.graph import SYNC
 from sim.reports.figures import new_figure, png, svg
 
 COLOURS = {"client": "#dbe9f6", "service": "#cfe8cf", "store": "#f3e3c3", "topic": "#f7d3d3", "external": "#e3e3e3"}

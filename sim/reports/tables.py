@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sim.reports import format as fmt
-from sim.runners.kpis import AFTER_RECOVERY_S, KPIS, RECOVERY_WINDOW_S
+from sim import format as fmt
+from sim.config.kpis import KPIS
+from sim.runners.kpis import AFTER_RECOVERY_S, RECOVERY_WINDOW_S
 
 
 EXPECTATION_MEANINGS = {

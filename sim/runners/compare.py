@@ -12,8 +12,8 @@ from __future__ import annotations
 from sim.config.loader import LoadedScenario
 from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
-from sim.reports import format as fmt
-from sim.runners.kpis import KPIS
+from sim.config.kpis import KPIS
+from sim import format as fmt
 from sim.runners.replicate import Progress, Replicated, mean_ci, replication_seeds, run_many
 
 PARETO_AXES = (("success_rate", "higher"), ("psp_requests_per_order", "lower"), ("p99_latency_ms", "lower"))

@@ -37,7 +37,7 @@ from sim.config.loader import LoadedScenario, read_yaml, validate
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 from sim.runners.run import canonical_json, simulate
 from sim.domain.orders import OrderState
 from sim.runners.shrink import minimize

@@ -19,7 +19,8 @@ from sim.config.loader import LoadedScenario
 from sim.domain.orders import OrderState
 from sim.observe.samples import SampleTrace, pick_samples
 from sim.rng import derive_seed
-from sim.runners.kpis import KPIS, enrich, kpi_bounds
+from sim.config.kpis import KPIS, kpi_bounds
+from sim.runners.kpis import enrich
 from sim.runners.run import run_scenario
 from sim.stats import mean_ci, t975  # noqa: F401  (re-exported: the one CI implementation)
 

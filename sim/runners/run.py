@@ -19,7 +19,7 @@ from sim.observe.memory import fix_mmap_threshold
 from sim.observe.samples import SampleTrace
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
-from sim.oracles.coverage import path_counts
+from sim.config.coverage import path_counts
 from sim.oracles.registry import check, check_reconciled
 from sim.runners.summary import summarize
 from sim.world import World, build_world

@@ -20,8 +20,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.config.distributions import Distribution
-from sim.faults.schedule import FaultSchedule
-from sim.faults.specs import Fault
+from sim.config.fault_schedule import FaultSchedule
+from sim.config.fault_specs import Fault
+from sim.config.fault_targets import valid_targets
 
 PROBABILITY_LEVELS = (1.0, 0.5, 0.2, 0.05)
 DURATION_LEVELS_S = (1, 2, 5, 10, 30)
@@ -102,10 +103,6 @@ def targets_in(info: KindInfo, model: Any) -> tuple[str, ...]:
     catalogue's target checker accepts for this model (a kind whose target is a free string)."""
     if not info.model_targets:
         return info.targets
-    try:
-        from sim.faults.targets import valid_targets  # the catalogue's own checker, when present
-    except ImportError:
-        return ()
     try:
         return tuple(valid_targets(info.kind, model))
     except ValueError:

@@ -25,11 +25,12 @@ from sim.config.loader import LoadedScenario
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.config.sweep import LoadedSweep
+from sim.config.kpis import KPI_NAMES
 from sim.errors import ConfigError, EnvironmentProblem
-from sim.runners.kpis import KPI_NAMES, kpis as run_kpis
+from sim.runners.kpis import kpis as run_kpis
 from sim.runners.run import run_scenario
 from sim.runners.sweep_store import SweepStore, csv_text
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 Executor = Literal["serial", "local", "dask"]
 EXECUTORS: tuple[str, ...] = ("serial", "local", "dask")

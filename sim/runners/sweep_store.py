@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from sim.errors import ConfigError
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 
 PLAN_FILE, JSONL_FILE, CSV_FILE = "sweep.json", "runs.jsonl", "runs.csv"
 

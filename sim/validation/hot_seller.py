@@ -33,7 +33,7 @@ from sim.config.loader import load_model
 from sim.config.model import WalletConfig
 from sim.domain.orders import Checkouts, Orders
 from sim.observe.metrics import Metrics
-from sim.policies.retry import RetryPolicy, RetryStrategy
+from sim.config.policies import RetryPolicy, RetryStrategy
 from sim.rng import Streams
 from sim.validation.rows import COMPONENT, MODELS_DIR, Row, Size
 from sim.validation.stats import Estimate, estimate, replication_seeds

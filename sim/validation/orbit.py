@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.components.scheduling import call_after
+from sim.kernel.scheduling import call_after
 from sim.components.stations import QUEUED, REJECTED, SlotStation
 from sim.config.capacity import HarnessQueueConfig
 from sim.rng import Streams

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from sim import __version__
-from sim.reports.output import write_text_atomic
+from sim.atomic import write_text_atomic
 from sim.validation.rows import POLICY_OBJECT, Row, Size, verdict
 
 SECTIONS = (

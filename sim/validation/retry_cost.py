@@ -22,7 +22,8 @@ from sim.config.loader import load_model
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.domain.orders import TERMINAL_STATES
-from sim.policies.budget import RetryBudget, RetryBudgetPolicy
+from sim.config.policies import RetryBudgetPolicy
+from sim.policies.budget import RetryBudget
 from sim.validation import theory
 from sim.validation.rows import FULL_MODEL, MODELS_DIR, POLICY_OBJECT, Row, Size, within
 from sim.validation.stats import estimate, replication_seeds

@@ -20,7 +20,7 @@ event, is SimPy's own loop over :meth:`Engine.step`.
 reads the time ~10 times a payment, and SimPy's ``now`` is a property call.
 
 SimPy internals this relies on: its ``_queue`` (touched only by ``schedule``, ``peek`` and
-``step``, all overridden here, and by :mod:`sim.components.scheduling`), ``_eid`` and ``_now``.
+``step``, all overridden here, and by :mod:`sim.kernel.scheduling`), ``_eid`` and ``_now``.
 Re-run ``tests/test_engine.py`` and the results digests on any SimPy upgrade.
 """
 

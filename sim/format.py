@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from sim.runners.kpis import KPI_BY_KEY
+from sim.config.kpis import KPI_BY_KEY
 
 PERCENT = {"success_rate"}
 INTEGER_LIKE = {"double_charges", "stuck", "dead_lettered", "recon_auto_fixed", "recon_by_hand", "recon_unknown",

@@ -4,7 +4,7 @@ Adding a kind: a spec class here (with ``kind: Literal[...]``), added to ``Fault
 ``sim/faults/injectors.py`` and its valid targets in ``sim/faults/targets.py``. ``paychaos
 catalog`` lists them from these classes (docstring = what it does, field descriptions = params).
 
-Targets are checked against the model at load time (``sim.faults.targets``): a PSP fault names
+Targets are checked against the model at load time (``sim.config.fault_targets``): a PSP fault names
 ``psp`` or ``secondary_psp``; a bank fault ``banks`` (all) or ``bank-N``; a consumer fault a
 consumer group; a broker fault a topic or ``kafka`` (all topics).
 """
@@ -17,7 +17,7 @@ from pydantic import Field
 
 from sim.config.base import NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds, SignedSeconds
 from sim.config.distributions import Distribution
-from sim.faults.schedule import FaultSchedule
+from sim.config.fault_schedule import FaultSchedule
 
 _PSP_TARGET = Field("psp", description="psp, or secondary_psp when the model has one")
 

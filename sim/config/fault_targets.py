@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.components import retry_topics
+from sim.config import topics as retry_topics
 from sim.config.model import SystemModel
+from sim.config.topics import ORDERS_TOPIC, SUCCESS_TOPIC
 from sim.errors import ConfigError
 
 if TYPE_CHECKING:
     from sim.config.loader import YamlDocument
     from sim.config.scenario import Scenario
-
-ORDERS_TOPIC = "payment-orders"
-SUCCESS_TOPIC = "payment-success"
 
 _PSP_KINDS = frozenset({
     "psp_reply_lost_after_commit", "psp_no_reply", "psp_outage", "psp_errors", "psp_latency", "psp_rate_limit",

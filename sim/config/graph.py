@@ -15,14 +15,13 @@ from typing import Callable
 
 import networkx as nx
 
-from sim.components import retry_topics
-
 from sim.config.messages import did_you_mean
+from sim.config import topics as retry_topics
 from sim.config.model import SystemModel, TopicConfig
+from sim.config.topics import ORDERS_TOPIC, SUCCESS_TOPIC
+from sim.units import format_duration
 
 SYNC, ASYNC = "sync", "async"
-ORDERS_TOPIC = "payment-orders"
-SUCCESS_TOPIC = "payment-success"
 KNOWN_TOPICS = {ORDERS_TOPIC, SUCCESS_TOPIC}
 """Topic names some design uses; a declared topic outside this set is a misspelling."""
 
@@ -217,6 +216,4 @@ def _risk_detail(risk) -> str:
 
 
 def _s(seconds: float) -> str:
-    from sim.units import format_duration
-
     return format_duration(seconds)

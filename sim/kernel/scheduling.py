@@ -1,0 +1,162 @@
+"""Light events for the hot path: a plain function call or a component's own step object
+scheduled on the SimPy event loop, a wait for a process, a wake-up run at once, and the other
+things components would otherwise do by hand with SimPy's private names.
+
+- :func:`call_after`, for the many "in d seconds, do this" steps nobody waits on (a PSP's network
+  trips and bank answers, webhooks, a database write whose result a callback handles, the
+  timeout timer).
+- :class:`Step` and :func:`schedule_step`, for a component that carries one object from step to
+  step (a PSP charge, a webhook delivery chain): the object is the event.
+- :func:`sleep`, for a process's "wait d seconds" (a service's latency, a database call).
+- :func:`until_fired`, :func:`fire_now` and :func:`wake_up`, for an idle process woken by a callback
+  of the loop (an idle consumer by a publish, an idle buyer session by an arrival); :func:`wake`,
+  for one woken with a value through the queue (a thread handed to a waiting request).
+- :func:`succeed_after`, :func:`resume_with`, :func:`timeout_calling` and :func:`active_process`:
+  an event that fires later with a value, the value a process resumes with, a Timeout with a
+  callback, the running process.
+
+SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process only those and
+``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
+would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
+Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
+can be combined with ``|`` or ``&``: use ``env.timeout`` there. Short waits go straight onto the
+engine's near heap (see :mod:`sim.kernel.engine`; on a plain SimPy environment, its one heap), a
+Python call less per event; longer ones through ``env.schedule``. SimPy internals: re-run
+``tests/test_engine.py`` and the results digests on a SimPy upgrade.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import Callable
+
+import simpy
+from simpy.events import NORMAL
+
+from sim.kernel.engine import NEAR_S
+
+
+class Step:
+    """A component's own object scheduled as an event: the loop pops it and calls its handlers
+    with it, so one object per charge (say) replaces a partial, a bound method and an event per
+    step. Subclasses add ``__slots__`` for their state and no ``__init__`` (the component fills
+    the slots: a frame per object saved). Schedule one with :func:`schedule_step`, at most once
+    at a time."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+
+class Wait:
+    """What a process waits on: a Timeout without the Event machinery (no dict, no value
+    argument, no delay check: callers pass delays >= 0). ``_value`` is what the wait returns to
+    the process (``None`` unless a callback sets it before the process resumes)."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+
+def sleep(env: simpy.Environment, delay_s: float) -> Wait:
+    """An event ``delay_s`` (>= 0) from now for a process to ``yield``, scheduled exactly where
+    ``env.timeout(delay_s)`` would be (same event id)."""
+    wait = Wait()
+    wait.callbacks = []
+    wait._ok = True
+    wait._value = None
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))
+    else:
+        env.schedule(wait, NORMAL, delay_s)
+    return wait
+
+
+def until_fired() -> Wait:
+    """An event for a process to ``yield`` until someone calls :func:`fire_now` on it (nothing
+    scheduled: a wake-up that costs no event unless it happens)."""
+    wait = Wait()
+    wait.callbacks = []
+    return wait
+
+
+def fire_now(event: simpy.Event | Wait) -> None:
+    """Trigger ``event`` and run its callbacks at once, as the event loop does when it pops an
+    event: same simulated time, no heap round trip. Only from the loop itself (an event's
+    callback, e.g. a producer's ack), never from inside a process, where resuming another process
+    would nest the two."""
+    event._ok = True
+    event._value = None
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:
+        callback(event)
+
+
+def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> None:
+    """Call ``callback(event)`` ``delay_s`` (>= 0) from now."""
+    call = Step()
+    call.callbacks = (callback,)
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))
+    else:
+        env.schedule(call, NORMAL, delay_s)
+
+
+def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[..., None], ...], delay_s: float) -> None:
+    """Call each of ``handlers`` (a tuple built once per component) with ``step`` ``delay_s``
+    (>= 0) from now, scheduled exactly where ``env.timeout(delay_s)`` would be."""
+    step.callbacks = handlers
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), step))
+    else:
+        env.schedule(step, NORMAL, delay_s)
+
+
+def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, delay_s: float) -> None:
+    """Make the untriggered ``event`` succeed with ``value`` ``delay_s`` (>= 0) from now: what
+    ``event.succeed(value)`` does, later, as one event (no timeout in between)."""
+    event._ok = True
+    event._value = value
+    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), event))
+    else:
+        env.schedule(event, NORMAL, delay_s)
+
+
+def wake_up(env: simpy.Environment, wait: Wait) -> None:
+    """Trigger an :func:`until_fired` wait: at once (:func:`fire_now`) when called from a callback
+    of the loop, scheduled now (what ``Event.succeed`` does) when called from inside a process,
+    where running the waiter at once would nest two processes."""
+    wait._ok = True
+    wait._value = None
+    if env._active_proc is None:
+        callbacks, wait.callbacks = wait.callbacks, None
+        for callback in callbacks:
+            callback(wait)
+    else:
+        env.schedule(wait, NORMAL, 0)
+
+
+def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
+    """Trigger ``wait`` with ``value`` now, through the event queue (so it is safe from inside a
+    process: the waiting process resumes after the current one yields)."""
+    wait._ok = True
+    wait._value = value
+    env.schedule(wait, NORMAL, 0.0)
+
+
+def resume_with(event: simpy.Event | Wait, value: object) -> None:
+    """Set what a process waiting on ``event`` receives when it resumes; from a callback of the
+    event, which runs before the process does."""
+    event._value = value
+
+
+def timeout_calling(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> simpy.Timeout:
+    """``env.timeout(delay_s)`` that calls ``callback(event)`` when it fires, before any process
+    that yields it resumes (a "then" that needs no process)."""
+    timeout = env.timeout(delay_s)
+    timeout.callbacks.append(callback)
+    return timeout
+
+
+def active_process(env: simpy.Environment) -> simpy.Process | None:
+    """The process running now (None from a callback of the loop): SimPy's ``active_process``
+    without its property."""
+    return env._active_proc
