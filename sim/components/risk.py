@@ -45,6 +45,8 @@ class QueueStats:
     def __init__(self, metrics: Metrics, now: float) -> None:
         self.metrics = metrics
         self._ends: list[float] = []
+        self.area = 0.0
+        self.last_s = now
         self.reset(now)
 
     def reset(self, now: float) -> None:
@@ -58,8 +60,7 @@ class QueueStats:
 
     def _advance(self, now: float) -> None:
         """Integrate the number in the stage up to ``now``, letting finished checks leave."""
-        ends, last = self._ends, getattr(self, "last_s", now)
-        area = getattr(self, "area", 0.0)
+        ends, last, area = self._ends, self.last_s, self.area
         while ends and ends[0] <= now:
             end = heappop(ends)
             area += (end - last) * (len(ends) + 1)  # the check that just left was still in
