@@ -12,6 +12,7 @@ import numpy as np
 import simpy
 
 from sim.components.bank import Banks
+from sim.components.capture import Capturer
 from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
@@ -25,6 +26,7 @@ from sim.components.outcomes import Outcomes
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
 from sim.components.psp import Psp
+from sim.components.psp_captures import PspCaptures
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
@@ -41,6 +43,8 @@ from sim.rng import Streams
 
 ORDERS_TOPIC = "payment-orders"
 SUCCESS_TOPIC = "payment-success"
+CAPTURE_INSTANCES = 2
+"""Consumer instances of the capture service (delayed captures)."""
 
 
 class SettlementFile:
@@ -98,6 +102,8 @@ class World:
     database: Database | None = None
     risk: RiskService | None = None
     producers: dict[str, Producer] = field(default_factory=dict)
+    capture: Capturer | None = None
+    """Our capture service, when captures are delayed (``capture.mode: delayed``)."""
 
     def psp_named(self, name: str) -> Psp:
         """``psp`` or ``secondary_psp`` (fault targets)."""
@@ -184,6 +190,14 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle),
         "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle),
     }
+    capturer = None
+    if model.capture.mode == "delayed":  # the issuer holds, our capture service captures at shipment
+        banks.hold_funds(model.capture.hold_expiry_s)
+        psp.capture_api = PspCaptures(psp, banks, streams)
+        capturer = Capturer(env, model.capture, orders, psp.capture_api, dlq, streams, metrics, trace)
+        groups["capture"] = group("capture", SUCCESS_TOPIC, CAPTURE_INSTANCES, capturer.handle)
+    if capturer is not None:
+        capturer.on_uncaptured += [ledger.post_uncaptured, wallet.debit_uncaptured]
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
         executor.orders_topic = topics[ORDERS_TOPIC]
@@ -218,7 +232,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
-        secondary_psp=secondary, database=db, risk=risk, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
+        secondary_psp=secondary, database=db, risk=risk, capture=capturer, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))

@@ -28,6 +28,7 @@ FLAWS = {
     "logs-card-numbers": ("no_card_data", {"payment_service.log_card_numbers": False}),
     "no-reconciliation": ("charged_iff_succeeded", {"reconciliation.enabled": True}),
     "ledger-without-dedupe": ("exactly_once_effect", {"ledger.dedupe": True}),
+    "capture-retried-without-key": ("no_double_charge", {"capture.idempotency_key": True}),
 }
 
 def test_every_flawed_model_is_listed_and_names_its_oracle():

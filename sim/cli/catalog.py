@@ -13,7 +13,7 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.table import Table
 
-from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
+from sim.config.model import CaptureConfig, RetryTopicsConfig, SecondaryPspConfig
 from sim.faults.schedule import FaultSchedule
 from sim.faults.specs import FAULT_CLASSES
 from sim.policies.breaker import CircuitBreakerPolicy
@@ -32,6 +32,7 @@ POLICIES: list[tuple[str, type[BaseModel], str]] = [
     ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
     ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
     ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
+    ("capture", CaptureConfig, "capture (top level): authorisation holds, capture at shipment, void, expiry"),
 ]
 _SCHEDULE_FIELDS = set(FaultSchedule.model_fields)
 

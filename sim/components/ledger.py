@@ -109,6 +109,15 @@ class Ledger:
             self.recorded[order_id] = 1
         return max(extra, 0)
 
+    def post_uncaptured(self, order_id: int, amount_minor: int) -> None:
+        """Compensating transaction for the part of an order's authorisation never captured (voided,
+        partially captured, capture refused): the PSP owes, and the seller is owed, that much less."""
+        orders = self.orders
+        currency = orders.currency[order_id]
+        self._post(PSP_RECEIVABLE, currency, -amount_minor)
+        self._post(orders.seller[order_id], currency, amount_minor)
+        self.transactions += 1
+
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
         return -self.balances.get((seller, currency), 0)

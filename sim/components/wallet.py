@@ -86,5 +86,12 @@ class Wallet:
         self.version[row] += 1
         record_effect(self.applied, orders, self.checkouts, order_id, WALLET_UPDATED)
 
+    def debit_uncaptured(self, order_id: int, amount_minor: int) -> None:
+        """Take back from the seller the part of an order never captured (see ``Ledger.post_uncaptured``)."""
+        orders = self.orders
+        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        self.balance[row] -= amount_minor
+        self.version[row] += 1
+
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]

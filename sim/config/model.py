@@ -265,6 +265,41 @@ class LedgerConfig(ConsumerServiceConfig):
     )
 
 
+class CaptureConfig(Frozen):
+    """When the platform takes the money it was authorised for. ``automatic``: the PSP captures in
+    the authorisation itself (one "sale" call: Stripe's default ``capture_method: automatic``; no
+    second call, no extra event). ``delayed``: the issuer only places a hold at authorisation; a
+    capture service consuming payment-success captures at shipment (``delay`` later) or voids a
+    cancelled order, with idempotency keys, through the PSP's capture API."""
+
+    mode: Literal["automatic", "delayed"] = Field(
+        "automatic", description="capture at authorisation (automatic) or later, at shipment (delayed)"
+    )
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("1d", "3d"),
+        description="delayed: from payment success to the capture (shipment) or the void (cancellation)",
+    )
+    cancel_probability: Probability = Field(
+        0.0, description="delayed: share of paid orders cancelled before shipment (their hold is voided)"
+    )
+    partial_probability: Probability = Field(
+        0.0, description="delayed: share of captures that take only part of the authorised amount (an item "
+        "out of stock); the hold stays open for later shipments and its rest is released at expiry"
+    )
+    partial_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="delayed: share of the amount a partial capture takes")
+    hold_expiry_s: Seconds = Field(
+        7 * 86400.0, alias="hold_expiry", gt=0,
+        description="the issuer releases an uncaptured hold after this (7 days: the usual validity of a "
+        "card-not-present authorisation, and when Stripe cancels an uncaptured payment)",
+    )
+    timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a capture or void call waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    idempotency_key: bool = Field(
+        True, description="captures and voids carry a key (the order id): FLAW when false, a retry after a "
+        "lost reply captures again"
+    )
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -297,6 +332,7 @@ class SystemModel(Frozen):
     ledger: LedgerConfig = LedgerConfig()
     monitor: MonitorConfig = MonitorConfig()
     reconciliation: ReconciliationConfig = ReconciliationConfig()
+    capture: CaptureConfig = Field(CaptureConfig(), description="authorisation holds, capture, void")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )
@@ -305,4 +341,6 @@ class SystemModel(Frozen):
     def _policies_fit_wiring(self) -> "SystemModel":
         if self.executor.retry_topics.enabled and self.wiring != "async":
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
+        if self.capture.mode == "delayed" and self.secondary_psp is not None:
+            raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
         return self

@@ -1,4 +1,5 @@
-"""Money invariants: no double charge, a balanced ledger, wallet = ledger, money conserved."""
+"""Money invariants: no double charge (captured twice), a balanced ledger, wallet = ledger, money
+conserved; and the held-twice / captured-twice counts and amounts the KPIs report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def no_double_charge(world: "World") -> list[Violation]:
-    """Per cart line (what the buyer meant to buy once), successful captures at the bank <= 1."""
+    """Per cart line (what the buyer meant to buy once), successful captures at the bank <= 1: money
+    taken twice. (Held twice, a hold released later, is temporary harm: see :func:`doubled`.)"""
     truth, orders = world.truth, world.orders
     by_line: dict[int, list[int]] = {}
     captures = truth.captures
@@ -33,6 +35,32 @@ def no_double_charge(world: "World") -> list[Violation]:
                 distinct, min(times),
             ))
     return violations
+
+
+def doubled(world: "World") -> dict[str, int]:
+    """Cart lines held more than once and captured more than once, with the extra amounts (minor
+    units, summed over currencies): ``held_twice``, ``held_twice_minor``, ``captured_twice``,
+    ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
+    truth, orders = world.truth, world.orders
+    lines = orders.line_column()
+    amounts = orders.amount_column()
+    result = {}
+    for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
+        charged, per_line = captures_per_line(counts, lines)
+        doubled_lines = np.nonzero(per_line > 1)[0]
+        extra = 0
+        if len(doubled_lines):
+            on_doubled = charged[np.isin(lines[charged], doubled_lines)].tolist()
+            taken: dict[int, list[int]] = {}
+            for order_id in on_doubled:
+                if name == "captured_twice" and truth.holds_apart:
+                    taken.setdefault(int(lines[order_id]), []).extend(truth.captured_minor_of.get(order_id, []))
+                else:
+                    taken.setdefault(int(lines[order_id]), []).extend([int(amounts[order_id])] * counts[order_id])
+            extra = sum(sum(values) - max(values) for values in taken.values())
+        result[name] = int(len(doubled_lines))
+        result[f"{name}_minor"] = extra
+    return result
 
 
 def captures_per_line(captures: bytearray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,19 +119,23 @@ def wallet_equals_ledger(world: "World") -> list[Violation]:
 
 
 def money_conserved(world: "World") -> list[Violation]:
-    """What left buyers' accounts equals what the PSP captured, per currency; the ledger's PSP
-    receivable never exceeds what the PSP captured."""
+    """What left buyers' accounts equals what the PSP captured plus what is still on hold, per
+    currency; the ledger's PSP receivable never exceeds what the PSP captured (plus open holds)."""
     banks, truth = world.banks, world.truth
     violations = []
     debited = banks.initial_total_minor - sum(banks.balance_minor)
     captured = sum(truth.captured_minor_by_currency.values())
-    if debited != captured:
-        violations.append(Violation("money_conserved", f"buyers lost {debited} but the PSP captured {captured}"))
+    held = sum(truth.open_held_minor(currency) for currency in truth.held_minor_by_currency)
+    if debited != captured + held:
+        on_hold = f" and holds {held}" if truth.holds_apart else ""
+        violations.append(Violation("money_conserved", f"buyers lost {debited} but the PSP captured {captured}{on_hold}"))
     for currency, amount in sorted(truth.captured_minor_by_currency.items()):
         receivable = world.ledger.balances.get((PSP_RECEIVABLE, currency), 0)
-        if receivable > amount:
+        open_holds = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
+        if receivable > amount + open_holds:
             code = world.population.currencies[currency]
+            more = f" (and holds {open_holds} open)" if truth.holds_apart else ""
             violations.append(Violation(
-                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {amount}"
+                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {amount}{more}"
             ))
     return violations

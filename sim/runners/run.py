@@ -68,6 +68,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
         recon = reconcile(
             world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
+            capture=world.capture,
         )
     verdicts += check_reconciled(world, recon)
     return world, verdicts, recon

@@ -11,6 +11,7 @@ from sim.domain.orders import OrderState, as_numpy
 from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
+from sim.oracles.money import doubled as doubled_lines
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -36,6 +37,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     money_at_risk = int(orders.amount_column()[:shared][charged_and_failed].sum())
     psp_attempts = int(as_numpy(orders.psp_attempts).sum())
     client = metrics.histograms.get("client_latency_s", Histogram())
+    twice = doubled_lines(world)
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
     return {
         "checkouts": world.clients.checkouts,
@@ -62,8 +64,28 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "psp_requests": metrics.counters.get("psp.requests", 0),
         "psp_requests_per_order": round(metrics.counters.get("psp.requests", 0) / count, 6) if count else None,
         "captures": truth.capture_count,
+        "double_charged_minor": twice["captured_twice_minor"],
+        "held_twice": twice["held_twice"],
+        "held_twice_minor": twice["held_twice_minor"],
+        "capture": _capture(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
+    }
+
+
+def _capture(world: "World") -> dict:
+    """Authorisation holds and what became of them (delayed captures; zeros otherwise)."""
+    truth, counters = world.truth, world.metrics.counters
+    return {
+        "mode": world.model.capture.mode,
+        "holds": truth.hold_count if truth.holds_apart else truth.capture_count,
+        "captures": truth.capture_count,
+        "partial": counters.get("capture.partial", 0),
+        "voids": truth.releases["void"],
+        "holds_expired": truth.releases["expiry"],
+        "refused": counters.get("capture.capture_refused", 0),
+        "gave_up": counters.get("capture.capture_gave_up", 0),
+        "open_held_minor": sum(truth.open_held_minor(c) for c in truth.held_minor_by_currency),
     }
 
 
