@@ -26,7 +26,8 @@ from sim.components.outcomes import Outcomes
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
 from sim.components.psp import Psp
-from sim.components.psp_captures import PspCaptures
+from sim.components.psp_operations import PspOperations
+from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
@@ -104,6 +105,9 @@ class World:
     producers: dict[str, Producer] = field(default_factory=dict)
     capture: Capturer | None = None
     """Our capture service, when captures are delayed (``capture.mode: delayed``)."""
+    refunds: Refunds | None = None
+    psp_operations: PspOperations | None = None
+    """The PSP's capture, void and refund API."""
 
     def psp_named(self, name: str) -> Psp:
         """``psp`` or ``secondary_psp`` (fault targets)."""
@@ -190,14 +194,25 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle),
         "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle),
     }
+    operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
+    operations.refund_failure_probability = model.refunds.failure_probability
+    refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
     capturer = None
     if model.capture.mode == "delayed":  # the issuer holds, our capture service captures at shipment
         banks.hold_funds(model.capture.hold_expiry_s)
-        psp.capture_api = PspCaptures(psp, banks, streams)
-        capturer = Capturer(env, model.capture, orders, psp.capture_api, dlq, streams, metrics, trace)
+        psp.capture_api = operations
+        capturer = Capturer(env, model.capture, orders, operations, dlq, streams, metrics, trace)
         groups["capture"] = group("capture", SUCCESS_TOPIC, CAPTURE_INSTANCES, capturer.handle)
-    if capturer is not None:
-        capturer.on_uncaptured += [ledger.post_uncaptured, wallet.debit_uncaptured]
+
+        def uncaptured(order_id: int, amount_minor: int) -> None:
+            ledger.post_reversal(order_id, amount_minor, "uncaptured")
+            wallet.take_back(order_id, amount_minor)
+
+        capturer.on_uncaptured.append(uncaptured)
+        if model.refunds.probability > 0.0:
+            capturer.on_captured.append(refunds.on_captured)
+    elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
+        ledger.on_booked = lambda order_id: refunds.on_captured(order_id, orders.amount_minor[order_id])
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
         executor.orders_topic = topics[ORDERS_TOPIC]
@@ -232,7 +247,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
-        secondary_psp=secondary, database=db, risk=risk, capture=capturer, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
+        secondary_psp=secondary, database=db, risk=risk, capture=capturer, refunds=refunds,
+        psp_operations=operations, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))

@@ -28,7 +28,8 @@ FLAWS = {
     "logs-card-numbers": ("no_card_data", {"payment_service.log_card_numbers": False}),
     "no-reconciliation": ("charged_iff_succeeded", {"reconciliation.enabled": True}),
     "ledger-without-dedupe": ("exactly_once_effect", {"ledger.dedupe": True}),
-    "capture-retried-without-key": ("no_double_charge", {"capture.idempotency_key": True}),
+    "capture-retried-without-key": ("idempotent_replay", {"capture.idempotency_key": True}),
+    "refund-retried-with-new-id": ("money_conserved", {"refunds.new_id_on_retry": False}),
 }
 
 CAUGHT_BY_SCENARIO = {

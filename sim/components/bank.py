@@ -208,6 +208,12 @@ class Banks:
                 return _APPROVED
         return _NOT_FOUND
 
+    def refund(self, order_id: int, card_token: int, amount_minor: int, currency: int) -> None:
+        """Credit the card's buyer ``amount_minor`` for the order (the PSP checked it was captured)."""
+        self.balance_minor[self._cards[card_token].buyer] += amount_minor
+        self.truth.record_refund(order_id, amount_minor, currency)
+        self._counters["banks.refunds"] += 1
+
     @property
     def total_balance_minor(self) -> int:
         """Sum of all buyers' current balances (for the money-conservation oracle)."""

@@ -25,7 +25,7 @@ from sim.config.distributions import make_sampler
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
-    from sim.components.psp_captures import PspCaptures
+    from sim.components.psp_operations import PspOperations
     from sim.config.model import CaptureConfig
     from sim.domain.orders import Orders
     from sim.observe.metrics import Metrics
@@ -44,7 +44,7 @@ class Capturer:
     """Captures or voids each successful order once, ``delay`` after its success event."""
 
     def __init__(
-        self, env: simpy.Environment, cfg: "CaptureConfig", orders: "Orders", api: "PspCaptures",
+        self, env: simpy.Environment, cfg: "CaptureConfig", orders: "Orders", api: "PspOperations",
         dlq: DeadLetterQueue, streams: "Streams", metrics: "Metrics", trace: "Trace",
     ) -> None:
         self.env = env
@@ -65,6 +65,8 @@ class Capturer:
         self.on_uncaptured: list[Callable[[int, int], None]] = []
         """Called with (order id, amount) for the part of a successful order never captured (void,
         partial capture, refused or abandoned capture): the ledger and the wallet take it back."""
+        self.on_captured: list[Callable[[int, int], None]] = []
+        """Called with (order id, amount captured) after a capture (the refund service)."""
 
     def status_of(self, order_id: int) -> int:
         return self.status[order_id] if order_id < len(self.status) else NONE
@@ -126,6 +128,9 @@ class Capturer:
             self.status[order_id] = VOIDED
         else:
             self.status[order_id] = CAPTURED if done else (REFUSED if counter.endswith("refused") else GAVE_UP)
+        if done and not cancelled:
+            for listener in self.on_captured:
+                listener(order_id, amount_minor)
         uncaptured = self.orders.amount_minor[order_id] - (amount_minor if done and not cancelled else 0)
         if uncaptured > 0:
             for listener in self.on_uncaptured:

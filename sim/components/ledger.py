@@ -8,7 +8,7 @@ spirit, constant memory). Dedupe is by event id (the order id).
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import Callable, Generator
 
 import simpy
 
@@ -49,6 +49,11 @@ class Ledger:
         """Transactions recorded per order id (more than one = a duplicate effect)."""
         self.transactions = 0
         self.entries = 0
+        self.reversed_minor: dict[str, int] = {}
+        """Amounts taken back by compensating transactions, by why (refund, uncaptured)."""
+        self.on_booked: Callable[[int], None] | None = None
+        """Called with the order id when a payment's transaction is first posted (captures at
+        authorisation: the refund service decides then whether it will be refunded)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
 
@@ -94,6 +99,8 @@ class Ledger:
         key = (orders.seller[order_id], currency)  # credit the seller payable
         balances[key] = balances.get(key, 0) - amount
         self.transactions += 1
+        if self.on_booked is not None and self.times_recorded(order_id) == 0:
+            self.on_booked(order_id)
         record_effect(self.recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
     def reverse_duplicates(self, order_id: int) -> int:
@@ -109,14 +116,16 @@ class Ledger:
             self.recorded[order_id] = 1
         return max(extra, 0)
 
-    def post_uncaptured(self, order_id: int, amount_minor: int) -> None:
-        """Compensating transaction for the part of an order's authorisation never captured (voided,
-        partially captured, capture refused): the PSP owes, and the seller is owed, that much less."""
+    def post_reversal(self, order_id: int, amount_minor: int, why: str) -> None:
+        """Compensating transaction taking ``amount_minor`` of an order back (``why``: ``refund``,
+        or ``uncaptured`` for the part of an authorisation never captured): the PSP owes, and the
+        seller is owed, that much less."""
         orders = self.orders
         currency = orders.currency[order_id]
         self._post(PSP_RECEIVABLE, currency, -amount_minor)
         self._post(orders.seller[order_id], currency, amount_minor)
         self.transactions += 1
+        self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""

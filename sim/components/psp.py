@@ -36,7 +36,7 @@ from sim.policies.retry import Retrier, RetryStrategy
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
-    from sim.components.psp_captures import PspCaptures
+    from sim.components.psp_operations import PspOperations
     from sim.config.model import PspConfig
     from sim.domain.orders import Orders
     from sim.domain.population import Population
@@ -263,9 +263,9 @@ class Psp:
         self._bucket_at = 0.0
 
         self._vault: dict[str, int] | None = None
-        self.capture_api: "PspCaptures | None" = None
+        self.capture_api: "PspOperations | None" = None
         """Set by the world when captures are delayed: an approval is then a hold, and the capture
-        API (:mod:`sim.components.psp_captures`) writes the settlement rows."""
+        API (:mod:`sim.components.psp_operations`) writes the settlement rows."""
 
         self.orders: "Orders | None" = None
         """The merchant's order table, set by the world: storage only (see _settle), the PSP's

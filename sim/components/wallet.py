@@ -86,8 +86,9 @@ class Wallet:
         self.version[row] += 1
         record_effect(self.applied, orders, self.checkouts, order_id, WALLET_UPDATED)
 
-    def debit_uncaptured(self, order_id: int, amount_minor: int) -> None:
-        """Take back from the seller the part of an order never captured (see ``Ledger.post_uncaptured``)."""
+    def take_back(self, order_id: int, amount_minor: int) -> None:
+        """Take ``amount_minor`` of an order back from its seller (a refund, or the part never
+        captured: see ``Ledger.post_reversal``)."""
         orders = self.orders
         row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
         self.balance[row] -= amount_minor

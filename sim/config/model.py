@@ -300,6 +300,27 @@ class CaptureConfig(Frozen):
     )
 
 
+class RefundsConfig(Frozen):
+    """Refunds requested by sellers after a capture, through the PSP's refund API, idempotent by
+    refund id. Only refunded orders cost events (one draw per captured payment decides)."""
+
+    probability: Probability = Field(0.0, description="share of captured payments refunded")
+    partial_probability: Probability = Field(0.3, description="share of refunds for part of the amount (one item returned)")
+    partial_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of the captured amount a partial refund gives back")
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("30m", "3d"), description="from the capture to the refund request"
+    )
+    failure_probability: Probability = Field(
+        0.0, description="share of refunds the PSP declines for good (card account closed): left to a human"
+    )
+    timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a refund call waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    new_id_on_retry: bool = Field(
+        False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
+        "after a lost reply the buyer is refunded twice"
+    )
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -333,6 +354,7 @@ class SystemModel(Frozen):
     monitor: MonitorConfig = MonitorConfig()
     reconciliation: ReconciliationConfig = ReconciliationConfig()
     capture: CaptureConfig = Field(CaptureConfig(), description="authorisation holds, capture, void")
+    refunds: RefundsConfig = Field(RefundsConfig(), description="refunds of captured payments")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )

@@ -57,9 +57,27 @@ class GroundTruth:
         self.hold_count = 0
         self.releases: dict[str, int] = {"void": 0, "expiry": 0}
         """Holds released without a capture of their whole amount, by why."""
+        self.refunds: dict[int, list[int]] = {}
+        """Refunds per order id: the amount of each (a refund executed twice appears twice)."""
+        self.refunded_minor_by_currency: dict[int, int] = {}
         self.captured_minor_of: dict[int, list[int]] = {}
         """Delayed captures only: the amount of each capture per order (a partial capture takes less
         than the order's amount)."""
+
+    def record_refund(self, order_id: int, amount_minor: int, currency: int) -> None:
+        """The bank gave ``amount_minor`` back to the buyer for ``order_id``."""
+        self.refunds.setdefault(order_id, []).append(amount_minor)
+        self.refunded_minor_by_currency[currency] = self.refunded_minor_by_currency.get(currency, 0) + amount_minor
+
+    def refunded_minor_of(self, order_id: int) -> int:
+        return sum(self.refunds.get(order_id, ()))
+
+    def captured_minor_of_order(self, order_id: int, order_amount_minor: int) -> int:
+        """Everything captured for the order (``order_amount_minor`` per capture when captured at
+        authorisation, where captures always take the whole amount)."""
+        if self.holds_apart:
+            return sum(self.captured_minor_of.get(order_id, ()))
+        return self.captures_of(order_id) * order_amount_minor
 
     @property
     def holds(self) -> bytearray:

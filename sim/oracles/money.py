@@ -119,23 +119,34 @@ def wallet_equals_ledger(world: "World") -> list[Violation]:
 
 
 def money_conserved(world: "World") -> list[Violation]:
-    """What left buyers' accounts equals what the PSP captured plus what is still on hold, per
-    currency; the ledger's PSP receivable never exceeds what the PSP captured (plus open holds)."""
-    banks, truth = world.banks, world.truth
+    """The ledger never claims more than buyers paid. (1) What buyers lost at their banks (net of
+    refunds; holds count, the ledger books a payment at its success) is at least what the ledger says the PSP holds for us (its
+    PSP receivable: captures booked − refunds booked), over all currencies: a refund the PSP made
+    twice but the ledger booked once, or a capture booked twice, breaks it. (2) Per currency, the
+    PSP receivable is at most what the PSP captured less what it refunded (plus open holds).
+    A capture the ledger has not booked yet is reconciliation's business, not a violation here."""
+    banks, truth, ledger = world.banks, world.truth, world.ledger
     violations = []
-    debited = banks.initial_total_minor - sum(banks.balance_minor)
-    captured = sum(truth.captured_minor_by_currency.values())
-    held = sum(truth.open_held_minor(currency) for currency in truth.held_minor_by_currency)
-    if debited != captured + held:
-        on_hold = f" and holds {held}" if truth.holds_apart else ""
-        violations.append(Violation("money_conserved", f"buyers lost {debited} but the PSP captured {captured}{on_hold}"))
-    for currency, amount in sorted(truth.captured_minor_by_currency.items()):
-        receivable = world.ledger.balances.get((PSP_RECEIVABLE, currency), 0)
-        open_holds = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
-        if receivable > amount + open_holds:
+    currencies = set(truth.captured_minor_by_currency) | set(truth.held_minor_by_currency)
+    open_holds = sum(truth.open_held_minor(currency) for currency in currencies)
+    buyers_paid = banks.initial_total_minor - sum(banks.balance_minor)  # holds included: booked at success
+    receivables = {currency: amount for (account, currency), amount in ledger.balances.items() if account == PSP_RECEIVABLE}
+    booked = sum(receivables.values())
+    if booked > buyers_paid:
+        violations.append(Violation(
+            "money_conserved", f"the ledger says buyers paid {booked} net, but they lost only {buyers_paid} at their banks"
+            + (f" (of which {open_holds} on hold)" if open_holds else "")
+        ))
+    for currency in sorted(set(receivables) | currencies):
+        receivable = receivables.get(currency, 0)
+        captured = truth.captured_minor_by_currency.get(currency, 0)
+        refunded = truth.refunded_minor_by_currency.get(currency, 0)
+        open_hold = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
+        if receivable > captured - refunded + open_hold:
             code = world.population.currencies[currency]
-            more = f" (and holds {open_holds} open)" if truth.holds_apart else ""
+            more = f" and refunded {refunded}" if refunded else ""
+            more += f" (holds {open_hold} open)" if truth.holds_apart else ""
             violations.append(Violation(
-                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {amount}{more}"
+                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {captured}{more}"
             ))
     return violations

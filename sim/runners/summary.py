@@ -68,6 +68,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "held_twice": twice["held_twice"],
         "held_twice_minor": twice["held_twice_minor"],
         "capture": _capture(world),
+        "refunds": _refunds(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
     }
@@ -86,6 +87,21 @@ def _capture(world: "World") -> dict:
         "refused": counters.get("capture.capture_refused", 0),
         "gave_up": counters.get("capture.capture_gave_up", 0),
         "open_held_minor": sum(truth.open_held_minor(c) for c in truth.held_minor_by_currency),
+    }
+
+
+def _refunds(world: "World") -> dict:
+    """Refunds our refund service carried, and what the banks paid back (a refund executed twice
+    counts twice there)."""
+    counters, truth = world.metrics.counters, world.truth
+    return {
+        "requested": counters.get("refunds.requested", 0),
+        "refunded": counters.get("refunds.refunded", 0),
+        "partial": counters.get("refunds.partial", 0),
+        "failed": counters.get("refunds.failed", 0),
+        "gave_up": counters.get("refunds.gave_up", 0),
+        "refunded_minor": world.ledger.reversed_minor.get("refund", 0),
+        "paid_back_minor": sum(truth.refunded_minor_by_currency.values()),
     }
 
 
