@@ -13,6 +13,7 @@ import simpy
 
 from sim.components.bank import Banks
 from sim.components.capture import Capturer
+from sim.components.chargebacks import Chargebacks
 from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
@@ -106,6 +107,7 @@ class World:
     capture: Capturer | None = None
     """Our capture service, when captures are delayed (``capture.mode: delayed``)."""
     refunds: Refunds | None = None
+    chargebacks: Chargebacks | None = None
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
 
@@ -197,6 +199,10 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
     operations.refund_failure_probability = model.refunds.failure_probability
     refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
+    chargebacks = None
+    if model.chargebacks.probability > 0.0:
+        chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
+        banks.disputes = chargebacks
     capturer = None
     if model.capture.mode == "delayed":  # the issuer holds, our capture service captures at shipment
         banks.hold_funds(model.capture.hold_expiry_s)
@@ -247,7 +253,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
-        secondary_psp=secondary, database=db, risk=risk, capture=capturer, refunds=refunds,
+        secondary_psp=secondary, database=db, risk=risk, capture=capturer, refunds=refunds, chargebacks=chargebacks,
         psp_operations=operations, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)

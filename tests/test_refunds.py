@@ -33,11 +33,11 @@ def buyer_balance(world) -> int:
 
 def bank_matches_truth(world) -> bool:
     """The simulator's own bookkeeping: what left buyers' accounts is what was captured, less
-    refunds, plus open holds (not an oracle: no design can break it)."""
+    refunds and chargebacks, plus open holds (not an oracle: no design can break it)."""
     banks, truth = world.banks, world.truth
     currencies = set(truth.captured_minor_by_currency) | set(truth.held_minor_by_currency)
     moved = (sum(truth.captured_minor_by_currency.values()) - sum(truth.refunded_minor_by_currency.values())
-             + sum(truth.open_held_minor(c) for c in currencies))
+             - sum(truth.charged_back_minor_by_currency.values()) + sum(truth.open_held_minor(c) for c in currencies))
     return banks.initial_total_minor - sum(banks.balance_minor) == moved
 
 
@@ -98,7 +98,7 @@ def test_a_refund_retried_under_a_new_id_refunds_the_buyer_twice_and_the_oracles
     assert replay.orders == [order] and "refunded 2 times at the bank" in replay.message
     assert [v.message for v in money_conserved(world)] == [
         "the ledger says buyers paid 500 net, but they lost only 0 at their banks",
-        "ledger expects 500 EUR from the PSP, which captured only 1000 and refunded 1000",
+        "ledger expects 500 EUR from the PSP, which captured only 1000 and gave back 1000",
     ]
 
 

@@ -24,6 +24,7 @@ from sim.config.distributions import make_sampler
 if TYPE_CHECKING:
     import simpy
 
+    from sim.components.chargebacks import Chargebacks
     from sim.config.model import BanksConfig, SchemeConfig
     from sim.domain.population import Population
     from sim.domain.truth import GroundTruth
@@ -107,6 +108,8 @@ class Banks:
         self._scheme_latency = make_sampler(scheme_cfg.latency, streams.stream("banks.scheme"))
         self._bank_latency = make_sampler(banks_cfg.latency, streams.stream("banks.latency"))
         self._decisions = streams.stream("banks.decisions")
+        self.disputes: "Chargebacks | None" = None
+        """Set when chargebacks are on: told of every capture (one draw decides a dispute)."""
         self.holds: dict[int, list[Hold]] | None = None
         """Open and closed holds per order id when captures are delayed; None: captured at once."""
         self.hold_expiry_s = math.inf
@@ -157,6 +160,8 @@ class Banks:
             return _APPROVED
         self.truth.record_capture(order_id, amount_minor, currency, now)
         counters["banks.captures"] += 1
+        if self.disputes is not None:
+            self.disputes.on_capture(order_id, buyer, amount_minor, currency)
         return _APPROVED
 
     def _hold(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
@@ -195,6 +200,8 @@ class Banks:
                 hold.open = False
             self.truth.record_capture(order_id, amount_minor, hold.currency, now)
             self._counters["banks.captures"] += 1
+            if self.disputes is not None:
+                self.disputes.on_capture(order_id, hold.buyer, amount_minor, hold.currency)
             return _APPROVED
         self._counters["banks.captures_without_hold"] += 1
         return _NOT_FOUND

@@ -21,7 +21,9 @@ from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
 PSP_RECEIVABLE = -1
-"""Account id of the PSP receivable; seller payables use the seller id."""
+"""Account id of the PSP receivable (what the PSP holds for us); seller payables use the seller id."""
+CHARGEBACK_FEES = -4
+"""Account id of the dispute fees the PSP charged us (an expense)."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -126,6 +128,20 @@ class Ledger:
         self._post(orders.seller[order_id], currency, amount_minor)
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
+
+    def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
+        """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
+        won dispute) and ``fee_minor`` from what it holds for us; the seller owes the amount back,
+        the platform bears the fee. One balanced transaction."""
+        orders = self.orders
+        currency = orders.currency[order_id]
+        self._post(PSP_RECEIVABLE, currency, -amount_minor - fee_minor)
+        self._post(orders.seller[order_id], currency, amount_minor)
+        if fee_minor:
+            self._post(CHARGEBACK_FEES, currency, fee_minor)
+        self.transactions += 1
+        self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
+        self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""

@@ -321,6 +321,26 @@ class RefundsConfig(Frozen):
     )
 
 
+class ChargebacksConfig(Frozen):
+    """Buyers dispute captured payments at their bank: the money goes back to the buyer at once, the
+    PSP takes it and a fee from the platform and tells it; the dispute is later won (the money comes
+    back, the fee does not) or lost. Only disputed payments cost events."""
+
+    probability: Probability = Field(0.0, description="share of captured payments disputed")
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("2h", "2d"), description="from the capture to the dispute"
+    )
+    notification_delay: Distribution = Field(
+        default_factory=lambda: _lognormal("1m", "10m"), description="from the dispute (or its outcome) to the PSP's notice"
+    )
+    fee_minor: NonNegativeInt = Field(1500, description="the PSP's fee per dispute, kept whatever the outcome "
+                                      "(Stripe charges 15 USD per dispute)")
+    win_probability: Probability = Field(0.3, description="share of disputes the platform wins (evidence accepted)")
+    resolution_delay: Distribution = Field(
+        default_factory=lambda: _lognormal("6h", "3d"), description="from the dispute to its outcome"
+    )
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -355,6 +375,7 @@ class SystemModel(Frozen):
     reconciliation: ReconciliationConfig = ReconciliationConfig()
     capture: CaptureConfig = Field(CaptureConfig(), description="authorisation holds, capture, void")
     refunds: RefundsConfig = Field(RefundsConfig(), description="refunds of captured payments")
+    chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )

@@ -60,6 +60,9 @@ class GroundTruth:
         self.refunds: dict[int, list[int]] = {}
         """Refunds per order id: the amount of each (a refund executed twice appears twice)."""
         self.refunded_minor_by_currency: dict[int, int] = {}
+        self.chargebacks: dict[int, list[int]] = {}
+        """Disputes per order id: the amount given back (a won dispute adds the negative)."""
+        self.charged_back_minor_by_currency: dict[int, int] = {}
         self.captured_minor_of: dict[int, list[int]] = {}
         """Delayed captures only: the amount of each capture per order (a partial capture takes less
         than the order's amount)."""
@@ -68,6 +71,13 @@ class GroundTruth:
         """The bank gave ``amount_minor`` back to the buyer for ``order_id``."""
         self.refunds.setdefault(order_id, []).append(amount_minor)
         self.refunded_minor_by_currency[currency] = self.refunded_minor_by_currency.get(currency, 0) + amount_minor
+
+    def record_chargeback(self, order_id: int, amount_minor: int, currency: int) -> None:
+        """The bank gave ``amount_minor`` back to the buyer on a dispute (took it again when
+        negative: the dispute was won)."""
+        self.chargebacks.setdefault(order_id, []).append(amount_minor)
+        by_currency = self.charged_back_minor_by_currency
+        by_currency[currency] = by_currency.get(currency, 0) + amount_minor
 
     def refunded_minor_of(self, order_id: int) -> int:
         return sum(self.refunds.get(order_id, ()))

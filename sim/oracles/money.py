@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.components.ledger import PSP_RECEIVABLE
+from sim.components.ledger import CHARGEBACK_FEES, PSP_RECEIVABLE
+
+BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, CHARGEBACK_FEES})
+"""Where the ledger keeps the buyers' money: with the PSP, or paid to it as fees."""
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -123,14 +126,20 @@ def money_conserved(world: "World") -> list[Violation]:
     refunds; holds count, the ledger books a payment at its success) is at least what the ledger says the PSP holds for us (its
     PSP receivable: captures booked − refunds booked), over all currencies: a refund the PSP made
     twice but the ledger booked once, or a capture booked twice, breaks it. (2) Per currency, the
-    PSP receivable is at most what the PSP captured less what it refunded (plus open holds).
+    PSP receivable is at most what the PSP captured less what it refunded and charged back (plus
+    open holds). Disputes whose notice is still on its way are allowed for in both.
     A capture the ledger has not booked yet is reconciliation's business, not a violation here."""
     banks, truth, ledger = world.banks, world.truth, world.ledger
     violations = []
     currencies = set(truth.captured_minor_by_currency) | set(truth.held_minor_by_currency)
     open_holds = sum(truth.open_held_minor(currency) for currency in currencies)
     buyers_paid = banks.initial_total_minor - sum(banks.balance_minor)  # holds included: booked at success
-    receivables = {currency: amount for (account, currency), amount in ledger.balances.items() if account == PSP_RECEIVABLE}
+    unnoticed = world.chargebacks.unnoticed_minor if world.chargebacks is not None else 0
+    buyers_paid += unnoticed  # a dispute the PSP has not told us about yet: the ledger cannot know
+    receivables: dict[int, int] = {}  # what the ledger says buyers paid: held by the PSP, or paid to it as fees
+    for (account, currency), amount in ledger.balances.items():
+        if account in BUYER_MONEY_ACCOUNTS:
+            receivables[currency] = receivables.get(currency, 0) + amount
     booked = sum(receivables.values())
     if booked > buyers_paid:
         violations.append(Violation(
@@ -141,10 +150,11 @@ def money_conserved(world: "World") -> list[Violation]:
         receivable = receivables.get(currency, 0)
         captured = truth.captured_minor_by_currency.get(currency, 0)
         refunded = truth.refunded_minor_by_currency.get(currency, 0)
+        refunded += truth.charged_back_minor_by_currency.get(currency, 0)
         open_hold = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
-        if receivable > captured - refunded + open_hold:
+        if receivable > captured - refunded + open_hold + unnoticed:
             code = world.population.currencies[currency]
-            more = f" and refunded {refunded}" if refunded else ""
+            more = f" and gave back {refunded}" if refunded else ""
             more += f" (holds {open_hold} open)" if truth.holds_apart else ""
             violations.append(Violation(
                 "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {captured}{more}"

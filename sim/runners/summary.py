@@ -69,6 +69,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "held_twice_minor": twice["held_twice_minor"],
         "capture": _capture(world),
         "refunds": _refunds(world),
+        "chargebacks": _chargebacks(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
     }
@@ -102,6 +103,24 @@ def _refunds(world: "World") -> dict:
         "gave_up": counters.get("refunds.gave_up", 0),
         "refunded_minor": world.ledger.reversed_minor.get("refund", 0),
         "paid_back_minor": sum(truth.refunded_minor_by_currency.values()),
+    }
+
+
+def _chargebacks(world: "World") -> dict:
+    """Disputes, their outcomes, the chargeback rate (disputes per capture) and the losses booked:
+    amounts not won back plus the PSP's fees."""
+    counters, truth, ledger = world.metrics.counters, world.truth, world.ledger
+    disputed = counters.get("chargebacks.disputed", 0)
+    lost_minor = ledger.reversed_minor.get("chargeback", 0)
+    fees_minor = ledger.reversed_minor.get("chargeback_fee", 0)
+    return {
+        "disputed": disputed,
+        "won": counters.get("chargebacks.won", 0),
+        "lost": counters.get("chargebacks.lost", 0),
+        "rate": round(disputed / truth.capture_count, 6) if truth.capture_count else None,
+        "charged_back_minor": lost_minor,
+        "fees_minor": fees_minor,
+        "losses_minor": lost_minor + fees_minor,
     }
 
 
