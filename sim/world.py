@@ -24,6 +24,8 @@ from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
+from sim.components.payout_provider import PayoutProvider
+from sim.components.payouts import Payouts
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
 from sim.components.psp import Psp
@@ -108,6 +110,8 @@ class World:
     """Our capture service, when captures are delayed (``capture.mode: delayed``)."""
     refunds: Refunds | None = None
     chargebacks: Chargebacks | None = None
+    payouts: Payouts | None = None
+    payout_provider: PayoutProvider | None = None
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
 
@@ -199,6 +203,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
     operations.refund_failure_probability = model.refunds.failure_probability
     refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
+    payout_provider = payouts = None
+    if model.payouts.enabled:
+        payout_provider = PayoutProvider(env, model.payouts.provider, streams, metrics)
+        payouts = Payouts(env, model.payouts, ledger, wallet, payout_provider, workload.sellers,
+                          len(workload.currencies), streams, metrics)
+        payouts.start()
     chargebacks = None
     if model.chargebacks.probability > 0.0:
         chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
@@ -254,6 +264,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
         secondary_psp=secondary, database=db, risk=risk, capture=capturer, refunds=refunds, chargebacks=chargebacks,
+        payouts=payouts, payout_provider=payout_provider,
         psp_operations=operations, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)

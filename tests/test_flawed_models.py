@@ -30,6 +30,7 @@ FLAWS = {
     "ledger-without-dedupe": ("exactly_once_effect", {"ledger.dedupe": True}),
     "capture-retried-without-key": ("idempotent_replay", {"capture.idempotency_key": True}),
     "refund-retried-with-new-id": ("money_conserved", {"refunds.new_id_on_retry": False}),
+    "payout-without-key": ("no_double_payout", {"payouts.idempotency_key": True}),
 }
 
 CAUGHT_BY_SCENARIO = {
@@ -37,6 +38,9 @@ CAUGHT_BY_SCENARIO = {
     # (a ledger crash in the middle of a transaction), checked on a fixed schedule instead
     "ledger-legs-not-atomic": ("ledger_balanced", {"ledger.atomic_entries": True},
                                [{"kind": "consumer_crash", "target": "ledger", "at": "30s", "for": "20s"}]),
+    # a payout provider outage across a payout run (a kind and target explore seldom draws)
+    "payouts-never-reconciled": ("clearing_closed", {"payouts.check_report": True},
+                                 [{"kind": "service_outage", "target": "payout_provider", "at": "20s", "for": "40s"}]),
 }
 
 

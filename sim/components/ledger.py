@@ -24,6 +24,8 @@ PSP_RECEIVABLE = -1
 """Account id of the PSP receivable (what the PSP holds for us); seller payables use the seller id."""
 CHARGEBACK_FEES = -4
 """Account id of the dispute fees the PSP charged us (an expense)."""
+PAYOUT_CLEARING = -5
+"""Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -53,6 +55,8 @@ class Ledger:
         self.entries = 0
         self.reversed_minor: dict[str, int] = {}
         """Amounts taken back by compensating transactions, by why (refund, uncaptured)."""
+        self.paid_out_minor: dict[int, int] = {}
+        """Per currency, payouts the ledger booked as paid (the money left the platform)."""
         self.on_booked: Callable[[int], None] | None = None
         """Called with the order id when a payment's transaction is first posted (captures at
         authorisation: the refund service decides then whether it will be refunded)."""
@@ -142,6 +146,22 @@ class Ledger:
         self.transactions += 1
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
+
+    def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:
+        """A payout's transaction at ``stage``: ``requested`` (seller payable → payout clearing),
+        ``paid`` (clearing → out of the PSP receivable: the money left), ``returned`` (clearing →
+        back to the seller)."""
+        if stage == "requested":
+            self._post(seller, currency, amount_minor)
+            self._post(PAYOUT_CLEARING, currency, -amount_minor)
+        elif stage == "paid":
+            self._post(PAYOUT_CLEARING, currency, amount_minor)
+            self._post(PSP_RECEIVABLE, currency, -amount_minor)
+            self.paid_out_minor[currency] = self.paid_out_minor.get(currency, 0) + amount_minor
+        else:
+            self._post(PAYOUT_CLEARING, currency, amount_minor)
+            self._post(seller, currency, -amount_minor)
+        self.transactions += 1
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""

@@ -94,5 +94,11 @@ class Wallet:
         self.balance[row] -= amount_minor
         self.version[row] += 1
 
+    def adjust(self, seller: int, currency: int, delta_minor: int) -> None:
+        """Change a seller's balance by ``delta_minor`` (a payout takes, a returned payout gives back)."""
+        row = seller * self.currencies + currency
+        self.balance[row] += delta_minor
+        self.version[row] += 1
+
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]

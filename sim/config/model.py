@@ -341,6 +341,46 @@ class ChargebacksConfig(Frozen):
     )
 
 
+class PayoutProviderConfig(Frozen):
+    """The payout provider (a bank transfer API): an external dependency that may be slow, fail,
+    lose its reply, and honours idempotency keys."""
+
+    latency: Distribution = Field(default_factory=lambda: _lognormal("300ms", "3s"))
+    error_probability: Probability = Field(0.01, description="5xx before anything is paid")
+    reply_lost_probability: Probability = Field(0.0, description="the transfer is made, the reply never arrives")
+
+
+class PayoutsConfig(Frozen):
+    """Sellers are paid what the ledger owes them on a schedule (daily, T+2), less a reserve kept
+    against refunds and chargebacks, through the payout provider, each payout under its payout id
+    as idempotency key. A balance driven negative by chargebacks is carried until credits cover it."""
+
+    enabled: bool = Field(False, description="pay sellers out")
+    interval_s: Seconds = Field(86400.0, alias="interval", gt=0, description="time between payout runs (daily)")
+    first_run_s: Seconds = Field(86400.0, alias="first_run", description="time of the first payout run")
+    lag_s: Seconds = Field(
+        2 * 86400.0, alias="lag", description="funds are paid out this long after they were credited (T+2: "
+        "the balance a payout run pays is the one its predecessor 2 days back saw)",
+    )
+    reserve_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of the payable balance kept back")
+    timeout_s: Seconds = Field(10.0, alias="timeout", gt=0, description="how long a payout call waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
+    idempotency_key: bool = Field(
+        True, description="payouts carry their payout id as key: FLAW when false, a payout retried after a lost "
+        "reply pays the seller twice"
+    )
+    clearing_deadline_s: Seconds = Field(
+        2 * 86400.0, alias="clearing_deadline", gt=0,
+        description="a payout's clearing entry must be closed (paid or returned to the seller) this long after it "
+        "opened (2 days: by the run after next)",
+    )
+    check_report: bool = Field(
+        True, description="each run closes payouts whose outcome is unknown from the provider's payout report: "
+        "FLAW when false, they stay in clearing for ever"
+    )
+    provider: PayoutProviderConfig = PayoutProviderConfig()
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -376,6 +416,7 @@ class SystemModel(Frozen):
     capture: CaptureConfig = Field(CaptureConfig(), description="authorisation holds, capture, void")
     refunds: RefundsConfig = Field(RefundsConfig(), description="refunds of captured payments")
     chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
+    payouts: PayoutsConfig = Field(PayoutsConfig(), description="paying sellers out")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )

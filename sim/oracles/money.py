@@ -140,6 +140,8 @@ def money_conserved(world: "World") -> list[Violation]:
     for (account, currency), amount in ledger.balances.items():
         if account in BUYER_MONEY_ACCOUNTS:
             receivables[currency] = receivables.get(currency, 0) + amount
+    for currency, amount in ledger.paid_out_minor.items():  # paid to sellers out of the PSP receivable
+        receivables[currency] = receivables.get(currency, 0) + amount
     booked = sum(receivables.values())
     if booked > buyers_paid:
         violations.append(Violation(

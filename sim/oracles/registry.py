@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, liveness, money, reconciled
+from sim.oracles import card_data, effects, flags, liveness, money, payouts, reconciled
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "exactly_once_effect": (effects.exactly_once_effect, "each success event credits the wallet and the ledger once"),
     "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
+    "no_double_payout": (payouts.no_double_payout,
+                         "one transfer per payout, and no seller paid more than the ledger paid out"),
+    "clearing_closed": (payouts.clearing_closed, "every payout's clearing entry closed within its deadline"),
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {

@@ -70,6 +70,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "capture": _capture(world),
         "refunds": _refunds(world),
         "chargebacks": _chargebacks(world),
+        "payouts": _payouts(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
     }
@@ -121,6 +122,27 @@ def _chargebacks(world: "World") -> dict:
         "charged_back_minor": lost_minor,
         "fees_minor": fees_minor,
         "losses_minor": lost_minor + fees_minor,
+    }
+
+
+def _payouts(world: "World") -> dict | None:
+    """Payout runs and payouts by outcome, the money paid out, the mean time from a payout's
+    request to its transfer being known, payouts still in clearing (None without payouts)."""
+    payouts = world.payouts
+    if payouts is None:
+        return None
+    done = [p for p in payouts.payouts.values() if p.outcome == "paid"]
+    delays = [p.closed_at_s - p.opened_at_s for p in done]
+    return {
+        "runs": payouts.runs,
+        "requested": len(payouts.payouts),
+        "paid": len(done),
+        "returned": sum(1 for p in payouts.payouts.values() if p.outcome == "returned"),
+        "open": sum(1 for p in payouts.payouts.values() if p.outcome == "open"),
+        "paid_out_minor": sum(p.amount_minor for p in done),
+        "mean_delay_s": round(sum(delays) / len(delays), 6) if delays else None,
+        "transfers": len(world.payout_provider.report),
+        "negative_balance_skips": world.metrics.counters.get("payouts.negative_balances", 0),
     }
 
 
