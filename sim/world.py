@@ -18,6 +18,7 @@ from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
+from sim.components.fees import Fees
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.engine import Engine
 from sim.components.ledger import Ledger
@@ -187,6 +188,11 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq
     )
     ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics, dlq)
+    fees = Fees(model.fees)
+    if fees.on:
+        ledger.fees = fees
+        if model.fees.commission_rate:
+            wallet.fees = fees
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
         return ConsumerGroup(

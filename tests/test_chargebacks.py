@@ -36,7 +36,7 @@ def test_a_lost_dispute_gives_the_buyer_the_money_back_and_costs_the_platform_a_
     world.env.run(until=HOUR + 60.164)
     assert world.ledger.seller_payable(2, 0) == 0 and world.wallet.seller_balance(2, 0) == 0
     assert world.ledger.balances[(CHARGEBACK_FEES, 0)] == 1500
-    assert world.ledger.balances[(PSP_RECEIVABLE, 0)] == 1000 - 1000 - 1500
+    assert world.ledger.balances[(PSP_RECEIVABLE, 0)] == 1000 - 40 - 1000 - 1500  # the PSP fee, 25 + 1.5 %, stays
     world.env.run(until=2 * DAY)
     assert _chargebacks(world) == {"disputed": 1, "won": 0, "lost": 1, "rate": 1.0, "charged_back_minor": 1000,
                                    "fees_minor": 1500, "losses_minor": 2500}

@@ -33,7 +33,8 @@ def test_a_payout_run_pays_the_seller_what_the_ledger_owes_and_the_clearing_clos
     assert (transfer.seller, transfer.amount_minor, round(transfer.at_s, 3)) == (2, 1000, 60.12)
     payout = world.payouts.payouts[1]
     assert (payout.outcome, round(payout.closed_at_s, 3)) == ("paid", 60.14)
-    assert world.ledger.balances[(PAYOUT_CLEARING, 0)] == 0 and world.ledger.balances[(PSP_RECEIVABLE, 0)] == 0
+    assert world.ledger.balances[(PAYOUT_CLEARING, 0)] == 0
+    assert world.ledger.balances[(PSP_RECEIVABLE, 0)] == -40  # 1000 captured, 40 PSP fee, 1000 paid out
     assert no_double_payout(world) == [] and clearing_closed(world) == [] and money_conserved(world) == []
 
 

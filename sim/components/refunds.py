@@ -136,6 +136,13 @@ class Refunds:
                 self._next_retry_id += 1
             yield env.timeout(delay)
 
+    def unsettled_minor(self) -> int:
+        """Refunds whose outcome we do not know yet (waiting, in flight, or given up on after
+        retries): the bank may have paid them, the ledger cannot have booked them."""
+        status = self.status
+        return sum(amount for refund_id, (_order, amount) in self.requests.items()
+                   if status[refund_id] in (WAITING, GAVE_UP))
+
     def refunds_of(self) -> dict[int, int]:
         """Order id -> refunds our API accepted for it."""
         per_order: dict[int, int] = {}

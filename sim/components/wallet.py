@@ -13,6 +13,7 @@ from typing import Generator
 import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.fees import Fees
 from sim.components.scheduling import sleep
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
@@ -43,6 +44,8 @@ class Wallet:
         self.version = [0] * (sellers * currencies)
         self.applied = bytearray()
         """Times each order's event changed a balance (more than one = a duplicate effect)."""
+        self.fees: Fees | None = None
+        """The platform's commission, set by the world when there is one: sellers are credited their share."""
         self.write_attempts = 0
         self.conflicts = 0
 
@@ -82,7 +85,9 @@ class Wallet:
 
     def _apply(self, order_id: int, row: int) -> None:
         orders = self.orders
-        self.balance[row] += orders.amount_minor[order_id]
+        fees = self.fees
+        amount = orders.amount_minor[order_id]
+        self.balance[row] += amount if fees is None else fees.seller_share_minor(amount)
         self.version[row] += 1
         record_effect(self.applied, orders, self.checkouts, order_id, WALLET_UPDATED)
 
@@ -91,7 +96,7 @@ class Wallet:
         captured: see ``Ledger.post_reversal``)."""
         orders = self.orders
         row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
-        self.balance[row] -= amount_minor
+        self.balance[row] -= amount_minor if self.fees is None else self.fees.seller_share_minor(amount_minor)
         self.version[row] += 1
 
     def adjust(self, seller: int, currency: int, delta_minor: int) -> None:

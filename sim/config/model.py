@@ -314,7 +314,10 @@ class RefundsConfig(Frozen):
         0.0, description="share of refunds the PSP declines for good (card account closed): left to a human"
     )
     timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a refund call waits")
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
+        description="retries of a refund whose outcome is unknown (idempotent: about an hour of patience)",
+    )
     new_id_on_retry: bool = Field(
         False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
         "after a lost reply the buyer is refunded twice"
@@ -381,6 +384,19 @@ class PayoutsConfig(Frozen):
     provider: PayoutProviderConfig = PayoutProviderConfig()
 
 
+class FeesConfig(Frozen):
+    """The PSP's fee per captured payment and the platform's commission. The fee defaults are
+    Stripe's published standard rate for European Economic Area cards (1.5 % + 0.25 EUR), applied
+    to every currency in its minor units; the PSP keeps its fee on refunds."""
+
+    psp_fixed_minor: NonNegativeInt = Field(25, description="fixed part of the PSP's fee per capture")
+    psp_rate: float = Field(0.015, ge=0.0, lt=1.0, description="percentage part of the PSP's fee per capture")
+    commission_rate: float = Field(
+        0.0, ge=0.0, lt=1.0, description="the platform's share of each payment (the seller is owed the rest), "
+        "given back in proportion on refunds and chargebacks"
+    )
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -417,6 +433,7 @@ class SystemModel(Frozen):
     refunds: RefundsConfig = Field(RefundsConfig(), description="refunds of captured payments")
     chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
     payouts: PayoutsConfig = Field(PayoutsConfig(), description="paying sellers out")
+    fees: FeesConfig = Field(FeesConfig(), description="the PSP's fee and the platform's commission")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )

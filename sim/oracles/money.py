@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.components.ledger import CHARGEBACK_FEES, PSP_RECEIVABLE
+from sim.components.ledger import CHARGEBACK_FEES, PSP_FEES, PSP_RECEIVABLE
 
-BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, CHARGEBACK_FEES})
+BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, PSP_FEES, CHARGEBACK_FEES})
 """Where the ledger keeps the buyers' money: with the PSP, or paid to it as fees."""
 from sim.oracles.base import Violation
 
@@ -127,7 +127,8 @@ def money_conserved(world: "World") -> list[Violation]:
     PSP receivable: captures booked − refunds booked), over all currencies: a refund the PSP made
     twice but the ledger booked once, or a capture booked twice, breaks it. (2) Per currency, the
     PSP receivable is at most what the PSP captured less what it refunded and charged back (plus
-    open holds). Disputes whose notice is still on its way are allowed for in both.
+    open holds). Disputes whose notice is still on its way, and refunds whose answer we have not
+    had (in flight, or given up on: a by-hand item), are allowed for in both.
     A capture the ledger has not booked yet is reconciliation's business, not a violation here."""
     banks, truth, ledger = world.banks, world.truth, world.ledger
     violations = []
@@ -135,7 +136,9 @@ def money_conserved(world: "World") -> list[Violation]:
     open_holds = sum(truth.open_held_minor(currency) for currency in currencies)
     buyers_paid = banks.initial_total_minor - sum(banks.balance_minor)  # holds included: booked at success
     unnoticed = world.chargebacks.unnoticed_minor if world.chargebacks is not None else 0
-    buyers_paid += unnoticed  # a dispute the PSP has not told us about yet: the ledger cannot know
+    if world.refunds is not None:  # refunds whose answer we have not had: the ledger cannot know
+        unnoticed += world.refunds.unsettled_minor()
+    buyers_paid += unnoticed
     receivables: dict[int, int] = {}  # what the ledger says buyers paid: held by the PSP, or paid to it as fees
     for (account, currency), amount in ledger.balances.items():
         if account in BUYER_MONEY_ACCOUNTS:
