@@ -189,7 +189,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     )
     ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics, dlq)
     fees = Fees(model.fees)
-    if fees.on:
+    if fees.on:  # else no fee entries at all: two entries per payment
         ledger.fees = fees
         if model.fees.commission_rate:
             wallet.fees = fees
@@ -234,7 +234,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         if model.refunds.probability > 0.0:
             capturer.on_captured.append(refunds.on_captured)
     elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
-        ledger.on_booked = lambda order_id: refunds.on_captured(order_id, orders.amount_minor[order_id])
+        ledger.on_booked = refunds.on_captured
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
         executor.orders_topic = topics[ORDERS_TOPIC]

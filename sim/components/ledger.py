@@ -68,8 +68,8 @@ class Ledger:
         self.fees: "Fees | None" = None
         """The PSP's fee and the platform's commission, set by the world; None or all zero: each
         payment is the two entries receivable / seller payable."""
-        self.on_booked: Callable[[int], None] | None = None
-        """Called with the order id when a payment's transaction is first posted (captures at
+        self.on_booked: Callable[[int, int], None] | None = None
+        """Called with (order id, amount) when a payment's transaction is first posted (captures at
         authorisation: the refund service decides then whether it will be refunded)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
@@ -114,15 +114,26 @@ class Ledger:
             balances[key] = balances.get(key, 0) + amount
             self.entries += 2
         fees = self.fees
-        if fees is not None and fees.on:
-            self._post_fees(orders.seller[order_id], currency, amount)
-        else:
-            key = (orders.seller[order_id], currency)  # credit the seller payable
+        key = (orders.seller[order_id], currency)  # credit the seller payable (its share)
+        if fees is None:
             balances[key] = balances.get(key, 0) - amount
+        else:  # ``_post_fees``, inlined: it runs once per payment
+            commission = int(amount * fees.commission_rate)
+            balances[key] = balances.get(key, 0) - amount + commission
+            if commission:
+                key = (PLATFORM_REVENUE, currency)
+                balances[key] = balances.get(key, 0) - commission
+            fee = fees.fixed_minor + int(amount * fees.rate)
+            key = (PSP_FEES, currency)
+            balances[key] = balances.get(key, 0) + fee
+            key = (PSP_RECEIVABLE, currency)
+            balances[key] -= fee
+            self.entries += 3 if commission else 2
         self.transactions += 1
-        if self.on_booked is not None and self.times_recorded(order_id) == 0:
-            self.on_booked(order_id)
-        record_effect(self.recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+        recorded = self.recorded
+        if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
+            self.on_booked(order_id, amount)
+        record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""

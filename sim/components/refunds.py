@@ -58,7 +58,6 @@ class Refunds:
         self._decisions = streams.stream("refunds.decisions")
         self._delay = make_sampler(cfg.delay, streams.stream("refunds.delay"))
         self._backoff = streams.stream("refunds.backoff")
-        self._decided = bytearray()
         self.requests: dict[int, tuple[int, int]] = {}
         """Refund id -> (order id, amount): every refund our API accepted."""
         self.status: dict[int, int] = {}
@@ -67,16 +66,12 @@ class Refunds:
         self._next_retry_id = RETRY_ID_BASE
 
     def on_captured(self, order_id: int, captured_minor: int) -> None:
-        """A payment was captured: decide once whether, and how much of it, will be refunded."""
-        decided = self._decided
-        if order_id >= len(decided):
-            decided.extend(bytes(order_id + 1 - len(decided) + 1024))
-        if decided[order_id]:
+        """A payment was captured (told once per payment: by the ledger's first booking, or by the
+        capture service): decide whether, and how much of it, will be refunded."""
+        cfg = self.cfg
+        if self._decisions.random() >= cfg.probability:
             return
-        decided[order_id] = 1
-        cfg, rng = self.cfg, self._decisions
-        if not (cfg.probability > 0.0 and rng.random() < cfg.probability):
-            return
+        rng = self._decisions
         amount = captured_minor
         if cfg.partial_probability > 0.0 and rng.random() < cfg.partial_probability:
             amount = max(1, int(captured_minor * cfg.partial_fraction))
