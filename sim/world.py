@@ -273,6 +273,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         payouts=payouts, payout_provider=payout_provider,
         psp_operations=operations, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
+    if model.refunds.extra_captures_every_s is not None:
+        refunds.start_sweeps(world.settlement_file())
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))
     return world

@@ -150,3 +150,23 @@ def test_without_refunds_no_payment_costs_a_decision():
     paid_order(world)
     world.env.run(until=5)
     assert world.ledger.on_booked is None and world.refunds.requests == {}
+
+
+def test_a_sweep_refunds_the_extra_capture_of_a_double_charge_once():
+    world = quiet_world(refunds={"extra_captures_every": "30s"},
+                        executor={"psp_timeout": "1s", "idempotency_key": "fresh_per_attempt",
+                                  "status_query_after_timeout": False,
+                                  "retry": {"strategy": "fixed", "base": "500ms", "max_attempts": 3}})
+    order = place_order(world)
+    psp, env = world.psp, world.env
+    psp.faults.reply_lost_probability = 1.0  # the first charge's reply is lost: the retry charges again
+    env.timeout(1.0).callbacks.append(lambda _e: setattr(psp.faults, "reply_lost_probability", 0.0))
+    start = buyer_balance(world)
+    env.process(world.executor.execute(order))
+    env.run(until=29)
+    assert world.truth.captures_of(order) == 2 and buyer_balance(world) == start - 2000
+    env.run(until=95)  # sweeps at 30, 60 and 90 s: one refund
+    assert world.truth.refunds == {order: [1000]} and buyer_balance(world) == start - 1000
+    assert world.metrics.counters["refunds.extra_captures"] == 1
+    assert world.ledger.seller_payable(2, 0) == 1000  # the seller keeps the payment it was owed once
+    assert money_conserved(world) == [] and idempotent_replay(world) == []

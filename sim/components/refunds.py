@@ -111,8 +111,9 @@ class Refunds:
             if code in DEFINITE_SUCCESS:
                 self.status[refund_id] = REFUNDED
                 self._counters["refunds.refunded"] += 1
-                self.ledger.post_reversal(order_id, amount_minor, "refund")
-                self.wallet.take_back(order_id, amount_minor)
+                if refund_id > 0:  # an extra capture was never booked, nor is its refund
+                    self.ledger.post_reversal(order_id, amount_minor, "refund")
+                    self.wallet.take_back(order_id, amount_minor)
                 return
             if code in DEFINITE_FAILURE or code == ReplyCode.NOT_FOUND:
                 self.status[refund_id] = FAILED
@@ -130,6 +131,39 @@ class Refunds:
                 key = self._next_retry_id
                 self._next_retry_id += 1
             yield env.timeout(delay)
+
+    def start_sweeps(self, settlement) -> None:
+        """Every ``extra_captures_every``, refund the extra captures ``settlement`` (the PSPs'
+        settlement file) shows: a reconciliation auto-fix through our own refund API."""
+        self._settlement = settlement
+        self.env.process(self._sweep())
+
+    def _sweep(self) -> Generator[simpy.Event, None, None]:
+        env = self.env
+        while True:
+            yield env.timeout(self.cfg.extra_captures_every_s)
+            self.refund_extra_captures()
+
+    def refund_extra_captures(self) -> int:
+        """Refund each capture of an order beyond its first, once (refund id ``-(order id) * 256 -
+        n`` for its n-th extra capture: a sweep that runs again asks for the same ids, which our
+        refund API ignores). Returns the refunds requested."""
+        order_ids = self._settlement.order_ids()
+        counts: dict[int, int] = {}
+        for order_id in order_ids.tolist():
+            counts[order_id] = counts.get(order_id, 0) + 1
+        requested = 0
+        orders = self.orders
+        for order_id, times in sorted(counts.items()):
+            if times < 2 or not 0 <= order_id < len(orders):
+                continue
+            for extra in range(1, min(times, 256)):
+                refund_id = -order_id * 256 - extra
+                if refund_id not in self.requests:
+                    self._counters["refunds.extra_captures"] += 1
+                    self.request(order_id, orders.amount_minor[order_id], refund_id=refund_id)
+                    requested += 1
+        return requested
 
     def unsettled_minor(self) -> int:
         """Refunds whose outcome we do not know yet (waiting, in flight, or given up on after

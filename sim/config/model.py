@@ -322,6 +322,11 @@ class RefundsConfig(Frozen):
         False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
         "after a lost reply the buyer is refunded twice"
     )
+    extra_captures_every_s: Seconds | None = Field(
+        None, alias="extra_captures_every", gt=0,
+        description="reconciliation during the run: this often, read the PSP's settlement file and refund every "
+        "capture of an order beyond its first (a double charge); null = only the end-of-run reconciliation",
+    )
 
 
 class ChargebacksConfig(Frozen):
