@@ -13,7 +13,9 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.table import Table
 
-from sim.config.model import CaptureConfig, RetryTopicsConfig, SecondaryPspConfig
+from sim.config.model import (
+    CaptureConfig, ChargebacksConfig, FeesConfig, PayoutsConfig, RefundsConfig, RetryTopicsConfig, SecondaryPspConfig,
+)
 from sim.faults.schedule import FaultSchedule
 from sim.faults.specs import FAULT_CLASSES
 from sim.policies.breaker import CircuitBreakerPolicy
@@ -33,6 +35,10 @@ POLICIES: list[tuple[str, type[BaseModel], str]] = [
     ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
     ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
     ("capture", CaptureConfig, "capture (top level): authorisation holds, capture at shipment, void, expiry"),
+    ("refunds", RefundsConfig, "refunds (top level): refunds of captured payments, idempotent by refund id"),
+    ("chargebacks", ChargebacksConfig, "chargebacks (top level): disputes, their fee and outcome"),
+    ("payouts", PayoutsConfig, "payouts (top level): sellers paid on a schedule through the payout provider"),
+    ("fees", FeesConfig, "fees (top level): the PSP's fee per capture, the platform's commission"),
 ]
 _SCHEDULE_FIELDS = set(FaultSchedule.model_fields)
 
