@@ -29,7 +29,7 @@ from sim.components.payout_provider import PayoutProvider
 from sim.components.payouts import Payouts
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
-from sim.components.psp import Psp
+from sim.components.psp import DAY_S, Psp
 from sim.components.psp_operations import PspOperations
 from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
@@ -75,6 +75,16 @@ class SettlementFile:
     def order_ids(self) -> np.ndarray:
         """The order id of every row (in no particular order)."""
         return np.concatenate([p.settlement_column("order_id") for p in self._psps]).astype(np.int64)
+
+    def timing_differences(self) -> int:
+        """Rows the PSP settled on another day than our clock puts their capture in (its clock is
+        skewed across the daily cut-off): they settle a day early or late, a timing difference for
+        reconciliation, not a break."""
+        count = 0
+        for psp in self._psps:
+            ours = np.floor((psp.settlement_column("captured_at") - psp.cfg.settlement_cutoff_s) / DAY_S)
+            count += int((psp.settlement_column("day") != ours.astype(np.int64)).sum())
+        return count
 
 
 @dataclass

@@ -32,7 +32,8 @@ class ReconciliationReport:
     breaks: list[Break] = field(default_factory=list)
     matched: int = 0
     timing: int = 0
-    """Differences that settle later (delayed captures still waiting or voided), not breaks."""
+    """Differences that settle later, not breaks: delayed captures still waiting or voided, and
+    settlement rows the PSP dated another day than our clock (a clock skew across the cut-off)."""
 
     def buckets(self) -> dict[str, int]:
         counts = Counter(b.bucket for b in self.breaks)

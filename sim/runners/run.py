@@ -70,6 +70,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
             capture=world.capture,
         )
+        recon.timing += world.settlement_file().timing_differences()
     verdicts += check_reconciled(world, recon)
     return world, verdicts, recon
 
@@ -156,6 +157,7 @@ def _recon_dict(recon) -> dict | None:
         return None
     return {
         "matched": recon.matched,
+        "timing_differences": recon.timing,
         "buckets": recon.buckets(),
         "kinds": recon.kinds(),
         "examples": [
