@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench validate install clean
+.PHONY: demo test bench validate notebooks install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(STAMP)
 # Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
 validate: $(STAMP)
 	$(PY) -m sim.validation --size full --out docs/validation.md
+
+# Re-runs notebooks/*.ipynb in a real Jupyter kernel and saves them with their outputs and plots
+# (commit the result; the tests re-run them and check what they print).
+notebooks: $(STAMP)
+	$(PY) notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis

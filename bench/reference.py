@@ -1,4 +1,4 @@
-"""The reference: a textbook SimPy M/M/c model, one process per customer (DESIGN §9).
+"""The reference: a textbook SimPy M/M/c model, one process per customer (docs/design.md §14.2).
 
 λ = 9/s, c = 10, μ = 1/s; Erlang C gives Wq = 0.6687 s. Its customers per second of wall time
 (per CPU second) is the yardstick the model's payments per second are compared with, in the same run.

@@ -2,8 +2,8 @@
 same run, SimPy events per payment, memory (peak RSS at 1M payments, bytes retained per finished
 payment), a fault-heavy run and the sweep speedup on 2 workers; writes ``bench/results.json``.
 
-Timings are reported against the DESIGN §9 targets but never asserted (they are noisy); the exit
-code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
+Timings are reported against the targets of docs/design.md §14.3 but never asserted (they are
+noisy); the exit code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
 
     python -m bench.run_bench [--quick] [--out bench/results.json]
 """

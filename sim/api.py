@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.config.loader import LoadedScenario, load_scenario, read_yaml
 from sim.config.sweep import (
-    SettingError, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
+    SettingsSource, key_path_problem, load_sweep, replication_seed, resolve_settings, setting_value,
 )
 from sim.errors import ConfigError
-from sim.reports.sweep_report import mean_ci, points_frame
+from sim.reports.sweep_report import point_ci, points_frame
 from sim.runners.kpis import KPI_DESCRIPTIONS, KPI_NAMES, kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario
 from sim.runners.sweep import execute, run_sweep
@@ -88,15 +87,8 @@ def _apply(path: str, base: LoadedScenario, settings: dict[str, Any]) -> Setup:
         if problem is not None:
             raise ConfigError(problem[0], file=path, key=key, hint=problem[1])
     raw = read_yaml(path).data
-    try:
-        resolved = resolve_settings(base, raw, settings, Path(path).parent)
-    except SettingError as exc:
-        raise ConfigError(exc.message, file=path, key=exc.key, hint=exc.hint) from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("function-", "tagged-union[")))
-        raise ConfigError(f"{where}: {error['msg'].removeprefix('Value error, ')}", file=path,
-                          key=", ".join(settings) or None, hint="check the values given in the settings") from None
+    source = SettingsSource(path, note="check the values given in the settings")
+    resolved = resolve_settings(base, raw, settings, Path(path).parent, source)
     return Setup(path, settings, resolved.loaded, resolved.scenario_data, resolved.model_data)
 
 
@@ -171,7 +163,8 @@ def compare(target: Setup | str | Path, variants: Mapping[str, Mapping[str, Any]
 
 def summarize(table: pd.DataFrame, by: str | list[str] = "variant",
               kpis: Iterable[str] | None = None) -> pd.DataFrame:
-    """Mean and 95 % confidence interval (Student t over the replications) of each KPI per group:
+    """Mean and 95 % confidence interval (Student t over the replications, clipped to the KPI's
+    physical range) of each KPI per group:
     columns ``<kpi>``, ``<kpi>_ci_low``, ``<kpi>_ci_high``."""
     keys = [by] if isinstance(by, str) else list(by)
     chosen = [k for k in (kpis or KPI_NAMES) if k in table.columns]
@@ -180,7 +173,7 @@ def summarize(table: pd.DataFrame, by: str | list[str] = "variant",
         group = group if isinstance(group, tuple) else (group,)
         record = {**dict(zip(keys, group)), "runs": len(rows)}
         for kpi in chosen:
-            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = mean_ci(rows[kpi].tolist())
+            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = point_ci(rows[kpi].tolist(), kpi)
         records.append(record)
     return pd.DataFrame.from_records(records)
 

@@ -1,6 +1,9 @@
-"""The one exception type for user errors: bad scenario or model files, bad arguments.
+"""The errors paychaos reports to a user: bad input, or an environment it cannot run in.
 
-The CLI prints it as a paragraph and exits 2, never with a traceback.
+``PaychaosError`` is the root; ``ConfigError`` (a file or argument is wrong, with file, line, key
+and fix), ``SettingError`` (a key-path setting that cannot be applied, before it is placed in a
+file) and ``EnvironmentProblem`` (a missing package, a Dask worker without paychaos). The CLI
+prints any of them as one paragraph and exits 2, never with a traceback.
 """
 
 from __future__ import annotations
@@ -48,3 +51,19 @@ class ConfigError(PaychaosError):
         if self.also:
             text += ". Also: " + "; ".join(self.also)
         return text
+
+
+class SettingError(ConfigError):
+    """A key-path setting that cannot be applied (a bad list index, an unknown variant); ``key``
+    names it. Callers that know the file and line re-raise it as a placed ConfigError."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, key=key, hint=hint)
+
+
+class EnvironmentProblem(PaychaosError):
+    """paychaos cannot run here (not the input's fault): says what is missing and how to fix it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message, self.hint = message, hint
+        super().__init__(message + (f" ({hint})" if hint else ""))

@@ -22,12 +22,20 @@ DURATION_EXAMPLES = "a number with a unit, e.g. 250ms, 2s, 5m, 24h (units: us, m
 RATE_EXAMPLES = "a number per unit of time, e.g. 200/s, 30/m, 1000/h"
 
 
+def _as_float(value: int | float) -> float:
+    """``value`` as a float; an integer beyond the float range is infinite (refused as not finite)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
 def parse_duration_s(value: object) -> float:
     """Seconds in ``value``: a string with a unit, or a bare number meaning seconds."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration, got {value!r}; write {DURATION_EXAMPLES}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds = _as_float(value)
     elif isinstance(value, str):
         match = _DURATION_RE.match(value)
         if not match or match.group(2) not in _DURATION_UNITS_S:
@@ -54,7 +62,7 @@ def parse_rate_per_s(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a rate, got {value!r}; write {RATE_EXAMPLES}")
     if isinstance(value, (int, float)):
-        rate = float(value)
+        rate = _as_float(value)
     elif isinstance(value, str):
         match = _RATE_RE.match(value)
         if not match or match.group(2) not in _RATE_UNITS_PER_S:

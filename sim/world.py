@@ -35,6 +35,7 @@ from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
+from sim.components.stations import DelayStation, SlotStation
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
@@ -126,6 +127,28 @@ class World:
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
 
+    @property
+    def stations(self) -> dict[str, "DelayStation | SlotStation"]:
+        """Every finite-capacity service by name (fault targets, queue gauges, per-service KPIs)."""
+        found: dict[str, DelayStation | SlotStation] = {
+            "payment_service": self.payment_service.request_threads,
+            "psp": self.psp.slots,
+            "scheme": self.banks.scheme,
+            "wallet_db": self.wallet.db,
+            "ledger_db": self.ledger.db,
+        }
+        if self.payment_service.threads is not None:
+            found["executor"] = self.payment_service.threads
+        if self.database is not None:
+            found["database"] = self.database.pool
+        if self.risk is not None:
+            found["risk"] = self.risk.station
+        if self.secondary_psp is not None:
+            found["secondary_psp"] = self.secondary_psp.slots
+        for index, bank in enumerate(self.banks.stations):
+            found[f"bank-{index}"] = bank
+        return found
+
     def psp_named(self, name: str) -> Psp:
         """``psp`` or ``secondary_psp`` (fault targets)."""
         if name == "secondary_psp" and self.secondary_psp is not None:
@@ -186,6 +209,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     payment_service = PaymentService(
         env, model.payment_service, model.wiring, db, risk, orders, checkouts, producer,
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
+        executor_queue=model.executor.queue,
     )
     psp.webhook_sink = payment_service.on_webhook
     psp.orders = orders  # the settlement file stores amounts only where they are not the order's
@@ -301,9 +325,13 @@ def _bin_s(total_s: float) -> float:
 def _sample_gauges(world: World):
     """Queue depth and consumer lag, once per time bin."""
     env, series = world.env, world.metrics.series
+    stations = {name: s for name, s in world.stations.items() if not s.unlimited and not name.startswith("bank-")}
     while True:
         for name, consumer_group in world.consumer_groups.items():
             series.gauge(f"lag.{name}", env.now, consumer_group.lag())
         series.gauge("dlq_depth", env.now, len(world.dlq.entries))
         series.gauge("in_flight_orders", env.now, len(world.orders.in_flight))
+        for name, station in stations.items():
+            series.gauge(f"queue.{name}", env.now, station.queue_length)
+            series.gauge(f"busy.{name}", env.now, station.in_service)
         yield env.timeout(series.bin_s)

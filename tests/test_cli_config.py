@@ -26,8 +26,9 @@ def test_schema_command_writes_both_files(tmp_path, capsys):
     assert main(["schema", "--out", str(tmp_path)]) == 0
     for kind in KINDS:
         assert (tmp_path / file_name(kind)).read_text() == json_schema_text(kind)
+    assert "sweep.schema.json" in capsys.readouterr().out
     assert main(["schema", "--print", "scenario"]) == 0
-    assert json.loads(capsys.readouterr().out.split("\n", 2)[-1])["title"].startswith("paychaos scenario")
+    assert json.loads(capsys.readouterr().out)["title"].startswith("paychaos scenario")
 
 
 def test_shipped_files_validate_against_the_json_schema_and_broken_ones_do_not():
@@ -52,6 +53,32 @@ def test_shipped_files_validate_against_the_json_schema_and_broken_ones_do_not()
 def test_shipped_files_name_their_schema_for_editors(path):
     kind = "scenario" if path.parent.name == "scenarios" else "model"
     assert path.read_text().splitlines()[0] == f"# yaml-language-server: $schema=../schema/{kind}.schema.json"
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("scenarios/sweeps/*.yaml")), ids=lambda p: p.name)
+def test_shipped_sweep_files_name_their_schema_and_validate_against_it(path):
+    jsonschema = pytest.importorskip("jsonschema")
+    assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=../../schema/sweep.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads((SCHEMA_DIR / "sweep.schema.json").read_text()))
+    assert [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text()))] == []
+    assert list(validator.iter_errors({"name": "x", "scenario": "s.yaml", "paramters": {}})), "a misspelt key fails"
+
+
+def test_validate_recognises_model_scenario_and_sweep_files(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    files = ["models/async-kafka.yaml", "scenarios/baseline.yaml", "scenarios/sweeps/retry-vs-psp-errors.yaml"]
+    assert main(["validate", *files]) == 0
+    out = capsys.readouterr().out
+    assert "model 'async-kafka'" in out and "scenario 'baseline'" in out
+    assert "sweep 'retry-vs-psp-errors' on scenario 'baseline': 12 point(s) × 2 seed(s)" in out
+
+
+def test_validate_reports_a_bad_sweep_as_a_sweep(tmp_path, capsys):
+    bad = tmp_path / "sweep.yaml"
+    bad.write_text("name: s\nscenario: missing.yaml\nparameters: {workload.rate: [1/s]}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "missing.yaml" in err and "unknown key 'scenario'" not in err
 
 
 def test_show_prints_exactly_the_configuration_echoed_into_results(tmp_path, capsys):

@@ -100,7 +100,7 @@ def test_compare_cli_writes_the_report_and_prints_the_ranking(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0
     for name in ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
-                 "pareto.svg", "psp_rate.png", "psp_rate.svg", "latency_cdf.png"):
+                 "psp_rate.png", "latency_cdf.png"):
         assert (out / name).stat().st_size > 0, name
     comp = json.loads((out / "results.json").read_text())
     assert comp["variants"] == ["none", "fixed"] and comp["baseline"] == "none" and comp["replications"] == 2
@@ -131,22 +131,27 @@ def test_a_scenario_without_variants_cannot_be_compared(tmp_path):
 
 
 @pytest.mark.slow
-def test_retry_policies_on_the_shipped_scenario_show_what_the_literature_says():
-    """Immediate retries load the PSP the most; un-jittered exponential backoff hits the PSP with a
-    synchronised burst at recovery that full jitter spreads out. Computed, not asserted: two
-    replications of every variant of scenarios/compare-retry-policies.yaml."""
+def test_retry_policies_on_the_shipped_scenario():
+    """What the capacity model says about a one-minute PSP outage (computed, two replications of every
+    variant of scenarios/compare-retry-policies.yaml): immediate retries put the most requests on
+    the PSP and save nothing (their six attempts end within milliseconds of each other); what saves
+    orders is a retry horizon that outlasts the outage, so un-jittered exponential backoff (the
+    longest waits) dead-letters fewer orders than full jitter (half the wait on average); a circuit
+    breaker keeps the PSP's load at one request per order."""
     loaded = load_scenario(SCENARIOS / "compare-retry-policies.yaml")
     variants = resolve_variants(loaded, None)
-    assert {"none", "immediate", "fixed", "exponential", "full-jitter", "decorrelated-jitter"} <= set(variants)
+    assert {"none", "immediate", "fixed", "exponential", "full-jitter", "equal-jitter", "decorrelated-jitter",
+            "retry-budget", "circuit-breaker"} <= set(variants)
     results = run_comparison(loaded, variants, 2, workers=2)
     comp = summarize_comparison(loaded, results, "none", "test")
     mean = {v: {k: s["mean"] for k, s in comp["stats"][v].items()} for v in variants}
     for other in variants:
         assert mean["immediate"]["psp_requests_per_order"] >= mean[other]["psp_requests_per_order"]
-        assert mean["immediate"]["peak_psp_rate_per_s"] >= mean[other]["peak_psp_rate_per_s"]
-    assert mean["exponential"]["peak_psp_rate_after_recovery_per_s"] > mean["full-jitter"]["peak_psp_rate_after_recovery_per_s"]
+    assert abs(mean["immediate"]["dead_lettered"] - mean["none"]["dead_lettered"]) < 0.1 * mean["none"]["dead_lettered"]
     for replication in range(2):  # in each replication, not only on average
         exp_run, jitter_run = results["exponential"].runs[replication], results["full-jitter"].runs[replication]
-        assert exp_run["kpis"]["peak_psp_rate_after_recovery_per_s"] > jitter_run["kpis"]["peak_psp_rate_after_recovery_per_s"]
+        assert exp_run["kpis"]["dead_lettered"] < jitter_run["kpis"]["dead_lettered"]
+    assert mean["circuit-breaker"]["psp_requests_per_order"] < 1.05
+    assert mean["circuit-breaker"]["success_rate"] > mean["none"]["success_rate"]
     assert all(v == "pass" for verdicts in comp["verdicts"].values() for v in verdicts)
     assert comp["ranking"]["psp_requests_per_order"][-1]["variant"] == "immediate"

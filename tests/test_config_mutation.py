@@ -1,8 +1,10 @@
 """Mutated documents never produce a traceback: either a valid run or the one clear error.
 
 Hypothesis draws a valid document (a tiny scenario, or a tiny scenario plus its model file) and
-1-3 mutations (drop a key, change a value's type, insert a junk key) before anything runs. Loading
-must either succeed or raise ConfigError; a document that loads and is small is also run.
+1-3 mutations before anything runs: drop a key, change a value's type or size (huge and tiny
+numbers and durations), insert a junk key, share one value in two places (written as an anchor and
+an alias, sometimes one inside the other: a cycle) or wrap a value in deep nesting. Loading must
+either succeed or raise ConfigError; a document that loads and is small is also run.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ junk = st.one_of(
     st.none(), st.booleans(), st.integers(-10**15, 10**15), st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12), st.sampled_from(["5ms", "-1s", "ms", "10/s", "1e999h", ">= 0.5", "fixed", "psp_outage"]),
     st.lists(st.integers(-3, 3), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.sampled_from([10**400, -(10**400), 2**63, 2**64, 1e-300, 5e-324, 1e308, "1us", "1e-9s", "1e300h", "1e308/s",
+                     "0/s", "0s", "1" + "0" * 400, 0, 10**9]),
 )
 
 
@@ -70,6 +74,16 @@ def _mutate(document, path, op, payload):
         parent[last] = payload
     elif op == "insert" and isinstance(parent[last], dict):
         parent[last][f"junk_{abs(hash(str(payload))) % 97}"] = payload
+    elif op == "nest":
+        value = parent[last]
+        for level in range(payload):
+            value = [value] if level % 2 else {"k": value}
+        parent[last] = value
+    elif op == "alias":  # payload: another path; the same object in both places (safe_dump writes &id/*id)
+        source = document
+        for part in payload:
+            source = source[part]
+        parent[last] = source
     return document
 
 
@@ -83,8 +97,16 @@ def mutated(draw, bases):
             break
         paths = list(_paths(document))
         path = paths[draw(st.integers(0, len(paths) - 1))]
-        op = draw(st.sampled_from(["drop", "replace", "insert"]))
-        document = _mutate(document, path, op, draw(junk))
+        op = draw(st.sampled_from(["drop", "replace", "insert", "nest", "alias"]))
+        if op == "nest":
+            payload = draw(st.one_of(st.integers(1, 5), st.integers(60, 200)))
+        elif op == "alias":
+            payload = paths[draw(st.integers(0, len(paths) - 1))]  # an ancestor of path makes a cycle
+        else:
+            payload = draw(junk)
+        document = _mutate(document, path, op, payload)
+        if op == "alias":
+            break  # the document may now contain itself: no more walking over it
     return document
 
 

@@ -63,6 +63,9 @@ CASES = {
     "service_outage": ("async-kafka.yaml", {}, [{**W, "target": "risk"}], c("risk.fallback_used"), "up"),
     "network_partition": ("async-kafka.yaml", {}, [{**W, "target": "executor~psp"}], c("executor.timeouts"), "up"),
     "forged_redirect": ("async-kafka.yaml", {}, [{**W, "rate": "2/s"}], c("payment_service.redirect_ignored"), "up"),
+    "capacity_loss": ("async-kafka.yaml", {"psp.concurrency_limit": 4}, [{**W, "target": "psp", "fraction": 0.75}],
+                      lambda r: r.data["summary"]["services"]["psp"]["waited"], "up"),
+    "slowdown": ("async-kafka.yaml", {}, [{**W, "target": "psp", "factor": 10}], s("p99_latency_ms"), "up"),
     "dlq_replay": ("async-kafka.yaml", {"executor.retry": {"strategy": "fixed", "max_attempts": 2, "base": "100ms"}},
                    [{"at": "3m"}, {"kind": "psp_outage", **W}], outcome("DEAD_LETTERED"), "down"),
 }

@@ -1,4 +1,4 @@
-"""Each oracle added for DESIGN §6 can fail: a clean run passes it, and a precise break of the
+"""Each oracle added for docs/design.md §9 can fail: a clean run passes it, and a precise break of the
 property it guards (made on a real finished world, or by a flawed knob) is reported with the
 orders and times involved."""
 

@@ -19,12 +19,12 @@ from sim.policies.throttle import AdaptiveThrottle, AdaptiveThrottlePolicy
 
 # --------------------------------------------------------------------------- retry strategies
 
-BASE_S, CAP_S = 0.005, 2.0  # the AWS backoff article's setting (DESIGN §8)
+BASE_S, CAP_S = 0.005, 2.0  # the AWS backoff article's setting (docs/design.md §13)
 SEED = 20150304
 
 
 def expected_delays(strategy: RetryStrategy, seed: int, attempts: range) -> list[float]:
-    """DESIGN §5's formulas, drawing U(a, b) as a + (b − a)·random() from a fresh stream."""
+    """docs/design.md §7.1's formulas, drawing U(a, b) as a + (b − a)·random() from a fresh stream."""
     ref = random.Random(seed)
     delays, prev = [], BASE_S
     for attempt in attempts:
@@ -406,7 +406,7 @@ def attempts_made(p_fail: float, budget: RetryBudget | None, requests: int = 100
 
 
 def test_retry_budget_in_a_total_outage_spends_only_the_initial_bucket() -> None:
-    assert attempts_made(1.0, None) == 3000  # DESIGN §8 without a budget: 3 attempts each
+    assert attempts_made(1.0, None) == 3000  # docs/design.md §13 without a budget: 3 attempts each
     budget = RetryBudget(RetryBudgetPolicy(enabled=True))
     assert attempts_made(1.0, budget) == 1000 + 5  # 1.005 attempts per request
     assert (budget.spent, budget.denied, budget.tokens) == (5, 998, 0.0)  # request 3 is refused its 2nd retry

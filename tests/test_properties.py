@@ -1,6 +1,6 @@
 """Property tests.
 
-- Random workloads × random fault schedules (drawn before ``env.run()``, DESIGN §7) against the
+- Random workloads × random fault schedules (drawn before ``env.run()``, docs/design.md §11.4) against the
   correct designs: every oracle holds. Profile ``ci`` keeps it modest; ``HYPOTHESIS_PROFILE=deep``
   goes further locally.
 - Stateful tests: the PSP's idempotency store, and the ledger and wallet, each against a

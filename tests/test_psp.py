@@ -44,9 +44,13 @@ class World:
             pending_probability=0.0,
             pending_resolution="30s",
             webhook=WebhookConfig(delay="1s", duplicate_probability=0.0),
+            # unlimited, free API work: the exact timelines of the PSP's logic (capacity has its own tests)
+            api_latency=None,
+            concurrency_limit=None,
+            rate_limit=None,
         )
         psp_fields.update(psp or {})
-        bank_fields = dict(latency="50ms", decline_limit_probability=0.0, error_probability=0.0)
+        bank_fields = dict(latency="50ms", decline_limit_probability=0.0, error_probability=0.0, servers=None)
         bank_fields.update(banks or {})
         self.env = simpy.Environment()
         self.metrics = Metrics()
@@ -523,7 +527,7 @@ def test_tokenisation_keeps_card_numbers_out_of_requests():
         w.psp.tokenise("5555555555554444")
     assert "5555" not in str(error.value)
     request = ChargeRequest(key=1, order_id=1, amount_minor=10, currency=0, card_token=tokens[1])
-    assert all(type(getattr(request, f)) is int for f in ChargeRequest.__slots__)
+    assert all(type(getattr(request, f)) is int for f in ChargeRequest.__slots__ if f != "deadline_s")
     assert not any(card.number in repr(request) for card in CARDS)
 
 
@@ -587,3 +591,45 @@ def test_many_keys_with_short_ttl_keep_the_store_small():
     w.run()
     assert len(w.log) == 2000
     assert w.psp.idempotency_entries <= 2 * 100 + 20
+
+
+def test_concurrency_limit_queues_charges_and_a_full_queue_gets_429_with_retry_after():
+    # one slot, one place in the queue: the second charge waits for the first's answer (bank
+    # included), the third is refused at once
+    w = World(psp={"concurrency_limit": 1, "queue": {"max_queue": 1}, "retry_after": "2s"})
+    w.charge(0.0, key=1, tag="a")
+    w.charge(0.0, key=2, tag="b")
+    w.charge(0.0, key=3, tag="c")
+    w.run()
+    assert w.log == [("c", 0.02, ReplyCode.RATE_LIMITED, 2.0), ("a", 0.17, A), ("b", 0.32, A)]
+    stats = w.psp.slots.stats
+    assert (stats.served, stats.waited, stats.rejected) == (2, 1, 1)
+
+
+def test_a_replay_costs_its_api_work_in_a_slot():
+    w = World(psp={"concurrency_limit": 1, "api_latency": "5ms"})
+    w.charge(0.0, key=1, tag="first")
+    w.charge(1.0, key=1, tag="replay")
+    w.run()
+    # first: 10 ms network + 5 ms API + 100 ms + 50 ms bank + 10 ms back; replay: 10 + 5 + 10 ms
+    assert w.log == [("first", 0.175, A), ("replay", 1.025, A)]
+    assert w.psp.slots.stats.served == 2
+
+
+def test_work_the_caller_abandoned_is_done_and_counted_as_wasted():
+    w = World(psp={"concurrency_limit": 1})
+    request = ChargeRequest(key=1, order_id=1, amount_minor=1000, currency=0, card_token=0, deadline_s=0.1)
+    w.at(0.0, w.psp.charge, request, w._on_reply("late"))
+    w.run()
+    assert w.truth.capture_count == 1  # the charge was made although its caller had given up at 0.1 s
+    assert w.psp.slots.stats.wasted == 1
+
+
+def test_deadline_propagation_drops_an_expired_charge_unserved():
+    w = World(psp={"concurrency_limit": 1, "queue": {"drop_expired": True}})
+    w.charge(0.0, key=1, tag="a")
+    request = ChargeRequest(key=2, order_id=2, amount_minor=1000, currency=0, card_token=0, deadline_s=0.1)
+    w.at(0.0, w.psp.charge, request, w._on_reply("expired"))
+    w.run()
+    assert sorted(w.log) == [("a", 0.17, A), ("expired", 0.17, ReplyCode.UNAVAILABLE)]
+    assert w.truth.capture_count == 1 and w.psp.slots.stats.dropped == 1

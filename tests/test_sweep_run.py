@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import signal
@@ -146,13 +148,20 @@ def test_the_report_has_points_with_confidence_intervals_plots_and_heatmaps(tmp_
     points = pd.read_csv(out / "points.csv")
     first = rows[rows["point"] == 0]["psp_requests_per_order"]
     mean, sd = first.mean(), first.std(ddof=1)
-    half = 4.303 * sd / 3 ** 0.5  # Student t, 2 degrees of freedom
+    half = 4.302653 * sd / 3 ** 0.5  # Student t, 2 degrees of freedom
     assert points.loc[0, "psp_requests_per_order"] == pytest.approx(mean)
     assert points.loc[0, "psp_requests_per_order_ci_high"] == pytest.approx(mean + half)
     report = out / "report"
     for kpi in ("false_timeouts", "psp_requests_per_order", "success_rate"):
         assert (report / f"{kpi}--model_executor_psp_timeout.png").stat().st_size > 1000
-        assert (report / f"{kpi}--workload_rate.png").exists()
+        assert not (report / f"{kpi}--workload_rate.png").exists()  # the heatmap shows it
         assert (report / f"{kpi}--heatmap.png").exists()
     assert "false_timeouts" in (report / "index.md").read_text()
-    assert "<img" in (report / "index.html").read_text()
+    html = (report / "index.html").read_text()
+    sources = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources), "self-contained"
+    assert "executor › PSP timeout" in html and "model.executor.psp_timeout</th>" not in html  # human labels
+    assert 'href="' not in html.replace('href="data:', "")  # no links to sibling files
+    low = points["success_rate_ci_low"].dropna()
+    high = points["success_rate_ci_high"].dropna()
+    assert (low >= 0).all() and (high <= 1).all(), "CIs are clipped to the KPI's physical range"

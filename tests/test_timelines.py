@@ -23,7 +23,7 @@ CONSTANT_MODEL = {
     "payment_service": {"database": {"write_latency": "3ms", "read_latency": "1ms"}},
     "kafka": {"publish_latency": "0ms"},
     "executor": {"psp_timeout": "1s", "retry": {"strategy": "fixed", "base": "500ms", "max_attempts": 3}},
-    "psp": {"network_latency": "10ms", "latency": "100ms", "error_probability": 0, "pending_probability": 0,
+    "psp": {"network_latency": "10ms", "latency": "100ms", "api_latency": None, "error_probability": 0, "pending_probability": 0,
             "webhook": {"delay": "1h", "duplicate_probability": 0}},
     "scheme": {"latency": "0ms"},
     "banks": {"latency": "50ms", "decline_limit_probability": 0, "error_probability": 0, "low_balance_fraction": 0},
@@ -146,7 +146,7 @@ def test_database_connection_pool_queues_calls_first_come_first_served():
     env.timeout(0.007).callbacks.append(lambda _e: env.process(call("f")))
     env.run()
     assert done == [("a", 0.003), ("b", 0.003), ("c", 0.006), ("d", 0.006), ("e", 0.009), ("f", 0.010)]
-    assert db.queued_calls == 3 and round(db.queue_wait_s, 6) == 0.003 + 0.003 + 0.006
+    assert db.pool.stats.waited == 3 and round(db.pool.stats.queue_area, 6) == 0.003 + 0.003 + 0.006
 
 
 def test_database_without_a_pool_never_queues():
@@ -156,7 +156,7 @@ def test_database_without_a_pool_never_queues():
     import simpy
 
     env = simpy.Environment()
-    db = Database(env, DatabaseConfig(write_latency="3ms"), Streams(1))
+    db = Database(env, DatabaseConfig(write_latency="3ms", connections=None), Streams(1))
     done = []
 
     def call(label):
@@ -166,7 +166,7 @@ def test_database_without_a_pool_never_queues():
     for label in "abc":
         env.process(call(label))
     env.run()
-    assert done == [("a", 0.003), ("b", 0.003), ("c", 0.003)] and db.queued_calls == 0
+    assert done == [("a", 0.003), ("b", 0.003), ("c", 0.003)] and db.pool.stats.waited == 0
 
 
 def test_a_pending_order_is_in_flight_while_polled_and_lost_when_nobody_can_learn_its_outcome():

@@ -1,4 +1,4 @@
-"""Validation against queueing theory and published retry results (DESIGN §8), at CI sizes.
+"""Validation against queueing theory and published retry results (docs/design.md §13), at CI sizes.
 
 The full tables live in docs/validation.md (``make validate``). Here each check runs small, and a
 claim passes unless the reference falls outside even the family-wise (Bonferroni) interval —
@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 import simpy
 
-from sim.components.risk import APPROVE, RiskService
+from sim.components.risk import APPROVE, UNAVAILABLE, RiskService
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
@@ -78,29 +78,29 @@ def test_risk_queue_exact_timeline():
     assert risk.stats.mean_in_system(3.0) == pytest.approx(5.5 / 3.0)
 
 
-def test_risk_queue_timeout_leaves_queue_and_server_finishes_its_work():
+def test_risk_check_abandoned_by_its_caller_is_still_served():
     env = simpy.Environment()
     risk = _risk(env, servers=1, timeout="1.5s")
     log = []
 
     def caller(name: str):
-        yield from risk.check(100)
-        log.append((name, env.now, risk.servers.count, len(risk.servers.queue)))
+        decision = yield from risk.check(100_000)  # above the fallback limit: a timeout is UNAVAILABLE
+        log.append((name, env.now, decision))
 
     for name in "abc":
         env.process(caller(name))
     env.run()
-    # a served 0–1; b served from 1, its caller gives up at 1.5 but the server stays busy until 2;
-    # c gives up at 1.5 too, still queued, and leaves the queue (just after b's caller returned).
-    assert log == [("a", 1.0, 0, 2), ("b", 1.5, 1, 1), ("c", 1.5, 1, 0)]
+    # a served 0–1; b served 1–2 and c 2–3: both callers gave up at 1.5, the server still did the work
+    assert log == [("a", 1.0, APPROVE), ("b", 1.5, UNAVAILABLE), ("c", 1.5, UNAVAILABLE)]
     assert risk.metrics.counters["risk.timeouts"] == 2
-    assert risk.servers.count == 0 and risk.stats.in_system == 0
-    assert risk.stats.sojourn.count == 2  # a and b completed service; c never started
+    stats = risk.station.stats
+    assert (stats.served, stats.wasted, stats.wasted_s) == (3, 2, 2.0)
+    assert risk.stats.sojourn.count == 3 and risk.stats.sojourn.maximum == 3.0
 
 
 def test_risk_without_servers_has_no_queue_and_no_timeout_means_full_latency():
     env = simpy.Environment()
-    risk = _risk(env, timeout=None, latency="2s")
+    risk = _risk(env, timeout=None, latency="2s", servers=None)
     done = []
 
     def caller():
@@ -110,7 +110,7 @@ def test_risk_without_servers_has_no_queue_and_no_timeout_means_full_latency():
     env.process(caller())
     env.process(caller())
     env.run()
-    assert risk.stats is None and risk.servers is None
+    assert risk.stats is None and risk.station.unlimited
     assert done == [2.0, 2.0]
 
 

@@ -1,6 +1,7 @@
 """``paychaos``: the command line. One module per subcommand; each has ``register(subparsers)``.
 
-Exit codes: 0 ok, 1 an oracle or expectation failed, 2 bad input (never a traceback).
+Exit codes: 0 ok, 1 an oracle or expectation failed, 2 bad input or an environment problem (a missing
+package, a Dask worker without paychaos); never a traceback.
 """
 
 from __future__ import annotations
@@ -60,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args)
-    except PaychaosError as exc:
+    except PaychaosError as exc:  # bad input, or an environment paychaos cannot run in
         print(f"paychaos: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:  # an environment problem, not a failed oracle
+        print(f"paychaos: the Python package {exc.name!r} is missing (pip install 'paychaos[dev]' installs every "
+              "optional one)", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("paychaos: interrupted", file=sys.stderr)

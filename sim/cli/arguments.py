@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sim.errors import ConfigError
+
 
 def positive_int(text: str) -> int:
     """A whole number >= 1 (replications, workers, budgets)."""
@@ -14,3 +16,23 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+MAX_REPLICATIONS = 10_000
+"""The same bound as a scenario's ``replications`` key."""
+
+
+def replication_count(text: str) -> int:
+    """A replication count: a whole number from 1 to ``MAX_REPLICATIONS``."""
+    value = positive_int(text)
+    if value > MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_REPLICATIONS} replications, got {value}")
+    return value
+
+
+def check_total_runs(loaded, runs: int, formula: str = "--replications") -> None:
+    """Refuse ``runs`` runs of a loaded scenario that would be too many checkouts in total (the
+    scenario file's own ``replications`` is checked when it loads; this is for the command line)."""
+    problem = loaded.scenario.total_size_problem(runs, formula)
+    if problem:
+        raise ConfigError(problem, file=loaded.scenario_path, key="replications")

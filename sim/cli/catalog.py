@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 from rich.console import Console
 from rich.table import Table
+
+from sim.cli.progress import make_console
 
 from sim.config.model import (
     CaptureConfig, ChargebacksConfig, FeesConfig, PayoutsConfig, RefundsConfig, RetryTopicsConfig, SecondaryPspConfig,
@@ -51,6 +54,8 @@ def _unit(name: str, annotation: Any) -> str:
     text = str(annotation)
     if "Probability" in text or name.endswith(("probability", "fraction", "threshold")):
         return "0..1"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return " / ".join(str(member.value) for member in annotation)
     if "Literal" in text:
         return " / ".join(str(a) for a in getattr(annotation, "__args__", ()))
     return getattr(annotation, "__name__", text.replace("typing.", ""))
@@ -164,5 +169,5 @@ def main(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(_markdown(data))
     else:
-        _print_rich(Console(), data)
+        _print_rich(make_console(), data)
     return 0

@@ -9,9 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sim.cli.progress import progress_bar
-from sim.cli.arguments import positive_int
+from sim.cli.progress import as_run, make_console, progress_bar
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
+from sim.reports import format as fmt
 from sim.config.loader import load_scenario
+from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
 from sim.reports.bundle import write_compare_report
 from sim.reports.output import default_out_dir
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file with 'variants', e.g. scenarios/compare-retry-policies.yaml")
     parser.add_argument("--variants", default=None, help="comma-separated variants to compare (default: all, in file order)")
     parser.add_argument("--baseline", default=None, help="variant the others are paired against (default: the first)")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help=f"replications per variant (default: the scenario's 'replications' if above 1, else {DEFAULT_REPLICATIONS})")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
@@ -52,17 +54,18 @@ def _command(args: argparse.Namespace, variants: list[str], replications: int) -
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     loaded = load_scenario(args.scenario)
     names = [n.strip() for n in args.variants.split(",") if n.strip()] if args.variants else None
     variants = resolve_variants(loaded, names)
     baseline = args.baseline or variants[0]
     if baseline not in variants:
         raise ConfigError(f"baseline {baseline!r} is not among the compared variants ({', '.join(variants)})",
-                          file=loaded.scenario_path, key="variants")
+                          file=loaded.scenario_path, key="variants", hint=did_you_mean(baseline, variants))
     replications = args.replications or (loaded.scenario.replications if loaded.scenario.replications > 1
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
+    check_total_runs(loaded, total, "variants × --replications")
     with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
         results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
     comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
@@ -70,6 +73,7 @@ def main(args: argparse.Namespace) -> int:
     with console.status("writing the report…"):
         write_compare_report(out_dir, comp)
     print_ranking(console, comp)
+    console.print(f"reproduce: {as_run(comp['command'])}", highlight=False)
     console.print(f"report: {Path(out_dir) / 'report.html'}")
     failed = [v for v, verdicts in comp["verdicts"].items() if any(x != "pass" for x in verdicts)]
     if failed:
@@ -78,19 +82,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 SHORT = {"success_rate": "success", "psp_requests_per_order": "PSP req/order",
-         "peak_psp_rate_after_recovery_per_s": "PSP peak after recovery (req/s)", "p99_latency_ms": "p99 (ms)",
+         "peak_psp_rate_after_recovery_per_s": "PSP peak after recovery (req/s)", "p99_latency_ms": "p99",
          "dead_lettered": "DLQ", "double_charges": "double charges"}
 
 
 def _compact(key: str, stat: dict) -> str:
+    """``mean ±half`` in the report's formatter (durations in their unit, thousands separators)."""
     if stat["mean"] is None:
         return "–"
-    scale = 100.0 if key == "success_rate" else 1.0
-    digits = 2 if key in ("success_rate", "psp_requests_per_order") else 0
-    text = f"{stat['mean'] * scale:,.{digits}f}"
+    text = fmt.value(key, stat["mean"])
     if stat["half_width"]:
-        text += f" ±{stat['half_width'] * scale:,.{digits}f}"
-    return text + (" %" if key == "success_rate" else "")
+        text += " ±" + fmt.value(key, stat["half_width"]).replace(" %", "")
+    return text
 
 
 def print_ranking(console: Console, comp: dict) -> None:

@@ -7,12 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.cli.arguments import positive_int
+from sim.cli.arguments import check_total_runs, replication_count
+from sim.cli.progress import counted, make_console
 from sim.config.loader import load_scenario
 from sim.errors import ConfigError
+from sim.reports import format as fmt
 from sim.reports.output import write_text_atomic
 from sim.runners.estimate import estimate
 
@@ -21,11 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "estimate", help="probability of a double charge / lost payment per million payments, with a 95%% CI",
         description="Replicate SCENARIO with seeds seed, seed+1, ... and estimate, per million payment orders, "
-        "how many buyers are charged twice and how many payments are lost, with 95%% Wilson intervals: "
+        "how many buyers are charged twice and how many payments are lost, with 95% Wilson intervals: "
         "\"P(double charge) < x per 10^6\".",
     )
     parser.add_argument("scenario", help="scenario YAML file")
-    parser.add_argument("--replications", type=positive_int, default=None, help="runs (default: the scenario's replications)")
+    parser.add_argument("--replications", type=replication_count, default=None, help="runs (default: the scenario's replications)")
     parser.add_argument("--seed", type=int, default=None, help="first seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="estimate one of the scenario's variants")
     parser.add_argument("--json", type=Path, default=None, help="also write the estimate to this JSON file")
@@ -33,21 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     loaded = load_scenario(args.scenario)
     replications = args.replications or loaded.scenario.replications
     if replications < 1:
         raise ConfigError(f"--replications must be at least 1, got {replications}", hint="e.g. --replications 30")
-    with Progress(TextColumn("[bold]replicating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console) as progress:
-        task = progress.add_task("runs", total=replications)
-        result = estimate(loaded, replications, args.seed, args.variant,
-                          on_run=lambda done: progress.update(task, completed=done))
+    check_total_runs(loaded, replications)
+    with counted(console, "replicating", replications) as update:
+        result = estimate(loaded, replications, args.seed, args.variant, on_run=update)
     for rate, what in ((result.double_charge, "double charge"), (result.lost_payment, "lost payment")):
         low, high = rate.interval_per_million()
-        console.print(f"P({what}) = {rate.per_million:.3g} per 10^6 payments "
-                      f"(95% CI {low:.3g} – {high:.3g}; {rate.events} in {rate.trials} payments, "
-                      f"{rate.runs_with_events}/{replications} runs)  →  P({what}) < {high:.3g} per 10^6")
+        console.print(f"P({what}) = {fmt.number(rate.per_million)} per 10^6 payments "
+                      f"(95% CI {fmt.number(low)} – {fmt.number(high)}; {rate.events:,} in {rate.trials:,} payments, "
+                      f"{rate.runs_with_events}/{replications} runs)  →  P({what}) < {fmt.number(high)} per 10^6",
+                      highlight=False)
     if args.json:
         write_text_atomic(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
     return 0

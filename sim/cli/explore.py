@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Column
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.cli.arguments import positive_int
+from sim.cli.progress import make_console
 from sim.config.loader import load_scenario
 from sim.runners import explore as explore_runner
 from sim.runners.run import run_scenario
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     explore_runner.check_budget(args.budget)
     with Progress(
         TextColumn("[bold]{task.description:<9}", table_column=Column(no_wrap=True, min_width=9)),

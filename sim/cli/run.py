@@ -7,13 +7,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sim.cli.arguments import positive_int
-
-from sim.cli.progress import progress_bar
+from sim.cli.arguments import check_total_runs, positive_int, replication_count
+from sim.cli.progress import as_run, make_console, progress_bar, simulated_time
 from sim.config.loader import load_scenario
 from sim.reports.console import print_run_summary
 from sim.reports.output import default_out_dir, write_run_outputs
-from sim.runners.replicate import replicate
+from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
 from sim.runners.run import result_digest
 
 
@@ -22,14 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="run a scenario, check every oracle, write a reliability report",
         description="Simulate a scenario (load phase with faults, then a fault-free drain), check the "
         "money invariants, and write a report folder: report.html (self-contained), summary.md, "
-        "results.json, metrics.csv and the plots as PNG and SVG. With replications: R (in the scenario "
+        "results.json, metrics.csv and the plots as PNG. With replications: R (in the scenario "
         "or --replications) the KPIs carry 95% confidence intervals. Exit 1 if an oracle or an "
         "expectation failed in any replication.",
     )
     parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/baseline.yaml")
     parser.add_argument("--seed", type=int, default=None, help="master seed (default: the scenario's)")
     parser.add_argument("--variant", default=None, help="run one of the scenario's variants")
-    parser.add_argument("--replications", type=positive_int, default=None, metavar="R",
+    parser.add_argument("--replications", type=replication_count, default=None, metavar="R",
                         help="independent replications (default: the scenario's 'replications', usually 1)")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="processes for replications (default: all cores)")
@@ -41,15 +40,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(console: Console, loaded, args) -> dict:
     count = args.replications or loaded.scenario.replications
+    check_total_runs(loaded, count)
     if count == 1:
-        with console.status(f"simulating {loaded.scenario.name}…"):
-            return replicate(loaded, 1, args.variant, args.seed, workers=1).to_dict()
+        seed = replication_seeds(loaded.scenario.seed if args.seed is None else args.seed, 1)[0]
+        with simulated_time(console, f"simulating {loaded.scenario.name}") as on_time:
+            return Replicated([run_one(loaded, seed, args.variant, samples=True, on_time=on_time)]).to_dict()
     with progress_bar(console, f"{loaded.scenario.name}: {count} replications", count) as advance:
         return replicate(loaded, count, args.variant, args.seed, args.workers, advance).to_dict()
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     loaded = load_scenario(args.scenario)
     if args.variant is not None:
         from sim.config.loader import variant_model
@@ -58,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
     out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
     with console.status("writing the report…"):
         write_run_outputs(out_dir, data)
-    print_run_summary(console, data, out_dir)
+    print_run_summary(console, data, out_dir, as_run(data["command"]))
     if args.check_determinism:
         again = _run(console, loaded, args)
         first, second = result_digest(data), result_digest(again)

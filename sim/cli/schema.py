@@ -1,4 +1,4 @@
-"""``paychaos schema``: write the JSON Schemas of scenario and model files (for editors)."""
+"""``paychaos schema``: write the JSON Schemas of scenario, model and sweep files (for editors)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sim.reports.output import write_text_atomic
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "schema", help="write the JSON Schemas of scenario and model files",
-        description="Write schema/scenario.schema.json and schema/model.schema.json, generated from the one "
-        "schema paychaos validates with. Editors with a YAML language server complete and check a file whose "
-        "first line is '# yaml-language-server: $schema=../schema/scenario.schema.json' (or model.schema.json).",
+        "schema", help="write the JSON Schemas of scenario, model and sweep files",
+        description="Write schema/scenario.schema.json, schema/model.schema.json and schema/sweep.schema.json, "
+        "generated from the one schema paychaos validates with. Editors with a YAML language server complete and "
+        "check a file whose first line is '# yaml-language-server: $schema=../schema/scenario.schema.json' "
+        "(or model.schema.json, or ../../schema/sweep.schema.json from scenarios/sweeps/).",
     )
     parser.add_argument("--out", type=Path, default=Path("schema"), help="folder to write into (default: schema)")
     parser.add_argument("--print", dest="print_kind", choices=sorted(KINDS), default=None,

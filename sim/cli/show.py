@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=main)
 
 
+UNITS_NOTE = ("# resolved values in base units: durations in seconds (duration: 1800.0 is 30 min), "
+              "rates per second, amounts in integer minor units")
+"""The first line of ``show``'s YAML: the values carry no units, so say which."""
+
+
 def main(args: argparse.Namespace) -> int:
     if file_kind(args.file) == "scenario":
         config = resolved_config(load_scenario(args.file), args.variant)
@@ -33,5 +38,6 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(config, indent=2))
     else:
+        print(UNITS_NOTE)
         print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100), end="")
     return 0

@@ -7,12 +7,12 @@ import re
 import time
 from pathlib import Path
 
-from rich.console import Console
 
 from sim.cli.arguments import positive_int
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from sim.cli.progress import as_run, counted, make_console
 
 from sim.config.sweep import load_sweep
+from sim.reports import format as fmt
 from sim.reports.output import REPORTS_DIR
 from sim.runners.sweep import EXECUTORS, run_sweep
 
@@ -48,7 +48,7 @@ def default_sweep_dir(name: str) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     if args.scheduler and args.executor != "dask":
         args.executor = "dask"
     sweep = load_sweep(args.sweep)
@@ -57,23 +57,20 @@ def main(args: argparse.Namespace) -> int:
     console.print(f"sweep [bold]{sweep.spec.name}[/bold]: {len(sweep.points)} point(s) × {len(sweep.seeds)} seed(s) "
                   f"= {total} runs on {args.executor}" + (f" ({args.workers} workers)" if args.workers else ""))
     started = time.perf_counter()
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            bar = progress.add_task("running", total=total)
+        with counted(console, "running", total) as update:
 
             def on_row(_row: dict, done: int, _total: int) -> None:
-                progress.update(bar, completed=done)
+                update(done)
 
             outcome = run_sweep(sweep, out_dir, executor=args.executor, workers=args.workers,
                                 scheduler=args.scheduler, resume=args.resume, fresh=args.fresh, on_row=on_row)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/yellow]: finished runs are kept in {out_dir}; "
-                      f"continue with: paychaos sweep {args.sweep} --out {out_dir} --resume")
+                      f"continue with: {as_run('paychaos sweep')} {args.sweep} --out {out_dir} --resume")
         return 130
     elapsed = time.perf_counter() - started
-    console.print(f"{outcome.ran} run(s) in {elapsed:.1f} s"
+    console.print(f"{outcome.ran} run(s) in {fmt.duration(round(elapsed, 1))}"
                   + (f", {total - outcome.ran} already done" if outcome.ran < total else "")
                   + f"; results: {out_dir / 'results.csv'}")
     if not args.no_report:

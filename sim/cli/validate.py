@@ -1,22 +1,23 @@
-"""``paychaos validate FILE...``: check scenario and model files without running them."""
+"""``paychaos validate FILE...``: check model, scenario and sweep files without running them."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from sim.config.loader import file_kind, load_model, load_scenario
+from sim.config.loader import file_kind, load_model, load_scenario, read_yaml
 from sim.errors import PaychaosError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check scenario and model files without running them",
+        "validate", help="check model, scenario and sweep files without running them",
         description="Check each file against the schema: YAML syntax, keys, types, units, ranges; for a "
         "scenario also its model file, overrides, every variant and the expected size; for every model its "
-        "system graph. A file with a 'model:' key is a scenario, any other a model. Exit 2 if any file is bad.",
+        "system graph; for a sweep its scenario, key paths and every point. A file with a 'scenario:' key is a "
+        "sweep, one with a 'model:' key a scenario, any other a model. Exit 2 if any file is bad.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario or model YAML files")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="model, scenario or sweep YAML files")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     parser.set_defaults(handler=main)
 
@@ -25,7 +26,14 @@ def main(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
-            if file_kind(path) == "scenario":
+            kind = kind_of(path)
+            if kind == "sweep":
+                from sim.config.sweep import load_sweep
+
+                sweep = load_sweep(path)
+                what = (f"sweep {sweep.spec.name!r} on scenario {sweep.base.scenario.name!r}: "
+                        f"{len(sweep.points)} point(s) × {len(sweep.seeds)} seed(s)")
+            elif kind == "scenario":
                 loaded = load_scenario(path)
                 what = f"scenario {loaded.scenario.name!r} on model {loaded.model.name!r}"
                 if loaded.scenario.variants:
@@ -42,3 +50,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"{bad} of {len(args.files)} files are not valid", file=sys.stderr)
         return 2
     return 0
+
+
+def kind_of(path: str) -> str:
+    """``"sweep"`` (a ``scenario:`` key), ``"scenario"`` (a ``model:`` key) or ``"model"``."""
+    data = read_yaml(path).data
+    if isinstance(data, dict) and "scenario" in data:
+        return "sweep"
+    return file_kind(path)

@@ -8,6 +8,11 @@ capture, recorded in the ground truth at once; with delayed captures (:meth:`Ban
 a hold, which a later :meth:`Banks.capture` turns into a capture, :meth:`Banks.void` releases, or
 which expires. No SimPy process per call: the caller waits :meth:`Banks.delay_s`, then asks for
 :meth:`Banks.decide`.
+
+The scheme and each bank are stations (``sim.components.stations``): with ``servers`` set, an
+authorisation queues there, and a full queue refuses it (the PSP sees a bank error). Where both are
+unlimited (``direct``), the whole trip is one wait. Captures, voids and refunds at the bank are
+asked of it directly by the PSP and take no station slot.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from sim.components.scheduling import call_after
 from sim.components.psp import ReplyCode
+from sim.components.stations import DelayStation
 from sim.config.distributions import make_sampler
 
 if TYPE_CHECKING:
@@ -108,6 +114,12 @@ class Banks:
         self._scheme_latency = make_sampler(scheme_cfg.latency, streams.stream("banks.scheme"))
         self._bank_latency = make_sampler(banks_cfg.latency, streams.stream("banks.latency"))
         self._decisions = streams.stream("banks.decisions")
+        self.scheme = DelayStation(env, "scheme", scheme_cfg.servers, scheme_cfg.queue)
+        self.stations = [DelayStation(env, f"bank-{i}", banks_cfg.servers, banks_cfg.queue) for i in range(banks_cfg.count)]
+        """One station per issuing bank."""
+        self.bank_unlimited = banks_cfg.servers is None
+        self.direct = self.bank_unlimited and self.scheme.unlimited
+        """No queue anywhere between the PSP and the issuer: :meth:`delay_s` is the whole trip."""
         self.disputes: "Chargebacks | None" = None
         """Set when chargebacks are on: told of every capture (one draw decides a dispute)."""
         self.holds: dict[int, list[Hold]] | None = None
@@ -125,6 +137,22 @@ class Banks:
         """When an authorisation sent ``after_s`` from now is decided: ``after_s`` + scheme latency
         + bank latency (one draw of each). The caller waits that long, then calls :meth:`decide`."""
         return after_s + self._scheme_latency() + self._bank_latency()
+
+    def scheme_latency_s(self) -> float:
+        """One draw of the scheme's latency (an unlimited scheme: no queue)."""
+        return self._scheme_latency() * self.scheme.slowdown
+
+    def scheme_delay_s(self) -> float:
+        """An authorisation reaching the scheme now: until it leaves for the bank (-1: refused)."""
+        return self.scheme.delay_s(self._scheme_latency())
+
+    def bank_latency_s(self, card_token: int) -> float:
+        """One draw of the issuer's latency, with its slowdown (an unlimited bank: no queue)."""
+        return self._bank_latency() * self.stations[self._cards[card_token].bank].slowdown
+
+    def bank_delay_s(self, card_token: int) -> float:
+        """An authorisation reaching the card's issuer now: until it decides (-1: refused)."""
+        return self.stations[self._cards[card_token].bank].delay_s(self._bank_latency())
 
     def decide(self, order_id: int, card_token: int, amount_minor: int, currency: int, now: float) -> ReplyCode:
         """The issuer's decision on a charge at ``now``: an APPROVED charge debits the buyer and

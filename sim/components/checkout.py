@@ -32,7 +32,7 @@ _log, _floor = math.log, math.floor
 class _Attempt:
     """One request of a buyer, as the client's timeout sees it."""
 
-    __slots__ = ("key", "buyer", "lines", "started", "retrier", "waiting", "timed_out")
+    __slots__ = ("key", "buyer", "lines", "started", "retrier", "waiting", "timed_out", "patience_s")
 
     def __init__(self, key: int, buyer: int, lines: list[OrderLine], started: float, retrier: Retrier | None) -> None:
         self.key = key
@@ -42,6 +42,7 @@ class _Attempt:
         self.retrier = retrier
         self.waiting = True  # until the answer comes
         self.timed_out = False
+        self.patience_s = math.inf
 
 
 class _Session:
@@ -82,6 +83,7 @@ class CheckoutClients:
         self._carts = streams.stream("client.carts")
         self._behaviour = streams.stream("client.behaviour")
         self._double_click_s = make_sampler(cfg.double_click_delay, streams.stream("client.double_click"))
+        self._patience_s = make_sampler(cfg.patience, streams.stream("client.patience")) if cfg.patience else None
         mu = math.log(workload.amount_median_minor)
         self._amount = lognormal_sampler(streams.stream("client.amounts"), mu, (math.log(workload.amount_p99_minor) - mu) / _Z99)
         # the cart's shape, read once: _draw_cart runs per checkout
@@ -148,6 +150,7 @@ class CheckoutClients:
         answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`),
         which joins the pool in its turn."""
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
+        timeout_s = self.cfg.timeout_s
         idle = self._idle_sessions
         attempt: _Attempt | None = session.timed_out
         if attempt is None:
@@ -159,7 +162,8 @@ class CheckoutClients:
         while True:
             while attempt is not None:
                 deadlines.arm(attempt, now)
-                response = yield from service.handle_checkout(attempt.key, attempt.buyer, attempt.buyer, attempt.lines)
+                response = yield from service.handle_checkout(
+                    attempt.key, attempt.buyer, attempt.buyer, attempt.lines, now + timeout_s)
                 if attempt.timed_out:
                     break
                 attempt.waiting = False
@@ -231,7 +235,13 @@ class CheckoutClients:
         retrier = attempt.retrier
         if retrier is None:
             retrier = Retrier(self.cfg.retry, self._behaviour, attempt.started)
+            if self._patience_s is not None:
+                attempt.patience_s = self._patience_s()
         delay = retrier.next_delay_s(env.now, 0.0)
+        patience = self._patience_s
+        if delay is not None and patience is not None and env.now + delay - attempt.started > attempt.patience_s:
+            counters["client.abandoned"] += 1  # the buyer's patience ran out before the next attempt
+            delay = None
         if delay is None:
             counters["client.gave_up"] += 1
             self.latency.add(env.now - attempt.started)
@@ -239,7 +249,9 @@ class CheckoutClients:
         counters["client.retries"] += 1
         yield env.timeout(delay)
         key = self._new_key() if self.cfg.regenerate_key_on_retry else attempt.key  # FLAW: a new checkout
-        return _Attempt(key, attempt.buyer, attempt.lines, attempt.started, retrier)
+        retry = _Attempt(key, attempt.buyer, attempt.lines, attempt.started, retrier)
+        retry.patience_s = attempt.patience_s
+        return retry
 
     def _second_click(self, key: int, buyer: int, token: int, lines: list[OrderLine]) -> Generator:
         yield self.env.timeout(self._double_click_s())

@@ -348,18 +348,21 @@ class Executor:
         env = self.env
         done = ReplyEvent(env)
         psp = self.psps[target]
+        if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
+            self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:sent")
         cut = self.cut_links and self.cut[target]
+        deadline_s = env.now + self._timeouts.delay_s
         if query:
             self.metrics.counters["executor.status_queries"] += 1
             if not cut:
-                psp.query(key, done)
+                psp.query(key, done, deadline_s)
         else:
             orders = self.orders
             orders.count_attempt(order_id)
             if not cut:
                 request = ChargeRequest(
                     key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
-                    self.checkouts.card_token[orders.checkout_of(order_id)],
+                    self.checkouts.card_token[orders.checkout_of(order_id)], -1, deadline_s,
                 )
                 psp.charge(request, done)
         if cut:

@@ -1,6 +1,6 @@
 """Kafka topics and consumer groups: partitions, offsets, commits, rebalances, redelivery.
 
-What is modelled (DESIGN §3), and what each fault does:
+What is modelled (docs/design.md §6), and what each fault does:
 
 - A :class:`Topic` has P partitions, each an append-only log with integer offsets; a message goes
   to partition ``key % P``, so order holds only within a partition. During a broker outage

@@ -16,6 +16,7 @@ from typing import Callable, Generator
 import simpy
 
 from sim.components.scheduling import sleep
+from sim.components.stations import DelayStation
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
 from sim.config.distributions import make_sampler
@@ -54,7 +55,11 @@ class Ledger:
         self.dlq = dlq
         self.handle = consume_order_ids(self.record, dlq, cfg.poison_pills, "ledger", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
-        self._latency_s = make_sampler(cfg.latency, streams.stream("ledger.latency"))
+        draw = make_sampler(cfg.latency, streams.stream("ledger.latency"))
+        self.db = DelayStation(env, "ledger_db", cfg.connections, cfg.queue)
+        """The service's database connection pool: each call queues for a connection."""
+        queued = self.db.delay_s
+        self._latency_s = lambda: queued(draw())
         self.balances: dict[tuple[int, int], int] = {}
         """(account, currency) -> sum of entries (debits positive, credits negative)."""
         self.recorded = bytearray()

@@ -7,6 +7,7 @@ double-clicked request finds the checkout already there and gets its status, no 
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from functools import partial
 from typing import Callable, Generator, NamedTuple, Sequence
@@ -22,7 +23,9 @@ from sim.components.outcomes import Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
-from sim.components.scheduling import sleep
+from sim.components.scheduling import sleep, until_fired, wake
+from sim.components.stations import REJECTED, SlotStation
+from sim.config.capacity import QueueConfig
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
@@ -74,7 +77,7 @@ class PaymentService:
         self, env: simpy.Environment, cfg: PaymentServiceConfig, wiring: str, db: Database,
         risk_service: RiskService, orders: Orders, checkouts: Checkouts, producer: Producer,
         orders_topic: Topic | None, executor: Executor, executor_threads: int, outcomes: Outcomes,
-        streams: Streams, metrics: Metrics,
+        streams: Streams, metrics: Metrics, executor_queue: QueueConfig = QueueConfig(),
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -86,7 +89,10 @@ class PaymentService:
         self.producer = producer
         self.orders_topic = orders_topic
         self.executor = executor
-        self.threads = simpy.Resource(env, capacity=executor_threads) if self.sync else None
+        self.request_threads = SlotStation(env, "payment_service", cfg.instances * cfg.threads, cfg.queue)
+        """Request threads (instances × threads): a request holds one from arrival to answer."""
+        self.threads = SlotStation(env, "executor", executor_threads, executor_queue) if self.sync else None
+        """Sync wiring: the executor's threads (instances × threads), one per order being executed."""
         self.outcomes = outcomes
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
@@ -108,7 +114,7 @@ class PaymentService:
 
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
-        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
+        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float = math.inf,
     ) -> Generator[simpy.Event, None, Response]:
         """The request's handling, for the caller to ``yield from``. Not a generator itself but a
         function returning one, so the usual request runs :meth:`_checkout` with no wrapping
@@ -116,55 +122,67 @@ class PaymentService:
         if self.card_number_of is not None:  # FLAW: the raw request, card number included
             self.request_log.append(f"checkout key={key} buyer={buyer} card={self.card_number_of(card_token)}")
         if self._shedding:
-            return self._shed_or_checkout(key, buyer, card_token, lines)
-        return self._checkout(key, buyer, card_token, lines)
+            return self._shed_or_checkout(key, buyer, card_token, lines, deadline_s)
+        return self._checkout(key, buyer, card_token, lines, deadline_s)
 
     def _shed_or_checkout(
-        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
+        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float,
     ) -> Generator[simpy.Event, None, Response]:
         """Load shedding on: refuse the request beyond the concurrency limit, else handle it."""
         if not self.shedder.try_enter(self.env.now):
             self.metrics.counters["payment_service.shed"] += 1
             return _UNAVAILABLE
         try:
-            return (yield from self._checkout(key, buyer, card_token, lines))
+            return (yield from self._checkout(key, buyer, card_token, lines, deadline_s))
         finally:
             self.shedder.leave()
 
     def _checkout(
-        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine]
+        self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float,
     ) -> Generator[simpy.Event, None, Response]:
-        env, checkouts, counters = self.env, self.checkouts, self.metrics.counters
-        yield sleep(env, self._latency_s())
-        if not self.available:
-            return _UNAVAILABLE
-        existing = checkouts.find(key)
-        if existing >= 0:
-            yield self.db.read()
-            counters["payment_service.duplicate_requests"] += 1
-            return (yield from self._status_and_redispatch(existing))
-        total = 0
-        for _seller, amount_minor, _currency, _line in lines:  # unpacking: no attribute lookups
-            total += amount_minor
-        decision = yield from self.risk.check(total)
-        if decision == risk.REJECT:
-            return _REJECTED
-        if decision == risk.UNAVAILABLE:
-            return _UNAVAILABLE
-        yield self.db.write()
-        existing = checkouts.find(key)  # the unique constraint, checked at insert time
-        if existing >= 0:
-            counters["payment_service.unique_violations"] += 1
-            return (yield from self._status_and_redispatch(existing))
-        orders, now, count = self.orders, env.now, len(lines)
-        # the column's length: no __len__ frame
-        checkout_id = checkouts.add(key, buyer, card_token, len(orders.state), count, now)
-        order_ids = orders.add_all(checkout_id, lines, now)
-        counters["checkouts_accepted"] += 1
-        counters["orders_created"] += count
-        if self.sync:
-            return (yield from self._execute(checkout_id, False))
-        return (yield from self._publish(order_ids))
+        """One request on one of the service's threads (it waits for one, or gets a 503)."""
+        threads = self.request_threads
+        started = self.env.now
+        if not threads.try_start():
+            admitted = yield from _wait_for(threads, deadline_s, self.env)
+            if not admitted:
+                self.metrics.counters["payment_service.overloaded"] += 1
+                return _UNAVAILABLE
+            started = self.env.now
+        try:
+            env, checkouts, counters = self.env, self.checkouts, self.metrics.counters
+            yield sleep(env, self._latency_s() * (threads.factor(threads.stats.busy) if threads.contended else threads.slowdown))
+            if not self.available:
+                return _UNAVAILABLE
+            existing = checkouts.find(key)
+            if existing >= 0:
+                yield self.db.read()
+                counters["payment_service.duplicate_requests"] += 1
+                return (yield from self._status_and_redispatch(existing))
+            total = 0
+            for _seller, amount_minor, _currency, _line in lines:  # unpacking: no attribute lookups
+                total += amount_minor
+            decision = yield from self.risk.check(total)
+            if decision == risk.REJECT:
+                return _REJECTED
+            if decision == risk.UNAVAILABLE:
+                return _UNAVAILABLE
+            yield self.db.write()
+            existing = checkouts.find(key)  # the unique constraint, checked at insert time
+            if existing >= 0:
+                counters["payment_service.unique_violations"] += 1
+                return (yield from self._status_and_redispatch(existing))
+            orders, now, count = self.orders, env.now, len(lines)
+            # the column's length: no __len__ frame
+            checkout_id = checkouts.add(key, buyer, card_token, len(orders.state), count, now)
+            order_ids = orders.add_all(checkout_id, lines, now)
+            counters["checkouts_accepted"] += 1
+            counters["orders_created"] += count
+            if self.sync:
+                return (yield from self._execute(checkout_id, False))
+            return (yield from self._publish(order_ids))
+        finally:
+            threads.release(self.env.now - started, deadline_s)
 
     def _dispatch(self, checkout_id: int, redispatch: bool = False) -> Generator[simpy.Event, None, Response]:
         """Hand the checkout's orders on, for the caller to ``yield from`` (like
@@ -179,11 +197,18 @@ class PaymentService:
         dispatching, state = self._dispatching, self.orders.state
         mine = [o for o in order_ids if o not in dispatching and (not redispatch or state[o] == _NOT_STARTED)]
         dispatching.update(mine)  # another request of this checkout (a double click) skips them
+        threads = self.threads
         for order_id in mine:
             try:
-                with self.threads.request() as slot:
-                    yield slot
+                started = self.env.now
+                if not threads.try_start():
+                    if not (yield from _wait_for(threads, math.inf, self.env)):
+                        continue  # refused: the order stays NOT_STARTED until a retry hands it on
+                    started = self.env.now
+                try:
                     result = yield from self.executor.execute(order_id)
+                finally:
+                    threads.release(self.env.now - started)
                 if result != DONE:
                     yield from self._retry_executor(order_id)
                 elif self._layer_retries:
@@ -219,9 +244,16 @@ class PaymentService:
                 return
             metrics.counters["payment_service.executor_retries"] += 1
             yield env.timeout(delay)
-            with self.threads.request() as slot:
-                yield slot
+            threads = self.threads
+            started = env.now
+            if not threads.try_start():
+                if not (yield from _wait_for(threads, math.inf, env)):
+                    continue
+                started = env.now
+            try:
                 result = yield from self.executor.execute(order_id)
+            finally:
+                threads.release(env.now - started)
             if result == DONE:
                 budget.record_success()
                 return
@@ -267,3 +299,13 @@ class PaymentService:
             return
         if self.outcomes.apply(order_id, code, "webhook"):
             self.env.process(self.outcomes.publish_success(order_id))
+
+
+def _wait_for(station: SlotStation, deadline_s: float, env: simpy.Environment) -> Generator[simpy.Event, None, bool]:
+    """After ``station.try_start()`` said no: queue, and wait until a server takes the request
+    (True) or it is refused or dropped (False)."""
+    waiter = until_fired()
+    outcome = station.enqueue(waiter, partial(wake, env, value=True), deadline_s, partial(wake, env, value=False))
+    if outcome == REJECTED:
+        return False
+    return (yield waiter)

@@ -28,6 +28,7 @@ import simpy
 from simpy.core import NORMAL
 
 from sim.components.scheduling import call_after
+from sim.components.stations import REJECTED, STARTED, SlotStation
 from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
 from sim.config.distributions import Sampler, make_sampler
 from sim.domain.microtimes import MicrosColumn
@@ -92,6 +93,9 @@ class ChargeRequest:
     card_token: int
     admitted_at_us: int = -1
     """Set by the PSP when it admits the request as new, in integer µs (settlement file)."""
+    deadline_s: float = math.inf
+    """When the caller stops waiting for the answer (its timeout), as the request carries it: the PSP
+    drops the request unserved past it only if its queue is set to ``drop_expired``."""
 
 
 class ReplyEvent(simpy.Event):
@@ -113,7 +117,7 @@ class _Charge:
     The steps go through ``env.schedule``, which puts them on the engine's near or far heap
     (:mod:`sim.engine`); replies and webhooks too. No ``__init__``: the PSP sets the slots (a frame per charge saved)."""
 
-    __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier")
+    __slots__ = ("callbacks", "request", "on_reply", "seq", "retrier", "started_at", "holding", "bank_refused")
     _ok = True
 
     request: ChargeRequest
@@ -122,6 +126,23 @@ class _Charge:
     """The idempotency-store entry of this charge."""
     retrier: "Retrier | None"
     """Retries towards the bank (``bank_retry``), created at the first bank error."""
+    started_at: float
+    """When a concurrency slot took the charge."""
+    holding: bool
+    """The charge holds one of the merchant's concurrency slots (until its answer goes out)."""
+    bank_refused: bool
+    """The issuer's queue was full: the bank answers with an error, nothing decided."""
+
+
+class _Query:
+    """A status query waiting for a concurrency slot."""
+
+    __slots__ = ("key", "on_reply", "deadline_s")
+
+    def __init__(self, key: int, on_reply: "OnReply", deadline_s: float) -> None:
+        self.key = key
+        self.on_reply = on_reply
+        self.deadline_s = deadline_s
 
 
 class _Delivery:
@@ -212,6 +233,10 @@ _R_UNAVAILABLE = _REPLIES[ReplyCode.UNAVAILABLE]
 _R_NOT_FOUND = _REPLIES[ReplyCode.NOT_FOUND]
 
 
+def _no_time() -> float:
+    return 0.0
+
+
 def _deliver(on_reply: OnReply, reply: Reply, _event: object) -> None:
     on_reply(reply)
 
@@ -227,6 +252,7 @@ class Psp:
         population: "Population",
         streams: "Streams",
         metrics: "Metrics",
+        name: str = "psp",
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -244,6 +270,7 @@ class Psp:
         self._decisions = streams.stream("psp.decisions")
         self._fault_rng = streams.stream("psp.faults")
         self._pending_delay = make_sampler(cfg.pending_resolution, streams.stream("psp.pending"))
+        self._api_s = make_sampler(cfg.api_latency, streams.stream("psp.api")) if cfg.api_latency is not None else _no_time
         self._webhook_rng = streams.stream("psp.webhook")
         self._webhook_delay = make_sampler(cfg.webhook.delay, self._webhook_rng)
         self._retry_rng = streams.stream("psp.bank_retry")
@@ -252,12 +279,21 @@ class Psp:
         self._to_fail = (self._fail,)
         self._to_pend = (self._pend,)
         self._to_bank_answer = (self._bank_answered,)
+        self._to_scheme = (self._at_scheme,)
+        self._to_bank = (self._at_bank,)
         self._to_webhook_attempt = (self._webhook_attempt,)
 
         ttl = self._ttl_s = cfg.idempotency_ttl_s
         self._store = IdempotencyStore(ttl + min(ttl, EXPIRED_KEY_MEMORY_MAX_S))
         self._idempotent = cfg.idempotency
 
+        self.slots = SlotStation(env, name, cfg.concurrency_limit, cfg.queue)
+        """The merchant's concurrency limit and its queue: a charge holds a slot from the moment a
+        slot takes it until its answer goes out (the bank's decision included); a status query or an
+        idempotent replay holds one only for an instant, but waits its turn in the queue."""
+        self._limited = cfg.concurrency_limit is not None
+        self._overloaded = Reply(ReplyCode.RATE_LIMITED, cfg.retry_after_s)
+        self._rate_limit_per_s = cfg.rate_limit_per_s
         self._bucket_rate: float | None = None
         self._bucket_tokens = 0.0
         self._bucket_at = 0.0
@@ -300,15 +336,16 @@ class Psp:
         charge.retrier = None
         env.schedule(charge, NORMAL, self._network())
 
-    def query(self, key: int, on_reply: OnReply) -> None:
+    def query(self, key: int, on_reply: OnReply, deadline_s: float = math.inf) -> None:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
-        PENDING), IN_FLIGHT, or NOT_FOUND (unknown or expired)."""
+        PENDING), IN_FLIGHT, or NOT_FOUND (unknown or expired). ``deadline_s``: when the caller
+        stops waiting."""
         counters = self._counters
         counters["psp.requests"] += 1
         counters["psp.queries"] += 1
         env = self.env
         self._series.count("psp_requests", env.now)
-        call_after(env, self._network(), partial(self._query_arrives, key, on_reply))
+        call_after(env, self._network(), partial(self._query_arrives, _Query(key, on_reply, deadline_s)))
 
     def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
         """Every capture the PSP made, in order: (day, order_id, amount_minor, currency,
@@ -402,6 +439,10 @@ class Psp:
             self._reply(_R_UNAVAILABLE, on_reply)
             return True
         rate = faults.rate_limit_per_s
+        if rate is None:
+            rate = self._rate_limit_per_s
+        elif self._rate_limit_per_s is not None and self._rate_limit_per_s < rate:
+            rate = self._rate_limit_per_s
         if rate is not None and not self._take_token(now, rate):
             self._counters["psp.rate_limited"] += 1
             self._reply(Reply(ReplyCode.RATE_LIMITED, faults.retry_after_s), on_reply)
@@ -413,7 +454,7 @@ class Psp:
         return False
 
     def _take_token(self, now: float, rate: float) -> bool:
-        burst = self.faults.rate_limit_burst
+        burst = self.faults.rate_limit_burst if rate != self._rate_limit_per_s else None
         capacity = burst if burst is not None else max(1.0, rate)
         if rate != self._bucket_rate:  # a new limit starts with a full bucket
             self._bucket_rate = rate
@@ -428,13 +469,63 @@ class Psp:
         return False
 
     def _charge_arrives(self, charge: _Charge) -> None:
+        now = self.env.now
+        if self._stopped_at_edge(now, charge.on_reply):
+            return
+        charge.holding = False
+        if self._limited:
+            outcome = self.slots.acquire(charge, self._admit, charge.request.deadline_s, self._dropped)
+            if outcome != STARTED:
+                if outcome == REJECTED:
+                    self._counters["psp.overload_rejected"] += 1
+                    self._reply(self._overloaded, charge.on_reply)
+                return
+            charge.holding = True
+            charge.started_at = now
+        self._process(charge)
+
+    def _admit(self, charge: _Charge) -> None:
+        """A slot took the charge after it queued."""
+        charge.holding = True
+        charge.started_at = self.env.now
+        self._process(charge)
+
+    def _dropped(self, charge: _Charge) -> None:
+        """The charge left the queue unserved (its caller's deadline had passed, or it queued too
+        long): nothing was done; the 503 goes back (to a caller who may be gone)."""
+        self._counters["psp.dropped"] += 1
+        self._reply(_R_UNAVAILABLE, charge.on_reply)
+
+    def _answer_charge(self, charge: _Charge, reply: Reply) -> None:
+        """Answer a charge from the idempotency store (a replay, 409, INVALID): the request's API
+        work (``api_latency``) holds its slot, then the answer goes out."""
+        api_s = self._api_s() * self.slots.slowdown
+        if api_s <= 0.0:
+            self._release(charge)
+            self._reply(reply, charge.on_reply, False)
+            return
+        call_after(self.env, api_s, partial(self._charge_answered, charge, reply))
+
+    def _charge_answered(self, charge: _Charge, reply: Reply, _event: object) -> None:
+        self._release(charge)
+        self._reply(reply, charge.on_reply, False)
+
+    def _release(self, charge: _Charge) -> None:
+        """The charge's answer goes out: its slot takes the next request in the queue."""
+        if charge.holding:
+            charge.holding = False
+            now = self.env.now
+            deadline_s = charge.request.deadline_s
+            if now > deadline_s:  # the caller stopped waiting: the work was done for nobody
+                self._series.count("psp_wasted", now)
+            self.slots.release(now - charge.started_at, deadline_s)
+
+    def _process(self, charge: _Charge) -> None:
+        """The PSP's application takes the charge: idempotency, then processing."""
         env = self.env
         now = env.now
         request = charge.request
-        on_reply = charge.on_reply
         faults = self.faults
-        if self._stopped_at_edge(now, on_reply):
-            return
         store = self._store
         key = request.key
         seq = None  # not looked up
@@ -446,15 +537,15 @@ class Psp:
                 counters = self._counters
                 if store.fingerprint(seq) != fingerprint:
                     counters["psp.invalid"] += 1
-                    self._reply(_R_INVALID, on_reply, False)
+                    self._answer_charge(charge, _R_INVALID)
                     return
                 code = store.code(seq)
                 if code == _IN_FLIGHT:
                     counters["psp.conflicts"] += 1
-                    self._reply(_R_CONFLICT, on_reply, False)
+                    self._answer_charge(charge, _R_CONFLICT)
                     return
                 counters["psp.idempotent_replays"] += 1
-                self._reply(_REPLIES[code], on_reply, False)
+                self._answer_charge(charge, _REPLIES[code])
                 return
             if seq == EXPIRED:
                 self._counters["psp.key_expired_reuse"] += 1
@@ -463,7 +554,8 @@ class Psp:
         request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg
-        delay = self._latency()
+        slots = self.slots
+        delay = (self._api_s() + self._latency()) * (slots.factor(slots.stats.busy) if slots.contended else slots.slowdown)
         for extra in faults.extra_latency:
             delay += extra()
         rng = self._decisions
@@ -471,18 +563,18 @@ class Psp:
         pending_p = cfg.pending_probability + faults.pending_probability
         if error_p > 0.0 and rng.random() < error_p:
             charge.callbacks = self._to_fail
+            env.schedule(charge, NORMAL, delay)
         elif pending_p > 0.0 and rng.random() < pending_p:
             charge.callbacks = self._to_pend
-        else:  # to the bank: _authorise, inlined (every charge but a few takes this path)
-            self._counters["psp.bank_attempts"] += 1
-            charge.callbacks = self._to_bank_answer
-            delay = self.banks.delay_s(delay)
-        env.schedule(charge, NORMAL, delay)
+            env.schedule(charge, NORMAL, delay)
+        else:
+            self._authorise(charge, delay)
 
     # ------------------------------------------------------------------ processing
 
     def _fail(self, charge: _Charge) -> None:
         """Spontaneous 5xx before the bank: nothing charged, the key is free again."""
+        self._release(charge)
         self._counters["psp.errors"] += 1
         self._store.remove(charge.request.key, charge.seq)
         self._reply(_R_ERROR_5XX, charge.on_reply, False)
@@ -490,6 +582,7 @@ class Psp:
     def _pend(self, charge: _Charge) -> None:
         """Answer PENDING now; authorise after the pending resolution delay (the final answer
         goes out by webhook only)."""
+        self._release(charge)  # the merchant's request is answered; the bank's part goes on
         self._counters["psp.pending"] += 1
         self._store.set_code(charge.seq, _PENDING)
         self._reply(_R_PENDING, charge.on_reply, False)
@@ -497,12 +590,45 @@ class Psp:
         self._authorise(charge, self._pending_delay())
 
     def _authorise(self, charge: _Charge, after_s: float) -> None:
-        """Send the charge through the card scheme to its bank; :meth:`_bank_answered` runs when
-        the bank decides."""
+        """Send the charge, ``after_s`` from now, through the card scheme to its bank;
+        :meth:`_bank_answered` runs when the bank decides. Where the scheme or the bank has finite
+        capacity, the charge is an event at its arrival there (the queue is computed then)."""
         self._counters["psp.bank_attempts"] += 1
+        charge.bank_refused = False
+        banks = self.banks
+        if banks.direct:  # no queue on the way: one event, at the decision
+            charge.callbacks = self._to_bank_answer
+            self.env.schedule(charge, NORMAL, banks.delay_s(after_s))
+        elif banks.scheme.unlimited:
+            charge.callbacks = self._to_bank
+            self.env.schedule(charge, NORMAL, after_s + banks.scheme_latency_s())
+        else:
+            charge.callbacks = self._to_scheme
+            self.env.schedule(charge, NORMAL, after_s)
+
+    def _at_scheme(self, charge: _Charge) -> None:
+        """The charge reaches the card scheme's queue."""
+        delay = self.banks.scheme_delay_s()
+        if delay < 0.0:
+            charge.bank_refused = True
+            charge.callbacks = self._to_bank_answer
+            self.env.schedule(charge, NORMAL, 0.0)
+            return
+        if self.banks.bank_unlimited:
+            charge.callbacks = self._to_bank_answer
+            self.env.schedule(charge, NORMAL, delay + self.banks.bank_latency_s(charge.request.card_token))
+        else:
+            charge.callbacks = self._to_bank
+            self.env.schedule(charge, NORMAL, delay)
+
+    def _at_bank(self, charge: _Charge) -> None:
+        """The charge reaches its issuing bank's queue."""
+        delay = self.banks.bank_delay_s(charge.request.card_token)
         charge.callbacks = self._to_bank_answer
-        env = self.env
-        env.schedule(charge, NORMAL, self.banks.delay_s(after_s))
+        if delay < 0.0:
+            charge.bank_refused = True
+            delay = 0.0
+        self.env.schedule(charge, NORMAL, delay)
 
     def _bank_answered(self, charge: _Charge) -> None:
         """The bank decides now; store the answer, record a capture in the settlement file, reply
@@ -510,7 +636,11 @@ class Psp:
         now = self.env.now
         request = charge.request
         order_id = request.order_id
-        code = self.banks.decide(order_id, request.card_token, request.amount_minor, request.currency, now)
+        if charge.bank_refused:
+            self._counters["banks.overload_refused"] += 1
+            code = _ERROR_5XX
+        else:
+            code = self.banks.decide(order_id, request.card_token, request.amount_minor, request.currency, now)
         if code == _ERROR_5XX:
             policy = self.cfg.bank_retry
             retrier = charge.retrier
@@ -522,6 +652,7 @@ class Psp:
                 self._authorise(charge, delay)
                 return
             # Gave up: nothing was charged, the key is free again, no webhook.
+            self._release(charge)
             self._counters["psp.bank_errors"] += 1
             self._store.remove(request.key, charge.seq)
             if charge.on_reply is not None:
@@ -536,6 +667,7 @@ class Psp:
             self._settle(day, order_id, request.amount_minor, request.currency, now, request.key,
                          request.admitted_at_us / 1e6)
         self._store.set_code(charge.seq, code)
+        self._release(charge)
         on_reply = charge.on_reply
         if on_reply is not None:
             self._reply(_REPLIES[code], on_reply, committed)
@@ -579,16 +711,44 @@ class Psp:
             return
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
-    def _query_arrives(self, key: int, on_reply: OnReply, _event: object) -> None:
+    def _query_arrives(self, query: _Query, _event: object) -> None:
         now = self.env.now
-        if self._stopped_at_edge(now, on_reply):
+        if self._stopped_at_edge(now, query.on_reply):
             return
+        if self._limited:
+            outcome = self.slots.acquire(query, self._query_started, query.deadline_s, self._query_dropped)
+            if outcome == REJECTED:
+                self._counters["psp.overload_rejected"] += 1
+                self._reply(self._overloaded, query.on_reply)
+                return
+            if outcome != STARTED:
+                return
+        self._query_started(query)
+
+    def _query_started(self, query: _Query) -> None:
+        """A slot took the query: its API work, then the answer from the store as it is then."""
+        api_s = self._api_s() * self.slots.slowdown
+        if api_s <= 0.0:
+            self._query_done(query, api_s, None)
+            return
+        call_after(self.env, api_s, partial(self._query_done, query, api_s))
+
+    def _query_done(self, query: _Query, api_s: float, _event: object) -> None:
+        if self._limited:
+            self.slots.release(api_s, query.deadline_s)
+        self._answer(query)
+
+    def _query_dropped(self, query: _Query) -> None:
+        self._counters["psp.dropped"] += 1
+        self._reply(_R_UNAVAILABLE, query.on_reply)
+
+    def _answer(self, query: _Query) -> None:
         store = self._store
-        seq = store.find(key, now, self.key_ttl_s())
+        seq = store.find(query.key, self.env.now, self.key_ttl_s())
         if seq < 0:
-            self._reply(_R_NOT_FOUND, on_reply)
+            self._reply(_R_NOT_FOUND, query.on_reply)
         else:
-            self._reply(_REPLIES[store.code(seq)], on_reply)
+            self._reply(_REPLIES[store.code(seq)], query.on_reply)
 
     # ------------------------------------------------------------------ webhooks
 

@@ -14,6 +14,10 @@ A call without a key (a FLAW: ``capture.idempotency_key: false``, or a refund re
 refund id) is always executed: a retry after a lost reply captures or refunds again while the hold
 or the captured amount has room for it. The PSP's rate limit counts charges only. Own random
 streams: the charges' draws are the same with or without these calls.
+
+Kept simple on purpose: these calls take none of the PSP's concurrency slots (``Psp.slots``, which
+charges and status queries hold) and queue at no scheme or bank station (``Banks.delay_s`` is one
+unqueued trip); they are a small share of the PSP's requests next to charges.
 """
 
 from __future__ import annotations

@@ -1,59 +1,84 @@
-"""The fraud/risk check: a dependency that can be slow or down, with a small-amount fallback.
+"""The fraud/risk check: a dependency that can be slow, overloaded or down, with a small-amount
+fallback.
 
-With ``servers: c`` the check is a queue: ``c`` checks run at once (a ``simpy.Resource`` held for
-the service time) and the rest wait in FIFO order. With Poisson arrivals and an exponential
-latency that is exactly an M/M/c stage, which ``sim/validation/mmc.py`` checks against Erlang C.
-The queue's statistics (wait, time in system, time-average number in system) are kept in
-:class:`QueueStats`; with ``servers: null`` (the default) there is no queue and nothing is kept.
+The check is a queue in front of ``servers`` (a :class:`~sim.components.stations.DelayStation`):
+``c`` checks run at once and the rest wait, FIFO by default. With Poisson arrivals and an
+exponential latency that is exactly an M/M/c stage, which ``sim/validation/mmc.py`` checks against
+Erlang C. The caller stops waiting after ``timeout``; a check it gave up on still runs to its end
+(abandoned work). A full queue refuses the check at once, which the caller treats as the service
+being unavailable (the fallback rule applies). :class:`QueueStats` keeps the stage's waits, times
+in system and time-average number in system, for the validation.
 """
 
 from __future__ import annotations
 
+import math
+from heapq import heappop, heappush
 from typing import Generator
 
 import simpy
 
 from sim.components.scheduling import sleep
+from sim.components.stations import DelayStation
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
+from sim.policies.breaker import CircuitBreaker
+from sim.policies.budget import RetryBudget
+from sim.policies.retry import Retrier
 from sim.rng import Streams
 
 APPROVE, REJECT, UNAVAILABLE = 0, 1, 2
 
 
 class QueueStats:
-    """Streaming statistics of a queueing stage since ``since_s`` (reset to delete warm-up).
+    """Streaming statistics of the risk stage since ``since_s`` (reset to delete warm-up).
 
-    ``wait`` holds the time from arrival to the start of service of each started check,
-    ``sojourn`` arrival to the end of service of each completed one; ``area`` integrates the
-    number in the stage (queued or in service) over time, for Little's law ``L = λW``.
+    ``wait`` holds the time from arrival to the start of service of each check, ``sojourn`` arrival
+    to the end of service; ``area`` integrates the number in the stage (queued or in service) over
+    time, for Little's law ``L = λW``. Checks are recorded when they arrive (the station knows then
+    when they will start and end); the number in the stage is tracked from their end times.
     """
 
-    __slots__ = ("metrics", "wait", "sojourn", "in_system", "area", "last_s", "since_s", "arrivals")
+    __slots__ = ("metrics", "wait", "sojourn", "area", "last_s", "since_s", "arrivals", "_ends")
 
     def __init__(self, metrics: Metrics, now: float) -> None:
         self.metrics = metrics
-        self.in_system = 0
+        self._ends: list[float] = []
         self.reset(now)
 
     def reset(self, now: float) -> None:
         """Forget everything observed before ``now`` (the number in system carries over)."""
         self.wait = self.metrics.histograms["risk.wait_s"] = Histogram()
         self.sojourn = self.metrics.histograms["risk.time_in_system_s"] = Histogram()
+        self._advance(now)
         self.area = 0.0
         self.last_s = self.since_s = now
         self.arrivals = 0
 
-    def change(self, now: float, delta: int) -> None:
-        self.area += self.in_system * (now - self.last_s)
-        self.last_s = now
-        self.in_system += delta
+    def _advance(self, now: float) -> None:
+        """Integrate the number in the stage up to ``now``, letting finished checks leave."""
+        ends, last = self._ends, getattr(self, "last_s", now)
+        area = getattr(self, "area", 0.0)
+        while ends and ends[0] <= now:
+            end = heappop(ends)
+            area += (end - last) * (len(ends) + 1)  # the check that just left was still in
+            last = end
+        area += (now - last) * len(ends)
+        self.area, self.last_s = area, now
+
+    def record(self, now: float, wait_s: float, sojourn_s: float) -> None:
+        self._advance(now)
+        self.arrivals += 1
+        self.wait.add(wait_s)
+        self.sojourn.add(sojourn_s)
+        heappush(self._ends, now + sojourn_s)
 
     def mean_in_system(self, now: float) -> float:
         """Time-average number in the stage from ``since_s`` to ``now``."""
+        self._advance(now)
         elapsed = now - self.since_s
-        return (self.area + self.in_system * (now - self.last_s)) / elapsed if elapsed > 0 else 0.0
+        return self.area / elapsed if elapsed > 0 else 0.0
 
 
 class RiskService:
@@ -63,72 +88,87 @@ class RiskService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("risk.latency"))
         self._decisions = streams.stream("risk.decisions")
-        self._timeout_s = cfg.timeout_s
+        self._timeout_s = cfg.timeout_s if cfg.timeout_s is not None else math.inf
         self._reject_probability = cfg.reject_probability
         self.down = 0
         """Active risk-outage faults: the check times out."""
-        self.servers = simpy.Resource(env, capacity=cfg.servers) if cfg.servers else None
-        self.stats = QueueStats(metrics, env.now) if self.servers is not None else None
-        """Queue statistics when ``servers`` is set, else None."""
+        self.station = DelayStation(env, "risk", cfg.servers, cfg.queue)
+        self._retries = cfg.retry.max_attempts > 1
+        self._retry_rng = streams.stream("risk.retry") if self._retries else None
+        self.budget = RetryBudget(cfg.retry_budget)
+        self.breaker = CircuitBreaker(cfg.breaker)
+        self._guarded = cfg.breaker.enabled
+        self.stats = QueueStats(metrics, env.now) if cfg.servers is not None and cfg.queue.discipline == "fifo" else None
+        """Queue statistics of a finite FIFO stage (the M/M/c validation reads them), else None."""
 
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
-        """APPROVE, REJECT, or UNAVAILABLE (down and the amount is above the fallback limit)."""
+        """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out — after the retries the
+        design makes — and the amount is above the fallback limit). A function returning the
+        generator, for the caller to ``yield from``: a single check needs no wrapping frame."""
+        if not self._retries and not self._guarded:
+            return self._attempt(amount_minor)
+        return self._retried(amount_minor)
+
+    def _retried(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
+        """Checks under the retry policy, its budget and the breaker."""
+        env, counters = self.env, self.metrics.counters
+        retrier: Retrier | None = None
+        while True:
+            now = env.now
+            if self._guarded and not self.breaker.allow(now):
+                counters["risk.breaker_open"] += 1
+                return self._fallback(amount_minor)
+            decision = yield from self._attempt(amount_minor, decide=False)
+            if self._guarded:
+                self.breaker.record(env.now, decision != UNAVAILABLE, env.now - now)
+            if decision != UNAVAILABLE:
+                self.budget.record_success()
+                return decision
+            if retrier is None:
+                retrier = Retrier(self.cfg.retry, self._retry_rng, now)
+            delay = retrier.next_delay_s(env.now) if self._retries else None
+            if delay is not None and not self.budget.can_retry():
+                counters["risk.retry_budget_denied"] += 1
+                delay = None
+            if delay is None:
+                return self._fallback(amount_minor)
+            counters["risk.retries"] += 1
+            if delay > 0.0:
+                yield sleep(env, delay)
+
+    def _attempt(self, amount_minor: int, decide: bool = True) -> Generator[simpy.Event, None, int]:
+        """One check: APPROVE, REJECT, or — down, refused, or not answered in time — the fallback
+        rule's answer (``decide``) or UNAVAILABLE for the caller to retry."""
         env = self.env
         timeout_s = self._timeout_s
         if self.down:
-            if timeout_s is not None:
-                yield env.timeout(timeout_s)  # without a timeout, the refused connection is seen at once
-            if amount_minor <= self.cfg.fallback_max_amount_minor:
-                self.metrics.counters["risk.fallback_used"] += 1
-                return APPROVE
-            self.metrics.counters["risk.unavailable"] += 1
-            return UNAVAILABLE
-        if self.servers is not None:
-            yield from self._queued(timeout_s)
-        elif timeout_s is None:
-            yield sleep(env, self._latency_s())
-        else:
-            latency_s = self._latency_s()
-            yield sleep(env, latency_s if latency_s < timeout_s else timeout_s)
+            if timeout_s != math.inf:
+                yield sleep(env, timeout_s)  # without a timeout, the refused connection is seen at once
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
+        service_s = self._latency_s()
+        now = env.now
+        delay = self.station.delay_s(service_s, now + timeout_s)
+        if delay < 0.0:  # the queue is full (or the check would be dropped): refused
+            self.metrics.counters["risk.refused"] += 1
+            if delay == -2.0:  # dropped: the caller notices at its timeout (or when the check leaves)
+                yield sleep(env, min(timeout_s, self.station.drop_wait_s()))
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
+        stats = self.stats
+        if stats is not None:
+            stats.record(now, delay - service_s, delay)
+        if delay > timeout_s:
+            self.metrics.counters["risk.timeouts"] += 1
+            yield sleep(env, timeout_s)
+            return self._fallback(amount_minor) if decide else UNAVAILABLE
+        yield sleep(env, delay)
         if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1
             return REJECT
         return APPROVE
 
-    def _queued(self, timeout_s: float | None) -> Generator[simpy.Event, None, None]:
-        """Wait for one of ``servers`` and hold it for the service time. The caller stops
-        waiting after ``timeout_s`` (as in the unqueued path); a check already in service runs
-        to its end and keeps its server busy until then."""
-        env, stats, servers = self.env, self.stats, self.servers
-        arrived = env.now
-        stats.arrivals += 1
-        stats.change(arrived, +1)
-        request = servers.request()
-        if timeout_s is None:
-            yield request
-        else:
-            outcome = yield request | env.timeout(timeout_s)
-            if request not in outcome:  # gave up while queued: leaves the queue
-                if request.triggered:  # granted at the very instant of the timeout
-                    servers.release(request)
-                else:
-                    request.cancel()
-                stats.change(env.now, -1)
-                self.metrics.counters["risk.timeouts"] += 1
-                return
-        started = env.now
-        stats.wait.add(started - arrived)
-        service_s = self._latency_s()
-        finish = env.timeout(service_s)
-        finish.callbacks.append(lambda _event: self._release(request, arrived))
-        if timeout_s is not None and started + service_s - arrived > timeout_s:
-            self.metrics.counters["risk.timeouts"] += 1
-            yield env.timeout(arrived + timeout_s - started)
-        else:
-            yield finish
-
-    def _release(self, request: simpy.resources.resource.Request, arrived: float) -> None:
-        now = self.env.now
-        self.servers.release(request)
-        self.stats.change(now, -1)
-        self.stats.sojourn.add(now - arrived)
+    def _fallback(self, amount_minor: int) -> int:
+        if amount_minor <= self.cfg.fallback_max_amount_minor:
+            self.metrics.counters["risk.fallback_used"] += 1
+            return APPROVE
+        self.metrics.counters["risk.unavailable"] += 1
+        return UNAVAILABLE

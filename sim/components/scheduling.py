@@ -86,3 +86,11 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
         heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))
     else:
         env.schedule(call, NORMAL, delay_s)
+
+
+def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
+    """Trigger ``wait`` with ``value`` now, through the event queue (so it is safe from inside a
+    process: the waiting process resumes after the current one yields)."""
+    wait._ok = True
+    wait._value = value
+    env.schedule(wait, NORMAL, 0.0)

@@ -75,4 +75,4 @@ def build_secondary_psp(
     env: "simpy.Environment", cfg: "SecondaryPspConfig", banks: "Banks", population: "Population",
     streams: "Streams", metrics: "Metrics",
 ) -> Psp:
-    return Psp(env, cfg, banks, population, _PrefixedStreams(streams), _PrefixedMetrics(metrics))  # type: ignore[arg-type]
+    return Psp(env, cfg, banks, population, _PrefixedStreams(streams), _PrefixedMetrics(metrics), name="secondary_psp")  # type: ignore[arg-type]

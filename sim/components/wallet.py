@@ -15,6 +15,7 @@ import simpy
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
 from sim.components.scheduling import sleep
+from sim.components.stations import DelayStation
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -38,7 +39,11 @@ class Wallet:
         self.handle = consume_order_ids(self.credit, dlq, cfg.poison_pills, "wallet", env, metrics.counters)
         """The Kafka handler of the payment-success topic."""
         self.currencies = currencies
-        self._latency_s = make_sampler(cfg.latency, streams.stream("wallet.latency"))
+        draw = make_sampler(cfg.latency, streams.stream("wallet.latency"))
+        self.db = DelayStation(env, "wallet_db", cfg.connections, cfg.queue)
+        """The service's database connection pool: each call queues for a connection."""
+        queued = self.db.delay_s
+        self._latency_s = lambda: queued(draw())
         self._backoff: random.Random = streams.stream("wallet.backoff")
         self.balance = [0] * (sellers * currencies)
         self.version = [0] * (sellers * currencies)

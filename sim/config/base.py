@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from sim.units import (
     DURATION_EXAMPLES, DURATION_PATTERN, RATE_EXAMPLES, RATE_PATTERN, SIGNED_DURATION_PATTERN, parse_duration_s,
@@ -45,5 +45,7 @@ PerSecond = Annotated[
 """A rate written with a unit (``200/s``), held as events per second."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+"""A count of at least one; strict, so ``true`` or ``2.5`` is refused rather than coerced to 1 or 2."""
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+"""A count that may be zero; strict like ``PositiveInt``."""

@@ -20,11 +20,14 @@ import numpy as np
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationInfo, model_validator
 
 from sim.config.base import Frozen, Seconds
+from sim.config.files import UnreadableFile, read_text_bounded
 from sim.units import DURATION_EXAMPLES, DURATION_PATTERN, parse_duration_s
 
 Sampler = Callable[[], float]
 
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
+MAX_CSV_BYTES = 50_000_000
+"""Largest empirical-latency CSV read (about five million values)."""
 
 
 class Constant(Frozen):
@@ -125,10 +128,9 @@ def load_empirical_s(dist: Empirical, base_dir: Path | None = None) -> list[floa
     scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}[dist.unit]
     values: list[float] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc.__class__.__name__})"
-        raise ValueError(f"CSV file {dist.csv!r} {reason} (looked at {path.as_posix()}; "
+        text = read_text_bounded(path, MAX_CSV_BYTES, "CSV file")
+    except UnreadableFile as exc:
+        raise ValueError(f"CSV file {dist.csv!r} {exc.reason} (looked at {path.as_posix()}; "
                          "a relative path starts from the YAML file's folder)") from None
     for row in csv.reader(text.splitlines()):
         if not row or not row[0].strip():

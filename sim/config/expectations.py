@@ -35,7 +35,10 @@ def parse_comparison(raw: object) -> Comparison:
     if isinstance(raw, bool):
         raise ValueError(f"expected {COMPARISON_EXAMPLES}, got {raw!r}")
     if isinstance(raw, (int, float)):
-        return Comparison("==", float(raw))
+        try:
+            return Comparison("==", float(raw))
+        except OverflowError:  # an integer beyond any float
+            raise ValueError(f"{raw} is too large to compare with; write {COMPARISON_EXAMPLES}") from None
     if isinstance(raw, str):
         match = _RE.match(raw)
         if match:

@@ -13,9 +13,11 @@ from pydantic import BaseModel
 
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.sweep import SweepSpec
 
-KINDS: dict[str, type[BaseModel]] = {"scenario": Scenario, "model": SystemModel}
-TITLES = {"scenario": "paychaos scenario file (scenarios/*.yaml)", "model": "paychaos model file (models/*.yaml)"}
+KINDS: dict[str, type[BaseModel]] = {"scenario": Scenario, "model": SystemModel, "sweep": SweepSpec}
+TITLES = {"scenario": "paychaos scenario file (scenarios/*.yaml)", "model": "paychaos model file (models/*.yaml)",
+          "sweep": "paychaos sweep file (scenarios/sweeps/*.yaml)"}
 
 
 def file_name(kind: str) -> str:
@@ -23,7 +25,7 @@ def file_name(kind: str) -> str:
 
 
 def json_schema(kind: str) -> dict:
-    """The JSON Schema (draft 2020-12) of a ``kind`` file: ``scenario`` or ``model``."""
+    """The JSON Schema (draft 2020-12) of a ``kind`` file: ``scenario``, ``model`` or ``sweep``."""
     schema = KINDS[kind].model_json_schema(by_alias=True, mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": TITLES[kind]}
 

@@ -1,33 +1,29 @@
 """Load scenario and model files: safe YAML, one schema, errors that say file:line, key, fix.
 
-Nothing in a file is evaluated as code (``yaml.SafeLoader`` only). Validation errors from pydantic
-are mapped back to the YAML node they came from, so the user sees the line and column.
+Nothing in a file is evaluated as code, and reading is bounded (``sim.config.yaml_reader``).
+Validation errors from pydantic are mapped back to the YAML node they came from, so the user sees
+the line and column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterable, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.config.messages import describe, valid_fields, vocabulary
+from sim.config.keypaths import overlapping, set_paths
+from sim.config.messages import describe, did_you_mean, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
-from sim.errors import ConfigError
+from sim.config.yaml_reader import UnreadableFile, YamlDocument, read_yaml
+from sim.errors import ConfigError, SettingError
 from sim.faults.targets import check_targets
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPORTED_ERRORS = 5
-
-
-@dataclass(frozen=True)
-class YamlDocument:
-    path: str
-    data: Any
-    root: yaml.Node | None
 
 
 @dataclass(frozen=True)
@@ -40,34 +36,6 @@ class LoadedScenario:
     model_path: str
     model_data: dict
     """The model file's mapping before overrides (variants apply theirs on top)."""
-
-
-def read_yaml(path: str | Path) -> YamlDocument:
-    """Parse ``path`` safely, keeping the node tree for line numbers."""
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the file: {exc}", file=path) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None:
-            problem += f" ({context} that starts at line {context_mark.line + 1})"
-        raise ConfigError(
-            f"YAML syntax error: {problem}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint="check indentation, colons and quotes around this point",
-        ) from None
-    return YamlDocument(path, data, root)
 
 
 def node_at(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
@@ -179,22 +147,27 @@ def _context(base_dir: Path) -> dict:
     return {"base_dir": base_dir}
 
 
-def config_error(exc: ValidationError, model: type[BaseModel], doc: YamlDocument, data: Any, prefix: tuple,
-                 anchor: tuple | None = None, key_prefix: str = "") -> ConfigError:
-    """One paragraph naming every problem (up to a few): file:line:column, key path, what, fix.
+def config_error(exc: ValidationError, model: type[BaseModel], doc: YamlDocument | None, data: Any,
+                 prefix: tuple = (), anchor: tuple | None = None, key_prefix: str = "", file: str | None = None,
+                 note: str | None = None) -> ConfigError:
+    """The one translation of pydantic's errors: one paragraph naming every problem (up to a few),
+    each with file:line:column, key path, what is wrong and what would be right.
 
-    ``anchor`` (for overrides) points every line at that node of ``doc`` instead of the key path."""
+    ``data`` is what was validated; ``prefix`` where it sits in ``doc``. ``anchor`` (for settings
+    such as overrides) points every line at that node of ``doc`` instead of the key path; without a
+    ``doc`` (settings given in Python) only ``file`` is named. ``note`` ends the first hint."""
     words = vocabulary(model)
     errors = exc.errors()
+    root = doc.root if doc is not None else None
     found = []
     for error in errors[:MAX_REPORTED_ERRORS]:
         loc = _error_loc(error, data, prefix)
         if anchor is not None:
-            node = node_at(doc.root, anchor)
+            node = node_at(root, anchor)
         elif error["type"] == "extra_forbidden":
-            node = key_node_at(doc.root, loc)
+            node = key_node_at(root, loc)
         else:
-            node = node_at(doc.root, loc)
+            node = node_at(root, loc)
         message, hint = describe(error, words)
         if error["type"] == "extra_forbidden" and hint and hint.startswith("remove"):
             fields = valid_fields(model, loc[len(prefix):-1]) if anchor is None else []
@@ -202,38 +175,21 @@ def config_error(exc: ValidationError, model: type[BaseModel], doc: YamlDocument
                 hint = "valid keys here: " + ", ".join(fields)
         found.append((*_position(node), key_prefix + key_path(loc), message, hint))
     line, column, key, message, hint = found[0]
+    if note:
+        hint = f"{hint}; {note}" if hint else note
     also = [
         (f"line {l}" + (f":{c}" if c else "") + " " if l else "") + f"{k}: {m}" + (f" ({h})" if h else "")
         for l, c, k, m, h in found[1:]
     ]
     if len(errors) > MAX_REPORTED_ERRORS:
         also.append(f"and {len(errors) - MAX_REPORTED_ERRORS} more")
-    return ConfigError(message, file=doc.path, line=line, column=column, key=key or None, hint=hint, also=also)
+    return ConfigError(message, file=file or (doc.path if doc is not None else None), line=line, column=column,
+                       key=key or None, hint=hint, also=also)
 
 
-def apply_overrides(data: dict, overrides: dict[str, Any], where: str) -> dict:
-    """A copy of ``data`` with each dotted key path in ``overrides`` set to its value."""
-    result = _deep_copy(data)
-    for dotted, value in overrides.items():
-        cursor = result
-        parts = str(dotted).split(".")
-        for part in parts[:-1]:
-            child = cursor.get(part)
-            if child is None:
-                child = cursor[part] = {}
-            elif not isinstance(child, dict):
-                raise ConfigError(f"cannot override inside {part!r}: it is not a mapping", key=f"{where}.{dotted}")
-            cursor = child
-        cursor[parts[-1]] = _deep_copy(value)
-    return result
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
+def setting_to_blame(exc: ValidationError, data: Any, keys: Iterable[str]) -> str | None:
+    """Which of the settings ``keys`` (dotted paths) set the value of ``exc``'s first error."""
+    return overlapping(keys, clean_loc(tuple(exc.errors()[0]["loc"]), data))
 
 
 def load_model(path: str | Path, overrides: dict[str, Any] | None = None, where: str = "overrides") -> SystemModel:
@@ -241,7 +197,7 @@ def load_model(path: str | Path, overrides: dict[str, Any] | None = None, where:
     doc = read_yaml(path)
     model = validate(SystemModel, doc.data, doc)
     if overrides:
-        model = validate(SystemModel, apply_overrides(doc.data, overrides, where), doc)
+        model = validate(SystemModel, set_paths(doc.data, overrides, f"{where}."), doc)
     check_model_graph(model, doc)
     return model
 
@@ -265,20 +221,21 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     doc = read_yaml(path)
     scenario = validate(Scenario, doc.data, doc)
     model_path = Path(path).parent / scenario.model
-    if not model_path.is_file():
+    try:
+        model_doc = read_yaml(model_path)
+    except UnreadableFile as exc:
         line, column = _position(node_at(doc.root, ("model",)))
         raise ConfigError(
-            f"model file {scenario.model!r} not found (looked at {model_path.as_posix()})",
+            f"model file {scenario.model!r} {exc.reason} (looked at {model_path.as_posix()})",
             file=doc.path, line=line, column=column, key="model",
-            hint="the path is relative to the scenario file, e.g. ../models/async-kafka.yaml",
-        )
-    model_doc = read_yaml(model_path)
+            hint=exc.hint or "the path is relative to the scenario file, e.g. ../models/async-kafka.yaml",
+        ) from None
     check_model_graph(validate(SystemModel, model_doc.data, model_doc), model_doc)
     model_data = model_doc.data
     base_dir = model_path.parent
     model = resolve_model(model_data, scenario.overrides, doc, ("overrides",), base_dir)
     check_targets(scenario, model, doc)
-    with_overrides = apply_overrides(model_data, scenario.overrides, "overrides")
+    with_overrides = set_paths(model_data, scenario.overrides, "overrides.")
     for name, variant in scenario.variants.items():
         variant_resolved = resolve_model(with_overrides, variant, doc, ("variants", name), base_dir)
         check_targets(scenario, variant_resolved, doc, where=f" (in variant {name!r})")
@@ -289,16 +246,14 @@ def resolve_model(model_data: dict, overrides: dict[str, Any], doc: YamlDocument
                   base_dir: Path | None = None) -> SystemModel:
     """The model with ``overrides`` applied; errors point at the overriding lines in ``doc``."""
     try:
-        data = apply_overrides(model_data, overrides, key_path(where))
-    except ConfigError as exc:
+        data = set_paths(model_data, overrides, key_path(where) + ".")
+    except SettingError as exc:
         line, column = _position(node_at(doc.root, where))
         raise ConfigError(exc.message, file=doc.path, line=line, column=column, key=exc.key, hint=exc.hint) from None
     try:
         model = SystemModel.model_validate(data, context=_context(base_dir or Path(doc.path).parent))
     except ValidationError as exc:
-        first = clean_loc(tuple(exc.errors()[0]["loc"]), data)
-        dotted = ".".join(map(str, first))
-        match = next((k for k in overrides if dotted.startswith(str(k)) or str(k).startswith(dotted)), None)
+        match = setting_to_blame(exc, data, overrides)
         anchor = where + ((match,) if match is not None else ())
         raise config_error(exc, SystemModel, doc, data, prefix=(), anchor=anchor,
                            key_prefix=key_path(where) + ".") from None
@@ -312,9 +267,10 @@ def variant_model(loaded: LoadedScenario, variant: str | None) -> SystemModel:
         return loaded.model
     if variant not in loaded.scenario.variants:
         known = ", ".join(loaded.scenario.variants) or "none defined"
-        raise ConfigError(f"unknown variant {variant!r}; variants in this scenario: {known}", file=loaded.scenario_path)
-    base = apply_overrides(loaded.model_data, loaded.scenario.overrides, "overrides")
-    data = apply_overrides(base, loaded.scenario.variants[variant], "variants")
+        raise ConfigError(f"unknown variant {variant!r}; variants in this scenario: {known}", file=loaded.scenario_path,
+                          hint=did_you_mean(variant, list(loaded.scenario.variants)))
+    base = set_paths(loaded.model_data, loaded.scenario.overrides, "overrides.")
+    data = set_paths(base, loaded.scenario.variants[variant], f"variants.{variant}.")
     return SystemModel.model_validate(data, context=_context(Path(loaded.model_path).parent))
 
 

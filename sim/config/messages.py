@@ -106,8 +106,10 @@ def describe(error: dict, words: set[str]) -> tuple[str, str | None]:
     elif kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
         field = str(ctx.get("discriminator", "kind")).strip("'")
-        message = f"{field} {ctx.get('tag')!r} is not known; known: {expected}"
         hint = did_you_mean(ctx.get("tag"), _options(expected), cutoff=0.5)
+        known = len(_options(expected))  # with a close match, the match alone; else the whole list
+        message = (f"{field} {ctx.get('tag')!r} is not known" + (f" (one of {known}; `paychaos catalog` lists them)"
+                   if hint else f"; known: {expected}"))
     elif kind == "union_tag_not_found":
         field = str(ctx.get("discriminator", "kind")).strip("'")
         message = f"needs a {field!r} key saying which kind this is"

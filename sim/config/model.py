@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.config.base import Frozen, NonNegativeInt, PositiveInt, Probability, Seconds
+from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
+from sim.config.capacity import QueueConfig, QueuedService
 from sim.config.distributions import Distribution, Lognormal
 from sim.policies.breaker import CircuitBreakerPolicy
 from sim.policies.budget import RetryBudgetPolicy
@@ -33,21 +34,40 @@ class ClientConfig(Frozen):
     regenerate_key_on_retry: bool = Field(
         False, description="FLAW when true: each retry is a new checkout with a new idempotency key"
     )
+    patience: Distribution | None = Field(
+        None, description="how long a buyer keeps trying from the first click (one draw per buyer); no retry "
+        "starts after it; null = the retry policy alone decides"
+    )
 
 
-class DatabaseConfig(Frozen):
+class DatabaseConfig(QueuedService):
     """The payment service's database (payment events and orders)."""
 
     write_latency: Distribution = Field(default_factory=lambda: _lognormal("3ms", "20ms"))
     read_latency: Distribution = Field(default_factory=lambda: _lognormal("1ms", "8ms"))
-    failover_pause_s: Seconds = Field(15.0, alias="failover_pause")
+    failover_pause_s: Seconds = Field(
+        15.0, alias="failover_pause", description="how long a failover leaves the database unavailable (a "
+        "db_failover fault starts one)"
+    )
     connections: PositiveInt | None = Field(
-        None, le=100_000, description="connection pool size: calls beyond it queue first-come first-served; "
-        "absent = unbounded"
+        20, le=100_000, description="connection pool size (default: 2 instances × HikariCP's default pool of 10): "
+        "calls beyond it wait for a connection; null = unbounded"
+    )
+    queue: QueueConfig = Field(
+        QueueConfig(), description="the pool's queue: discipline and contention (callers wait for a connection, "
+        "as with HikariCP: no reject, no drop)"
     )
 
+    @model_validator(mode="after")
+    def _callers_wait(self) -> "DatabaseConfig":
+        q = self.queue
+        if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired:
+            raise ValueError("database.queue: callers wait for a connection; max_queue, max_queue_wait and "
+                             "drop_expired are not modelled for the database (use discipline, contention, coherency)")
+        return self
 
-class RiskConfig(Frozen):
+
+class RiskConfig(QueuedService):
     """The fraud/risk check the payment service calls before accepting a payment."""
 
     latency: Distribution = Field(default_factory=lambda: _lognormal("20ms", "120ms"))
@@ -55,7 +75,24 @@ class RiskConfig(Frozen):
         0.5, alias="timeout", description="how long the payment service waits for the check; null = no timeout"
     )
     servers: PositiveInt | None = Field(
-        None, description="concurrent checks (c of an M/M/c queue); null = unlimited, no queueing"
+        32, le=100_000, description="concurrent checks (c of an M/M/c queue; default: 2 instances × 16 threads); "
+        "null = unlimited, no queueing"
+    )
+    queue: QueueConfig = Field(
+        QueueConfig(max_queue=200), description="the risk service's queue; a rejected check counts as the "
+        "service being unavailable (the fallback rule applies)"
+    )
+    retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
+        "check that timed out or was refused (a risk check is not idempotent: each retry is a new check, and the "
+        "abandoned one still runs)"
+    )
+    retry_budget: RetryBudgetPolicy = Field(
+        RetryBudgetPolicy(), description="token bucket limiting the payment service's risk-check retries"
+    )
+    breaker: CircuitBreakerPolicy = Field(
+        CircuitBreakerPolicy(), description="circuit breaker on the risk check: while open, the check is skipped "
+        "and the fallback rule decides at once"
     )
     reject_probability: Probability = 0.002
     fallback_max_amount_minor: NonNegativeInt = Field(
@@ -80,8 +117,16 @@ class OutboxConfig(Frozen):
     interval_s: Seconds = Field(5.0, alias="interval", gt=0, description="how often the relay looks for unsent rows")
 
 
-class PaymentServiceConfig(Frozen):
+class PaymentServiceConfig(QueuedService):
     instances: PositiveInt = Field(2, le=1000)
+    threads: PositiveInt = Field(
+        200, le=100_000, description="request threads per instance (Tomcat's default maxThreads); a request holds "
+        "one from arrival to answer"
+    )
+    queue: QueueConfig = Field(
+        QueueConfig(max_queue=100), description="requests waiting for a thread (Tomcat's default acceptCount is "
+        "100); beyond it the service answers 503"
+    )
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
@@ -155,7 +200,7 @@ class RetryTopicsConfig(Frozen):
     instances: PositiveInt = Field(1, description="consumer instances per retry topic")
 
 
-class ExecutorConfig(Frozen):
+class ExecutorConfig(QueuedService):
     """The payment executor: turns a payment order into PSP calls."""
 
     instances: PositiveInt = Field(3, le=1000)
@@ -172,6 +217,9 @@ class ExecutorConfig(Frozen):
     )
     pending_poll_s: Seconds = Field(60.0, alias="pending_poll", gt=0, description="poll a PENDING order this often")
     threads: PositiveInt = Field(16, le=10_000, description="worker threads per instance (sync wiring: concurrent calls)")
+    queue: QueueConfig = Field(
+        QueueConfig(), description="sync wiring: payment-service calls waiting for an executor thread"
+    )
     breaker: CircuitBreakerPolicy = Field(
         CircuitBreakerPolicy(), description="circuit breaker on the executor's calls to the primary PSP"
     )
@@ -197,7 +245,7 @@ class WebhookConfig(Frozen):
     max_deliveries: PositiveInt = Field(5, le=100)
 
 
-class PspConfig(Frozen):
+class PspConfig(QueuedService):
     """The payment service provider: tokenisation, idempotency, routing to the card scheme."""
 
     network_latency: Distribution = Field(default_factory=lambda: _lognormal("15ms", "60ms"))
@@ -213,6 +261,24 @@ class PspConfig(Frozen):
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
+    api_latency: Distribution | None = Field(
+        default_factory=lambda: _lognormal("10ms", "60ms"), description="the PSP's work for any request before "
+        "its result (authentication, parsing, the idempotency lookup): an idempotent replay, a 409 or a status "
+        "query costs this much of a slot; a new charge this plus its processing; null = none"
+    )
+    concurrency_limit: PositiveInt | None = Field(
+        100, le=1_000_000, description="the merchant's requests the PSP processes at once (a charge holds its slot "
+        "until its answer, bank included); null = unlimited"
+    )
+    queue: QueueConfig = Field(
+        QueueConfig(max_queue=500), description="the merchant's requests waiting for a slot; beyond max_queue the "
+        "PSP answers 429 with Retry-After"
+    )
+    rate_limit_per_s: PerSecond | None = Field(
+        100.0, alias="rate_limit", description="requests per second the PSP accepts from the merchant (Stripe's "
+        "documented default in live mode is 100 per second); beyond it 429 with Retry-After; null = none"
+    )
+    retry_after_s: Seconds = Field(1.0, alias="retry_after", description="Retry-After sent with a 429")
 
 
 class SecondaryPspConfig(PspConfig):
@@ -225,13 +291,18 @@ class SecondaryPspConfig(PspConfig):
     )
 
 
-class SchemeConfig(Frozen):
+class SchemeConfig(QueuedService):
     """The card scheme between the PSP and the issuing banks."""
 
     latency: Distribution = Field(default_factory=lambda: _lognormal("25ms", "100ms"))
+    servers: PositiveInt | None = Field(
+        None, le=1_000_000, description="authorisations in flight at once; null = unlimited (card networks are "
+        "built for tens of thousands per second, far beyond one merchant)"
+    )
+    queue: QueueConfig = QueueConfig()
 
 
-class BanksConfig(Frozen):
+class BanksConfig(QueuedService):
     """Issuing banks holding the buyers' accounts."""
 
     count: PositiveInt = Field(4, le=1000)
@@ -240,15 +311,26 @@ class BanksConfig(Frozen):
     error_probability: Probability = 0.001
     balance_median_minor: PositiveInt = 5_000_000
     low_balance_fraction: Probability = Field(0.02, description="buyers whose balance is too low for most payments")
+    servers: PositiveInt | None = Field(
+        None, le=1_000_000, description="authorisations each bank processes at once; null = unlimited (the "
+        "default: an issuer authorises thousands per second for every merchant, one merchant never fills it; set it "
+        "to study an issuer outage or slowdown; each authorisation then costs one more event)"
+    )
+    queue: QueueConfig = Field(QueueConfig(), description="each bank's queue (FIFO, unbounded by default)")
 
 
-class ConsumerServiceConfig(Frozen):
+class ConsumerServiceConfig(QueuedService):
     """A service that consumes payment-success events (wallet, ledger)."""
 
     instances: PositiveInt = Field(2, le=1000)
     dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
+    connections: PositiveInt | None = Field(
+        10, le=100_000, description="database connections the consumers share (HikariCP's default pool); null = "
+        "unbounded"
+    )
+    queue: QueueConfig = Field(QueueConfig(), description="the consumers' connection pool queue (callers wait)")
 
 
 class WalletConfig(ConsumerServiceConfig):

@@ -7,17 +7,25 @@ multiplier``. A scenario whose expected size would take hours to simulate is ref
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import difflib
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.expectations import Check
-from sim.faults.specs import Fault
+from sim.faults.specs import ACTIONS, Fault
 from sim.oracles.coverage import PATHS, known_paths_hint
+
+
+MAX_SPIKES = 1_000
+"""Most traffic spikes in a workload (each rate change looks at every spike)."""
+MAX_FAULTS = 1_000
+"""Most faults in a scenario (each is a process in the simulation)."""
+MAX_VARIANTS = 200
+"""Most variants in a scenario (each is validated when the scenario loads)."""
 
 
 class Spike(Frozen):
@@ -32,7 +40,7 @@ class Workload(Frozen):
     """Checkouts arriving at the store."""
 
     rate_per_s: PerSecond = Field(10.0, alias="rate", description="mean checkouts per second (Poisson)")
-    spikes: list[Spike] = Field(default_factory=list)
+    spikes: list[Spike] = Field(default_factory=list, max_length=MAX_SPIKES)
     max_checkouts: PositiveInt | None = Field(None, description="stop arrivals after this many checkouts")
     max_orders_per_checkout: PositiveInt = Field(3, le=20, description="sellers per checkout, 1..k")
     amount_median_minor: PositiveInt = 4500
@@ -112,6 +120,10 @@ MAX_CHECKOUTS_PER_RUN = 20_000_000
 """Largest expected number of checkouts in one run (roughly an hour of simulation)."""
 MAX_CHECKOUTS_IN_TOTAL = 200_000_000
 """Largest expected number over all replications and variants of a scenario."""
+MAX_BINS = 100_000
+"""Most time bins in a run's series ((duration + drain) / bin); each bin is also a gauge sample."""
+MAX_FAULT_OCCURRENCES = 100_000
+"""Most activations one fault may be expected to have in the load phase (an event storm otherwise)."""
 
 
 class Expectations(Frozen):
@@ -124,6 +136,16 @@ class Expectations(Frozen):
     psp_attempts_per_order: Check | None = None
     dead_lettered: Check | None = None
     stuck: Check | None = None
+    time_to_recover_s: Check | None = Field(
+        None, description="worst time to recover after a fault, in seconds (goodput back to 90 % of its level "
+        "and the backlog drained; a fault never recovered from counts as the rest of the run)"
+    )
+    time_collapsed_s: Check | None = Field(
+        None, description="seconds of the load phase with goodput below half its level before the first fault"
+    )
+    wasted_work_share: Check | None = Field(
+        None, description="share of all service time spent on requests whose caller had already given up"
+    )
 
 
 class Scenario(Frozen):
@@ -133,14 +155,14 @@ class Scenario(Frozen):
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="model values to change, by dotted key path (executor.psp_timeout: 2s)"
     )
-    seed: int = Field(1, ge=0, lt=2**63)
+    seed: Annotated[int, Strict()] = Field(1, ge=0, lt=2**63)
     duration_s: Seconds = Field(3600.0, alias="duration", gt=0, description="load phase: arrivals and faults")
     drain_s: Seconds = Field(1800.0, alias="drain", description="fault-free phase after the load to let queues drain")
     replications: PositiveInt = Field(1, le=10_000)
     workload: Workload = Workload()
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list, max_length=MAX_FAULTS)
     variants: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="named model overrides to compare (paychaos compare)"
+        default_factory=dict, max_length=MAX_VARIANTS, description="named model overrides to compare (paychaos compare)"
     )
     expect: Expectations = Expectations()
     coverage: dict[str, Check] = Field(
@@ -170,15 +192,30 @@ class Scenario(Frozen):
                 "shorten duration, or set workload.max_checkouts",
                 {"at": "workload.rate", "count": f"{per_run:.3g}", "limit": f"{MAX_CHECKOUTS_PER_RUN:.0e}"},
             )
-        runs = self.replications * max(1, len(self.variants))
-        if per_run * runs > MAX_CHECKOUTS_IN_TOTAL:
-            raise PydanticCustomError(
-                "too_large", "{runs} runs (replications × variants) of about {count} checkouts each exceed "
-                "{limit} checkouts in total: lower replications or the workload",
-                {"at": "replications", "runs": str(runs), "count": f"{per_run:.3g}",
-                 "limit": f"{MAX_CHECKOUTS_IN_TOTAL:.0e}"},
-            )
+        problem = self.total_size_problem(self.replications * max(1, len(self.variants)), "replications × variants")
+        if problem:
+            raise PydanticCustomError("too_large", problem, {"at": "replications"})
+        self._check_bins(total_s)
+        for index, fault in enumerate(self.faults):
+            _check_fault_timing(index, fault, self.duration_s, total_s)
         return self
+
+    def total_size_problem(self, runs: int, formula: str = "replications") -> str | None:
+        """Why ``runs`` runs of this scenario would be too many checkouts in total (None if not)."""
+        per_run = self.workload.expected_checkouts(self.duration_s)
+        if per_run * runs <= MAX_CHECKOUTS_IN_TOTAL:
+            return None
+        return (f"{runs} runs ({formula}) of about {per_run:.3g} checkouts each exceed "
+                f"{MAX_CHECKOUTS_IN_TOTAL:.0e} checkouts in total: lower replications or the workload")
+
+    def _check_bins(self, total_s: float) -> None:
+        if self.bin_s is not None and total_s / self.bin_s > MAX_BINS:
+            raise PydanticCustomError(
+                "too_large", "bin {bin} over duration + drain = {total} s makes {bins} time bins ((duration + drain) "
+                "/ bin); at most {limit}: widen bin to at least {least} s",
+                {"at": "bin", "bin": f"{self.bin_s:g} s", "total": f"{total_s:g}", "bins": f"{total_s / self.bin_s:.3g}",
+                 "limit": str(MAX_BINS), "least": f"{total_s / MAX_BINS:.3g}"},
+            )
 
     @field_validator("coverage")
     @classmethod
@@ -189,3 +226,36 @@ class Scenario(Frozen):
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ValueError(f"unknown coverage path {name!r}; {hint}known paths: {known_paths_hint()}")
         return value
+
+
+def _check_fault_timing(index: int, fault: Fault, duration_s: float, total_s: float) -> None:
+    """A fault must start while it can act (an action by the end of the drain, any other kind
+    before the load phase ends: faults stop with the load) and must not be an event storm."""
+    if fault.kind in ACTIONS:
+        if fault.at_s > total_s:
+            raise PydanticCustomError(
+                "fault_after_end", "this action is at {at} s, after the run ends (duration + drain = {end} s): it "
+                "would never happen; move 'at' before {end} s", {"at": f"faults.{index}.at", "end": f"{total_s:g}"}
+            )
+        return
+    if fault.at_s >= duration_s:
+        raise PydanticCustomError(
+            "fault_after_end", "this fault starts at {start} s, when the load phase (duration = {end} s) has ended; "
+            "faults act only during the load phase, so it would never be active: move 'at' before {end} s or "
+            "lengthen duration", {"at": f"faults.{index}.at", "start": f"{fault.at_s:g}", "end": f"{duration_s:g}"}
+        )
+    window_s = duration_s - fault.at_s
+    for key, period_s, formula in (("every", fault.every_s, "(duration - at) / every"),
+                                   ("mtbf", None if fault.mtbf_s is None else fault.mtbf_s + fault.mttr_s,
+                                    "(duration - at) / (mtbf + mttr)")):
+        if period_s is None:
+            continue
+        count = window_s / period_s * (1 + (fault.ramp_steps if fault.ramp_s is not None else 0))
+        if count > MAX_FAULT_OCCURRENCES:
+            raise PydanticCustomError(
+                "too_large", "this schedule means about {count} activations in the load phase ({formula}{ramp}); "
+                "at most {limit}: lengthen {key}",
+                {"at": f"faults.{index}.{key}", "count": f"{count:.3g}", "formula": formula,
+                 "ramp": " × (1 + ramp_steps)" if fault.ramp_s is not None else "", "limit": str(MAX_FAULT_OCCURRENCES),
+                 "key": key},
+            )

@@ -21,7 +21,6 @@ validating every point's scenario and model once, before anything runs.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import hashlib
 import itertools
@@ -30,16 +29,23 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Callable, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.config.base import Frozen, PositiveInt
-from sim.config.loader import LoadedScenario, apply_overrides, key_node_at, load_scenario, node_at, read_yaml, validate
+from sim.config.files import UnreadableFile
+from sim.config.keypaths import field_name, path_problem, set_paths, split, value_at
+from sim.config.loader import (
+    LoadedScenario, config_error, key_node_at, load_scenario, node_at, read_yaml, setting_to_blame, validate,
+)
+from sim.config.yaml_reader import YamlDocument
+from sim.config.messages import did_you_mean
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
-from sim.errors import ConfigError
+from sim.errors import ConfigError, SettingError
 from sim.rng import derive_seed
 from sim.runners.kpis import KPI_NAMES
 from sim.units import parse_duration_s, parse_rate_per_s
@@ -48,6 +54,8 @@ MODEL_PREFIX = "model."
 VARIANT_KEY = "variant"
 MODEL_FILE_KEY = "model"
 MAX_POINTS = 100_000
+MAX_RUNS = 50_000
+"""Most runs (points × replications) one sweep may ask for; each point is also validated up front."""
 
 
 class Range(Frozen):
@@ -132,10 +140,27 @@ class SweepSpec(Frozen):
                 raise ValueError(f"parameter {key!r}: a range in a grid sweep needs 'steps'")
         if self.sample == "random" and self.samples is None:
             raise ValueError("a random sweep needs 'samples' (how many points to draw)")
-        unknown = [k for k in self.kpis if k not in KPI_NAMES]
+        unknown = [i for i, k in enumerate(self.kpis) if k not in KPI_NAMES]
         if unknown:
-            raise ValueError(f"unknown KPI {unknown[0]!r}; known KPIs: {', '.join(KPI_NAMES)}")
+            name = self.kpis[unknown[0]]
+            hint = did_you_mean(name, KPI_NAMES)
+            raise PydanticCustomError("unknown_kpi", "unknown KPI {name}; {hint}known KPIs: {known}",
+                                      {"at": f"kpis.{unknown[0]}", "name": repr(name),
+                                       "hint": f"{hint} " if hint else "", "known": ", ".join(KPI_NAMES)})
+        points = self.point_count()
+        if points * self.replications > MAX_RUNS:
+            raise PydanticCustomError(
+                "too_large", "{points} points × {replications} replications = {runs} runs, more than {limit}: use "
+                "fewer points or replications", {"at": "replications", "points": str(points),
+                                                 "replications": str(self.replications),
+                                                 "runs": str(points * self.replications), "limit": str(MAX_RUNS)})
         return self
+
+    def point_count(self) -> int:
+        """How many points the sweep has: the grid's size, or ``samples``."""
+        if self.sample == "random":
+            return self.samples or 0
+        return math.prod(len(v) if isinstance(v, list) else (v.steps or 1) for v in self.parameters.values())
 
 
 @dataclass(frozen=True)
@@ -171,9 +196,9 @@ class LoadedSweep:
         if key in (VARIANT_KEY, MODEL_FILE_KEY):
             return ""
         if key.startswith(MODEL_PREFIX):
-            name = _field_name(SystemModel, key[len(MODEL_PREFIX):].split("."))
+            name = field_name(SystemModel, split(key[len(MODEL_PREFIX):]))
         else:
-            name = _field_name(Scenario, key.split("."))
+            name = field_name(Scenario, split(key))
         return "/s" if name.endswith("_per_s") else "s" if name.endswith("_s") else ""
 
     def plan_digest(self) -> str:
@@ -193,10 +218,13 @@ def load_sweep(path: str | Path) -> LoadedSweep:
     spec = validate(SweepSpec, doc.data, doc)
     here = Path(path).parent
     scenario_path = here / spec.scenario
-    if not scenario_path.is_file():
-        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} not found (looked at {scenario_path.as_posix()})",
-                     "the path is relative to the sweep file")
-    base = load_scenario(scenario_path)
+    try:
+        base = load_scenario(scenario_path)
+    except UnreadableFile as exc:
+        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} {exc.reason} (looked at "
+                     f"{scenario_path.as_posix()})", exc.hint or "the path is relative to the sweep file") from None
+    except ConfigError as exc:
+        raise _error(doc, ("scenario",), f"scenario file {spec.scenario!r} is not valid: {exc}") from None
     for where in ("fixed", "parameters"):
         for key in getattr(spec, where):
             _check_key_path(key, doc, (where, key), base)
@@ -236,45 +264,74 @@ class Resolved:
     model_data: dict
 
 
-class SettingError(Exception):
-    """A setting that cannot be applied (bad list index, unknown variant); ``key`` names it."""
+@dataclass(frozen=True)
+class SettingsSource:
+    """Where settings were written, so their errors point there: a file and, for a sweep file, its
+    YAML document and where each setting sits in it."""
 
-    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.key, self.message, self.hint = key, message, hint
+    file: str
+    doc: YamlDocument | None = None
+    locate: Callable[[str], tuple] | None = None
+    """A setting's key → its location in ``doc``: the key, then (for a list of values) the item."""
+    note: str | None = None
+    """Said after every error's hint (a sweep's point)."""
+
+    def setting_error(self, exc: SettingError) -> ConfigError:
+        """A setting that could not be applied, placed at its key."""
+        if self.doc is None or self.locate is None:
+            return ConfigError(exc.message, file=self.file, key=exc.key, hint=exc.hint)
+        loc = self.locate(exc.key)[:2]
+        node = key_node_at(self.doc.root, loc)
+        return ConfigError(exc.message, file=self.file, line=node.start_mark.line + 1 if node is not None else None,
+                           key=".".join(map(str, loc)), hint=exc.hint)
+
+    def validation_error(self, exc: ValidationError, model: type[BaseModel], data: dict,
+                         settings: dict[str, Any], key_prefix: str) -> ConfigError:
+        """A value the schema rejects, at the setting that wrote it (the one translation of the loader)."""
+        blamed = setting_to_blame(exc, data, [k[len(key_prefix):] for k in settings if k.startswith(key_prefix)])
+        anchor = self.locate(key_prefix + blamed) if blamed is not None and self.locate is not None else None
+        shown = f"{anchor[0]}.{key_prefix}" if anchor else key_prefix  # parameters.model.executor.psp_timeout
+        return config_error(exc, model, self.doc, data, anchor=anchor, key_prefix=shown, file=self.file,
+                            note=self.note)
 
 
-def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[str, Any], here: Path) -> Resolved:
+def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[str, Any], here: Path,
+                     source: SettingsSource | None = None) -> Resolved:
     """Apply ``settings`` (key path → value, the sweep convention) to the scenario file's raw
-    mapping and its model; validate both once. Raises SettingError, or pydantic's
-    ValidationError for a value the schema rejects."""
-    scenario_overrides = {k: v for k, v in settings.items()
-                          if not k.startswith(MODEL_PREFIX) and k not in (VARIANT_KEY, MODEL_FILE_KEY)}
-    model_overrides = {k[len(MODEL_PREFIX):]: v for k, v in settings.items() if k.startswith(MODEL_PREFIX)}
+    mapping and its model; validate both once. Raises ConfigError placed in ``source`` (by default
+    the scenario file)."""
+    source = source or SettingsSource(base.scenario_path)
+    scenario_settings = {k: v for k, v in settings.items()
+                         if not k.startswith(MODEL_PREFIX) and k not in (VARIANT_KEY, MODEL_FILE_KEY)}
+    model_settings = {k[len(MODEL_PREFIX):]: v for k, v in settings.items() if k.startswith(MODEL_PREFIX)}
     scenario = base.scenario
-    scenario_data = raw_scenario
-    for key, value in scenario_overrides.items():
-        try:
-            scenario_data = set_paths(scenario_data, {key: value})
-        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SettingError(key, f"cannot set {key!r} in the scenario ({type(exc).__name__}: {exc})",
-                               "a list index must name an item the scenario has (faults.0 is the first fault)") from None
-    model_data, model_path = base.model_data, base.model_path
-    if MODEL_FILE_KEY in settings:
-        model_path = (here / str(settings[MODEL_FILE_KEY])).as_posix()
-        model_doc = read_yaml(model_path)
-        validate(SystemModel, model_doc.data, model_doc)
-        model_data = model_doc.data
-    model_data = apply_overrides(model_data, scenario.overrides, "overrides")
-    if VARIANT_KEY in settings:
-        variant = settings[VARIANT_KEY]
-        if variant not in scenario.variants:
-            known = ", ".join(scenario.variants) or "none defined"
-            raise SettingError(VARIANT_KEY, f"unknown variant {variant!r}; variants of the scenario: {known}")
-        model_data = apply_overrides(model_data, scenario.variants[variant], "variants")
-    model_data = apply_overrides(model_data, model_overrides, "parameters")
-    validated_scenario = Scenario.model_validate(scenario_data)
-    validated_model = SystemModel.model_validate(model_data)
+    try:
+        scenario_data = set_paths(raw_scenario, scenario_settings)
+        model_data, model_path = base.model_data, base.model_path
+        if MODEL_FILE_KEY in settings:
+            model_path = (here / str(settings[MODEL_FILE_KEY])).as_posix()
+            model_doc = read_yaml(model_path)
+            validate(SystemModel, model_doc.data, model_doc)
+            model_data = model_doc.data
+        model_data = set_paths(model_data, scenario.overrides, "overrides.")
+        if VARIANT_KEY in settings:
+            variant = settings[VARIANT_KEY]
+            if variant not in scenario.variants:
+                known = ", ".join(scenario.variants) or "none defined"
+                raise SettingError(VARIANT_KEY, f"unknown variant {variant!r}; variants of the scenario: {known}",
+                                   did_you_mean(variant, list(scenario.variants)))
+            model_data = set_paths(model_data, scenario.variants[variant], f"variants.{variant}.")
+        model_data = set_paths(model_data, model_settings, MODEL_PREFIX)
+    except SettingError as exc:
+        raise source.setting_error(exc) from None
+    try:
+        validated_scenario = Scenario.model_validate(scenario_data)
+    except ValidationError as exc:
+        raise source.validation_error(exc, Scenario, scenario_data, scenario_settings, "") from None
+    try:
+        validated_model = SystemModel.model_validate(model_data)
+    except ValidationError as exc:
+        raise source.validation_error(exc, SystemModel, model_data, settings, MODEL_PREFIX) from None
     loaded = LoadedScenario(validated_scenario, validated_model, base.scenario_path, model_path, model_data)
     return Resolved(loaded, scenario_data, model_data)
 
@@ -284,70 +341,28 @@ def setting_value(resolved: Resolved, key: str, written: Any) -> Any:
     if key in (VARIANT_KEY, MODEL_FILE_KEY):
         return written
     if key.startswith(MODEL_PREFIX):
-        return _plain(_attribute(resolved.loaded.model, key[len(MODEL_PREFIX):].split(".")))
-    return _plain(_attribute(resolved.loaded.scenario, key.split(".")))
+        return _plain(value_at(resolved.loaded.model, split(key[len(MODEL_PREFIX):])))
+    return _plain(value_at(resolved.loaded.scenario, split(key)))
 
 
 def _point(index: int, params: dict[str, Any], spec: SweepSpec, base: LoadedScenario, raw_scenario: dict,
-           here: Path, doc) -> Point:
+           here: Path, doc: YamlDocument) -> Point:
     settings = {**spec.fixed, **params}
-    try:
-        resolved = resolve_settings(base, raw_scenario, settings, here)
-    except SettingError as exc:
-        raise _error(doc, _where(spec, exc.key), exc.message, exc.hint, key_only=True) from None
-    except ValidationError as exc:
-        raise _value_error(exc, settings, spec, doc, params) from None
+
+    def locate(key: str) -> tuple:
+        """Where ``key`` is set in the sweep file; for a list of values, this point's item."""
+        loc = _where(spec, key)
+        written = spec.parameters.get(key)
+        if isinstance(written, list):  # the item itself: 1 == True, so equal values of another type are not it
+            value = settings[key]
+            loc += tuple(i for i, v in enumerate(written) if type(v) is type(value) and v == value)[:1]
+        return loc
+
+    point = ", ".join(f"{k}={v}" for k, v in params.items())
+    source = SettingsSource(doc.path, doc, locate, note=f"at point ({point})")
+    resolved = resolve_settings(base, raw_scenario, settings, here, source)
     values = {key: setting_value(resolved, key, value) for key, value in params.items()}
     return Point(index, dict(params), values, resolved.scenario_data, resolved.model_data, resolved.loaded.model_path)
-
-
-def set_paths(data: dict, overrides: dict[str, Any]) -> dict:
-    """A copy of ``data`` with each dotted path set; integer parts index lists (``faults.0.at``)."""
-    result = copy.deepcopy(data)
-    for dotted, value in overrides.items():
-        parts = str(dotted).split(".")
-        cursor: Any = result
-        for part in parts[:-1]:
-            if isinstance(cursor, list):
-                cursor = cursor[int(part)]
-            else:
-                cursor = cursor.setdefault(part, {})
-        last = parts[-1]
-        if isinstance(cursor, list):
-            cursor[int(last)] = value
-        else:
-            cursor[last] = value
-    return result
-
-
-def _attribute(obj: Any, parts: list[str]) -> Any:
-    """The validated value at a YAML key path (aliases resolved to attribute names)."""
-    for part in parts:
-        if isinstance(obj, BaseModel):
-            name = next((n for n, f in type(obj).model_fields.items() if (f.alias or n) == part or n == part), part)
-            obj = getattr(obj, name)
-        elif isinstance(obj, (list, tuple)):
-            obj = obj[int(part)]
-        elif isinstance(obj, dict):
-            obj = obj[part]
-    return obj
-
-
-def _field_name(root: Any, parts: list[str]) -> str:
-    """The attribute name the last part of a key path resolves to (``psp_timeout`` → ``psp_timeout_s``)."""
-    shapes, name = _shapes(root), parts[-1]
-    for part in parts:
-        next_shapes = []
-        for kind, inner in shapes:
-            if kind == "model":
-                for field_name, field in inner.model_fields.items():
-                    if part in (field.alias or field_name, field_name):
-                        name = field_name
-                        next_shapes.extend(_shapes(field.annotation))
-            elif kind in ("dict", "list"):
-                next_shapes.extend(_shapes(inner))
-        shapes = next_shapes
-    return name
 
 
 def _plain(value: Any) -> Any:
@@ -375,14 +390,14 @@ def key_path_problem(key: str, base: LoadedScenario) -> tuple[str, str | None] |
             return "the scenario defines no variants to choose from", None
         return None
     if key.startswith(MODEL_PREFIX):
-        root, parts, shown = SystemModel, key[len(MODEL_PREFIX):].split("."), "the model"
+        root, parts, shown = SystemModel, split(key[len(MODEL_PREFIX):]), "the model"
     else:
-        root, parts, shown = Scenario, key.split("."), "the scenario"
+        root, parts, shown = Scenario, split(key), "the scenario"
     if parts[0] in ("model", "overrides", "variants", "name"):
         return (f"{key!r} cannot be set this way",
                 "set model values with the 'model.' prefix (model.executor.psp_timeout), variants with "
                 "'variant', the model file with 'model'")
-    problem = _walk(root, parts)
+    problem = path_problem(root, parts)
     if problem is None:
         return None
     depth, options = problem
@@ -399,59 +414,6 @@ def key_path_problem(key: str, base: LoadedScenario) -> tuple[str, str | None] |
     return message, hint
 
 
-def _walk(annotation: Any, parts: list[str], depth: int = 0) -> tuple[int, list[str]] | None:
-    """None when ``parts`` is a valid path under ``annotation``, else (bad depth, keys there)."""
-    if not parts:
-        return None
-    part = parts[0]
-    options: list[str] = []
-    worst: tuple[int, list[str]] | None = None
-    for kind, inner in _shapes(annotation):
-        if kind == "any":
-            return None
-        if kind == "model":
-            for name, field in inner.model_fields.items():
-                alias = field.alias or name
-                options.append(alias)
-                if part in (alias, name):
-                    problem = _walk(field.annotation, parts[1:], depth + 1)
-                    if problem is None:
-                        return None
-                    worst = problem if worst is None or problem[0] > worst[0] else worst
-        elif kind == "dict":
-            problem = _walk(inner, parts[1:], depth + 1)
-            if problem is None:
-                return None
-            worst = problem if worst is None or problem[0] > worst[0] else worst
-        elif kind == "list" and part.isdigit():
-            problem = _walk(inner, parts[1:], depth + 1)
-            if problem is None:
-                return None
-            worst = problem if worst is None or problem[0] > worst[0] else worst
-    if worst is not None:
-        return worst
-    return depth, sorted(set(options))
-
-
-def _shapes(annotation: Any) -> list[tuple[str, Any]]:
-    """What a value of ``annotation`` can be: models, dicts, lists (with their item type), any."""
-    if annotation is Any:
-        return [("any", None)]
-    origin = get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [("model", annotation)]
-    if origin is dict:
-        args = get_args(annotation)
-        return [("dict", args[1] if len(args) == 2 else Any)]
-    if origin in (list, tuple):
-        args = get_args(annotation)
-        return [("list", args[0] if args else Any)]
-    shapes = []
-    for arg in get_args(annotation):  # Union, Optional, Annotated
-        shapes.extend(_shapes(arg))
-    return shapes
-
-
 # ---------------------------------------------------------------------------- errors
 
 def _where(spec: SweepSpec, key: str) -> tuple:
@@ -462,28 +424,3 @@ def _error(doc, loc: tuple, message: str, hint: str | None = None, key_only: boo
     node = key_node_at(doc.root, loc) if key_only else node_at(doc.root, loc)
     return ConfigError(message, file=doc.path, line=node.start_mark.line + 1 if node is not None else None,
                        key=".".join(map(str, loc)), hint=hint)
-
-
-def _value_error(exc: ValidationError, settings: dict, spec: SweepSpec, doc, params: dict) -> ConfigError:
-    """A point's scenario or model did not validate: point at the parameter that set the value."""
-    first = exc.errors()[0]
-    loc = [str(p) for p in first["loc"] if not str(p).startswith(("function-", "tagged-union["))]
-    dotted = ".".join(loc)
-    model_error = exc.title == SystemModel.__name__
-    candidates = [k for k in settings if (k[len(MODEL_PREFIX):] if k.startswith(MODEL_PREFIX) else k) and (
-        k.startswith(MODEL_PREFIX) == model_error)]
-    match = next((k for k in candidates if _overlaps(k[len(MODEL_PREFIX):] if model_error else k, dotted)), None)
-    message = first["msg"].removeprefix("Value error, ")
-    point = ", ".join(f"{k}={v}" for k, v in params.items())
-    shown = (MODEL_PREFIX if model_error else "") + dotted
-    if match is None:
-        return ConfigError(f"at point ({point}): {shown}: {message}", file=doc.path)
-    loc = _where(spec, match)
-    written = spec.parameters.get(match)
-    if isinstance(written, list) and settings[match] in written:
-        loc = loc + (written.index(settings[match]),)
-    return _error(doc, loc, f"value {settings[match]!r} is not valid for {shown}: {message}", f"at point ({point})")
-
-
-def _overlaps(path: str, dotted: str) -> bool:
-    return dotted == path or dotted.startswith(path + ".") or path.startswith(dotted + ".")

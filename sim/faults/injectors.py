@@ -300,7 +300,8 @@ def poison_pill(world: "World", fault: specs.PoisonPill, rng: random.Random, end
 def db_failover(world: "World", fault: specs.DbFailover, rng: random.Random, end_s: float) -> Undo:
     db, now = world.database, world.env.now
     assert db is not None
-    db.unavailable_until = max(db.unavailable_until, end_s)
+    # the design's failover takes failover_pause, whatever the fault window (which only marks it)
+    db.unavailable_until = max(db.unavailable_until, now + world.model.payment_service.database.failover_pause_s)
     if fault.replication_lag_s > 0:
         lost = db.lose_recent_writes(world.orders, world.checkouts, now - fault.replication_lag_s, now)
         world.metrics.counters["db.lost_writes"] += len(lost)
@@ -361,6 +362,45 @@ def dlq_replay(world: "World", fault: specs.DlqReplay, rng: random.Random, end_s
     return _nothing
 
 
+def _stations_named(world: "World", target: str) -> list:
+    if target == "banks":
+        return list(world.banks.stations)
+    return [world.stations[target]]
+
+
+def capacity_loss(world: "World", fault: specs.CapacityLoss, rng: random.Random, end_s: float) -> Undo:
+    """Each targeted station loses round(fraction × servers) servers (one always stays)."""
+    lost = []
+    for station in _stations_named(world, fault.target):
+        count = min(int(station.servers) - 1, round(fault.fraction * station.servers))
+        if count > 0:
+            station.lose_servers(count)
+            lost.append((station, count))
+    world.metrics.counters[f"capacity_loss.{fault.target}"] += 1
+
+    def undo() -> None:
+        for station, count in lost:
+            station.restore_servers(count)
+
+    return undo
+
+
+def slowdown(world: "World", fault: specs.Slowdown, rng: random.Random, end_s: float) -> Undo:
+    """Service times of the targeted stations × factor (stacked slowdowns multiply)."""
+    targets = _stations_named(world, fault.target)
+    if fault.target == "scheme" or fault.target.startswith("bank"):
+        world.banks.direct = False  # the trip to the issuer is no longer one unqueued wait
+
+    def recompute(stack: list) -> None:
+        product = 1.0
+        for factor in stack:
+            product *= factor
+        for station in targets:
+            station.slowdown = product
+
+    return _stacked(world, f"slowdown.{fault.target}", fault.factor, recompute)
+
+
 INJECTORS: dict[str, Injector] = {
     "psp_reply_lost_after_commit": reply_lost,
     "psp_no_reply": no_reply,
@@ -386,5 +426,7 @@ INJECTORS: dict[str, Injector] = {
     "service_outage": service_outage,
     "network_partition": network_partition,
     "forged_redirect": forged_redirect,
+    "capacity_loss": capacity_loss,
+    "slowdown": slowdown,
     "dlq_replay": dlq_replay,
 }

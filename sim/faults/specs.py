@@ -255,6 +255,33 @@ class ForgedRedirect(FaultSchedule):
     rate_per_s: PerSecond = Field(1.0, alias="rate", gt=0, description="forged redirects per second")
 
 
+# -- capacity (the classic triggers of an overload) ------------------------------------------------
+
+_SERVICE_TARGET = Field(
+    description="a service with finite capacity: payment_service, executor (sync wiring), database, risk, psp, "
+    "secondary_psp, scheme, banks (all) or bank-N, wallet_db, ledger_db"
+)
+
+
+class CapacityLoss(FaultSchedule):
+    """A share of a service's servers stops taking work (instances lost, a bad deploy, a noisy
+    neighbour): the same load on less capacity. Requests already in service finish; one server
+    always stays."""
+
+    kind: Literal["capacity_loss"]
+    target: str = _SERVICE_TARGET
+    fraction: Probability = Field(0.5, description="share of the service's servers lost")
+
+
+class Slowdown(FaultSchedule):
+    """A service's work takes longer (a slow dependency, GC pauses, a cold cache): every service
+    time that starts during the window is multiplied by ``factor``."""
+
+    kind: Literal["slowdown"]
+    target: str = _SERVICE_TARGET
+    factor: float = Field(3.0, ge=1.0, le=1000.0, description="service-time multiplier (at least 1)")
+
+
 # -- operator actions ----------------------------------------------------------------------------
 
 
@@ -271,7 +298,7 @@ Fault = Annotated[
         PspReplyLostAfterCommit, PspNoReply, PspOutage, PspErrors, PspLatency, PspRateLimit, PspPendingStorm,
         PspKeyExpiry, PspClockSkew, WebhookDelay, WebhookDuplicate, WebhookLoss, WebhookReorder,
         IssuerDeclineSurge, BankErrors, ConsumerCrash, ConsumerStall, BrokerOutage, ProducerDuplicates,
-        PoisonPill, DbFailover, ServiceOutage, NetworkPartition, ForgedRedirect, DlqReplay,
+        PoisonPill, DbFailover, ServiceOutage, NetworkPartition, ForgedRedirect, CapacityLoss, Slowdown, DlqReplay,
     ],
     Field(discriminator="kind"),
 ]

@@ -48,6 +48,26 @@ def links(model: SystemModel) -> list[str]:
     return list(_LINKS) + (list(_SECONDARY_LINKS) if model.secondary_psp is not None else [])
 
 
+def stations(model: SystemModel, finite_only: bool) -> list[str]:
+    """The services a capacity fault may name (with ``finite_only``, those with a server count)."""
+    ps, found = model.payment_service, []
+    candidates = [
+        ("payment_service", True), ("executor", model.wiring == "sync"), ("database", ps.database.connections),
+        ("risk", ps.risk.servers), ("psp", model.psp.concurrency_limit),
+        ("secondary_psp", model.secondary_psp is not None and model.secondary_psp.concurrency_limit),
+        ("scheme", model.scheme.servers), ("banks", model.banks.servers),
+    ]
+    for name, finite in candidates:
+        if (finite or not finite_only) and not (name == "executor" and model.wiring != "sync") \
+                and not (name == "secondary_psp" and model.secondary_psp is None):
+            found.append(name)
+    if model.banks.servers or not finite_only:
+        found += [f"bank-{i}" for i in range(model.banks.count)]
+    found += [name for name, cfg in (("wallet_db", model.wallet), ("ledger_db", model.ledger))
+              if cfg.connections or not finite_only]
+    return found
+
+
 def valid_targets(kind: str, model: SystemModel) -> list[str]:
     """The targets ``kind`` may name in ``model``."""
     if kind in _PSP_KINDS:
@@ -72,6 +92,10 @@ def valid_targets(kind: str, model: SystemModel) -> list[str]:
         return ["client"]
     if kind == "dlq_replay":
         return ["dlq"]
+    if kind == "capacity_loss":
+        return stations(model, finite_only=True)
+    if kind == "slowdown":  # the executor's threads only wait on the PSP: nothing of theirs to slow
+        return [name for name in stations(model, finite_only=False) if name != "executor"]
     raise ValueError(f"no targets defined for fault kind {kind!r}")
 
 

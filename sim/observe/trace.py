@@ -8,11 +8,13 @@ from __future__ import annotations
 
 
 class Trace:
-    __slots__ = ("on", "only", "events")
+    __slots__ = ("on", "only", "requests", "events")
 
-    def __init__(self, enabled: bool = False, only: frozenset[int] | None = None) -> None:
+    def __init__(self, enabled: bool = False, only: frozenset[int] | None = None, requests: bool = False) -> None:
         self.on = enabled
         self.only = only
+        self.requests = requests
+        """Also record when each PSP request is sent (sequence diagrams), not only its reply."""
         self.events: list[tuple[float, int, str]] = []
 
     def add(self, now: float, order_id: int, what: str) -> None:

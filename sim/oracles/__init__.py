@@ -1,4 +1,4 @@
-"""Oracles: the invariants every run is checked against (DESIGN §6).
+"""Oracles: the invariants every run is checked against (docs/design.md §9).
 
 Each oracle is a function ``(world) -> list[Violation]``; ``ALL_ORACLES`` runs before
 reconciliation (so reconciliation cannot hide a break), ``AFTER_RECONCILIATION`` after it.

@@ -1,4 +1,4 @@
-"""No card data on our side (DESIGN §6.10): no card number ever reaches an internal store or
+"""No card data on our side (docs/design.md §9.10): no card number ever reaches an internal store or
 message. The scan walks the real values the platform holds at the end of the run — database
 tables, Kafka logs, the DLQ, the executor, wallet, ledger, the service's logs, the trace — and
 looks for any issued card number, as text or as a number. The PSP, the banks and the population

@@ -1,4 +1,4 @@
-"""Path coverage: how often a run actually took each dangerous path (DESIGN §6, coverage).
+"""Path coverage: how often a run actually took each dangerous path (docs/design.md §9.12).
 
 A scenario that claims to test a path (``coverage: {reply_lost_after_commit: ">= 1"}``) and never
 hit it fails: a chaos test whose fault never bit proves nothing. Counts come from the run's

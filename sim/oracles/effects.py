@@ -1,5 +1,5 @@
-"""Effects happen once: exactly-once effect from at-least-once delivery (DESIGN §6.7) and
-idempotent replay of our idempotent APIs (§6.6): capture and refund."""
+"""Effects happen once: exactly-once effect from at-least-once delivery (docs/design.md §9.8) and
+idempotent replay of our idempotent APIs (docs/design.md §9.7): capture and refund."""
 
 from __future__ import annotations
 

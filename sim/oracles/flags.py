@@ -1,4 +1,4 @@
-"""Flags and states are consistent (DESIGN §6.5): ``wallet_updated``/``ledger_updated`` only on
+"""Flags and states are consistent (docs/design.md §9.6): ``wallet_updated``/``ledger_updated`` only on
 SUCCESS orders, ``is_payment_done`` exactly when every order of the checkout is done (SUCCESS with
 wallet and ledger updated), and no order ever leaves a definite outcome (SUCCESS, or FAILED: a
 decline is final, so FAILED then SUCCESS means a buyer told "declined" was charged)."""

@@ -1,4 +1,4 @@
-"""Charged ⇔ succeeded after reconciliation (DESIGN §6.9): once reconciliation has run, every
+"""Charged ⇔ succeeded after reconciliation (docs/design.md §9.11): once reconciliation has run, every
 order the bank authorised (captured, or held when captures are delayed) is SUCCESS and every SUCCESS
 order was authorised, except breaks
 reconciliation put in a bucket for a human (by hand, unknown). A design without reconciliation

@@ -1,6 +1,6 @@
 """Retry budget (a token bucket filled by successes) and a plain rate-limiting token bucket.
 
-Retry budget, gRPC/Finagle style (DESIGN §5, §8): the bucket starts full at ``max_tokens``; a
+Retry budget, gRPC/Finagle style (docs/design.md §7.3, §13): the bucket starts full at ``max_tokens``; a
 retry spends one token and is refused when less than one is left; a success earns
 ``tokens_per_success``, up to ``max_tokens``. Retries therefore stay below
 ``max_tokens + tokens_per_success · successes``: about 10 % of the load at +0.1 per success,

@@ -1,6 +1,6 @@
 """Retry strategies: how long to wait before the next attempt, and whether to make one.
 
-Formulas (DESIGN §5, AWS "Exponential Backoff and Jitter"), with ``attempt`` = failures so far:
+Formulas (docs/design.md §7.1, AWS "Exponential Backoff and Jitter"), with ``attempt`` = failures so far:
 
 - none: never retry          - immediate: 0          - fixed: base
 - incremental: min(cap, base·attempt)  - exponential: min(cap, base·2^attempt)

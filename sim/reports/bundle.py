@@ -18,6 +18,7 @@ import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
+from sim.reports import format as fmt
 from sim.reports import plots, tables
 from sim.reports.output import write_folder_atomic
 from sim.runners.kpis import KPIS
@@ -27,10 +28,13 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescap
                            undefined=jinja2.StrictUndefined)
 _MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "timeseries.svg",
-             "latency_cdf.png", "latency_cdf.svg")
+for _env in (_HTML, _MD):
+    _env.filters["num"] = fmt.number  # every number a template prints goes through the one formatter
+RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
+             "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
-                 "pareto.svg", "psp_rate.png", "psp_rate.svg", "latency_cdf.png", "latency_cdf.svg")
+                 "psp_rate.png", "latency_cdf.png")
+"""Each figure is rendered once, as PNG (embedded in report.html, linked from the Markdown)."""
 
 
 def _json(data: dict) -> str:
@@ -38,8 +42,9 @@ def _json(data: dict) -> str:
 
 
 def metrics_csv(series: dict, end_s: float | None = None, variant: str | None = None) -> list[list]:
-    """Rows of metrics.csv: ``t_s`` (bin start), then ``count.NAME`` (events in the bin) and
-    ``gauge.NAME`` (largest value in the bin) for every series."""
+    """Rows of metrics.csv: ``t_s`` (bin start), ``bin_s`` (bin width: a count per bin divided by
+    it is a rate per second), then ``count.NAME`` (events in the bin) and ``gauge.NAME`` (largest
+    value in the bin) for every series."""
     bin_s = series["bin_s"]
     columns = [(f"count.{n}", v) for n, v in series["counts"].items()]
     columns += [(f"gauge.{n}", v) for n, v in series["gauges"].items()]
@@ -48,10 +53,10 @@ def metrics_csv(series: dict, end_s: float | None = None, variant: str | None = 
         length = min(length, int(end_s / bin_s + 1e-9) + 1)
     rows = []
     for i in range(length):
-        row = ([variant] if variant is not None else []) + [round(i * bin_s, 6)]
+        row = ([variant] if variant is not None else []) + [round(i * bin_s, 6), bin_s]
         row += [values[i] if i < len(values) else 0 for _, values in columns]
         rows.append(row)
-    header = (["variant"] if variant is not None else []) + ["t_s"] + [name for name, _ in columns]
+    header = (["variant"] if variant is not None else []) + ["t_s", "bin_s"] + [name for name, _ in columns]
     return [header] + rows
 
 
@@ -74,7 +79,7 @@ def _system_graph(model_config: dict, folder: Path) -> bytes | None:
         from sim.reports.system_graph import draw  # type: ignore[import-not-found]
     except ImportError:
         return None
-    draw(build_graph(SystemModel.model_validate(model_config)), folder / "system_graph")
+    draw(build_graph(SystemModel.model_validate(model_config)), folder / "system_graph", (".png",))
     return (folder / "system_graph.png").read_bytes()
 
 
@@ -85,11 +90,15 @@ def write_run_report(out_dir: Path, data: dict) -> None:
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         images = {
-            "timeseries": plots.save(plots.timeseries_figure(data["series"], data["fault_windows"], data.get("end_s")),
-                                     folder, "timeseries"),
+            "timeseries": plots.save(plots.timeseries_figure(data["series"], data["fault_windows"], data.get("end_s"),
+                                                             data.get("load_end_s")), folder, "timeseries"),
             "latency_cdf": plots.save(plots.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]}),
                                       folder, "latency_cdf"),
         }
+        services = plots.services_figure(data["series"], data["summary"].get("services", {}), data["fault_windows"],
+                                         data.get("end_s"), data.get("load_end_s"))
+        if services is not None:
+            images["services"] = plots.save(services, folder, "services")
         if data.get("sample_orders"):
             images["sequence"] = plots.save(plots.sequence_figure(data["sample_orders"]), folder, "sequence")
         graph = _system_graph(data["config"]["model"], folder)
@@ -98,12 +107,14 @@ def write_run_report(out_dir: Path, data: dict) -> None:
         context = {
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
+            "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }
         (folder / "report.html").write_text(
             _HTML.get_template("run.html.j2").render(images={k: _b64(v) for k, v in images.items()}, **context),
             encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(**context), encoding="utf-8")
+        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(images=images, **context),
+                                           encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
 
@@ -129,8 +140,8 @@ def write_compare_report(out_dir: Path, comp: dict) -> None:
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
         images = {
             "pareto": plots.save(plots.pareto_figure(comp["stats"], comp["pareto_front"]), folder, "pareto"),
-            "psp_rate": plots.save(plots.psp_rate_figure(comp["exemplars"], comp["fault_windows"], comp["end_s"]),
-                                   folder, "psp_rate"),
+            "psp_rate": plots.save(plots.psp_rate_figure(comp["exemplars"], comp["fault_windows"], comp["end_s"],
+                                                         comp.get("load_end_s")), folder, "psp_rate"),
             "latency_cdf": plots.save(plots.latency_cdf_figure(
                 {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}), folder, "latency_cdf"),
         }

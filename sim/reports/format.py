@@ -1,28 +1,83 @@
-"""How KPI values read in reports: percentages, units, confidence intervals, missing values."""
+"""How numbers read everywhere a person looks (console, Markdown, HTML, plot axes): the one
+formatter. Durations step up ms → s → min → h, large numbers get thousands separators, nothing
+is ever printed in scientific notation."""
 
 from __future__ import annotations
+
+import math
 
 from sim.runners.kpis import KPI_BY_KEY
 
 PERCENT = {"success_rate"}
 INTEGER_LIKE = {"double_charges", "stuck", "dead_lettered", "recon_auto_fixed", "recon_by_hand", "recon_unknown",
-                "money_at_risk_minor"}
+                "money_at_risk_minor", "orders", "failed", "charged_but_failed", "stuck_alerts",
+                "customer_in_progress", "customer_timeouts", "customer_gave_up", "duplicate_psp_calls",
+                "executor_timeouts", "false_timeouts", "retries_exhausted"}
+DURATION_UNITS = (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
+"""Duration units, largest first, with their length in seconds."""
+
+
+def number(x, signed: bool = False) -> str:
+    """A plain number: ``209,261``, ``12,010``, ``401``, ``3.25``, ``0.0123``; ``–`` when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    sign = "+" if signed and x > 0 else ""
+    x = float(x)
+    size = abs(x)
+    if size >= 100 or x.is_integer():
+        return f"{sign}{x:,.0f}"
+    if size >= 10:
+        return f"{sign}{x:.1f}"
+    if size >= 1:
+        return f"{sign}{x:.2f}"
+    if size == 0:
+        return "0"
+    decimals = min(12, 2 - math.floor(math.log10(size)))  # three significant digits, fixed point
+    return f"{sign}{x:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def duration_unit(seconds: float) -> tuple[str, float]:
+    """The unit a duration of ``seconds`` reads best in, and that unit's length in seconds."""
+    size = abs(seconds)
+    for name, length in DURATION_UNITS:
+        if size >= length:
+            return name, length
+    return DURATION_UNITS[-1]
+
+
+def duration(seconds, signed: bool = False) -> str:
+    """A duration in the unit that suits it: ``250 ms``, ``3.2 s``, ``3.5 min``, ``1.5 h``, ``0 s``."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "–"
+    if seconds == 0:
+        return "0 s"
+    name, length = duration_unit(seconds)
+    return f"{number(seconds / length, signed)} {name}"
+
+
+def window(start_s: float, end_s: float) -> str:
+    """A time window in one unit, chosen by its end like a time axis: ``40 s → 60 s``, ``20 → 22 min``."""
+    name, length = ("h", 3600.0) if end_s >= 3 * 3600 else ("min", 60.0) if end_s >= 180 else ("s", 1.0)
+    return f"{number(start_s / length)} {name} → {number(end_s / length)} {name}"
 
 
 def value(key: str, x, signed: bool = False) -> str:
-    """One KPI value as text, e.g. ``96.12 %``, ``1.17``, ``250 ms``, ``–`` when missing."""
-    if x is None:
+    """One KPI value as text, e.g. ``96.12 %``, ``1.17``, ``3.5 min``, ``250 ms``, ``–`` when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     sign = "+" if signed and x > 0 else ""
     if key in PERCENT:
         return f"{sign}{x * 100:.2f}" + (" pp" if signed else " %")
-    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
+    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ("ms" if key.endswith("_ms") else
+                                                          "" if key.endswith("_per_s") else "s" if key.endswith("_s") else "")
+    if unit == "ms":
+        return duration(x / 1000.0, signed)
+    if unit == "s":
+        return duration(x, signed)
     if key in INTEGER_LIKE and float(x).is_integer():
         text = f"{sign}{int(x):,}"
-    elif abs(x) >= 100:
-        text = f"{sign}{x:,.0f}"
     else:
-        text = f"{sign}{x:.3g}" if abs(x) < 1 else f"{sign}{x:.2f}"
+        text = number(x, signed)
     return f"{text} {unit}".rstrip() if unit and unit != "minor units" else text
 
 
@@ -47,3 +102,12 @@ def interval(key: str, stat: dict) -> str:
 def significant(stat: dict) -> bool:
     """True when a paired difference's 95 % CI excludes zero."""
     return stat.get("low") is not None and (stat["low"] > 0 or stat["high"] < 0)
+
+
+def setting(x, unit: str = "") -> str:
+    """A sweep parameter's value: a duration when its unit is seconds, else a number or the text."""
+    if isinstance(x, bool) or x is None:
+        return str(x)
+    if isinstance(x, (int, float)):
+        return duration(float(x)) if unit == "s" else number(x) + (f" {unit}" if unit else "")
+    return str(x)

@@ -1,7 +1,14 @@
-"""Writing outputs atomically: a folder is written under a temporary name, then renamed."""
+"""Writing outputs atomically: a file or folder is written under a temporary name, then renamed.
+
+A temporary name is ``.<name>.tmp-<pid>-<random>`` beside the output (a replaced folder is parked as
+``.<name>.old-<pid>``). A process killed mid-write (SIGKILL, power loss) leaves one behind; the next
+write of the same output removes every such leftover whose process is gone, so a crash leaves
+nothing partial for long and a temporary folder is never mistaken for the output.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -13,13 +20,51 @@ REPORTS_DIR = Path("reports")
 
 
 def default_out_dir(name: str, variant: str | None = None) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"  # never a hidden (temporary) name
     return REPORTS_DIR / (f"{slug}--{variant}" if variant else slug)
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-{os.getpid()}-"
+
+
+_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?:tmp-(?P<pid>\d+)-.+|old-(?P<old_pid>\d+))")
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temporary files and folders of earlier, killed writes of ``path`` (those whose
+    process no longer runs); returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    removed = []
+    for entry in path.parent.iterdir():
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None or match["name"] != path.name or _alive(int(match["pid"] or match["old_pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (ours included: a write in progress is never removed)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM  # it exists but belongs to another user
+    return True
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    remove_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -33,7 +78,8 @@ def write_folder_atomic(out_dir: Path, fill: Callable[[Path], None]) -> None:
     """Call ``fill(tmp_dir)`` then move ``tmp_dir`` into place as ``out_dir`` (replacing it)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    remove_leftovers(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out_dir), dir=out_dir.parent))
     try:
         fill(tmp)
         old = None

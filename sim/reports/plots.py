@@ -1,43 +1,44 @@
-"""The pictures of a report, drawn with matplotlib's Agg backend (no display needed).
+"""The pictures of a report, built only from JSON-ready results (so a report can be redrawn from
+``results.json``) with matplotlib's object API (``sim.reports.figures``: no backend switched).
 
-Each ``*_figure`` function returns a Figure built only from JSON-ready results, so a report can
-be redrawn from ``results.json``. Time series are plotted generically: every count series (as a
-rate per second) and every gauge in ``results["series"]`` gets a panel, with the fault windows
-shaded, so a series a component adds later appears without changing this module.
+Time series are plotted generically: every count series (as a rate per second) and every gauge in
+``results["series"]`` gets a panel, with the fault windows shaded and named in a legend, so a
+series a component adds later appears without changing this module. Time axes read in seconds,
+minutes or hours by the run's length; a quiet drain is cut off so that it does not dominate.
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from sim.reports import format as fmt
+from sim.reports.figures import (FONT_PT, SMALL_PT, fault_legend, integer_ticks, new_figure, png, shade_faults, svg,
+                                 time_axis)
 
-plt.rcParams["svg.hashsalt"] = "paychaos"  # stable ids: the same results give the same SVG
-FAULT_COLOUR = "#f4b183"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 FIRST_SERIES = ("goodput", "psp_requests")
 SERIES_LABELS = {
-    "goodput": "goodput (successful orders/s)",
-    "psp_requests": "PSP request rate (req/s)",
-    "dlq_depth": "DLQ depth",
+    "goodput": "goodput\n(successful orders/s)",
+    "psp_requests": "PSP request rate\n(req/s)",
+    "dlq_depth": "DLQ depth\n(messages)",
     "in_flight_orders": "orders in flight",
-    "stuck_orders": "stuck orders",
+    "stuck_orders": "stuck orders\n(in flight too long)",
 }
 MAX_POINTS = 1500
+QUIET_MARGIN = 0.08
+"""After the last activity, this fraction of the shown span is kept before the axis ends."""
 
 
 def _label(name: str, kind: str) -> str:
     if name in SERIES_LABELS:
         return SERIES_LABELS[name]
     if name.startswith("lag."):
-        return f"consumer lag, {name[4:]} (messages)"
-    return f"{name} (per s)" if kind == "count" else name
+        return f"consumer lag,\n{name[4:]} (messages)"
+    return f"{name}\n(per s)" if kind == "count" else name
 
 
 def ordered_series(series: dict) -> list[tuple[str, str, list]]:
@@ -45,6 +46,24 @@ def ordered_series(series: dict) -> list[tuple[str, str, list]]:
     items = [(n, "count", v) for n, v in series.get("counts", {}).items()]
     items += [(n, "gauge", v) for n, v in series.get("gauges", {}).items()]
     return sorted(items, key=lambda item: (FIRST_SERIES.index(item[0]) if item[0] in FIRST_SERIES else 99, item[0]))
+
+
+def shown_end_s(series: dict, end_s: float | None, load_end_s: float | None) -> float:
+    """Where the time axis ends: the run's end, or shortly after the last bin in which anything
+    happened (a count above zero, a gauge changing) when the drain was quiet after that (a long
+    idle drain would squeeze the run)."""
+    bin_s = series["bin_s"]
+    lengths = [len(v) for _, _, v in ordered_series(series)]
+    end = end_s if end_s is not None else max(lengths, default=1) * bin_s
+    last = 0
+    for _, kind, values in ordered_series(series):
+        y = np.asarray(values, dtype=float)
+        # a count is active while nonzero; a gauge while it changes (a DLQ that stays full is quiet)
+        active = np.nonzero(y)[0] if kind == "count" else np.nonzero(np.diff(y))[0] + 1
+        if active.size:
+            last = max(last, int(active[-1]) + 1)
+    busy_until = max(last * bin_s, load_end_s or 0.0)
+    return min(end, busy_until + QUIET_MARGIN * busy_until) if busy_until > 0 else end
 
 
 def _xy(values: list, bin_s: float, kind: str, end_s: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -62,113 +81,164 @@ def _xy(values: list, bin_s: float, kind: str, end_s: float | None) -> tuple[np.
     return x, y
 
 
-def _shade(ax, fault_windows: list[dict], label: bool = False) -> None:
-    for index, window in enumerate(fault_windows):
-        ax.axvspan(window["start_s"], window["end_s"], color=FAULT_COLOUR, alpha=0.35, lw=0,
-                   label=("fault active" if label and index == 0 else None))
+def _drain_note(ax, load_end_s: float | None, shown_s: float, end_s: float | None, unit_s: float) -> str:
+    """A dotted line where the drain starts; the caption's words on a cut-off quiet drain."""
+    note = ""
+    if load_end_s and load_end_s < shown_s:
+        ax.axvline(load_end_s / unit_s, color="#555555", lw=0.8, ls=":", zorder=1)
+    if end_s is not None and shown_s < end_s - 1e-9:
+        note = f"; nothing happened after {fmt.duration(shown_s)} (the rest of the drain, to {fmt.duration(end_s)}, is not shown)"
+    return note
 
 
-def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None) -> Figure:
-    """One panel per series; fault windows shaded."""
-    items = [item for item in ordered_series(series) if len(item[2])]
-    fig, axes = plt.subplots(max(1, len(items)), 1, figsize=(10, 1.7 * max(1, len(items)) + 0.6),
-                             sharex=True, squeeze=False)
+def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None,
+                      load_end_s: float | None = None) -> Figure:
+    """One panel per series; fault windows shaded and named; dotted line: the drain starts."""
+    items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
+    shown = shown_end_s(series, end_s, load_end_s)
+    fig = new_figure(10, 1.45 * max(1, len(items)) + 1.2)
+    axes = fig.subplots(max(1, len(items)), 1, sharex=True, squeeze=False)[:, 0]
     bin_s = series["bin_s"]
-    for ax, (name, kind, values) in zip(axes[:, 0], items):
-        x, y = _xy(values, bin_s, kind, end_s)
-        ax.step(x, y, where="post", lw=0.9, color=PALETTE[0] if kind == "count" else PALETTE[2])
-        _shade(ax, fault_windows)
-        ax.set_ylabel(_label(name, kind), rotation=0, ha="right", va="center", fontsize=8)
-        ax.tick_params(labelsize=7)
+    unit_s = time_axis(axes[-1], shown)
+    note = ""
+    for ax, (name, kind, values) in zip(axes, items):
+        x, y = _xy(values, bin_s, kind, shown)
+        ax.step(x / unit_s, y, where="post", lw=1.0, color=PALETTE[0] if kind == "count" else PALETTE[2])
+        shade_faults(ax, fault_windows, unit_s)
+        note = _drain_note(ax, load_end_s, shown, end_s, unit_s)
+        ax.set_ylabel(_label(name, kind), rotation=0, ha="right", va="center", fontsize=SMALL_PT)
+        ax.tick_params(labelsize=SMALL_PT)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
+        ax.set_ylim(0, max(1.0, float(y.max(initial=0.0)) * 1.08))
+        if kind == "gauge":
+            integer_ticks(ax)
         ax.grid(alpha=0.25)
-    axes[-1, 0].set_xlabel("simulated time (s)", fontsize=8)
-    if fault_windows:
-        axes[0, 0].axvspan(0, 0, color=FAULT_COLOUR, alpha=0.35, label="fault active")
-        axes[0, 0].legend(loc="upper right", fontsize=7)
-    fig.suptitle(f"time series ({bin_s:g} s bins; counts shown per second)", fontsize=9)
-    fig.tight_layout()
+    axes[-1].set_xlim(0, shown / unit_s)
+    fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
+    fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}",
+                 fontsize=SMALL_PT, x=0.01, ha="left")
     return fig
+
+
+HUMAN_TICKS_MS = (1.0, 10.0, 100.0, 1e3, 1e4, 6e4, 6e5, 3.6e6, 3.6e7)
+"""Latency ticks a person reads at a glance: 1 ms, 10 ms, 100 ms, 1 s, 10 s, 1 min, 10 min, 1 h, 10 h."""
 
 
 def latency_cdf_figure(cdfs: dict[str, dict]) -> Figure:
-    """End-to-end latency CDFs (log x axis), one line per run or variant."""
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    """End-to-end latency CDFs (log x axis in human units), one line per run or variant."""
+    fig = new_figure(8, 3.8)
+    ax = fig.subplots()
     for index, (label, cdf) in enumerate(cdfs.items()):
         if cdf["latency_ms"]:
             x = np.maximum(np.asarray(cdf["latency_ms"]), 1e-3)
-            ax.plot(x, cdf["quantiles"], lw=1.4, color=PALETTE[index % len(PALETTE)], label=label)
+            ax.plot(x, cdf["quantiles"], lw=1.6, color=PALETTE[index % len(PALETTE)], label=label)
     ax.set_xscale("log")
-    ax.set_xlabel("end-to-end latency, order created → final state (ms, log scale)", fontsize=8)
-    ax.set_ylabel("fraction of orders", fontsize=8)
+    low, high = ax.get_xlim()
+    ax.set_xticks([t for t in HUMAN_TICKS_MS if low <= t <= high] or [low, high])
+    ax.minorticks_off()
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.duration(v / 1000.0)))
+    ax.set_xlabel("end-to-end latency, order created → final state (log scale)", fontsize=SMALL_PT)
+    ax.set_ylabel("fraction of orders", fontsize=SMALL_PT)
+    ax.tick_params(labelsize=SMALL_PT)
     for q in (0.5, 0.95, 0.99):
         ax.axhline(q, color="#999999", lw=0.6, ls=":")
-    ax.grid(alpha=0.25, which="both")
-    if len(cdfs) > 1 or any(cdfs):
-        ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("latency CDF", fontsize=9)
-    fig.tight_layout()
+    ax.grid(alpha=0.25, which="major")
+    if cdfs:
+        ax.legend(fontsize=SMALL_PT, loc="lower right")
+    ax.set_title("latency CDF (dotted: p50, p95, p99)", fontsize=FONT_PT)
     return fig
 
 
-LANES = ("payment service", "executor", "PSP", "DLQ")
+LANES = ("payment service", "executor", "PSP", "card scheme", "issuing bank", "DLQ")
+BANK_DECIDED = {"APPROVED", "DECLINED_FUNDS", "DECLINED_LIMIT"}
+"""Reply codes the issuing bank decided (reached through the card scheme)."""
 
 
-def _sequence_steps(sample: dict) -> list[tuple[float, str, str, str, bool]]:
-    """(t, from lane, to lane, label, is_reply) arrows for one traced order."""
-    steps = [(sample["created_at_s"], "payment service", "executor", f"order {sample['order']} persisted", False)]
+def _words(code: str) -> str:
+    return code.lower().replace("_", " ")
+
+
+def sequence_steps(sample: dict) -> list[tuple[float | None, str, str, str, bool]]:
+    """(t or None, from lane, to lane, label, is_reply) arrows for one traced order. A request is
+    drawn at the time it was sent, its reply (or timeout) when it came back; the scheme and bank
+    hops of a charge the bank decided sit between the two, untimed (the PSP does not trace them)."""
+    steps: list[tuple[float | None, str, str, str, bool]] = [
+        (sample["created_at_s"], "payment service", "executor", f"order {sample['order']} persisted", False)]
+    sent = False
     for t, what in sample["events"]:
         parts = what.split(":")
         if parts[0] == "executor" and len(parts) == 3 and parts[1] in ("charge", "query"):
-            steps.append((t, "executor", "PSP", parts[1], False))
-            steps.append((t, "PSP", "executor", parts[2].lower().replace("_", " "), True))
+            if parts[2] == "sent":
+                steps.append((t, "executor", "PSP", f"{parts[1]} request", False))
+                sent = True
+                continue
+            if not sent:  # a trace without send times: the request, untimed
+                steps.append((None, "executor", "PSP", f"{parts[1]} request", False))
+            sent = False
+            if parts[1] == "charge" and parts[2] in BANK_DECIDED:
+                steps.append((None, "PSP", "card scheme", "authorise", False))
+                steps.append((None, "card scheme", "issuing bank", "authorise", False))
+                steps.append((None, "issuing bank", "PSP", _words(parts[2]), True))
+            label = "timeout: no reply" if parts[2] == "timeout" else f"{parts[1]} reply: {_words(parts[2])}"
+            steps.append((t, "PSP", "executor", label, True))
         elif parts[0] == "executor" and len(parts) == 3 and parts[1] == "dead_lettered":
-            steps.append((t, "executor", "DLQ", f"dead-lettered ({parts[2].replace('_', ' ')})", False))
+            steps.append((t, "executor", "DLQ", f"dead-lettered ({_words(parts[2])})", False))
+        elif parts[0] == "webhook":
+            steps.append((t, "PSP", "payment service", f"webhook: {_words(parts[-1])}", True))
         else:
-            steps.append((t, "executor" if parts[0] != "webhook" else "PSP", "payment service",
-                          f"{parts[0]}: {parts[-1].lower()}", True))
+            steps.append((t, "executor", "payment service", f"{parts[0]}: {_words(parts[-1])}", True))
     return steps
 
 
+def _sequence_panel(ax, sample: dict) -> None:
+    steps = sequence_steps(sample)
+    xs = {lane: i for i, lane in enumerate(LANES)}
+    n = len(steps)
+    for lane, x in xs.items():
+        ax.plot([x, x], [-0.2, n + 0.3], color="#999999", lw=0.8, zorder=1)
+        ax.text(x, n + 0.6, lane, ha="center", va="bottom", fontsize=SMALL_PT, fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.3", "fc": "#eef3fa", "ec": "#8aa"})
+    for row, (t, src, dst, label, reply) in enumerate(steps):
+        y = n - row - 0.4
+        bad = any(w in label for w in ("unavailable", "timeout", "dead", "error", "declined", "rate limited"))
+        colour = "#b03030" if bad else "#222222"
+        ax.annotate("", xy=(xs[dst], y), xytext=(xs[src], y),
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.1, "ls": "--" if reply else "-"})
+        ax.text((xs[src] + xs[dst]) / 2, y + 0.08, label, ha="center", va="bottom", fontsize=SMALL_PT, color=colour)
+        ax.text(-0.45, y, "" if t is None else f"{fmt.number(t)} s", ha="right", va="center", fontsize=SMALL_PT,
+                color="#444444", family="monospace")
+    ax.set_xlim(-1.5, len(LANES) - 0.5)
+    ax.set_ylim(-0.5, n + 1.4)
+    ax.axis("off")
+    attempts = sample["psp_attempts"]
+    ax.set_title(f"{sample['label']}: order {sample['order']} → {sample['state']} "
+                 f"({attempts} charge attempt{'s' if attempts != 1 else ''})", fontsize=FONT_PT, loc="left")
+
+
 def sequence_figure(samples: list[dict]) -> Figure:
-    """A sequence diagram per sample order (lanes: payment service, executor, PSP, DLQ)."""
-    panels = max(1, len(samples))
-    heights = [max(3, len(_sequence_steps(s))) for s in samples] or [3]
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 1.2 + 0.42 * max(heights)), squeeze=False)
-    for ax, sample in zip(axes[0], samples):
-        steps = _sequence_steps(sample)
-        xs = {lane: i for i, lane in enumerate(LANES)}
-        n = len(steps)
-        for lane, x in xs.items():
-            ax.plot([x, x], [0, n + 0.5], color="#999999", lw=0.8, zorder=1)
-            ax.text(x, n + 0.8, lane, ha="center", va="bottom", fontsize=8, fontweight="bold",
-                    bbox={"boxstyle": "round,pad=0.3", "fc": "#eef3fa", "ec": "#8aa"})
-        for row, (t, src, dst, label, reply) in enumerate(steps):
-            y = n - row - 0.2
-            colour = "#b03030" if any(w in label for w in ("unavailable", "timeout", "dead", "error")) else "#222222"
-            ax.annotate("", xy=(xs[dst], y), xytext=(xs[src], y),
-                        arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.0, "ls": "--" if reply else "-"})
-            ax.text((xs[src] + xs[dst]) / 2, y + 0.08, label, ha="center", va="bottom", fontsize=6.5, color=colour)
-            ax.text(-0.55, y, f"{t:.3f}s", ha="right", va="center", fontsize=6, color="#555555")
-        ax.set_xlim(-1.4, len(LANES) - 0.5)
-        ax.set_ylim(-0.3, n + 1.5)
-        ax.axis("off")
-        ax.set_title(f"{sample['label']}: order {sample['order']} → {sample['state']} "
-                     f"({sample['psp_attempts']} charge attempt{'s' if sample['psp_attempts'] != 1 else ''})",
-                     fontsize=8)
+    """A sequence diagram per sample order, one under the other (lanes: payment service, executor,
+    PSP, card scheme, issuing bank, DLQ); left column: simulated time of each message."""
+    heights = [len(sequence_steps(s)) for s in samples] or [2]
+    fig = new_figure(10, sum(0.36 * h + 1.1 for h in heights))
+    axes = fig.subplots(max(1, len(samples)), 1, squeeze=False, height_ratios=[h + 2 for h in heights])[:, 0]
+    for ax, sample in zip(axes, samples):
+        _sequence_panel(ax, sample)
     if not samples:
-        axes[0, 0].axis("off")
-        axes[0, 0].text(0.5, 0.5, "no sample orders", ha="center")
-    fig.tight_layout()
+        axes[0].axis("off")
+        axes[0].text(0.5, 0.5, "no sample orders", ha="center")
     return fig
 
 
-def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s: float | None = None) -> Figure:
+def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
+                    load_end_s: float | None = None) -> Figure:
     """PSP request rate over time, one panel per variant (same seed: common random numbers), with
     a zoom on the seconds around the end of the last PSP fault."""
     names = list(exemplars)
     psp_windows = [w for w in fault_windows if w["target"] == "psp"] or fault_windows
-    fig, axes = plt.subplots(len(names), 2, figsize=(11, 1.5 * len(names) + 0.8), squeeze=False,
-                             gridspec_kw={"width_ratios": [2.2, 1]})
+    first = next(iter(exemplars.values()))["series"] if exemplars else {"bin_s": 1.0}
+    shown = max((shown_end_s(e["series"], end_s, load_end_s) for e in exemplars.values()), default=end_s or 1.0)
+    fig = new_figure(11, 1.25 * len(names) + 1.6)
+    axes = fig.subplots(len(names), 2, squeeze=False, width_ratios=[2.2, 1], sharex="col")
     top = max((max(e["series"]["counts"].get("psp_requests", [0]) or [0]) / e["series"]["bin_s"]
                for e in exemplars.values()), default=1.0) or 1.0
     zoom = (psp_windows[-1]["end_s"] - 5, psp_windows[-1]["end_s"] + 20) if psp_windows else None
@@ -177,63 +247,109 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
         zoom_top = max((max(e["series"]["counts"].get("psp_requests", [])[
             int(zoom[0] / e["series"]["bin_s"]):int(zoom[1] / e["series"]["bin_s"]) + 1], default=0) / e["series"]["bin_s"]
             for e in exemplars.values()), default=0.0) or top
+    unit_s = time_axis(axes[-1, 0], shown)
+    time_axis(axes[-1, 1], 0.0)
     for row, name in enumerate(names):
         series = exemplars[name]["series"]
-        x, y = _xy(series["counts"].get("psp_requests", []), series["bin_s"], "count", end_s)
+        x, y = _xy(series["counts"].get("psp_requests", []), series["bin_s"], "count", shown)
         colour = PALETTE[row % len(PALETTE)]
         for column, ax in enumerate(axes[row]):
-            ax.step(x, y, where="post", lw=0.8, color=colour)
-            _shade(ax, fault_windows)
+            scale = 1.0 if column == 1 else unit_s
+            ax.step(x / scale, y, where="post", lw=0.9, color=colour)
+            shade_faults(ax, fault_windows, scale)
             ax.set_ylim(0, (zoom_top if column == 1 else top) * 1.05)
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=SMALL_PT)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
             ax.grid(alpha=0.25)
             if column == 1 and zoom:
                 ax.set_xlim(*zoom)
                 ax.axvline(zoom[0] + 5, color="#b03030", lw=0.8, ls="--")
-        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    axes[0, 0].set_title("PSP request rate (req/s), whole run", fontsize=9)
-    axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=9)
-    axes[-1, 0].set_xlabel("simulated time (s)", fontsize=8)
-    axes[-1, 1].set_xlabel("simulated time (s)", fontsize=8)
-    fig.tight_layout()
+        axes[row, 0].set_xlim(0, shown / unit_s)
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
+    axes[0, 0].set_title(f"PSP request rate (req/s per {fmt.duration(first['bin_s'])} bin), whole run",
+                         fontsize=FONT_PT)
+    axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=FONT_PT)
+    fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     return fig
 
 
 def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
-    """Success rate vs PSP requests per order; marker area grows with p99 latency; the Pareto
-    front is outlined."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    p99s = [s["p99_latency_ms"]["mean"] or 0.0 for s in stats.values()]
-    largest = max(p99s) or 1.0
+    """Success rate vs PSP requests per order, one colour per variant named in the legend with its
+    p99 (no labels on the points: they overlap); Pareto-optimal variants outlined and starred."""
+    fig = new_figure(9, 4.6)
+    ax = fig.subplots()
     for index, (name, s) in enumerate(stats.items()):
         x, y = s["psp_requests_per_order"]["mean"], s["success_rate"]["mean"]
         if x is None or y is None:
             continue
-        p99 = s["p99_latency_ms"]["mean"] or 0.0
+        p99 = s["p99_latency_ms"]["mean"]
         on_front = name in front
-        ax.scatter([x], [y * 100], s=60 + 500 * p99 / largest, color=PALETTE[index % len(PALETTE)], alpha=0.75,
-                   edgecolors="black" if on_front else "none", linewidths=1.6, zorder=3)
+        colour = PALETTE[index % len(PALETTE)]
         hw_x, hw_y = s["psp_requests_per_order"]["half_width"], s["success_rate"]["half_width"]
         if hw_x is not None and hw_y is not None:
-            ax.errorbar([x], [y * 100], xerr=[hw_x], yerr=[hw_y * 100], color="#555555", lw=0.8, capsize=2, zorder=2)
-        ax.annotate(f"{name}\np99 {p99:,.0f} ms" + (" ★" if on_front else ""), (x, y * 100),
-                    textcoords="offset points", xytext=(8, 6), fontsize=7)
-    ax.set_xlabel("PSP requests per order (load on the PSP; lower is better)", fontsize=8)
-    ax.set_ylabel("success rate (%)", fontsize=8)
-    ax.set_title("Pareto: success ↑, PSP load ↓, p99 latency ↓ (marker area ∝ p99; ★ outlined = Pareto-optimal)",
-                 fontsize=8.5)
+            ax.errorbar([x], [y * 100], xerr=[hw_x], yerr=[hw_y * 100], color=colour, lw=0.9, capsize=3, zorder=2)
+        ax.scatter([x], [y * 100], s=110, color=colour, marker="*" if on_front else "o", alpha=0.9,
+                   edgecolors="black" if on_front else "none", linewidths=1.2, zorder=3,
+                   label=f"{'★ ' if on_front else ''}{name} (p99 {fmt.duration(None if p99 is None else p99 / 1000)})")
+    ax.set_xlabel("PSP requests per order (load on the PSP; lower is better)", fontsize=SMALL_PT)
+    ax.set_ylabel("success rate (%; higher is better)", fontsize=SMALL_PT)
+    ax.tick_params(labelsize=SMALL_PT)
+    ax.set_title("success rate against PSP load (bars: 95 % CI)", fontsize=FONT_PT)
     ax.grid(alpha=0.25)
-    ax.margins(0.2)
-    fig.tight_layout()
+    ax.margins(0.15)
+    fig.legend(fontsize=SMALL_PT, loc="outside right upper")
     return fig
 
 
-def save(fig: Figure, folder: Path, name: str) -> bytes:
-    """Write ``name``.png and ``name``.svg into ``folder``; return the PNG bytes (for embedding)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    png = buffer.getvalue()
-    (folder / f"{name}.png").write_bytes(png)
-    fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None})
-    plt.close(fig)
-    return png
+def save(fig: Figure, folder: Path, name: str, vector: bool = False) -> bytes:
+    """Render ``fig`` once as ``name``.png in ``folder`` (and ``name``.svg only when ``vector``);
+    return the PNG bytes for embedding."""
+    data = png(fig)
+    (folder / f"{name}.png").write_bytes(data)
+    if vector:
+        (folder / f"{name}.svg").write_bytes(svg(fig))
+    return data
+
+
+SERVICE_PREFIXES = ("queue.", "busy.")
+"""Per-station gauges (sim/world.py): drawn by :func:`services_figure`, not one panel each."""
+
+
+def services_figure(series: dict, services: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
+                    load_end_s: float | None = None) -> Figure | None:
+    """One panel per finite-capacity service: requests waiting (left axis) and the share of its
+    servers busy (right axis, %), per bin, with fault windows shaded; None without such services."""
+    gauges = series.get("gauges", {})
+    names = [name for name in services if f"queue.{name}" in gauges and services[name].get("servers")]
+    names.sort(key=lambda n: (-(services[n].get("mean_queue") or 0.0), -(services[n].get("utilisation") or 0.0), n))
+    if not names:
+        return None
+    shown = shown_end_s(series, end_s, load_end_s)
+    fig = new_figure(10, 1.45 * len(names) + 1.2)
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    bin_s = series["bin_s"]
+    unit_s = time_axis(axes[-1], shown)
+    for ax, name in zip(axes, names):
+        servers = services[name]["servers"]
+        x, queue = _xy(gauges[f"queue.{name}"], bin_s, "gauge", shown)
+        ax.step(x / unit_s, queue, where="post", lw=1.0, color=PALETTE[1], label="waiting")
+        ax.set_ylim(0, max(1.0, float(queue.max(initial=0.0)) * 1.08))
+        integer_ticks(ax)
+        busy_axis = ax.twinx()
+        x, busy = _xy(gauges.get(f"busy.{name}", []), bin_s, "gauge", shown)
+        busy_axis.step(x / unit_s, 100.0 * busy / servers, where="post", lw=1.0, color=PALETTE[0], label="busy")
+        busy_axis.set_ylim(0, 105)
+        busy_axis.tick_params(labelsize=SMALL_PT, colors=PALETTE[0])
+        busy_axis.set_ylabel("% busy", fontsize=SMALL_PT, color=PALETTE[0])
+        shade_faults(ax, fault_windows, unit_s)
+        wasted = services[name].get("wasted_work_share") or 0.0
+        ax.set_ylabel(f"{name}\n{servers:,} servers\nwaiting · {100 * wasted:.0f} % wasted", rotation=0, ha="right",
+                      va="center", fontsize=SMALL_PT, color=PALETTE[1])
+        ax.tick_params(labelsize=SMALL_PT)
+        ax.grid(alpha=0.25)
+    axes[-1].set_xlim(0, shown / unit_s)
+    fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
+    fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
+                 "servers busy (blue, right); wasted = share of its work done for callers who had given up",
+                 fontsize=SMALL_PT, x=0.01, ha="left")
+    return fig

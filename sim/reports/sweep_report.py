@@ -1,51 +1,53 @@
 """The sweep report: each KPI against each parameter with 95 % confidence bands over the seeds,
-a heatmap per KPI when two parameters span a grid, a per-point table, as HTML and Markdown.
+a heatmap per KPI when two parameters span a grid, and a per-point table, as HTML (on the run and
+compare reports' template, one self-contained file) and Markdown.
 
 Written into ``<sweep out>/report/`` atomically, beside ``points.csv`` (the per-point means and
-confidence intervals that the plots show).
+confidence intervals that the plots show). Each figure is rendered once, as PNG: embedded in
+``index.html`` and linked from ``index.md``.
 """
 
 from __future__ import annotations
 
+import base64
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import jinja2
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment  # noqa: E402
-
-from sim.reports.output import write_folder_atomic, write_text_atomic  # noqa: E402
-from sim.runners.kpis import KPI_DESCRIPTIONS  # noqa: E402
+from sim import __version__
+from sim.reports import format as fmt
+from sim.reports.figures import FONT_PT, SMALL_PT, new_figure, png
+from sim.reports.output import write_folder_atomic, write_text_atomic
+from sim.runners.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, kpi_bounds
+from sim.stats import mean_ci
 
 if TYPE_CHECKING:
     from sim.config.sweep import LoadedSweep
 
 POINTS_FILE = "points.csv"
 MAX_LINES = 8
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-"""Student t 97.5 % quantiles for 1..30 degrees of freedom (1.96 beyond)."""
+LABEL_CHARS = 32
+"""Axis labels wrap at this many characters (a long KPI name must not run off the figure)."""
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+ACRONYMS = {"psp": "PSP", "dlq": "DLQ", "db": "DB", "p99": "p99", "mtbf": "MTBF", "mttr": "MTTR"}
+_TEMPLATES = Path(__file__).parent / "templates"
+_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                           undefined=jinja2.StrictUndefined)
+_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
+                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
-def t975(dof: int) -> float:
-    return _T975[dof - 1] if 1 <= dof <= len(_T975) else 1.959964
-
-
-def mean_ci(values) -> tuple[float, float, float]:
-    """Mean and 95 % confidence interval (Student t) of the finite values; NaN when undefined."""
-    data = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=float)
-    if data.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(data.mean())
-    if data.size == 1:
-        return mean, math.nan, math.nan
-    half = t975(data.size - 1) * float(data.std(ddof=1)) / math.sqrt(data.size)
-    return mean, mean - half, mean + half
+def point_ci(values, kpi: str) -> tuple[float, float, float]:
+    """Mean and 95 % CI of one KPI over a point's seeds (``sim.stats.mean_ci``, clipped to the
+    KPI's physical range); NaN when undefined."""
+    stat = mean_ci(values, kpi_bounds(kpi))
+    return tuple(math.nan if stat[k] is None else stat[k] for k in ("mean", "low", "high"))  # type: ignore[return-value]
 
 
 def points_frame(rows: list[dict], parameters: list[str], kpis: list[str]) -> pd.DataFrame:
@@ -55,12 +57,22 @@ def points_frame(rows: list[dict], parameters: list[str], kpis: list[str]) -> pd
     for point, group in frame.groupby("point", sort=True):
         record = {"point": point, **{p: group[p].iloc[0] for p in parameters}, "runs": len(group)}
         for kpi in kpis:
-            mean, low, high = mean_ci(group[kpi].tolist())
-            record[kpi] = mean
-            record[f"{kpi}_ci_low"] = low
-            record[f"{kpi}_ci_high"] = high
+            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = point_ci(group[kpi].tolist(), kpi)
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def parameter_label(key: str) -> str:
+    """A key path as a person reads it: ``model.executor.psp_timeout`` → ``executor › PSP timeout``."""
+    path = key[len("model."):] if key.startswith("model.") else key
+    words = []
+    for part in path.split("."):
+        words.append(" ".join(ACRONYMS.get(w, w) for w in part.split("_")))
+    return " › ".join(words)
+
+
+def kpi_label(kpi: str) -> str:
+    return KPI_BY_KEY[kpi].label if kpi in KPI_BY_KEY else kpi.replace("_", " ")
 
 
 def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) -> Path:
@@ -70,47 +82,64 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
     points = points_frame(rows, parameters, kpis)
     write_text_atomic(out_dir / POINTS_FILE, points.to_csv(index=False, lineterminator="\n"))
     grid = sweep.spec.sample == "grid"
-    units = {p: f" ({sweep.unit(p)})" if sweep.unit(p) else "" for p in parameters}
+    units = {p: sweep.unit(p) for p in parameters}
 
     def fill(folder: Path) -> None:
         figures = []
+        heatmaps = grid and len(parameters) == 2
         for kpi in kpis:
-            for position, parameter in enumerate(parameters):
+            # with a heatmap of the two parameters, one line plot (one line per value of the
+            # second) shows the rest: the plot against the second would repeat the same points
+            for parameter in parameters[:1] if heatmaps else parameters:
                 others = [p for p in parameters if p != parameter]
                 name = f"{kpi}--{_slug(parameter)}.png"
-                _line_plot(folder / name, points, parameter, others[0] if others else None, kpi, units)
-                figures.append({"kpi": kpi, "file": name, "title": f"{kpi} vs {parameter}"})
+                data = png(_line_plot(points, parameter, others[0] if others else None, kpi, units))
+                (folder / name).write_bytes(data)
+                figures.append({"kpi": kpi, "file": name, "png": _b64(data),
+                                "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"})
             if grid and len(parameters) >= 2:
-                name = f"{kpi}--heatmap.png"
-                _heatmap(folder / name, points, parameters[0], parameters[1], kpi, units)
-                figures.append({"kpi": kpi, "file": name, "title": f"{kpi}: {parameters[0]} × {parameters[1]}"})
+                # a third parameter gets one heatmap per value (a phase diagram per load, say), not a
+                # mean over its values; further ones are averaged
+                facets = [(None, points)] if len(parameters) == 2 else list(points.groupby(parameters[2], sort=True))
+                for value, subset in facets:
+                    suffix = "" if value is None else f"--{_slug(str(_plain(value)))}"
+                    name = f"{kpi}--heatmap{suffix}.png"
+                    data = png(_heatmap(subset, parameters[0], parameters[1], kpi, units))
+                    (folder / name).write_bytes(data)
+                    at = "" if value is None else \
+                        f" at {parameter_label(parameters[2])} = {fmt.setting(_plain(value), units[parameters[2]])}"
+                    figures.append({"kpi": kpi, "file": name, "png": _b64(data),
+                                    "title": f"{kpi_label(kpi)}: {parameter_label(parameters[0])} × "
+                                             f"{parameter_label(parameters[1])}{at}"})
         context = {
             "sweep": sweep.spec, "parameters": parameters, "kpis": kpis, "figures": figures,
+            "labels": {**{p: parameter_label(p) for p in parameters}, **{k: kpi_label(k) for k in kpis}},
             "descriptions": KPI_DESCRIPTIONS, "seeds": len(sweep.seeds), "points": len(sweep.points),
-            "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path,
-            "table": [_table_row(record, parameters, kpis) for record in points.to_dict("records")],
+            "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
+            "table": [_table_row(record, parameters, kpis, units) for record in points.to_dict("records")],
         }
-        env = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
-        (folder / "index.md").write_text(env.from_string(_MARKDOWN).render(**context), encoding="utf-8")
-        html = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(_HTML)
-        (folder / "index.html").write_text(html.render(**context), encoding="utf-8")
+        (folder / "index.md").write_text(_MD.get_template("sweep.md.j2").render(**context), encoding="utf-8")
+        (folder / "index.html").write_text(_HTML.get_template("sweep.html.j2").render(**context), encoding="utf-8")
 
     write_folder_atomic(out_dir / "report", fill)
     return out_dir / "report" / "index.html"
 
 
-def _table_row(record: dict, parameters: list[str], kpis: list[str]) -> dict:
-    cells = [_fmt(record[p]) for p in parameters]
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _table_row(record: dict, parameters: list[str], kpis: list[str], units: dict[str, str]) -> dict:
+    cells = [fmt.setting(_plain(record[p]), units[p]) for p in parameters]
     for kpi in kpis:
         mean, low, high = record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"]
-        cells.append(_fmt(mean) + ("" if math.isnan(low) else f" ± {_fmt((high - low) / 2)}"))
+        cells.append(fmt.value(kpi, mean) + ("" if math.isnan(low) else f" [{fmt.value(kpi, low)}, {fmt.value(kpi, high)}]"))
     return {"point": record["point"], "cells": cells}
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "–" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
+def _plain(value):
+    """numpy scalars as Python numbers (so the formatter treats them as numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _slug(text: str) -> str:
@@ -129,98 +158,75 @@ def _x_positions(points: pd.DataFrame, parameter: str) -> tuple[np.ndarray, list
     return np.array([labels.index(v) for v in column.astype(str)], dtype=float), labels
 
 
-def _line_plot(path: Path, points: pd.DataFrame, parameter: str, split: str | None, kpi: str,
-               units: dict[str, str]) -> None:
+def _kpi_axis(axis, kpi: str) -> None:
+    scale = 100.0 if kpi in fmt.PERCENT else 1.0
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.value(kpi, v / scale)))
+
+
+def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str, units: dict[str, str]):
     """Mean of ``kpi`` against ``parameter`` with its 95 % CI band; one line per value of
     ``split`` (the next parameter) when it has few values, else the points' average."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=90)
+    fig = new_figure(7.5, 4.2)
+    ax = fig.subplots()
     groups = [(None, points)]
     if split is not None and points[split].nunique() <= MAX_LINES:
         groups = [(value, group) for value, group in points.groupby(split, sort=True)]
     elif split is not None:
         groups = [(None, points.groupby(parameter, sort=True).mean(numeric_only=True).reset_index())]
     labels = None
-    for value, group in groups:
+    scale = 100.0 if kpi in fmt.PERCENT else 1.0
+    for index, (value, group) in enumerate(groups):
         group = group.sort_values(parameter)
         x, labels = _x_positions(group, parameter)
-        mean = group[kpi].to_numpy(dtype=float)
-        low, high = group[f"{kpi}_ci_low"].to_numpy(dtype=float), group[f"{kpi}_ci_high"].to_numpy(dtype=float)
-        line, = ax.plot(x, mean, marker="o", label=None if value is None else f"{split} = {_fmt(value)}")
-        ax.fill_between(x, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
+        mean = group[kpi].to_numpy(dtype=float) * scale
+        low = group[f"{kpi}_ci_low"].to_numpy(dtype=float) * scale
+        high = group[f"{kpi}_ci_high"].to_numpy(dtype=float) * scale
+        colour = PALETTE[index % len(PALETTE)]
+        ax.plot(x, mean, marker="o", color=colour,
+                label=None if value is None else f"{parameter_label(split)} = {fmt.setting(_plain(value), units[split])}")
+        ax.fill_between(x, low, high, alpha=0.18, color=colour, linewidth=0)
     if labels is not None:
-        ax.set_xticks(range(len(labels)), labels, rotation=20)
+        ax.set_xticks(range(len(labels)), labels)
     else:
         values = points[parameter].to_numpy(dtype=float)
         if values.min() > 0 and values.max() / values.min() >= 20:
             ax.set_xscale("log")
-    ax.set_xlabel(parameter + units[parameter])
-    ax.set_ylabel(kpi)
-    ax.set_title(f"{kpi} (mean, 95% CI over seeds)", fontsize=10)
+            ax.set_xticks(sorted(set(values)))
+            ax.minorticks_off()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.setting(v, units[parameter])))
+    _kpi_axis(ax.yaxis, kpi)
+    ax.set_xlabel(parameter_label(parameter), fontsize=FONT_PT)
+    ax.set_ylabel(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=FONT_PT)
+    ax.tick_params(labelsize=SMALL_PT)
+    ax.set_title(textwrap.fill(f"{kpi_label(kpi)}: mean over the seeds, band = 95 % CI", 2 * LABEL_CHARS),
+                 fontsize=FONT_PT)
     if groups[0][0] is not None:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=SMALL_PT)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
-def _heatmap(path: Path, points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[str, str]) -> None:
+def _heatmap(points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[str, str]):
+    """Mean of ``kpi`` over a grid of two parameters, each cell labelled in a colour that reads on
+    its background (dark text on light cells, white on dark)."""
     table = points.pivot_table(index=y, columns=x, values=kpi, aggfunc="mean").sort_index().sort_index(axis=1)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=90)
-    image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", origin="lower", cmap="viridis")
-    ax.set_xticks(range(len(table.columns)), [_fmt(v) for v in table.columns], rotation=30)
-    ax.set_yticks(range(len(table.index)), [_fmt(v) for v in table.index])
-    ax.set_xlabel(x + units[x])
-    ax.set_ylabel(y + units[y])
-    for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
-        ax.text(j, i, _fmt(value), ha="center", va="center", fontsize=7, color="white")
-    fig.colorbar(image, ax=ax, label=kpi)
-    ax.set_title(f"{kpi} (mean over seeds)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-_MARKDOWN = """# Sweep: {{ sweep.name }}
-
-{{ sweep.description }}
-
-Scenario `{{ scenario }}`, {{ points }} point(s) × {{ seeds }} seed(s), master seed {{ master_seed }}.
-Values are means over the seeds ± the half-width of the 95 % confidence interval (Student t).
-
-| point | {{ (parameters + kpis) | join(" | ") }} |
-|---|{% for _ in parameters + kpis %}---|{% endfor %}
-
-{% for row in table %}
-| {{ row.point }} | {{ row.cells | join(" | ") }} |
-{% endfor %}
-
-## KPIs
-
-{% for kpi in kpis %}
-- `{{ kpi }}`: {{ descriptions[kpi] }}
-{% endfor %}
-
-## Plots
-
-{% for figure in figures %}
-![{{ figure.title }}]({{ figure.file }})
-{% endfor %}
-"""
-
-_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sweep {{ sweep.name }}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}img{max-width:48%;margin:4px}</style></head>
-<body><h1>Sweep: {{ sweep.name }}</h1><p>{{ sweep.description }}</p>
-<p>Scenario <code>{{ scenario }}</code>, {{ points }} point(s) × {{ seeds }} seed(s), master seed {{ master_seed }}.
-Values are means over the seeds ± the half-width of the 95 % confidence interval (Student t).</p>
-<table><tr><th>point</th>{% for h in parameters + kpis %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for row in table %}<tr><td>{{ row.point }}</td>{% for c in row.cells %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</table>
-<h2>KPIs</h2><ul>{% for kpi in kpis %}<li><code>{{ kpi }}</code>: {{ descriptions[kpi] }}</li>{% endfor %}</ul>
-<h2>Plots</h2>
-{% for figure in figures %}<img src="{{ figure.file }}" alt="{{ figure.title }}" title="{{ figure.title }}">
-{% endfor %}
-</body></html>
-"""
+    fig = new_figure(7.5, 4.6)
+    ax = fig.subplots()
+    values = table.to_numpy(dtype=float)
+    image = ax.imshow(values, aspect="auto", origin="lower", cmap="viridis")
+    ax.set_xticks(range(len(table.columns)), [fmt.setting(_plain(v), units[x]) for v in table.columns])
+    ax.set_yticks(range(len(table.index)), [fmt.setting(_plain(v), units[y]) for v in table.index])
+    ax.set_xlabel(parameter_label(x), fontsize=FONT_PT)
+    ax.set_ylabel(parameter_label(y), fontsize=FONT_PT)
+    ax.tick_params(labelsize=SMALL_PT)
+    for (i, j), value in np.ndenumerate(values):
+        red, green, blue, _ = image.cmap(image.norm(value))
+        light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
+        ax.text(j, i, fmt.value(kpi, value), ha="center", va="center", fontsize=FONT_PT,
+                color="#111111" if light else "white")
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=SMALL_PT)
+    _kpi_axis(bar.ax.yaxis, kpi)
+    bar.ax.tick_params(labelsize=SMALL_PT)
+    ax.set_title(textwrap.fill(f"{kpi_label(kpi)} (mean over the seeds)", 2 * LABEL_CHARS), fontsize=FONT_PT)
+    return fig

@@ -4,18 +4,15 @@ arrows asynchronous hand-offs (Kafka topics, webhooks, files); boxes show instan
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-import matplotlib
+import networkx as nx
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from sim.graph import SYNC  # noqa: E402
+from sim.graph import SYNC
+from sim.reports.figures import new_figure, png, svg
 
 COLOURS = {"client": "#dbe9f6", "service": "#cfe8cf", "store": "#f3e3c3", "topic": "#f7d3d3", "external": "#e3e3e3"}
 KIND_NAMES = {"client": "client", "service": "our service", "store": "store / queue", "topic": "Kafka topic",
@@ -47,21 +44,21 @@ def _arc_middle(ax, source: tuple, target: tuple, rad: float) -> tuple[float, fl
     return tuple(ax.transData.inverted().transform(middle))
 
 
-def draw(g: nx.DiGraph, out_base: Path) -> list[Path]:
-    """Write ``out_base``.png and .svg; returns the paths written."""
-    plt.rcParams["svg.hashsalt"] = "paychaos"
-    plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
+def figure(g: nx.DiGraph) -> Figure:
+    """The system graph as a Figure (text at 10 pt: legible at 100 % in a report)."""
     positions = _positions(g)
     xs = [x for x, _ in positions.values()]
     ys = [y for _, y in positions.values()]
-    fig, ax = plt.subplots(figsize=(2.5 + 0.95 * (max(xs) - min(xs)), 2.2 + 1.1 * (max(ys) - min(ys))))
+    fig = new_figure(2.5 + 0.95 * (max(xs) - min(xs)), 2.4 + 1.25 * (max(ys) - min(ys)))
+    fig.set_layout_engine("none")
+    ax = fig.subplots()
     ax.set_xlim(min(xs) - 1.3, max(xs) + 1.3)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 2.0)
     boxes = {}
     for node, attrs in g.nodes(data=True):
         x, y = positions[node]
         boxes[node] = ax.text(
-            x, y, node_text(attrs), ha="center", va="center", fontsize=8, zorder=3,
+            x, y, node_text(attrs), ha="center", va="center", fontsize=10, zorder=3,
             bbox={"boxstyle": "round,pad=0.4", "fc": COLOURS.get(attrs.get("kind"), "white"), "ec": "#555555"},
         )
     fig.canvas.draw()  # lay out the boxes so arrows can be clipped to them
@@ -84,7 +81,7 @@ def draw(g: nx.DiGraph, out_base: Path) -> list[Path]:
             label = f"group {attrs['group']}"
         if label:
             x, y = _arc_middle(ax, positions[source], positions[target], rad)
-            ax.text(x, y, label, fontsize=6.5, ha="center", va="center",
+            ax.text(x, y, label, fontsize=9, ha="center", va="center",
                     color=arrow.arrow_patch.get_edgecolor(), zorder=4,
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
     legend = [
@@ -92,27 +89,31 @@ def draw(g: nx.DiGraph, out_base: Path) -> list[Path]:
         Line2D([0], [0], color="#b03030", lw=1.2, linestyle=(0, (4, 3)), label="asynchronous (topic, webhook, file)"),
     ] + [Patch(fc=COLOURS[k], ec="#555555", label=KIND_NAMES[k]) for k in COLOURS
          if any(kind == k for _, kind in g.nodes(data="kind"))]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=7, frameon=False)
-    ax.set_title(f"{g.graph.get('name', 'model')} ({g.graph.get('wiring', '')} wiring)", fontsize=10)
+    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=10, frameon=False)
+    ax.set_title(f"{g.graph.get('name', 'model')} ({g.graph.get('wiring', '')} wiring)", fontsize=12)
     ax.axis("off")
     fig.tight_layout()
+    return fig
+
+
+def draw(g: nx.DiGraph, out_base: Path, suffixes: tuple[str, ...] = (".png", ".svg")) -> list[Path]:
+    """Write ``out_base`` + each suffix (PNG and/or SVG); returns the paths written."""
+    fig = figure(g)
     written = []
-    for suffix in (".png", ".svg"):
+    for suffix in suffixes:
         path = out_base.with_name(out_base.name + suffix)
-        _save_atomic(fig, path)
+        _write_atomic(path, png(fig) if suffix == ".png" else svg(fig))
         written.append(path)
-    plt.close(fig)
     return written
 
 
-def _save_atomic(fig, path: Path) -> None:
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` under a temporary name, then rename; permissions follow the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        metadata = {"Date": None} if path.suffix == ".svg" else {"Software": None}
-        fig.savefig(tmp, dpi=150, metadata=metadata)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from sim.reports import format as fmt
-from sim.runners.kpis import KPIS
+from sim.runners.kpis import AFTER_RECOVERY_S, KPIS, RECOVERY_WINDOW_S
+
+
+EXPECTATION_MEANINGS = {
+    "stuck": "orders not final at the end of the run, whoever is still working on them",
+    "lost_payments": "orders not final at the end that nobody is still working on",
+}
+"""What an expectation counts, where two sound alike."""
 
 
 def verdict_rows(data: dict) -> list[dict]:
@@ -12,7 +19,9 @@ def verdict_rows(data: dict) -> list[dict]:
              + ("" if v["passed"] else f" — {v['count']} violation(s): "
                 + "; ".join(x["message"] for x in v["violations"][:3]))} for v in data["oracles"]]
     rows += [{"ok": e["held"], "name": f"expect {e['name']} {e['expected']}",
-              "detail": f"observed {e['observed']}"} for e in data["expectations"]]
+              "detail": f"observed {fmt.value(e['name'], e['observed'])}"
+              + (f" ({EXPECTATION_MEANINGS[e['name']]})" if e["name"] in EXPECTATION_MEANINGS else "")}
+             for e in data["expectations"]]
     return rows
 
 
@@ -30,15 +39,33 @@ def kpi_rows(data: dict) -> list[dict]:
     return rows
 
 
+def recovery_note(data: dict) -> str:
+    """Why a recovery KPI may read 0 s or –: the windows it is measured over are shorter than the
+    run's time bin (empty when the bin is fine enough)."""
+    bin_s = data["series"]["bin_s"]
+    if bin_s < RECOVERY_WINDOW_S and bin_s <= AFTER_RECOVERY_S / 2:
+        return ""
+    return (f"Measured in {fmt.duration(bin_s)} bins, coarser than the {fmt.duration(RECOVERY_WINDOW_S)} recovery "
+            f"window and the {fmt.duration(AFTER_RECOVERY_S)} after a fault: time to recover reads 0 s when goodput "
+            f"is back within the fault's last bin, and the peak after recovery is – when no whole bin follows the "
+            f"fault. Set bin: 1s in the scenario to measure them.")
+
+
 def recovery_rows(data: dict) -> list[dict]:
+    """Per fault window: when, time to recover (with the reason when it is 0 s or –), peak after."""
     rows = []
+    coarse = bool(recovery_note(data))
     for r in data.get("recovery", []):
-        ttr = {"recovered": fmt.value("time_to_recover_s", r["time_to_recover_s"]),
-               "not_recovered": f"not recovered (≥ {fmt.value('time_to_recover_s', r['time_to_recover_s'])})",
+        ttr = fmt.value("time_to_recover_s", r["time_to_recover_s"])
+        ttr = {"recovered": ttr + (" (goodput back within the bin; see note)" if coarse and r["time_to_recover_s"] == 0
+                                   else " (goodput back to 90 % as soon as the fault ended)" if r["time_to_recover_s"] == 0 else ""),
+               "not_recovered": f"not recovered (≥ {ttr}, the rest of the run)",
                "no_baseline": "– (no goodput before the fault)"}[r["recovery"]]
+        peak = r["peak_psp_rate_after_per_s"]
         rows.append({"fault": f"#{r['fault']} {r['kind']}", "target": r["target"],
-                     "window": f"{r['start_s']:g} s → {r['end_s']:g} s", "ttr": ttr,
-                     "peak_after": fmt.value("peak_psp_rate_per_s", r["peak_psp_rate_after_per_s"])})
+                     "window": fmt.window(r["start_s"], r["end_s"]), "ttr": ttr,
+                     "peak_after": fmt.value("peak_psp_rate_per_s", peak) if peak is not None
+                     else ("– (bin too coarse; see note)" if coarse else "–")})
     return rows
 
 

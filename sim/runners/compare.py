@@ -10,7 +10,9 @@ narrower than comparing two independent means.
 from __future__ import annotations
 
 from sim.config.loader import LoadedScenario
+from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
+from sim.reports import format as fmt
 from sim.runners.kpis import KPIS
 from sim.runners.replicate import Progress, Replicated, mean_ci, replication_seeds, run_many
 
@@ -26,8 +28,10 @@ def resolve_variants(loaded: LoadedScenario, names: list[str] | None) -> list[st
     chosen = names or defined
     unknown = [n for n in chosen if n not in loaded.scenario.variants]
     if unknown:
+        close = did_you_mean(unknown[0], defined)
         raise ConfigError(f"unknown variant(s) {', '.join(map(repr, unknown))}", file=loaded.scenario_path,
-                          key="variants", hint=f"variants in this scenario: {', '.join(defined)}")
+                          key="variants", hint=(f"{close} " if close else "") + f"variants in this scenario: "
+                          f"{', '.join(defined)}")
     if len(set(chosen)) != len(chosen):
         raise ConfigError("a variant is named twice in --variants", file=loaded.scenario_path, key="variants")
     if len(chosen) < 2:
@@ -76,19 +80,28 @@ def ranking(stats: dict[str, dict[str, dict]]) -> dict[str, list[dict]]:
 
 
 def pareto_front(stats: dict[str, dict[str, dict]]) -> list[str]:
-    """Variants no other variant beats on every Pareto axis (success ↑, PSP load ↓, p99 ↓)."""
+    """Variants no other variant dominates on the Pareto axes (success ↑, PSP load ↓, p99 ↓).
+
+    A difference smaller than the noise (the larger of the two 95 % CI half-widths) is a tie, not
+    a win: a variant 0.2 pp ahead on success within a ±1 pp interval, at 2.7× the PSP load, is
+    dominated, not Pareto-optimal. Without intervals (one replication) every difference counts."""
     points = {}
     for variant, s in stats.items():
         values = [s[key]["mean"] for key, _ in PARETO_AXES]
         if None not in values:
-            points[variant] = [v if better == "lower" else -v for v, (_, better) in zip(values, PARETO_AXES)]
-    front = []
-    for variant, p in points.items():
-        dominated = any(all(a <= b for a, b in zip(q, p)) and any(a < b for a, b in zip(q, p))
-                        for other, q in points.items() if other != variant)
-        if not dominated:
-            front.append(variant)
-    return front
+            points[variant] = [(v if better == "lower" else -v, s[key]["half_width"] or 0.0)
+                               for v, (key, better) in zip(values, PARETO_AXES)]
+
+    def dominates(q: list, p: list) -> bool:
+        better = worse = False
+        for (a, noise_a), (b, noise_b) in zip(q, p):
+            noise = max(noise_a, noise_b)
+            better |= a < b - noise
+            worse |= a > b + noise
+        return better and not worse
+
+    return [variant for variant, p in points.items()
+            if not any(dominates(q, p) for other, q in points.items() if other != variant)]
 
 
 def _fmt_ci(stat: dict, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
@@ -139,17 +152,18 @@ def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict
     loudest = max(stats, key=lambda v: mean(v, "psp_requests_per_order") or 0.0)
     sentences.append(
         f"**{loudest}** puts the most load on the PSP: {mean(loudest, 'psp_requests_per_order'):.2f} requests "
-        f"per order and a peak of {mean(loudest, 'peak_psp_rate_per_s'):.0f} req/s.")
+        f"per order and a peak of {fmt.number(mean(loudest, 'peak_psp_rate_per_s'))} req/s.")
     after = [v for v in stats if mean(v, "peak_psp_rate_after_recovery_per_s") is not None]
     if len(after) > 1:
         worst = max(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
         calm = min(after, key=lambda v: mean(v, "peak_psp_rate_after_recovery_per_s"))
         sentences.append(
             f"Right after the PSP recovers, **{worst}** hits it hardest "
-            f"({mean(worst, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s peak) and **{calm}** least "
-            f"({mean(calm, 'peak_psp_rate_after_recovery_per_s'):.0f} req/s).")
+            f"({fmt.number(mean(worst, 'peak_psp_rate_after_recovery_per_s'))} req/s peak) and **{calm}** least "
+            f"({fmt.number(mean(calm, 'peak_psp_rate_after_recovery_per_s'))} req/s).")
     if front:
-        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓): {', '.join(front)}.")
+        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓; differences inside the 95% CIs are "
+                         f"ties): {', '.join(front)}.")
     return {"variant": chosen, "text": " ".join(sentences), "safe_variants": safe}
 
 
@@ -179,6 +193,7 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
         "verdicts": {v: [run["verdict"] for run in rep.runs] for v, rep in results.items()},
         "fault_windows": first["fault_windows"],
         "end_s": first["end_s"],
+        "load_end_s": first.get("load_end_s"),
         "exemplars": {v: {key: rep.first[key] for key in ("series", "latency_cdf", "recovery", "kpis", "seed")}
                       for v, rep in results.items()},
         "config": first["config"]["scenario"],

@@ -8,10 +8,18 @@ Definitions (also in the README):
 - **goodput**: payment orders that end SUCCESS per second, by the time they succeeded (a series).
 - **time to recover** after a fault window ``[start, end]``: the first time ``t >= end`` at which
   the goodput averaged over ``[t, t + RECOVERY_WINDOW_S)`` is back to at least
-  ``RECOVERY_FRACTION`` of its average over the ``BASELINE_WINDOW_S`` before ``start``; the value is
-  ``t - end`` (0 when the fault did not dent goodput). A fault after which goodput never comes back
-  counts as the rest of the run (``end of run - end``); one with no goodput before it to recover
-  to has none. The run's KPI is the worst over its faults.
+  ``RECOVERY_FRACTION`` of its average over the ``BASELINE_WINDOW_S`` before ``start`` **and** the
+  backlog (orders not yet final, sampled per bin) is back to at most ``BACKLOG_FACTOR`` times its
+  baseline (plus ``BACKLOG_SLACK`` orders): goodput alone recovers while a backlog still drains. The
+  value is ``t - end`` (0 when the fault dented neither). A fault the run never recovers from counts
+  as the rest of the run (``end of run - end``); one with no goodput before it to recover to has
+  none. The run's KPI is the worst over its faults.
+- **time collapsed**: seconds of the load phase, from the first fault's start, during which the
+  goodput averaged over ``RECOVERY_WINDOW_S`` is below ``COLLAPSE_FRACTION`` of its average over the
+  ``BASELINE_WINDOW_S`` before that fault (a run that stays down after its trigger scores the whole
+  rest of the load phase).
+- **wasted work share**: of all the service time every station spent, the share spent on requests
+  whose caller had already given up (``summary.services`` has it per service).
 - **peak PSP request rate after recovery**: the largest ``psp_requests`` count in one time bin
   during the ``AFTER_RECOVERY_S`` after a PSP fault ends, divided by the bin width (requests/s).
   With ``bin: 100ms`` in the scenario this sees sub-second synchronised bursts.
@@ -29,6 +37,9 @@ if TYPE_CHECKING:
     from sim.world import World
 
 RECOVERY_FRACTION = 0.9
+COLLAPSE_FRACTION = 0.5
+BACKLOG_FACTOR = 2.0
+BACKLOG_SLACK = 10.0
 RECOVERY_WINDOW_S = 10.0
 BASELINE_WINDOW_S = 60.0
 AFTER_RECOVERY_S = 20.0
@@ -46,7 +57,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("success_rate", "success rate", "higher"),
     Kpi("double_charges", "double charges", "lower"),
     Kpi("money_at_risk_minor", "money at risk", "lower", "minor units"),
-    Kpi("stuck", "stuck payments", "lower"),
+    Kpi("stuck", "payments not final at the end (stuck)", "lower"),
     Kpi("dead_lettered", "DLQ count", "lower"),
     Kpi("recon_auto_fixed", "reconciliation breaks, auto-fixed", "lower"),
     Kpi("recon_by_hand", "reconciliation breaks, by hand", "lower"),
@@ -56,7 +67,10 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("p50_latency_ms", "p50 end-to-end latency", "lower", "ms"),
     Kpi("p95_latency_ms", "p95 end-to-end latency", "lower", "ms"),
     Kpi("p99_latency_ms", "p99 end-to-end latency", "lower", "ms"),
-    Kpi("time_to_recover_s", "time to recover (worst fault)", "lower", "s"),
+    Kpi("time_to_recover_s", "time to recover, goodput and backlog (worst fault)", "lower", "s"),
+    Kpi("time_collapsed_s", "time collapsed (goodput below half its level before the first fault)", "lower", "s"),
+    Kpi("recovered", "1 when goodput and backlog came back after every fault, 0 when the run stayed down", "higher"),
+    Kpi("wasted_work_share", "share of all service time spent on requests whose caller had given up", "lower"),
     Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
     Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
 )
@@ -84,6 +98,15 @@ ALL_KPIS = KPIS + INFO_KPIS
 KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
 KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
+
+
+UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed"})
+
+
+def kpi_bounds(key: str) -> tuple[float, float | None]:
+    """The physical range of a KPI (for clipping confidence intervals): a fraction lies in
+    [0, 1]; every other KPI (counts, rates, durations, ratios) is at least 0."""
+    return (0.0, 1.0) if key in UNIT_INTERVAL_KPIS else (0.0, None)
 
 
 def bin_index(t_s: float, bin_s: float) -> int:
@@ -117,22 +140,53 @@ def latency_cdf(world: "World") -> dict:
             "latency_ms": [round(float(x), 3) for x in np.quantile(latency, q)]}
 
 
-def time_to_recover(goodput: list[int], bin_s: float, start_s: float, end_s: float) -> tuple[str, float | None]:
+def _baseline(series: np.ndarray, bin_s: float, start_s: float) -> float:
+    """Mean of ``series`` over the ``BASELINE_WINDOW_S`` before ``start_s`` (0 when empty)."""
+    first = max(0, int(round((start_s - BASELINE_WINDOW_S) / bin_s)))
+    last = min(bin_index(start_s, bin_s), series.size)
+    return float(series[first:last].mean()) if last > first else 0.0
+
+
+def _moving_mean(series: np.ndarray, bin_s: float) -> np.ndarray:
+    """Mean over [t, t + RECOVERY_WINDOW_S) for every bin t where the window fits."""
+    width = max(1, int(round(RECOVERY_WINDOW_S / bin_s)))
+    return np.convolve(series, np.ones(width) / width, mode="valid") if series.size >= width else np.zeros(0)
+
+
+def time_to_recover(goodput: list[int], bin_s: float, start_s: float, end_s: float,
+                    backlog: list[float] | None = None) -> tuple[str, float | None]:
     """("recovered", seconds after ``end_s``), ("not_recovered", None) or ("no_baseline", None)
     when there was no goodput before the fault to recover to (see the module docstring)."""
     series = np.asarray(goodput, dtype=float)
-    first = max(0, int(round((start_s - BASELINE_WINDOW_S) / bin_s)))
-    last = bin_index(start_s, bin_s)
-    level = series[first:last].mean() if last > first else 0.0
+    level = _baseline(series, bin_s, start_s)
     if level <= 0:
         return "no_baseline", None
-    width = max(1, int(round(RECOVERY_WINDOW_S / bin_s)))
     begin = bin_index(end_s, bin_s)
-    windows = np.convolve(series, np.ones(width) / width, mode="valid") if series.size >= width else np.zeros(0)
-    hits = np.nonzero(windows[begin:] >= RECOVERY_FRACTION * level)[0]
+    ok = _moving_mean(series, bin_s)[begin:] >= RECOVERY_FRACTION * level
+    if backlog:
+        queue = np.asarray(backlog, dtype=float)
+        limit = BACKLOG_FACTOR * _baseline(queue, bin_s, start_s) + BACKLOG_SLACK
+        drained = queue[begin:begin + ok.size] <= limit
+        ok = ok[:drained.size] & drained
+    hits = np.nonzero(ok)[0]
     if not hits.size:
         return "not_recovered", None
     return "recovered", round(max(0.0, (begin + int(hits[0])) * bin_s - end_s), 6)
+
+
+def time_collapsed_s(goodput: list[int], bin_s: float, first_fault_s: float | None, load_end_s: float) -> float | None:
+    """Seconds of the load phase after ``first_fault_s`` with goodput below ``COLLAPSE_FRACTION`` of
+    its level before (see the module docstring); None without a fault or a level to compare."""
+    if first_fault_s is None:
+        return None
+    series = np.asarray(goodput, dtype=float)
+    level = _baseline(series, bin_s, first_fault_s)
+    if level <= 0:
+        return None
+    begin, end = bin_index(first_fault_s, bin_s), bin_index(load_end_s, bin_s)
+    width = max(1, int(round(RECOVERY_WINDOW_S / bin_s)))
+    windows = _moving_mean(series, bin_s)[begin:max(begin, end - width + 1)]
+    return round(float(np.count_nonzero(windows < COLLAPSE_FRACTION * level)) * bin_s, 6)
 
 
 def fault_recovery(data: dict) -> list[dict]:
@@ -146,7 +200,8 @@ def fault_recovery(data: dict) -> list[dict]:
         begin = bin_index(window["end_s"], bin_s)
         stop = bin_index(window["end_s"] + AFTER_RECOVERY_S, bin_s)
         after = psp[begin:stop]
-        status, seconds = time_to_recover(goodput, bin_s, window["start_s"], window["end_s"])
+        status, seconds = time_to_recover(goodput, bin_s, window["start_s"], window["end_s"],
+                                          series["gauges"].get("in_flight_orders"))
         rows.append({
             **window,
             "recovery": status,
@@ -188,6 +243,9 @@ def kpis(data: dict) -> dict:
         "p95_latency_ms": latency.get("p95"),
         "p99_latency_ms": latency.get("p99"),
         "time_to_recover_s": max(recovered) if recovered else None,
+        "time_collapsed_s": summary.get("time_collapsed_s"),
+        "wasted_work_share": summary.get("wasted_work_share"),
+        "recovered": None if summary.get("recovered") is None else int(summary["recovered"]),
         "peak_psp_rate_per_s": round(max(psp, default=0) / data["series"]["bin_s"], 3),
         "peak_psp_rate_after_recovery_per_s": (max(r["peak_psp_rate_after_per_s"] for r in psp_faults)
                                                if psp_faults else None),

@@ -4,63 +4,25 @@ Replication 0 uses the scenario's own seed (so one replication is exactly ``payc
 replication i > 0 uses ``derive_seed(seed, "replication.i")``. The seed list depends only on the
 scenario seed, so every variant of a comparison gets the same seeds: common random numbers.
 
-Confidence intervals are Student-t intervals for the mean, ``mean ± t(0.975, n-1)·s/√n``.
+Confidence intervals are Student-t intervals for the mean (``sim.stats.mean_ci``), clipped to
+each KPI's physical range.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Callable, Iterable
-
-import numpy as np
+from typing import Callable
 
 from sim.config.loader import LoadedScenario
 from sim.domain.orders import OrderState
 from sim.rng import derive_seed
-from sim.runners.kpis import KPIS, enrich
+from sim.runners.kpis import KPIS, enrich, kpi_bounds
 from sim.runners.run import run_scenario, simulate
-
-# two-sided 95 % Student-t quantiles t(0.975, df), df = 1..30, then a few larger df
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-         2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-         2.052, 2.048, 2.045, 2.042)
-_T975_LARGE = ((40, 2.021), (60, 2.000), (120, 1.980))
-Z975 = 1.959964
+from sim.stats import mean_ci, t975  # noqa: F401  (re-exported: the one CI implementation)
 
 Progress = Callable[[int], None]
-
-
-def t975(df: int) -> float:
-    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (table; conservative
-    between tabulated values)."""
-    if df < 1:
-        raise ValueError("a confidence interval needs at least two observations")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    for limit, value in reversed(_T975_LARGE):
-        if df >= limit:
-            return value
-    return _T975[-1]
-
-
-def mean_ci(values: Iterable[float | None]) -> dict:
-    """Mean and 95 % CI of ``values`` (None ignored): {mean, low, high, half_width, n}."""
-    data = np.asarray([v for v in values if v is not None], dtype=float)
-    n = int(data.size)
-    if n == 0:
-        return {"mean": None, "low": None, "high": None, "half_width": None, "n": 0}
-    mean = float(data.mean())
-    if n == 1:
-        return {"mean": _r(mean), "low": None, "high": None, "half_width": None, "n": 1}
-    half = t975(n - 1) * float(data.std(ddof=1)) / math.sqrt(n)
-    return {"mean": _r(mean), "low": _r(mean - half), "high": _r(mean + half), "half_width": _r(half), "n": n}
-
-
-def _r(x: float) -> float:
-    return round(x, 6)
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -85,15 +47,16 @@ def pick_sample_orders(world) -> dict[int, str]:
     return {order_id: label for label, order_id in wanted.items() if order_id is not None}
 
 
-def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False) -> dict:
+def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False,
+            on_time: Callable[[float, float], None] | None = None) -> dict:
     """One run's JSON-ready results with KPIs; with ``samples``, traced sample orders too
-    (a deterministic traced re-run of the same seed)."""
-    result = run_scenario(loaded, seed=seed, variant=variant)
+    (a deterministic traced re-run of the same seed); ``on_time(now, end)`` reports progress."""
+    result = run_scenario(loaded, seed=seed, variant=variant, on_time=on_time)
     data = enrich(result.data, result.world)
     if samples:
         picked = pick_sample_orders(result.world)
         if picked:
-            traced, _, _ = simulate(loaded, seed, variant, trace_orders=frozenset(picked))
+            traced, _, _ = simulate(loaded, seed, variant, trace_orders=frozenset(picked), trace_requests=True)
             orders = result.world.orders
             data["sample_orders"] = [
                 {"order": order_id, "label": label, "created_at_s": round(orders.created_at[order_id], 6),
@@ -147,7 +110,7 @@ class Replicated:
         return [run["kpis"][key] for run in self.runs]
 
     def stats(self) -> dict[str, dict]:
-        return {kpi.key: mean_ci(self.kpi_values(kpi.key)) for kpi in KPIS}
+        return {kpi.key: mean_ci(self.kpi_values(kpi.key), kpi_bounds(kpi.key)) for kpi in KPIS}
 
     def to_dict(self) -> dict:
         """``results.json`` of a replicated run: the first run's full results, plus replications."""

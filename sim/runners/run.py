@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from sim import __version__
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
@@ -29,6 +30,9 @@ EXPECTATION_KPIS = {
     "psp_attempts_per_order": "psp_attempts_per_order",
     "dead_lettered": "dead_lettered",
     "stuck": "stuck",
+    "time_to_recover_s": "time_to_recover_s",
+    "time_collapsed_s": "time_collapsed_s",
+    "wasted_work_share": "wasted_work_share",
 }
 
 
@@ -54,14 +58,19 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None) -> tuple[World, list[Verdict], object]:
+             trace_orders: frozenset[int] | None = None,
+             trace_requests: bool = False,
+             on_time: Callable[[float, float], None] | None = None) -> tuple[World, list[Verdict], object]:
     """Build and run the world; return it with the oracle verdicts and the reconciliation."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
-    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders)
+    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders, requests=trace_requests)
     world = build_world(model, scenario, seed, trace)
-    world.env.run(until=world.end_s)
+    if on_time is None:
+        world.env.run(until=world.end_s)
+    else:
+        run_reporting(world, on_time)
     verdicts = check(world)
     recon = None
     if model.reconciliation.enabled:
@@ -75,13 +84,26 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     return world, verdicts, recon
 
 
+PROGRESS_STEPS = 200
+"""A run that reports its progress stops this many times (the order of events is unchanged)."""
+
+
+def run_reporting(world: World, on_time: Callable[[float, float], None]) -> None:
+    """Run to the end in ``PROGRESS_STEPS`` slices, calling ``on_time(now, end)`` after each (a
+    progress bar in simulated time). Stopping and resuming keeps every event's order."""
+    end = world.end_s
+    for step in range(1, PROGRESS_STEPS + 1):
+        world.env.run(until=end * step / PROGRESS_STEPS)
+        on_time(world.env.now, end)
+
+
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-                 explain: bool = True) -> RunResult:
+                 explain: bool = True, on_time: Callable[[float, float], None] | None = None) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
     trace of the offending orders so each violation says what happened, when."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    world, verdicts, recon = simulate(loaded, seed, variant)
+    world, verdicts, recon = simulate(loaded, seed, variant, on_time=on_time)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {

@@ -12,6 +12,7 @@ from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
 from sim.oracles.money import doubled as doubled_lines
+from sim.runners.kpis import goodput_counts, time_collapsed_s, time_to_recover
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -39,6 +40,10 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     client = metrics.histograms.get("client_latency_s", Histogram())
     twice = doubled_lines(world)
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
+    stations = [station for _name, station in sorted(world.stations.items()) if station.stats.arrivals]
+    services = {station.name: station.stats.as_dict(world.env.now) for station in stations}
+    wasted_s = sum(station.stats.wasted_s for station in stations)
+    busy_s = sum(station.stats.service_s for station in stations)
     return {
         "checkouts": world.clients.checkouts,
         "checkouts_accepted": len(world.checkouts),
@@ -73,6 +78,9 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "payouts": _payouts(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
+        "services": services,
+        "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
+        **_recovery(world),
     }
 
 
@@ -148,3 +156,26 @@ def _payouts(world: "World") -> dict | None:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def _recovery(world: "World") -> dict:
+    """Worst time to recover over the fault windows (goodput and backlog, see
+    ``sim.runners.kpis``) and the time spent collapsed: in the summary, so a scenario can expect them."""
+    series = world.metrics.series
+    goodput = goodput_counts(world)
+    backlog = series.gauges.get("in_flight_orders")
+    worst: float | None = None
+    stuck = False
+    for window in world.fault_windows:
+        status, seconds = time_to_recover(goodput, series.bin_s, window.start_s, window.end_s, backlog)
+        if status == "not_recovered":
+            seconds = world.end_s - window.end_s
+            stuck = True
+        if seconds is not None:
+            worst = seconds if worst is None else max(worst, seconds)
+    first = min((w.start_s for w in world.fault_windows), default=None)
+    return {
+        "time_to_recover_s": None if worst is None else round(worst, 6),
+        "time_collapsed_s": time_collapsed_s(goodput, series.bin_s, first, world.load_end_s),
+        "recovered": None if worst is None else not stuck,
+    }

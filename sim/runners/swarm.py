@@ -6,7 +6,7 @@ needs no change here. Parameters are drawn so that Hypothesis shrinks them towar
 readable counterexample: probabilities toward 1, times toward 0, choices toward the default.
 
 Everything is drawn as plain YAML-ready values (``"12s"``, ``0.5``) *before* the simulation
-starts (DESIGN §7): the exact dict that is run is the one written back as a scenario.
+starts (docs/design.md §11.4): the exact dict that is run is the one written back as a scenario.
 """
 
 from __future__ import annotations

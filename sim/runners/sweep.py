@@ -24,7 +24,7 @@ from sim.config.loader import LoadedScenario
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.config.sweep import LoadedSweep
-from sim.errors import ConfigError
+from sim.errors import ConfigError, EnvironmentProblem
 from sim.runners.kpis import KPI_NAMES, kpis as run_kpis
 from sim.runners.run import run_scenario
 from sim.runners.sweep_store import SweepStore, csv_text
@@ -114,13 +114,46 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
                                dashboard_address=None)
         client = Client(cluster)
     try:
+        _check_cluster(client, scheduler or "the local cluster")
         futures = client.map(run_task, tasks, pure=False)
         for future in dask_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except ImportError as exc:
+                raise _not_installed("a Dask worker", scheduler, exc) from None
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+_PROBE = "__import__('sim.runners.sweep').__version__"
+"""Evaluated on the scheduler and each worker before any task is sent: a worker that cannot import
+paychaos would otherwise die unpickling its first task, and the sweep would wait for ever."""
+
+
+def _check_cluster(client, where: str) -> None:
+    """Raise EnvironmentProblem unless the scheduler and every worker run this paychaos version."""
+    from sim import __version__
+
+    for role, probe in (("the Dask scheduler", client.run_on_scheduler), ("a Dask worker", client.run)):
+        try:
+            found = probe(eval, _PROBE)  # eval is a builtin: it unpickles where paychaos is missing
+        except ImportError as exc:
+            raise _not_installed(role, where, exc) from None
+        versions = set(found.values()) if isinstance(found, dict) else {found}
+        if versions - {__version__}:
+            raise EnvironmentProblem(
+                f"{role} at {where} runs paychaos {', '.join(sorted(map(str, versions - {__version__})))}, "
+                f"this process {__version__}", hint="install the same paychaos version on the scheduler and every "
+                "worker: results would otherwise differ by worker")
+
+
+def _not_installed(role: str, where: str | None, exc: ImportError) -> EnvironmentProblem:
+    return EnvironmentProblem(
+        f"{role} at {where or 'the local cluster'} cannot import paychaos ({exc})",
+        hint="install paychaos, the same version as here, on the scheduler and every worker: pip install "
+        "'paychaos[dask]'; or run with --executor local")
 
 
 @dataclass

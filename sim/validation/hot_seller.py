@@ -1,4 +1,4 @@
-"""Hot-seller wallet contention against the AWS backoff-and-jitter experiment (DESIGN §8).
+"""Hot-seller wallet contention against the AWS backoff-and-jitter experiment (docs/design.md §13).
 
 AWS (Architecture Blog, "Exponential Backoff and Jitter", 2015) let N clients write one row with
 optimistic concurrency at once and counted the calls and the time until all had succeeded, per
@@ -62,7 +62,10 @@ class Contention:
 def wallet_config(strategy: RetryStrategy, latency: object | None = None) -> WalletConfig:
     """The reference model's wallet with ``strategy`` (base 5 ms, cap 2 s, unlimited attempts)."""
     cfg = load_model(MODELS_DIR / "async-kafka.yaml").wallet
-    update: dict = {"occ_retry": RetryPolicy(strategy=strategy, max_attempts=NEVER_GIVE_UP, base=BASE_S, cap=CAP_S)}
+    update: dict = {"occ_retry": RetryPolicy(strategy=strategy, max_attempts=NEVER_GIVE_UP, base=BASE_S, cap=CAP_S),
+                    # AWS's experiment has no connection pool between its clients and the row (a pool
+                    # would serialise the writers and hide the optimistic-concurrency contention)
+                    "connections": None}
     if latency is not None:
         update["latency"] = latency
     return cfg.model_copy(update=update)

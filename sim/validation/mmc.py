@@ -50,7 +50,7 @@ CASES = (
     MmcCase(3.0, 1.0, 4, 40_000),
     MmcCase(9.0, 1.0, 10, 80_000),
 )
-"""M/M/1 at ρ = 0.5 and 0.9, M/M/4 at 0.75, and DESIGN §8's example (λ=9, μ=1, c=10: Wq=0.6687 s).
+"""M/M/1 at ρ = 0.5 and 0.9, M/M/4 at 0.75, and docs/design.md §13's example (λ=9, μ=1, c=10: Wq=0.6687 s).
 Heavier traffic needs more customers: the wait's autocorrelation grows like 1/(1−ρ)²."""
 
 

@@ -24,12 +24,12 @@ SECTIONS = (
         "attempts per order (orders created in the last 60 s of the fault are not counted). "
         "Amplification: executor retries × the PSP's bank retries (`psp.bank_retry`) with banks "
         "failing at q; bank authorisations per order (`psp.bank_attempts`). Reference: E[executor "
-        "attempts] × E[bank attempts per executor attempt], = A·B at q = 1 (DESIGN's 3 layers × 3 = 27 "
-        "needs a third retrying layer, which the model does not have: the product rule is what is "
-        "checked). Retry budget: **measured on the policy object** `RetryBudget` (+0.1 token per "
-        "success, bucket 5) gating retries of requests failing at p, not yet through the executor "
-        "(issue 5 wires the budget in; `tests/test_validation.py` has the model-path test, skipped "
-        "until then). Reference: attempts = 1/(1 − 0.1(1 − p)) when the budget binds, never above 1.1×."
+        "attempts] × E[bank attempts per executor attempt], = A·B at q = 1 (two retrying layers are "
+        "measured: the product rule is what is checked; 3 layers × 3 = 27 follows from it). Retry "
+        "budget: `RetryBudget` (+0.1 token per success, bucket 5) gating retries of requests failing "
+        "at p, measured twice: **on the policy object**, and through the full model as the executor's "
+        "`retry_budget` on its PSP retries (`tests/test_validation.py` runs both). Reference: attempts "
+        "= 1/(1 − 0.1(1 − p)) when the budget binds, never above 1.1×."
     )),
     ("Hot-seller wallet contention (AWS backoff and jitter)", "hot_seller", (
         "N payment-success credits of one seller at t = 0 on the model's `Wallet` (optimistic "
@@ -111,7 +111,8 @@ def render(sections: dict[str, list[Row]], size: Size, master_seed: int) -> str:
         "95 % confidence interval over independent replications (Student's t), each replication "
         "seeded from the master seed; a check agrees when its criterion holds, tolerances come from "
         "the interval, never from a pinned seed. \"—\" in Agrees marks numbers reported for context "
-        "(no claim of the source attached). The numbers to validate against are DESIGN §8's.",
+        "(no claim of the source attached). The numbers to validate against are those of "
+        "docs/design.md §13.",
         "",
         f"With {len(claims)} claims each checked at 95 %, about {len(claims) / 20:.1f} would miss by chance "
         "alone even if the simulator were exact. \"yes (family-wise)\" marks a reference outside its 95 % "

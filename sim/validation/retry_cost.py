@@ -1,4 +1,4 @@
-"""Retry cost, amplification across layers, and the retry budget's 1.1× (DESIGN §8).
+"""Retry cost, amplification across layers, and the retry budget's 1.1× (docs/design.md §13).
 
 - **Retry cost**: the reference async model with a ``psp_errors`` fault at probability p for the
   whole load phase and the executor retrying ``immediate`` with ``max_attempts: N+1``. Nothing
@@ -10,8 +10,8 @@
   with issuing banks failing at probability q: bank attempts per order = E[executor attempts] ×
   E[bank attempts per executor attempt] (Wald), = A·B when q = 1.
 - **Retry budget**: ``RetryBudget`` (+0.1 token per success, bucket 5) gating the retries of
-  requests that fail at probability p. Measured on the policy object until the executor takes a
-  budget, both on the policy object and through the full model (the executor's ``retry_budget``).
+  requests that fail at probability p, measured both on the policy object and through the full
+  model (the executor's ``retry_budget``).
 """
 
 from __future__ import annotations

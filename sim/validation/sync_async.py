@@ -1,4 +1,4 @@
-"""Sync vs async under a PSP latency spike: the talk's claim, measured (DESIGN §3).
+"""Sync vs async under a PSP latency spike: the talk's claim, measured (docs/design.md §5).
 
 ``models/async-kafka.yaml`` and ``models/sync-http.yaml`` play the same traffic (same seed: the
 same checkouts at the same instants) with a ``psp_latency`` fault adding 5 s to every PSP call

@@ -1,4 +1,4 @@
-"""Reference values from queueing theory and the retry literature (DESIGN §8), in pure Python."""
+"""Reference values from queueing theory and the retry literature (docs/design.md §13), in pure Python."""
 
 from __future__ import annotations
 

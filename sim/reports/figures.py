@@ -1,0 +1,103 @@
+"""What every report figure shares: a backend-free Figure, human time axes, fault-window shading
+with a legend that names the fault, and PNG rendering.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure`` on an Agg canvas of
+its own), never through ``pyplot``: importing the reports switches no backend, so a notebook keeps
+Jupyter's inline backend.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sim.reports import format as fmt
+
+DPI = 110
+"""Pixels per inch of the PNGs; a 10-inch figure is 1,100 px wide, shown at about 100 % in a report."""
+FONT_PT = 10
+SMALL_PT = 9
+FAULT_COLOURS = ("#f4b183", "#9dc3e6", "#c9a0dc", "#a9d18e", "#ffd966", "#bdbdbd")
+TIME_UNITS = (("h", 3600.0, 3 * 3600.0), ("min", 60.0, 180.0), ("s", 1.0, 0.0))
+"""(name, seconds, from a span of): minutes for runs of 3 min or more, hours from 3 h."""
+
+
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A Figure with its own Agg canvas and constrained layout (no pyplot, no global backend)."""
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (no timestamp metadata: the same results give the same bytes)."""
+    buffer = io.BytesIO()
+    # the canvas's own print: one draw with the layout (``savefig`` draws twice under a layout engine)
+    fig.canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def svg(fig: Figure) -> bytes:
+    """The figure as SVG bytes (stable ids, no date), for when a vector copy is asked for."""
+    buffer = io.BytesIO()
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "paychaos", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def time_unit(span_s: float) -> tuple[str, float]:
+    """The unit a time axis spanning ``span_s`` reads in: s, min or h."""
+    for name, seconds, from_span in TIME_UNITS:
+        if span_s >= from_span:
+            return name, seconds
+    return "s", 1.0
+
+
+def time_axis(ax, span_s: float, label: str = "simulated time") -> float:
+    """Label ``ax``'s x axis in the unit that suits ``span_s``; returns that unit in seconds
+    (divide x values by it)."""
+    name, seconds = time_unit(span_s)
+    ax.set_xlabel(f"{label} ({name})", fontsize=SMALL_PT)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(round(v, 6))))
+    return seconds
+
+
+def integer_ticks(ax) -> None:
+    """Whole-number ticks on the y axis (messages, orders: there is no half a message)."""
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+
+
+def fault_colours(fault_windows: list[dict]) -> dict[str, str]:
+    """A colour per fault kind, in order of first appearance."""
+    colours: dict[str, str] = {}
+    for window in fault_windows:
+        kind = _fault_name(window)
+        colours.setdefault(kind, FAULT_COLOURS[len(colours) % len(FAULT_COLOURS)])
+    return colours
+
+
+def _fault_name(window: dict) -> str:
+    return f"{window.get('kind', 'fault')} ({window.get('target', '?')})"
+
+
+def shade_faults(ax, fault_windows: list[dict], unit_s: float) -> None:
+    """Shade every fault window in its kind's colour."""
+    colours = fault_colours(fault_windows)
+    for window in fault_windows:
+        ax.axvspan(window["start_s"] / unit_s, window["end_s"] / unit_s, color=colours[_fault_name(window)],
+                   alpha=0.45, lw=0, zorder=0)
+
+
+def fault_legend(fig_or_ax, fault_windows: list[dict], **kwargs) -> None:
+    """A legend naming each shaded fault kind (proxy patches: nothing is drawn at t = 0)."""
+    colours = fault_colours(fault_windows)
+    if not colours:
+        return
+    handles = [Patch(color=colour, alpha=0.45, label=f"fault: {name}") for name, colour in colours.items()]
+    fig_or_ax.legend(handles=handles, fontsize=SMALL_PT, **kwargs)
