@@ -18,7 +18,7 @@ from sim.components.risk import APPROVE, UNAVAILABLE, RiskService
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
-from sim.validation import hot_seller, mmc, retry_cost, sync_async, theory
+from sim.validation import hot_seller, mmc, orbit, orbit_chain, psp_erlang, retry_cost, sync_async, theory
 from sim.validation.__main__ import main as validate_main
 from sim.validation.report import render
 from sim.validation.rows import CI, ROOT_DOCS, Size, verdict
@@ -224,6 +224,53 @@ def test_report_marks_a_disagreement():
 def test_committed_docs_come_from_the_generator():
     text = (ROOT_DOCS / "validation.md").read_text()
     assert text.startswith("# Validation") and "do not edit by hand" in text
-    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async"):
+    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit", "Erlang C on the PSP"):
         assert f"## {title}" in text
     assert "| **NO** |" not in text
+
+
+# -- retry orbit: the Markov chain and the simulated station -------------------------------------------
+
+def test_orbit_chain_without_retries_is_mm1k():
+    """q = 1 (every failed caller gives up): the queue length is M/M/1/K whatever the patience
+    (timed-out requests stay queued), P(n) ∝ ρⁿ, the orbit stays empty, and the time from K to 0 is
+    the birth-death sum Σₖ (1/μ) Σⱼ ρʲ."""
+    lam, mu, big_k = 0.7, 1.3, 6
+    solution = orbit_chain.solve(orbit_chain.OrbitParams(lam, mu, 0.4, 0.5, 1.0, big_k))
+    rho = lam / mu
+    weights = [rho**n for n in range(big_k + 1)]
+    expected = [w / sum(weights) for w in weights]
+    assert solution.queue_distribution.tolist() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert solution.mean_orbit == pytest.approx(0.0, abs=1e-12)
+    hit = sum(sum(rho**j for j in range(big_k - k + 1)) / mu for k in range(1, big_k + 1))
+    assert solution.full_to_empty_s == pytest.approx(hit, rel=1e-9)
+
+
+def test_orbit_chain_goodput_without_timeouts_is_the_mm1k_throughput():
+    """θ = 0: every served request is goodput, so goodput = λ(1 − P(n = K)) (M/M/1/K), and only
+    rejections feed the orbit."""
+    lam, mu, big_k = 0.8, 1.0, 4
+    solution = orbit_chain.solve(orbit_chain.OrbitParams(lam, mu, 0.0, 1.0, 1.0, big_k))
+    rho = lam / mu
+    p_full = rho**big_k * (1 - rho) / (1 - rho ** (big_k + 1))
+    assert solution.goodput_per_s == pytest.approx(lam * (1 - p_full), rel=1e-9)
+
+
+def test_orbit_chain_truncation_is_below_its_bound():
+    solution = orbit_chain.solve(orbit.CASES[1].params)
+    assert solution.mass_at_bound < orbit_chain.TRUNCATION_MASS
+    assert len(solution.queue_modes()) == 2  # the bistable case is bistable
+
+
+@pytest.mark.slow
+def test_orbit_simulation_agrees_with_its_markov_chain():
+    rows = orbit.validate(CI, SEED)
+    assert len(rows) == 3 * len(orbit.CASES)
+    _check(rows)
+
+
+@pytest.mark.slow
+def test_psp_stage_matches_erlang_c():
+    rows = psp_erlang.validate(Size("test", replications=6, scale=0.2), SEED)
+    assert len(rows) == 2 * len(psp_erlang.CASES)
+    _check(rows)

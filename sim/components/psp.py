@@ -439,11 +439,13 @@ class Psp:
             self._reply(_R_UNAVAILABLE, on_reply)
             return True
         rate = faults.rate_limit_per_s
-        if rate is None:
-            rate = self._rate_limit_per_s
-        elif self._rate_limit_per_s is not None and self._rate_limit_per_s < rate:
-            rate = self._rate_limit_per_s
-        if rate is not None and not self._take_token(now, rate):
+        if rate is None or (self._rate_limit_per_s is not None and self._rate_limit_per_s < rate):
+            rate = self._rate_limit_per_s  # the model's own limit, with the model's Retry-After
+            if rate is not None and not self._take_token(now, rate):
+                self._counters["psp.rate_limited"] += 1
+                self._reply(self._overloaded, on_reply)
+                return True
+        elif not self._take_token(now, rate):
             self._counters["psp.rate_limited"] += 1
             self._reply(Reply(ReplyCode.RATE_LIMITED, faults.retry_after_s), on_reply)
             return True

@@ -2,8 +2,11 @@
 
 Every service of the flow that can be overloaded is a station:
 
-- ``servers`` work at once; the rest wait in a queue, first come first served (FIFO) or newest
-  first (LIFO, which under overload serves the requests whose callers are still waiting);
+- ``servers`` work at once; the rest wait in a queue, first come first served (FIFO), newest
+  first (LIFO, which under overload serves the requests whose callers are still waiting) or in
+  random order (a free server takes a uniformly random waiting request, drawn from the named
+  stream ``rng`` the station is given: the order of service under which a queue with impatient
+  callers is a Markov chain in counts, ``sim/validation/orbit.py``);
 - a queue longer than ``max_queue`` rejects at once (the caller gets a 503, or a 429 with
   Retry-After where the service sends one);
 - service time grows with concurrency by the universal scalability law: a request that starts while
@@ -23,14 +26,15 @@ Two ways in, one behaviour:
 - :class:`DelayStation` serves a request of known service time (a database call, a bank's decision).
   With FIFO it computes the wait at arrival with the exact multi-server FCFS recursion (the request
   starts when the earliest of the ``c`` servers frees up, and nobody who arrives later can start
-  before it), so a request costs one scheduled event whether or not it queued. With LIFO it is a
-  :class:`SlotStation` held for the service time. ``tests/test_stations.py`` holds both paths to the
+  before it), so a request costs one scheduled event whether or not it queued. With LIFO or random
+  order it is a :class:`SlotStation` held for the service time. ``tests/test_stations.py`` holds both paths to the
   same answers.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 from heapq import heappop, heappush, heapreplace
 from typing import Any, Callable
@@ -106,13 +110,18 @@ class StationStats:
 class _Station:
     """What both kinds of station share: configuration, fault knobs, the contention factor."""
 
-    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig) -> None:
+    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig,
+                 rng: random.Random | None = None) -> None:
+        if cfg.discipline == "random" and rng is None:
+            raise ValueError(f"station {name!r}: discipline 'random' needs a random stream (rng=...)")
         self.env = env
         self.name = name
         self.cfg = cfg
         self.servers = servers if servers is not None else _INF
         self.max_queue = cfg.max_queue if cfg.max_queue is not None else _INF
         self.lifo = cfg.discipline == "lifo"
+        self.rng = rng if cfg.discipline == "random" else None
+        """Random order of service: the stream that picks which waiting request a free server takes."""
         self.drop_expired = cfg.drop_expired
         self.max_wait_s = cfg.max_queue_wait_s if cfg.max_queue_wait_s is not None else _INF
         self._sigma = cfg.contention
@@ -139,8 +148,9 @@ class _Station:
 class SlotStation(_Station):
     """Servers held until released: ``acquire`` → (later) ``release``."""
 
-    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig) -> None:
-        super().__init__(env, name, servers, cfg)
+    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig,
+                 rng: random.Random | None = None) -> None:
+        super().__init__(env, name, servers, cfg, rng)
         self.capacity = self.servers
         """Servers in operation now (a capacity-loss fault lowers it)."""
         self._queue: deque[tuple[object, Callable[[object], None], Callable[[object], None] | None, float, float]] = deque()
@@ -213,9 +223,14 @@ class SlotStation(_Station):
             self._starting = False
 
     def _start_all(self, now: float) -> None:
-        queue, stats = self._queue, self.stats
+        queue, stats, rng = self._queue, self.stats, self.rng
         while queue and stats.busy < self.capacity:
-            job, on_start, on_drop, arrived, deadline = queue.pop() if self.lifo else queue.popleft()
+            if rng is not None:
+                pick = rng.randrange(len(queue))
+                job, on_start, on_drop, arrived, deadline = queue[pick]
+                del queue[pick]
+            else:
+                job, on_start, on_drop, arrived, deadline = queue.pop() if self.lifo else queue.popleft()
             stats.queued -= 1
             if (self.drop_expired and now > deadline) or now - arrived > self.max_wait_s:
                 stats.dropped += 1
@@ -248,11 +263,13 @@ class SlotStation(_Station):
 class DelayStation(_Station):
     """Requests of known service time; ``serve`` calls back when the request is done."""
 
-    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig) -> None:
-        super().__init__(env, name, servers, cfg)
-        self._fast = not self.lifo and not self.unlimited
-        if self.lifo and not self.unlimited:
-            self._slots: SlotStation | None = SlotStation(env, name, servers, cfg)
+    def __init__(self, env: simpy.Environment, name: str, servers: int | None, cfg: QueueConfig,
+                 rng: random.Random | None = None) -> None:
+        super().__init__(env, name, servers, cfg, rng)
+        fifo = cfg.discipline == "fifo"
+        self._fast = fifo and not self.unlimited
+        if not fifo and not self.unlimited:
+            self._slots: SlotStation | None = SlotStation(env, name, servers, cfg, rng)
             self.stats = self._slots.stats
         else:
             self._slots = None

@@ -42,6 +42,15 @@ class QueueConfig(Frozen):
     )
 
 
+class HarnessQueueConfig(QueueConfig):
+    """A queue for a station built outside a model (a validation harness), which may also serve in
+    random order: a free server takes a uniformly random waiting request, drawn from the random
+    stream the harness gives the station. A model's services are not given one, so their
+    ``queue`` keeps fifo and lifo."""
+
+    discipline: Literal["fifo", "lifo", "random"] = "fifo"  # type: ignore[assignment]
+
+
 class QueuedService(Frozen):
     """A service config with a ``queue``: a partial ``queue:`` in a model file or an override keeps the
     service's own queue defaults for the keys it does not name (the PSP's ``max_queue: 500`` stays

@@ -40,6 +40,13 @@ class ClientConfig(Frozen):
     )
 
 
+def _callers_wait(q: QueueConfig, where: str) -> None:
+    """A connection pool's callers wait (HikariCP: no reject, no drop): refuse the knobs that would not."""
+    if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired:
+        raise ValueError(f"queue: callers wait for a {where} connection; max_queue, max_queue_wait and "
+                         "drop_expired are not modelled for it (use discipline, contention, coherency)")
+
+
 class DatabaseConfig(QueuedService):
     """The payment service's database (payment events and orders)."""
 
@@ -60,10 +67,7 @@ class DatabaseConfig(QueuedService):
 
     @model_validator(mode="after")
     def _callers_wait(self) -> "DatabaseConfig":
-        q = self.queue
-        if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired:
-            raise ValueError("database.queue: callers wait for a connection; max_queue, max_queue_wait and "
-                             "drop_expired are not modelled for the database (use discipline, contention, coherency)")
+        _callers_wait(self.queue, "database")
         return self
 
 
@@ -331,6 +335,11 @@ class ConsumerServiceConfig(QueuedService):
         "unbounded"
     )
     queue: QueueConfig = Field(QueueConfig(), description="the consumers' connection pool queue (callers wait)")
+
+    @model_validator(mode="after")
+    def _callers_wait(self) -> "ConsumerServiceConfig":
+        _callers_wait(self.queue, "consumer database")  # a full pool would otherwise answer a negative delay
+        return self
 
 
 class WalletConfig(ConsumerServiceConfig):

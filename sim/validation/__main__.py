@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from sim.validation import hot_seller, mmc, retry_cost, sync_async
+from sim.validation import hot_seller, mmc, orbit, psp_erlang, retry_cost, sync_async
 from sim.validation.report import render, write
 from sim.validation.rows import SIZES, verdict
 
@@ -22,13 +22,15 @@ CHECKS = {
                    len(retry_cost.RETRY_CASES) + len(retry_cost.AMPLIFICATION_CASES) + len(retry_cost.BUDGET_CASES)),
     "hot_seller": (hot_seller.validate, len(hot_seller.CASES)),
     "sync_async": (sync_async.validate, 1),
+    "orbit": (orbit.validate, len(orbit.CASES)),
+    "psp_erlang": (psp_erlang.validate, len(psp_erlang.CASES)),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sim.validation",
-        description="Run the validation checks (M/M/c, retry cost, hot-seller contention, sync vs async) "
+        description="Run the validation checks (M/M/c, retry cost, hot-seller contention, sync vs async, retry orbit, PSP Erlang C) "
         "and write their table of reference value, simulated value and 95 % confidence interval.",
         epilog="Exit codes: 0 every claim agrees, 1 at least one does not, 2 bad arguments.",
     )

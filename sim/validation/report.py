@@ -50,6 +50,30 @@ SECTIONS = (
         "orders are settled by webhooks, which is why the order success rate hardly differs: the "
         "difference is in what customers see, the PSP load, and what needs a human."
     )),
+    ("Retry orbit: a queue with timeouts and retries against its Markov chain", "orbit", (
+        "The model's own `SlotStation` (1 server, `max_queue` K − 1, `discipline: random`) with Poisson new "
+        "requests λ, exponential service μ, exponential patience θ counted from arrival (a timed-out caller's "
+        "request stays queued and is still served: wasted work), and callers who, after a timeout or a "
+        "rejection, give up with probability q or retry after an exponential time of rate r (the orbit). "
+        "Reference: the continuous-time Markov chain of the same rules (`sim/validation/orbit_chain.py`, "
+        "states: requests queued n, of them with a waiting caller ℓ, whether the one in service has one, "
+        "callers in orbit m), its orbit truncated at the bound M where the stationary mass is below 1e-9, "
+        "solved with scipy.sparse; the full→empty time is the expected hitting time of n = 0 from n = K "
+        "(every caller waiting, orbit empty), a linear system. The chain is exact only under random order "
+        "of service (under FIFO the request in service is older than average), hence the discipline. "
+        "Mean queue length and goodput: one long run per replication, warm-up deleted; full→empty: each "
+        "replication averages independent starts from a full queue. The case column gives the modes of "
+        "the chain's P(n): two modes is the bistable region."
+    )),
+    ("Erlang C on the PSP's concurrency limit", "psp_erlang", (
+        "`models/async-kafka.yaml` built as a world, its PSP with `concurrency_limit: c`, an unbounded queue, "
+        "exponential `latency` of mean 1/μ, `api_latency: null`, no network latency, card scheme and banks "
+        "answering at once and nothing failing, pending or rate limited, so a charge holds its slot exactly its "
+        "latency; Poisson checkouts at λ with one order each, no risk rejections, and 2000 `payment-orders` "
+        "partitions so the executor's partition workers hardly ever hold an order back. Each replication "
+        "deletes a warm-up, then measures the PSP queue's mean wait per arrival (the station's queue-time "
+        "integral / arrivals) and the slots' utilisation."
+    )),
 )
 
 
