@@ -28,7 +28,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from helpers import MODELS
 from sim.config.base import Frozen
 from sim.config.distributions import Distribution, distribution_mean_s
-from sim.config.loader import apply_overrides, load_scenario, variant_model
+from sim.config.keypaths import set_paths as apply_overrides
+from sim.config.loader import load_scenario, variant_model
 from sim.config.model import SystemModel
 from sim.runners.run import result_digest, run_scenario
 
