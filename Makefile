@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench validate notebooks install clean
+.PHONY: demo test bench bench-day validate notebooks install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,12 +21,18 @@ demo: $(STAMP)
 	$(PY) -m sim run scenarios/baseline.yaml --out reports/demo/baseline || test $$? -eq 1
 	$(PY) -m sim compare scenarios/compare-retry-policies.yaml --out reports/demo/compare-retry-policies || test $$? -eq 1
 
+# Both cores (pytest-xdist); tests write only to their own temporary folders.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
-# Throughput and memory against a plain SimPy reference measured in the same run (several minutes).
+# Throughput and memory against a plain SimPy reference measured in the same run, and what a user
+# waits for: run, compare and sweep end to end against their own simulations (several minutes).
 bench: $(STAMP)
 	$(PY) -m bench.run_bench
+
+# A simulated day at 100 checkouts/s on one core: time, peak RSS, RSS growth per payment (long).
+bench-day: $(STAMP)
+	$(PY) -m bench.day
 
 # Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
 validate: $(STAMP)

@@ -1,6 +1,8 @@
 """``make bench``: the model's throughput against a plain SimPy M/M/c reference measured in the
 same run, SimPy events per payment, memory (peak RSS at 1M payments, bytes retained per finished
-payment), a fault-heavy run and the sweep speedup on 2 workers; writes ``bench/results.json``.
+payment), a fault-heavy run, the sweep speedup on 2 workers, and what a user waits for: ``run``,
+``compare`` and ``sweep`` end to end over their own simulations (``bench.end_to_end``, keys
+``end_to_end*``); writes ``bench/results.json``.
 
 Timings are reported against the targets of docs/design.md §14.3 but never asserted (they are
 noisy); the exit code is 1 only when a structural budget (``bench/budgets.py``) is exceeded.
@@ -25,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.budgets import EVENTS_PER_PAYMENT_BUDGET
+from bench.end_to_end import TARGETS as TARGETS_E2E, end_to_end
 from bench.measure import FAULT_HEAVY, THROUGHPUT, measure_run, retained_per_payment, traced_growth
 from bench.reference import run_mmc
 from bench.sweep import sweep_speedup
@@ -103,6 +106,8 @@ def run(quick: bool, console: Console) -> dict:
         retained = _retained(quick)
         on_step("sweep, 1 vs 2 workers")
         sweep = sweep_speedup(runs=4 if quick else 16, payments=5_000 if quick else 20_000)
+        on_step("end to end: run, compare, sweep against their own simulations")
+        e2e = end_to_end(quick)
     reference_rate = statistics.median(r["customers_per_s"] for r in references)
     runs = [result for _, result in measured]
     baselines = [_median_run(runs[:repeats]), runs[repeats]]
@@ -121,6 +126,8 @@ def run(quick: bool, console: Console) -> dict:
             "events": "SimPy events scheduled during the run",
             "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
                                           "run sizes, each in a fresh process, world alive after the run",
+            "end_to_end": "a whole CLI command in a fresh process (imports, runs, report) over the time "
+                          "spent in its simulations (sim.runners.run.simulate), wall and CPU",
         },
         "machine": {"python": platform.python_version(), "simpy": simpy.__version__, "paychaos": __version__,
                     "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
@@ -132,11 +139,14 @@ def run(quick: bool, console: Console) -> dict:
         "fault_heavy": fault_heavy,
         "retained": retained,
         "sweep": sweep,
+        "end_to_end": e2e,
         "targets": {
             "ratio_to_reference": _target(min(b["ratio_to_reference"] for b in baselines), ">=", RATIO_TARGET),
             "peak_rss_mib_1m": _target(big["peak_rss_mib"], "<=", PEAK_RSS_TARGET_MIB, applies=not quick),
             "bytes_retained_per_payment": _target(retained["bytes_per_payment"], "<=", RETAINED_TARGET_BYTES),
             "sweep_speedup": _target(sweep["speedup"], ">=", SPEEDUP_TARGET),
+            **{f"end_to_end_{name}_ratio": _target(row["ratio_wall"], "<=", TARGETS_E2E[name])
+               for name, row in e2e.items()},
         },
         "budgets": {
             "events_per_payment": _target(events_per_payment, "<=", EVENTS_PER_PAYMENT_BUDGET),
@@ -177,6 +187,10 @@ def report(results: dict, console: Console) -> None:
     console.print(f"sweep: {sweep['runs']} runs, 1 worker {sweep['one_worker_s']:.1f}s, 2 workers "
                   f"{sweep['two_workers_s']:.1f}s, speedup {sweep['speedup']:.2f}x, identical results: "
                   f"{sweep['identical_results']}")
+    for name, row in results["end_to_end"].items():
+        console.print(f"end to end {name}: wall {row['wall_s']:.1f} s over simulations {row['simulation_wall_s']:.1f} s "
+                      f"= {row['ratio_wall']:.2f}x; CPU {row['cpu_s']:.1f} s over {row['simulation_cpu_s']:.1f} s "
+                      f"= {row['ratio_cpu']:.2f}x  ({row['command']})")
     for group in ("targets", "budgets"):
         for name, target in results[group].items():
             mark = {True: "[green]met[/]", False: "[red]NOT met[/]", None: "[yellow]n/a (quick)[/]"}[target["met"]]

@@ -237,8 +237,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         )
 
     groups = {
-        "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle),
-        "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle),
+        "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle, model.wallet.commit),
+        "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle, model.ledger.commit),
     }
     operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
     operations.refund_failure_probability = model.refunds.failure_probability

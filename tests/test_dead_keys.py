@@ -28,7 +28,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from helpers import MODELS
 from sim.config.base import Frozen
 from sim.config.distributions import Distribution, distribution_mean_s
-from sim.config.keypaths import set_paths as apply_overrides
+from sim.config.keypaths import set_paths
 from sim.config.loader import load_scenario, variant_model
 from sim.config.model import SystemModel
 from sim.runners.run import result_digest, run_scenario
@@ -390,7 +390,7 @@ def changed_value(model_data: dict, key: str) -> Any:
     current = _get(SystemModel.model_validate(model_data).model_dump(mode="json", by_alias=True), key)
     for candidate in _candidates(key, current):
         try:
-            changed = SystemModel.model_validate(apply_overrides(model_data, {key: candidate}, "test"))
+            changed = SystemModel.model_validate(set_paths(model_data, {key: candidate}))
         except ValidationError:
             continue
         after = _flat(changed.model_dump(mode="json", by_alias=True))
@@ -416,7 +416,7 @@ def context_scenario(tmp_path: Path, context: str, keys: list[str]) -> Path:
     spec = CONTEXTS[context]
     model_path = (BUSY.parent / document["model"]).resolve()
     overrides = {**document.pop("overrides", {}), **spec.get("overrides", {})}
-    model = SystemModel.model_validate(apply_overrides(yaml.safe_load(model_path.read_text()), overrides, "test"))
+    model = SystemModel.model_validate(set_paths(yaml.safe_load(model_path.read_text()), overrides))
     model_data = model.model_dump(mode="json", by_alias=True)
     resolved = tmp_path / f"model-{context}.yaml"
     resolved.write_text(yaml.safe_dump(model_data, sort_keys=False))
@@ -468,7 +468,7 @@ def test_keys_that_cannot_be_set_are_refused(key):
     """A key listed as not settable is refused with a clear error (so it cannot be silently dead)."""
     value, _why = NOT_SETTABLE[key]
     with pytest.raises(ValidationError):
-        SystemModel.model_validate(apply_overrides({"name": "x"}, {key: value}, "test"))
+        SystemModel.model_validate(set_paths({"name": "x"}, {key: value}))
 
 
 @pytest.mark.slow

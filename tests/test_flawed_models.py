@@ -5,6 +5,7 @@ violation with ``paychaos run``, and fixing the one flawed knob makes that same 
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -31,13 +32,23 @@ FLAWS = {
     "capture-retried-without-key": ("idempotent_replay", {"capture.idempotency_key": True}),
     "refund-retried-with-new-id": ("money_conserved", {"refunds.new_id_on_retry": False}),
     "payout-without-key": ("no_double_payout", {"payouts.idempotency_key": True}),
+    "wallet-commit-before-processing": ("wallet_equals_ledger", {"wallet.commit": "after"}),
+    "ledger-commit-before-processing": ("wallet_equals_ledger", {"ledger.commit": "after"}),
+    "webhook-overwrites-final-state": ("flags_consistent", {"payment_service.webhook_handler": "idempotent"}),
+    "reconciliation-fails-pending": ("charged_iff_succeeded", {"reconciliation.pending": "leave"}),
+    "retry-topic-drops-exhausted": ("nothing_lost", {"executor.retry_topics.exhausted": "dead_letter"}),
+    "conflict-retried-with-new-key": ("no_double_charge", {"executor.on_conflict": "wait_and_query"}),
+    "fraud-check-fails-open": ("fraud_exposure", {"payment_service.risk.fail_open": "up_to_fallback_limit"}),
+    "ledger-non-atomic-entries": ("ledger_balanced", {"ledger.atomic_entries": True}),
 }
+SEEDS = range(1) if os.environ.get("CI") else range(5)
+"""Seeds the every-seed test runs: 0 to 4 locally, only 0 in CI (modest)."""
 
 CAUGHT_BY_SCENARIO = {
     # model: (oracle, fix, the faults that expose it) — flaws a random budget of 200 rarely reaches
     # (a ledger crash in the middle of a transaction), checked on a fixed schedule instead
     "ledger-legs-not-atomic": ("ledger_balanced", {"ledger.atomic_entries": True},
-                               [{"kind": "consumer_crash", "target": "ledger", "at": "30s", "for": "20s"}]),
+                               [{"kind": "consumer_crash", "target": "ledger", "at": "40s", "for": "20s"}]),
     # a payout provider outage across a payout run (a kind and target explore seldom draws)
     "payouts-never-reconciled": ("clearing_closed", {"payouts.check_report": True},
                                  [{"kind": "service_outage", "target": "payout_provider", "at": "20s", "for": "40s"}]),
@@ -46,7 +57,7 @@ CAUGHT_BY_SCENARIO = {
 
 def test_every_flawed_model_is_listed_and_names_its_oracle():
     files = {p.stem for p in (MODELS / "flawed").glob("*.yaml")}
-    assert files == set(FLAWS) | set(CAUGHT_BY_SCENARIO) and len(files) >= 6
+    assert files == set(FLAWS) | set(CAUGHT_BY_SCENARIO) and len(files) >= 16
     for name, (oracle, _fix, *_faults) in {**FLAWS, **CAUGHT_BY_SCENARIO}.items():
         header = (MODELS / "flawed" / f"{name}.yaml").read_text().split("\nname:")[0]
         assert header.startswith("# FLAW:"), name
@@ -57,11 +68,12 @@ def test_every_flawed_model_is_listed_and_names_its_oracle():
 @pytest.mark.parametrize("name", list(FLAWS))
 def test_explore_catches_the_flaw_and_the_counterexample_replays(name, tmp_path):
     oracle, fix = FLAWS[name]
-    result = explore(MODELS / "flawed" / f"{name}.yaml", BUDGET, seed=0, shrink_budget=SHRINK_BUDGET)
+    result = explore(MODELS / "flawed" / f"{name}.yaml", BUDGET, seed=0, shrink_budget=SHRINK_BUDGET,
+                     strategy="guided")
     assert result.found, f"{name}: nothing found in {BUDGET} schedules"
     assert oracle in result.failing, (name, result.failing, result.messages)
     plan = result.plan
-    assert len(plan["faults"]) <= 4 and plan["workload"]["max_checkouts"] <= 300  # small
+    assert len(plan["faults"]) <= 2 and plan["workload"]["max_checkouts"] <= 1200  # small: delta-debugged
 
     out = tmp_path / "counterexample.yaml"
     write_counterexample(result, out)
@@ -92,3 +104,14 @@ def test_flaw_caught_on_its_schedule_and_fixed_by_its_knob(name, tmp_path):
     fixed_path = write_scenario(tmp_path, f"flawed/{name}.yaml", name="fixed", overrides=fix, **plan)
     fixed = run_scenario(load_scenario(fixed_path), explain=False)
     assert fixed.passed, (name, [v for v in fixed.data["oracles"] if not v["passed"]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", list(FLAWS))
+def test_explore_catches_every_flawed_model_at_every_seed(name, seed):
+    """``paychaos explore --budget 200`` (its default strategy) finds each flaw at seeds 0 to 4,
+    breaking the oracle the model's header names (shrinking is not under test here)."""
+    oracle, _fix = FLAWS[name]
+    result = explore(MODELS / "flawed" / f"{name}.yaml", BUDGET, seed=seed, shrink_budget=1)
+    assert result.found and oracle in result.failing, (name, seed, result.failing, result.messages)

@@ -36,3 +36,25 @@ def test_seller_names_and_cards_are_those_of_a_full_faker():
     assert [lean.credit_card_number(card_type="visa16") for _ in range(50)] == [
         full.credit_card_number(card_type="visa16") for _ in range(50)]
     assert lean.random.getstate() == full.random.getstate()
+
+
+def test_a_population_is_built_once_per_stream_state_and_sizes(monkeypatch):
+    """The same stream state and sizes give the cached population and leave the stream where
+    generating it would have; any other stream state or size builds afresh."""
+    from sim.domain import population as module
+
+    monkeypatch.setattr(module, "_cache", module.OrderedDict())
+    built = []
+    real = module._generate
+    monkeypatch.setattr(module, "_generate", lambda *a: built.append(a[1:]) or real(*a))
+    fresh_rng = random.Random(3)
+    fresh = real(fresh_rng, 300, 5, 2, ("EUR",))
+    rngs = [random.Random(3) for _ in range(3)]
+    got = [generate_population(r, buyers=300, sellers=5, banks=2, currencies=("EUR",)) for r in rngs]
+    assert len(built) == 1
+    assert all(p == fresh for p in got)
+    assert all(r.getstate() == fresh_rng.getstate() for r in rngs)
+    generate_population(random.Random(3), buyers=301, sellers=5, banks=2, currencies=("EUR",))
+    generate_population(random.Random(4), buyers=300, sellers=5, banks=2, currencies=("EUR",))
+    generate_population(random.Random(3), buyers=300, sellers=5, banks=2, currencies=("EUR", "USD"))
+    assert len(built) == 4

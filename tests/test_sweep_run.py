@@ -165,3 +165,38 @@ def test_the_report_has_points_with_confidence_intervals_plots_and_heatmaps(tmp_
     low = points["success_rate_ci_low"].dropna()
     high = points["success_rate_ci_high"].dropna()
     assert (low >= 0).all() and (high <= 1).all(), "CIs are clipped to the KPI's physical range"
+
+
+def test_the_local_pool_is_kept_for_the_next_sweep_and_dropped_after_an_error(tmp_path):
+    """Workers are started (and import paychaos) once per process, not once per sweep; a sweep that
+    stops half-way leaves no pool behind."""
+    from sim.runners import sweep as sweep_runner
+
+    path = tiny_sweep(tmp_path)
+    first = run_sweep(load_sweep(path), executor="local", workers=2)
+    pool = sweep_runner._pool[1]
+    pids = set(pool._processes)
+    second = run_sweep(load_sweep(path), executor="local", workers=2)
+    assert sweep_runner._pool[1] is pool and set(pool._processes) == pids
+    assert [r["digest"] for r in first.rows] == [r["digest"] for r in second.rows]
+    rows = sweep_runner.execute(sweep_runner.tasks_of(load_sweep(path)), "local", workers=2)
+    next(rows)
+    rows.close()  # the consumer stopped after one row
+    assert sweep_runner._pool is None
+
+
+def test_the_dask_executor_keeps_its_local_cluster_for_the_next_sweep(tmp_path):
+    pytest.importorskip("distributed")
+    from sim.runners import sweep as sweep_runner
+
+    path = tiny_sweep(tmp_path)
+    try:
+        run_sweep(load_sweep(path), tmp_path / "first", executor="dask", workers=2)
+        client = sweep_runner._cluster[2]
+        run_sweep(load_sweep(path), tmp_path / "second", executor="dask", workers=2)
+        assert sweep_runner._cluster[2] is client
+    finally:
+        sweep_runner.close_local_cluster()
+    assert sweep_runner._cluster is None
+    run_sweep(load_sweep(path), tmp_path / "serial", executor="serial")
+    assert _csv(tmp_path / "first") == _csv(tmp_path / "second") == _csv(tmp_path / "serial")

@@ -5,20 +5,12 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
-from sim.cli.progress import as_run, make_console, progress_bar
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
-from sim.reports import format as fmt
-from sim.config.loader import load_scenario
-from sim.config.messages import did_you_mean
-from sim.errors import ConfigError
-from sim.reports.bundle import write_compare_report
-from sim.reports.output import default_out_dir
-from sim.runners.compare import headline_kpis, resolve_variants, run_comparison, summarize_comparison
-from sim.runners.kpis import KPI_BY_KEY
+
+if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
+    from rich.console import Console
 
 DEFAULT_REPLICATIONS = 5
 
@@ -54,6 +46,14 @@ def _command(args: argparse.Namespace, variants: list[str], replications: int) -
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.cli.progress import as_run, make_console, progress_bar
+    from sim.config.loader import load_scenario
+    from sim.config.messages import did_you_mean
+    from sim.errors import ConfigError
+    from sim.reports.bundle import write_compare_report
+    from sim.reports.output import default_out_dir
+    from sim.runners.compare import resolve_variants, run_comparison, summarize_comparison
+
     console = make_console()
     loaded = load_scenario(args.scenario)
     names = [n.strip() for n in args.variants.split(",") if n.strip()] if args.variants else None
@@ -88,6 +88,8 @@ SHORT = {"success_rate": "success", "psp_requests_per_order": "PSP req/order",
 
 def _compact(key: str, stat: dict) -> str:
     """``mean ±half`` in the report's formatter (durations in their unit, thousands separators)."""
+    from sim.reports import format as fmt
+
     if stat["mean"] is None:
         return "–"
     text = fmt.value(key, stat["mean"])
@@ -97,6 +99,11 @@ def _compact(key: str, stat: dict) -> str:
 
 
 def print_ranking(console: Console, comp: dict) -> None:
+    from rich.table import Table
+
+    from sim.runners.compare import headline_kpis
+    from sim.runners.kpis import KPI_BY_KEY
+
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
     table.add_column("variant", style="bold", no_wrap=True, min_width=max(len(v) for v in comp["variants"]))

@@ -7,14 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-
 from sim.cli.arguments import check_total_runs, replication_count
-from sim.cli.progress import counted, make_console
-from sim.config.loader import load_scenario
-from sim.errors import ConfigError
-from sim.reports import format as fmt
-from sim.reports.output import write_text_atomic
-from sim.runners.estimate import estimate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.cli.progress import counted, make_console
+    from sim.config.loader import load_scenario
+    from sim.errors import ConfigError
+    from sim.reports import format as fmt
+    from sim.reports.output import write_text_atomic
+    from sim.runners.estimate import estimate
+
     console = make_console()
     loaded = load_scenario(args.scenario)
     replications = args.replications or loaded.scenario.replications

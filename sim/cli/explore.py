@@ -1,4 +1,4 @@
-"""``paychaos explore MODEL``: random fault schedules against a model until an oracle breaks;
+"""``paychaos explore MODEL``: fault schedules (random, guided or exhaustive) against a model until an oracle breaks;
 then a minimal counterexample scenario that ``paychaos run`` replays to the same violation."""
 
 from __future__ import annotations
@@ -6,35 +6,45 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.table import Column
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from sim.cli.arguments import positive_int
-from sim.cli.progress import make_console
-from sim.config.loader import load_scenario
-from sim.runners import explore as explore_runner
-from sim.runners.run import run_scenario
+
+DEFAULT_SHRINK_BUDGET = 400  # sim.runners.explore's, without importing Hypothesis (a test checks they agree)
+STRATEGIES = ("random", "guided", "exhaustive")  # sim.runners.explore's, likewise
+DEFAULT_STRATEGY = "guided"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "explore", help="hunt for invariant violations with random fault schedules, shrink what breaks",
-        description="Draw random fault schedules and workloads (swarm style) against MODEL, run each, check "
-        "every oracle. On a violation, shrink it with Hypothesis to a minimal schedule and workload, write it "
+        "explore", help="hunt for invariant violations with fault schedules, shrink what breaks",
+        description="Search fault schedules and workloads against MODEL (--strategy guided, random or "
+        "exhaustive), run each, check every oracle. On a violation, shrink it (Hypothesis for random "
+        "schedules, then delta debugging) to a minimal schedule and workload, write it "
         "as an ordinary scenario (counterexample.yaml) and print the minimal fault set. Exit 1 when something "
         "was found, 0 when the budget ran out clean. Deterministic given --seed.",
     )
     parser.add_argument("model", help="model YAML file, e.g. models/flawed/fresh-key-per-attempt.yaml")
     parser.add_argument("--budget", type=positive_int, default=200, help="random schedules to try (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="exploration seed (default 0)")
-    parser.add_argument("--shrink-budget", type=positive_int, default=explore_runner.DEFAULT_SHRINK_BUDGET,
-                        help=f"runs spent shrinking a failure (default {explore_runner.DEFAULT_SHRINK_BUDGET})")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                        help="guided (default): each fault alone, then mutations of a corpus of schedules that "
+                        "reached new abstract states; random: swarm schedules drawn by Hypothesis; exhaustive: "
+                        "every schedule of a bounded space (no fault, one, two; two workloads), smallest first")
+    parser.add_argument("--shrink-budget", type=positive_int, default=DEFAULT_SHRINK_BUDGET,
+                        help=f"runs spent shrinking a failure (default {DEFAULT_SHRINK_BUDGET})")
     parser.add_argument("--out", type=Path, default=Path("counterexample.yaml"),
                         help="where to write the counterexample (default ./counterexample.yaml)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    from sim.cli.progress import make_console
+    from sim.config.loader import load_scenario
+    from sim.runners import explore as explore_runner
+    from sim.runners.run import run_scenario
+
     console = make_console()
     explore_runner.check_budget(args.budget)
     with Progress(
@@ -56,13 +66,21 @@ def main(args: argparse.Namespace) -> int:
                     shrinking = progress.add_task("shrinking", total=args.shrink_budget, note="")
                 progress.update(shrinking, completed=p.shrink_runs, note=(p.best or "")[:60])
 
-        result = explore_runner.explore(args.model, args.budget, args.seed, args.shrink_budget, on_progress)
+        result = explore_runner.explore(args.model, args.budget, args.seed, args.shrink_budget, on_progress,
+                                        strategy=args.strategy)
         if not result.found:
             progress.update(exploring, completed=args.budget)
     for kind, reason in sorted(result.skipped_kinds.items()):
         console.print(f"[dim]not explored: {kind} ({reason})[/dim]")
+    console.print(f"{args.strategy} search: {result.runs} runs, {result.distinct_states} distinct abstract states"
+                  + (f"; corpus of {result.corpus_size}" if args.strategy == "guided" and not result.found else ""))
+    if result.cases_total is not None:
+        left = result.cases_total - result.runs
+        console.print(f"bounded space: {result.runs} of {result.cases_total} cases run: "
+                      + ("[green]complete[/green] (exhausted)" if result.exhausted else f"{left} cases remaining"))
     if not result.found:
-        console.print(f"[green]no violation[/green] in {result.runs} random schedules against {args.model} (seed {args.seed})")
+        console.print(f"[green]no violation[/green] in {result.runs} {args.strategy} schedules against {args.model} "
+                      f"(seed {args.seed})")
         return 0
     explore_runner.write_counterexample(result, args.out)
     console.print(f"[red]{result.oracle}[/red] broken after {result.runs} schedules; shrunk in {result.shrink_runs} runs")

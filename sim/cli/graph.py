@@ -6,8 +6,6 @@ import argparse
 import re
 from pathlib import Path
 
-from sim.config.loader import file_kind, load_model, load_scenario, variant_model
-from sim.graph import build_graph
 from sim.reports.output import REPORTS_DIR
 
 
@@ -27,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.reports.system_graph import draw  # matplotlib only when drawing
+    from sim.config.loader import file_kind, load_model, load_scenario, variant_model
+    from sim.graph import build_graph
+    from sim.reports.system_graph import draw  # networkx and matplotlib only when drawing
 
     if file_kind(args.file) == "scenario":
         model = variant_model(load_scenario(args.file), args.variant)

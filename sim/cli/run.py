@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
-from sim.cli.progress import as_run, make_console, progress_bar, simulated_time
-from sim.config.loader import load_scenario
-from sim.reports.console import print_run_summary
-from sim.reports.output import default_out_dir, write_run_outputs
-from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
-from sim.runners.run import result_digest
+
+if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
+    from rich.console import Console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(console: Console, loaded, args) -> dict:
+    from sim.cli.progress import progress_bar, simulated_time
+    from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
+
     count = args.replications or loaded.scenario.replications
     check_total_runs(loaded, count)
     if count == 1:
@@ -50,6 +49,12 @@ def _run(console: Console, loaded, args) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.cli.progress import as_run, make_console
+    from sim.config.loader import load_scenario
+    from sim.reports.console import print_run_summary
+    from sim.reports.output import default_out_dir, write_run_outputs
+    from sim.runners.run import result_digest
+
     console = make_console()
     loaded = load_scenario(args.scenario)
     if args.variant is not None:

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.config.json_schema import KINDS, file_name, json_schema_text
 from sim.reports.output import write_text_atomic
+
+KINDS = ("scenario", "model", "sweep")  # sim.config.json_schema.KINDS without importing it (a test checks they agree)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.config.json_schema import file_name, json_schema_text
+
     if args.print_kind:
         sys.stdout.write(json_schema_text(args.print_kind))
         return 0

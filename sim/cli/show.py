@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import yaml
-
-from sim.errors import ConfigError
-from sim.config.loader import file_kind, load_model, load_scenario, resolved_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +25,11 @@ UNITS_NOTE = ("# resolved values in base units: durations in seconds (duration: 
 
 
 def main(args: argparse.Namespace) -> int:
+    import yaml
+
+    from sim.config.loader import file_kind, load_model, load_scenario, resolved_config
+    from sim.errors import ConfigError
+
     if file_kind(args.file) == "scenario":
         config = resolved_config(load_scenario(args.file), args.variant)
     elif args.variant:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.config.loader import file_kind, load_model, load_scenario, read_yaml
-from sim.errors import PaychaosError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sim.config.loader import load_model, load_scenario
+    from sim.errors import PaychaosError
+
     bad = 0
     for path in args.files:
         try:
@@ -54,6 +55,8 @@ def main(args: argparse.Namespace) -> int:
 
 def kind_of(path: str) -> str:
     """``"sweep"`` (a ``scenario:`` key), ``"scenario"`` (a ``model:`` key) or ``"model"``."""
+    from sim.config.loader import file_kind, read_yaml
+
     data = read_yaml(path).data
     if isinstance(data, dict) and "scenario" in data:
         return "sweep"

@@ -67,6 +67,12 @@ PSP_TIMEOUT = "psp timeout"
 """Cause of the interrupt that ends a PSP call at its timeout."""
 
 
+def drops_exhausted(cfg: ExecutorConfig, stage: int) -> bool:
+    """The last retry topic's attempts ran out (``stage`` > 0): drop the order (the
+    ``retry_topics.exhausted: drop`` flaw) rather than dead-letter it?"""
+    return stage > 0 and cfg.retry_topics.exhausted == "drop"
+
+
 def _waiting(call: tuple[simpy.Process, ReplyEvent]) -> bool:
     """The caller still waits for this call's reply."""
     process, reply = call
@@ -262,6 +268,8 @@ class Executor:
                     indefinite = False
                 elif code in _WAIT_AND_QUERY:
                     action = _QUERY if query_first else _CHARGE
+                    if cfg.on_conflict == "new_key":
+                        key, action = self._conflict_key(order_id), _CHARGE  # FLAW: the first may charge
                 elif code in DECLINES:
                     action = _CHARGE  # FLAW path: retrying a definite decline
                     indefinite = False
@@ -298,8 +306,18 @@ class Executor:
                 yield from self._dead_letter(order_id, "unknown_outcome" if indefinite else "retries_exhausted")
                 return DONE
             return EXHAUSTED
+        if drops_exhausted(self.cfg, stage):
+            self.metrics.counters["executor.retry_topic.dropped"] += 1  # FLAW: nobody is told
+            return DONE
         yield from self._dead_letter(order_id, "unknown_outcome" if indefinite else "retries_exhausted")
         return DONE
+
+    def _conflict_key(self, order_id: int) -> int:
+        """FLAW (``on_conflict: new_key``): a 409 taken for a failure; the next charge gets a new key."""
+        self.metrics.counters["executor.conflict_new_key"] += 1
+        self._fresh_keys += 1
+        self.last_key[order_id] = self._fresh_keys
+        return self._fresh_keys
 
     def give_up(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """The caller's retries ran out too (sync wiring): dead-letter the order."""
@@ -436,5 +454,9 @@ class Executor:
                 self.metrics.counters["executor.pending_forgotten"] += 1
                 orders.transition(order_id, _EXECUTING, env.now)
                 self._clean.add(order_id)
-                yield from self.execute(order_id)
+                if (yield from self.execute(order_id)) == EXHAUSTED:
+                    # No caller retries this execution (it was the poll's, not a request's): the
+                    # order would stay EXECUTING for ever, as the in-flight monitor cannot settle a
+                    # key the PSP does not know. Dead-letter it.
+                    yield from self.give_up(order_id)
                 return

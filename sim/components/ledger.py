@@ -99,9 +99,10 @@ class Ledger:
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
         self._post(PSP_RECEIVABLE, orders.currency[order_id], orders.amount_minor[order_id])
-        self.unbalanced.append((order_id, self.env.now))
+        half = (order_id, self.env.now)
+        self.unbalanced.append(half)
         yield sleep(self.env, self._latency_s())
-        self.unbalanced.pop()
+        self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
         self.post_transaction(order_id, receivable_posted=True)
 
     def post_transaction(self, order_id: int, receivable_posted: bool = False) -> None:

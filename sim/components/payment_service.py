@@ -19,7 +19,7 @@ from sim.components.database import Database
 from sim.components.executor import DONE, Executor
 from sim.components.kafka import Topic
 from sim.components.outbox import OutboxRelay
-from sim.components.outcomes import Outcomes
+from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
@@ -111,6 +111,7 @@ class PaymentService:
         """Raw checkout requests, kept only by the flawed ``log_card_numbers`` design."""
         self.card_number_of: Callable[[int], str] | None = None
         """``log_card_numbers`` only: what the buyer typed into the store's own card form."""
+        self._overwrite = cfg.webhook_handler == "overwrite"
 
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
@@ -297,9 +298,29 @@ class PaymentService:
         if order_id >= len(self.orders.state):  # the column's length: no __len__ frame per webhook
             self.metrics.counters["webhooks_unknown_order"] += 1
             return
-        if self.outcomes.apply(order_id, code, "webhook"):
+        if self._overwrite:
+            self._overwrite_state(order_id, code)
+        elif self.outcomes.apply(order_id, code, "webhook"):
             self.env.process(self.outcomes.publish_success(order_id))
 
+    def _overwrite_state(self, order_id: int, code: int) -> None:
+        """FLAW (``webhook_handler: overwrite``): the order takes the state the webhook carries,
+        whatever it is now (a late PENDING or decline overwrites SUCCESS), and every APPROVED
+        delivery publishes a success event again (no idempotency)."""
+        self.metrics.counters["payment_service.webhook_overwrites"] += 1
+        new_state = webhook_state(code)
+        self.orders.transition(order_id, new_state, self.env.now)
+        if new_state == _SUCCESS:
+            self.env.process(self.outcomes.publish_success(order_id))
+
+
+def webhook_state(code: int) -> int:
+    """The order state a webhook's code stands for (what the flawed overwriting handler writes)."""
+    if code == ReplyCode.APPROVED:
+        return _SUCCESS
+    if code in DECLINES:
+        return _FAILED
+    return int(OrderState.PENDING)
 
 def _wait_for(station: SlotStation, deadline_s: float, env: simpy.Environment) -> Generator[simpy.Event, None, bool]:
     """After ``station.try_start()`` said no: queue, and wait until a server takes the request

@@ -589,6 +589,8 @@ class Psp:
         self._store.set_code(charge.seq, _PENDING)
         self._reply(_R_PENDING, charge.on_reply, False)
         charge.on_reply = None
+        if self.cfg.webhook.notify_pending:
+            self._webhook(charge.request.order_id, _PENDING)
         self._authorise(charge, self._pending_delay())
 
     def _authorise(self, charge: _Charge, after_s: float) -> None:

@@ -49,13 +49,15 @@ class ReconciliationReport:
 def reconcile(
     settlement: Iterable[tuple[int, int, int, int, float]], orders: Orders, ledger: Ledger, wallet: Wallet,
     sellers: int, currencies: int, now: float, auto_fix: bool, capture: "Capturer | None" = None,
+    pending: str = "leave",
 ) -> ReconciliationReport:
     """Compare and (if ``auto_fix``) correct; returns every break found. With delayed captures
     (``capture``, our capture service), a SUCCESS order not captured yet is a timing difference, not
     a break, while it waits for shipment or was voided; a capture the PSP refused is a break.
 
     Columnar: orders that match on every count (one capture, SUCCESS, booked in the ledger and
-    the wallet) are only counted; the per-order rules run for the others, in order id order."""
+    the wallet) are only counted; the per-order rules run for the others, in order id order.
+    ``pending="fail"`` is the flaw of treating an order still PENDING as failed (captured or not)."""
     report = ReconciliationReport()
     count = len(orders)
     order_ids = settlement.order_ids() if hasattr(settlement, "order_ids") else np.fromiter(
@@ -79,6 +81,9 @@ def reconcile(
         state_now = orders.state[order_id]
         if state_now == OrderState.SUCCESS:
             report.matched += 1
+        elif state_now == OrderState.PENDING and pending == "fail":
+            _fail_pending(order_id, orders, now, report)  # FLAW: the capture is ignored
+            continue
         elif state_now == OrderState.FAILED:
             report.breaks.append(Break("charged_but_failed", HAND, order_id, "refund the buyer or fulfil the order"))
             continue
@@ -105,6 +110,9 @@ def reconcile(
             report.breaks.append(Break("ledger_duplicate", AUTO, order_id, "reversal entry posted"))
             if auto_fix:
                 ledger.reverse_duplicates(order_id)
+    if pending == "fail":
+        for order_id in [o for o in orders.in_flight if orders.state[o] == OrderState.PENDING]:
+            _fail_pending(order_id, orders, now, report)
     for seller in range(sellers):
         for currency in range(currencies):
             expected = ledger.seller_payable(seller, currency)
@@ -122,6 +130,12 @@ def _column(values: bytearray, count: int) -> np.ndarray:
     size = min(count, len(values))
     column[:size] = np.frombuffer(bytes(values[:size]), dtype=np.uint8)
     return column
+
+
+def _fail_pending(order_id: int, orders: Orders, now: float, report: ReconciliationReport) -> None:
+    """FLAW (``reconciliation.pending: fail``): a PENDING order is taken for failed."""
+    report.breaks.append(Break("pending_treated_as_failed", AUTO, order_id, "status set to FAILED"))
+    orders.transition(order_id, OrderState.FAILED, now)
 
 
 def _complete_bookkeeping(order_id: int, orders: Orders, ledger: Ledger, wallet: Wallet, report: ReconciliationReport) -> None:

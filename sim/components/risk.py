@@ -81,6 +81,12 @@ class QueueStats:
         return self.area / elapsed if elapsed > 0 else 0.0
 
 
+def fails_open(cfg: RiskConfig, amount_minor: int) -> bool:
+    """No decision (the service down, refusing, or too slow): let this amount through anyway? Up to
+    the fallback limit (correct), or any amount (the ``fail_open: any_amount`` flaw)."""
+    return cfg.fail_open == "any_amount" or amount_minor <= cfg.fallback_max_amount_minor
+
+
 class RiskService:
     def __init__(self, env: simpy.Environment, cfg: RiskConfig, streams: Streams, metrics: Metrics) -> None:
         self.env = env
@@ -100,6 +106,8 @@ class RiskService:
         self._guarded = cfg.breaker.enabled
         self.stats = QueueStats(metrics, env.now) if cfg.servers is not None and cfg.queue.discipline == "fifo" else None
         """Queue statistics of a finite FIFO stage (the M/M/c validation reads them), else None."""
+        self.unchecked: list[tuple[float, int]] = []
+        """(time, amount) of each payment let through without a risk decision (the fallback rule)."""
 
     def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
         """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out — after the retries the
@@ -167,8 +175,9 @@ class RiskService:
         return APPROVE
 
     def _fallback(self, amount_minor: int) -> int:
-        if amount_minor <= self.cfg.fallback_max_amount_minor:
+        if fails_open(self.cfg, amount_minor):
             self.metrics.counters["risk.fallback_used"] += 1
+            self.unchecked.append((self.env.now, amount_minor))
             return APPROVE
         self.metrics.counters["risk.unavailable"] += 1
         return UNAVAILABLE

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.capacity import QueueConfig, QueuedService
 from sim.config.distributions import Distribution, Lognormal
+from sim.config.slo import Slo
 from sim.policies.breaker import CircuitBreakerPolicy
 from sim.policies.budget import RetryBudgetPolicy
 from sim.policies.retry import RetryPolicy, RetryStrategy
@@ -102,6 +103,10 @@ class RiskConfig(QueuedService):
     fallback_max_amount_minor: NonNegativeInt = Field(
         5000, description="when the risk service is down, let through amounts up to this; 0 = none"
     )
+    fail_open: Literal["up_to_fallback_limit", "any_amount"] = Field(
+        "up_to_fallback_limit", description="when the risk service is down: let through amounts up to "
+        "fallback_max_amount_minor, or (FLAW) any amount: payments accepted without a risk decision"
+    )
 
 
 class ProducerConfig(Frozen):
@@ -155,6 +160,11 @@ class PaymentServiceConfig(QueuedService):
         False, description="FLAW when true: the store's own form posts the card number (no PSP hosted "
         "page) and the service keeps the raw request in its request log",
     )
+    webhook_handler: Literal["idempotent", "overwrite"] = Field(
+        "idempotent", description="idempotent: a webhook applies only a legal change (SUCCESS and FAILED are "
+        "final, a PENDING never overwrites an outcome); overwrite (FLAW): the order takes the state the "
+        "webhook carries, so a late or reordered webhook overwrites a final state"
+    )
 
 
 class TopicConfig(Frozen):
@@ -202,6 +212,10 @@ class RetryTopicsConfig(Frozen):
     )
     partitions: PositiveInt = Field(4, description="partitions of each retry topic")
     instances: PositiveInt = Field(1, description="consumer instances per retry topic")
+    exhausted: Literal["dead_letter", "drop"] = Field(
+        "dead_letter", description="what the last retry topic does with an order whose attempts ran out: "
+        "dead-letter it, or (FLAW) drop it (committed, never final, nobody told)"
+    )
 
 
 class ExecutorConfig(QueuedService):
@@ -237,6 +251,10 @@ class ExecutorConfig(QueuedService):
         RetryTopicsConfig(), description="async wiring: Uber-style retry topics with growing delays, then the DLQ"
     )
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
+    on_conflict: Literal["wait_and_query", "new_key"] = Field(
+        "wait_and_query", description="a 409 (the key is in flight at the PSP): wait and ask for the key's "
+        "status, or (FLAW) treat it as a failure and charge again under a new key"
+    )
 
 
 class WebhookConfig(Frozen):
@@ -247,6 +265,9 @@ class WebhookConfig(Frozen):
     loss_probability: Probability = 0.0
     redelivery_interval_s: Seconds = Field(60.0, alias="redelivery_interval", gt=0)
     max_deliveries: PositiveInt = Field(5, le=100)
+    notify_pending: bool = Field(
+        False, description="the PSP also notifies a PENDING answer (a webhook per status change, as many PSPs do)"
+    )
 
 
 class PspConfig(QueuedService):
@@ -330,6 +351,10 @@ class ConsumerServiceConfig(QueuedService):
     dedupe: bool = Field(True, description="skip events already applied (FLAW when false)")
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
     latency: Distribution = Field(default_factory=lambda: _lognormal("2ms", "15ms"))
+    commit: Literal["after", "before"] = Field(
+        "after", description="commit the offset after applying the event (at-least-once), or before "
+        "(FLAW: at-most-once; a crash mid-poll loses the rest of the poll)"
+    )
     connections: PositiveInt | None = Field(
         10, le=100_000, description="database connections the consumers share (HikariCP's default pool); null = "
         "unbounded"
@@ -504,6 +529,10 @@ class MonitorConfig(Frozen):
 class ReconciliationConfig(Frozen):
     enabled: bool = True
     auto_fix: bool = True
+    pending: Literal["leave", "fail"] = Field(
+        "leave", description="an order still PENDING at reconciliation: leave it to the PSP's answer "
+        "(a capture makes it SUCCESS), or (FLAW) treat it as failed"
+    )
 
 
 class SystemModel(Frozen):
@@ -532,6 +561,9 @@ class SystemModel(Frozen):
     fees: FeesConfig = Field(FeesConfig(), description="the PSP's fee and the platform's commission")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
+    )
+    slo: Slo = Field(
+        Slo(), description="service-level objectives every run must meet (the slo oracle; explore hunts for breaks)"
     )
 
     @model_validator(mode="after")

@@ -2,12 +2,17 @@
 
 Faker costs tens of microseconds a call, so payments draw from this population instead of calling
 it. Card numbers live here and in the PSP's vault only: the platform sees tokens (ints).
+
+A population is immutable, and the runs of a comparison (every variant, the same seeds) build the
+same ones again: a process keeps the last few, keyed by the stream's state and the sizes, and hands
+a rebuilt one out together with the stream state generating it would have left.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from faker import Faker
@@ -41,10 +46,31 @@ class Population:
         return len(self.seller_names)
 
 
+CACHED_POPULATIONS = 4
+"""Populations a process keeps (a comparison's workers see one seed after another)."""
+_cache: OrderedDict[tuple, tuple[Population, tuple]] = OrderedDict()
+
+
 def generate_population(
     rng: random.Random, buyers: int, sellers: int, banks: int, currencies: tuple[str, ...]
 ) -> Population:
-    """A population drawn from ``rng`` (Faker is seeded from it, never from global state)."""
+    """A population drawn from ``rng`` (Faker is seeded from it, never from global state); the
+    same population, and ``rng`` left in the same state, whether or not it came from the cache."""
+    key = (rng.getstate(), buyers, sellers, banks, tuple(currencies))
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        population, after = hit
+        rng.setstate(after)
+        return population
+    population = _generate(rng, buyers, sellers, banks, tuple(currencies))
+    _cache[key] = (population, rng.getstate())
+    while len(_cache) > CACHED_POPULATIONS:
+        _cache.popitem(last=False)
+    return population
+
+
+def _generate(rng: random.Random, buyers: int, sellers: int, banks: int, currencies: tuple[str, ...]) -> Population:
     fake = Faker("en_US", providers=FAKER_PROVIDERS)
     fake.seed_instance(rng.getrandbits(64))
     seller_names = tuple(fake.company() for _ in range(sellers))

@@ -31,13 +31,23 @@ def lost_orders(world: "World") -> list[int]:
     return [o for o in orders.in_flight if not (orders.state[o] == pending and in_flight(o))]
 
 
+def faults_stopped_s(world: "World") -> float:
+    """When the last fault window ended (0 without faults): from then on an order that is not
+    final is "hot" (Coyote's liveness monitors), and it must cool down before the run ends."""
+    return max((w.end_s for w in world.fault_windows), default=0.0)
+
+
 def nothing_lost(world: "World") -> list[Violation]:
+    """Every order still hot at the end of the run, with how long it stayed hot after the faults
+    stopped (the explain re-run of ``paychaos run`` attaches its trace)."""
     orders, now = world.orders, world.env.now
+    stopped = faults_stopped_s(world)
     return [
         Violation(
             "nothing_lost",
             f"order {o} stuck in {OrderState(orders.state[o]).name} for {now - orders.created_at[o]:.1f}s "
-            f"(created at {orders.created_at[o]:.3f}s)",
+            f"(created at {orders.created_at[o]:.3f}s; hot {now - max(stopped, orders.created_at[o]):.1f}s "
+            f"after the faults stopped at {stopped:.1f}s)",
             [o], orders.created_at[o],
         )
         for o in lost_orders(world)

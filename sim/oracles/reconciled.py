@@ -2,7 +2,8 @@
 order the bank authorised (captured, or held when captures are delayed) is SUCCESS and every SUCCESS
 order was authorised, except breaks
 reconciliation put in a bucket for a human (by hand, unknown). A design without reconciliation
-has no buckets: every mismatch is a violation."""
+has no buckets: every mismatch is a violation. No order is FAILED while the PSP still awaits its
+bank for it: the bank may yet capture it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.components.psp import ReplyCode
 from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
 from sim.domain.orders import OrderState
 from sim.oracles.base import Violation
@@ -46,4 +48,22 @@ def charged_iff_succeeded(world: "World", recon: ReconciliationReport | None) ->
             message = f"order {order_id} is SUCCESS but the bank never captured it, and no reconciliation bucket holds it"
             at = None
         violations.append(Violation("charged_iff_succeeded", message, [order_id], at))
+    return violations + _failed_while_undecided(world)
+
+
+def _failed_while_undecided(world: "World") -> list[Violation]:
+    """FAILED orders the PSP still holds PENDING (its bank has not answered): nobody may call them
+    failed yet, the bank may still capture them."""
+    orders, executor = world.orders, world.executor
+    failed = np.nonzero(np.frombuffer(bytes(orders.state), dtype=np.uint8) == int(OrderState.FAILED))[0].tolist()
+    violations = []
+    for order_id in failed:
+        on_secondary = world.secondary_psp is not None and order_id in executor.on_secondary
+        psp = world.secondary_psp if on_secondary else world.psp
+        if psp.stored_code(executor.key_for(order_id)) == ReplyCode.PENDING:
+            violations.append(Violation(
+                "charged_iff_succeeded",
+                f"order {order_id} is FAILED while the PSP still awaits its bank (it may yet be captured)",
+                [order_id],
+            ))
     return violations

@@ -79,7 +79,11 @@ def _system_graph(model_config: dict, folder: Path) -> bytes | None:
         from sim.reports.system_graph import draw  # type: ignore[import-not-found]
     except ImportError:
         return None
-    draw(build_graph(SystemModel.model_validate(model_config)), folder / "system_graph", (".png",))
+    from sim.runners.graph_cache import system_graph_files  # drawn once per model, then copied
+
+    system_graph_files(model_config, folder / "system_graph",
+                       lambda config, out: draw(build_graph(SystemModel.model_validate(config)), out, (".png",)),
+                       suffixes=(".png",))
     return (folder / "system_graph.png").read_bytes()
 
 

@@ -45,9 +45,10 @@ def run_comparison(loaded: LoadedScenario, variants: list[str], replications: in
                    progress: Progress | None = None) -> dict[str, Replicated]:
     """R replications per variant, the same seeds for every variant (common random numbers)."""
     seeds = replication_seeds(loaded.scenario.seed if seed is None else seed, replications)
-    jobs = [(loaded, s, variant, False) for variant in variants for s in seeds]
+    # seed-major: consecutive jobs share a seed, so a worker reuses that seed's population
+    jobs = [(loaded, s, variant, False) for s in seeds for variant in variants]
     runs = run_many(jobs, workers, progress)
-    return {variant: Replicated(runs[i * len(seeds):(i + 1) * len(seeds)]) for i, variant in enumerate(variants)}
+    return {variant: Replicated(runs[i::len(variants)]) for i, variant in enumerate(variants)}
 
 
 def paired(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict]]:

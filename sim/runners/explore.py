@@ -1,19 +1,28 @@
-"""``paychaos explore``: throw random fault schedules at a model, and when an oracle breaks,
+"""``paychaos explore``: search fault schedules against a model, and when an oracle breaks,
 shrink the failure to a minimal scenario that replays it deterministically.
 
-Hypothesis drives both halves: it draws plans (workload, seed, faults from a swarm of kinds; see
-``sim.runners.swarm``) and, after the first violation, shrinks the plan toward fewer faults, fewer
-payments and simpler parameters, keeping only plans that break *the same* oracle. Every plan is a
-YAML-ready scenario dict drawn before the simulation starts, so the minimal plan is written out
-as-is (``counterexample.yaml``) and ``paychaos run`` replays it to the same violation, every time.
+Three strategies pick the plans (workload, seed, faults; see ``sim.runners.space``):
 
-Deterministic given ``seed``: Hypothesis runs with that seed and without an example database,
-and each simulation is a pure function of its plan.
+- ``guided`` (default): every (kind, target) of the catalogue alone first, then mutations of a
+  corpus of plans that reached new coverage features (counters at a log2 scale, order states,
+  fault kinds);
+- ``random``: Hypothesis draws swarm-style plans (``sim.runners.swarm``) and shrinks the first
+  violation toward fewer faults, fewer payments and simpler parameters;
+- ``exhaustive``: every plan of a bounded space, smallest first, saying how much of it ran.
+
+After any strategy a delta-debugging pass (``sim.runners.shrink``) removes whatever the violation
+does not need, keeping only plans that break *the same* oracle. Every plan is a YAML-ready
+scenario dict drawn before the simulation starts, so the minimal plan is written out as-is
+(``counterexample.yaml``) and ``paychaos run`` replays it to the same violation, every time.
+
+Deterministic given ``seed``: Hypothesis runs with that seed and without an example database, the
+guided search draws from ``random.Random(seed)``, and each simulation is a pure function of its plan.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +39,9 @@ from sim.config.scenario import Scenario
 from sim.errors import ConfigError
 from sim.reports.output import write_text_atomic
 from sim.runners.run import canonical_json, simulate
+from sim.domain.orders import OrderState
+from sim.runners.shrink import minimize
+from sim.runners.space import PlanSpace
 from sim.runners.swarm import KindInfo, catalogue, fault_dicts, targets_in
 
 LOAD_LEVELS_S = (60, 30, 120)
@@ -41,6 +53,14 @@ DRAIN = "1h"
 in-flight monitor to settle, so anything still open is really stuck."""
 DEFAULT_SHRINK_BUDGET = 400
 SIMULATION_ERROR = "simulation_error"
+STRATEGIES = ("random", "guided", "exhaustive")
+"""How ``explore`` picks plans: Hypothesis swarm draws, feedback-guided mutation of a corpus, or
+enumeration of a bounded space (see ``sim.runners.space``)."""
+DEFAULT_STRATEGY = "guided"
+"""Guided search catches every shipped flawed model at budget 200 and seeds 0-4; the random
+swarm's Hypothesis draws favour the first kinds and targets of the catalogue and miss rare ones."""
+GUIDED_ATTEMPTS_PER_RUN = 20
+"""Guided search gives up after this many mutations per budgeted run that were all seen before."""
 
 
 @dataclass
@@ -64,6 +84,15 @@ class ExploreResult:
     plan: dict | None = None
     messages: list[str] = field(default_factory=list)
     skipped_kinds: dict[str, str] = field(default_factory=dict)
+    strategy: str = "random"
+    distinct_states: int = 0
+    """Distinct abstract states the exploring runs reached (see :func:`abstract_state`)."""
+    runs_to_violation: int | None = None
+    cases_total: int | None = None
+    """Exhaustive strategy: the size of the bounded space."""
+    exhausted: bool = False
+    """Exhaustive strategy: every case of the bounded space ran."""
+    corpus_size: int = 0
 
     @property
     def found(self) -> bool:
@@ -102,17 +131,50 @@ def load_model_file(model_path: str | Path) -> tuple[SystemModel, dict]:
     return model, doc.data
 
 
-def run_plan(plan: dict, model: SystemModel, model_data: dict, model_path: str) -> tuple[tuple[str, ...], list[str]]:
-    """Simulate one plan; the oracles it breaks (registry order) and their first messages."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one plan's run showed: the oracles it broke (registry order) with their first
+    messages, its abstract state, and its coverage features (for guided search)."""
+
+    failing: tuple[str, ...]
+    messages: list[str]
+    state: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+
+
+INVALID = Outcome((), ["not a valid scenario"])
+PASSED = Outcome((), [])
+
+
+def observe_plan(plan: dict, model: SystemModel, model_data: dict, model_path: str) -> Outcome:
+    """Simulate one plan and check the oracles."""
     scenario = Scenario.model_validate({**plan, "model": model_path})
     loaded = LoadedScenario(scenario, model, f"<explore {plan['name']}>", model_path, model_data)
     try:
-        _world, verdicts, _recon = simulate(loaded)
+        world, verdicts, _recon = simulate(loaded)
     except Exception as exc:  # a crash of the simulator is a finding too, never an explore crash
-        return (SIMULATION_ERROR,), [f"{type(exc).__name__}: {exc}"]
+        return Outcome((SIMULATION_ERROR,), [f"{type(exc).__name__}: {exc}"])
     failing = tuple(v.oracle for v in verdicts if not v.passed)
     messages = [v.violations[0].message for v in verdicts if not v.passed and v.violations]
-    return failing, messages
+    return Outcome(failing, messages, *abstract_state(world, plan))
+
+
+def abstract_state(world, plan: dict) -> tuple[frozenset[str], frozenset[str]]:
+    """A run's abstract state: the component events that happened (every counter that moved),
+    the order states reached and the fault kinds played; and its coverage features, the same
+    with each counter's magnitude (log2 bucket)."""
+    counters = {name: int(value) for name, value in world.metrics.counters.items() if value}
+    order_states = {f"state:{OrderState(s).name}" for s in set(world.orders.state)}
+    faults = {f"fault:{fault['kind']}" for fault in plan["faults"]}
+    state = frozenset(set(counters) | order_states | faults)
+    features = frozenset({f"{name}:{value.bit_length()}" for name, value in counters.items()} | order_states | faults)
+    return state, features
+
+
+def run_plan(plan: dict, model: SystemModel, model_data: dict, model_path: str) -> tuple[tuple[str, ...], list[str]]:
+    """Simulate one plan; the oracles it breaks (registry order) and their first messages."""
+    outcome = observe_plan(plan, model, model_data, model_path)
+    return outcome.failing, outcome.messages
 
 
 def usable_kinds(kinds: list[KindInfo], model: SystemModel, model_data: dict, model_path: str) -> tuple[list[KindInfo], dict[str, str]]:
@@ -146,9 +208,12 @@ def usable_kinds(kinds: list[KindInfo], model: SystemModel, model_data: dict, mo
 
 def explore(
     model_path: str | Path, budget: int, seed: int, shrink_budget: int = DEFAULT_SHRINK_BUDGET,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None, strategy: str = DEFAULT_STRATEGY,
 ) -> ExploreResult:
-    """Up to ``budget`` random plans against the model; on a violation, the shrunk plan."""
+    """Up to ``budget`` plans against the model, chosen by ``strategy`` (see :data:`STRATEGIES`);
+    on a violation, the plan shrunk (Hypothesis for random plans, then delta debugging)."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     model_path = Path(model_path).as_posix()
     model, model_data = load_model_file(model_path)
     kinds, skipped = catalogue()
@@ -156,28 +221,67 @@ def explore(
     skipped.update(dropped)
     if not kinds:
         raise ConfigError("no fault kind of the catalogue applies to this model", file=model_path)
-    result = ExploreResult(model_path, budget, seed, skipped_kinds=skipped)
-    memo: dict[str, tuple[tuple[str, ...], list[str]]] = {}
+    result = ExploreResult(model_path, budget, seed, skipped_kinds=skipped, strategy=strategy)
+    memo: dict[str, Outcome] = {}
+    states: set[frozenset[str]] = set()
     state: dict[str, Any] = {"target": None, "best": None}
-
-    def evaluate(plan: dict) -> tuple[tuple[str, ...], list[str]]:
-        key = canonical_json(plan)
-        if key in memo:
-            return memo[key]
-        if state["target"] is not None:
-            if result.shrink_runs >= shrink_budget:
-                memo[key] = ((), [])  # shrink budget spent: unseen plans count as passing
-                return memo[key]
-            result.shrink_runs += 1
-        else:
-            result.runs += 1
-        memo[key] = run_plan(plan, model, model_data, model_path)
-        return memo[key]
 
     def report() -> None:
         if on_progress is not None:
             phase = "explore" if state["target"] is None else "shrink"
             on_progress(Progress(phase, result.runs, result.shrink_runs, state["target"], state["best"]))
+
+    def evaluate(plan: dict) -> Outcome:
+        key = canonical_json(plan)
+        if key in memo:
+            return memo[key]
+        try:
+            Scenario.model_validate({**plan, "model": model_path})
+        except ValidationError:
+            memo[key] = INVALID
+            return INVALID
+        if state["target"] is not None:
+            if result.shrink_runs >= shrink_budget:
+                memo[key] = PASSED  # shrink budget spent: unseen plans count as passing
+                return PASSED
+            result.shrink_runs += 1
+        else:
+            result.runs += 1
+        memo[key] = outcome = observe_plan(plan, model, model_data, model_path)
+        if state["target"] is None:
+            states.add(outcome.state)
+        return outcome
+
+    name = f"counterexample-{model.name}"
+    space = PlanSpace(kinds, name)
+    if strategy == "random":
+        found = _random_search(kinds, name, model_path, budget, seed, evaluate, state, report)
+    elif strategy == "guided":
+        found = _guided_search(space, budget, random.Random(seed), evaluate, result, report)
+    else:
+        result.cases_total = space.exhaustive_size()
+        found, result.exhausted = _exhaustive_search(space, budget, evaluate, result, report)
+    result.distinct_states = len(states)
+    if found is None:
+        return result
+    result.runs_to_violation = result.runs
+    target = state["target"] = state["target"] or evaluate(found).failing[0]
+
+    def still_fails(plan: dict) -> bool:
+        failing = target in evaluate(plan).failing
+        if failing:
+            state["best"] = describe(plan)
+        report()
+        return failing
+
+    result.plan = minimize(found, still_fails)
+    final = evaluate(result.plan)
+    result.oracle, result.failing, result.messages = target, final.failing, final.messages
+    return result
+
+
+def _random_search(kinds, name, model_path, budget, seed, evaluate, state, report) -> dict | None:
+    """Swarm-random plans drawn by Hypothesis; the first violation shrunk by Hypothesis."""
 
     @hypothesis_seed(seed)
     @settings(
@@ -187,26 +291,63 @@ def explore(
     )
     @given(st.data())
     def probe(data: st.DataObject) -> None:
-        plan = data.draw(plans(kinds, f"counterexample-{model.name}"), label="plan")
-        try:
-            Scenario.model_validate({**plan, "model": model_path})
-        except ValidationError:
+        plan = data.draw(plans(kinds, name), label="plan")
+        outcome = evaluate(plan)
+        if outcome is INVALID:
             reject()
-        failing, messages = evaluate(plan)
+        failing = outcome.failing
         if state["target"] is None and failing:
             state["target"] = failing[0]
         target = state["target"]
         if target is not None and target in failing:
             state["best"] = describe(plan)
             report()
-            raise _Found(plan, target, failing, messages)
+            raise _Found(plan, target, failing, outcome.messages)
         report()
 
     try:
         probe()
     except _Found as found:
-        result.oracle, result.failing, result.plan, result.messages = found.oracle, found.failing, found.plan, found.messages
-    return result
+        return found.plan
+    return None
+
+
+def _guided_search(space: PlanSpace, budget: int, rng: random.Random, evaluate, result: ExploreResult,
+                   report) -> dict | None:
+    """Feedback-guided: first each fault alone (``PlanSpace.seeds``), then mutations of a corpus
+    member drawn uniformly; a plan joins the corpus when it reached a coverage feature no earlier
+    plan reached (counter names at a log2 scale, order states, fault kinds)."""
+    corpus: list[dict] = []
+    seen: set[str] = set()
+    seeds = space.seeds(rng)
+    attempts = 0
+    while result.runs < budget and attempts < GUIDED_ATTEMPTS_PER_RUN * budget:
+        attempts += 1
+        plan = seeds.pop(0) if seeds else space.mutate(rng.choice(corpus), rng)
+        outcome = evaluate(plan)
+        if outcome is INVALID:
+            continue
+        report()
+        if outcome.failing:
+            return plan
+        if not corpus or outcome.features - seen:
+            corpus.append(plan)
+            seen |= outcome.features
+    result.corpus_size = len(corpus)
+    return None
+
+
+def _exhaustive_search(space: PlanSpace, budget: int, evaluate, result: ExploreResult, report) -> tuple[dict | None, bool]:
+    """Every plan of the bounded space in order (see ``PlanSpace.exhaustive``) until the budget
+    is spent; the first violation, and whether the space was exhausted."""
+    for plan in space.exhaustive():
+        if result.runs >= budget:
+            return None, False
+        outcome = evaluate(plan)
+        report()
+        if outcome.failing:
+            return plan, False
+    return None, True
 
 
 def describe(plan: dict) -> str:
@@ -231,12 +372,13 @@ def counterexample_document(result: ExploreResult, out_path: Path) -> str:
     plan = dict(result.plan)
     document = {
         "name": plan.pop("name"),
-        "description": f"Found by paychaos explore (seed {result.seed}): breaks {result.oracle}.",
+        "description": f"Found by paychaos explore ({result.strategy}, seed {result.seed}): breaks {result.oracle}.",
         "model": Path(model_ref).as_posix(),
         **plan,
     }
     header = (
-        f"# Counterexample found by: paychaos explore {result.model_path} --budget {result.budget} --seed {result.seed}\n"
+        f"# Counterexample found by: paychaos explore {result.model_path} --budget {result.budget} --seed {result.seed}"
+        f" --strategy {result.strategy}\n"
         f"# Breaks: {result.oracle}" + (f" (also: {', '.join(o for o in result.failing if o != result.oracle)})"
                                          if len(result.failing) > 1 else "") + "\n"
         f"# Minimal: {describe(result.plan)}\n"

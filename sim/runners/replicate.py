@@ -17,9 +17,10 @@ from typing import Callable
 
 from sim.config.loader import LoadedScenario
 from sim.domain.orders import OrderState
+from sim.observe.samples import SampleTrace, pick_samples
 from sim.rng import derive_seed
 from sim.runners.kpis import KPIS, enrich, kpi_bounds
-from sim.runners.run import run_scenario, simulate
+from sim.runners.run import run_scenario
 from sim.stats import mean_ci, t975  # noqa: F401  (re-exported: the one CI implementation)
 
 Progress = Callable[[int], None]
@@ -31,37 +32,27 @@ def replication_seeds(seed: int, replications: int) -> list[int]:
 
 def pick_sample_orders(world) -> dict[int, str]:
     """A few orders worth drawing: a clean success, a retried one, and a failed or dead-lettered
-    one (the first of each, so the choice is deterministic)."""
-    orders = world.orders
-    wanted = {"succeeded first time": None, "retried": None, "failed or dead-lettered": None}
-    failed = (OrderState.DEAD_LETTERED, OrderState.FAILED)
-    for order_id in range(len(orders)):
-        state, attempts = orders.state[order_id], orders.psp_attempts[order_id]
-        if wanted["succeeded first time"] is None and state == OrderState.SUCCESS and attempts == 1:
-            wanted["succeeded first time"] = order_id
-        elif wanted["retried"] is None and attempts > 1:
-            wanted["retried"] = order_id
-        elif state in failed and (wanted["failed or dead-lettered"] is None or (
-                state == OrderState.DEAD_LETTERED and orders.state[wanted["failed or dead-lettered"]] != state)):
-            wanted["failed or dead-lettered"] = order_id  # the first dead-lettered one if any, else failed
-    return {order_id: label for label, order_id in wanted.items() if order_id is not None}
+    one, among the orders the world's trace kept (all of them under a full trace)."""
+    trace = world.trace
+    if isinstance(trace, SampleTrace):
+        return trace.samples()
+    return pick_samples(world.orders, range(len(world.orders)))
 
 
 def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False,
             on_time: Callable[[float, float], None] | None = None) -> dict:
-    """One run's JSON-ready results with KPIs; with ``samples``, traced sample orders too
-    (a deterministic traced re-run of the same seed); ``on_time(now, end)`` reports progress."""
-    result = run_scenario(loaded, seed=seed, variant=variant, on_time=on_time)
+    """One run's JSON-ready results with KPIs; with ``samples``, the sample orders' events too,
+    traced during the run itself; ``on_time(now, end)`` reports progress."""
+    result = run_scenario(loaded, seed=seed, variant=variant, samples=samples, on_time=on_time)
     data = enrich(result.data, result.world)
     if samples:
         picked = pick_sample_orders(result.world)
         if picked:
-            traced, _, _ = simulate(loaded, seed, variant, trace_orders=frozenset(picked), trace_requests=True)
-            orders = result.world.orders
+            orders, trace = result.world.orders, result.world.trace
             data["sample_orders"] = [
                 {"order": order_id, "label": label, "created_at_s": round(orders.created_at[order_id], 6),
                  "state": OrderState(orders.state[order_id]).name, "psp_attempts": orders.psp_attempts[order_id],
-                 "events": [[t, what] for t, what in traced.trace.of(order_id)]}
+                 "events": [[t, what] for t, what in trace.of(order_id)]}
                 for order_id, label in sorted(picked.items())
             ]
     return data

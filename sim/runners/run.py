@@ -15,6 +15,8 @@ from sim import __version__
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
+from sim.observe.memory import fix_mmap_threshold
+from sim.observe.samples import SampleTrace
 from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
 from sim.oracles.coverage import path_counts
@@ -58,26 +60,47 @@ def canonical_json(data: dict) -> str:
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-             trace_orders: frozenset[int] | None = None,
-             trace_requests: bool = False,
-             on_time: Callable[[float, float], None] | None = None) -> tuple[World, list[Verdict], object]:
-    """Build and run the world; return it with the oracle verdicts and the reconciliation."""
+             trace_orders: frozenset[int] | None = None, trace_requests: bool = False,
+             samples: bool = False, on_time: Callable[[float, float], None] | None = None,
+             watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0,
+             ) -> tuple[World, list[Verdict], object]:
+    """Build and run the world; return it with the oracle verdicts and the reconciliation. With
+    ``samples`` (and no full trace), ``world.trace`` is a :class:`SampleTrace` that keeps the sample
+    orders, request send times included, for the report's sequence diagrams (tracing changes no
+    outcome). ``on_time(now, end)`` reports progress in simulated time; ``watch(world)`` is called
+    every ``watch_every_s`` of simulated time (a benchmark's memory probe). Stopping the run in
+    slices changes no outcome."""
+    if on_time is not None and watch is not None:
+        raise ValueError("simulate takes on_time or watch, not both")
+    fix_mmap_threshold()  # growing columns stay off the fragmenting heap (sim.observe.memory)
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     model = variant_model(loaded, variant)
-    trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders, requests=trace_requests)
+    if samples and not scenario.trace and trace_orders is None:
+        trace: Trace = SampleTrace()
+    else:
+        trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders,
+                      requests=trace_requests or samples)
     world = build_world(model, scenario, seed, trace)
-    if on_time is None:
+    if isinstance(trace, SampleTrace):
+        trace.bind(world.orders)
+    if on_time is not None:
+        run_reporting(world, on_time)
+    elif watch is None:
         world.env.run(until=world.end_s)
     else:
-        run_reporting(world, on_time)
+        at = 0.0
+        while at < world.end_s:
+            at = min(world.end_s, at + watch_every_s)
+            world.env.run(until=at)
+            watch(world)
     verdicts = check(world)
     recon = None
     if model.reconciliation.enabled:
         recon = reconcile(
             world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
-            capture=world.capture,
+            capture=world.capture, pending=model.reconciliation.pending,
         )
         recon.timing += world.settlement_file().timing_differences()
     verdicts += check_reconciled(world, recon)
@@ -98,12 +121,16 @@ def run_reporting(world: World, on_time: Callable[[float, float], None]) -> None
 
 
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
-                 explain: bool = True, on_time: Callable[[float, float], None] | None = None) -> RunResult:
+                 explain: bool = True, samples: bool = False,
+                 on_time: Callable[[float, float], None] | None = None,
+                 watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
-    trace of the offending orders so each violation says what happened, when."""
+    trace of the offending orders so each violation says what happened, when. With ``samples``,
+    ``world.trace`` keeps the sample orders; ``watch`` probes the run (see :func:`simulate`)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    world, verdicts, recon = simulate(loaded, seed, variant, on_time=on_time)
+    world, verdicts, recon = simulate(loaded, seed, variant, samples=samples, on_time=on_time,
+                                      watch=watch, watch_every_s=watch_every_s)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {

@@ -13,6 +13,7 @@ sweep's master seed and the replication index (``sim.config.sweep.replication_se
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -84,15 +85,45 @@ def execute(tasks: list[dict], executor: Executor = "local", workers: int | None
         raise ConfigError(f"unknown executor {executor!r}", hint=f"one of {', '.join(EXECUTORS)}")
 
 
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+"""The local executor's process pool (worker count, pool), kept for the next sweep of this process:
+a notebook's or a benchmark's sweeps start and import their workers once."""
+
+
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes (started on demand), reused while the count is the same."""
+    global _pool
+    if _pool is not None and _pool[0] == workers:
+        return _pool[1]
+    close_local_pool()
+    _pool = (workers, ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")))
+    return _pool[1]
+
+
+def close_local_pool() -> None:
+    """Shut the kept pool down (at exit, or before a pool of another size)."""
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+atexit.register(close_local_pool)
+
+
 def _local(tasks: list[dict], workers: int) -> Iterator[dict]:
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context)
+    pool = local_pool(workers)
+    futures = [pool.submit(run_task, task) for task in tasks]
+    finished = False
     try:
-        futures = [pool.submit(run_task, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # an error, an interrupt or a consumer that stopped: no half-busy pool is kept
+            for future in futures:
+                future.cancel()
+            close_local_pool()
 
 
 def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iterator[dict]:
@@ -102,7 +133,6 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
     except ImportError:
         raise ConfigError("the dask executor needs dask.distributed",
                           hint="pip install 'paychaos[dask]' (or dask[distributed])") from None
-    cluster = None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
@@ -110,9 +140,8 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}",
                               hint="give the scheduler address, e.g. tcp://10.0.0.5:8786") from None
     else:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
+        client = local_cluster_client(workers or os.cpu_count() or 1, LocalCluster, Client)
+    finished = False
     try:
         _check_cluster(client, scheduler or "the local cluster")
         futures = client.map(run_task, tasks, pure=False)
@@ -121,10 +150,40 @@ def _dask(tasks: list[dict], workers: int | None, scheduler: str | None) -> Iter
                 yield future.result()
             except ImportError as exc:
                 raise _not_installed("a Dask worker", scheduler, exc) from None
+        finished = True
     finally:
+        if scheduler:
+            client.close()
+        elif not finished:  # an error or an interrupt: the next sweep starts a clean cluster
+            close_local_cluster()
+
+
+_cluster: tuple[int, object, object] | None = None
+"""The Dask executor's own LocalCluster (worker count, cluster, client), kept like the local pool."""
+
+
+def local_cluster_client(workers: int, cluster_class, client_class):
+    """A client of a LocalCluster of ``workers`` single-threaded worker processes, reused while
+    the count is the same (its workers have imported paychaos already)."""
+    global _cluster
+    if _cluster is not None and _cluster[0] == workers and _cluster[2].status == "running":
+        return _cluster[2]
+    close_local_cluster()
+    cluster = cluster_class(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    _cluster = (workers, cluster, client_class(cluster))
+    return _cluster[2]
+
+
+def close_local_cluster() -> None:
+    global _cluster
+    if _cluster is not None:
+        _, cluster, client = _cluster
+        _cluster = None
         client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close()
+
+
+atexit.register(close_local_cluster)
 
 
 _PROBE = "__import__('sim.runners.sweep').__version__"

@@ -1,0 +1,113 @@
+"""What a user waits for: a whole command (imports, runs, report) against its own simulations.
+
+Each command runs as the real CLI (``sim.cli.main``) in a fresh process, with ``sim.runners.run.
+simulate`` wrapped to add up the time spent in it (build the world, simulate, oracles, reconcile).
+The ratio is the command's time over that: 1.0 would be a command that costs nothing beyond its
+simulations. Runs are in-process (``run`` with one replication, ``compare --workers 1``, ``sweep
+--executor serial``) so the simulations' time is measured where it is spent. Wall time (seen from
+the parent, interpreter start-up included) and CPU time (the child's own, children included) are
+both reported: on a shared machine the CPU ratio is the steadier one.
+
+    python -m bench.end_to_end [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.sweep import sweep_file
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"run": 1.3, "compare": 1.15, "sweep": 1.15}
+
+_CHILD = r"""
+import json, resource, sys, time
+import sim.runners.run as run_module
+
+spent = {"wall_s": 0.0, "cpu_s": 0.0, "simulations": 0}
+real = run_module.simulate
+
+def timed(*args, **kwargs):
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        return real(*args, **kwargs)
+    finally:
+        spent["wall_s"] += time.perf_counter() - wall
+        spent["cpu_s"] += time.process_time() - cpu
+        spent["simulations"] += 1
+
+run_module.simulate = timed
+from sim.cli import main
+code = main(sys.argv[1:])
+own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+spent["process_cpu_s"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+spent["exit_code"] = code
+print("END_TO_END " + json.dumps(spent))
+"""
+
+
+def measure(argv: list[str]) -> dict:
+    """Run ``paychaos ARGV`` in a fresh process; its wall/CPU time against its simulations'."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _CHILD, *argv], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    wall_s = time.perf_counter() - started
+    line = next((x for x in done.stdout.splitlines() if x.startswith("END_TO_END ")), None)
+    if line is None:
+        raise RuntimeError(f"paychaos {' '.join(argv)} printed no timing:\n{done.stderr[-2000:]}")
+    spent = json.loads(line.removeprefix("END_TO_END "))
+    if spent["exit_code"] not in (0, 1) or not spent["simulations"]:
+        raise RuntimeError(f"paychaos {' '.join(argv)} exited {spent['exit_code']} after "
+                           f"{spent['simulations']} simulations:\n{done.stderr[-2000:]}")
+    return {
+        "command": "paychaos " + " ".join(argv),
+        "simulations": spent["simulations"],
+        "wall_s": round(wall_s, 3),
+        "simulation_wall_s": round(spent["wall_s"], 3),
+        "ratio_wall": round(wall_s / spent["wall_s"], 3),
+        "cpu_s": round(spent["process_cpu_s"], 3),
+        "simulation_cpu_s": round(spent["cpu_s"], 3),
+        "ratio_cpu": round(spent["process_cpu_s"] / spent["cpu_s"], 3),
+    }
+
+
+def end_to_end(quick: bool = False) -> dict:
+    """``run``, ``compare`` and ``sweep`` end to end; each with its ratio target (wall ≤ target)."""
+    with tempfile.TemporaryDirectory(prefix="paychaos-e2e-") as folder:
+        out = Path(folder)
+        sweep = sweep_file(out, runs=2 if quick else 4, payments=5_000 if quick else 20_000)
+        commands = {
+            "run": ["run", "scenarios/poison-pills.yaml" if quick else "scenarios/baseline.yaml",
+                    "--out", str(out / "run")],
+            "compare": ["compare", "scenarios/compare-retry-policies.yaml", "--workers", "1",
+                        "--replications", "1" if quick else "2", "--out", str(out / "compare")],
+            "sweep": ["sweep", str(sweep), "--executor", "serial", "--out", str(out / "sweep")],
+        }
+        results = {}
+        for name, argv in commands.items():
+            result = measure(argv)
+            result["target_ratio_wall"] = f"<= {TARGETS[name]}"
+            result["met"] = result["ratio_wall"] <= TARGETS[name]
+            results[name] = result
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.end_to_end", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller commands (a smoke test)")
+    args = parser.parse_args(argv)
+    for name, row in end_to_end(args.quick).items():
+        print(f"{name:8} wall {row['wall_s']:7.1f} s / simulations {row['simulation_wall_s']:7.1f} s = "
+              f"{row['ratio_wall']:.2f}x (target {row['target_ratio_wall']}); CPU {row['cpu_s']:.1f} / "
+              f"{row['simulation_cpu_s']:.1f} s = {row['ratio_cpu']:.2f}x  [{row['command']}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""``bench.end_to_end`` measures a real CLI command against the simulations inside it."""
+
+from __future__ import annotations
+
+from helpers import write_scenario
+
+from bench.end_to_end import measure
+
+
+def test_a_run_is_measured_against_its_one_simulation(tmp_path):
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="20s", drain="20s", workload={"rate": "2/s"})
+    row = measure(["run", str(path), "--out", str(tmp_path / "out")])
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert row["simulations"] == 1  # sample orders are traced in the run itself
+    assert 0 < row["simulation_wall_s"] < row["wall_s"] and 0 < row["simulation_cpu_s"] < row["cpu_s"]
+    assert abs(row["ratio_wall"] - row["wall_s"] / row["simulation_wall_s"]) < 0.01 * row["ratio_wall"]
