@@ -188,6 +188,7 @@ CONTEXT_OF: dict[str, str] = {
     "secondary_psp.": "dual_psp",
     "monitor.": "monitor",
     "client.retry.cap": "growing_backoff",
+    "executor.on_conflict": "growing_backoff",  # the busy run has no 409 any more: retries that grow meet one
     "executor.idempotency_key": "no_status_query", "psp.idempotency": "no_status_query",
     "payment_service.outbox.": "outbox",
     "kafka.max_poll_records": "commit_before",
@@ -199,6 +200,12 @@ CONTEXT_OF: dict[str, str] = {
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 
 CHANGES: dict[str, Any] = {
+    # service-level objectives: a bound the busy run breaks, so the slo oracle's verdict changes
+    "slo.psp_requests_per_order": "<= 1",
+    "slo.p99_latency_ms": "<= 1",
+    "slo.goodput_per_s": ">= 1000000",
+    "slo.time_to_recover_s": "<= 0",
+    "slo.success_rate": ">= 1",
     # optional values that are off by default: a value that acts within the short run
     "client.retry.deadline": "3s",
     "client.patience": "5s",
@@ -270,8 +277,6 @@ _CALLERS = {"client.retry": "the checkout client", "payment_service.risk.retry":
             "psp.bank_retry": "the PSP's bank retry", "secondary_psp.bank_retry": "the secondary PSP's bank retry",
             "wallet.occ_retry": "the wallet's optimistic-concurrency retry"}
 _NO_DEADLINE = "DEAD: the PSP passes no deadline to the {who} queue (sim/components/bank.py), so nothing expires"
-_SETTLEMENT_DAY = ("DEAD: only the settlement file's day column depends on it, and nothing reads that column "
-                   "(reconciliation matches by order id; no KPI or oracle looks at the day)")
 _SYNC_EXECUTOR = ("DEAD: the sync executor's threads are held with no deadline and their work (the PSP calls) "
                   "is not scaled by the contention factor (sim/components/payment_service.py)")
 
@@ -285,8 +290,6 @@ DOCUMENTATION_ONLY: dict[str, str] = {
     **{f"{policy}.retry_non_retryable": _NO_DEFINITE.format(who=who) for policy, who in _CALLERS.items()},
     "scheme.queue.drop_expired": _NO_DEADLINE.format(who="card scheme's"),
     "banks.queue.drop_expired": _NO_DEADLINE.format(who="banks'"),
-    "psp.settlement_cutoff": _SETTLEMENT_DAY,
-    "secondary_psp.settlement_cutoff": _SETTLEMENT_DAY,
     "executor.queue.drop_expired": _SYNC_EXECUTOR,
     "executor.queue.contention": _SYNC_EXECUTOR,
     "executor.queue.coherency": _SYNC_EXECUTOR,
