@@ -12,19 +12,26 @@ import numpy as np
 import simpy
 
 from sim.components.bank import Banks
+from sim.components.capture import Capturer
+from sim.components.chargebacks import Chargebacks
 from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
+from sim.components.fees import Fees
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
+from sim.components.payout_provider import PayoutProvider
+from sim.components.payouts import Payouts
 from sim.components.payment_service import PaymentService
 from sim.components.producer import Producer
-from sim.components.psp import Psp
+from sim.components.psp import DAY_S, Psp
+from sim.components.psp_operations import PspOperations
+from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
@@ -40,6 +47,9 @@ from sim.faults.runner import FaultWindow, start_faults
 from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
 from sim.rng import Streams
+
+CAPTURE_INSTANCES = 2
+"""Consumer instances of the capture service (delayed captures)."""
 
 
 class SettlementFile:
@@ -65,6 +75,16 @@ class SettlementFile:
     def order_ids(self) -> np.ndarray:
         """The order id of every row (in no particular order)."""
         return np.concatenate([p.settlement_column("order_id") for p in self._psps]).astype(np.int64)
+
+    def timing_differences(self) -> int:
+        """Rows the PSP settled on another day than our clock puts their capture in (its clock is
+        skewed across the daily cut-off): they settle a day early or late, a timing difference for
+        reconciliation, not a break."""
+        count = 0
+        for psp in self._psps:
+            ours = np.floor((psp.settlement_column("captured_at") - psp.cfg.settlement_cutoff_s) / DAY_S)
+            count += int((psp.settlement_column("day") != ours.astype(np.int64)).sum())
+        return count
 
 
 @dataclass
@@ -97,6 +117,14 @@ class World:
     database: Database | None = None
     risk: RiskService | None = None
     producers: dict[str, Producer] = field(default_factory=dict)
+    capture: Capturer | None = None
+    """Our capture service, when captures are delayed (``capture.mode: delayed``)."""
+    refunds: Refunds | None = None
+    chargebacks: Chargebacks | None = None
+    payouts: Payouts | None = None
+    payout_provider: PayoutProvider | None = None
+    psp_operations: PspOperations | None = None
+    """The PSP's capture, void and refund API."""
 
     @property
     def stations(self) -> dict[str, "DelayStation | SlotStation"]:
@@ -193,6 +221,11 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq
     )
     ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics, dlq)
+    fees = Fees(model.fees)
+    if fees.on:  # else no fee entries at all: two entries per payment
+        ledger.fees = fees
+        if model.fees.commission_rate:
+            wallet.fees = fees
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
         return ConsumerGroup(
@@ -206,6 +239,35 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle, model.wallet.commit),
         "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle, model.ledger.commit),
     }
+    operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
+    operations.refund_failure_probability = model.refunds.failure_probability
+    refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
+    payout_provider = payouts = None
+    if model.payouts.enabled:
+        payout_provider = PayoutProvider(env, model.payouts.provider, streams, metrics)
+        payouts = Payouts(env, model.payouts, ledger, wallet, payout_provider, workload.sellers,
+                          len(workload.currencies), streams, metrics)
+        payouts.start()
+    chargebacks = None
+    if model.chargebacks.probability > 0.0:
+        chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
+        banks.disputes = chargebacks
+    capturer = None
+    if model.capture.mode == "delayed":  # the issuer holds, our capture service captures at shipment
+        banks.hold_funds(model.capture.hold_expiry_s)
+        psp.capture_api = operations
+        capturer = Capturer(env, model.capture, orders, operations, dlq, streams, metrics, trace)
+        groups["capture"] = group("capture", SUCCESS_TOPIC, CAPTURE_INSTANCES, capturer.handle)
+
+        def uncaptured(order_id: int, amount_minor: int) -> None:
+            ledger.post_reversal(order_id, amount_minor, "uncaptured")
+            wallet.take_back(order_id, amount_minor)
+
+        capturer.on_uncaptured.append(uncaptured)
+        if model.refunds.probability > 0.0:
+            capturer.on_captured.append(refunds.on_captured)
+    elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
+        ledger.on_booked = refunds.on_captured
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
         executor.orders_topic = topics[ORDERS_TOPIC]
@@ -240,8 +302,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         population=population, truth=truth, orders=orders, checkouts=checkouts, banks=banks, psp=psp,
         topics=topics, consumer_groups=groups, payment_service=payment_service, executor=executor,
         wallet=wallet, ledger=ledger, dlq=dlq, monitor=monitor, clients=clients,
-        secondary_psp=secondary, database=db, risk=risk, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
+        secondary_psp=secondary, database=db, risk=risk, capture=capturer, refunds=refunds, chargebacks=chargebacks,
+        payouts=payouts, payout_provider=payout_provider,
+        psp_operations=operations, producers={"payment_service": producer, **({"executor": executor.producer} if executor.producer else {})},
     )
+    if model.refunds.extra_captures_every_s is not None:
+        refunds.start_sweeps(world.settlement_file())
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))
     return world

@@ -94,6 +94,8 @@ _RETRY_TOPICS = {"executor.retry_topics": {"enabled": True, "delays": ["2s", "5s
                  "executor.retry": {"strategy": "fixed", "max_attempts": 2, "base": "100ms"}}
 _GROWING = {"strategy": "exponential", "max_attempts": 3, "base": "50ms"}
 """A retry policy whose delays grow (so that its cap matters)."""
+_MONEY_RETRY = {"strategy": "exponential", "max_attempts": 3, "base": "1s"}
+"""Retries of captures, refunds and payouts that give up within the run (their defaults last an hour)."""
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "base": {},
@@ -148,6 +150,19 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "commit_before": {"overrides": {"executor.commit": "before"}},
     "hot_seller": {"workload": {"hot_seller_share": 0.6}, "overrides": {"wallet.latency": "30ms"}},
     "clock_skew": {"faults": [{"kind": "psp_clock_skew", "at": "0s", "skew": "30s"}]},
+    "delayed_capture": {"overrides": {"capture": {
+        "mode": "delayed", "delay": {"dist": "constant", "value": 8}, "cancel_probability": 0.2,
+        "partial_probability": 0.3, "hold_expiry": "60s", "retry": _MONEY_RETRY}}},
+    "money_flows": {"overrides": {
+        "refunds": {"probability": 0.4, "delay": {"dist": "constant", "value": 4}, "failure_probability": 0.1,
+                    "retry": _MONEY_RETRY},
+        "chargebacks": {"probability": 0.3, "delay": {"dist": "constant", "value": 10},
+                        "notification_delay": {"dist": "constant", "value": 5},
+                        "resolution_delay": {"dist": "constant", "value": 20}},
+        "payouts": {"enabled": True, "interval": "20s", "first_run": "20s", "lag": "0s", "reserve_fraction": 0.1,
+                    "clearing_deadline": "30s", "retry": _MONEY_RETRY,
+                    "provider": {"error_probability": 0.2, "reply_lost_probability": 0.3}},
+    }, "faults": [{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "40s", "probability": 0.3}]},
 }
 """Context name → ``overrides`` (model values), ``workload`` (changed workload keys), ``faults`` (added to
 the busy scenario's) and ``drop`` (``kind:target`` of the busy scenario's faults its model cannot have)."""
@@ -175,12 +190,15 @@ CONTEXT_OF: dict[str, str] = {
     "secondary_psp.": "dual_psp",
     "monitor.": "monitor",
     "client.retry.cap": "growing_backoff",
+    "executor.on_conflict": "growing_backoff",  # the busy run has no 409 any more: retries that grow meet one
     "executor.idempotency_key": "no_status_query", "psp.idempotency": "no_status_query",
     "executor.on_conflict": "in_flight_conflicts",
     "payment_service.outbox.": "outbox",
     "kafka.max_poll_records": "commit_before",
     "wallet.occ_retry.": "hot_seller",
     "psp.settlement_cutoff": "clock_skew",
+    "capture.": "delayed_capture",
+    "refunds.": "money_flows", "chargebacks.": "money_flows", "payouts.": "money_flows", "fees.": "money_flows",
 }
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 
@@ -243,6 +261,14 @@ CHANGES: dict[str, Any] = {
     "payment_service.risk.breaker.slow_call_rate_threshold": 0.05,
     "payment_service.risk.breaker.slow_call_duration": "5s",  # no call is slow any more
     "payment_service.risk.breaker.minimum_calls": 500,  # more than a 10 s window holds: never judged
+    # money flows: deadlines and caps inside their context's growing retries, a sweep within the run
+    "capture.retry.deadline": "1500ms",
+    "refunds.retry.deadline": "1500ms",
+    "payouts.retry.deadline": "1500ms",
+    "capture.retry.cap": "1500ms",
+    "refunds.retry.cap": "1500ms",
+    "payouts.retry.cap": "1500ms",
+    "refunds.extra_captures_every": "20s",
 }
 """Changed values where the rule from the type would say nothing (None, a value that changes nothing)."""
 
@@ -254,10 +280,11 @@ _CALLERS = {"client.retry": "the checkout client", "payment_service.risk.retry":
             "psp.bank_retry": "the PSP's bank retry", "secondary_psp.bank_retry": "the secondary PSP's bank retry",
             "wallet.occ_retry": "the wallet's optimistic-concurrency retry"}
 _NO_DEADLINE = "DEAD: the PSP passes no deadline to the {who} queue (sim/components/bank.py), so nothing expires"
-_SETTLEMENT_DAY = ("DEAD: only the settlement file's day column depends on it, and nothing reads that column "
-                   "(reconciliation matches by order id; no KPI or oracle looks at the day)")
 _SYNC_EXECUTOR = ("DEAD: the sync executor's threads are held with no deadline and their work (the PSP calls) "
                   "is not scaled by the contention factor (sim/components/payment_service.py)")
+
+_PSP_FEE = ("the PSP's fee is booked in the ledger (PSP_FEES, netted from the PSP receivable) and checked by "
+            "money_conserved, but no value of results.json reports it and sellers' payouts do not depend on it")
 
 DOCUMENTATION_ONLY: dict[str, str] = {
     "name": "the design's name: echoed in the config and reports only",
@@ -266,11 +293,21 @@ DOCUMENTATION_ONLY: dict[str, str] = {
     **{f"{policy}.retry_non_retryable": _NO_DEFINITE.format(who=who) for policy, who in _CALLERS.items()},
     "scheme.queue.drop_expired": _NO_DEADLINE.format(who="card scheme's"),
     "banks.queue.drop_expired": _NO_DEADLINE.format(who="banks'"),
-    "psp.settlement_cutoff": _SETTLEMENT_DAY,
-    "secondary_psp.settlement_cutoff": _SETTLEMENT_DAY,
     "executor.queue.drop_expired": _SYNC_EXECUTOR,
     "executor.queue.contention": _SYNC_EXECUTOR,
     "executor.queue.coherency": _SYNC_EXECUTOR,
+    **{f"{flow}.retry.honour_retry_after": f"DEAD: the {who} never gets a Retry-After (the PSP's capture and refund "
+       "API and the payout provider never answer 429)" for flow, who in
+       (("capture", "capture service"), ("refunds", "refund service"), ("payouts", "payout run"))},
+    **{f"{flow}.retry.retry_non_retryable": _NO_DEFINITE.format(who=who) for flow, who in
+       (("capture", "the capture service"), ("refunds", "the refund service"), ("payouts", "the payout run"))},
+    "fees.psp_fixed_minor": _PSP_FEE,
+    "fees.psp_rate": _PSP_FEE,
+    "payouts.clearing_deadline": ("only the clearing_closed oracle reads it, and in a run whose payout runs read "
+                                  "the provider's report every payout closes within either deadline (the flawed "
+                                  "model payouts-never-reconciled shows it)"),
+    "refunds.extra_captures_every": ("the sweep refunds captures beyond an order's first; a design with idempotency "
+                                     "keys has none to refund (scenarios/refund-storm shows it)"),
     "payment_service.shedding.max_queue_wait": ("DEAD: the shedder admits a request before it queues for a thread "
                                                 "and is never told a queueing time (payment_service.queue."
                                                 "max_queue_wait bounds the wait instead)"),

@@ -12,9 +12,9 @@ from sim.runners.run import run_scenario
 PASSING = [
     "webhook-chaos", "broker-outage", "poison-pills", "database-failover", "issuer-decline-surge", "pending-storm",
     "clock-skew", "forged-redirect", "consumer-stall", "network-partition", "dual-psp-outage", "retry-topics-outage",
-    "retry-amplification",
+    "retry-amplification", "capture-at-shipment", "chargeback-wave", "payout-provider-outage",
 ]
-FAILING_BY_DESIGN = {"key-expiry-race": "no_double_charge"}
+FAILING_BY_DESIGN = {"key-expiry-race": "no_double_charge", "refund-storm": "no_double_charge"}
 
 
 @pytest.mark.parametrize("name", PASSING + list(FAILING_BY_DESIGN))
@@ -44,6 +44,7 @@ def test_scenario_fails_by_design(name, oracle):
     ("poison-pills", "crash", "nothing_lost"),
     ("broker-outage", "short_retries_no_outbox", "nothing_lost"),
     ("dual-psp-outage", "unsafe_fallback", "no_double_charge"),
+    ("payout-provider-outage", "no-keys-short-timeout", "no_double_payout"),
 ])
 def test_flawed_variant_is_caught(name, variant, oracle):
     result = run_scenario(load_scenario(SCENARIOS / f"{name}.yaml"), variant=variant, explain=False)

@@ -77,6 +77,7 @@ KNOWN_BUGS: dict[str, str] = {}
 DEMONSTRATES_FAILURE = {
     "key-expiry-race:base": "no_double_charge",
     "dual-psp-outage:unsafe_fallback": "no_double_charge",
+    "refund-storm:base": "no_double_charge",
 }
 """Scenarios (or variants) that exist to show a design or a PSP failing: the named oracle must fail."""
 

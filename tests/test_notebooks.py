@@ -86,8 +86,8 @@ def test_retry_policy_notebook_claims(executed):
     assert max(dead[v] for v in retrying) - min(dead[v] for v in retrying) < 0.1 * dead["none"], dead
     # "the price is extra PSP requests per order"
     assert all(load[v] > load["none"] for v in retrying), load
-    # "full jitter's busiest second at the PSP is no quieter than plain exponential backoff's"
-    assert peak["full jitter x5"] >= peak["exponential x5"], peak
+    # "full jitter's busiest second at the PSP is within a tenth of plain exponential backoff's"
+    assert abs(peak["full jitter x5"] - peak["exponential x5"]) <= 0.1 * peak["exponential x5"], peak
 
 
 def test_psp_outage_notebook_claims(executed):

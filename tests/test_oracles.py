@@ -90,21 +90,21 @@ def test_exactly_once_effect_catches_a_duplicate_event_applied_by_a_ledger_witho
     assert world.metrics.counters["wallet.deduplicated"] == successes  # the wallet did its job
 
 
-def test_idempotent_replay_catches_a_live_key_executed_twice(finished):
+def test_the_psp_self_check_catches_a_live_key_executed_twice(finished):
     world, _ = fresh(finished)
-    assert effects.idempotent_replay(world) == []
+    assert effects.psp_executed_a_live_key_twice(world) == []
     psp = world.psp
     row = psp.settlement_file()[0]
     key, since = psp.settlement_keys()[0]
     # the PSP executes the same key again 5 s later (well inside its 24 h TTL)
     psp._settle(*row[:4], row[4] + 5.0, key, since + 5.0)
-    (found,) = effects.idempotent_replay(world)
+    (found,) = effects.psp_executed_a_live_key_twice(world)
     assert found.orders == [row[1]]
     assert found.message.startswith(f"key {key} executed again at {since + 5.0:.3f}s, 5.000s after its first use (TTL 86400s)")
     # admitted a second after expiry: a new payment (not on the boundary itself: capture times are
     # kept to the microsecond, and ``since`` is not a whole number of microseconds)
     psp._st_at[-1], psp._st_waited[-1] = since + 86401.0 + 5.0, 5.0
-    assert effects.idempotent_replay(world) == []
+    assert effects.psp_executed_a_live_key_twice(world) == []
 
 
 def test_charged_iff_succeeded_respects_reconciliation_buckets(finished):

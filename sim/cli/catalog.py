@@ -17,7 +17,10 @@ if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stay
 
 def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
     """Every resilience policy: (name, its config class, where a file configures it)."""
-    from sim.config.model import RetryTopicsConfig, SecondaryPspConfig
+    from sim.config.model import (
+        CaptureConfig, ChargebacksConfig, FeesConfig, PayoutsConfig, RefundsConfig, RetryTopicsConfig,
+        SecondaryPspConfig,
+    )
     from sim.config.policies import (
         AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy,
     )
@@ -31,6 +34,11 @@ def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
         ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
         ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
         ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
+        ("capture", CaptureConfig, "capture (top level): authorisation holds, capture at shipment, void, expiry"),
+        ("refunds", RefundsConfig, "refunds (top level): refunds of captured payments, idempotent by refund id"),
+        ("chargebacks", ChargebacksConfig, "chargebacks (top level): disputes, their fee and outcome"),
+        ("payouts", PayoutsConfig, "payouts (top level): sellers paid on a schedule through the payout provider"),
+        ("fees", FeesConfig, "fees (top level): the PSP's fee per capture, the platform's commission"),
     ]
 
 

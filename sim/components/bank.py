@@ -2,21 +2,27 @@
 
 An authorisation crosses the card scheme to the card's issuing bank and comes back with one
 ``ReplyCode``: ERROR_5XX (bank system error, no money moves), DECLINED_FUNDS (balance too low),
-DECLINED_LIMIT (limit or issuer decline, including a decline surge) or APPROVED, which debits the
-buyer and records the capture in the ground truth. No SimPy process per call: the caller waits
-:meth:`Banks.delay_s`, then asks for :meth:`Banks.decide`.
+DECLINED_LIMIT (limit or issuer decline, including a decline surge) or APPROVED, which takes the
+amount from the buyer's available balance. With captures at authorisation (the default) that is the
+capture, recorded in the ground truth at once; with delayed captures (:meth:`Banks.hold_funds`) it is
+a hold, which a later :meth:`Banks.capture` turns into a capture, :meth:`Banks.void` releases, or
+which expires. No SimPy process per call: the caller waits :meth:`Banks.delay_s`, then asks for
+:meth:`Banks.decide`.
 
 The scheme and each bank are stations (``sim.components.stations``): with ``servers`` set, an
 authorisation queues there, and a full queue refuses it (the PSP sees a bank error). Where both are
-unlimited (``direct``), the whole trip is one wait.
+unlimited (``direct``), the whole trip is one wait. Captures, voids and refunds at the bank are
+asked of it directly by the PSP and take no station slot.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from functools import partial
 from typing import TYPE_CHECKING
 
+from sim.kernel.scheduling import call_after
 from sim.components.psp import ReplyCode
 from sim.components.stations import DelayStation
 from sim.config.distributions import make_sampler
@@ -24,6 +30,7 @@ from sim.config.distributions import make_sampler
 if TYPE_CHECKING:
     import simpy
 
+    from sim.components.chargebacks import Chargebacks
     from sim.config.model import BanksConfig, SchemeConfig
     from sim.domain.population import Population
     from sim.domain.truth import GroundTruth
@@ -40,6 +47,25 @@ _APPROVED = ReplyCode.APPROVED
 _DECLINED_FUNDS = ReplyCode.DECLINED_FUNDS
 _DECLINED_LIMIT = ReplyCode.DECLINED_LIMIT
 _ERROR_5XX = ReplyCode.ERROR_5XX
+_NOT_FOUND = ReplyCode.NOT_FOUND
+
+
+class Hold:
+    """One authorisation hold on a buyer's funds (delayed captures only)."""
+
+    __slots__ = ("order_id", "buyer", "amount_minor", "currency", "captured_minor", "open")
+
+    def __init__(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
+        self.order_id = order_id
+        self.buyer = buyer
+        self.amount_minor = amount_minor
+        self.currency = currency
+        self.captured_minor = 0
+        self.open = True
+
+    @property
+    def rest_minor(self) -> int:
+        return self.amount_minor - self.captured_minor
 
 
 class Banks:
@@ -94,6 +120,18 @@ class Banks:
         self.bank_unlimited = banks_cfg.servers is None
         self.direct = self.bank_unlimited and self.scheme.unlimited
         """No queue anywhere between the PSP and the issuer: :meth:`delay_s` is the whole trip."""
+        self.disputes: "Chargebacks | None" = None
+        """Set when chargebacks are on: told of every capture (one draw decides a dispute)."""
+        self.holds: dict[int, list[Hold]] | None = None
+        """Open and closed holds per order id when captures are delayed; None: captured at once."""
+        self.hold_expiry_s = math.inf
+
+    def hold_funds(self, expiry_s: float) -> None:
+        """From now on an approval places a hold that expires after ``expiry_s`` unless captured or
+        voided (delayed captures), instead of capturing at once."""
+        self.holds = {}
+        self.hold_expiry_s = expiry_s
+        self.truth.holds_apart = True
 
     def delay_s(self, after_s: float = 0.0) -> float:
         """When an authorisation sent ``after_s`` from now is decided: ``after_s`` + scheme latency
@@ -145,9 +183,71 @@ class Banks:
             counters["banks.declined_limit"] += 1
             return _DECLINED_LIMIT
         balances[buyer] = balance - amount_minor
+        if self.holds is not None:
+            self._hold(order_id, buyer, amount_minor, currency)
+            return _APPROVED
         self.truth.record_capture(order_id, amount_minor, currency, now)
         counters["banks.captures"] += 1
+        if self.disputes is not None:
+            self.disputes.on_capture(order_id, buyer, amount_minor, currency)
         return _APPROVED
+
+    def _hold(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
+        hold = Hold(order_id, buyer, amount_minor, currency)
+        self.holds.setdefault(order_id, []).append(hold)
+        self.truth.record_hold(order_id, amount_minor, currency)
+        self._counters["banks.holds"] += 1
+        call_after(self.env, self.hold_expiry_s, partial(self._expire, hold))
+
+    def _expire(self, hold: Hold, _event: object) -> None:
+        """The hold's validity ran out: the rest not captured goes back to the buyer."""
+        if hold.open:
+            self._counters["banks.holds_expired"] += 1
+            self._release(hold, "expiry")
+
+    def _release(self, hold: Hold, why: str) -> None:
+        hold.open = False
+        rest = hold.rest_minor
+        if rest > 0:
+            self.balance_minor[hold.buyer] += rest
+            self.truth.record_release(rest, hold.currency, why)
+
+    def capture(self, order_id: int, amount_minor: int, now: float) -> ReplyCode:
+        """Capture ``amount_minor`` of the order's oldest open hold: APPROVED (the money is taken),
+        DECLINED_LIMIT (more than the hold has left), NOT_FOUND (no open hold: voided, expired or
+        fully captured). A hold stays open after a partial capture (multicapture, for later
+        shipments) until fully captured or expired."""
+        for hold in (self.holds or {}).get(order_id, ()):
+            if not hold.open:
+                continue
+            if amount_minor > hold.rest_minor:
+                self._counters["banks.captures_over_hold"] += 1
+                return _DECLINED_LIMIT
+            hold.captured_minor += amount_minor
+            if hold.rest_minor == 0:
+                hold.open = False
+            self.truth.record_capture(order_id, amount_minor, hold.currency, now)
+            self._counters["banks.captures"] += 1
+            if self.disputes is not None:
+                self.disputes.on_capture(order_id, hold.buyer, amount_minor, hold.currency)
+            return _APPROVED
+        self._counters["banks.captures_without_hold"] += 1
+        return _NOT_FOUND
+
+    def void(self, order_id: int) -> ReplyCode:
+        """Release the order's oldest open hold: APPROVED, or NOT_FOUND when none is open."""
+        for hold in (self.holds or {}).get(order_id, ()):
+            if hold.open:
+                self._counters["banks.voids"] += 1
+                self._release(hold, "void")
+                return _APPROVED
+        return _NOT_FOUND
+
+    def refund(self, order_id: int, card_token: int, amount_minor: int, currency: int) -> None:
+        """Credit the card's buyer ``amount_minor`` for the order (the PSP checked it was captured)."""
+        self.balance_minor[self._cards[card_token].buyer] += amount_minor
+        self.truth.record_refund(order_id, amount_minor, currency)
+        self._counters["banks.refunds"] += 1
 
     @property
     def total_balance_minor(self) -> int:

@@ -1,20 +1,24 @@
 """The double-entry ledger, fed at-least-once by the payment-success topic.
 
-Each successful order is one transaction of two entries that sum to zero: the PSP owes the
-platform (debit ``psp_receivable``), the platform owes the seller (credit ``seller_payable``).
+Each successful order is one transaction whose entries sum to zero: the PSP owes the platform
+(debit ``psp_receivable``), the platform owes the seller (credit ``seller_payable``) its share;
+with fees, the platform's commission (credit ``platform_revenue``) and the PSP's fee (debit
+``psp_fees``, credit ``psp_receivable``). Refunds, chargebacks (and their fees), the parts of
+authorisations never captured and payouts are transactions of their own.
 Balances are kept per account and currency; entries are counted, not stored (append-only in
 spirit, constant memory). Dedupe is by event id (the order id).
 """
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import Callable, Generator
 
 import simpy
 
 from sim.components.stations import DelayStation
 from sim.kernel.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.fees import Fees
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
 from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
@@ -22,7 +26,15 @@ from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
 PSP_RECEIVABLE = -1
-"""Account id of the PSP receivable; seller payables use the seller id."""
+"""Account id of the PSP receivable (what the PSP holds for us); seller payables use the seller id."""
+CHARGEBACK_FEES = -4
+"""Account id of the dispute fees the PSP charged us (an expense)."""
+PLATFORM_REVENUE = -2
+"""Account id of the platform's commission (revenue)."""
+PSP_FEES = -3
+"""Account id of the PSP's fees per capture (an expense)."""
+PAYOUT_CLEARING = -5
+"""Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -54,6 +66,16 @@ class Ledger:
         """Transactions recorded per order id (more than one = a duplicate effect)."""
         self.transactions = 0
         self.entries = 0
+        self.reversed_minor: dict[str, int] = {}
+        """Amounts taken back by compensating transactions, by why (refund, uncaptured)."""
+        self.paid_out_minor: dict[int, int] = {}
+        """Per currency, payouts the ledger booked as paid (the money left the platform)."""
+        self.fees: "Fees | None" = None
+        """The PSP's fee and the platform's commission, set by the world; None or all zero: each
+        payment is the two entries receivable / seller payable."""
+        self.on_booked: Callable[[int, int], None] | None = None
+        """Called with (order id, amount) when a payment's transaction is first posted (captures at
+        authorisation: the refund service decides then whether it will be refunded)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
 
@@ -97,10 +119,27 @@ class Ledger:
             key = (PSP_RECEIVABLE, currency)
             balances[key] = balances.get(key, 0) + amount
             self.entries += 2
-        key = (orders.seller[order_id], currency)  # credit the seller payable
-        balances[key] = balances.get(key, 0) - amount
+        fees = self.fees
+        key = (orders.seller[order_id], currency)  # credit the seller payable (its share)
+        if fees is None:
+            balances[key] = balances.get(key, 0) - amount
+        else:  # ``_post_fees``, inlined: it runs once per payment
+            commission = int(amount * fees.commission_rate)
+            balances[key] = balances.get(key, 0) - amount + commission
+            if commission:
+                key = (PLATFORM_REVENUE, currency)
+                balances[key] = balances.get(key, 0) - commission
+            fee = fees.fixed_minor + int(amount * fees.rate)
+            key = (PSP_FEES, currency)
+            balances[key] = balances.get(key, 0) + fee
+            key = (PSP_RECEIVABLE, currency)
+            balances[key] -= fee
+            self.entries += 3 if commission else 2
         self.transactions += 1
-        record_effect(self.recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+        recorded = self.recorded
+        if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
+            self.on_booked(order_id, amount)
+        record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
@@ -109,11 +148,87 @@ class Ledger:
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
             self._post(PSP_RECEIVABLE, currency, -amount)
-            self._post(seller, currency, amount)
+            if self.fees is not None and self.fees.on:
+                self._post_fees(seller, currency, -amount)
+            else:
+                self._post(seller, currency, amount)
             self.transactions += 1
         if extra > 0:
             self.recorded[order_id] = 1
         return max(extra, 0)
+
+    def _post_fees(self, seller: int, currency: int, amount_minor: int) -> None:
+        """The credit side of a payment of ``amount_minor`` (negative: its reversal) with fees: the
+        seller is owed its share, the platform its commission; the PSP's fee is an expense netted
+        from what the PSP holds for us."""
+        fees = self.fees
+        commission = fees.commission_minor(amount_minor)
+        self._post(seller, currency, commission - amount_minor)
+        if commission:
+            self._post(PLATFORM_REVENUE, currency, -commission)
+        fee = fees.psp_fee_minor(amount_minor) if amount_minor > 0 else -fees.psp_fee_minor(-amount_minor)
+        self._post(PSP_FEES, currency, fee)
+        self._post(PSP_RECEIVABLE, currency, -fee)
+
+    def _post_give_back(self, order_id: int, amount_minor: int) -> None:
+        """Take ``amount_minor`` of a payment back: out of the PSP receivable, from the seller's share
+        and the platform's commission in proportion (the PSP keeps its fee)."""
+        orders = self.orders
+        currency, seller = orders.currency[order_id], orders.seller[order_id]
+        self._post(PSP_RECEIVABLE, currency, -amount_minor)
+        fees = self.fees
+        if fees is not None and fees.on:
+            commission = fees.commission_minor(amount_minor)
+            self._post(seller, currency, amount_minor - commission)
+            if commission:
+                self._post(PLATFORM_REVENUE, currency, commission)
+        else:
+            self._post(seller, currency, amount_minor)
+
+    def post_reversal(self, order_id: int, amount_minor: int, why: str) -> None:
+        """Compensating transaction taking ``amount_minor`` of an order back (``why``: ``refund``,
+        or ``uncaptured`` for the part of an authorisation never captured): the PSP owes, and the
+        seller is owed, that much less."""
+        self._post_give_back(order_id, amount_minor)
+        fees = self.fees
+        if why == "uncaptured" and fees is not None and fees.on:  # no fee on what was never captured
+            orders = self.orders
+            amount = orders.amount_minor[order_id]
+            kept = amount - amount_minor
+            refund = fees.psp_fee_minor(amount) - (fees.psp_fee_minor(kept) if kept > 0 else 0)
+            self._post(PSP_FEES, orders.currency[order_id], -refund)
+            self._post(PSP_RECEIVABLE, orders.currency[order_id], refund)
+        self.transactions += 1
+        self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
+
+    def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
+        """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
+        won dispute) and ``fee_minor`` from what it holds for us; the seller owes the amount back,
+        the platform bears the fee. One balanced transaction."""
+        currency = self.orders.currency[order_id]
+        self._post_give_back(order_id, amount_minor)
+        if fee_minor:
+            self._post(PSP_RECEIVABLE, currency, -fee_minor)
+            self._post(CHARGEBACK_FEES, currency, fee_minor)
+        self.transactions += 1
+        self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
+        self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
+
+    def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:
+        """A payout's transaction at ``stage``: ``requested`` (seller payable → payout clearing),
+        ``paid`` (clearing → out of the PSP receivable: the money left), ``returned`` (clearing →
+        back to the seller)."""
+        if stage == "requested":
+            self._post(seller, currency, amount_minor)
+            self._post(PAYOUT_CLEARING, currency, -amount_minor)
+        elif stage == "paid":
+            self._post(PAYOUT_CLEARING, currency, amount_minor)
+            self._post(PSP_RECEIVABLE, currency, -amount_minor)
+            self.paid_out_minor[currency] = self.paid_out_minor.get(currency, 0) + amount_minor
+        else:
+            self._post(PAYOUT_CLEARING, currency, amount_minor)
+            self._post(seller, currency, -amount_minor)
+        self.transactions += 1
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""

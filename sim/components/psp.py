@@ -37,6 +37,7 @@ from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
+    from sim.components.psp_operations import PspOperations
     from sim.config.model import PspConfig
     from sim.domain.orders import Orders
     from sim.domain.population import Population
@@ -291,6 +292,9 @@ class Psp:
         self._bucket_at = 0.0
 
         self._vault: dict[str, int] | None = None
+        self.capture_api: "PspOperations | None" = None
+        """Set by the world when captures are delayed: an approval is then a hold, and the capture
+        API (:mod:`sim.components.psp_operations`) writes the settlement rows."""
 
         self.orders: "Orders | None" = None
         """The merchant's order table, set by the world: storage only (see _settle), the PSP's
@@ -645,6 +649,7 @@ class Psp:
         committed = code == _APPROVED
         if committed:
             self._counters["psp.charges_committed"] += 1
+        if committed and self.capture_api is None:  # captured in the authorisation: a settlement row now
             psp_clock = now + self.faults.clock_skew_s
             day = math.floor((psp_clock - self.cfg.settlement_cutoff_s) / DAY_S)
             self._settle(day, order_id, request.amount_minor, request.currency, now, request.key,

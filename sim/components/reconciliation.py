@@ -10,6 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
+from sim.components.capture import GAVE_UP, REFUSED, STATUS_NAMES, VOIDED, WAITING, Capturer
 from sim.components.ledger import Ledger
 from sim.components.wallet import Wallet
 from sim.domain.orders import OrderState, Orders
@@ -30,6 +31,9 @@ class Break:
 class ReconciliationReport:
     breaks: list[Break] = field(default_factory=list)
     matched: int = 0
+    timing: int = 0
+    """Differences that settle later, not breaks: delayed captures still waiting or voided, and
+    settlement rows the PSP dated another day than our clock (a clock skew across the cut-off)."""
 
     def buckets(self) -> dict[str, int]:
         counts = Counter(b.bucket for b in self.breaks)
@@ -44,9 +48,12 @@ class ReconciliationReport:
 
 def reconcile(
     settlement: Iterable[tuple[int, int, int, int, float]], orders: Orders, ledger: Ledger, wallet: Wallet,
-    sellers: int, currencies: int, now: float, auto_fix: bool, pending: str = "leave",
+    sellers: int, currencies: int, now: float, auto_fix: bool, capture: "Capturer | None" = None,
+    pending: str = "leave",
 ) -> ReconciliationReport:
-    """Compare and (if ``auto_fix``) correct; returns every break found.
+    """Compare and (if ``auto_fix``) correct; returns every break found. With delayed captures
+    (``capture``, our capture service), a SUCCESS order not captured yet is a timing difference, not
+    a break, while it waits for shipment or was voided; a capture the PSP refused is a break.
 
     Columnar: orders that match on every count (one capture, SUCCESS, booked in the ledger and
     the wallet) are only counted; the per-order rules run for the others, in order id order.
@@ -88,7 +95,16 @@ def reconcile(
             _complete_bookkeeping(order_id, orders, ledger, wallet, report)
     odd = ((_column(orders.state, count) == _SUCCESS) & ~charged) | (_column(ledger.recorded, count) > 1)
     for order_id in np.nonzero(odd)[0].tolist():
-        if orders.state[order_id] == OrderState.SUCCESS and not charged[order_id]:
+        if orders.state[order_id] == OrderState.SUCCESS and not charged[order_id] and capture is not None:
+            status = capture.status_of(order_id)
+            if status in (WAITING, VOIDED):
+                report.timing += 1
+            elif status in (REFUSED, GAVE_UP):
+                report.breaks.append(Break("capture_failed", HAND, order_id,
+                                           f"capture {STATUS_NAMES[status]}: the goods left, the money was not taken"))
+            else:
+                report.breaks.append(Break("success_without_capture", UNKNOWN, order_id, "we say paid, the PSP settled nothing"))
+        elif orders.state[order_id] == OrderState.SUCCESS and not charged[order_id]:
             report.breaks.append(Break("success_without_capture", UNKNOWN, order_id, "we say paid, the PSP settled nothing"))
         if ledger.times_recorded(order_id) > 1:
             report.breaks.append(Break("ledger_duplicate", AUTO, order_id, "reversal entry posted"))

@@ -13,6 +13,7 @@ from typing import Generator
 import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.fees import Fees
 from sim.components.stations import DelayStation
 from sim.kernel.scheduling import sleep
 from sim.components.ledger import record_effect
@@ -48,6 +49,8 @@ class Wallet:
         self.version = [0] * (sellers * currencies)
         self.applied = bytearray()
         """Times each order's event changed a balance (more than one = a duplicate effect)."""
+        self.fees: Fees | None = None
+        """The platform's commission, set by the world when there is one: sellers are credited their share."""
         self.write_attempts = 0
         self.conflicts = 0
 
@@ -87,9 +90,25 @@ class Wallet:
 
     def _apply(self, order_id: int, row: int) -> None:
         orders = self.orders
-        self.balance[row] += orders.amount_minor[order_id]
+        fees = self.fees
+        amount = orders.amount_minor[order_id]
+        self.balance[row] += amount if fees is None else fees.seller_share_minor(amount)
         self.version[row] += 1
         record_effect(self.applied, orders, self.checkouts, order_id, WALLET_UPDATED)
+
+    def take_back(self, order_id: int, amount_minor: int) -> None:
+        """Take ``amount_minor`` of an order back from its seller (a refund, or the part never
+        captured: see ``Ledger.post_reversal``)."""
+        orders = self.orders
+        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        self.balance[row] -= amount_minor if self.fees is None else self.fees.seller_share_minor(amount_minor)
+        self.version[row] += 1
+
+    def adjust(self, seller: int, currency: int, delta_minor: int) -> None:
+        """Change a seller's balance by ``delta_minor`` (a payout takes, a returned payout gives back)."""
+        row = seller * self.currencies + currency
+        self.balance[row] += delta_minor
+        self.version[row] += 1
 
     def seller_balance(self, seller: int, currency: int) -> int:
         return self.balance[seller * self.currencies + currency]

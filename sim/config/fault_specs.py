@@ -228,11 +228,11 @@ class DbFailover(FaultSchedule):
 
 
 class ServiceOutage(FaultSchedule):
-    """A service is down: the payment service answers 503, or the risk check times out (the
-    fraud-check fallback lets small amounts through)."""
+    """A service is down: the payment service answers 503, the risk check times out (the
+    fraud-check fallback lets small amounts through), or the payout provider answers 503."""
 
     kind: Literal["service_outage"]
-    target: str = Field(description="payment_service or risk")
+    target: str = Field(description="payment_service, risk or payout_provider (when payouts are enabled)")
 
 
 class NetworkPartition(FaultSchedule):

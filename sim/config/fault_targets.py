@@ -83,7 +83,7 @@ def valid_targets(kind: str, model: SystemModel) -> list[str]:
     if kind == "db_failover":
         return ["database"]
     if kind == "service_outage":
-        return ["payment_service", "risk"]
+        return ["payment_service", "risk"] + (["payout_provider"] if model.payouts.enabled else [])
     if kind == "network_partition":
         return links(model)
     if kind == "forged_redirect":

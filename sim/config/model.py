@@ -379,6 +379,143 @@ class LedgerConfig(ConsumerServiceConfig):
     )
 
 
+class CaptureConfig(Frozen):
+    """When the platform takes the money it was authorised for. ``automatic``: the PSP captures in
+    the authorisation itself (one "sale" call: Stripe's default ``capture_method: automatic``; no
+    second call, no extra event). ``delayed``: the issuer only places a hold at authorisation; a
+    capture service consuming payment-success captures at shipment (``delay`` later) or voids a
+    cancelled order, with idempotency keys, through the PSP's capture API."""
+
+    mode: Literal["automatic", "delayed"] = Field(
+        "automatic", description="capture at authorisation (automatic) or later, at shipment (delayed)"
+    )
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("1d", "3d"),
+        description="delayed: from payment success to the capture (shipment) or the void (cancellation)",
+    )
+    cancel_probability: Probability = Field(
+        0.0, description="delayed: share of paid orders cancelled before shipment (their hold is voided)"
+    )
+    partial_probability: Probability = Field(
+        0.0, description="delayed: share of captures that take only part of the authorised amount (an item "
+        "out of stock); the hold stays open for later shipments and its rest is released at expiry"
+    )
+    partial_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="delayed: share of the amount a partial capture takes")
+    hold_expiry_s: Seconds = Field(
+        7 * 86400.0, alias="hold_expiry", gt=0,
+        description="the issuer releases an uncaptured hold after this (7 days: the usual validity of a "
+        "card-not-present authorisation, and when Stripe cancels an uncaptured payment)",
+    )
+    timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a capture or void call waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    idempotency_key: bool = Field(
+        True, description="captures and voids carry a key (the order id): FLAW when false, a retry after a "
+        "lost reply captures again"
+    )
+
+
+class RefundsConfig(Frozen):
+    """Refunds requested by sellers after a capture, through the PSP's refund API, idempotent by
+    refund id. Only refunded orders cost events (one draw per captured payment decides)."""
+
+    probability: Probability = Field(0.0, description="share of captured payments refunded")
+    partial_probability: Probability = Field(0.3, description="share of refunds for part of the amount (one item returned)")
+    partial_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of the captured amount a partial refund gives back")
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("30m", "3d"), description="from the capture to the refund request"
+    )
+    failure_probability: Probability = Field(
+        0.0, description="share of refunds the PSP declines for good (card account closed): left to a human"
+    )
+    timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a refund call waits")
+    retry: RetryPolicy = Field(
+        RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
+        description="retries of a refund whose outcome is unknown (idempotent: about an hour of patience)",
+    )
+    new_id_on_retry: bool = Field(
+        False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
+        "after a lost reply the buyer is refunded twice"
+    )
+    extra_captures_every_s: Seconds | None = Field(
+        None, alias="extra_captures_every", gt=0,
+        description="reconciliation during the run: this often, read the PSP's settlement file and refund every "
+        "capture of an order beyond its first (a double charge); null = only the end-of-run reconciliation",
+    )
+
+
+class ChargebacksConfig(Frozen):
+    """Buyers dispute captured payments at their bank: the money goes back to the buyer at once, the
+    PSP takes it and a fee from the platform and tells it; the dispute is later won (the money comes
+    back, the fee does not) or lost. Only disputed payments cost events."""
+
+    probability: Probability = Field(0.0, description="share of captured payments disputed")
+    delay: Distribution = Field(
+        default_factory=lambda: _lognormal("2h", "2d"), description="from the capture to the dispute"
+    )
+    notification_delay: Distribution = Field(
+        default_factory=lambda: _lognormal("1m", "10m"), description="from the dispute (or its outcome) to the PSP's notice"
+    )
+    fee_minor: NonNegativeInt = Field(1500, description="the PSP's fee per dispute, kept whatever the outcome "
+                                      "(Stripe charges 15 USD per dispute)")
+    win_probability: Probability = Field(0.3, description="share of disputes the platform wins (evidence accepted)")
+    resolution_delay: Distribution = Field(
+        default_factory=lambda: _lognormal("6h", "3d"), description="from the dispute to its outcome"
+    )
+
+
+class PayoutProviderConfig(Frozen):
+    """The payout provider (a bank transfer API): an external dependency that may be slow, fail,
+    lose its reply, and honours idempotency keys."""
+
+    latency: Distribution = Field(default_factory=lambda: _lognormal("300ms", "3s"))
+    error_probability: Probability = Field(0.01, description="5xx before anything is paid")
+    reply_lost_probability: Probability = Field(0.0, description="the transfer is made, the reply never arrives")
+
+
+class PayoutsConfig(Frozen):
+    """Sellers are paid what the ledger owes them on a schedule (daily, T+2), less a reserve kept
+    against refunds and chargebacks, through the payout provider, each payout under its payout id
+    as idempotency key. A balance driven negative by chargebacks is carried until credits cover it."""
+
+    enabled: bool = Field(False, description="pay sellers out")
+    interval_s: Seconds = Field(86400.0, alias="interval", gt=0, description="time between payout runs (daily)")
+    first_run_s: Seconds = Field(86400.0, alias="first_run", description="time of the first payout run")
+    lag_s: Seconds = Field(
+        2 * 86400.0, alias="lag", description="funds are paid out this long after they were credited (T+2: "
+        "the balance a payout run pays is the one its predecessor 2 days back saw)",
+    )
+    reserve_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of the payable balance kept back")
+    timeout_s: Seconds = Field(10.0, alias="timeout", gt=0, description="how long a payout call waits")
+    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
+    idempotency_key: bool = Field(
+        True, description="payouts carry their payout id as key: FLAW when false, a payout retried after a lost "
+        "reply pays the seller twice"
+    )
+    clearing_deadline_s: Seconds = Field(
+        2 * 86400.0, alias="clearing_deadline", gt=0,
+        description="a payout's clearing entry must be closed (paid or returned to the seller) this long after it "
+        "opened (2 days: by the run after next)",
+    )
+    check_report: bool = Field(
+        True, description="each run closes payouts whose outcome is unknown from the provider's payout report: "
+        "FLAW when false, they stay in clearing for ever"
+    )
+    provider: PayoutProviderConfig = PayoutProviderConfig()
+
+
+class FeesConfig(Frozen):
+    """The PSP's fee per captured payment and the platform's commission. The fee defaults are
+    Stripe's published standard rate for European Economic Area cards (1.5 % + 0.25 EUR), applied
+    to every currency in its minor units; the PSP keeps its fee on refunds."""
+
+    psp_fixed_minor: NonNegativeInt = Field(25, description="fixed part of the PSP's fee per capture")
+    psp_rate: float = Field(0.015, ge=0.0, lt=1.0, description="percentage part of the PSP's fee per capture")
+    commission_rate: float = Field(
+        0.0, ge=0.0, lt=1.0, description="the platform's share of each payment (the seller is owed the rest), "
+        "given back in proportion on refunds and chargebacks"
+    )
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -415,6 +552,11 @@ class SystemModel(Frozen):
     ledger: LedgerConfig = LedgerConfig()
     monitor: MonitorConfig = MonitorConfig()
     reconciliation: ReconciliationConfig = ReconciliationConfig()
+    capture: CaptureConfig = Field(CaptureConfig(), description="authorisation holds, capture, void")
+    refunds: RefundsConfig = Field(RefundsConfig(), description="refunds of captured payments")
+    chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
+    payouts: PayoutsConfig = Field(PayoutsConfig(), description="paying sellers out")
+    fees: FeesConfig = Field(FeesConfig(), description="the PSP's fee and the platform's commission")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )
@@ -426,4 +568,6 @@ class SystemModel(Frozen):
     def _policies_fit_wiring(self) -> "SystemModel":
         if self.executor.retry_topics.enabled and self.wiring != "async":
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
+        if self.capture.mode == "delayed" and self.secondary_psp is not None:
+            raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
         return self

@@ -1,4 +1,4 @@
-"""What really happened outside the platform: captures at the issuing banks.
+"""What really happened outside the platform: authorisation holds and captures at the issuing banks.
 
 Only the banks write here and only the oracles read it; the platform never does. Columnar and
 indexed by payment order id, so memory per order is a few bytes: the first capture's time is a
@@ -48,6 +48,77 @@ class GroundTruth:
         self.extra_capture_times: dict[int, list[float]] = {}
         self.captured_minor_by_currency: dict[int, int] = {}
         self.capture_count = 0
+        self.holds_apart = False
+        """True when captures are delayed: holds are then counted apart from captures (else every
+        hold is captured at once and ``holds`` is ``captures``)."""
+        self._holds = bytearray()
+        self.held_minor_by_currency: dict[int, int] = {}
+        self.released_minor_by_currency: dict[int, int] = {}
+        self.hold_count = 0
+        self.releases: dict[str, int] = {"void": 0, "expiry": 0}
+        """Holds released without a capture of their whole amount, by why."""
+        self.refunds: dict[int, list[int]] = {}
+        """Refunds per order id: the amount of each (a refund executed twice appears twice)."""
+        self.refunded_minor_by_currency: dict[int, int] = {}
+        self.chargebacks: dict[int, list[int]] = {}
+        """Disputes per order id: the amount given back (a won dispute adds the negative)."""
+        self.charged_back_minor_by_currency: dict[int, int] = {}
+        self.captured_minor_of: dict[int, list[int]] = {}
+        """Delayed captures only: the amount of each capture per order (a partial capture takes less
+        than the order's amount)."""
+
+    def record_refund(self, order_id: int, amount_minor: int, currency: int) -> None:
+        """The bank gave ``amount_minor`` back to the buyer for ``order_id``."""
+        self.refunds.setdefault(order_id, []).append(amount_minor)
+        self.refunded_minor_by_currency[currency] = self.refunded_minor_by_currency.get(currency, 0) + amount_minor
+
+    def record_chargeback(self, order_id: int, amount_minor: int, currency: int) -> None:
+        """The bank gave ``amount_minor`` back to the buyer on a dispute (took it again when
+        negative: the dispute was won)."""
+        self.chargebacks.setdefault(order_id, []).append(amount_minor)
+        by_currency = self.charged_back_minor_by_currency
+        by_currency[currency] = by_currency.get(currency, 0) + amount_minor
+
+    def refunded_minor_of(self, order_id: int) -> int:
+        return sum(self.refunds.get(order_id, ()))
+
+    def captured_minor_of_order(self, order_id: int, order_amount_minor: int) -> int:
+        """Everything captured for the order (``order_amount_minor`` per capture when captured at
+        authorisation, where captures always take the whole amount)."""
+        if self.holds_apart:
+            return sum(self.captured_minor_of.get(order_id, ()))
+        return self.captures_of(order_id) * order_amount_minor
+
+    @property
+    def holds(self) -> bytearray:
+        """Authorisation holds per order id (saturating at 255): the captures when captured at once."""
+        return self._holds if self.holds_apart else self.captures
+
+    def holds_of(self, order_id: int) -> int:
+        holds = self.holds
+        return holds[order_id] if order_id < len(holds) else 0
+
+    def record_hold(self, order_id: int, amount_minor: int, currency: int) -> None:
+        """The issuer put ``amount_minor`` of the buyer's funds on hold for ``order_id``."""
+        holds = self._holds
+        if order_id >= len(holds):
+            holds.extend(bytes(order_id + 1 - len(holds)))
+        if holds[order_id] < 255:
+            holds[order_id] += 1
+        self.hold_count += 1
+        self.held_minor_by_currency[currency] = self.held_minor_by_currency.get(currency, 0) + amount_minor
+
+    def record_release(self, amount_minor: int, currency: int, why: str) -> None:
+        """The issuer gave back ``amount_minor`` held and not captured (``why``: void or expiry)."""
+        self.releases[why] += 1
+        self.released_minor_by_currency[currency] = self.released_minor_by_currency.get(currency, 0) + amount_minor
+
+    def open_held_minor(self, currency: int) -> int:
+        """Held and neither captured nor released yet (0 when captured at authorisation)."""
+        if not self.holds_apart:
+            return 0
+        return (self.held_minor_by_currency.get(currency, 0) - self.released_minor_by_currency.get(currency, 0)
+                - self.captured_minor_by_currency.get(currency, 0))
 
     def record_capture(self, order_id: int, amount_minor: int, currency: int, now: float) -> None:
         """The bank moved ``amount_minor`` from the buyer for ``order_id`` at ``now``."""
@@ -64,6 +135,8 @@ class GroundTruth:
         if count < 255:
             captures[order_id] = count + 1
         self.capture_count += 1
+        if self.holds_apart:
+            self.captured_minor_of.setdefault(order_id, []).append(amount_minor)
         by_currency = self.captured_minor_by_currency
         try:
             by_currency[currency] += amount_minor

@@ -313,6 +313,8 @@ def db_failover(world: "World", fault: specs.DbFailover, rng: random.Random, end
 def service_outage(world: "World", fault: specs.ServiceOutage, rng: random.Random, end_s: float) -> Undo:
     if fault.target == "risk":
         return _add_count(world.risk, "down")
+    if fault.target == "payout_provider":
+        return _add_count(world.payout_provider, "outage")
     service = world.payment_service
     return _stacked(world, "payment_service.down", fault, lambda stack: setattr(service, "available", not stack))
 

@@ -1,5 +1,5 @@
 """Effects happen once: exactly-once effect from at-least-once delivery (docs/design.md §9.8) and
-idempotent replay at the PSP (docs/design.md §9.7)."""
+idempotent replay of our idempotent APIs (docs/design.md §9.7): capture and refund."""
 
 from __future__ import annotations
 
@@ -31,7 +31,36 @@ def exactly_once_effect(world: "World") -> list[Violation]:
 
 
 def idempotent_replay(world: "World") -> list[Violation]:
-    """Same key, same parameters, key still live → the stored answer, no new capture: two
+    """Each operation our idempotent APIs accepted took effect once outside, however often it was
+    retried or requested again: one capture per order our capture service captures (delayed
+    captures), no more refunds of an order at the bank than refund ids our refund API accepted
+    for it. (A flawed retry without its key or under a new id breaks it.)"""
+    truth = world.truth
+    violations = []
+    if world.capture is not None:
+        for order_id, amounts in sorted(truth.captured_minor_of.items()):
+            if len(amounts) > 1:
+                violations.append(Violation(
+                    "idempotent_replay",
+                    f"one capture of order {order_id} took effect {len(amounts)} times at the PSP ({amounts} minor units)",
+                    [order_id], truth.first_capture_at[order_id],
+                ))
+    if world.refunds is not None and truth.refunds:
+        accepted = world.refunds.refunds_of()
+        for order_id, amounts in sorted(truth.refunds.items()):
+            if len(amounts) > accepted.get(order_id, 0):
+                violations.append(Violation(
+                    "idempotent_replay",
+                    f"order {order_id} refunded {len(amounts)} times at the bank ({amounts} minor units) for "
+                    f"{accepted.get(order_id, 0)} refund id(s) our refund API accepted",
+                    [order_id],
+                ))
+    return violations
+
+
+def psp_executed_a_live_key_twice(world: "World") -> list[Violation]:
+    """The simulated PSP's own contract (a self-check of the simulator, not an oracle of a design):
+    same key, same parameters, key still live → the stored answer, no new capture: two
     captures under one idempotency key whose requests were admitted less than a TTL apart mean
     the PSP executed a request it should have replayed. Only checked for a PSP that claims
     idempotency; the TTL is the shortest any fault of the scenario imposes."""
@@ -56,7 +85,7 @@ def idempotent_replay(world: "World") -> list[Violation]:
         for (previous_since, previous_at, previous_order), (since, at, order_id) in zip(charged, charged[1:]):
             if since - previous_since < ttl_s:
                 violations.append(Violation(
-                    "idempotent_replay",
+                    "psp_idempotency",
                     f"key {key} executed again at {since:.3f}s, {since - previous_since:.3f}s after its first "
                     f"use (TTL {ttl_s:g}s): captures at {previous_at:.3f}s and {at:.3f}s",
                     sorted({previous_order, order_id}), at,

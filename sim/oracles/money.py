@@ -1,4 +1,5 @@
-"""Money invariants: no double charge, a balanced ledger, wallet = ledger, money conserved."""
+"""Money invariants: no double charge (captured twice), a balanced ledger, wallet = ledger, money
+conserved; and the held-twice / captured-twice counts and amounts the KPIs report."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.components.ledger import PSP_RECEIVABLE
+from sim.components.ledger import CHARGEBACK_FEES, PSP_FEES, PSP_RECEIVABLE
+
+BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, PSP_FEES, CHARGEBACK_FEES})
+"""Where the ledger keeps the buyers' money: with the PSP, or paid to it as fees."""
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -14,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def no_double_charge(world: "World") -> list[Violation]:
-    """Per cart line (what the buyer meant to buy once), successful captures at the bank <= 1."""
+    """Per cart line (what the buyer meant to buy once), successful captures at the bank <= 1: money
+    taken twice. (Held twice, a hold released later, is temporary harm: see :func:`doubled`.)"""
     truth, orders = world.truth, world.orders
     by_line: dict[int, list[int]] = {}
     captures = truth.captures
@@ -33,6 +38,32 @@ def no_double_charge(world: "World") -> list[Violation]:
                 distinct, min(times),
             ))
     return violations
+
+
+def doubled(world: "World") -> dict[str, int]:
+    """Cart lines held more than once and captured more than once, with the extra amounts (minor
+    units, summed over currencies): ``held_twice``, ``held_twice_minor``, ``captured_twice``,
+    ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
+    truth, orders = world.truth, world.orders
+    lines = orders.line_column()
+    amounts = orders.amount_column()
+    result = {}
+    for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
+        charged, per_line = captures_per_line(counts, lines)
+        doubled_lines = np.nonzero(per_line > 1)[0]
+        extra = 0
+        if len(doubled_lines):
+            on_doubled = charged[np.isin(lines[charged], doubled_lines)].tolist()
+            taken: dict[int, list[int]] = {}
+            for order_id in on_doubled:
+                if name == "captured_twice" and truth.holds_apart:
+                    taken.setdefault(int(lines[order_id]), []).extend(truth.captured_minor_of.get(order_id, []))
+                else:
+                    taken.setdefault(int(lines[order_id]), []).extend([int(amounts[order_id])] * counts[order_id])
+            extra = sum(sum(values) - max(values) for values in taken.values())
+        result[name] = int(len(doubled_lines))
+        result[f"{name}_minor"] = extra
+    return result
 
 
 def captures_per_line(captures: bytearray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,19 +122,46 @@ def wallet_equals_ledger(world: "World") -> list[Violation]:
 
 
 def money_conserved(world: "World") -> list[Violation]:
-    """What left buyers' accounts equals what the PSP captured, per currency; the ledger's PSP
-    receivable never exceeds what the PSP captured."""
-    banks, truth = world.banks, world.truth
+    """The ledger never claims more than buyers paid. (1) What buyers lost at their banks (net of
+    refunds; holds count, the ledger books a payment at its success) is at least what the ledger says the PSP holds for us (its
+    PSP receivable: captures booked − refunds booked), over all currencies: a refund the PSP made
+    twice but the ledger booked once, or a capture booked twice, breaks it. (2) Per currency, the
+    PSP receivable is at most what the PSP captured less what it refunded and charged back (plus
+    open holds). Disputes whose notice is still on its way, and refunds whose answer we have not
+    had (in flight, or given up on: a by-hand item), are allowed for in both.
+    A capture the ledger has not booked yet is reconciliation's business, not a violation here."""
+    banks, truth, ledger = world.banks, world.truth, world.ledger
     violations = []
-    debited = banks.initial_total_minor - sum(banks.balance_minor)
-    captured = sum(truth.captured_minor_by_currency.values())
-    if debited != captured:
-        violations.append(Violation("money_conserved", f"buyers lost {debited} but the PSP captured {captured}"))
-    for currency, amount in sorted(truth.captured_minor_by_currency.items()):
-        receivable = world.ledger.balances.get((PSP_RECEIVABLE, currency), 0)
-        if receivable > amount:
+    currencies = set(truth.captured_minor_by_currency) | set(truth.held_minor_by_currency)
+    open_holds = sum(truth.open_held_minor(currency) for currency in currencies)
+    buyers_paid = banks.initial_total_minor - sum(banks.balance_minor)  # holds included: booked at success
+    unnoticed = world.chargebacks.unnoticed_minor if world.chargebacks is not None else 0
+    if world.refunds is not None:  # refunds whose answer we have not had: the ledger cannot know
+        unnoticed += world.refunds.unsettled_minor()
+    buyers_paid += unnoticed
+    receivables: dict[int, int] = {}  # what the ledger says buyers paid: held by the PSP, or paid to it as fees
+    for (account, currency), amount in ledger.balances.items():
+        if account in BUYER_MONEY_ACCOUNTS:
+            receivables[currency] = receivables.get(currency, 0) + amount
+    for currency, amount in ledger.paid_out_minor.items():  # paid to sellers out of the PSP receivable
+        receivables[currency] = receivables.get(currency, 0) + amount
+    booked = sum(receivables.values())
+    if booked > buyers_paid:
+        violations.append(Violation(
+            "money_conserved", f"the ledger says buyers paid {booked} net, but they lost only {buyers_paid} at their banks"
+            + (f" (of which {open_holds} on hold)" if open_holds else "")
+        ))
+    for currency in sorted(set(receivables) | currencies):
+        receivable = receivables.get(currency, 0)
+        captured = truth.captured_minor_by_currency.get(currency, 0)
+        refunded = truth.refunded_minor_by_currency.get(currency, 0)
+        refunded += truth.charged_back_minor_by_currency.get(currency, 0)
+        open_hold = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
+        if receivable > captured - refunded + open_hold + unnoticed:
             code = world.population.currencies[currency]
+            more = f" and gave back {refunded}" if refunded else ""
+            more += f" (holds {open_hold} open)" if truth.holds_apart else ""
             violations.append(Violation(
-                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {amount}"
+                "money_conserved", f"ledger expects {receivable} {code} from the PSP, which captured only {captured}{more}"
             ))
     return violations

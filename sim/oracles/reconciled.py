@@ -1,5 +1,6 @@
 """Charged ⇔ succeeded after reconciliation (docs/design.md §9.11): once reconciliation has run, every
-order the bank captured is SUCCESS and every SUCCESS order was captured, except breaks
+order the bank authorised (captured, or held when captures are delayed) is SUCCESS and every SUCCESS
+order was authorised, except breaks
 reconciliation put in a bucket for a human (by hand, unknown). A design without reconciliation
 has no buckets: every mismatch is a violation. No order is FAILED while the PSP still awaits its
 bank for it: the bank may yet capture it."""
@@ -24,20 +25,25 @@ def charged_iff_succeeded(world: "World", recon: ReconciliationReport | None) ->
     flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
     violations = []
     count = len(orders)
-    shared = min(count, len(truth.captures))
+    holds = truth.holds  # the captures when captured at authorisation
+    shared = min(count, len(holds))
     captured = np.zeros(count, dtype=bool)
-    captured[:shared] = np.frombuffer(bytes(truth.captures[:shared]), dtype=np.uint8) > 0
+    captured[:shared] = np.frombuffer(bytes(holds[:shared]), dtype=np.uint8) > 0
     succeeded = np.frombuffer(bytes(orders.state), dtype=np.uint8) == int(OrderState.SUCCESS)
     for order_id in np.nonzero(captured != succeeded)[0].tolist():
-        charged = truth.captures_of(order_id) > 0
+        charged = truth.holds_of(order_id) > 0
         succeeded = orders.state[order_id] == OrderState.SUCCESS
         if charged == succeeded or order_id in flagged:
             continue
         state = OrderState(orders.state[order_id]).name
         if charged:
-            message = (f"order {order_id} was captured at {truth.first_capture_at[order_id]:.3f}s but is {state}, "
-                       "and no reconciliation bucket holds it")
-            at = truth.first_capture_at[order_id]
+            if truth.captures_of(order_id):
+                at = truth.first_capture_at[order_id]
+                message = (f"order {order_id} was captured at {at:.3f}s but is {state}, "
+                           "and no reconciliation bucket holds it")
+            else:
+                at = None
+                message = f"order {order_id} was authorised (a hold) but is {state}, and no reconciliation bucket holds it"
         else:
             message = f"order {order_id} is SUCCESS but the bank never captured it, and no reconciliation bucket holds it"
             at = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, fraud, liveness, money, reconciled, slo
+from sim.oracles import card_data, effects, flags, fraud, liveness, money, payouts, reconciled, slo
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -22,13 +22,18 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "no_double_charge": (money.no_double_charge, "per cart line, at most one successful capture at the bank"),
     "ledger_balanced": (money.ledger_balanced, "every transaction and the whole ledger sum to zero per currency"),
     "wallet_equals_ledger": (money.wallet_equals_ledger, "each seller's wallet equals the ledger's view"),
-    "money_conserved": (money.money_conserved, "buyers' debits equal PSP captures; the ledger claims no more"),
+    "money_conserved": (money.money_conserved, "the ledger never claims more than buyers paid at their banks, "
+                        "nor more than the PSP captured less refunds"),
     "flags_consistent": (flags.flags_consistent,
                          "wallet/ledger flags only on SUCCESS, is_payment_done iff all done, no exit from SUCCESS/FAILED"),
-    "idempotent_replay": (effects.idempotent_replay, "a live idempotency key is never executed twice by the PSP"),
+    "idempotent_replay": (effects.idempotent_replay,
+                          "each capture and refund our idempotent APIs accepted took effect once at the PSP"),
     "exactly_once_effect": (effects.exactly_once_effect, "each success event credits the wallet and the ledger once"),
     "nothing_lost": (liveness.nothing_lost, "every accepted order ends SUCCESS, FAILED or DEAD_LETTERED (PENDING only while the PSP awaits its bank, or has answered and is being polled)"),
     "no_card_data": (card_data.no_card_data, "no card number in any internal store or message"),
+    "no_double_payout": (payouts.no_double_payout,
+                         "one transfer per payout, and no seller paid more than the ledger paid out"),
+    "clearing_closed": (payouts.clearing_closed, "every payout's clearing entry closed within its deadline"),
     "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
     "slo": (slo.slo_met, "the model's service-level objectives (slo:) held: amplification, p99 latency, goodput, "
                          "time to recover, success rate"),

@@ -100,8 +100,9 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
         recon = reconcile(
             world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
-            pending=model.reconciliation.pending,
+            capture=world.capture, pending=model.reconciliation.pending,
         )
+        recon.timing += world.settlement_file().timing_differences()
     verdicts += check_reconciled(world, recon)
     return world, verdicts, recon
 
@@ -205,6 +206,7 @@ def _recon_dict(recon) -> dict | None:
         return None
     return {
         "matched": recon.matched,
+        "timing_differences": recon.timing,
         "buckets": recon.buckets(),
         "kinds": recon.kinds(),
         "examples": [

@@ -11,6 +11,7 @@ from sim.domain.orders import OrderState, as_numpy
 from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
+from sim.oracles.money import doubled as doubled_lines
 from sim.runners.kpis import goodput_counts, time_collapsed_s, time_to_recover
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     money_at_risk = int(orders.amount_column()[:shared][charged_and_failed].sum())
     psp_attempts = int(as_numpy(orders.psp_attempts).sum())
     client = metrics.histograms.get("client_latency_s", Histogram())
+    twice = doubled_lines(world)
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
     stations = [station for _name, station in sorted(world.stations.items()) if station.stats.arrivals]
     services = {station.name: station.stats.as_dict(world.env.now) for station in stations}
@@ -67,11 +69,88 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "psp_requests": metrics.counters.get("psp.requests", 0),
         "psp_requests_per_order": round(metrics.counters.get("psp.requests", 0) / count, 6) if count else None,
         "captures": truth.capture_count,
+        "double_charged_minor": twice["captured_twice_minor"],
+        "held_twice": twice["held_twice"],
+        "held_twice_minor": twice["held_twice_minor"],
+        "capture": _capture(world),
+        "refunds": _refunds(world),
+        "chargebacks": _chargebacks(world),
+        "payouts": _payouts(world),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
         "services": services,
         "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
         **_recovery(world),
+    }
+
+
+def _capture(world: "World") -> dict:
+    """Authorisation holds and what became of them (delayed captures; zeros otherwise)."""
+    truth, counters = world.truth, world.metrics.counters
+    return {
+        "mode": world.model.capture.mode,
+        "holds": truth.hold_count if truth.holds_apart else truth.capture_count,
+        "captures": truth.capture_count,
+        "partial": counters.get("capture.partial", 0),
+        "voids": truth.releases["void"],
+        "holds_expired": truth.releases["expiry"],
+        "refused": counters.get("capture.capture_refused", 0),
+        "gave_up": counters.get("capture.capture_gave_up", 0),
+        "open_held_minor": sum(truth.open_held_minor(c) for c in truth.held_minor_by_currency),
+    }
+
+
+def _refunds(world: "World") -> dict:
+    """Refunds our refund service carried, and what the banks paid back (a refund executed twice
+    counts twice there)."""
+    counters, truth = world.metrics.counters, world.truth
+    return {
+        "requested": counters.get("refunds.requested", 0),
+        "refunded": counters.get("refunds.refunded", 0),
+        "partial": counters.get("refunds.partial", 0),
+        "failed": counters.get("refunds.failed", 0),
+        "gave_up": counters.get("refunds.gave_up", 0),
+        "refunded_minor": world.ledger.reversed_minor.get("refund", 0),
+        "paid_back_minor": sum(truth.refunded_minor_by_currency.values()),
+    }
+
+
+def _chargebacks(world: "World") -> dict:
+    """Disputes, their outcomes, the chargeback rate (disputes per capture) and the losses booked:
+    amounts not won back plus the PSP's fees."""
+    counters, truth, ledger = world.metrics.counters, world.truth, world.ledger
+    disputed = counters.get("chargebacks.disputed", 0)
+    lost_minor = ledger.reversed_minor.get("chargeback", 0)
+    fees_minor = ledger.reversed_minor.get("chargeback_fee", 0)
+    return {
+        "disputed": disputed,
+        "won": counters.get("chargebacks.won", 0),
+        "lost": counters.get("chargebacks.lost", 0),
+        "rate": round(disputed / truth.capture_count, 6) if truth.capture_count else None,
+        "charged_back_minor": lost_minor,
+        "fees_minor": fees_minor,
+        "losses_minor": lost_minor + fees_minor,
+    }
+
+
+def _payouts(world: "World") -> dict | None:
+    """Payout runs and payouts by outcome, the money paid out, the mean time from a payout's
+    request to its transfer being known, payouts still in clearing (None without payouts)."""
+    payouts = world.payouts
+    if payouts is None:
+        return None
+    done = [p for p in payouts.payouts.values() if p.outcome == "paid"]
+    delays = [p.closed_at_s - p.opened_at_s for p in done]
+    return {
+        "runs": payouts.runs,
+        "requested": len(payouts.payouts),
+        "paid": len(done),
+        "returned": sum(1 for p in payouts.payouts.values() if p.outcome == "returned"),
+        "open": sum(1 for p in payouts.payouts.values() if p.outcome == "open"),
+        "paid_out_minor": sum(p.amount_minor for p in done),
+        "mean_delay_s": round(sum(delays) / len(delays), 6) if delays else None,
+        "transfers": len(world.payout_provider.report),
+        "negative_balance_skips": world.metrics.counters.get("payouts.negative_balances", 0),
     }
 
 

@@ -1,0 +1,109 @@
+"""The payout provider: the bank-transfer API sellers are paid through (an external dependency,
+ground truth on its side).
+
+Timeline of one call::
+
+    send ──network──▶ outage: 503 | idempotency: a known key replays its answer (CONFLICT in flight)
+         ──latency──▶ 5xx (key freed) | the transfer is made: a row of the payout report
+         reply ──network──▶ (may be lost after the transfer: the reply-lost knob)
+
+A call without a key is always executed. The payout report lists every transfer with the payout id
+the platform put in its reference, so a transfer made twice for one payout shows there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+
+from sim.components.psp import OnReply, Reply, ReplyCode, ReplyEvent
+from sim.kernel.scheduling import call_after, succeed_after
+from sim.config.distributions import make_sampler
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.config.model import PayoutProviderConfig
+    from sim.observe.metrics import Metrics
+    from sim.rng import Streams
+
+NETWORK_S = 0.02
+"""One-way network time to the provider."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One row of the payout report: money sent to a seller's bank account."""
+
+    payout_id: int
+    seller: int
+    currency: int
+    amount_minor: int
+    at_s: float
+
+
+class PayoutProvider:
+    """Transfers to sellers' bank accounts, idempotent per key; a report of every transfer."""
+
+    def __init__(self, env: "simpy.Environment", cfg: "PayoutProviderConfig", streams: "Streams", metrics: "Metrics") -> None:
+        self.env = env
+        self.cfg = cfg
+        self._counters = metrics.counters
+        self._latency = make_sampler(cfg.latency, streams.stream("payout_provider.latency"))
+        self._rng = streams.stream("payout_provider.decisions")
+        self.outage = 0
+        """Fault knob: active outages (> 0: every call answered UNAVAILABLE)."""
+        self._answers: dict[int, ReplyCode] = {}
+        self.report: list[Transfer] = []
+        """Every transfer made, in time order (the payout report)."""
+
+    def send(self, payout_id: int, key: int | None, seller: int, currency: int, amount_minor: int,
+             on_reply: OnReply) -> None:
+        """Pay ``amount_minor`` to the seller; the reference carries ``payout_id``."""
+        self._counters["payout_provider.requests"] += 1
+        call_after(self.env, NETWORK_S, partial(self._arrive, payout_id, key, seller, currency, amount_minor, on_reply))
+
+    def _arrive(self, payout_id: int, key: int | None, seller: int, currency: int, amount_minor: int,
+                on_reply: OnReply, _event: object) -> None:
+        if self.outage > 0:
+            self._counters["payout_provider.unavailable"] += 1
+            self._reply(ReplyCode.UNAVAILABLE, on_reply)
+            return
+        if key is not None:
+            stored = self._answers.get(key)
+            if stored is not None:
+                self._counters["payout_provider.replays" if stored != ReplyCode.IN_FLIGHT else "payout_provider.conflicts"] += 1
+                self._reply(ReplyCode.CONFLICT if stored == ReplyCode.IN_FLIGHT else stored, on_reply)
+                return
+            self._answers[key] = ReplyCode.IN_FLIGHT
+        call_after(self.env, self._latency(), partial(self._process, payout_id, key, seller, currency, amount_minor, on_reply))
+
+    def _process(self, payout_id: int, key: int | None, seller: int, currency: int, amount_minor: int,
+                 on_reply: OnReply, _event: object) -> None:
+        if self._rng.random() < self.cfg.error_probability:
+            self._counters["payout_provider.errors"] += 1
+            if key is not None:
+                del self._answers[key]
+            self._reply(ReplyCode.ERROR_5XX, on_reply)
+            return
+        self.report.append(Transfer(payout_id, seller, currency, amount_minor, self.env.now))
+        self._counters["payout_provider.transfers"] += 1
+        if key is not None:
+            self._answers[key] = ReplyCode.APPROVED
+        if self._rng.random() < self.cfg.reply_lost_probability:
+            self._counters["payout_provider.reply_lost_after_transfer"] += 1
+            return
+        self._reply(ReplyCode.APPROVED, on_reply)
+
+    def _reply(self, code: ReplyCode, on_reply: OnReply) -> None:
+        reply = Reply(code)
+        if type(on_reply) is ReplyEvent:
+            succeed_after(self.env, on_reply, reply, NETWORK_S)
+            return
+        call_after(self.env, NETWORK_S, lambda _event: on_reply(reply))
+
+    def transferred(self, payout_id: int) -> bool:
+        """Whether the report has a transfer for ``payout_id`` (reconciliation asks)."""
+        return any(t.payout_id == payout_id for t in self.report)

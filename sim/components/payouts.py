@@ -1,0 +1,151 @@
+"""Our payout service: pays sellers what the ledger owes them, on a schedule, through the payout
+provider.
+
+Every ``payouts.interval`` (daily by default), one run, for each seller and currency:
+
+    payable = min(balance now, balance ``lag`` ago) − reserve − nothing if that is ≤ 0
+    ledger: seller payable → payout clearing (the wallet follows)   one payout id per payout
+    provider call with key = payout id, retried after timeouts and retryable answers:
+        APPROVED ──▶ clearing → PSP receivable (the money left)
+        gave up  ──▶ left open: the next run reads the provider's payout report and closes it
+                     (paid: as APPROVED; not paid: back to the seller)
+
+A balance driven negative (refunds, chargebacks) is paid nothing until credits cover it. Each
+payout's clearing entry must be closed within ``payouts.clearing_deadline``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from sim.components.psp import DEFINITE_SUCCESS, ReplyEvent
+from sim.policies.retry import Retrier
+
+if TYPE_CHECKING:
+    from sim.components.ledger import Ledger
+    from sim.components.payout_provider import PayoutProvider
+    from sim.components.wallet import Wallet
+    from sim.config.model import PayoutsConfig
+    from sim.observe.metrics import Metrics
+    from sim.rng import Streams
+
+
+@dataclass(slots=True)
+class Payout:
+    payout_id: int
+    seller: int
+    currency: int
+    amount_minor: int
+    opened_at_s: float
+    closed_at_s: float | None = None
+    outcome: str = "open"
+    """open, paid, returned (not paid: back to the seller's balance)."""
+
+
+class Payouts:
+    """The payout runs, and every payout's clearing entry."""
+
+    def __init__(
+        self, env: simpy.Environment, cfg: "PayoutsConfig", ledger: "Ledger", wallet: "Wallet",
+        provider: "PayoutProvider", sellers: int, currencies: int, streams: "Streams", metrics: "Metrics",
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.ledger = ledger
+        self.wallet = wallet
+        self.provider = provider
+        self.sellers = sellers
+        self.currencies = currencies
+        self._counters = metrics.counters
+        self._backoff = streams.stream("payouts.backoff")
+        self.payouts: dict[int, Payout] = {}
+        """Payout id -> the payout (ids from 1, in request order)."""
+        self._snapshots: list[tuple[float, list[int]]] = []
+        """(time, ledger seller payables) seen by each run, to apply the lag."""
+        self.runs = 0
+        self._in_flight: set[int] = set()
+        """Payout ids whose provider call is still being retried."""
+
+    def start(self) -> None:
+        self.env.process(self._schedule())
+
+    def _schedule(self) -> Generator[simpy.Event, None, None]:
+        env, cfg = self.env, self.cfg
+        yield env.timeout(cfg.first_run_s)
+        while True:
+            self.run()
+            yield env.timeout(cfg.interval_s)
+
+    def run(self) -> None:
+        """One payout run: settle what the provider's report says about payouts left open, then
+        pay every seller its lagged balance."""
+        env, cfg, ledger = self.env, self.cfg, self.ledger
+        now = env.now
+        self.runs += 1
+        self._counters["payouts.runs"] += 1
+        for payout in self.payouts.values() if cfg.check_report else ():
+            if payout.outcome == "open" and payout.payout_id not in self._in_flight:
+                self._close(payout, self.provider.transferred(payout.payout_id), "payout_report")
+        balances = [ledger.seller_payable(seller, currency)
+                    for seller in range(self.sellers) for currency in range(self.currencies)]
+        self._snapshots.append((now, balances))
+        lagged = None
+        for at, seen in self._snapshots:  # the latest snapshot at least ``lag`` old
+            if at <= now - cfg.lag_s + 1e-9:
+                lagged = seen
+        if lagged is None:
+            return
+        for row, balance in enumerate(balances):
+            payable = min(balance, lagged[row])
+            payable -= int(payable * cfg.reserve_fraction)
+            if payable <= 0:
+                if balance < 0:
+                    self._counters["payouts.negative_balances"] += 1
+                continue
+            for _, seen in self._snapshots:  # what is paid now is no longer in the lagged balances
+                seen[row] -= payable
+            seller, currency = divmod(row, self.currencies)
+            self._open(seller, currency, payable)
+
+    def _open(self, seller: int, currency: int, amount_minor: int) -> None:
+        payout = Payout(len(self.payouts) + 1, seller, currency, amount_minor, self.env.now)
+        self.payouts[payout.payout_id] = payout
+        self.ledger.post_payout(seller, currency, amount_minor, "requested")
+        self.wallet.adjust(seller, currency, -amount_minor)
+        self._counters["payouts.requested"] += 1
+        self._in_flight.add(payout.payout_id)
+        self.env.process(self._pay(payout))
+
+    def _pay(self, payout: Payout) -> Generator[simpy.Event, None, None]:
+        env, cfg = self.env, self.cfg
+        key = payout.payout_id if cfg.idempotency_key else None
+        retrier: Retrier | None = None
+        while True:
+            reply = ReplyEvent(env)
+            self.provider.send(payout.payout_id, key, payout.seller, payout.currency, payout.amount_minor, reply)
+            yield reply | env.timeout(cfg.timeout_s)
+            code = reply.value.code if reply.processed else None
+            if code in DEFINITE_SUCCESS:
+                self._in_flight.discard(payout.payout_id)
+                self._close(payout, True, "reply")
+                return
+            if retrier is None:
+                retrier = Retrier(cfg.retry, self._backoff, env.now)
+            delay = retrier.next_delay_s(env.now)
+            if delay is None:  # outcome unknown: the next run's report check closes it
+                self._counters["payouts.gave_up"] += 1
+                self._in_flight.discard(payout.payout_id)
+                return
+            self._counters["payouts.retries"] += 1
+            yield env.timeout(delay)
+
+    def _close(self, payout: Payout, paid: bool, how: str) -> None:
+        payout.closed_at_s = self.env.now
+        payout.outcome = "paid" if paid else "returned"
+        self.ledger.post_payout(payout.seller, payout.currency, payout.amount_minor, payout.outcome)
+        if not paid:
+            self.wallet.adjust(payout.seller, payout.currency, payout.amount_minor)
+        self._counters[f"payouts.{payout.outcome}_by_{how}"] += 1
