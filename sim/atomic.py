@@ -55,13 +55,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back: the only way POSIX offers)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` under a temporary name, then rename. The file gets the
+    permissions an ordinary ``open`` would give it (0666 less the umask), not mkstemp's 0600, so a
+    colleague or a web server can read a report on a shared machine."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        os.fchmod(fd, 0o666 & ~current_umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -69,12 +85,14 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_folder_atomic(out_dir: Path, fill: Callable[[Path], None]) -> None:
-    """Call ``fill(tmp_dir)`` then move ``tmp_dir`` into place as ``out_dir`` (replacing it)."""
+    """Call ``fill(tmp_dir)`` then move ``tmp_dir`` into place as ``out_dir`` (replacing it). The
+    folder gets the permissions ``mkdir`` would give it (0777 less the umask), not mkdtemp's 0700."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(out_dir), dir=out_dir.parent))
     try:
+        tmp.chmod(0o777 & ~current_umask())
         fill(tmp)
         old = None
         if out_dir.exists():

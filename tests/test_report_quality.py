@@ -36,7 +36,8 @@ def piped_run(tmp_path_factory):
     path = write_scenario(tmp, "async-kafka.yaml", name="quality", **SMALL)
     out = tmp / "report"
     result = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300, env=dict(os.environ, COLUMNS="80"))
+                            capture_output=True, text=True, timeout=300, env=dict(os.environ, COLUMNS="80"),
+                            umask=0o022)
     return path, out, result
 
 
@@ -311,6 +312,16 @@ def test_graph_files_respect_the_umask(tmp_path, monkeypatch):
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes and all(mode == 0o644 for mode in modes.values()), modes
+
+
+def test_a_run_report_folder_and_its_files_respect_the_umask(piped_run):
+    """mkdtemp/mkstemp create 0700/0600 whatever the umask; a report must be readable like any file."""
+    _, out, result = piped_run
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o755
+    modes = {str(p.relative_to(out)): p.stat().st_mode & 0o777 for p in out.rglob("*")}
+    wrong = {name: oct(mode) for name, mode in modes.items() if mode != (0o755 if (out / name).is_dir() else 0o644)}
+    assert modes and not wrong, wrong
 
 
 def test_the_results_of_a_run_do_not_depend_on_how_it_was_started(piped_run):

@@ -3,7 +3,6 @@ arrows asynchronous hand-offs (Kafka topics, webhooks, files); boxes show instan
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import networkx as nx
@@ -11,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.atomic import write_bytes_atomic
 from sim.config.graph import SYNC
 from sim.reports.figures import new_figure, png, svg
 
@@ -102,18 +102,6 @@ def draw(g: nx.DiGraph, out_base: Path, suffixes: tuple[str, ...] = (".png", ".s
     written = []
     for suffix in suffixes:
         path = out_base.with_name(out_base.name + suffix)
-        _write_atomic(path, png(fig) if suffix == ".png" else svg(fig))
+        write_bytes_atomic(path, png(fig) if suffix == ".png" else svg(fig))
         written.append(path)
     return written
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` under a temporary name, then rename; permissions follow the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
