@@ -75,7 +75,12 @@ def _print_importance(console, result, replications: int) -> None:
     for tilt in result.tilts:
         console.print(f"fault {tilt.index} ({tilt.kind}): {tilt.rate_per_s * 3600:.3g}/h sampled at "
                       f"{tilt.biased_per_s * 3600:.3g}/h", highlight=False)
-    console.print(f"{result.episodes:,} episodes in {replications:,} runs", highlight=False)
+    from sim.runners.rare import effective_runs
+
+    effective = effective_runs(result.double_charge.runs)
+    console.print(f"{result.episodes:,} episodes in {replications:,} runs; effective runs {effective:.3g} "
+                  f"(Kish){'  — weights degenerate: lower --bias' if effective < 0.1 * replications else ''}",
+                  highlight=False)
     for rate, what in ((result.double_charge, "double charge"), (result.lost_payment, "lost payment")):
         p, low, high = rate.estimate()
         if rate.events == 0:

@@ -119,7 +119,8 @@ class WeightedRate:
         return {"events": self.events, "runs_with_events": self.runs_with_events,
                 "per_million": round(PER * rate, 9), "ci95_per_million": [round(PER * low, 9), round(PER * high, 9)],
                 "probability": rate, "ci95": [low, high],
-                "speedup_over_plain": None if speedup is None else round(speedup, 3)}
+                "speedup_over_plain": None if speedup is None else round(speedup, 3),
+                "effective_runs": round(rare.effective_runs(self.runs), 3)}
 
 
 @dataclass

@@ -151,6 +151,14 @@ def weighted_rate(runs: list[WeightedRun], z: float = 1.959963984540054) -> tupl
     return rate, max(0.0, rate - half), rate + half
 
 
+def effective_runs(runs: list[WeightedRun]) -> float:
+    """Kish's effective sample size (Σ L)² / Σ L²: near the number of runs when the weights are
+    even, near 1 when one run carries them all (too strong a bias: the interval is not to be trusted)."""
+    total = math.fsum(r.weight for r in runs)
+    squares = math.fsum(r.weight * r.weight for r in runs)
+    return total * total / squares if squares > 0.0 else 0.0
+
+
 def plain_variance_ratio(runs: list[WeightedRun]) -> float | None:
     """How many times more runs plain Monte Carlo needs for the relative error these runs give:
     Var(D) under the true law (E[D²] − E[D]², both estimated as E'[L·D²], E'[L·D]) over the
