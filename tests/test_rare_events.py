@@ -109,7 +109,8 @@ def test_correct_design_gets_an_honest_upper_bound(tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, message", [
     ([], "needs a random fault"),
-    (["--bias", "0.5"], "--bias must be >= 1"),
+    (["--bias", "0.5"], "must be a finite number >= 1"),
+    (["--bias", "nan"], "must be a finite number >= 1"),
 ])
 def test_importance_refuses_what_it_cannot_do(tmp_path, capsys, extra, message):
     path = write_scenario(tmp_path, "async-kafka.yaml", duration="20s", drain="1m", workload=SMALL,

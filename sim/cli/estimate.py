@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from sim.cli.arguments import check_total_runs, replication_count
@@ -24,11 +25,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=("plain", "importance"), default="plain",
                         help="plain Monte Carlo, or importance sampling of the scenario's random (mtbf) faults: "
                         "episodes drawn more often, each run weighted by its likelihood ratio (for 1e-6..1e-9)")
-    parser.add_argument("--bias", type=float, default=None,
+    parser.add_argument("--bias", type=_bias, default=None,
                         help="importance: multiply each random fault's failure rate by this (default: one expected "
                         "episode per load phase)")
     parser.add_argument("--json", type=Path, default=None, help="also write the estimate to this JSON file")
     parser.set_defaults(handler=main)
+
+
+def _bias(text: str) -> float:
+    """A failure-rate multiplier: a finite number >= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 1 (failures made more frequent), got {text}")
+    return value
 
 
 def main(args: argparse.Namespace) -> int:
