@@ -2,7 +2,8 @@
 search strategy of ``paychaos explore``, and distinct abstract states per strategy on the correct
 design.
 
-``python -m bench.hunting [--budget 200] [--seeds 0]`` prints Markdown. Shrinking is left out
+``python -m bench.hunting [--budget 200] [--seeds 0] [--guided-seeds 0 1 2 3 4]`` prints Markdown
+(docs/hunting.md's table: ``--guided-seeds 0 1 2 3 4 --states-budget 0``). Shrinking is left out
 (``shrink_budget=1``): the table measures search, not shrinking.
 """
 
@@ -25,6 +26,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--guided-seeds", type=int, nargs="+", default=None,
+                        help="seeds of the guided strategy (default: --seeds)")
     parser.add_argument("--states-budget", type=int, default=100, help="0: leave the states table out")
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--models", nargs="+", help="flawed model names (default: every one)")
@@ -38,7 +41,9 @@ def main() -> None:
     for model in models:
         cells, oracle = [], None
         for strategy in strategies:
-            seeds = args.seeds if strategy != "exhaustive" else args.seeds[:1]  # exhaustive ignores the seed
+            seeds = args.guided_seeds if strategy == "guided" and args.guided_seeds else args.seeds
+            if strategy == "exhaustive":
+                seeds = seeds[:1]  # exhaustive ignores the seed
             runs = []
             for seed in seeds:
                 found, name = first_violation(model, strategy, args.budget, seed)

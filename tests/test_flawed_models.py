@@ -40,13 +40,15 @@ FLAWS = {
     "conflict-retried-with-new-key": ("no_double_charge", {"executor.on_conflict": "wait_and_query"}),
     "fraud-check-fails-open": ("fraud_exposure", {"payment_service.risk.fail_open": "up_to_fallback_limit"}),
     "ledger-non-atomic-entries": ("ledger_balanced", {"ledger.atomic_entries": True}),
+    "ledger-legs-not-atomic": ("ledger_balanced", {"ledger.atomic_entries": True}),
+    "payouts-never-reconciled": ("clearing_closed", {"payouts.check_report": True}),
 }
 SEEDS = range(1) if os.environ.get("CI") else range(5)
 """Seeds the every-seed test runs: 0 to 4 locally, only 0 in CI (modest)."""
 
 CAUGHT_BY_SCENARIO = {
-    # model: (oracle, fix, the faults that expose it) — flaws a random budget of 200 rarely reaches
-    # (a ledger crash in the middle of a transaction), checked on a fixed schedule instead
+    # model: (oracle, fix, the faults that expose it) — flaws the random strategy rarely reaches
+    # (a ledger crash in the middle of a transaction), also checked on a fixed schedule (fast)
     "ledger-legs-not-atomic": ("ledger_balanced", {"ledger.atomic_entries": True},
                                [{"kind": "consumer_crash", "target": "ledger", "at": "40s", "for": "20s"}]),
     # a payout provider outage across a payout run (a kind and target explore seldom draws)

@@ -62,6 +62,9 @@ def test_guided_mutations_stay_valid_and_draw_every_fault_uniformly():
     assert seeds[0]["faults"] == [] and len(seeds) == 1 + 2 * len(space.choices)
     assert [(s["faults"][0]["kind"], s["faults"][0].get("target")) for s in seeds[1:]] == \
         [(c.kind, c.target) for c in space.choices] * 2
+    second = seeds[1 + len(space.choices):]  # the second round: every fault over the whole load phase
+    assert all((s["faults"][0]["at"], s["faults"][0]["for"]) == ("0s", s["duration"]) for s in second)
+    assert any(s["faults"][0]["at"] != "0s" for s in seeds[1:1 + len(space.choices)])
     plan = seeds[0]
     for _ in range(300):
         plan = space.mutate(plan, rng)

@@ -226,7 +226,8 @@ def test_report_marks_a_disagreement():
 def test_committed_docs_come_from_the_generator():
     text = (ROOT_DOCS / "validation.md").read_text()
     assert text.startswith("# Validation") and "do not edit by hand" in text
-    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit", "Erlang C on the PSP"):
+    for title in ("M/M/c", "Retry cost", "Hot-seller", "Sync vs async", "Retry orbit", "Erlang C on the PSP",
+                  "Rare events"):
         assert f"## {title}" in text
     assert "| **NO** |" not in text
 

@@ -102,15 +102,20 @@ class PlanSpace:
         return self.plan(rng.getrandbits(32), LOAD_LEVELS_S[0], RATE_LEVELS_PER_S[0], CHECKOUT_LEVELS[0], faults or [])
 
     def seeds(self, rng: random.Random, rounds: int = 2) -> list[dict]:
-        """The guided search's first plans: no fault, then each (kind, target) alone at a random
-        time, for a random while, at random parameter levels, under load; ``rounds`` times over
-        (every fault is tried that often, in different windows and levels, before mutation)."""
+        """The guided search's first plans: no fault, then each (kind, target) alone, under load,
+        at random parameter levels, ``rounds`` times over: in a random window in the first round,
+        over the whole load phase in the second (as the exhaustive search's last timing). A
+        random window rarely spans a periodic job's every attempt (a payout run at 30 s retried
+        for 15 s: about one window in five); the whole phase always does."""
         load_s = LOAD_LEVELS_S[0]
         singles = []
-        for _ in range(rounds):
+        for round_ in range(rounds):
             for choice in self.choices:
-                at_s = rng.randrange(load_s)
-                for_s = rng.randint(1, load_s - at_s)
+                if round_ % 2 == 0:
+                    at_s = rng.randrange(load_s)
+                    for_s = rng.randint(1, load_s - at_s)
+                else:
+                    at_s, for_s = 0, load_s
                 fault = choice.make(at_s, for_s, {k: rng.choice(v) for k, v in choice.parameters})
                 singles.append(self.plan(rng.getrandbits(32), load_s, *LOADED, [fault]))
         return [self.base(rng), *singles]

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from sim.validation import hot_seller, mmc, orbit, psp_erlang, retry_cost, sync_async
+from sim.validation import hot_seller, mmc, orbit, psp_erlang, rare_events, retry_cost, sync_async
 from sim.validation.report import render, write
 from sim.validation.rows import SIZES, verdict
 
@@ -24,13 +24,14 @@ CHECKS = {
     "sync_async": (sync_async.validate, 1),
     "orbit": (orbit.validate, len(orbit.CASES)),
     "psp_erlang": (psp_erlang.validate, len(psp_erlang.CASES)),
+    "rare_events": (rare_events.validate, len(rare_events.TARGETS)),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sim.validation",
-        description="Run the validation checks (M/M/c, retry cost, hot-seller contention, sync vs async, retry orbit, PSP Erlang C) "
+        description="Run the validation checks (M/M/c, retry cost, hot-seller contention, sync vs async, retry orbit, PSP Erlang C, rare events) "
         "and write their table of reference value, simulated value and 95 % confidence interval.",
         epilog="Exit codes: 0 every claim agrees, 1 at least one does not, 2 bad arguments.",
     )

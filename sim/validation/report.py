@@ -74,6 +74,22 @@ SECTIONS = (
         "deletes a warm-up, then measures the PSP queue's mean wait per arrival (the station's queue-time "
         "integral / arrivals) and the slots' utilisation."
     )),
+    ("Rare events: importance sampling against an exact probability", "rare_events", (
+        "`paychaos estimate --method importance` on `models/flawed/no-status-query.yaml` (a PSP without "
+        "idempotency keys, blind retries after a timeout) with declines, bank and PSP errors and pending "
+        "answers off and a 20 s PSP timeout: a payment is charged twice exactly when the PSP sends its first "
+        "reply during a reply-loss episode. Episodes come as an alternating renewal process (`mtbf`, `mttr`: "
+        "exponential up-times of rate λ, episodes of rate μ, starting up), so the probability per payment is "
+        "the two-state Markov chain's π = λ/(λ+μ), less a start-up transient bounded by ρ/((λ+μ)·n) of it "
+        "(n payments arriving at ρ, all well inside the load phase): exact within the bracket shown. λ is "
+        "set for π = 10⁻⁶ and 10⁻⁹. Importance sampling draws the up-times at λ' = 1/W (one episode per load "
+        "window) and weights each run by (λ/λ')^N·exp(−(λ−λ')U) (`sim/runners/rare.py`); the interval is the "
+        "delta-method interval of Σ L·D / Σ L·n over the weighted runs. The speed-up is plain Monte Carlo's "
+        "variance per run (estimated from the same weighted runs) over the weighted estimator's: how many "
+        "times more runs plain Monte Carlo needs for the same relative error. Both cases draw the same "
+        "episodes (common random numbers), so their relative errors match: the estimator's relative error "
+        "does not grow as π shrinks, and the speed-up grows as 1/π."
+    )),
 )
 
 
