@@ -65,7 +65,7 @@ class World:
         self.psp = Psp(self.env, PspConfig(**psp_fields), self.banks, population, streams, self.metrics)
         self.log: list[tuple] = []
         self.hooks: list[tuple] = []
-        self.psp.webhook_sink = lambda order_id, code: self.hooks.append((round(self.env.now, 9), order_id, code))
+        self.psp.connect(lambda order_id, code: self.hooks.append((round(self.env.now, 9), order_id, code)))
 
     @property
     def counters(self):

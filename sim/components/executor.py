@@ -96,7 +96,11 @@ class Executor:
         self, env: simpy.Environment, cfg: ExecutorConfig, psp: Psp, db: Database, orders: Orders,
         checkouts: Checkouts, outcomes: Outcomes, dlq: DeadLetterQueue, rng: random.Random, metrics: Metrics,
         trace: Trace, secondary: Psp | None = None, fallback_after_timeout: bool = False,
+        producer: "Producer | None" = None, orders_topic: "Topic | None" = None, defer_exhausted: bool = False,
     ) -> None:
+        """``producer`` and ``orders_topic`` (async wiring): where retry topics are published to and
+        replayed orders go; ``defer_exhausted`` (sync wiring with payment-service retries): return
+        EXHAUSTED instead of dead-lettering when the attempts run out."""
         self.env = env
         self.cfg = cfg
         self.psp = psp
@@ -132,21 +136,26 @@ class Executor:
         """Active network partitions between the executor and a PSP (fast check)."""
         self.cut = [0, 0]
         """Per PSP (primary, secondary): active partitions; requests get no answer."""
-        self.defer_exhausted = False
+        self.defer_exhausted = defer_exhausted
         """Sync wiring with payment-service retries: return EXHAUSTED instead of dead-lettering."""
         self.retry_stages: list[Topic] = []
-        """Retry topics in order (Uber style); empty = in-process retries only."""
-        self.producer: Producer | None = None
-        """Publishes to the retry topics."""
-        self.orders_topic: Topic | None = None
+        """Retry topics in order (Uber style); empty = in-process retries only (see
+        :meth:`use_retry_topics`)."""
+        self.producer = producer
+        """Publishes to the retry topics and replays to the payment-orders topic (async)."""
+        self.orders_topic = orders_topic
         self._timeouts: Deadlines[tuple[simpy.Process, ReplyEvent]] = Deadlines(env, cfg.psp_timeout_s, _waiting, _time_out)
         """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
         self.handle = OrderIdHandler(self.execute, self._poison)
         """Kafka handler for the payment-orders topic: an order id is executed, anything else is
         a poison pill (the partition worker calls ``execute`` itself: no frame on the hot path)."""
 
-    # -- Kafka handlers ------------------------------------------------------------------------
+    def use_retry_topics(self, stages: "list[Topic]") -> None:
+        """Wire the retry topics, in order: built after the executor, since their consumer groups
+        run its :meth:`retry_handler`."""
+        self.retry_stages = stages
 
+    # -- Kafka handlers ------------------------------------------------------------------------
 
     def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
         """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
