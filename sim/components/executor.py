@@ -25,6 +25,10 @@ from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_po
 from sim.components.kafka import Message, OrderIdHandler
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.deadlines import Deadlines
+from sim.components.executor_replies import (
+    ASK, CHARGE_AGAIN, CHARGE_SAME_KEY, FAIL_OVER, NEW_KEY, PEND, RETRY, SUCCEED, TIMED_OUT, TIMEOUT,
+    TIMEOUT_FAIL_OVER, reply_table,
+)
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
 from sim.kernel.scheduling import active_process
 from sim.config.model import ExecutorConfig
@@ -57,11 +61,8 @@ _EXECUTING = OrderState.EXECUTING
 _PENDING = OrderState.PENDING
 _UNKNOWN = OrderState.UNKNOWN
 _TERMINAL = frozenset(int(s) for s in TERMINAL_STATES)
-_WAIT_AND_QUERY = frozenset({ReplyCode.IN_FLIGHT, ReplyCode.CONFLICT})
 _OVERLOADED = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.UNAVAILABLE})
 """Answers a breaker, a throttle and a retry budget count as failures of the PSP."""
-_NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
-"""Answers given before the PSP did anything: failing over to another PSP is safe."""
 _NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
 """A call refused locally (breaker open, throttled): never reached the PSP."""
 PSP_TIMEOUT = "psp timeout"
@@ -107,6 +108,8 @@ class Executor:
         self.psps = (psp, secondary)
         self.secondary = secondary
         self.fallback_after_timeout = fallback_after_timeout
+        self._reply_table = reply_table(cfg, secondary is not None, fallback_after_timeout)
+        """What to do after each answer (see :mod:`sim.components.executor_replies`)."""
         self.db = db
         self.orders = orders
         self.checkouts = checkouts
@@ -219,9 +222,9 @@ class Executor:
         retrier: Retrier | None = None  # made at the first failure (most executions have none)
         fresh_keys = not self._order_id_keys  # with order-id keys, every attempt uses the order id
         key = self.key_for(order_id) if fresh_keys else order_id
-        indefinite = False
-        ever_indefinite = resumed and action == _QUERY
-        budget = self.budget
+        indefinite = False  # a charge may have been made: a timeout since the last answer proving nothing was
+        ever_indefinite = resumed and action == _QUERY  # a timeout in this order's executions: failing over may charge twice
+        budget, table = self.budget, self._reply_table
         while True:
             if action == _CHARGE and fresh_keys:
                 key = self._new_key(order_id)
@@ -239,53 +242,28 @@ class Executor:
             if reply is None:
                 metrics.counters["executor.timeouts"] += 1
                 indefinite = ever_indefinite = True
-                if self.fallback_after_timeout and target == PRIMARY and self.secondary is not None:
-                    target = self._fail_over(order_id)  # FLAW: the primary may have charged
-                    action = _CHARGE
-                    continue
-                if query_first and action == _CHARGE:
-                    action = _QUERY  # ask before trying again
-                    continue
+                decision = table[TIMED_OUT]
                 retry_after = 0.0
             else:
                 code = reply.code
                 if self._budgeted and code not in _OVERLOADED:
                     budget.record_success()
-                if code == _APPROVED:
+                decision = table[code]
+                if decision <= PEND:  # final: settle the order from the answer
                     yield self.db.write()
-                    if self.outcomes.apply(order_id, code, "executor"):
-                        yield from self.outcomes.publish_success(order_id)
+                    applied = self.outcomes.apply(order_id, code, "executor")
+                    if decision == SUCCEED:
+                        if applied:
+                            yield from self.outcomes.publish_success(order_id)
+                    elif decision == PEND:
+                        env.process(self._poll_pending(order_id, key, target))
                     return DONE
-                if code in DECLINES and not cfg.retry.retry_non_retryable:
-                    yield self.db.write()
-                    self.outcomes.apply(order_id, code, "executor")
-                    return DONE
-                if code == _R_PENDING:
-                    yield self.db.write()
-                    self.outcomes.apply(order_id, code, "executor")
-                    env.process(self._poll_pending(order_id, key, target))
-                    return DONE
-                if (
-                    code in _NOTHING_CHARGED and target == PRIMARY and self.secondary is not None
-                    and (not ever_indefinite or self.fallback_after_timeout)
-                ):
-                    target = self._fail_over(order_id)
-                    action = _CHARGE
-                    indefinite = False
-                    continue
-                if code == ReplyCode.NOT_FOUND:
-                    action = _CHARGE  # the PSP never saw (or forgot) the key: charging again is safe
-                    indefinite = False
-                elif code in _WAIT_AND_QUERY:
-                    action = _QUERY if query_first else _CHARGE
-                    if cfg.on_conflict == "new_key":
-                        key, action = self._conflict_key(order_id), _CHARGE  # FLAW: the first may charge
-                elif code in DECLINES:
-                    action = _CHARGE  # FLAW path: retrying a definite decline
-                    indefinite = False
-                elif action == _CHARGE:
-                    indefinite = False  # an error reply to a charge: that attempt charged nothing
                 retry_after = reply.retry_after_s
+            action, key, target, indefinite, back_off = self._next_attempt(
+                decision, order_id, action, key, target, indefinite, ever_indefinite,
+            )
+            if not back_off:
+                continue
             if retrier is None:
                 retrier = Retrier(cfg.retry, self.rng, started)
             delay = retrier.next_delay_s(env.now, retry_after)
@@ -296,6 +274,35 @@ class Executor:
                 return (yield from self._exhausted(order_id, stage, indefinite))
             metrics.counters["executor.retries"] += 1
             yield env.timeout(delay)
+
+    def _next_attempt(
+        self, decision: int, order_id: int, action: int, key: int, target: int, indefinite: bool, ever_indefinite: bool,
+    ) -> tuple[int, int, int, bool, bool]:
+        """What a decision other than a final one does (see :mod:`sim.components.executor_replies`):
+        the next attempt's (action, key, target PSP), whether the outcome is now indefinite, and
+        whether to back off before it (False: at once)."""
+        if decision == FAIL_OVER:
+            if target == PRIMARY and (not ever_indefinite or self.fallback_after_timeout):
+                return _CHARGE, key, self._fail_over(order_id), False, False
+            decision = RETRY  # the order may have been charged at the primary: stay there
+        elif decision == TIMEOUT_FAIL_OVER:
+            if target == PRIMARY:
+                return _CHARGE, key, self._fail_over(order_id), indefinite, False  # FLAW: the primary may have charged
+            decision = TIMEOUT
+        if decision == TIMEOUT:
+            if action == _CHARGE and self.cfg.status_query_after_timeout:
+                return _QUERY, key, target, indefinite, False  # ask before trying again
+            return action, key, target, indefinite, True
+        if decision == CHARGE_AGAIN:  # the PSP never saw (or forgot) the key, or a retried decline (FLAW)
+            return _CHARGE, key, target, False, True
+        if decision == ASK:
+            return _QUERY, key, target, indefinite, True
+        if decision == CHARGE_SAME_KEY:
+            return _CHARGE, key, target, indefinite, True
+        if decision == NEW_KEY:
+            return _CHARGE, self._conflict_key(order_id), target, indefinite, True  # FLAW: the first may charge
+        # RETRY: the same call again; an error answer to a charge means that attempt charged nothing
+        return action, key, target, indefinite and action != _CHARGE, True
 
     def _exhausted(self, order_id: int, stage: int, indefinite: bool) -> Generator[simpy.Event, None, int]:
         """In-process attempts ran out: next retry topic, the caller, or the DLQ."""
