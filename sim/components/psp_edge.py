@@ -51,10 +51,14 @@ class PspEdge:
         rate = faults.rate_limit_per_s
         own = self._own_per_s
         if rate is None or (own is not None and own < rate):  # the model's own limit
-            if own is not None and not self._take(now, own, max(1.0, own)):
-                self._counters["psp.rate_limited"] += 1
-                self._reply(self._overloaded, on_reply)
-                return True
+            if own is not None:
+                bucket = self._bucket
+                if bucket is None or bucket.rate_per_s != own:  # (its burst is always one second's worth)
+                    bucket = self._new_bucket(now, own, max(1.0, own))
+                if not bucket.try_take(now):  # a call less than _take on every request
+                    self._counters["psp.rate_limited"] += 1
+                    self._reply(self._overloaded, on_reply)
+                    return True
         else:
             burst = faults.rate_limit_burst if rate != own else None
             if not self._take(now, rate, burst if burst is not None else max(1.0, rate)):
@@ -71,5 +75,9 @@ class PspEdge:
         """One token of the limit in force; a new limit starts with a full bucket."""
         bucket = self._bucket
         if bucket is None or bucket.rate_per_s != rate_per_s or bucket.burst != burst:
-            bucket = self._bucket = TokenBucket(rate_per_s, burst, now)
+            bucket = self._new_bucket(now, rate_per_s, burst)
         return bucket.try_take(now)
+
+    def _new_bucket(self, now: float, rate_per_s: float, burst: float) -> TokenBucket:
+        bucket = self._bucket = TokenBucket(rate_per_s, burst, now)
+        return bucket
