@@ -52,8 +52,6 @@ DONE, EXHAUSTED = 0, 1
 topic or dead-lettered), or (``defer_exhausted``) the attempts ran out and the caller decides."""
 
 PRIMARY, SECONDARY = 0, 1
-_APPROVED = int(ReplyCode.APPROVED)
-_R_PENDING = int(ReplyCode.PENDING)
 
 _CHARGE, _QUERY = 0, 1
 _NOT_STARTED = int(OrderState.NOT_STARTED)
