@@ -27,7 +27,7 @@ from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
 from sim.components.payout_provider import PayoutProvider
 from sim.components.payouts import Payouts
-from sim.components.payment_service import PaymentService
+from sim.components.payment_service import PaymentService, retries_executor
 from sim.components.producer import Producer
 from sim.components.psp import DAY_S, Psp
 from sim.components.psp_operations import PspOperations
@@ -183,10 +183,10 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     kafka = model.kafka
 
     banks = Banks(env, model.banks, model.scheme, population, streams, truth, metrics)
-    psp = Psp(env, model.psp, banks, population, streams, metrics)
+    psp = Psp(env, model.psp, banks, population, streams, metrics, orders=orders)
     secondary = None
     if model.secondary_psp is not None:
-        secondary = build_secondary_psp(env, model.secondary_psp, banks, population, streams, metrics)
+        secondary = build_secondary_psp(env, model.secondary_psp, banks, population, streams, metrics, orders)
     topics = {
         name: Topic(env, name, topic.partitions, metrics)
         for name, topic in sorted(kafka.topics.items())
@@ -199,22 +199,27 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     producer = Producer(env, "payment_service", kafka, model.payment_service.producer, streams.stream("producer"), metrics)
     outcomes = Outcomes(env, orders, producer, topics[SUCCESS_TOPIC], metrics, trace)
     dlq = DeadLetterQueue()
+    executor_producer = None  # async: the executor publishes to the retry topics and replays to payment-orders
+    if model.wiring == "async":
+        executor_producer = Producer(
+            env, "executor", kafka, model.payment_service.producer, streams.stream("executor.producer"), metrics
+        )
     executor = Executor(
         env, model.executor, psp, db, orders, checkouts, outcomes, dlq, streams.stream("executor.backoff"), metrics, trace,
         secondary=secondary,
         fallback_after_timeout=model.secondary_psp is not None and model.secondary_psp.fallback_after_timeout,
+        producer=executor_producer, orders_topic=topics[ORDERS_TOPIC] if model.wiring == "async" else None,
+        defer_exhausted=retries_executor(model.payment_service, model.wiring),
     )
     risk = RiskService(env, model.payment_service.risk, streams, metrics)
+    outbox = None
+    if model.wiring == "async" and model.payment_service.outbox.enabled:
+        outbox = OutboxRelay(env, model.payment_service.outbox, orders, producer, topics[ORDERS_TOPIC], metrics)
     payment_service = PaymentService(
         env, model.payment_service, model.wiring, db, risk, orders, checkouts, producer,
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
-        executor_queue=model.executor.queue,
+        executor_queue=model.executor.queue, outbox=outbox,
     )
-    psp.webhook_sink = payment_service.on_webhook
-    psp.orders = orders  # the settlement file stores amounts only where they are not the order's
-    if secondary is not None:
-        secondary.webhook_sink = payment_service.on_webhook
-        secondary.orders = orders
     if model.payment_service.log_card_numbers:
         payment_service.card_number_of = lambda token: population.cards[token].number
     wallet = Wallet(
@@ -253,9 +258,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
         banks.disputes = chargebacks
     capturer = None
-    if model.capture.mode == "delayed":  # the issuer holds, our capture service captures at shipment
+    delayed_capture = model.capture.mode == "delayed"
+    psp.connect(payment_service.on_webhook, capture_api=operations if delayed_capture else None)
+    if secondary is not None:
+        secondary.connect(payment_service.on_webhook)
+    if delayed_capture:  # the issuer holds, our capture service captures at shipment
         banks.hold_funds(model.capture.hold_expiry_s)
-        psp.capture_api = operations
         capturer = Capturer(env, model.capture, orders, operations, dlq, streams, metrics, trace)
         groups["capture"] = group("capture", SUCCESS_TOPIC, CAPTURE_INSTANCES, capturer.handle)
 
@@ -270,10 +278,6 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         ledger.on_booked = refunds.on_captured
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
-        executor.orders_topic = topics[ORDERS_TOPIC]
-        executor.producer = Producer(
-            env, "executor", kafka, model.payment_service.producer, streams.stream("executor.producer"), metrics
-        )
     if model.executor.retry_topics.enabled:
         def retry_group(topic: Topic, name: str, instances: int, handler) -> ConsumerGroup:
             topics[topic.name] = topic
@@ -288,11 +292,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
 
     monitor = InFlightMonitor(env, model.monitor, orders, psp, executor, outcomes, metrics)
     monitor.start()
-    if model.wiring == "async" and model.payment_service.outbox.enabled:
-        payment_service.outbox = OutboxRelay(
-            env, model.payment_service.outbox, orders, producer, topics[ORDERS_TOPIC], metrics
-        )
-        payment_service.outbox.start()
+    if outbox is not None:
+        outbox.start()
     clients = CheckoutClients(
         env, workload, model.client, population, payment_service, streams, metrics, until_s=scenario.duration_s
     )

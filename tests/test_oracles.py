@@ -97,13 +97,14 @@ def test_the_psp_self_check_catches_a_live_key_executed_twice(finished):
     row = psp.settlement_file()[0]
     key, since = psp.settlement_keys()[0]
     # the PSP executes the same key again 5 s later (well inside its 24 h TTL)
-    psp._settle(*row[:4], row[4] + 5.0, key, since + 5.0)
+    psp.settlement.append(*row[:4], row[4] + 5.0, key, since + 5.0)
     (found,) = effects.psp_executed_a_live_key_twice(world)
     assert found.orders == [row[1]]
     assert found.message.startswith(f"key {key} executed again at {since + 5.0:.3f}s, 5.000s after its first use (TTL 86400s)")
     # admitted a second after expiry: a new payment (not on the boundary itself: capture times are
     # kept to the microsecond, and ``since`` is not a whole number of microseconds)
-    psp._st_at[-1], psp._st_waited[-1] = since + 86401.0 + 5.0, 5.0
+    world, _ = fresh(finished)
+    world.psp.settlement.append(*row[:4], since + 86401.0 + 5.0, key, since + 86401.0)
     assert effects.psp_executed_a_live_key_twice(world) == []
 
 

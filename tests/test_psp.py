@@ -65,7 +65,7 @@ class World:
         self.psp = Psp(self.env, PspConfig(**psp_fields), self.banks, population, streams, self.metrics)
         self.log: list[tuple] = []
         self.hooks: list[tuple] = []
-        self.psp.webhook_sink = lambda order_id, code: self.hooks.append((round(self.env.now, 9), order_id, code))
+        self.psp.connect(lambda order_id, code: self.hooks.append((round(self.env.now, 9), order_id, code)))
 
     @property
     def counters(self):
@@ -591,6 +591,42 @@ def test_many_keys_with_short_ttl_keep_the_store_small():
     w.run()
     assert len(w.log) == 2000
     assert w.psp.idempotency_entries <= 2 * 100 + 20
+
+
+def test_the_models_own_rate_limit_and_a_stricter_fault_limit_take_turns():
+    """The model's limit (1/s: a bucket of one) answers 429 with the model's Retry-After; a
+    stricter fault's limit takes over with the fault's Retry-After and a full bucket of its own;
+    a looser fault's limit changes nothing; when the fault ends the model's bucket starts full."""
+    w = World(psp={"rate_limit": "1/s", "retry_after": "3s"})
+    w.charge(0.00, key=1)
+    w.charge(0.10, key=2)  # the model's bucket is empty
+    faults = w.psp.faults
+
+    def strict(on: bool) -> None:
+        faults.rate_limit_per_s, faults.rate_limit_burst, faults.retry_after_s = (0.5, 2.0, 5.0) if on else (None, None, 1.0)
+
+    w.at(1.00, strict, True)
+    w.charge(1.00, key=3)  # the fault's bucket starts full: two tokens
+    w.charge(1.10, key=4)
+    w.charge(1.20, key=5)  # empty at the fault's rate
+    w.at(1.50, strict, False)
+    w.charge(1.50, key=6)  # the model's limit again, a full bucket
+    w.charge(1.60, key=7)
+
+    def loose() -> None:
+        faults.rate_limit_per_s, faults.retry_after_s = 100.0, 9.0
+
+    w.at(5.00, loose)
+    w.charge(5.00, key=8)
+    w.charge(5.10, key=9)  # still the model's limit: its Retry-After
+    w.run()
+    assert w.log == [
+        (0.12, ReplyCode.RATE_LIMITED, 3.0), (0.17, A),
+        (1.17, A), (1.22, ReplyCode.RATE_LIMITED, 5.0), (1.27, A),
+        (1.62, ReplyCode.RATE_LIMITED, 3.0), (1.67, A),
+        (5.12, ReplyCode.RATE_LIMITED, 3.0), (5.17, A),
+    ]
+    assert w.counters["psp.rate_limited"] == 4
 
 
 def test_concurrency_limit_queues_charges_and_a_full_queue_gets_429_with_retry_after():

@@ -25,6 +25,10 @@ from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_po
 from sim.components.kafka import Message, OrderIdHandler
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.deadlines import Deadlines
+from sim.components.executor_replies import (
+    ASK, CHARGE_AGAIN, CHARGE_SAME_KEY, FAIL_OVER, NEW_KEY, PEND, RETRY, SUCCEED, TIMED_OUT, TIMEOUT,
+    TIMEOUT_FAIL_OVER, reply_table,
+)
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
 from sim.kernel.scheduling import active_process
 from sim.config.model import ExecutorConfig
@@ -48,8 +52,6 @@ DONE, EXHAUSTED = 0, 1
 topic or dead-lettered), or (``defer_exhausted``) the attempts ran out and the caller decides."""
 
 PRIMARY, SECONDARY = 0, 1
-_APPROVED = int(ReplyCode.APPROVED)
-_R_PENDING = int(ReplyCode.PENDING)
 
 _CHARGE, _QUERY = 0, 1
 _NOT_STARTED = int(OrderState.NOT_STARTED)
@@ -57,11 +59,8 @@ _EXECUTING = OrderState.EXECUTING
 _PENDING = OrderState.PENDING
 _UNKNOWN = OrderState.UNKNOWN
 _TERMINAL = frozenset(int(s) for s in TERMINAL_STATES)
-_WAIT_AND_QUERY = frozenset({ReplyCode.IN_FLIGHT, ReplyCode.CONFLICT})
 _OVERLOADED = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.UNAVAILABLE})
 """Answers a breaker, a throttle and a retry budget count as failures of the PSP."""
-_NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
-"""Answers given before the PSP did anything: failing over to another PSP is safe."""
 _NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
 """A call refused locally (breaker open, throttled): never reached the PSP."""
 PSP_TIMEOUT = "psp timeout"
@@ -96,13 +95,19 @@ class Executor:
         self, env: simpy.Environment, cfg: ExecutorConfig, psp: Psp, db: Database, orders: Orders,
         checkouts: Checkouts, outcomes: Outcomes, dlq: DeadLetterQueue, rng: random.Random, metrics: Metrics,
         trace: Trace, secondary: Psp | None = None, fallback_after_timeout: bool = False,
+        producer: "Producer | None" = None, orders_topic: "Topic | None" = None, defer_exhausted: bool = False,
     ) -> None:
+        """``producer`` and ``orders_topic`` (async wiring): where retry topics are published to and
+        replayed orders go; ``defer_exhausted`` (sync wiring with payment-service retries): return
+        EXHAUSTED instead of dead-lettering when the attempts run out."""
         self.env = env
         self.cfg = cfg
         self.psp = psp
         self.psps = (psp, secondary)
         self.secondary = secondary
         self.fallback_after_timeout = fallback_after_timeout
+        self._reply_table = reply_table(cfg, secondary is not None, fallback_after_timeout)
+        """What to do after each answer (see :mod:`sim.components.executor_replies`)."""
         self.db = db
         self.orders = orders
         self.checkouts = checkouts
@@ -132,21 +137,26 @@ class Executor:
         """Active network partitions between the executor and a PSP (fast check)."""
         self.cut = [0, 0]
         """Per PSP (primary, secondary): active partitions; requests get no answer."""
-        self.defer_exhausted = False
+        self.defer_exhausted = defer_exhausted
         """Sync wiring with payment-service retries: return EXHAUSTED instead of dead-lettering."""
         self.retry_stages: list[Topic] = []
-        """Retry topics in order (Uber style); empty = in-process retries only."""
-        self.producer: Producer | None = None
-        """Publishes to the retry topics."""
-        self.orders_topic: Topic | None = None
+        """Retry topics in order (Uber style); empty = in-process retries only (see
+        :meth:`use_retry_topics`)."""
+        self.producer = producer
+        """Publishes to the retry topics and replays to the payment-orders topic (async)."""
+        self.orders_topic = orders_topic
         self._timeouts: Deadlines[tuple[simpy.Process, ReplyEvent]] = Deadlines(env, cfg.psp_timeout_s, _waiting, _time_out)
         """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
         self.handle = OrderIdHandler(self.execute, self._poison)
         """Kafka handler for the payment-orders topic: an order id is executed, anything else is
         a poison pill (the partition worker calls ``execute`` itself: no frame on the hot path)."""
 
-    # -- Kafka handlers ------------------------------------------------------------------------
+    def use_retry_topics(self, stages: "list[Topic]") -> None:
+        """Wire the retry topics, in order: built after the executor, since their consumer groups
+        run its :meth:`retry_handler`."""
+        self.retry_stages = stages
 
+    # -- Kafka handlers ------------------------------------------------------------------------
 
     def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
         """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
@@ -210,9 +220,9 @@ class Executor:
         retrier: Retrier | None = None  # made at the first failure (most executions have none)
         fresh_keys = not self._order_id_keys  # with order-id keys, every attempt uses the order id
         key = self.key_for(order_id) if fresh_keys else order_id
-        indefinite = False
-        ever_indefinite = resumed and action == _QUERY
-        budget = self.budget
+        indefinite = False  # a charge may have been made: a timeout since the last answer proving nothing was
+        ever_indefinite = resumed and action == _QUERY  # a timeout in this order's executions: failing over may charge twice
+        budget, table = self.budget, self._reply_table
         while True:
             if action == _CHARGE and fresh_keys:
                 key = self._new_key(order_id)
@@ -230,53 +240,28 @@ class Executor:
             if reply is None:
                 metrics.counters["executor.timeouts"] += 1
                 indefinite = ever_indefinite = True
-                if self.fallback_after_timeout and target == PRIMARY and self.secondary is not None:
-                    target = self._fail_over(order_id)  # FLAW: the primary may have charged
-                    action = _CHARGE
-                    continue
-                if query_first and action == _CHARGE:
-                    action = _QUERY  # ask before trying again
-                    continue
+                decision = table[TIMED_OUT]
                 retry_after = 0.0
             else:
                 code = reply.code
                 if self._budgeted and code not in _OVERLOADED:
                     budget.record_success()
-                if code == _APPROVED:
+                decision = table[code]
+                if decision <= PEND:  # final: settle the order from the answer
                     yield self.db.write()
-                    if self.outcomes.apply(order_id, code, "executor"):
-                        yield from self.outcomes.publish_success(order_id)
+                    applied = self.outcomes.apply(order_id, code, "executor")
+                    if decision == SUCCEED:
+                        if applied:
+                            yield from self.outcomes.publish_success(order_id)
+                    elif decision == PEND:
+                        env.process(self._poll_pending(order_id, key, target))
                     return DONE
-                if code in DECLINES and not cfg.retry.retry_non_retryable:
-                    yield self.db.write()
-                    self.outcomes.apply(order_id, code, "executor")
-                    return DONE
-                if code == _R_PENDING:
-                    yield self.db.write()
-                    self.outcomes.apply(order_id, code, "executor")
-                    env.process(self._poll_pending(order_id, key, target))
-                    return DONE
-                if (
-                    code in _NOTHING_CHARGED and target == PRIMARY and self.secondary is not None
-                    and (not ever_indefinite or self.fallback_after_timeout)
-                ):
-                    target = self._fail_over(order_id)
-                    action = _CHARGE
-                    indefinite = False
-                    continue
-                if code == ReplyCode.NOT_FOUND:
-                    action = _CHARGE  # the PSP never saw (or forgot) the key: charging again is safe
-                    indefinite = False
-                elif code in _WAIT_AND_QUERY:
-                    action = _QUERY if query_first else _CHARGE
-                    if cfg.on_conflict == "new_key":
-                        key, action = self._conflict_key(order_id), _CHARGE  # FLAW: the first may charge
-                elif code in DECLINES:
-                    action = _CHARGE  # FLAW path: retrying a definite decline
-                    indefinite = False
-                elif action == _CHARGE:
-                    indefinite = False  # an error reply to a charge: that attempt charged nothing
                 retry_after = reply.retry_after_s
+            action, key, target, indefinite, back_off = self._next_attempt(
+                decision, order_id, action, key, target, indefinite, ever_indefinite,
+            )
+            if not back_off:
+                continue
             if retrier is None:
                 retrier = Retrier(cfg.retry, self.rng, started)
             delay = retrier.next_delay_s(env.now, retry_after)
@@ -287,6 +272,35 @@ class Executor:
                 return (yield from self._exhausted(order_id, stage, indefinite))
             metrics.counters["executor.retries"] += 1
             yield env.timeout(delay)
+
+    def _next_attempt(
+        self, decision: int, order_id: int, action: int, key: int, target: int, indefinite: bool, ever_indefinite: bool,
+    ) -> tuple[int, int, int, bool, bool]:
+        """What a decision other than a final one does (see :mod:`sim.components.executor_replies`):
+        the next attempt's (action, key, target PSP), whether the outcome is now indefinite, and
+        whether to back off before it (False: at once)."""
+        if decision == FAIL_OVER:
+            if target == PRIMARY and (not ever_indefinite or self.fallback_after_timeout):
+                return _CHARGE, key, self._fail_over(order_id), False, False
+            decision = RETRY  # the order may have been charged at the primary: stay there
+        elif decision == TIMEOUT_FAIL_OVER:
+            if target == PRIMARY:
+                return _CHARGE, key, self._fail_over(order_id), indefinite, False  # FLAW: the primary may have charged
+            decision = TIMEOUT
+        if decision == TIMEOUT:
+            if action == _CHARGE and self.cfg.status_query_after_timeout:
+                return _QUERY, key, target, indefinite, False  # ask before trying again
+            return action, key, target, indefinite, True
+        if decision == CHARGE_AGAIN:  # the PSP never saw (or forgot) the key, or a retried decline (FLAW)
+            return _CHARGE, key, target, False, True
+        if decision == ASK:
+            return _QUERY, key, target, indefinite, True
+        if decision == CHARGE_SAME_KEY:
+            return _CHARGE, key, target, indefinite, True
+        if decision == NEW_KEY:
+            return _CHARGE, self._conflict_key(order_id), target, indefinite, True  # FLAW: the first may charge
+        # RETRY: the same call again; an error answer to a charge means that attempt charged nothing
+        return action, key, target, indefinite and action != _CHARGE, True
 
     def _exhausted(self, order_id: int, stage: int, indefinite: bool) -> Generator[simpy.Event, None, int]:
         """In-process attempts ran out: next retry topic, the caller, or the DLQ."""

@@ -77,7 +77,11 @@ class PaymentService:
         risk_service: RiskService, orders: Orders, checkouts: Checkouts, producer: Producer,
         orders_topic: Topic | None, executor: Executor, executor_threads: int, outcomes: Outcomes,
         streams: Streams, metrics: Metrics, executor_queue: QueueConfig = QueueConfig(),
+        outbox: OutboxRelay | None = None,
     ) -> None:
+        """``outbox`` (async wiring with an outbox): hands on orders whose publish failed. The
+        executor must defer exhausted orders to this service when it retries it
+        (:func:`retries_executor`)."""
         self.env = env
         self.cfg = cfg
         self.sync = wiring == "sync"
@@ -96,15 +100,16 @@ class PaymentService:
         self.metrics = metrics
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
-        self.outbox: OutboxRelay | None = None
+        self.outbox = outbox
         """Async wiring with an outbox: hands on orders whose publish failed."""
         self._dispatching: set[int] = set()
         """Sync wiring: orders a request is executing now (a double click must not run them twice)."""
         self.shedder = LoadShedder(cfg.shedding)
         self._shedding = cfg.shedding.enabled
         self.executor_budget = RetryBudget(cfg.retry_budget)
-        self._layer_retries = self.sync and cfg.executor_retry.max_attempts > 1
-        executor.defer_exhausted = executor.defer_exhausted or self._layer_retries
+        self._layer_retries = retries_executor(cfg, wiring)
+        if self._layer_retries and not executor.defer_exhausted:
+            raise ValueError("wiring: the payment service retries the executor, which must defer exhausted orders")
         self._retry_rng = streams.stream("payment_service.executor_retry") if self._layer_retries else None
         self.request_log: list[str] = []
         """Raw checkout requests, kept only by the flawed ``log_card_numbers`` design."""
@@ -311,6 +316,12 @@ class PaymentService:
         self.orders.transition(order_id, new_state, self.env.now)
         if new_state == _SUCCESS:
             self.env.process(self.outcomes.publish_success(order_id))
+
+
+def retries_executor(cfg: PaymentServiceConfig, wiring: str) -> bool:
+    """Sync wiring with ``executor_retry``: the service calls the executor again when its attempts
+    run out (so the executor returns EXHAUSTED instead of dead-lettering)."""
+    return wiring == "sync" and cfg.executor_retry.max_attempts > 1
 
 
 def webhook_state(code: int) -> int:

@@ -35,5 +35,5 @@ def build_retry_topics(
         topics[topic] = Topic(env, topic, cfg.partitions, metrics)
         groups[group] = make_group(topics[topic], group, cfg.instances, executor.retry_handler(stage, delay_s))
         stages.append(topics[topic])
-    executor.retry_stages = stages
+    executor.use_retry_topics(stages)
     return topics, groups

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from sim.components.bank import Banks
     from sim.config.model import SecondaryPspConfig
+    from sim.domain.orders import Orders
     from sim.domain.population import Population
     from sim.observe.metrics import Metrics
     from sim.rng import Streams
@@ -73,6 +74,7 @@ class _PrefixedMetrics:
 
 def build_secondary_psp(
     env: "simpy.Environment", cfg: "SecondaryPspConfig", banks: "Banks", population: "Population",
-    streams: "Streams", metrics: "Metrics",
+    streams: "Streams", metrics: "Metrics", orders: "Orders | None" = None,
 ) -> Psp:
-    return Psp(env, cfg, banks, population, _PrefixedStreams(streams), _PrefixedMetrics(metrics), name="secondary_psp")  # type: ignore[arg-type]
+    return Psp(env, cfg, banks, population, _PrefixedStreams(streams), _PrefixedMetrics(metrics),  # type: ignore[arg-type]
+               name="secondary_psp", orders=orders)

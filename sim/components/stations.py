@@ -129,20 +129,16 @@ class _Station:
         self.slowdown = 1.0
         """Fault knob: service times are multiplied by this (a slowdown trigger)."""
         self.stats = StationStats(name, self.servers)
-
-    @property
-    def contended(self) -> bool:
-        return self._sigma > 0.0 or self._kappa > 0.0
+        self.contended = self._sigma > 0.0 or self._kappa > 0.0
+        """Service times grow with the requests in service (universal scalability law)."""
+        self.unlimited = self.servers == _INF
+        """Infinitely many servers: no queue, ever."""
 
     def factor(self, in_service: int) -> float:
         """Service-time multiplier for a request starting with ``in_service`` requests in service,
         itself included (universal scalability law), times the slowdown."""
         n = in_service
         return self.slowdown * (1.0 + self._sigma * (n - 1) + self._kappa * n * (n - 1))
-
-    @property
-    def unlimited(self) -> bool:
-        return self.servers == _INF
 
 
 class SlotStation(_Station):
@@ -210,7 +206,7 @@ class SlotStation(_Station):
         if now > deadline_s:
             stats.wasted += 1
             stats.wasted_s += service_s
-        if not self._starting:
+        if self._jobs and not self._starting:  # nobody queued: no call (most releases)
             self._start_queued(now)
 
     def _start_queued(self, now: float) -> None:
@@ -297,23 +293,24 @@ class DelayStation(_Station):
             heappop(waiting)
         free_at = self._free_at
         start = free_at[0] if free_at else _INF
-        if start <= now:
+        if start <= now:  # a server is free: no queue, nothing to reject or drop
             start = now
-        elif len(waiting) >= self.max_queue:
-            stats.rejected += 1
-            return -1.0
-        if start - now > self.max_wait_s or (self.drop_expired and start > deadline_s and start > now):
-            leave = min(now + self.max_wait_s, max(start, deadline_s if self.drop_expired else start))
-            heappush(waiting, leave)
-            stats.waited += 1
-            stats.dropped += 1
-            self._last_drop_wait = leave - self.env.now
-            return -2.0
-        if start > now:
+        else:
+            if len(waiting) >= self.max_queue:
+                stats.rejected += 1
+                return -1.0
+            if start - now > self.max_wait_s or (self.drop_expired and start > deadline_s):
+                leave = min(now + self.max_wait_s, max(start, deadline_s if self.drop_expired else start))
+                heappush(waiting, leave)
+                stats.waited += 1
+                stats.dropped += 1
+                self._last_drop_wait = leave - self.env.now
+                return -2.0
             heappush(waiting, start)
             stats.waited += 1
             if len(waiting) > stats.peak_queue:
                 stats.peak_queue = len(waiting)
+            stats.queue_area += start - now
         if self._sigma or self._kappa:
             in_service = 1 + sum(1 for t in free_at if t > start)
             service_s *= self.factor(in_service)
@@ -327,7 +324,6 @@ class DelayStation(_Station):
             stats.wasted += 1
             stats.wasted_s += service_s
         stats.busy_area += service_s
-        stats.queue_area += start - now
         return end - self.env.now
 
     _last_drop_wait = 0.0
