@@ -1,5 +1,6 @@
-"""Checkout clients: Poisson arrivals with spikes, carts drawn from the population, buyers who
-double-click and retry on timeout with the same idempotency key (or, in a flawed client, a new one).
+"""Checkout clients: Poisson arrivals with spikes (open) or a closed population of buyers who think
+between checkouts, carts drawn from the population, buyers who double-click and retry on timeout with
+the same idempotency key (or, in a flawed client, a new one).
 """
 
 from __future__ import annotations
@@ -102,10 +103,41 @@ class CheckoutClients:
         self.sessions_started = 0
         """Buyer sessions (processes) started: the pool's size, since a session never ends."""
         self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _waiting, self._give_up_waiting)
+        closed = cfg.closed_population
+        self._closed = closed.enabled
+        """A closed population: a buyer's next checkout follows its think time after its answer."""
+        self._think_s = make_sampler(closed.think_time, streams.stream("client.think_time")) if closed.enabled else None
 
     def start(self) -> None:
-        if self.workload.rate_per_s > 0:
+        if self._closed:
+            for _ in range(self.cfg.closed_population.size):  # every buyer starts by thinking
+                self._think()
+        elif self.workload.rate_per_s > 0:
             self._next_arrival(self.env.now)
+
+    def _think(self) -> None:
+        """Closed population: a buyer is done (answered, or gave up) and thinks before its next
+        checkout, which starts only within the load phase."""
+        gap = self._think_s()
+        if self.env.now + gap < self.until_s:
+            call_after(self.env, gap, self._arrive_closed)
+
+    def _arrive_closed(self, _event: object) -> None:
+        """Closed population: a buyer who finished thinking checks out (up to ``max_checkouts``)."""
+        limit = self.workload.max_checkouts
+        if limit is not None and self.checkouts >= limit:
+            return
+        self.checkouts += 1
+        buyer, lines = self._draw_cart()
+        now = self.env.now
+        sessions = self._idle_sessions
+        if sessions:
+            session = sessions.pop()
+            session.buyer, session.lines, session.arrived = buyer, lines, now
+            fire_now(session.wake)
+        else:
+            self.sessions_started += 1
+            self.env.process(self._session(_Session(buyer, lines, now)))
 
     def _rate_changed(self, _event: object) -> None:
         self._next_arrival(self.env.now)
@@ -173,6 +205,8 @@ class CheckoutClients:
                 if response != _UNAVAILABLE:
                     self.latency.add(env.now - attempt.started)
                     counters[_FINAL_COUNTER[response]] += 1
+                    if self._closed:
+                        self._think()
                     break
                 counters["client.unavailable"] += 1
                 attempt = yield from self._retry(attempt)
@@ -249,6 +283,8 @@ class CheckoutClients:
         if delay is None:
             counters["client.gave_up"] += 1
             self.latency.add(env.now - attempt.started)
+            if self._closed:
+                self._think()
             return None
         counters["client.retries"] += 1
         yield env.timeout(delay)

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.capacity import QueueConfig, QueuedService
-from sim.config.distributions import Distribution, Lognormal
+from sim.config.distributions import Distribution, Exponential, Lognormal
 from sim.config.policies import (
     AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
 )
@@ -21,6 +21,24 @@ from sim.config.slo import Slo
 
 def _lognormal(median: str, p99: str) -> Lognormal:
     return Lognormal(dist="lognormal", median=median, p99=p99)
+
+
+class ClosedPopulation(Frozen):
+    """A closed population of buyers (the alternative to open Poisson arrivals): ``size`` buyers, each
+    thinking for a ``think_time`` draw, then checking out and waiting for the answer (retries and
+    patience included) before thinking again. Throughput is then ``size / (R + Z)`` (the interactive
+    response-time law): when latency R grows, load falls, which an open arrival stream never does."""
+
+    enabled: bool = Field(
+        False, description="play a closed population instead of open arrivals (the workload's rate, spikes and "
+        "daily_shape are then not used; its buyers, sellers, carts and max_checkouts are)"
+    )
+    size: PositiveInt = Field(300, le=1_000_000, description="buyers in the population (N), each at most one checkout at a time")
+    think_time: Distribution = Field(
+        default_factory=lambda: Exponential(dist="exponential", mean="7s"),
+        description="from a buyer's answer (or giving up) to the next checkout, and before the first (Z; the default "
+        "is TPC-W's think time: exponential, mean 7 s)",
+    )
 
 
 class ClientConfig(Frozen):
@@ -36,6 +54,9 @@ class ClientConfig(Frozen):
     patience: Distribution | None = Field(
         None, description="how long a buyer keeps trying from the first click (one draw per buyer); no retry "
         "starts after it; null = the retry policy alone decides"
+    )
+    closed_population: ClosedPopulation = Field(
+        ClosedPopulation(), description="closed population of buyers with think times (off: open Poisson arrivals)"
     )
 
 
