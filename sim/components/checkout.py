@@ -27,6 +27,9 @@ _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Respon
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
 _FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
 _UNAVAILABLE = Response.UNAVAILABLE  # read once, as in payment_service
+_THROTTLED = Response.THROTTLED
+_DEFINITE = (Response.FAILED, Response.REJECTED)
+"""Definite failures: a client retries them only with the ``retry.retry_non_retryable`` flaw."""
 _log, _floor = math.log, math.floor
 
 
@@ -94,6 +97,7 @@ class CheckoutClients:
         self._sellers = population.sellers
         self._currencies = len(population.currencies)
         self._double_click_probability = cfg.double_click_probability
+        self._retry_definite = cfg.retry.retry_non_retryable
         self.next_key = 0
         self.next_line = 0
         self.checkouts = 0
@@ -187,6 +191,7 @@ class CheckoutClients:
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
         timeout_s = self.cfg.timeout_s
         idle = self._idle_sessions
+        retry_definite = self._retry_definite
         attempt: _Attempt | None = session.timed_out
         if attempt is None:
             attempt, now = self._first_click(session), session.arrived
@@ -202,14 +207,21 @@ class CheckoutClients:
                 if attempt.timed_out:
                     break
                 attempt.waiting = False
-                if response != _UNAVAILABLE:
+                if response < _UNAVAILABLE and not (retry_definite and response in _DEFINITE):
                     self.latency.add(env.now - attempt.started)
                     counters[_FINAL_COUNTER[response]] += 1
                     if self._closed:
                         self._think()
                     break
-                counters["client.unavailable"] += 1
-                attempt = yield from self._retry(attempt)
+                retry_after_s = 0.0
+                if response == _THROTTLED:  # 429: the next attempt waits at least its Retry-After
+                    counters["client.throttled"] += 1
+                    retry_after_s = service.retry_after_s
+                elif response == _UNAVAILABLE:
+                    counters["client.unavailable"] += 1
+                else:  # FLAW (retry.retry_non_retryable): the buyer tries again after a decline
+                    counters["client.definite_retried"] += 1
+                attempt = yield from self._retry(attempt, retry_after_s)
                 now = env.now
             session.wake = until_fired()
             idle.append(session)
@@ -267,15 +279,16 @@ class CheckoutClients:
         self.sessions_started += 1
         self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))
 
-    def _retry(self, attempt: _Attempt) -> Generator[simpy.Event, None, _Attempt | None]:
-        """Wait before the next attempt; None when the buyer gives up."""
+    def _retry(self, attempt: _Attempt, retry_after_s: float = 0.0) -> Generator[simpy.Event, None, _Attempt | None]:
+        """Wait before the next attempt (at least ``retry_after_s`` when the policy honours a 429's
+        Retry-After); None when the buyer gives up."""
         env, counters = self.env, self.metrics.counters
         retrier = attempt.retrier
         if retrier is None:
             retrier = Retrier(self.cfg.retry, self._behaviour, attempt.started)
             if self._patience_s is not None:
                 attempt.patience_s = self._patience_s()
-        delay = retrier.next_delay_s(env.now, 0.0)
+        delay = retrier.next_delay_s(env.now, retry_after_s)
         patience = self._patience_s
         if delay is not None and patience is not None and env.now + delay - attempt.started > attempt.patience_s:
             counters["client.abandoned"] += 1  # the buyer's patience ran out before the next attempt

@@ -218,6 +218,8 @@ _APPROVED = int(ReplyCode.APPROVED)
 _PENDING = int(ReplyCode.PENDING)
 _ERROR_5XX = int(ReplyCode.ERROR_5XX)
 _IN_FLIGHT = int(ReplyCode.IN_FLIGHT)
+_DECLINED = (ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT)
+"""The issuer's definite answers a PSP retries only with the ``bank_retry.retry_non_retryable`` flaw."""
 _R_PENDING = _REPLIES[ReplyCode.PENDING]
 _R_ERROR_5XX = _REPLIES[ReplyCode.ERROR_5XX]
 _R_CONFLICT = _REPLIES[ReplyCode.CONFLICT]
@@ -267,6 +269,7 @@ class Psp:
         self._webhook_rng = streams.stream("psp.webhook")
         self._webhook_delay = make_sampler(cfg.webhook.delay, self._webhook_rng)
         self._retry_rng = streams.stream("psp.bank_retry")
+        self._retry_declines = cfg.bank_retry.retry_non_retryable
         # The callbacks of the steps of a charge and a webhook (see _Charge), built once.
         self._to_arrival = (self._charge_arrives,)
         self._to_fail = (self._fail,)
@@ -598,11 +601,13 @@ class Psp:
             schedule_step(env, charge, self._to_scheme, after_s)
 
     def _at_scheme(self, charge: _Charge) -> None:
-        """The charge reaches the card scheme's queue."""
-        delay = self.banks.scheme_delay_s()
+        """The charge reaches the card scheme's queue, with its caller's deadline (none once the
+        caller was answered PENDING)."""
+        delay = self.banks.scheme_delay_s(charge.request.deadline_s if charge.on_reply is not None else math.inf)
         if delay < 0.0:
             charge.bank_refused = True
-            schedule_step(self.env, charge, self._to_bank_answer, 0.0)
+            schedule_step(self.env, charge, self._to_bank_answer,
+                          0.0 if delay == -1.0 else self.banks.scheme.drop_wait_s())
             return
         if self.banks.bank_unlimited:
             schedule_step(self.env, charge, self._to_bank_answer,
@@ -611,11 +616,12 @@ class Psp:
             schedule_step(self.env, charge, self._to_bank, delay)
 
     def _at_bank(self, charge: _Charge) -> None:
-        """The charge reaches its issuing bank's queue."""
-        delay = self.banks.bank_delay_s(charge.request.card_token)
+        """The charge reaches its issuing bank's queue, with its caller's deadline (as at the scheme)."""
+        token = charge.request.card_token
+        delay = self.banks.bank_delay_s(token, charge.request.deadline_s if charge.on_reply is not None else math.inf)
         if delay < 0.0:
             charge.bank_refused = True
-            delay = 0.0
+            delay = 0.0 if delay == -1.0 else self.banks.bank_drop_wait_s(token)
         schedule_step(self.env, charge, self._to_bank_answer, delay)
 
     def _bank_answered(self, charge: _Charge) -> None:
@@ -629,7 +635,7 @@ class Psp:
             code = _ERROR_5XX
         else:
             code = self.banks.decide(order_id, request.card_token, request.amount_minor, request.currency, now)
-        if code == _ERROR_5XX:
+        if code == _ERROR_5XX or (self._retry_declines and code in _DECLINED):
             policy = self.cfg.bank_retry
             retrier = charge.retrier
             if retrier is None:
@@ -637,15 +643,17 @@ class Psp:
             # strategy "none" means one attempt even when built in Python with max_attempts > 1
             delay = None if policy.strategy is RetryStrategy.NONE else retrier.next_delay_s(now)
             if delay is not None:
+                if code != _ERROR_5XX:  # FLAW: the issuer's decline retried (card schemes fine this)
+                    self._counters["psp.declines_retried"] += 1
                 self._authorise(charge, delay)
                 return
-            # Gave up: nothing was charged, the key is free again, no webhook.
-            self._release(charge)
-            self._counters["psp.bank_errors"] += 1
-            self._store.remove(request.key, charge.seq)
-            if charge.on_reply is not None:
-                self._reply(_R_ERROR_5XX, charge.on_reply, False)
-            return
+            if code == _ERROR_5XX:  # gave up: nothing was charged, the key is free again, no webhook
+                self._release(charge)
+                self._counters["psp.bank_errors"] += 1
+                self._store.remove(request.key, charge.seq)
+                if charge.on_reply is not None:
+                    self._reply(_R_ERROR_5XX, charge.on_reply, False)
+                return
         committed = code == _APPROVED
         if committed:
             self._counters["psp.charges_committed"] += 1

@@ -102,6 +102,8 @@ class RiskService:
         self.station = DelayStation(env, "risk", cfg.servers, cfg.queue)
         self._retries = cfg.retry.max_attempts > 1
         self._retry_rng = streams.stream("risk.retry") if self._retries else None
+        self._retry_rejects = cfg.retry.retry_non_retryable
+        """FLAW: a rejection is retried like an unavailable check (a new check may approve)."""
         self.budget = RetryBudget(cfg.retry_budget)
         self.breaker = CircuitBreaker(cfg.breaker)
         self._guarded = cfg.breaker.enabled
@@ -140,7 +142,8 @@ class RiskService:
                 self.breaker.record(env.now, decision != UNAVAILABLE, env.now - now)
             if decision != UNAVAILABLE:
                 self.budget.record_success()
-                return decision
+                if decision == APPROVE or not self._retry_rejects:
+                    return decision
             if retrier is None:
                 retrier = Retrier(self.cfg.retry, self._retry_rng, now)
             delay = retrier.next_delay_s(env.now) if self._retries else None
@@ -148,8 +151,10 @@ class RiskService:
                 counters["risk.retry_budget_denied"] += 1
                 delay = None
             if delay is None:
-                return self._fallback(amount_minor)
+                return REJECT if decision == REJECT else self._fallback(amount_minor)
             counters["risk.retries"] += 1
+            if decision == REJECT:  # FLAW: the check asked again until it approves
+                counters["risk.rejects_retried"] += 1
             if delay > 0.0:
                 yield sleep(env, delay)
 

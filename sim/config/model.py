@@ -14,7 +14,8 @@ from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Prob
 from sim.config.capacity import QueueConfig, QueuedService
 from sim.config.distributions import Distribution, Exponential, Lognormal
 from sim.config.policies import (
-    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, NoRetryAfterRetryPolicy, RetryBudgetPolicy, RetryPolicy,
+    RetryStrategy, TransientRetryPolicy,
 )
 from sim.config.slo import Slo
 
@@ -106,8 +107,8 @@ class RiskConfig(QueuedService):
         QueueConfig(max_queue=200), description="the risk service's queue; a rejected check counts as the "
         "service being unavailable (the fallback rule applies)"
     )
-    retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
+    retry: NoRetryAfterRetryPolicy = Field(
+        NoRetryAfterRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
         "check that timed out or was refused (a risk check is not idempotent: each retry is a new check, and the "
         "abandoned one still runs)"
     )
@@ -131,7 +132,8 @@ class RiskConfig(QueuedService):
 class ProducerConfig(Frozen):
     """How a service publishes to Kafka when the broker is unavailable."""
 
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
 
 
 class OutboxConfig(Frozen):
@@ -160,8 +162,8 @@ class PaymentServiceConfig(QueuedService):
     risk: RiskConfig = RiskConfig()
     producer: ProducerConfig = ProducerConfig()
     outbox: OutboxConfig = OutboxConfig()
-    executor_retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+    executor_retry: TransientRetryPolicy = Field(
+        TransientRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
         description="sync wiring: the payment service retries a call to the executor that failed "
         "(each call makes the executor's own attempts: a layer that multiplies them)",
     )
@@ -170,6 +172,11 @@ class PaymentServiceConfig(QueuedService):
     )
     shedding: LoadSheddingPolicy = Field(
         LoadSheddingPolicy(), description="refuse checkouts (503) beyond a concurrency limit"
+    )
+    retry_after_s: Seconds | None = Field(
+        None, alias="retry_after", description="a checkout refused for overload (load shedding, a full request "
+        "queue) is answered 429 with this Retry-After, which the client's retry.honour_retry_after heeds; null = "
+        "503 without one"
     )
     trust_redirect: bool = Field(
         False, description="FLAW when true: a buyer's redirect back from the PSP marks the order paid "
@@ -275,6 +282,14 @@ class ExecutorConfig(QueuedService):
         "status, or (FLAW) treat it as a failure and charge again under a new key"
     )
 
+    @model_validator(mode="after")
+    def _threads_wait_on_the_psp(self) -> "ExecutorConfig":
+        """The executor's work is waiting for the PSP (I/O, not CPU): contention is the PSP's queue's."""
+        if self.queue.contention or self.queue.coherency:
+            raise ValueError("queue: contention and coherency are not modelled for the executor's threads (their "
+                             "work is waiting for the PSP, not CPU); set them on psp.queue")
+        return self
+
 
 class WebhookConfig(Frozen):
     """PSP → payment service notifications: at-least-once, may be delayed, duplicated, lost."""
@@ -300,8 +315,8 @@ class PspConfig(QueuedService):
     pending_probability: Probability = 0.01
     pending_resolution: Distribution = Field(default_factory=lambda: _lognormal("30s", "10m"))
     webhook: WebhookConfig = WebhookConfig()
-    bank_retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+    bank_retry: NoRetryAfterRetryPolicy = Field(
+        NoRetryAfterRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
@@ -389,7 +404,8 @@ class ConsumerServiceConfig(QueuedService):
 class WalletConfig(ConsumerServiceConfig):
     """Seller balances, updated with optimistic concurrency on each seller's row."""
 
-    occ_retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
+    occ_retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
 
 
 class LedgerConfig(ConsumerServiceConfig):
@@ -428,7 +444,8 @@ class CaptureConfig(Frozen):
         "card-not-present authorisation, and when Stripe cancels an uncaptured payment)",
     )
     timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a capture or void call waits")
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
     idempotency_key: bool = Field(
         True, description="captures and voids carry a key (the order id): FLAW when false, a retry after a "
         "lost reply captures again"
@@ -449,8 +466,8 @@ class RefundsConfig(Frozen):
         0.0, description="share of refunds the PSP declines for good (card account closed): left to a human"
     )
     timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a refund call waits")
-    retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
+    retry: TransientRetryPolicy = Field(
+        TransientRetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
         description="retries of a refund whose outcome is unknown (idempotent: about an hour of patience)",
     )
     new_id_on_retry: bool = Field(
@@ -507,7 +524,8 @@ class PayoutsConfig(Frozen):
     )
     reserve_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of the payable balance kept back")
     timeout_s: Seconds = Field(10.0, alias="timeout", gt=0, description="how long a payout call waits")
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
     idempotency_key: bool = Field(
         True, description="payouts carry their payout id as key: FLAW when false, a payout retried after a lost "
         "reply pays the seller twice"
