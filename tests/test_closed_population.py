@@ -49,3 +49,27 @@ def test_a_closed_population_stops_at_max_checkouts(tmp_path):
     clients = _run(tmp_path, {**CLOSED, "size": 5}, max_checkouts=100).clients
     assert clients.checkouts == 100
     assert clients.latency.count == 100
+
+
+def test_open_arrival_shapes_and_oversized_populations_are_refused_at_load(tmp_path):
+    """Spikes and a daily shape shape an open rate: with a closed population they would do nothing,
+    so the scenario is refused (file, key, what would be right); so is a population that could make
+    more checkouts than a run can simulate."""
+    from helpers import write_scenario
+
+    from sim.config.loader import load_scenario
+    from sim.errors import ConfigError
+
+    spikes = write_scenario(tmp_path, "async-kafka.yaml", name="spiky", duration="5m",
+                            workload={"spikes": [{"at": "1m", "for": "1m", "multiplier": 3}]},
+                            variants={"closed": {"client.closed_population": {"enabled": True}}})
+    with pytest.raises(ConfigError, match=r"open arrival rate.*closed population.*in variant .closed.") as error:
+        load_scenario(spikes)
+    assert error.value.key == "workload.spikes" and error.value.line is not None
+    huge = write_scenario(tmp_path, "async-kafka.yaml", name="huge", duration="1h",
+                          overrides={"client.closed_population": {"enabled": True, "size": 1_000_000, "think_time": "1s"}})
+    with pytest.raises(ConfigError, match="fewer buyers"):
+        load_scenario(huge)
+    capped = write_scenario(tmp_path, "async-kafka.yaml", name="capped", duration="1h", workload={"max_checkouts": 1000},
+                            overrides={"client.closed_population": {"enabled": True, "size": 1_000_000, "think_time": "1s"}})
+    assert load_scenario(capped).model.client.closed_population.size == 1_000_000
