@@ -17,7 +17,7 @@ from test_psp import World as PspWorld
 from sim.components.checkout import CheckoutClients
 from sim.components.payment_service import Response
 from sim.components.psp import ReplyCode
-from sim.components.risk import APPROVE, REJECT, RiskService
+from sim.components.risk import APPROVE, REJECT, UNAVAILABLE, RiskService
 from sim.errors import ConfigError
 from sim.config.loader import load_model
 from sim.config.model import ClientConfig, RiskConfig
@@ -193,3 +193,47 @@ def test_keys_of_mechanisms_a_caller_never_meets_are_refused_with_the_reason(key
         load_model(MODELS / "async-kafka.yaml", {key: value})
     message = str(error.value)
     assert says in message and key.rsplit(".", 1)[0].split(".")[0] in message
+
+
+# -- LIFO, where it is modelled -----------------------------------------------------------------
+
+
+def test_a_lifo_risk_check_queues_and_serves_the_newest_check_first():
+    """A finite LIFO fraud check is served event by event (no wait is computable at arrival): it
+    queues on two servers, and the newest waiting check is served first (it used to be served at
+    once, as if the servers were unlimited)."""
+    env = simpy.Environment()
+    cfg = RiskConfig(latency="1s", servers=2, queue={"discipline": "lifo", "max_queue": 10}, timeout=None,
+                     reject_probability=0.0)
+    service = RiskService(env, cfg, Streams(1), Metrics())
+    done: dict[int, float] = {}
+
+    def check(i: int) -> Generator:
+        yield env.timeout(0.1 * i)
+        yield from service.check(100)
+        done[i] = env.now
+
+    for i in range(5):
+        env.process(check(i))
+    env.run()
+    assert done == pytest.approx({0: 1.0, 1: 1.1, 4: 2.0, 3: 2.1, 2: 3.0})
+    assert service.station.stats.waited == 3
+
+
+def test_a_lifo_risk_check_times_out_and_still_does_the_work():
+    env = simpy.Environment()
+    cfg = RiskConfig(latency="1s", servers=1, queue={"discipline": "lifo"}, timeout="500ms", reject_probability=0.0,
+                     fallback_max_amount_minor=0)
+    service = RiskService(env, cfg, Streams(1), Metrics())
+    answers = []
+    for _ in range(2):
+        env.process((lambda: (answers.append((yield from service.check(100)))))())
+    env.run()
+    assert answers == [UNAVAILABLE, UNAVAILABLE]  # both waited past 500 ms (one in service, one queued)
+    assert service.station.stats.served == 2 and service.station.stats.wasted == 2
+
+
+@pytest.mark.parametrize("key", ["scheme.queue", "banks.queue", "payment_service.database.queue", "wallet.queue"])
+def test_lifo_is_refused_where_callers_are_served_in_arrival_order(key):
+    with pytest.raises(ConfigError, match="arrival order|in turn"):
+        load_model(MODELS / "async-kafka.yaml", {key: {"discipline": "lifo"}})

@@ -304,11 +304,13 @@ DOCUMENTATION_ONLY: dict[str, str] = {
 _POOL = "refused at load: callers wait for a database connection (HikariCP has no reject, no drop)"
 _NO_429 = "refused at load: this caller's dependency never answers 429 with a Retry-After (NoRetryAfterRetryPolicy)"
 _TRANSIENT = "refused at load: every failure this caller retries is transient (TransientRetryPolicy)"
+_IN_TURN = "refused at load: the card scheme and the issuers serve in arrival order (LIFO is no merchant's choice there)"
 _IO = "refused at load: the executor's threads wait for the PSP (I/O, not CPU); contention is the PSP queue's"
 NOT_SETTABLE: dict[str, tuple[Any, str]] = {
     **{f"{pool}.queue.{knob}": (value, _POOL)
        for pool in ("payment_service.database", "wallet", "ledger")
-       for knob, value in (("max_queue", 5), ("max_queue_wait", "1s"), ("drop_expired", True))},
+       for knob, value in (("max_queue", 5), ("max_queue_wait", "1s"), ("drop_expired", True), ("discipline", "lifo"))},
+    **{f"{who}.queue.discipline": ("lifo", _IN_TURN) for who in ("scheme", "banks")},
     **{f"{policy}.honour_retry_after": (False, _NO_429)
        for policy in ("payment_service.risk.retry", "payment_service.producer.retry", "payment_service.executor_retry",
                       "psp.bank_retry", "secondary_psp.bank_retry", "wallet.occ_retry", "capture.retry",

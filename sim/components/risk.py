@@ -100,6 +100,8 @@ class RiskService:
         self.down = 0
         """Active risk-outage faults: the check times out."""
         self.station = DelayStation(env, "risk", cfg.servers, cfg.queue)
+        self._in_turn = cfg.servers is not None and cfg.queue.discipline != "fifo"
+        """LIFO with finite servers: no wait computable at arrival, the check is served event by event."""
         self._retries = cfg.retry.max_attempts > 1
         self._retry_rng = streams.stream("risk.retry") if self._retries else None
         self._retry_rejects = cfg.retry.retry_non_retryable
@@ -169,6 +171,12 @@ class RiskService:
             return self._fallback(amount_minor) if decide else UNAVAILABLE
         service_s = self._latency_s()
         now = env.now
+        if self._in_turn:
+            answered = yield from self._served_in_turn(service_s, now + timeout_s, timeout_s)
+            if answered is None or not answered:
+                self.metrics.counters["risk.timeouts" if answered is None else "risk.refused"] += 1
+                return self._fallback(amount_minor) if decide else UNAVAILABLE
+            return self._decide()
         delay = self.station.delay_s(service_s, now + timeout_s)
         if delay < 0.0:  # the queue is full (or the check would be dropped): refused
             self.metrics.counters["risk.refused"] += 1
@@ -183,10 +191,35 @@ class RiskService:
             yield sleep(env, timeout_s)
             return self._fallback(amount_minor) if decide else UNAVAILABLE
         yield sleep(env, delay)
+        return self._decide()
+
+    def _decide(self) -> int:
         if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1
             return REJECT
         return APPROVE
+
+    def _served_in_turn(self, service_s: float, deadline_s: float,
+                        timeout_s: float) -> Generator[simpy.Event, None, bool | None]:
+        """A LIFO stage: the check waits for a server event by event (its wait depends on who comes
+        later); True when served in time, False when refused (queue full, or dropped), None when the
+        caller's timeout came first (the check still runs: abandoned work)."""
+        env = self.env
+        answer = env.event()
+
+        def served(_event: object) -> None:
+            if not answer.triggered:
+                answer.succeed(True)
+
+        def refused(_event: object) -> None:
+            if not answer.triggered:
+                answer.succeed(False)
+
+        self.station.serve(service_s, served, deadline_s, refused)
+        if timeout_s == math.inf:
+            return (yield answer)
+        yield answer | env.timeout(timeout_s)
+        return answer.value if answer.triggered else None
 
     def _fallback(self, amount_minor: int) -> int:
         if fails_open(self.cfg, amount_minor):

@@ -62,10 +62,18 @@ class ClientConfig(Frozen):
 
 
 def _callers_wait(q: QueueConfig, where: str) -> None:
-    """A connection pool's callers wait (HikariCP: no reject, no drop): refuse the knobs that would not."""
-    if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired:
-        raise ValueError(f"queue: callers wait for a {where} connection; max_queue, max_queue_wait and "
-                         "drop_expired are not modelled for it (use discipline, contention, coherency)")
+    """A connection pool's callers wait in turn (HikariCP: a fair hand-off, no reject, no drop): refuse
+    the knobs that would not."""
+    if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired or q.discipline != "fifo":
+        raise ValueError(f"queue: callers wait for a {where} connection in turn; max_queue, max_queue_wait, "
+                         "drop_expired and discipline lifo are not modelled for it (use contention, coherency)")
+
+
+def _in_turn(q: QueueConfig, who: str) -> None:
+    """The scheme and the issuers serve authorisations in arrival order: LIFO is no merchant's choice there."""
+    if q.discipline != "fifo":
+        raise ValueError(f"queue: discipline {q.discipline} is not modelled for {who}, which serve(s) "
+                         "authorisations in arrival order (use fifo)")
 
 
 class DatabaseConfig(QueuedService):
@@ -82,8 +90,8 @@ class DatabaseConfig(QueuedService):
         "calls beyond it wait for a connection; null = unbounded"
     )
     queue: QueueConfig = Field(
-        QueueConfig(), description="the pool's queue: discipline and contention (callers wait for a connection, "
-        "as with HikariCP: no reject, no drop)"
+        QueueConfig(), description="the pool's queue: contention (callers wait for a connection in turn, as with "
+        "HikariCP: no reject, no drop)"
     )
 
     @model_validator(mode="after")
@@ -360,6 +368,11 @@ class SchemeConfig(QueuedService):
     )
     queue: QueueConfig = QueueConfig()
 
+    @model_validator(mode="after")
+    def _in_turn(self) -> "SchemeConfig":
+        _in_turn(self.queue, "the card scheme")
+        return self
+
 
 class BanksConfig(QueuedService):
     """Issuing banks holding the buyers' accounts."""
@@ -376,6 +389,11 @@ class BanksConfig(QueuedService):
         "to study an issuer outage or slowdown; each authorisation then costs one more event)"
     )
     queue: QueueConfig = Field(QueueConfig(), description="each bank's queue (FIFO, unbounded by default)")
+
+    @model_validator(mode="after")
+    def _in_turn(self) -> "BanksConfig":
+        _in_turn(self.queue, "the issuing banks")
+        return self
 
 
 class ConsumerServiceConfig(QueuedService):
