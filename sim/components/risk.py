@@ -6,7 +6,10 @@ The check is a queue in front of ``servers`` (a :class:`~sim.components.stations
 exponential latency that is exactly an M/M/c stage, which ``sim/validation/mmc.py`` checks against
 Erlang C. The caller stops waiting after ``timeout``; a check it gave up on still runs to its end
 (abandoned work). A full queue refuses the check at once, which the caller treats as the service
-being unavailable (the fallback rule applies). :class:`QueueStats` keeps the stage's waits, times
+being unavailable (the fallback rule applies; a full risk service answers 503, which is retryable).
+A LIFO stage has no wait computable at arrival: its checks are served event by event, the caller's
+timeout racing the answer. With the ``retry.retry_non_retryable`` flaw a rejection is retried like
+an unavailable check: a new check may approve what the last one rejected. :class:`QueueStats` keeps the stage's waits, times
 in system and time-average number in system, for the validation.
 """
 
