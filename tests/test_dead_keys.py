@@ -8,7 +8,7 @@ that one key and nothing else. A key is alive when the run's results (without th
 the variant's name and the reproducing command) differ from the same context's baseline run. A key
 that only matters with an enabling flag, a fault or load near a limit is given that context in
 ``CONTEXTS`` / ``CONTEXT_OF`` (data, not code per key). Keys with no observable effect are listed in
-``DOCUMENTATION_ONLY`` with the reason ("DEAD: ..." where the model ignores a key it accepts); a
+``DOCUMENTATION_ONLY`` with the reason (none may be "DEAD: ...", a key the model accepts and ignores); a
 listed key that turns out to be alive fails too, so the list stays true. Keys a service refuses to
 change at all are in ``NOT_SETTABLE``, and the test checks that they are refused.
 """
@@ -116,6 +116,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "payment_service.risk.retry": {**_GROWING, "max_attempts": 3},
         "payment_service.risk.retry_budget": {"enabled": True, "max_tokens": 20, "tokens_per_success": 0.05},
         "payment_service.risk.servers": 3, "payment_service.risk.queue": {"max_queue": 10},
+        "payment_service.risk.reject_probability": 0.02,  # rejections to retry (retry_non_retryable)
     }, "faults": _RISK_SLOW},
     "risk_breaker": {"overrides": {
         "payment_service.risk.breaker": {"enabled": True, "window_type": "time", "window_size": 10, "minimum_calls": 20,
@@ -123,6 +124,14 @@ CONTEXTS: dict[str, dict[str, Any]] = {
                                          "slow_call_duration": "80ms", "slow_call_rate_threshold": 0.5},
         "payment_service.risk.servers": 3, "payment_service.risk.queue": {"max_queue": 10},
     }, "faults": _RISK_SLOW},
+    # the payment service refuses with a 429 and a Retry-After longer than the client's own delay
+    "front_429": {"overrides": {**_TIGHT_FRONT, "payment_service.retry_after": "3s"}, "faults": _SLOW[:1]},
+    # authorisations queue at the scheme and the banks for longer than their caller waits
+    "expiring_back": {"overrides": {"scheme.servers": 2, "scheme.queue": {"max_queue": 500}, "banks.servers": 1,
+                                    "banks.queue": {"max_queue": 500}},
+                      "faults": [{"kind": "slowdown", "target": target, "at": at, "for": "15s", "factor": 40}
+                                 for target, at in (("scheme", "10s"), ("banks", "40s"))]},
+    "closed_population": {"overrides": {"client.closed_population": {"enabled": True, "size": 40, "think_time": "2s"}}},
     "shedding": {"overrides": {"payment_service.shedding": {"enabled": True, "max_in_flight": 6},
                                "payment_service.threads": 4}},
     "bank_retries": {"overrides": {"psp.bank_retry": _GROWING}},
@@ -169,7 +178,10 @@ the busy scenario's) and ``drop`` (``kind:target`` of the busy scenario's faults
 
 CONTEXT_OF: dict[str, str] = {
     "payment_service.instances": "tight_front", "payment_service.threads": "tight_front",
-    "payment_service.queue.": "tight_front",
+    "payment_service.queue.": "tight_front", "payment_service.retry_after": "tight_front",
+    "client.retry.honour_retry_after": "front_429",
+    "client.closed_population.size": "closed_population", "client.closed_population.think_time": "closed_population",
+    "scheme.queue.drop_expired": "expiring_back", "banks.queue.drop_expired": "expiring_back",
     "payment_service.database.connections": "tight_back", "payment_service.database.queue.": "tight_back",
     "payment_service.risk.servers": "tight_back", "payment_service.risk.queue.": "tight_back",
     "psp.concurrency_limit": "tight_back", "psp.queue.": "tight_back", "psp.rate_limit": "tight_back",
@@ -217,7 +229,7 @@ CHANGES: dict[str, Any] = {
     "payment_service.risk.retry.deadline": "60ms",
     "payment_service.producer.retry.deadline": "2s",
     "payment_service.executor_retry.deadline": "100ms",
-    "payment_service.shedding.max_queue_wait": "10ms",
+    "payment_service.retry_after": "3s",
     "executor.retry.deadline": "1s",
     "executor.queue.max_queue_wait": "50ms",
     "psp.bank_retry.deadline": "60ms",
@@ -272,35 +284,12 @@ CHANGES: dict[str, Any] = {
 }
 """Changed values where the rule from the type would say nothing (None, a value that changes nothing)."""
 
-_NO_RETRY_AFTER = "DEAD: {who} never passes a Retry-After to its retrier (only the executor's PSP calls do)"
-_NO_DEFINITE = "DEAD: {who} never asks the policy about a definite failure (only the executor reads the flag)"
-_CALLERS = {"client.retry": "the checkout client", "payment_service.risk.retry": "the risk-check caller",
-            "payment_service.producer.retry": "the Kafka producer",
-            "payment_service.executor_retry": "the payment service's executor retry",
-            "psp.bank_retry": "the PSP's bank retry", "secondary_psp.bank_retry": "the secondary PSP's bank retry",
-            "wallet.occ_retry": "the wallet's optimistic-concurrency retry"}
-_NO_DEADLINE = "DEAD: the PSP passes no deadline to the {who} queue (sim/components/bank.py), so nothing expires"
-_SYNC_EXECUTOR = ("DEAD: the sync executor's threads are held with no deadline and their work (the PSP calls) "
-                  "is not scaled by the contention factor (sim/components/payment_service.py)")
-
 _PSP_FEE = ("the PSP's fee is booked in the ledger (PSP_FEES, netted from the PSP receivable) and checked by "
             "money_conserved, but no value of results.json reports it and sellers' payouts do not depend on it")
 
 DOCUMENTATION_ONLY: dict[str, str] = {
     "name": "the design's name: echoed in the config and reports only",
     "description": "free text about the design",
-    **{f"{policy}.honour_retry_after": _NO_RETRY_AFTER.format(who=who) for policy, who in _CALLERS.items()},
-    **{f"{policy}.retry_non_retryable": _NO_DEFINITE.format(who=who) for policy, who in _CALLERS.items()},
-    "scheme.queue.drop_expired": _NO_DEADLINE.format(who="card scheme's"),
-    "banks.queue.drop_expired": _NO_DEADLINE.format(who="banks'"),
-    "executor.queue.drop_expired": _SYNC_EXECUTOR,
-    "executor.queue.contention": _SYNC_EXECUTOR,
-    "executor.queue.coherency": _SYNC_EXECUTOR,
-    **{f"{flow}.retry.honour_retry_after": f"DEAD: the {who} never gets a Retry-After (the PSP's capture and refund "
-       "API and the payout provider never answer 429)" for flow, who in
-       (("capture", "capture service"), ("refunds", "refund service"), ("payouts", "payout run"))},
-    **{f"{flow}.retry.retry_non_retryable": _NO_DEFINITE.format(who=who) for flow, who in
-       (("capture", "the capture service"), ("refunds", "the refund service"), ("payouts", "the payout run"))},
     "fees.psp_fixed_minor": _PSP_FEE,
     "fees.psp_rate": _PSP_FEE,
     "payouts.clearing_deadline": ("only the clearing_closed oracle reads it, and in a run whose payout runs read "
@@ -308,18 +297,29 @@ DOCUMENTATION_ONLY: dict[str, str] = {
                                   "model payouts-never-reconciled shows it)"),
     "refunds.extra_captures_every": ("the sweep refunds captures beyond an order's first; a design with idempotency "
                                      "keys has none to refund (scenarios/refund-storm shows it)"),
-    "payment_service.shedding.max_queue_wait": ("DEAD: the shedder admits a request before it queues for a thread "
-                                                "and is never told a queueing time (payment_service.queue."
-                                                "max_queue_wait bounds the wait instead)"),
 }
 """Keys that change nothing observable, each with why ("DEAD: ..." = the model ignores a key it accepts)."""
 
 
 _POOL = "refused at load: callers wait for a database connection (HikariCP has no reject, no drop)"
+_NO_429 = "refused at load: this caller's dependency never answers 429 with a Retry-After (NoRetryAfterRetryPolicy)"
+_TRANSIENT = "refused at load: every failure this caller retries is transient (TransientRetryPolicy)"
+_IN_TURN = "refused at load: the card scheme and the issuers serve in arrival order (LIFO is no merchant's choice there)"
+_IO = "refused at load: the executor's threads wait for the PSP (I/O, not CPU); contention is the PSP queue's"
 NOT_SETTABLE: dict[str, tuple[Any, str]] = {
-    f"{pool}.queue.{knob}": (value, _POOL)
-    for pool in ("payment_service.database", "wallet", "ledger")
-    for knob, value in (("max_queue", 5), ("max_queue_wait", "1s"), ("drop_expired", True))
+    **{f"{pool}.queue.{knob}": (value, _POOL)
+       for pool in ("payment_service.database", "wallet", "ledger")
+       for knob, value in (("max_queue", 5), ("max_queue_wait", "1s"), ("drop_expired", True), ("discipline", "lifo"))},
+    **{f"{who}.queue.discipline": ("lifo", _IN_TURN) for who in ("scheme", "banks")},
+    **{f"{policy}.honour_retry_after": (False, _NO_429)
+       for policy in ("payment_service.risk.retry", "payment_service.producer.retry", "payment_service.executor_retry",
+                      "psp.bank_retry", "secondary_psp.bank_retry", "wallet.occ_retry", "capture.retry",
+                      "refunds.retry", "payouts.retry")},
+    **{f"{policy}.retry_non_retryable": (True, _TRANSIENT)
+       for policy in ("payment_service.producer.retry", "payment_service.executor_retry", "wallet.occ_retry",
+                      "capture.retry", "refunds.retry", "payouts.retry")},
+    "executor.queue.contention": (0.1, _IO),
+    "executor.queue.coherency": (0.01, _IO),
 }
 """Keys of a shared config type that this service refuses to change: key → (a value tried, why)."""
 
@@ -441,9 +441,9 @@ def test_the_walk_finds_every_kind_of_key():
     """The enumeration reaches nested policies, queues, mappings and the optional second PSP."""
     for key in ("payment_service.instances", "payment_service.database.failover_pause",
                 "executor.breaker.half_open_calls", "payment_service.risk.retry_budget.max_tokens",
-                "executor.throttle.k", "payment_service.shedding.max_queue_wait", "psp.queue.drop_expired",
+                "executor.throttle.k", "payment_service.shedding.max_in_flight", "psp.queue.drop_expired",
                 "kafka.topics.payment-orders.partitions", "secondary_psp.fallback_after_timeout",
-                "client.patience", "executor.retry_topics.delays"):
+                "client.patience", "executor.retry_topics.delays", "client.closed_population.think_time"):
         assert key in MODEL_KEYS, key
     assert len(MODEL_KEYS) == len(set(MODEL_KEYS)) > 200
 
@@ -497,3 +497,10 @@ def test_every_key_changes_the_results(tmp_path, context):
                      f"them in DOCUMENTATION_ONLY with why): {dead}"
     assert not alive_but_listed, f"context {context}: listed as documentation only, but they change the " \
                                  f"results: {alive_but_listed}"
+
+
+def test_no_key_is_dead():
+    """Every key the model accepts does something, or is refused where it could not (issue 16, item 8):
+    documentation-only keys are the design's name and keys whose effect needs data a short run lacks."""
+    dead = sorted(key for key, why in DOCUMENTATION_ONLY.items() if why.startswith("DEAD"))
+    assert not dead, f"keys the model accepts and ignores: {dead}"

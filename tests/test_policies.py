@@ -526,11 +526,11 @@ def test_load_shedder_limits_in_flight() -> None:
         shedder.leave()
 
 
-def test_load_shedder_drops_work_that_queued_too_long() -> None:
-    shedder = LoadShedder(LoadSheddingPolicy.model_validate({"enabled": True, "max_queue_wait": "500ms"}))
-    assert shedder.try_enter(10.0, queued_since=9.5) is True  # exactly the limit
-    assert shedder.try_enter(10.0, queued_since=9.4) is False
-    assert shedder.shed == 1
+def test_load_shedding_refuses_a_queue_wait_and_names_the_queues_key() -> None:
+    """The shedder admits a request before it queues: a queueing bound is the queue's key, and the
+    shedder's former one is refused with a pointer to it (it would change nothing)."""
+    with pytest.raises(ValidationError, match="queue.max_queue_wait"):
+        LoadSheddingPolicy.model_validate({"enabled": True, "max_queue_wait": "500ms"})
 
 
 @settings(deadline=None)
@@ -549,6 +549,6 @@ def test_load_shedder_never_exceeds_its_limit(ops: list[bool], limit: int) -> No
 
 
 def test_disabled_load_shedder_admits_everything() -> None:
-    shedder = LoadShedder(LoadSheddingPolicy(max_in_flight=1, max_queue_wait=0.0))
-    assert all(shedder.try_enter(5.0, queued_since=0.0) for _ in range(10))
+    shedder = LoadShedder(LoadSheddingPolicy(max_in_flight=1))
+    assert all(shedder.try_enter(5.0) for _ in range(10))
     assert shedder.shed == 0 and shedder.in_flight == 10

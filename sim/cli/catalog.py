@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stay
 def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
     """Every resilience policy: (name, its config class, where a file configures it)."""
     from sim.config.model import (
-        CaptureConfig, ChargebacksConfig, FeesConfig, PayoutsConfig, RefundsConfig, RetryTopicsConfig,
+        CaptureConfig, ChargebacksConfig, ClosedPopulation, FeesConfig, PayoutsConfig, RefundsConfig, RetryTopicsConfig,
         SecondaryPspConfig,
     )
     from sim.config.policies import (
@@ -32,6 +32,8 @@ def policy_classes() -> list[tuple[str, type[BaseModel], str]]:
         ("retry_budget", RetryBudgetPolicy, "executor.retry_budget · payment_service.retry_budget (sync)"),
         ("adaptive_throttle", AdaptiveThrottlePolicy, "executor.throttle"),
         ("load_shedding", LoadSheddingPolicy, "payment_service.shedding"),
+        ("closed_population", ClosedPopulation, "client.closed_population: buyers who think between checkouts "
+         "(instead of open arrivals)"),
         ("retry_topics", RetryTopicsConfig, "executor.retry_topics (async)"),
         ("secondary_psp", SecondaryPspConfig, "secondary_psp (top level; every psp key, plus:)"),
         ("capture", CaptureConfig, "capture (top level): authorisation holds, capture at shipment, void, expiry"),
@@ -109,8 +111,8 @@ def design_knobs() -> list[dict]:
                       if isinstance(a, type) and issubclass(a, BaseModel)]
             for sub in nested:
                 walk(sub, key + ".")
-            if "FLAW" not in (field.description or ""):
-                continue
+            if "FLAW" not in (field.description or "") or name in getattr(cls, "fixed", {}):
+                continue  # (a flag a narrower policy type refuses is no knob of that caller)
             if (cls, name) in rows:
                 rows[(cls, name)]["also"].append(key)
                 continue

@@ -10,7 +10,10 @@ which expires. No SimPy process per call: the caller waits :meth:`Banks.delay_s`
 :meth:`Banks.decide`.
 
 The scheme and each bank are stations (``sim.components.stations``): with ``servers`` set, an
-authorisation queues there, and a full queue refuses it (the PSP sees a bank error). Where both are
+authorisation queues there, and a full queue refuses it (the PSP sees a bank error). The PSP passes
+its caller's deadline down with the authorisation: work finished after it counts as wasted, and a
+queue with ``drop_expired`` drops an authorisation whose deadline passed while it waited (the PSP
+sees a bank error when it leaves the queue). Where both are
 unlimited (``direct``), the whole trip is one wait. Captures, voids and refunds at the bank are
 asked of it directly by the PSP and take no station slot.
 """
@@ -142,17 +145,23 @@ class Banks:
         """One draw of the scheme's latency (an unlimited scheme: no queue)."""
         return self._scheme_latency() * self.scheme.slowdown
 
-    def scheme_delay_s(self) -> float:
-        """An authorisation reaching the scheme now: until it leaves for the bank (-1: refused)."""
-        return self.scheme.delay_s(self._scheme_latency())
+    def scheme_delay_s(self, deadline_s: float = math.inf) -> float:
+        """An authorisation reaching the scheme now: until it leaves for the bank (-1: refused; -2:
+        dropped, its caller's ``deadline_s`` passed in the queue, after ``scheme.drop_wait_s()``)."""
+        return self.scheme.delay_s(self._scheme_latency(), deadline_s)
 
     def bank_latency_s(self, card_token: int) -> float:
         """One draw of the issuer's latency, with its slowdown (an unlimited bank: no queue)."""
         return self._bank_latency() * self.stations[self._cards[card_token].bank].slowdown
 
-    def bank_delay_s(self, card_token: int) -> float:
-        """An authorisation reaching the card's issuer now: until it decides (-1: refused)."""
-        return self.stations[self._cards[card_token].bank].delay_s(self._bank_latency())
+    def bank_delay_s(self, card_token: int, deadline_s: float = math.inf) -> float:
+        """An authorisation reaching the card's issuer now: until it decides (-1: refused; -2:
+        dropped, its caller's ``deadline_s`` passed in the queue, after :meth:`bank_drop_wait_s`)."""
+        return self.stations[self._cards[card_token].bank].delay_s(self._bank_latency(), deadline_s)
+
+    def bank_drop_wait_s(self, card_token: int) -> float:
+        """After :meth:`bank_delay_s` answered -2: how long the authorisation waited in the queue."""
+        return self.stations[self._cards[card_token].bank].drop_wait_s()
 
     def decide(self, order_id: int, card_token: int, amount_minor: int, currency: int, now: float) -> ReplyCode:
         """The issuer's decision on a charge at ``now``: an APPROVED charge debits the buyer and

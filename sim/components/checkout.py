@@ -1,5 +1,6 @@
-"""Checkout clients: Poisson arrivals with spikes, carts drawn from the population, buyers who
-double-click and retry on timeout with the same idempotency key (or, in a flawed client, a new one).
+"""Checkout clients: Poisson arrivals with spikes (open) or a closed population of buyers who think
+between checkouts, carts drawn from the population, buyers who double-click and retry on timeout with
+the same idempotency key (or, in a flawed client, a new one).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Respon
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
 _FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
 _UNAVAILABLE = Response.UNAVAILABLE  # read once, as in payment_service
+_THROTTLED = Response.THROTTLED
+_DEFINITE = (Response.FAILED, Response.REJECTED)
+"""Definite failures: a client retries them only with the ``retry.retry_non_retryable`` flaw."""
 _log, _floor = math.log, math.floor
 
 
@@ -93,6 +97,7 @@ class CheckoutClients:
         self._sellers = population.sellers
         self._currencies = len(population.currencies)
         self._double_click_probability = cfg.double_click_probability
+        self._retry_definite = cfg.retry.retry_non_retryable
         self.next_key = 0
         self.next_line = 0
         self.checkouts = 0
@@ -102,10 +107,41 @@ class CheckoutClients:
         self.sessions_started = 0
         """Buyer sessions (processes) started: the pool's size, since a session never ends."""
         self._deadlines: Deadlines[_Attempt] = Deadlines(env, cfg.timeout_s, _waiting, self._give_up_waiting)
+        closed = cfg.closed_population
+        self._closed = closed.enabled
+        """A closed population: a buyer's next checkout follows its think time after its answer."""
+        self._think_s = make_sampler(closed.think_time, streams.stream("client.think_time")) if closed.enabled else None
 
     def start(self) -> None:
-        if self.workload.rate_per_s > 0:
+        if self._closed:
+            for _ in range(self.cfg.closed_population.size):  # every buyer starts by thinking
+                self._think()
+        elif self.workload.rate_per_s > 0:
             self._next_arrival(self.env.now)
+
+    def _think(self) -> None:
+        """Closed population: a buyer is done (answered, or gave up) and thinks before its next
+        checkout, which starts only within the load phase."""
+        gap = self._think_s()
+        if self.env.now + gap < self.until_s:
+            call_after(self.env, gap, self._arrive_closed)
+
+    def _arrive_closed(self, _event: object) -> None:
+        """Closed population: a buyer who finished thinking checks out (up to ``max_checkouts``)."""
+        limit = self.workload.max_checkouts
+        if limit is not None and self.checkouts >= limit:
+            return
+        self.checkouts += 1
+        buyer, lines = self._draw_cart()
+        now = self.env.now
+        sessions = self._idle_sessions
+        if sessions:
+            session = sessions.pop()
+            session.buyer, session.lines, session.arrived = buyer, lines, now
+            fire_now(session.wake)
+        else:
+            self.sessions_started += 1
+            self.env.process(self._session(_Session(buyer, lines, now)))
 
     def _rate_changed(self, _event: object) -> None:
         self._next_arrival(self.env.now)
@@ -155,6 +191,7 @@ class CheckoutClients:
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
         timeout_s = self.cfg.timeout_s
         idle = self._idle_sessions
+        retry_definite = self._retry_definite
         attempt: _Attempt | None = session.timed_out
         if attempt is None:
             attempt, now = self._first_click(session), session.arrived
@@ -170,12 +207,21 @@ class CheckoutClients:
                 if attempt.timed_out:
                     break
                 attempt.waiting = False
-                if response != _UNAVAILABLE:
+                if response < _UNAVAILABLE and not (retry_definite and response in _DEFINITE):
                     self.latency.add(env.now - attempt.started)
                     counters[_FINAL_COUNTER[response]] += 1
+                    if self._closed:
+                        self._think()
                     break
-                counters["client.unavailable"] += 1
-                attempt = yield from self._retry(attempt)
+                retry_after_s = 0.0
+                if response == _THROTTLED:  # 429: the next attempt waits at least its Retry-After
+                    counters["client.throttled"] += 1
+                    retry_after_s = service.retry_after_s
+                elif response == _UNAVAILABLE:
+                    counters["client.unavailable"] += 1
+                else:  # FLAW (retry.retry_non_retryable): the buyer tries again after a decline
+                    counters["client.definite_retried"] += 1
+                attempt = yield from self._retry(attempt, retry_after_s)
                 now = env.now
             session.wake = until_fired()
             idle.append(session)
@@ -233,15 +279,16 @@ class CheckoutClients:
         self.sessions_started += 1
         self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))
 
-    def _retry(self, attempt: _Attempt) -> Generator[simpy.Event, None, _Attempt | None]:
-        """Wait before the next attempt; None when the buyer gives up."""
+    def _retry(self, attempt: _Attempt, retry_after_s: float = 0.0) -> Generator[simpy.Event, None, _Attempt | None]:
+        """Wait before the next attempt (at least ``retry_after_s`` when the policy honours a 429's
+        Retry-After); None when the buyer gives up."""
         env, counters = self.env, self.metrics.counters
         retrier = attempt.retrier
         if retrier is None:
             retrier = Retrier(self.cfg.retry, self._behaviour, attempt.started)
             if self._patience_s is not None:
                 attempt.patience_s = self._patience_s()
-        delay = retrier.next_delay_s(env.now, 0.0)
+        delay = retrier.next_delay_s(env.now, retry_after_s)
         patience = self._patience_s
         if delay is not None and patience is not None and env.now + delay - attempt.started > attempt.patience_s:
             counters["client.abandoned"] += 1  # the buyer's patience ran out before the next attempt
@@ -249,6 +296,8 @@ class CheckoutClients:
         if delay is None:
             counters["client.gave_up"] += 1
             self.latency.add(env.now - attempt.started)
+            if self._closed:
+                self._think()
             return None
         counters["client.retries"] += 1
         yield env.timeout(delay)

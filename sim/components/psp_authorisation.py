@@ -6,6 +6,7 @@ Where the scheme or the bank has finite capacity, the charge is an event at its 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Callable, MutableMapping
 
 from sim.components.psp_api import ChargeRequest, OnReply, ReplyCode
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from sim.config.policies import RetryPolicy
 
 _ERROR_5XX = int(ReplyCode.ERROR_5XX)
+_DECLINED = (ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT)
+"""The issuer's definite answers a PSP retries only with the ``bank_retry.retry_non_retryable`` flaw."""
 
 
 class Charge(Step):
@@ -59,6 +62,7 @@ class Authorisation:
         self.banks = banks
         self._retry = retry
         self._retry_rng = rng
+        self._retry_declines = retry.retry_non_retryable
         self._counters = counters
         self._decided = decided
         self._gave_up = gave_up
@@ -80,11 +84,13 @@ class Authorisation:
             schedule_step(env, charge, self._to_scheme, after_s)
 
     def _at_scheme(self, charge: Charge) -> None:
-        """The charge reaches the card scheme's queue."""
-        delay = self.banks.scheme_delay_s()
+        """The charge reaches the card scheme's queue, with its caller's deadline (none once the
+        caller was answered PENDING)."""
+        delay = self.banks.scheme_delay_s(charge.request.deadline_s if charge.on_reply is not None else math.inf)
         if delay < 0.0:
             charge.bank_refused = True
-            schedule_step(self.env, charge, self._to_answer, 0.0)
+            schedule_step(self.env, charge, self._to_answer,
+                          0.0 if delay == -1.0 else self.banks.scheme.drop_wait_s())
             return
         if self.banks.bank_unlimited:
             schedule_step(self.env, charge, self._to_answer, delay + self.banks.bank_latency_s(charge.request.card_token))
@@ -92,15 +98,17 @@ class Authorisation:
             schedule_step(self.env, charge, self._to_bank, delay)
 
     def _at_bank(self, charge: Charge) -> None:
-        """The charge reaches its issuing bank's queue."""
-        delay = self.banks.bank_delay_s(charge.request.card_token)
+        """The charge reaches its issuing bank's queue, with its caller's deadline (as at the scheme)."""
+        token = charge.request.card_token
+        delay = self.banks.bank_delay_s(token, charge.request.deadline_s if charge.on_reply is not None else math.inf)
         if delay < 0.0:
             charge.bank_refused = True
-            delay = 0.0
+            delay = 0.0 if delay == -1.0 else self.banks.bank_drop_wait_s(token)
         schedule_step(self.env, charge, self._to_answer, delay)
 
     def _bank_answered(self, charge: Charge) -> None:
-        """The bank decides now; a bank error is retried per ``bank_retry``."""
+        """The bank decides now; a bank error is retried per ``bank_retry`` (and, with its
+        ``retry_non_retryable`` flaw, the issuer's decline too)."""
         now = self.env.now
         request = charge.request
         if charge.bank_refused:
@@ -108,7 +116,7 @@ class Authorisation:
             code = _ERROR_5XX
         else:
             code = self.banks.decide(request.order_id, request.card_token, request.amount_minor, request.currency, now)
-        if code != _ERROR_5XX:
+        if code != _ERROR_5XX and not (self._retry_declines and code in _DECLINED):
             self._decided(charge, code)
             return
         policy = self._retry
@@ -118,6 +126,10 @@ class Authorisation:
         # strategy "none" means one attempt even when built in Python with max_attempts > 1
         delay = None if policy.strategy is RetryStrategy.NONE else retrier.next_delay_s(now)
         if delay is not None:
+            if code != _ERROR_5XX:  # FLAW: the issuer's decline retried (card schemes fine this)
+                self._counters["psp.declines_retried"] += 1
             self.send(charge, delay)
-        else:
+        elif code == _ERROR_5XX:
             self._gave_up(charge)
+        else:  # the retries of a decline are spent: the decline is the answer
+            self._decided(charge, code)

@@ -6,7 +6,10 @@ The check is a queue in front of ``servers`` (a :class:`~sim.components.stations
 exponential latency that is exactly an M/M/c stage, which ``sim/validation/mmc.py`` checks against
 Erlang C. The caller stops waiting after ``timeout``; a check it gave up on still runs to its end
 (abandoned work). A full queue refuses the check at once, which the caller treats as the service
-being unavailable (the fallback rule applies). :class:`QueueStats` keeps the stage's waits, times
+being unavailable (the fallback rule applies; a full risk service answers 503, which is retryable).
+A LIFO stage has no wait computable at arrival: its checks are served event by event, the caller's
+timeout racing the answer. With the ``retry.retry_non_retryable`` flaw a rejection is retried like
+an unavailable check: a new check may approve what the last one rejected. :class:`QueueStats` keeps the stage's waits, times
 in system and time-average number in system, for the validation.
 """
 
@@ -100,8 +103,12 @@ class RiskService:
         self.down = 0
         """Active risk-outage faults: the check times out."""
         self.station = DelayStation(env, "risk", cfg.servers, cfg.queue)
+        self._in_turn = cfg.servers is not None and cfg.queue.discipline != "fifo"
+        """LIFO with finite servers: no wait computable at arrival, the check is served event by event."""
         self._retries = cfg.retry.max_attempts > 1
         self._retry_rng = streams.stream("risk.retry") if self._retries else None
+        self._retry_rejects = cfg.retry.retry_non_retryable
+        """FLAW: a rejection is retried like an unavailable check (a new check may approve)."""
         self.budget = RetryBudget(cfg.retry_budget)
         self.breaker = CircuitBreaker(cfg.breaker)
         self._guarded = cfg.breaker.enabled
@@ -140,7 +147,8 @@ class RiskService:
                 self.breaker.record(env.now, decision != UNAVAILABLE, env.now - now)
             if decision != UNAVAILABLE:
                 self.budget.record_success()
-                return decision
+                if decision == APPROVE or not self._retry_rejects:
+                    return decision
             if retrier is None:
                 retrier = Retrier(self.cfg.retry, self._retry_rng, now)
             delay = retrier.next_delay_s(env.now) if self._retries else None
@@ -148,8 +156,10 @@ class RiskService:
                 counters["risk.retry_budget_denied"] += 1
                 delay = None
             if delay is None:
-                return self._fallback(amount_minor)
+                return REJECT if decision == REJECT else self._fallback(amount_minor)
             counters["risk.retries"] += 1
+            if decision == REJECT:  # FLAW: the check asked again until it approves
+                counters["risk.rejects_retried"] += 1
             if delay > 0.0:
                 yield sleep(env, delay)
 
@@ -164,6 +174,12 @@ class RiskService:
             return self._fallback(amount_minor) if decide else UNAVAILABLE
         service_s = self._latency_s()
         now = env.now
+        if self._in_turn:
+            answered = yield from self._served_in_turn(service_s, now + timeout_s, timeout_s)
+            if answered is None or not answered:
+                self.metrics.counters["risk.timeouts" if answered is None else "risk.refused"] += 1
+                return self._fallback(amount_minor) if decide else UNAVAILABLE
+            return self._decide()
         delay = self.station.delay_s(service_s, now + timeout_s)
         if delay < 0.0:  # the queue is full (or the check would be dropped): refused
             self.metrics.counters["risk.refused"] += 1
@@ -178,10 +194,35 @@ class RiskService:
             yield sleep(env, timeout_s)
             return self._fallback(amount_minor) if decide else UNAVAILABLE
         yield sleep(env, delay)
+        return self._decide()
+
+    def _decide(self) -> int:
         if self._decisions.random() < self._reject_probability:
             self.metrics.counters["risk.rejected"] += 1
             return REJECT
         return APPROVE
+
+    def _served_in_turn(self, service_s: float, deadline_s: float,
+                        timeout_s: float) -> Generator[simpy.Event, None, bool | None]:
+        """A LIFO stage: the check waits for a server event by event (its wait depends on who comes
+        later); True when served in time, False when refused (queue full, or dropped), None when the
+        caller's timeout came first (the check still runs: abandoned work)."""
+        env = self.env
+        answer = env.event()
+
+        def served(_event: object) -> None:
+            if not answer.triggered:
+                answer.succeed(True)
+
+        def refused(_event: object) -> None:
+            if not answer.triggered:
+                answer.succeed(False)
+
+        self.station.serve(service_s, served, deadline_s, refused)
+        if timeout_s == math.inf:
+            return (yield answer)
+        yield answer | env.timeout(timeout_s)
+        return answer.value if answer.triggered else None
 
     def _fallback(self, amount_minor: int) -> int:
         if fails_open(self.cfg, amount_minor):

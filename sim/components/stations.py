@@ -281,12 +281,16 @@ class DelayStation(_Station):
         arriving now (or at ``at_s``, never earlier than an arrival already made) is done; -1 when
         rejected (queue full), -2 when it will be dropped (see :meth:`drop_wait_s`)."""
         stats = self.stats
-        stats.arrivals += 1
         if not self._fast:  # unlimited: no queue, contention counts nobody
+            if self._slots is not None:  # (a finite LIFO queue: the wait depends on later arrivals)
+                raise RuntimeError(f"station {self.name!r}: a {self.cfg.discipline} queue has no wait at arrival; "
+                                   "serve() it")
+            stats.arrivals += 1
             service_s *= self.slowdown
             stats.served += 1
             stats.service_s += service_s
             return service_s if at_s is None else at_s - self.env.now + service_s
+        stats.arrivals += 1
         now = self.env.now if at_s is None else at_s
         waiting = self._waiting
         while waiting and waiting[0] <= now:

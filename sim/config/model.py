@@ -12,15 +12,34 @@ from pydantic import Field, model_validator
 
 from sim.config.base import Frozen, NonNegativeInt, PerSecond, PositiveInt, Probability, Seconds
 from sim.config.capacity import QueueConfig, QueuedService
-from sim.config.distributions import Distribution, Lognormal
+from sim.config.distributions import Distribution, Exponential, Lognormal
 from sim.config.policies import (
-    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, RetryBudgetPolicy, RetryPolicy, RetryStrategy,
+    AdaptiveThrottlePolicy, CircuitBreakerPolicy, LoadSheddingPolicy, NoRetryAfterRetryPolicy, RetryBudgetPolicy, RetryPolicy,
+    RetryStrategy, TransientRetryPolicy,
 )
 from sim.config.slo import Slo
 
 
 def _lognormal(median: str, p99: str) -> Lognormal:
     return Lognormal(dist="lognormal", median=median, p99=p99)
+
+
+class ClosedPopulation(Frozen):
+    """A closed population of buyers (the alternative to open Poisson arrivals): ``size`` buyers, each
+    thinking for a ``think_time`` draw, then checking out and waiting for the answer (retries and
+    patience included) before thinking again. Throughput is then ``size / (R + Z)`` (the interactive
+    response-time law): when latency R grows, load falls, which an open arrival stream never does."""
+
+    enabled: bool = Field(
+        False, description="play a closed population instead of open arrivals (the workload's rate, spikes and "
+        "daily_shape are then not used; its buyers, sellers, carts and max_checkouts are)"
+    )
+    size: PositiveInt = Field(300, le=1_000_000, description="buyers in the population (N), each at most one checkout at a time")
+    think_time: Distribution = Field(
+        default_factory=lambda: Exponential(dist="exponential", mean="7s"),
+        description="from a buyer's answer (or giving up) to the next checkout, and before the first (Z; the default "
+        "is TPC-W's think time: exponential, mean 7 s)",
+    )
 
 
 class ClientConfig(Frozen):
@@ -37,13 +56,24 @@ class ClientConfig(Frozen):
         None, description="how long a buyer keeps trying from the first click (one draw per buyer); no retry "
         "starts after it; null = the retry policy alone decides"
     )
+    closed_population: ClosedPopulation = Field(
+        ClosedPopulation(), description="closed population of buyers with think times (off: open Poisson arrivals)"
+    )
 
 
 def _callers_wait(q: QueueConfig, where: str) -> None:
-    """A connection pool's callers wait (HikariCP: no reject, no drop): refuse the knobs that would not."""
-    if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired:
-        raise ValueError(f"queue: callers wait for a {where} connection; max_queue, max_queue_wait and "
-                         "drop_expired are not modelled for it (use discipline, contention, coherency)")
+    """A connection pool's callers wait in turn (HikariCP: a fair hand-off, no reject, no drop): refuse
+    the knobs that would not."""
+    if q.max_queue is not None or q.max_queue_wait_s is not None or q.drop_expired or q.discipline != "fifo":
+        raise ValueError(f"queue: callers wait for a {where} connection in turn; max_queue, max_queue_wait, "
+                         "drop_expired and discipline lifo are not modelled for it (use contention, coherency)")
+
+
+def _in_turn(q: QueueConfig, who: str) -> None:
+    """The scheme and the issuers serve authorisations in arrival order: LIFO is no merchant's choice there."""
+    if q.discipline != "fifo":
+        raise ValueError(f"queue: discipline {q.discipline} is not modelled for {who}, which serve(s) "
+                         "authorisations in arrival order (use fifo)")
 
 
 class DatabaseConfig(QueuedService):
@@ -60,8 +90,8 @@ class DatabaseConfig(QueuedService):
         "calls beyond it wait for a connection; null = unbounded"
     )
     queue: QueueConfig = Field(
-        QueueConfig(), description="the pool's queue: discipline and contention (callers wait for a connection, "
-        "as with HikariCP: no reject, no drop)"
+        QueueConfig(), description="the pool's queue: contention (callers wait for a connection in turn, as with "
+        "HikariCP: no reject, no drop)"
     )
 
     @model_validator(mode="after")
@@ -85,8 +115,8 @@ class RiskConfig(QueuedService):
         QueueConfig(max_queue=200), description="the risk service's queue; a rejected check counts as the "
         "service being unavailable (the fallback rule applies)"
     )
-    retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
+    retry: NoRetryAfterRetryPolicy = Field(
+        NoRetryAfterRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1), description="the payment service retries a "
         "check that timed out or was refused (a risk check is not idempotent: each retry is a new check, and the "
         "abandoned one still runs)"
     )
@@ -110,7 +140,8 @@ class RiskConfig(QueuedService):
 class ProducerConfig(Frozen):
     """How a service publishes to Kafka when the broker is unavailable."""
 
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.EXPONENTIAL, max_attempts=10, base="100ms", cap="5s")
 
 
 class OutboxConfig(Frozen):
@@ -139,8 +170,8 @@ class PaymentServiceConfig(QueuedService):
     risk: RiskConfig = RiskConfig()
     producer: ProducerConfig = ProducerConfig()
     outbox: OutboxConfig = OutboxConfig()
-    executor_retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+    executor_retry: TransientRetryPolicy = Field(
+        TransientRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
         description="sync wiring: the payment service retries a call to the executor that failed "
         "(each call makes the executor's own attempts: a layer that multiplies them)",
     )
@@ -149,6 +180,11 @@ class PaymentServiceConfig(QueuedService):
     )
     shedding: LoadSheddingPolicy = Field(
         LoadSheddingPolicy(), description="refuse checkouts (503) beyond a concurrency limit"
+    )
+    retry_after_s: Seconds | None = Field(
+        None, alias="retry_after", description="a checkout refused for overload (load shedding, a full request "
+        "queue) is answered 429 with this Retry-After, which the client's retry.honour_retry_after heeds; null = "
+        "503 without one"
     )
     trust_redirect: bool = Field(
         False, description="FLAW when true: a buyer's redirect back from the PSP marks the order paid "
@@ -254,6 +290,14 @@ class ExecutorConfig(QueuedService):
         "status, or (FLAW) treat it as a failure and charge again under a new key"
     )
 
+    @model_validator(mode="after")
+    def _threads_wait_on_the_psp(self) -> "ExecutorConfig":
+        """The executor's work is waiting for the PSP (I/O, not CPU): contention is the PSP's queue's."""
+        if self.queue.contention or self.queue.coherency:
+            raise ValueError("queue: contention and coherency are not modelled for the executor's threads (their "
+                             "work is waiting for the PSP, not CPU); set them on psp.queue")
+        return self
+
 
 class WebhookConfig(Frozen):
     """PSP → payment service notifications: at-least-once, may be delayed, duplicated, lost."""
@@ -279,8 +323,8 @@ class PspConfig(QueuedService):
     pending_probability: Probability = 0.01
     pending_resolution: Distribution = Field(default_factory=lambda: _lognormal("30s", "10m"))
     webhook: WebhookConfig = WebhookConfig()
-    bank_retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
+    bank_retry: NoRetryAfterRetryPolicy = Field(
+        NoRetryAfterRetryPolicy(strategy=RetryStrategy.NONE, max_attempts=1),
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
@@ -324,6 +368,11 @@ class SchemeConfig(QueuedService):
     )
     queue: QueueConfig = QueueConfig()
 
+    @model_validator(mode="after")
+    def _in_turn(self) -> "SchemeConfig":
+        _in_turn(self.queue, "the card scheme")
+        return self
+
 
 class BanksConfig(QueuedService):
     """Issuing banks holding the buyers' accounts."""
@@ -340,6 +389,11 @@ class BanksConfig(QueuedService):
         "to study an issuer outage or slowdown; each authorisation then costs one more event)"
     )
     queue: QueueConfig = Field(QueueConfig(), description="each bank's queue (FIFO, unbounded by default)")
+
+    @model_validator(mode="after")
+    def _in_turn(self) -> "BanksConfig":
+        _in_turn(self.queue, "the issuing banks")
+        return self
 
 
 class ConsumerServiceConfig(QueuedService):
@@ -368,7 +422,8 @@ class ConsumerServiceConfig(QueuedService):
 class WalletConfig(ConsumerServiceConfig):
     """Seller balances, updated with optimistic concurrency on each seller's row."""
 
-    occ_retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
+    occ_retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=50, base="5ms", cap="2s")
 
 
 class LedgerConfig(ConsumerServiceConfig):
@@ -407,7 +462,8 @@ class CaptureConfig(Frozen):
         "card-not-present authorisation, and when Stripe cancels an uncaptured payment)",
     )
     timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a capture or void call waits")
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="1s", cap="1m")
     idempotency_key: bool = Field(
         True, description="captures and voids carry a key (the order id): FLAW when false, a retry after a "
         "lost reply captures again"
@@ -428,8 +484,8 @@ class RefundsConfig(Frozen):
         0.0, description="share of refunds the PSP declines for good (card account closed): left to a human"
     )
     timeout_s: Seconds = Field(3.0, alias="timeout", gt=0, description="how long a refund call waits")
-    retry: RetryPolicy = Field(
-        RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
+    retry: TransientRetryPolicy = Field(
+        TransientRetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=20, base="1s", cap="5m"),
         description="retries of a refund whose outcome is unknown (idempotent: about an hour of patience)",
     )
     new_id_on_retry: bool = Field(
@@ -486,7 +542,8 @@ class PayoutsConfig(Frozen):
     )
     reserve_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of the payable balance kept back")
     timeout_s: Seconds = Field(10.0, alias="timeout", gt=0, description="how long a payout call waits")
-    retry: RetryPolicy = RetryPolicy(strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
+    retry: TransientRetryPolicy = TransientRetryPolicy(
+        strategy=RetryStrategy.FULL_JITTER, max_attempts=6, base="5s", cap="5m")
     idempotency_key: bool = Field(
         True, description="payouts carry their payout id as key: FLAW when false, a payout retried after a lost "
         "reply pays the seller twice"

@@ -5,7 +5,7 @@ runtime objects that follow them."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -53,6 +53,49 @@ class RetryPolicy(Frozen):
         return self.max_attempts - 1
 
 
+class _CallerRetryPolicy(RetryPolicy):
+    """A retry policy for a caller that never meets what some of the policy's flags are about: those
+    flags keep their defaults, and a file that changes one is refused (it would change nothing)."""
+
+    fixed: ClassVar[dict[str, str]] = {}
+    """Flag → why this caller never meets what it is about."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_any_retry_policy(cls, data: object) -> object:
+        """A plain :class:`RetryPolicy` given in code is checked as this caller's policy."""
+        if isinstance(data, RetryPolicy) and not isinstance(data, cls):
+            return data.model_dump(by_alias=True)
+        return data
+
+    @model_validator(mode="after")
+    def _flags_keep_their_defaults(self) -> "_CallerRetryPolicy":
+        for name, why in self.fixed.items():
+            if getattr(self, name) != RetryPolicy.model_fields[name].default:
+                raise ValueError(f"{name} cannot be changed for this caller: {why}, so it would change nothing "
+                                 f"(leave {name} out)")
+        return self
+
+
+_NO_RETRY_AFTER = "it is never answered 429 with a Retry-After (its dependency answers errors or 503s)"
+_NO_DEFINITE = "it meets no definite failure (every failure it retries is transient)"
+
+
+class NoRetryAfterRetryPolicy(_CallerRetryPolicy):
+    """The retries of a caller whose dependency never sends a Retry-After (the risk check, the PSP's
+    bank retries): ``honour_retry_after`` is refused."""
+
+    fixed: ClassVar[dict[str, str]] = {"honour_retry_after": _NO_RETRY_AFTER}
+
+
+class TransientRetryPolicy(_CallerRetryPolicy):
+    """The retries of a caller that meets only transient failures and never a Retry-After (the Kafka
+    producer, the wallet's optimistic concurrency, the payment service's executor calls, captures,
+    refunds and payouts): ``honour_retry_after`` and ``retry_non_retryable`` are refused."""
+
+    fixed: ClassVar[dict[str, str]] = {"honour_retry_after": _NO_RETRY_AFTER, "retry_non_retryable": _NO_DEFINITE}
+
+
 class CircuitBreakerPolicy(Frozen):
     """When a caller stops calling a failing dependency, and how it probes for recovery."""
 
@@ -86,13 +129,21 @@ class RetryBudgetPolicy(Frozen):
 
 
 class LoadSheddingPolicy(Frozen):
-    """How much concurrent work a service admits before it refuses more."""
+    """How much concurrent work a service admits before it refuses more. (Work that queued too long
+    is refused by the service's queue: ``queue.max_queue_wait``.)"""
 
-    enabled: bool = Field(False, description="shed load beyond the limits below")
+    enabled: bool = Field(False, description="shed load beyond the limit below")
     max_in_flight: PositiveInt = Field(100, description="requests served at once; more are refused")
-    max_queue_wait_s: Seconds | None = Field(
-        None, alias="max_queue_wait", description="refuse a request that has queued longer than this; none = no limit"
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queue_wait_is_the_queues(cls, data: object) -> object:
+        """The shedder admits a request when it arrives, before it queues: the time it queued is the
+        queue's to bound (the key it had once would change nothing here)."""
+        if isinstance(data, dict) and "max_queue_wait" in data:
+            raise ValueError("max_queue_wait is not a load-shedding key: the shedder admits a request before it "
+                             "queues; bound the queueing time with the service's queue.max_queue_wait")
+        return data
 
 
 class AdaptiveThrottlePolicy(Frozen):

@@ -1,7 +1,7 @@
-"""Server-side load shedding: refuse work beyond a concurrency limit, or work that waited too long.
+"""Server-side load shedding: refuse work beyond a concurrency limit when it arrives.
 
-Work that has already queued longer than ``max_queue_wait`` is shed too: its caller has likely
-given up, and serving it would only delay fresher requests.
+(Work that queued too long for a thread is refused by the service's queue, ``queue.max_queue_wait``:
+see ``sim/components/stations.py``.)
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from sim.config.policies import LoadSheddingPolicy
 class LoadShedder:
     """Runtime admission: ``try_enter`` when work arrives, ``leave`` when admitted work is done."""
 
-    __slots__ = ("policy", "in_flight", "peak_in_flight", "admitted", "shed",
-                 "_enabled", "_max_in_flight", "_max_wait_s")  # fmt: skip
+    __slots__ = ("policy", "in_flight", "peak_in_flight", "admitted", "shed", "_enabled", "_max_in_flight")
 
     def __init__(self, policy: LoadSheddingPolicy) -> None:
         self.policy = policy
@@ -24,14 +23,10 @@ class LoadShedder:
         """Requests refused."""
         self._enabled = policy.enabled
         self._max_in_flight = policy.max_in_flight
-        self._max_wait_s = policy.max_queue_wait_s
 
-    def try_enter(self, now: float, queued_since: float | None = None) -> bool:
-        """Admit one request at ``now`` (queued since ``queued_since``, if it waited), or shed it."""
-        if self._enabled and (
-            self.in_flight >= self._max_in_flight
-            or (self._max_wait_s is not None and queued_since is not None and now - queued_since > self._max_wait_s)
-        ):
+    def try_enter(self, now: float) -> bool:
+        """Admit one request arriving at ``now``, or shed it."""
+        if self._enabled and self.in_flight >= self._max_in_flight:
             self.shed += 1
             return False
         self.in_flight += 1

@@ -1,0 +1,63 @@
+"""A scenario's workload against its model's clients, checked at load: the knobs that shape an open
+arrival rate mean nothing to a closed population, and a closed population's size is bounded as an
+open rate is (``MAX_CHECKOUTS_PER_RUN``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.config.distributions import distribution_mean_s
+from sim.config.scenario import MAX_CHECKOUTS_PER_RUN
+from sim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sim.config.model import SystemModel
+    from sim.config.scenario import Scenario
+    from sim.config.yaml_reader import YamlDocument
+
+
+def closed_population_problem(scenario: "Scenario", model: "SystemModel",
+                              base_dir: Path | None = None) -> tuple[str, str] | None:
+    """(workload key, what is wrong and what would be right), or None when the workload fits."""
+    closed = model.client.closed_population
+    if not closed.enabled:
+        return None
+    workload = scenario.workload
+    for key, present in (("spikes", bool(workload.spikes)), ("daily_shape", workload.daily_shape is not None)):
+        if present:
+            return key, ("this shapes an open arrival rate, but the model plays a closed population "
+                         "(client.closed_population.enabled), whose buyers check out when they finish thinking: "
+                         f"remove {key}, or turn the closed population off")
+    mean_s = distribution_mean_s(closed.think_time, base_dir)
+    bound = closed.size * scenario.duration_s / mean_s if mean_s > 0 else math.inf  # one checkout per think, at most
+    if workload.max_checkouts is not None:
+        bound = min(bound, float(workload.max_checkouts))
+    if bound > MAX_CHECKOUTS_PER_RUN:
+        return "max_checkouts", (
+            f"a closed population of {closed.size} buyers with a mean think time of {mean_s:g} s can make up to "
+            f"{bound:.3g} checkouts in this run; at most {MAX_CHECKOUTS_PER_RUN:.0e} can be simulated in reasonable "
+            "time: fewer buyers, a longer think time, a shorter duration, or set workload.max_checkouts")
+    return None
+
+
+def check_workload_fits(scenario: "Scenario", model: "SystemModel", doc: "YamlDocument | None" = None,
+                        where: str = "", base_dir: Path | None = None) -> None:
+    """Raise ConfigError (file, line, key) when the workload does not fit the model's clients."""
+    from sim.config.loader import key_path, node_at
+
+    found = closed_population_problem(scenario, model, base_dir)
+    if found is None:
+        return
+    key, problem = found
+    loc = ("workload", key)
+    node = node_at(doc.root, loc) if doc is not None else None
+    if node is None and doc is not None:
+        node = node_at(doc.root, ("workload",))
+    raise ConfigError(
+        problem + where, file=doc.path if doc is not None else None,
+        line=node.start_mark.line + 1 if node is not None else None,
+        column=node.start_mark.column + 1 if node is not None else None,
+        key=key_path(loc),
+    )
