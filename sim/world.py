@@ -19,6 +19,7 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
 from sim.components.fees import Fees
+from sim.components.fx import FxRates
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
 from sim.components.ledger import Ledger
@@ -35,6 +36,7 @@ from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
+from sim.components.settlement import Settlements
 from sim.components.stations import DelayStation, SlotStation
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
@@ -125,6 +127,8 @@ class World:
     payout_provider: PayoutProvider | None = None
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
+    settlements: Settlements | None = None
+    """The PSP's daily settlement in one currency, when FX is on (``fx.settlement_currency``)."""
 
     @property
     def stations(self) -> dict[str, "DelayStation | SlotStation"]:
@@ -308,6 +312,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     )
     if model.refunds.extra_captures_every_s is not None:
         refunds.start_sweeps(world.settlement_file())
+    if any(code != model.fx.settlement_currency for code in population.currencies) and model.fx.settlement_currency:
+        # FX: the ledger converts, the PSP settles daily (off, or one currency: nothing added)
+        ledger.fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))
+        ledger.fx_revalue = model.fx.revalue_at_settlement
+        world.settlements = Settlements(env, psp, ledger.fx, ledger, metrics)
+        world.settlements.start()
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))
     return world

@@ -7,6 +7,11 @@ with fees, the platform's commission (credit ``platform_revenue``) and the PSP's
 authorisations never captured and payouts are transactions of their own.
 Balances are kept per account and currency; entries are counted, not stored (append-only in
 spirit, constant memory). Dedupe is by event id (the order id).
+
+With FX (``fx`` set), what the PSP holds for us is in the settlement currency: every receivable
+entry of a payment in another currency goes through the FX conversion account at the rate of the
+moment (presentment in, settlement out), and when the PSP settles a capture the difference between
+that conversion and what it paid is booked to FX gains/losses.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sim.components.stations import DelayStation
 from sim.kernel.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
+from sim.components.fx import FxRates, convert_minor
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
 from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
@@ -35,6 +41,11 @@ PSP_FEES = -3
 """Account id of the PSP's fees per capture (an expense)."""
 PAYOUT_CLEARING = -5
 """Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
+FX_CONVERSION = -6
+"""Account id of currency conversion (one per currency): a converted amount enters it in the
+presentment currency and leaves it in the settlement currency, so each currency balances."""
+FX_GAINS_LOSSES = -7
+"""Account id of FX gains (credits) and losses (debits), in the settlement currency."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -78,6 +89,17 @@ class Ledger:
         authorisation: the refund service decides then whether it will be refunded)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
+        self.fx: "FxRates | None" = None
+        """The FX rate series, set by the world when payments settle in one currency; None: no FX."""
+        self.fx_revalue = True
+        """Book the settlement difference of a converted capture (False: the FLAW of not doing so)."""
+        self.fx_booked: dict[int, list] = {}
+        """Per converted order: [rate the ledger booked it at, presentment amount not yet settled]."""
+        self.fx_carried_minor = 0
+        """What the ledger carries for the converted captures the PSP settled (settlement currency):
+        its conversion at booking plus the differences it booked."""
+        self.fx_result_minor = 0
+        """FX gains less losses booked (settlement minor units)."""
 
     def _post(self, account: int, currency: int, amount_minor: int) -> None:
         key = (account, currency)
@@ -98,7 +120,7 @@ class Ledger:
             return
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
-        self._post(PSP_RECEIVABLE, orders.currency[order_id], orders.amount_minor[order_id])
+        self._receivable(orders.currency[order_id], orders.amount_minor[order_id])
         half = (order_id, self.env.now)
         self.unbalanced.append(half)
         yield sleep(self.env, self._latency_s())
@@ -112,6 +134,9 @@ class Ledger:
         once per payment, and each call it made cost a Python frame."""
         orders = self.orders
         currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
+        if self.fx is not None and currency != self.fx.settlement:
+            self._post_converted(order_id, receivable_posted)
+            return
         balances = self.balances
         if receivable_posted:
             self.entries += 1
@@ -141,13 +166,69 @@ class Ledger:
             self.on_booked(order_id, amount)
         record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
+    def _post_converted(self, order_id: int, receivable_posted: bool) -> None:
+        """:meth:`post_transaction` of a payment in a currency the PSP converts: the same entries,
+        the receivable ones through the FX conversion account at the rate of now."""
+        orders = self.orders
+        currency, amount, seller = orders.currency[order_id], orders.amount_minor[order_id], orders.seller[order_id]
+        if not receivable_posted:
+            self._receivable(currency, amount)
+        if self.fees is None:
+            self._post(seller, currency, -amount)
+        else:
+            self._post_fees(seller, currency, amount)
+        if order_id not in self.fx_booked:
+            self.fx_booked[order_id] = [self.fx.rate(currency, self.env.now), amount]
+        self.transactions += 1
+        recorded = self.recorded
+        if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
+            self.on_booked(order_id, amount)
+        record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+
+    def _receivable(self, currency: int, amount_minor: int) -> None:
+        """Change what the PSP holds for us by ``amount_minor`` of ``currency``: in that currency,
+        or with FX converted into the settlement currency at the rate of now (conversion account
+        debited in the presentment currency, credited in the settlement currency)."""
+        fx = self.fx
+        if fx is None or currency == fx.settlement:
+            self._post(PSP_RECEIVABLE, currency, amount_minor)
+            return
+        converted = fx.convert(currency, amount_minor, self.env.now)
+        self._post(FX_CONVERSION, currency, amount_minor)
+        self._post(FX_CONVERSION, fx.settlement, -converted)
+        self._post(PSP_RECEIVABLE, fx.settlement, converted)
+
+    def post_fx_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
+        """The PSP settled a capture of ``amount_minor`` (presentment) of a converted order at
+        ``rate``: returns (what the ledger carries for it, what the PSP paid), in settlement minor
+        units, after booking the difference to FX gains/losses (unless the FLAW
+        ``fx.revalue_at_settlement: false``). None for a capture the ledger did not book (a
+        duplicate, or one not booked yet: reconciliation's business)."""
+        booked = self.fx_booked.get(order_id)
+        if booked is None or booked[1] <= 0:
+            return None
+        part = min(amount_minor, booked[1])
+        booked[1] -= part
+        carried = convert_minor(part, booked[0])
+        paid = convert_minor(part, rate)
+        difference = paid - carried
+        if self.fx_revalue and difference:
+            settlement = self.fx.settlement
+            self._post(PSP_RECEIVABLE, settlement, difference)
+            self._post(FX_GAINS_LOSSES, settlement, -difference)
+            self.transactions += 1
+            self.fx_result_minor += difference
+            carried = paid
+        self.fx_carried_minor += carried
+        return carried, paid
+
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
         orders = self.orders
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._post(PSP_RECEIVABLE, currency, -amount)
+            self._receivable(currency, -amount)
             if self.fees is not None and self.fees.on:
                 self._post_fees(seller, currency, -amount)
             else:
@@ -168,14 +249,14 @@ class Ledger:
             self._post(PLATFORM_REVENUE, currency, -commission)
         fee = fees.psp_fee_minor(amount_minor) if amount_minor > 0 else -fees.psp_fee_minor(-amount_minor)
         self._post(PSP_FEES, currency, fee)
-        self._post(PSP_RECEIVABLE, currency, -fee)
+        self._receivable(currency, -fee)
 
     def _post_give_back(self, order_id: int, amount_minor: int) -> None:
         """Take ``amount_minor`` of a payment back: out of the PSP receivable, from the seller's share
         and the platform's commission in proportion (the PSP keeps its fee)."""
         orders = self.orders
         currency, seller = orders.currency[order_id], orders.seller[order_id]
-        self._post(PSP_RECEIVABLE, currency, -amount_minor)
+        self._receivable(currency, -amount_minor)
         fees = self.fees
         if fees is not None and fees.on:
             commission = fees.commission_minor(amount_minor)
@@ -197,7 +278,7 @@ class Ledger:
             kept = amount - amount_minor
             refund = fees.psp_fee_minor(amount) - (fees.psp_fee_minor(kept) if kept > 0 else 0)
             self._post(PSP_FEES, orders.currency[order_id], -refund)
-            self._post(PSP_RECEIVABLE, orders.currency[order_id], refund)
+            self._receivable(orders.currency[order_id], refund)
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
 
@@ -208,7 +289,7 @@ class Ledger:
         currency = self.orders.currency[order_id]
         self._post_give_back(order_id, amount_minor)
         if fee_minor:
-            self._post(PSP_RECEIVABLE, currency, -fee_minor)
+            self._receivable(currency, -fee_minor)
             self._post(CHARGEBACK_FEES, currency, fee_minor)
         self.transactions += 1
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
@@ -223,7 +304,7 @@ class Ledger:
             self._post(PAYOUT_CLEARING, currency, -amount_minor)
         elif stage == "paid":
             self._post(PAYOUT_CLEARING, currency, amount_minor)
-            self._post(PSP_RECEIVABLE, currency, -amount_minor)
+            self._receivable(currency, -amount_minor)
             self.paid_out_minor[currency] = self.paid_out_minor.get(currency, 0) + amount_minor
         else:
             self._post(PAYOUT_CLEARING, currency, amount_minor)

@@ -6,6 +6,8 @@ traffic and faults against it. Fields named ``*_s`` are seconds, ``*_minor`` int
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -284,6 +286,9 @@ class PspConfig(QueuedService):
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
+    settlement_days: NonNegativeInt = Field(
+        2, le=30, description="captures of a settlement day are paid this many days after the day closed (T+2)"
+    )
     api_latency: Distribution | None = Field(
         default_factory=lambda: _lognormal("10ms", "60ms"), description="the PSP's work for any request before "
         "its result (authentication, parsing, the idempotency lookup): an idempotent replay, a 409 or a status "
@@ -516,6 +521,47 @@ class FeesConfig(Frozen):
     )
 
 
+ISO_CODE_PATTERN = r"^[A-Z]{3}$"
+
+
+class FxConfig(Frozen):
+    """Foreign exchange: buyers pay in their presentment currency (the order's), the PSP pays the
+    platform in one settlement currency. The ledger converts at the rate of the moment it books a
+    payment; the PSP converts each capture at the rate of its settlement date and pays the gross
+    amount (its fees invoiced apart); the difference is an FX gain or loss. Rates follow a seeded
+    geometric random walk. Off (no settlement currency) or with every order in the settlement
+    currency, nothing is converted and no event is added."""
+
+    settlement_currency: str | None = Field(
+        None, pattern=ISO_CODE_PATTERN, description="the currency the PSP pays the platform in (e.g. EUR); null = "
+        "no FX: each payment settles in its presentment currency"
+    )
+    rates: dict[str, float] = Field(
+        default_factory=dict, description="starting rate of each other presentment currency of the workload: "
+        "settlement-currency minor units per presentment minor unit (e.g. USD: 0.92 for EUR settlement)"
+    )
+    volatility_per_day: float = Field(
+        0.005, ge=0.0, le=0.5, description="standard deviation of the rate's log change over a day (0.005: about "
+        "EUR/USD's, 8 % a year over 252 trading days); 0 = fixed rates"
+    )
+    step_s: Seconds = Field(3600.0, alias="step", gt=0, description="the rate moves this often (hourly)")
+    revalue_at_settlement: bool = Field(
+        True, description="book the difference between the ledger's conversion and what the PSP paid to FX "
+        "gains/losses when a capture settles: FLAW when false, the ledger keeps carrying its own conversion"
+    )
+
+    @model_validator(mode="after")
+    def _rates(self) -> "FxConfig":
+        for code, rate in self.rates.items():
+            if re.fullmatch(ISO_CODE_PATTERN, code) is None:
+                raise ValueError(f"fx.rates: {code!r} is not an ISO 4217 code such as USD")
+            if not 0.0 < rate < math.inf:
+                raise ValueError(f"fx.rates.{code}: a rate must be a positive finite number, not {rate}")
+            if code == self.settlement_currency:
+                raise ValueError(f"fx.rates.{code}: the settlement currency has no rate (it is 1)")
+        return self
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -557,6 +603,7 @@ class SystemModel(Frozen):
     chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
     payouts: PayoutsConfig = Field(PayoutsConfig(), description="paying sellers out")
     fees: FeesConfig = Field(FeesConfig(), description="the PSP's fee and the platform's commission")
+    fx: FxConfig = Field(FxConfig(), description="presentment vs settlement currency, a seeded FX rate series")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )
@@ -570,4 +617,6 @@ class SystemModel(Frozen):
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
         if self.capture.mode == "delayed" and self.secondary_psp is not None:
             raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
+        if self.fx.settlement_currency is not None and self.secondary_psp is not None:
+            raise ValueError("fx is not modelled with a secondary_psp (the settlement runs on the primary PSP)")
         return self
