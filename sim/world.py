@@ -128,7 +128,7 @@ class World:
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
     settlements: Settlements | None = None
-    """The PSP's daily settlement in one currency, when FX is on (``fx.settlement_currency``)."""
+    """The PSPs' daily settlement in one currency, when FX is on (``fx.settlement_currency``)."""
 
     @property
     def stations(self) -> dict[str, "DelayStation | SlotStation"]:
@@ -316,7 +316,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         # FX: the ledger converts, the PSP settles daily (off, or one currency: nothing added)
         ledger.fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))
         ledger.fx_revalue = model.fx.revalue_at_settlement
-        world.settlements = Settlements(env, psp, ledger.fx, ledger, metrics)
+        world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics)
         world.settlements.start()
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))

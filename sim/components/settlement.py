@@ -1,4 +1,4 @@
-"""The PSP paying its settlement days: each day's captures (by the PSP's clock, so a clock skew
+"""The PSPs paying their settlement days: each day's captures (by the PSP's clock, so a clock skew
 moves a capture across the cut-off) are paid ``settlement_days`` after the day closed, converted
 into the settlement currency at the rate of that moment, and the ledger books what it was paid.
 
@@ -30,8 +30,9 @@ MAX_MISMATCHES_KEPT = 20
 
 @dataclass(frozen=True)
 class Batch:
-    """One settlement: the PSP's days up to ``last_day`` paid at ``at_s``."""
+    """One settlement: a PSP's days up to ``last_day`` paid at ``at_s``."""
 
+    psp: str
     last_day: int
     at_s: float
     rows: int
@@ -40,19 +41,18 @@ class Batch:
 
 
 class Settlements:
-    """The PSP's daily settlement of captures, in the settlement currency."""
+    """The PSPs' daily settlement of captures, in the settlement currency (each PSP by its own
+    cut-off and ``settlement_days``)."""
 
-    def __init__(self, env: "simpy.Environment", psp: "Psp", fx: "FxRates", ledger: "Ledger",
+    def __init__(self, env: "simpy.Environment", psps: "list[Psp]", fx: "FxRates", ledger: "Ledger",
                  metrics: "Metrics") -> None:
         self.env = env
-        self.psp = psp
+        self.psps = psps
         self.fx = fx
         self.ledger = ledger
         self.metrics = metrics
-        self.days = psp.cfg.settlement_days
-        self.cutoff_s = psp.cfg.settlement_cutoff_s % DAY_S
-        self._settled = np.zeros(0, dtype=bool)
-        """Per settlement-file row: paid already."""
+        self._settled = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
+        """Per PSP, per settlement-file row: paid already."""
         self.batches: list[Batch] = []
         self.fx_paid_minor = 0
         """What the PSP paid for the converted captures the ledger had booked (settlement minor units)."""
@@ -62,27 +62,31 @@ class Settlements:
         self.mismatched_minor = 0
 
     def start(self) -> None:
-        self.env.process(self._run())
+        for psp in self.psps:
+            self.env.process(self._run(psp))
 
-    def _run(self) -> Generator["simpy.Event", None, None]:
-        """Wake at every cut-off: the PSP day ending there is closed; pay the days ``days`` older."""
+    def _run(self, psp: "Psp") -> Generator["simpy.Event", None, None]:
+        """Wake at every cut-off: the PSP day ending there is closed; pay the days
+        ``settlement_days`` older."""
         env = self.env
+        cutoff_s, days = psp.cfg.settlement_cutoff_s % DAY_S, psp.cfg.settlement_days
         wake = 0
         while True:
-            at = self.cutoff_s + wake * DAY_S
+            at = cutoff_s + wake * DAY_S
             if at > env.now:
                 yield env.timeout(at - env.now)
-            self.settle(wake - 1 - self.days)
+            self.settle(psp, wake - 1 - days)
             wake += 1
 
-    def settle(self, last_day: int) -> Batch:
-        """Pay every row not paid yet dated ``last_day`` or earlier, at the rate of now."""
-        psp, fx, ledger, now = self.psp, self.fx, self.ledger, self.env.now
+    def settle(self, psp: "Psp", last_day: int) -> Batch:
+        """Pay every row of ``psp`` not paid yet dated ``last_day`` or earlier, at the rate of now."""
+        fx, ledger, now = self.fx, self.ledger, self.env.now
         days = psp.settlement_column("day")
-        if len(self._settled) < len(days):
-            self._settled = np.concatenate([self._settled, np.zeros(len(days) - len(self._settled), dtype=bool)])
-        due = np.nonzero(~self._settled & (days <= last_day))[0]
-        self._settled[due] = True
+        settled = self._settled[psp.slots.name]
+        if len(settled) < len(days):
+            settled = self._settled[psp.slots.name] = np.concatenate([settled, np.zeros(len(days) - len(settled), dtype=bool)])
+        due = np.nonzero(~settled & (days <= last_day))[0]
+        settled[due] = True
         orders = psp.settlement_column("order_id")[due].tolist()
         amounts = psp.settlement_column("amount_minor")[due].tolist()
         currencies = psp.settlement_column("currency")[due].tolist()
@@ -106,7 +110,7 @@ class Settlements:
                 self.mismatched_minor += abs(paid - carried)
                 if len(self.mismatches) < MAX_MISMATCHES_KEPT:
                     self.mismatches.append((order_id, carried, paid, now))
-        batch = Batch(last_day, now, len(due), paid_total)
+        batch = Batch(psp.slots.name, last_day, now, len(due), paid_total)
         if len(due):
             self.batches.append(batch)
         return batch

@@ -617,6 +617,4 @@ class SystemModel(Frozen):
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
         if self.capture.mode == "delayed" and self.secondary_psp is not None:
             raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
-        if self.fx.settlement_currency is not None and self.secondary_psp is not None:
-            raise ValueError("fx is not modelled with a secondary_psp (the settlement runs on the primary PSP)")
         return self
