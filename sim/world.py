@@ -24,6 +24,7 @@ from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
 from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
+from sim.components.nightly_reconciliation import NightlyReconciliation
 from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
 from sim.components.payout_provider import PayoutProvider
@@ -129,6 +130,8 @@ class World:
     """The PSP's capture, void and refund API."""
     settlements: Settlements | None = None
     """The PSPs' daily settlement in one currency, when FX is on (``fx.settlement_currency``)."""
+    nightly: NightlyReconciliation | None = None
+    """Reconciliation on a schedule during the run (``reconciliation.every``)."""
 
     @property
     def stations(self) -> dict[str, "DelayStation | SlotStation"]:
@@ -318,6 +321,10 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         ledger.fx_revalue = model.fx.revalue_at_settlement
         world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics)
         world.settlements.start()
+    if model.reconciliation.enabled and model.reconciliation.every_s is not None:  # nightly reconciliation
+        world.nightly = NightlyReconciliation(env, model.reconciliation, [p for p in (psp, secondary) if p is not None],
+                                              orders, ledger, wallet, refunds, capturer, world.settlements, metrics)
+        world.nightly.start()
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))
     return world

@@ -168,6 +168,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
                     "provider": {"error_probability": 0.2, "reply_lost_probability": 0.3}},
     }, "faults": [{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "40s", "probability": 0.3}]},
     "fx": {"overrides": _FX},
+    # reconciliation during the run: the day closing 30 s in, runs from a minute on, every 30 s
+    "nightly": {"overrides": {"psp.settlement_cutoff": "30s", "reconciliation.first_run": "60s",
+                              "reconciliation.every": "30s"}},
 }
 CONTEXTS["fx_dual_psp"] = {**CONTEXTS["dual_psp"], "overrides": {**CONTEXTS["dual_psp"]["overrides"], **_FX,
                                                                   "secondary_psp.settlement_cutoff": "60s",
@@ -207,7 +210,7 @@ CONTEXT_OF: dict[str, str] = {
     "psp.settlement_cutoff": "clock_skew",
     "capture.": "delayed_capture",
     "refunds.": "money_flows", "chargebacks.": "money_flows", "payouts.": "money_flows", "fees.": "money_flows",
-    "fx.": "fx", "psp.settlement_days": "fx", "secondary_psp.settlement_days": "fx_dual_psp",
+    "fx.": "fx", "psp.settlement_days": "fx", "reconciliation.every": "nightly", "reconciliation.first_run": "nightly", "secondary_psp.settlement_days": "fx_dual_psp",
 }
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 

@@ -222,6 +222,16 @@ class Ledger:
         self.fx_carried_minor += carried
         return carried, paid
 
+    def book_fx_difference(self, difference_minor: int) -> None:
+        """A compensating entry for a settlement difference the ledger did not book (reconciliation's
+        fix): the PSP receivable and the FX result move by it, in the settlement currency."""
+        settlement = self.fx.settlement
+        self._post(PSP_RECEIVABLE, settlement, difference_minor)
+        self._post(FX_GAINS_LOSSES, settlement, -difference_minor)
+        self.transactions += 1
+        self.fx_result_minor += difference_minor
+        self.fx_carried_minor += difference_minor
+
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
         orders = self.orders

@@ -60,6 +60,10 @@ class Settlements:
         """(order, ledger carries, PSP paid, at) of settled captures valued differently (first few)."""
         self.mismatched = 0
         self.mismatched_minor = 0
+        self._unbooked: list[tuple[int, int]] = []
+        """(order, PSP paid − ledger carries) of differences nobody has booked yet."""
+        self.fixed: set[int] = set()
+        """Orders whose unbooked difference a reconciliation booked since."""
 
     def start(self) -> None:
         for psp in self.psps:
@@ -108,9 +112,17 @@ class Settlements:
             if carried != paid:
                 self.mismatched += 1
                 self.mismatched_minor += abs(paid - carried)
+                self._unbooked.append((order_id, paid - carried))
                 if len(self.mismatches) < MAX_MISMATCHES_KEPT:
                     self.mismatches.append((order_id, carried, paid, now))
         batch = Batch(psp.slots.name, last_day, now, len(due), paid_total)
         if len(due):
             self.batches.append(batch)
         return batch
+
+    def take_unbooked(self) -> list[tuple[int, int]]:
+        """(order, difference) of the settled captures the ledger carries at another value than the
+        PSP paid, not handed out before: a reconciliation books them (they count as fixed)."""
+        unbooked, self._unbooked = self._unbooked, []
+        self.fixed.update(order for order, _difference in unbooked)
+        return unbooked

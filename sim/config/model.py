@@ -571,8 +571,18 @@ class MonitorConfig(Frozen):
 
 
 class ReconciliationConfig(Frozen):
+    """The PSPs' settlement files against the ledger: at the end of the run, and on a schedule during
+    it (nightly by default: the settlement days the PSP has closed, matched by order and amount)."""
+
     enabled: bool = True
     auto_fix: bool = True
+    every_s: Seconds | None = Field(
+        86400.0, alias="every", gt=0, description="run reconciliation during the run this often (nightly), over the "
+        "settlement days closed since; null = only at the end of the run"
+    )
+    first_run_s: Seconds = Field(
+        7200.0, alias="first_run", description="time of the first scheduled run (02:00, after a midnight cut-off)"
+    )
     pending: Literal["leave", "fail"] = Field(
         "leave", description="an order still PENDING at reconciliation: leave it to the PSP's answer "
         "(a capture makes it SUCCESS), or (FLAW) treat it as failed"

@@ -79,6 +79,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         **({"fx": _fx(world)} if world.settlements is not None else {}),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
+        "reconciliation_minor": recon.amounts() if recon else None,
         "services": services,
         "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
         **_recovery(world),
