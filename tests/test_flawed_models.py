@@ -41,6 +41,7 @@ FLAWS = {
     "fraud-check-fails-open": ("fraud_exposure", {"payment_service.risk.fail_open": "up_to_fallback_limit"}),
     "ledger-non-atomic-entries": ("ledger_balanced", {"ledger.atomic_entries": True}),
     "fx-not-revalued": ("fx_settled", {"fx.revalue_at_settlement": True}),
+    "refund-booked-on-request": ("ledger_complete", {"refunds.book_on": "confirmation"}),
 }
 SEEDS = range(1) if os.environ.get("CI") else range(5)
 """Seeds the every-seed test runs: 0 to 4 locally, only 0 in CI (modest)."""

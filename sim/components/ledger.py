@@ -100,6 +100,13 @@ class Ledger:
         its conversion at booking plus the differences it booked."""
         self.fx_result_minor = 0
         """FX gains less losses booked (settlement minor units)."""
+        self.refunded_minor_of: dict[int, int] = {}
+        """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
+        self.charged_back_minor_of: dict[int, int] = {}
+        """Per disputed order: chargebacks booked, less disputes won back."""
+        self.late_after_s = cfg.on_time_within_s
+        self.late_bookings = 0
+        """Payments booked more than ``late_after_s`` after the order succeeded (timeliness)."""
 
     def _post(self, account: int, currency: int, amount_minor: int) -> None:
         key = (account, currency)
@@ -161,6 +168,8 @@ class Ledger:
             balances[key] -= fee
             self.entries += 3 if commission else 2
         self.transactions += 1
+        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+            self.late_bookings += 1
         recorded = self.recorded
         if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
             self.on_booked(order_id, amount)
@@ -180,6 +189,8 @@ class Ledger:
         if order_id not in self.fx_booked:
             self.fx_booked[order_id] = [self.fx.rate(currency, self.env.now), amount]
         self.transactions += 1
+        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+            self.late_bookings += 1
         recorded = self.recorded
         if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
             self.on_booked(order_id, amount)
@@ -291,6 +302,8 @@ class Ledger:
             self._receivable(orders.currency[order_id], refund)
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
+        if why == "refund":
+            self.refunded_minor_of[order_id] = self.refunded_minor_of.get(order_id, 0) + amount_minor
 
     def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
         """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
@@ -303,6 +316,7 @@ class Ledger:
             self._post(CHARGEBACK_FEES, currency, fee_minor)
         self.transactions += 1
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
+        self.charged_back_minor_of[order_id] = self.charged_back_minor_of.get(order_id, 0) + amount_minor
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
 
     def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:

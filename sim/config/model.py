@@ -382,6 +382,10 @@ class LedgerConfig(ConsumerServiceConfig):
     atomic_entries: bool = Field(
         True, description="write both entries of a transaction atomically (FLAW when false: a crash can leave one)"
     )
+    on_time_within_s: Seconds = Field(
+        60.0, alias="on_time_within", description="a payment booked later than this after it succeeded counts as "
+        "late (the late_ledger_bookings KPI)"
+    )
 
 
 class CaptureConfig(Frozen):
@@ -440,6 +444,10 @@ class RefundsConfig(Frozen):
     new_id_on_retry: bool = Field(
         False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
         "after a lost reply the buyer is refunded twice"
+    )
+    book_on: Literal["confirmation", "request"] = Field(
+        "confirmation", description="book a refund in the ledger and the wallet when the PSP confirms it, or (FLAW) "
+        "when we ask for it: a refund the PSP declines, or we give up on, is in the ledger but never happened"
     )
     extra_captures_every_s: Seconds | None = Field(
         None, alias="extra_captures_every", gt=0,

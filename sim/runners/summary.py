@@ -80,6 +80,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
         "reconciliation_minor": recon.amounts() if recon else None,
+        "late_ledger_bookings": world.ledger.late_bookings,
         "services": services,
         "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
         **_recovery(world),
