@@ -22,7 +22,7 @@ from sim.components.fees import Fees
 from sim.components.fx import FxRates
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
-from sim.components.ledger import Ledger
+from sim.components.ledger import PSP_CLEARING, Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.nightly_reconciliation import NightlyReconciliation
 from sim.components.outbox import OutboxRelay
@@ -319,7 +319,12 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         # FX: the ledger converts, the PSP settles daily (off, or one currency: nothing added)
         ledger.fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))
         ledger.fx_revalue = model.fx.revalue_at_settlement
-        world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics)
+    if model.ledger.psp_clearing_deadline_s is not None:  # captures in PSP clearing until settled
+        ledger.clearing_open, ledger.capture_account = {}, PSP_CLEARING
+        ledger.clearing_days, ledger.clearing_cutoff_s = model.psp.settlement_days, model.psp.settlement_cutoff_s
+    if ledger.fx is not None or ledger.clearing_open is not None:  # the PSPs pay their settlement days
+        world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics,
+                                        book=model.ledger.import_settlements)
         world.settlements.start()
     if model.reconciliation.enabled and model.reconciliation.every_s is not None:  # nightly reconciliation
         world.nightly = NightlyReconciliation(env, model.reconciliation, [p for p in (psp, secondary) if p is not None],

@@ -168,6 +168,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
                     "provider": {"error_probability": 0.2, "reply_lost_probability": 0.3}},
     }, "faults": [{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "40s", "probability": 0.3}]},
     "fx": {"overrides": _FX},
+    # PSP clearing: the day closing 30 s in, paid at once, each capture's entry due closed 30 s later
+    "psp_clearing": {"overrides": {"psp.settlement_cutoff": "30s", "psp.settlement_days": 0,
+                                   "ledger.psp_clearing_deadline": "30s"}},
     # reconciliation during the run: the day closing 30 s in, runs from a minute on, every 30 s
     "nightly": {"overrides": {"psp.settlement_cutoff": "30s", "reconciliation.first_run": "60s",
                               "reconciliation.every": "30s"}},
@@ -210,7 +213,8 @@ CONTEXT_OF: dict[str, str] = {
     "psp.settlement_cutoff": "clock_skew",
     "capture.": "delayed_capture",
     "refunds.": "money_flows", "chargebacks.": "money_flows", "payouts.": "money_flows", "fees.": "money_flows",
-    "fx.": "fx", "psp.settlement_days": "fx", "reconciliation.every": "nightly", "reconciliation.first_run": "nightly", "secondary_psp.settlement_days": "fx_dual_psp",
+    "fx.": "fx", "psp.settlement_days": "fx", "reconciliation.every": "nightly", "reconciliation.first_run": "nightly",
+    "ledger.psp_clearing_deadline": "psp_clearing", "ledger.import_settlements": "psp_clearing", "secondary_psp.settlement_days": "fx_dual_psp",
 }
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 
@@ -285,6 +289,7 @@ CHANGES: dict[str, Any] = {
     "fx.settlement_currency": None,
     "psp.settlement_days": 1,
     "ledger.on_time_within": "1s",  # the ledger's crash in the busy run delays bookings by seconds
+    "ledger.psp_clearing_deadline": None,  # off: captures straight to the PSP receivable, no settlement
     "secondary_psp.settlement_days": 1,
 }
 """Changed values where the rule from the type would say nothing (None, a value that changes nothing)."""

@@ -16,6 +16,7 @@ that conversion and what it paid is booked to FX gains/losses.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Generator
 
 import simpy
@@ -23,6 +24,7 @@ import simpy
 from sim.components.stations import DelayStation
 from sim.kernel.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.psp import DAY_S
 from sim.components.fees import Fees
 from sim.components.fx import FxRates, convert_minor
 from sim.config.distributions import make_sampler
@@ -46,6 +48,9 @@ FX_CONVERSION = -6
 presentment currency and leaves it in the settlement currency, so each currency balances."""
 FX_GAINS_LOSSES = -7
 """Account id of FX gains (credits) and losses (debits), in the settlement currency."""
+PSP_CLEARING = -8
+"""Account id of captures booked and not yet paid by the PSP's settlement (``ledger.psp_clearing_deadline``
+set): each capture's entry must be closed by its settlement within a deadline."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -104,6 +109,16 @@ class Ledger:
         """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
         self.charged_back_minor_of: dict[int, int] = {}
         """Per disputed order: chargebacks booked, less disputes won back."""
+        self.clearing_open: dict[int, list] | None = None
+        """With PSP clearing (set by the world): per booked capture not yet settled, [presentment
+        amount still open, when its clearing entry is due closed]; None: captures go straight to
+        the PSP receivable."""
+        self.capture_account = PSP_RECEIVABLE
+        """Where a payment's captured amount is booked: the PSP receivable, or PSP clearing."""
+        self.clearing_days = 0
+        self.clearing_cutoff_s = 0.0
+        self.clearing_closed = 0
+        """Captures whose clearing entry the settlement closed."""
         self.late_after_s = cfg.on_time_within_s
         self.late_bookings = 0
         """Payments booked more than ``late_after_s`` after the order succeeded (timeliness)."""
@@ -127,7 +142,7 @@ class Ledger:
             return
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
-        self._receivable(orders.currency[order_id], orders.amount_minor[order_id])
+        self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
         half = (order_id, self.env.now)
         self.unbalanced.append(half)
         yield sleep(self.env, self._latency_s())
@@ -141,8 +156,8 @@ class Ledger:
         once per payment, and each call it made cost a Python frame."""
         orders = self.orders
         currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
-        if self.fx is not None and currency != self.fx.settlement:
-            self._post_converted(order_id, receivable_posted)
+        if self.clearing_open is not None or (self.fx is not None and currency != self.fx.settlement):
+            self._post_slow(order_id, receivable_posted)
             return
         balances = self.balances
         if receivable_posted:
@@ -175,19 +190,26 @@ class Ledger:
             self.on_booked(order_id, amount)
         record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
-    def _post_converted(self, order_id: int, receivable_posted: bool) -> None:
-        """:meth:`post_transaction` of a payment in a currency the PSP converts: the same entries,
-        the receivable ones through the FX conversion account at the rate of now."""
+    def _post_slow(self, order_id: int, receivable_posted: bool) -> None:
+        """:meth:`post_transaction` with FX or PSP clearing: the same entries, the receivable ones
+        through the FX conversion account at the rate of now (a payment the PSP converts), the
+        captured amount to PSP clearing (when on), opening its clearing entry."""
         orders = self.orders
         currency, amount, seller = orders.currency[order_id], orders.amount_minor[order_id], orders.seller[order_id]
         if not receivable_posted:
-            self._receivable(currency, amount)
+            self._receivable(currency, amount, self.capture_account)
         if self.fees is None:
             self._post(seller, currency, -amount)
         else:
             self._post_fees(seller, currency, amount)
-        if order_id not in self.fx_booked:
-            self.fx_booked[order_id] = [self.fx.rate(currency, self.env.now), amount]
+        now = self.env.now
+        if self.fx is not None and currency != self.fx.settlement and order_id not in self.fx_booked:
+            self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
+        clearing = self.clearing_open
+        if clearing is not None and order_id not in clearing:
+            day = math.floor((now - self.clearing_cutoff_s) / DAY_S)  # paid at the start of day + 1 + N
+            due = self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
+            clearing[order_id] = [amount, due]
         self.transactions += 1
         if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
             self.late_bookings += 1
@@ -196,18 +218,46 @@ class Ledger:
             self.on_booked(order_id, amount)
         record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
 
-    def _receivable(self, currency: int, amount_minor: int) -> None:
-        """Change what the PSP holds for us by ``amount_minor`` of ``currency``: in that currency,
-        or with FX converted into the settlement currency at the rate of now (conversion account
-        debited in the presentment currency, credited in the settlement currency)."""
+    def _receivable(self, currency: int, amount_minor: int, account: int = PSP_RECEIVABLE) -> None:
+        """Change what the PSP holds for us (``account``: the receivable, or PSP clearing for a
+        capture not settled yet) by ``amount_minor`` of ``currency``: in that currency, or with FX
+        converted into the settlement currency at the rate of now (conversion account debited in the
+        presentment currency, credited in the settlement currency)."""
         fx = self.fx
         if fx is None or currency == fx.settlement:
-            self._post(PSP_RECEIVABLE, currency, amount_minor)
+            self._post(account, currency, amount_minor)
             return
         converted = fx.convert(currency, amount_minor, self.env.now)
         self._post(FX_CONVERSION, currency, amount_minor)
         self._post(FX_CONVERSION, fx.settlement, -converted)
-        self._post(PSP_RECEIVABLE, fx.settlement, converted)
+        self._post(account, fx.settlement, converted)
+
+    def post_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
+        """The PSP paid a capture of ``amount_minor`` (presentment) at ``rate`` (its conversion; 1
+        in the settlement currency): close its clearing entry (PSP clearing → receivable, when on)
+        and, converted, book the FX difference (:meth:`post_fx_settlement`). Returns (what the ledger
+        carries for it, what the PSP paid) in settlement minor units, or None for a capture the
+        ledger did not book (a duplicate, or not booked yet: reconciliation's business)."""
+        clearing = self.clearing_open
+        converted = self.fx is not None and currency != self.fx.settlement
+        if clearing is None:
+            return self.post_fx_settlement(order_id, amount_minor, currency, rate) if converted else None
+        item = clearing.get(order_id)
+        if item is None:
+            return None
+        part = min(amount_minor, item[0])
+        item[0] -= part
+        if item[0] <= 0:
+            del clearing[order_id]
+            self.clearing_closed += 1
+        account_currency = self.fx.settlement if converted else currency
+        carried = convert_minor(part, self.fx_booked[order_id][0]) if converted else part
+        self._post(PSP_CLEARING, account_currency, -carried)
+        self._post(PSP_RECEIVABLE, account_currency, carried)
+        self.transactions += 1
+        if not converted:
+            return carried, carried
+        return self.post_fx_settlement(order_id, part, currency, rate)
 
     def post_fx_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
         """The PSP settled a capture of ``amount_minor`` (presentment) of a converted order at
@@ -249,7 +299,7 @@ class Ledger:
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._receivable(currency, -amount)
+            self._receivable(currency, -amount, self.capture_account)
             if self.fees is not None and self.fees.on:
                 self._post_fees(seller, currency, -amount)
             else:

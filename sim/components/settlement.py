@@ -2,9 +2,11 @@
 moves a capture across the cut-off) are paid ``settlement_days`` after the day closed, converted
 into the settlement currency at the rate of that moment, and the ledger books what it was paid.
 
-Runs only with FX on (one wake-up per day at the cut-off: no event per payment). The PSP pays the
-gross amount of each capture (its fees invoiced apart); a capture in the settlement currency is
-paid as captured.
+Runs only with FX on or PSP clearing on (one wake-up per day at the cut-off: no event per payment).
+The PSP pays the gross amount of each capture (its fees invoiced apart); a capture in the
+settlement currency (or any capture, without FX) is paid as captured. With PSP clearing, the
+ledger closes each capture's clearing entry against what was paid for it (unless the FLAW
+``ledger.import_settlements: false``).
 """
 
 from __future__ import annotations
@@ -44,13 +46,15 @@ class Settlements:
     """The PSPs' daily settlement of captures, in the settlement currency (each PSP by its own
     cut-off and ``settlement_days``)."""
 
-    def __init__(self, env: "simpy.Environment", psps: "list[Psp]", fx: "FxRates", ledger: "Ledger",
-                 metrics: "Metrics") -> None:
+    def __init__(self, env: "simpy.Environment", psps: "list[Psp]", fx: "FxRates | None", ledger: "Ledger",
+                 metrics: "Metrics", book: bool = True) -> None:
         self.env = env
         self.psps = psps
         self.fx = fx
         self.ledger = ledger
         self.metrics = metrics
+        self.book = book
+        """The ledger is told of each settlement (False: the FLAW ``ledger.import_settlements: false``)."""
         self._settled = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
         """Per PSP, per settlement-file row: paid already."""
         self.batches: list[Batch] = []
@@ -96,13 +100,16 @@ class Settlements:
         currencies = psp.settlement_column("currency")[due].tolist()
         paid_total = 0
         counters = self.metrics.counters
+        clearing, book = ledger.clearing_open is not None, self.book
         for order_id, amount, currency in zip(orders, amounts, currencies):
-            if not fx.converts(currency):
+            if fx is None or not fx.converts(currency):
                 paid_total += amount
+                if clearing and book:
+                    ledger.post_settlement(order_id, amount, currency, 1.0)
                 continue
             rate = fx.rate(currency, now)
             counters["fx.settled_conversions"] += 1
-            valued = ledger.post_fx_settlement(order_id, amount, currency, rate)
+            valued = ledger.post_settlement(order_id, amount, currency, rate) if book else None
             if valued is None:
                 paid_total += fx.convert(currency, amount, now)
                 continue

@@ -386,6 +386,16 @@ class LedgerConfig(ConsumerServiceConfig):
         60.0, alias="on_time_within", description="a payment booked later than this after it succeeded counts as "
         "late (the late_ledger_bookings KPI)"
     )
+    psp_clearing_deadline_s: Seconds | None = Field(
+        None, alias="psp_clearing_deadline", gt=0, description="book captured amounts to a PSP clearing account that "
+        "the PSP's settlement (psp.settlement_days after the cut-off) closes, each capture's entry within this long "
+        "after its settlement was due (the psp_clearing_closed oracle); null = straight to the PSP receivable, no "
+        "settlement simulated"
+    )
+    import_settlements: bool = Field(
+        True, description="with PSP clearing: book each settlement the PSP pays against its captures' clearing "
+        "entries; FLAW when false, the clearing entries never close and an unpaid capture cannot be told from a paid one"
+    )
 
 
 class CaptureConfig(Frozen):
@@ -633,6 +643,9 @@ class SystemModel(Frozen):
     def _policies_fit_wiring(self) -> "SystemModel":
         if self.executor.retry_topics.enabled and self.wiring != "async":
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
+        if self.capture.mode == "delayed" and self.ledger.psp_clearing_deadline_s is not None:
+            raise ValueError("ledger.psp_clearing_deadline is modelled with capture.mode automatic only (a delayed "
+                             "capture's settlement date is not known when the payment is booked)")
         if self.capture.mode == "delayed" and self.secondary_psp is not None:
             raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
         return self

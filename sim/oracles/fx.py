@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def fx_settled(world: "World") -> list[Violation]:
     settlements = world.settlements
-    if settlements is None:
+    if settlements is None or settlements.fx is None:
         return []
     code = world.population.currencies[settlements.fx.settlement]
     violations = [

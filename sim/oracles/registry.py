@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, completeness, effects, flags, fraud, fx, liveness, money, payouts, reconciled, slo
+from sim.oracles import card_data, clearing, completeness, effects, flags, fraud, fx, liveness, money, payouts, reconciled, slo
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "no_double_payout": (payouts.no_double_payout,
                          "one transfer per payout, and no seller paid more than the ledger paid out"),
     "clearing_closed": (payouts.clearing_closed, "every payout's clearing entry closed within its deadline"),
+    "psp_clearing_closed": (clearing.psp_clearing_closed,
+                            "with PSP clearing on, every capture's clearing entry closed by its settlement within its deadline"),
     "ledger_complete": (completeness.ledger_complete,
                         "every capture, refund, chargeback and payout outside has its ledger event, and every "
                         "ledger event its counterpart outside"),
