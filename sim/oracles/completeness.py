@@ -1,10 +1,12 @@
 """Completeness both ways: every capture, refund, chargeback and payout outside (at the bank, the
 PSP or the payout provider) has its ledger event, and every ledger event its external counterpart.
 
-Allowed for, not violations: events whose news is still on its way (a dispute notice in flight, a
-refund whose answer we have not had or gave up waiting for: reconciliation's business), extra
-captures and their refunds (never booked: no_double_charge and reconciliation see them), and
-captures of orders that are not SUCCESS (charged but failed: a reconciliation bucket).
+It runs after reconciliation, whose fixes post what the ledger missed (a success event that never
+reached the ledger is booked by reconciliation: the design's way to completeness). Allowed for,
+not violations: events whose news is still on its way (a dispute notice in flight, a refund whose
+answer we have not had or gave up waiting for: reconciliation's business), extra captures and
+their refunds (never booked: no_double_charge and reconciliation see them), captures of orders
+that are not SUCCESS (charged but failed), and orders reconciliation left in a bucket for a human.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
 from sim.components.refunds import FAILED, GAVE_UP, REFUNDED, WAITING
 from sim.domain.orders import OrderState
 from sim.oracles.base import Violation
@@ -23,12 +26,13 @@ if TYPE_CHECKING:
 _SUCCESS = int(OrderState.SUCCESS)
 
 
-def ledger_complete(world: "World") -> list[Violation]:
-    return _captures(world) + _refunds(world) + _chargebacks(world) + _payouts(world)
+def ledger_complete(world: "World", recon: ReconciliationReport | None = None) -> list[Violation]:
+    return _captures(world, recon) + _refunds(world) + _chargebacks(world) + _payouts(world)
 
 
-def _captures(world: "World") -> list[Violation]:
-    """SUCCESS orders the bank authorised have a booking; booked orders were authorised."""
+def _captures(world: "World", recon: ReconciliationReport | None) -> list[Violation]:
+    """SUCCESS orders the bank authorised have a booking; booked orders were authorised (but for
+    orders reconciliation left to a human)."""
     orders, truth, ledger = world.orders, world.truth, world.ledger
     count = len(orders)
     held = np.zeros(count, dtype=bool)
@@ -39,14 +43,15 @@ def _captures(world: "World") -> list[Violation]:
     shared = min(count, len(ledger.recorded))
     booked[:shared] = np.frombuffer(bytes(ledger.recorded[:shared]), dtype=np.uint8) > 0
     success = np.frombuffer(bytes(orders.state), dtype=np.uint8)[:count] == _SUCCESS
+    flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
     violations = [
         Violation("ledger_complete", f"order {o}: the bank took the payment, the order is SUCCESS, the ledger has no "
                   "booking of it", [o])
-        for o in np.nonzero(held & success & ~booked)[0].tolist()
+        for o in np.nonzero(held & success & ~booked)[0].tolist() if o not in flagged
     ]
     violations += [
         Violation("ledger_complete", f"order {o}: booked in the ledger, never authorised at the bank", [o])
-        for o in np.nonzero(booked & ~held)[0].tolist()
+        for o in np.nonzero(booked & ~held)[0].tolist() if o not in flagged
     ]
     return violations
 

@@ -36,9 +36,6 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "clearing_closed": (payouts.clearing_closed, "every payout's clearing entry closed within its deadline"),
     "psp_clearing_closed": (clearing.psp_clearing_closed,
                             "with PSP clearing on, every capture's clearing entry closed by its settlement within its deadline"),
-    "ledger_complete": (completeness.ledger_complete,
-                        "every capture, refund, chargeback and payout outside has its ledger event, and every "
-                        "ledger event its counterpart outside"),
     "fx_settled": (fx.fx_settled, "every converted capture the PSP settled is carried in the ledger at what the "
                    "PSP paid (FX gain or loss booked)"),
     "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
@@ -47,6 +44,9 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {
+    "ledger_complete": (completeness.ledger_complete,
+                        "after reconciliation, every capture, refund, chargeback and payout outside has its ledger "
+                        "event, and every ledger event its counterpart outside"),
     "charged_iff_succeeded": (reconciled.charged_iff_succeeded,
                               "after reconciliation, captured iff SUCCESS, except breaks left in a bucket; "
                               "none FAILED while its bank has not answered"),
