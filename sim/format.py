@@ -111,3 +111,12 @@ def setting(x, unit: str = "") -> str:
     if isinstance(x, (int, float)):
         return duration(float(x)) if unit == "s" else number(x) + (f" {unit}" if unit else "")
     return str(x)
+
+
+def money(amount_minor: int, currency: str) -> str:
+    """An amount in integer minor units as people read it: ``money(123450, "EUR")`` is
+    "1,234.50 EUR" (the currency's own number of decimals, from Babel's CLDR data: "1,234 JPY")."""
+    from babel.numbers import format_currency, get_currency_precision
+
+    major = amount_minor / 10 ** get_currency_precision(currency)
+    return format_currency(major, currency, format="#,##0.00 \u00a4\u00a4", locale="en_US")

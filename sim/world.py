@@ -19,10 +19,12 @@ from sim.components.database import Database
 from sim.components.dlq import DeadLetterQueue
 from sim.components.executor import Executor
 from sim.components.fees import Fees
+from sim.components.fx import FxRates
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
-from sim.components.ledger import Ledger
+from sim.components.ledger import PSP_CLEARING, Ledger
 from sim.components.monitor import InFlightMonitor
+from sim.components.nightly_reconciliation import NightlyReconciliation
 from sim.components.outbox import OutboxRelay
 from sim.components.outcomes import Outcomes
 from sim.components.payout_provider import PayoutProvider
@@ -35,6 +37,7 @@ from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
 from sim.components.secondary_psp import build_secondary_psp
+from sim.components.settlement import Settlements
 from sim.components.stations import DelayStation, SlotStation
 from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
@@ -125,6 +128,10 @@ class World:
     payout_provider: PayoutProvider | None = None
     psp_operations: PspOperations | None = None
     """The PSP's capture, void and refund API."""
+    settlements: Settlements | None = None
+    """The PSPs' daily settlement in one currency, when FX is on (``fx.settlement_currency``)."""
+    nightly: NightlyReconciliation | None = None
+    """Reconciliation on a schedule during the run (``reconciliation.every``)."""
 
     @property
     def stations(self) -> dict[str, "DelayStation | SlotStation"]:
@@ -309,6 +316,21 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     )
     if model.refunds.extra_captures_every_s is not None:
         refunds.start_sweeps(world.settlement_file())
+    if any(code != model.fx.settlement_currency for code in population.currencies) and model.fx.settlement_currency:
+        # FX: the ledger converts, the PSP settles daily (off, or one currency: nothing added)
+        ledger.fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))
+        ledger.fx_revalue = model.fx.revalue_at_settlement
+    if model.ledger.psp_clearing_deadline_s is not None:  # captures in PSP clearing until settled
+        ledger.clearing_open, ledger.capture_account = {}, PSP_CLEARING
+        ledger.clearing_days, ledger.clearing_cutoff_s = model.psp.settlement_days, model.psp.settlement_cutoff_s
+    if ledger.fx is not None or ledger.clearing_open is not None:  # the PSPs pay their settlement days
+        world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics,
+                                        book=model.ledger.import_settlements)
+        world.settlements.start()
+    if model.reconciliation.enabled and model.reconciliation.every_s is not None:  # nightly reconciliation
+        world.nightly = NightlyReconciliation(env, model.reconciliation, [p for p in (psp, secondary) if p is not None],
+                                              orders, ledger, wallet, refunds, capturer, world.settlements, metrics)
+        world.nightly.start()
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))
     return world

@@ -97,6 +97,10 @@ _GROWING = {"strategy": "exponential", "max_attempts": 3, "base": "50ms"}
 _MONEY_RETRY = {"strategy": "exponential", "max_attempts": 3, "base": "1s"}
 """Retries of captures, refunds and payouts that give up within the run (their defaults last an hour)."""
 
+_FX = {"fx": {"settlement_currency": "EUR", "rates": {"USD": 0.92}, "volatility_per_day": 0.05, "step": "10s"},
+       "psp.settlement_cutoff": "60s", "psp.settlement_days": 0}
+"""USD payments settled in EUR, the rate moving every 10 s, the day closing a minute in and paid at once."""
+
 CONTEXTS: dict[str, dict[str, Any]] = {
     "base": {},
     "tight_front": {"overrides": _TIGHT_FRONT, "faults": _SLOW[:1]},
@@ -172,7 +176,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
                     "clearing_deadline": "30s", "retry": _MONEY_RETRY,
                     "provider": {"error_probability": 0.2, "reply_lost_probability": 0.3}},
     }, "faults": [{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "40s", "probability": 0.3}]},
+    "fx": {"overrides": _FX},
+    # PSP clearing: the day closing 30 s in, paid at once, each capture's entry due closed 30 s later
+    "psp_clearing": {"overrides": {"psp.settlement_cutoff": "30s", "psp.settlement_days": 0,
+                                   "ledger.psp_clearing_deadline": "30s"}},
+    # reconciliation during the run: the day closing 30 s in, runs from a minute on, every 30 s
+    "nightly": {"overrides": {"psp.settlement_cutoff": "30s", "reconciliation.first_run": "60s",
+                              "reconciliation.every": "30s"}},
 }
+CONTEXTS["fx_dual_psp"] = {**CONTEXTS["dual_psp"], "overrides": {**CONTEXTS["dual_psp"]["overrides"], **_FX,
+                                                                  "secondary_psp.settlement_cutoff": "60s",
+                                                                  "secondary_psp.settlement_days": 0}}
 """Context name → ``overrides`` (model values), ``workload`` (changed workload keys), ``faults`` (added to
 the busy scenario's) and ``drop`` (``kind:target`` of the busy scenario's faults its model cannot have)."""
 
@@ -211,6 +225,8 @@ CONTEXT_OF: dict[str, str] = {
     "psp.settlement_cutoff": "clock_skew",
     "capture.": "delayed_capture",
     "refunds.": "money_flows", "chargebacks.": "money_flows", "payouts.": "money_flows", "fees.": "money_flows",
+    "fx.": "fx", "psp.settlement_days": "fx", "reconciliation.every": "nightly", "reconciliation.first_run": "nightly",
+    "ledger.psp_clearing_deadline": "psp_clearing", "ledger.import_settlements": "psp_clearing", "secondary_psp.settlement_days": "fx_dual_psp",
 }
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 
@@ -281,6 +297,12 @@ CHANGES: dict[str, Any] = {
     "refunds.retry.cap": "1500ms",
     "payouts.retry.cap": "1500ms",
     "refunds.extra_captures_every": "20s",
+    # FX: off, a day later
+    "fx.settlement_currency": None,
+    "psp.settlement_days": 1,
+    "ledger.on_time_within": "1s",  # the ledger's crash in the busy run delays bookings by seconds
+    "ledger.psp_clearing_deadline": None,  # off: captures straight to the PSP receivable, no settlement
+    "secondary_psp.settlement_days": 1,
 }
 """Changed values where the rule from the type would say nothing (None, a value that changes nothing)."""
 

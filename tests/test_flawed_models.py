@@ -42,6 +42,9 @@ FLAWS = {
     "ledger-non-atomic-entries": ("ledger_balanced", {"ledger.atomic_entries": True}),
     "ledger-legs-not-atomic": ("ledger_balanced", {"ledger.atomic_entries": True}),
     "payouts-never-reconciled": ("clearing_closed", {"payouts.check_report": True}),
+    "fx-not-revalued": ("fx_settled", {"fx.revalue_at_settlement": True}),
+    "refund-booked-on-request": ("ledger_complete", {"refunds.book_on": "confirmation"}),
+    "settlements-never-imported": ("psp_clearing_closed", {"ledger.import_settlements": True}),
 }
 SEEDS = range(1) if os.environ.get("CI") else range(5)
 """Seeds the every-seed test runs: 0 to 4 locally, only 0 in CI (modest)."""

@@ -122,9 +122,10 @@ def _tables(markdown: str) -> list[list[str]]:
 def test_summary_md_tables_are_separate_and_whole(piped_run):
     _, out, _ = piped_run
     md = (out / "summary.md").read_text()
-    verdicts, kpis, recovery = _tables(md)
+    verdicts, kpis, money, recovery = _tables(md)
     assert verdicts[0] == "check" and "no_double_charge" in verdicts and "expect stuck == 0" in verdicts
     assert kpis[0] == "KPI" and "success rate" in kpis and len(kpis) == 1 + len(KPIS)
+    assert money[0] == "money" and "captured twice (money taken twice)" in money
     assert recovery[0] == "fault" and recovery[1].startswith("#0 psp_outage")
 
 

@@ -55,6 +55,8 @@ class Chargebacks:
         self.unnoticed_minor = 0
         """Moved at the bank, not yet told to the platform (notices in flight): the ledger cannot
         know it yet."""
+        self.unnoticed_of: dict[int, int] = {}
+        """The same per order (entries at 0 removed): the completeness oracle allows for them."""
 
     def on_capture(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
         """The bank captured ``amount_minor`` from ``buyer``: one draw says whether it is disputed."""
@@ -67,6 +69,7 @@ class Chargebacks:
         self.truth.record_chargeback(order_id, amount_minor, currency)
         self._counters["chargebacks.disputed"] += 1
         self.unnoticed_minor += amount_minor
+        self._unnoticed(order_id, amount_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, amount_minor, self.cfg.fee_minor))
         won = self._decisions.random() < self.cfg.win_probability
         call_after(self.env, self._resolution(), partial(self._resolve, order_id, buyer, amount_minor, currency, won))
@@ -79,6 +82,7 @@ class Chargebacks:
         self.balances[buyer] -= amount_minor
         self.truth.record_chargeback(order_id, -amount_minor, currency)
         self.unnoticed_minor -= amount_minor
+        self._unnoticed(order_id, -amount_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, -amount_minor, 0))
 
     def _book(self, order_id: int, amount_minor: int, fee_minor: int, _event: object) -> None:
@@ -86,5 +90,13 @@ class Chargebacks:
         dispute) and book the fee."""
         self.booked[order_id] = self.booked.get(order_id, 0) + (1 if amount_minor > 0 else -1)
         self.unnoticed_minor -= amount_minor
+        self._unnoticed(order_id, -amount_minor)
         self.ledger.post_chargeback(order_id, amount_minor, fee_minor)
         self.wallet.take_back(order_id, amount_minor)
+
+    def _unnoticed(self, order_id: int, amount_minor: int) -> None:
+        left = self.unnoticed_of.get(order_id, 0) + amount_minor
+        if left:
+            self.unnoticed_of[order_id] = left
+        else:
+            self.unnoticed_of.pop(order_id, None)

@@ -7,10 +7,16 @@ with fees, the platform's commission (credit ``platform_revenue``) and the PSP's
 authorisations never captured and payouts are transactions of their own.
 Balances are kept per account and currency; entries are counted, not stored (append-only in
 spirit, constant memory). Dedupe is by event id (the order id).
+
+With FX (``fx`` set), what the PSP holds for us is in the settlement currency: every receivable
+entry of a payment in another currency goes through the FX conversion account at the rate of the
+moment (presentment in, settlement out), and when the PSP settles a capture the difference between
+that conversion and what it paid is booked to FX gains/losses.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Generator
 
 import simpy
@@ -18,7 +24,9 @@ import simpy
 from sim.components.stations import DelayStation
 from sim.kernel.scheduling import sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
+from sim.components.psp import DAY_S
 from sim.components.fees import Fees
+from sim.components.fx import FxRates, convert_minor
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
 from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
@@ -35,6 +43,14 @@ PSP_FEES = -3
 """Account id of the PSP's fees per capture (an expense)."""
 PAYOUT_CLEARING = -5
 """Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
+FX_CONVERSION = -6
+"""Account id of currency conversion (one per currency): a converted amount enters it in the
+presentment currency and leaves it in the settlement currency, so each currency balances."""
+FX_GAINS_LOSSES = -7
+"""Account id of FX gains (credits) and losses (debits), in the settlement currency."""
+PSP_CLEARING = -8
+"""Account id of captures booked and not yet paid by the PSP's settlement (``ledger.psp_clearing_deadline``
+set): each capture's entry must be closed by its settlement within a deadline."""
 
 EFFECTS_GROWTH = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
@@ -78,6 +94,34 @@ class Ledger:
         authorisation: the refund service decides then whether it will be refunded)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
+        self.fx: "FxRates | None" = None
+        """The FX rate series, set by the world when payments settle in one currency; None: no FX."""
+        self.fx_revalue = True
+        """Book the settlement difference of a converted capture (False: the FLAW of not doing so)."""
+        self.fx_booked: dict[int, list] = {}
+        """Per converted order: [rate the ledger booked it at, presentment amount not yet settled]."""
+        self.fx_carried_minor = 0
+        """What the ledger carries for the converted captures the PSP settled (settlement currency):
+        its conversion at booking plus the differences it booked."""
+        self.fx_result_minor = 0
+        """FX gains less losses booked (settlement minor units)."""
+        self.refunded_minor_of: dict[int, int] = {}
+        """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
+        self.charged_back_minor_of: dict[int, int] = {}
+        """Per disputed order: chargebacks booked, less disputes won back."""
+        self.clearing_open: dict[int, list] | None = None
+        """With PSP clearing (set by the world): per booked capture not yet settled, [presentment
+        amount still open, when its clearing entry is due closed]; None: captures go straight to
+        the PSP receivable."""
+        self.capture_account = PSP_RECEIVABLE
+        """Where a payment's captured amount is booked: the PSP receivable, or PSP clearing."""
+        self.clearing_days = 0
+        self.clearing_cutoff_s = 0.0
+        self.clearing_closed = 0
+        """Captures whose clearing entry the settlement closed."""
+        self.late_after_s = cfg.on_time_within_s
+        self.late_bookings = 0
+        """Payments booked more than ``late_after_s`` after the order succeeded (timeliness)."""
 
     def _post(self, account: int, currency: int, amount_minor: int) -> None:
         key = (account, currency)
@@ -98,7 +142,7 @@ class Ledger:
             return
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
-        self._post(PSP_RECEIVABLE, orders.currency[order_id], orders.amount_minor[order_id])
+        self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
         half = (order_id, self.env.now)
         self.unbalanced.append(half)
         yield sleep(self.env, self._latency_s())
@@ -112,6 +156,9 @@ class Ledger:
         once per payment, and each call it made cost a Python frame."""
         orders = self.orders
         currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
+        if self.clearing_open is not None or (self.fx is not None and currency != self.fx.settlement):
+            self._post_slow(order_id, receivable_posted)
+            return
         balances = self.balances
         if receivable_posted:
             self.entries += 1
@@ -136,10 +183,115 @@ class Ledger:
             balances[key] -= fee
             self.entries += 3 if commission else 2
         self.transactions += 1
+        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+            self.late_bookings += 1
         recorded = self.recorded
         if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
             self.on_booked(order_id, amount)
         record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+
+    def _post_slow(self, order_id: int, receivable_posted: bool) -> None:
+        """:meth:`post_transaction` with FX or PSP clearing: the same entries, the receivable ones
+        through the FX conversion account at the rate of now (a payment the PSP converts), the
+        captured amount to PSP clearing (when on), opening its clearing entry."""
+        orders = self.orders
+        currency, amount, seller = orders.currency[order_id], orders.amount_minor[order_id], orders.seller[order_id]
+        if not receivable_posted:
+            self._receivable(currency, amount, self.capture_account)
+        if self.fees is None:
+            self._post(seller, currency, -amount)
+        else:
+            self._post_fees(seller, currency, amount)
+        now = self.env.now
+        if self.fx is not None and currency != self.fx.settlement and order_id not in self.fx_booked:
+            self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
+        clearing = self.clearing_open
+        if clearing is not None and order_id not in clearing:
+            day = math.floor((now - self.clearing_cutoff_s) / DAY_S)  # paid at the start of day + 1 + N
+            due = self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
+            clearing[order_id] = [amount, due]
+        self.transactions += 1
+        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+            self.late_bookings += 1
+        recorded = self.recorded
+        if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
+            self.on_booked(order_id, amount)
+        record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+
+    def _receivable(self, currency: int, amount_minor: int, account: int = PSP_RECEIVABLE) -> None:
+        """Change what the PSP holds for us (``account``: the receivable, or PSP clearing for a
+        capture not settled yet) by ``amount_minor`` of ``currency``: in that currency, or with FX
+        converted into the settlement currency at the rate of now (conversion account debited in the
+        presentment currency, credited in the settlement currency)."""
+        fx = self.fx
+        if fx is None or currency == fx.settlement:
+            self._post(account, currency, amount_minor)
+            return
+        converted = fx.convert(currency, amount_minor, self.env.now)
+        self._post(FX_CONVERSION, currency, amount_minor)
+        self._post(FX_CONVERSION, fx.settlement, -converted)
+        self._post(account, fx.settlement, converted)
+
+    def post_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
+        """The PSP paid a capture of ``amount_minor`` (presentment) at ``rate`` (its conversion; 1
+        in the settlement currency): close its clearing entry (PSP clearing → receivable, when on)
+        and, converted, book the FX difference (:meth:`post_fx_settlement`). Returns (what the ledger
+        carries for it, what the PSP paid) in settlement minor units, or None for a capture the
+        ledger did not book (a duplicate, or not booked yet: reconciliation's business)."""
+        clearing = self.clearing_open
+        converted = self.fx is not None and currency != self.fx.settlement
+        if clearing is None:
+            return self.post_fx_settlement(order_id, amount_minor, currency, rate) if converted else None
+        item = clearing.get(order_id)
+        if item is None:
+            return None
+        part = min(amount_minor, item[0])
+        item[0] -= part
+        if item[0] <= 0:
+            del clearing[order_id]
+            self.clearing_closed += 1
+        account_currency = self.fx.settlement if converted else currency
+        carried = convert_minor(part, self.fx_booked[order_id][0]) if converted else part
+        self._post(PSP_CLEARING, account_currency, -carried)
+        self._post(PSP_RECEIVABLE, account_currency, carried)
+        self.transactions += 1
+        if not converted:
+            return carried, carried
+        return self.post_fx_settlement(order_id, part, currency, rate)
+
+    def post_fx_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
+        """The PSP settled a capture of ``amount_minor`` (presentment) of a converted order at
+        ``rate``: returns (what the ledger carries for it, what the PSP paid), in settlement minor
+        units, after booking the difference to FX gains/losses (unless the FLAW
+        ``fx.revalue_at_settlement: false``). None for a capture the ledger did not book (a
+        duplicate, or one not booked yet: reconciliation's business)."""
+        booked = self.fx_booked.get(order_id)
+        if booked is None or booked[1] <= 0:
+            return None
+        part = min(amount_minor, booked[1])
+        booked[1] -= part
+        carried = convert_minor(part, booked[0])
+        paid = convert_minor(part, rate)
+        difference = paid - carried
+        if self.fx_revalue and difference:
+            settlement = self.fx.settlement
+            self._post(PSP_RECEIVABLE, settlement, difference)
+            self._post(FX_GAINS_LOSSES, settlement, -difference)
+            self.transactions += 1
+            self.fx_result_minor += difference
+            carried = paid
+        self.fx_carried_minor += carried
+        return carried, paid
+
+    def book_fx_difference(self, difference_minor: int) -> None:
+        """A compensating entry for a settlement difference the ledger did not book (reconciliation's
+        fix): the PSP receivable and the FX result move by it, in the settlement currency."""
+        settlement = self.fx.settlement
+        self._post(PSP_RECEIVABLE, settlement, difference_minor)
+        self._post(FX_GAINS_LOSSES, settlement, -difference_minor)
+        self.transactions += 1
+        self.fx_result_minor += difference_minor
+        self.fx_carried_minor += difference_minor
 
     def reverse_duplicates(self, order_id: int) -> int:
         """Compensating entries for every transaction of the order beyond the first."""
@@ -147,7 +299,7 @@ class Ledger:
         amount, currency, seller = orders.amount_minor[order_id], orders.currency[order_id], orders.seller[order_id]
         extra = self.times_recorded(order_id) - 1
         for _ in range(extra):
-            self._post(PSP_RECEIVABLE, currency, -amount)
+            self._receivable(currency, -amount, self.capture_account)
             if self.fees is not None and self.fees.on:
                 self._post_fees(seller, currency, -amount)
             else:
@@ -168,14 +320,14 @@ class Ledger:
             self._post(PLATFORM_REVENUE, currency, -commission)
         fee = fees.psp_fee_minor(amount_minor) if amount_minor > 0 else -fees.psp_fee_minor(-amount_minor)
         self._post(PSP_FEES, currency, fee)
-        self._post(PSP_RECEIVABLE, currency, -fee)
+        self._receivable(currency, -fee)
 
     def _post_give_back(self, order_id: int, amount_minor: int) -> None:
         """Take ``amount_minor`` of a payment back: out of the PSP receivable, from the seller's share
         and the platform's commission in proportion (the PSP keeps its fee)."""
         orders = self.orders
         currency, seller = orders.currency[order_id], orders.seller[order_id]
-        self._post(PSP_RECEIVABLE, currency, -amount_minor)
+        self._receivable(currency, -amount_minor)
         fees = self.fees
         if fees is not None and fees.on:
             commission = fees.commission_minor(amount_minor)
@@ -197,9 +349,11 @@ class Ledger:
             kept = amount - amount_minor
             refund = fees.psp_fee_minor(amount) - (fees.psp_fee_minor(kept) if kept > 0 else 0)
             self._post(PSP_FEES, orders.currency[order_id], -refund)
-            self._post(PSP_RECEIVABLE, orders.currency[order_id], refund)
+            self._receivable(orders.currency[order_id], refund)
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
+        if why == "refund":
+            self.refunded_minor_of[order_id] = self.refunded_minor_of.get(order_id, 0) + amount_minor
 
     def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
         """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
@@ -208,10 +362,11 @@ class Ledger:
         currency = self.orders.currency[order_id]
         self._post_give_back(order_id, amount_minor)
         if fee_minor:
-            self._post(PSP_RECEIVABLE, currency, -fee_minor)
+            self._receivable(currency, -fee_minor)
             self._post(CHARGEBACK_FEES, currency, fee_minor)
         self.transactions += 1
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
+        self.charged_back_minor_of[order_id] = self.charged_back_minor_of.get(order_id, 0) + amount_minor
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
 
     def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:
@@ -223,7 +378,7 @@ class Ledger:
             self._post(PAYOUT_CLEARING, currency, -amount_minor)
         elif stage == "paid":
             self._post(PAYOUT_CLEARING, currency, amount_minor)
-            self._post(PSP_RECEIVABLE, currency, -amount_minor)
+            self._receivable(currency, -amount_minor)
             self.paid_out_minor[currency] = self.paid_out_minor.get(currency, 0) + amount_minor
         else:
             self._post(PAYOUT_CLEARING, currency, amount_minor)

@@ -100,6 +100,10 @@ class Refunds:
         card_token = self.checkouts.card_token[orders.checkout_of(order_id)]
         currency = orders.currency[order_id]
         key = refund_id
+        booked_early = cfg.book_on == "request" and refund_id > 0
+        if booked_early:  # FLAW: booked before the PSP said it happened
+            self.ledger.post_reversal(order_id, amount_minor, "refund")
+            self.wallet.take_back(order_id, amount_minor)
         retrier: Retrier | None = None
         while True:
             reply = ReplyEvent(env)
@@ -111,7 +115,7 @@ class Refunds:
             if code in DEFINITE_SUCCESS:
                 self.status[refund_id] = REFUNDED
                 self._counters["refunds.refunded"] += 1
-                if refund_id > 0:  # an extra capture was never booked, nor is its refund
+                if refund_id > 0 and not booked_early:  # an extra capture was never booked, nor is its refund
                     self.ledger.post_reversal(order_id, amount_minor, "refund")
                     self.wallet.take_back(order_id, amount_minor)
                 return

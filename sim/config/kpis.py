@@ -36,6 +36,13 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("wasted_work_share", "share of all service time spent on requests whose caller had given up", "lower"),
     Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
     Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
+    Kpi("held_twice", "cart lines held twice (a hold released later)", "lower"),
+    Kpi("captured_twice_minor", "money taken twice", "lower", "minor units"),
+    Kpi("chargeback_losses_minor", "chargeback losses (amounts and fees)", "lower", "minor units"),
+    Kpi("payout_delay_s", "mean payout delay (request to transfer known)", "lower", "s"),
+    Kpi("clearing_open_past_deadline", "clearing balances open past their deadline", "lower"),
+    Kpi("recon_open_minor", "money in reconciliation breaks left by hand or unknown", "lower", "minor units"),
+    Kpi("late_ledger_bookings", "payments booked later than the ledger's on-time limit", "lower"),
 )
 """The KPIs a comparison ranks and a report shows."""
 

@@ -18,6 +18,7 @@ from sim.config.keypaths import overlapping, set_paths
 from sim.config.messages import describe, did_you_mean, valid_fields, vocabulary
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
+from sim.config.currencies import check_fx
 from sim.config.fault_targets import check_targets
 from sim.config.workload_fit import check_workload_fits
 from sim.config.graph import graph_problems
@@ -236,11 +237,13 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     model = resolve_model(model_data, scenario.overrides, doc, ("overrides",), base_dir)
     check_targets(scenario, model, doc)
     check_workload_fits(scenario, model, doc, base_dir=base_dir)
+    check_fx(scenario, model, doc)
     with_overrides = set_paths(model_data, scenario.overrides, "overrides.")
     for name, variant in scenario.variants.items():
         variant_resolved = resolve_model(with_overrides, variant, doc, ("variants", name), base_dir)
         check_targets(scenario, variant_resolved, doc, where=f" (in variant {name!r})")
         check_workload_fits(scenario, variant_resolved, doc, where=f" (in variant {name!r})", base_dir=base_dir)
+        check_fx(scenario, variant_resolved, doc, where=f" (in variant {name!r})")
     return LoadedScenario(scenario, model, str(path), model_path.as_posix(), model_data)
 
 

@@ -6,6 +6,8 @@ traffic and faults against it. Fields named ``*_s`` are seconds, ``*_minor`` int
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -328,6 +330,9 @@ class PspConfig(QueuedService):
         description="the PSP's own retries of bank errors (a layer that multiplies attempts)",
     )
     settlement_cutoff_s: Seconds = Field(0.0, alias="settlement_cutoff", description="time of day the settlement day closes")
+    settlement_days: NonNegativeInt = Field(
+        2, le=30, description="captures of a settlement day are paid this many days after the day closed (T+2)"
+    )
     api_latency: Distribution | None = Field(
         default_factory=lambda: _lognormal("10ms", "60ms"), description="the PSP's work for any request before "
         "its result (authentication, parsing, the idempotency lookup): an idempotent replay, a 409 or a status "
@@ -432,6 +437,20 @@ class LedgerConfig(ConsumerServiceConfig):
     atomic_entries: bool = Field(
         True, description="write both entries of a transaction atomically (FLAW when false: a crash can leave one)"
     )
+    on_time_within_s: Seconds = Field(
+        60.0, alias="on_time_within", description="a payment booked later than this after it succeeded counts as "
+        "late (the late_ledger_bookings KPI)"
+    )
+    psp_clearing_deadline_s: Seconds | None = Field(
+        None, alias="psp_clearing_deadline", gt=0, description="book captured amounts to a PSP clearing account that "
+        "the PSP's settlement (psp.settlement_days after the cut-off) closes, each capture's entry within this long "
+        "after its settlement was due (the psp_clearing_closed oracle); null = straight to the PSP receivable, no "
+        "settlement simulated"
+    )
+    import_settlements: bool = Field(
+        True, description="with PSP clearing: book each settlement the PSP pays against its captures' clearing "
+        "entries; FLAW when false, the clearing entries never close and an unpaid capture cannot be told from a paid one"
+    )
 
 
 class CaptureConfig(Frozen):
@@ -491,6 +510,10 @@ class RefundsConfig(Frozen):
     new_id_on_retry: bool = Field(
         False, description="FLAW when true: a retried refund gets a new refund id (a new idempotency key): "
         "after a lost reply the buyer is refunded twice"
+    )
+    book_on: Literal["confirmation", "request"] = Field(
+        "confirmation", description="book a refund in the ledger and the wallet when the PSP confirms it, or (FLAW) "
+        "when we ask for it: a refund the PSP declines, or we give up on, is in the ledger but never happened"
     )
     extra_captures_every_s: Seconds | None = Field(
         None, alias="extra_captures_every", gt=0,
@@ -573,6 +596,47 @@ class FeesConfig(Frozen):
     )
 
 
+ISO_CODE_PATTERN = r"^[A-Z]{3}$"
+
+
+class FxConfig(Frozen):
+    """Foreign exchange: buyers pay in their presentment currency (the order's), the PSP pays the
+    platform in one settlement currency. The ledger converts at the rate of the moment it books a
+    payment; the PSP converts each capture at the rate of its settlement date and pays the gross
+    amount (its fees invoiced apart); the difference is an FX gain or loss. Rates follow a seeded
+    geometric random walk. Off (no settlement currency) or with every order in the settlement
+    currency, nothing is converted and no event is added."""
+
+    settlement_currency: str | None = Field(
+        None, pattern=ISO_CODE_PATTERN, description="the currency the PSP pays the platform in (e.g. EUR); null = "
+        "no FX: each payment settles in its presentment currency"
+    )
+    rates: dict[str, float] = Field(
+        default_factory=dict, description="starting rate of each other presentment currency of the workload: "
+        "settlement-currency minor units per presentment minor unit (e.g. USD: 0.92 for EUR settlement)"
+    )
+    volatility_per_day: float = Field(
+        0.005, ge=0.0, le=0.5, description="standard deviation of the rate's log change over a day (0.005: about "
+        "EUR/USD's, 8 % a year over 252 trading days); 0 = fixed rates"
+    )
+    step_s: Seconds = Field(3600.0, alias="step", gt=0, description="the rate moves this often (hourly)")
+    revalue_at_settlement: bool = Field(
+        True, description="book the difference between the ledger's conversion and what the PSP paid to FX "
+        "gains/losses when a capture settles: FLAW when false, the ledger keeps carrying its own conversion"
+    )
+
+    @model_validator(mode="after")
+    def _rates(self) -> "FxConfig":
+        for code, rate in self.rates.items():
+            if re.fullmatch(ISO_CODE_PATTERN, code) is None:
+                raise ValueError(f"fx.rates: {code!r} is not an ISO 4217 code such as USD")
+            if not 0.0 < rate < math.inf:
+                raise ValueError(f"fx.rates.{code}: a rate must be a positive finite number, not {rate}")
+            if code == self.settlement_currency:
+                raise ValueError(f"fx.rates.{code}: the settlement currency has no rate (it is 1)")
+        return self
+
+
 class MonitorConfig(Frozen):
     """Alerts on orders stuck in a non-terminal state, and asks the PSP about them."""
 
@@ -582,8 +646,18 @@ class MonitorConfig(Frozen):
 
 
 class ReconciliationConfig(Frozen):
+    """The PSPs' settlement files against the ledger: at the end of the run, and on a schedule during
+    it (nightly by default: the settlement days the PSP has closed, matched by order and amount)."""
+
     enabled: bool = True
     auto_fix: bool = True
+    every_s: Seconds | None = Field(
+        86400.0, alias="every", gt=0, description="run reconciliation during the run this often (nightly), over the "
+        "settlement days closed since; null = only at the end of the run"
+    )
+    first_run_s: Seconds = Field(
+        7200.0, alias="first_run", description="time of the first scheduled run (02:00, after a midnight cut-off)"
+    )
     pending: Literal["leave", "fail"] = Field(
         "leave", description="an order still PENDING at reconciliation: leave it to the PSP's answer "
         "(a capture makes it SUCCESS), or (FLAW) treat it as failed"
@@ -614,6 +688,7 @@ class SystemModel(Frozen):
     chargebacks: ChargebacksConfig = Field(ChargebacksConfig(), description="disputes of captured payments")
     payouts: PayoutsConfig = Field(PayoutsConfig(), description="paying sellers out")
     fees: FeesConfig = Field(FeesConfig(), description="the PSP's fee and the platform's commission")
+    fx: FxConfig = Field(FxConfig(), description="presentment vs settlement currency, a seeded FX rate series")
     secondary_psp: SecondaryPspConfig | None = Field(
         None, description="a second PSP for fallback; absent = single PSP"
     )
@@ -625,6 +700,9 @@ class SystemModel(Frozen):
     def _policies_fit_wiring(self) -> "SystemModel":
         if self.executor.retry_topics.enabled and self.wiring != "async":
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
+        if self.capture.mode == "delayed" and self.ledger.psp_clearing_deadline_s is not None:
+            raise ValueError("ledger.psp_clearing_deadline is modelled with capture.mode automatic only (a delayed "
+                             "capture's settlement date is not known when the payment is booked)")
         if self.capture.mode == "delayed" and self.secondary_psp is not None:
             raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
         return self

@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.components.ledger import CHARGEBACK_FEES, PSP_FEES, PSP_RECEIVABLE
+from sim.components.ledger import (
+    CHARGEBACK_FEES, FX_CONVERSION, FX_GAINS_LOSSES, PSP_CLEARING, PSP_FEES, PSP_RECEIVABLE,
+)
 
-BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, PSP_FEES, CHARGEBACK_FEES})
-"""Where the ledger keeps the buyers' money: with the PSP, or paid to it as fees."""
+BUYER_MONEY_ACCOUNTS = frozenset({PSP_RECEIVABLE, PSP_CLEARING, PSP_FEES, CHARGEBACK_FEES, FX_CONVERSION, FX_GAINS_LOSSES})
+"""Where the ledger keeps the buyers' money: with the PSP (settled, or in PSP clearing), or paid to
+it as fees. With FX, the
+conversion account holds in each presentment currency what the PSP holds for us in the settlement
+currency (and there, with the FX result, nets the converted part out): each currency's sum stays
+what buyers paid in it."""
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from sim.oracles import card_data, effects, flags, fraud, liveness, money, payouts, reconciled, slo
+from sim.oracles import card_data, clearing, completeness, effects, flags, fraud, fx, liveness, money, payouts, reconciled, slo
 from sim.oracles.base import MAX_KEPT, Verdict, Violation
 
 if TYPE_CHECKING:
@@ -34,12 +34,19 @@ ALL_ORACLES: dict[str, tuple[Oracle, str]] = {
     "no_double_payout": (payouts.no_double_payout,
                          "one transfer per payout, and no seller paid more than the ledger paid out"),
     "clearing_closed": (payouts.clearing_closed, "every payout's clearing entry closed within its deadline"),
+    "psp_clearing_closed": (clearing.psp_clearing_closed,
+                            "with PSP clearing on, every capture's clearing entry closed by its settlement within its deadline"),
+    "fx_settled": (fx.fx_settled, "every converted capture the PSP settled is carried in the ledger at what the "
+                   "PSP paid (FX gain or loss booked)"),
     "fraud_exposure": (fraud.fraud_exposure, "no payment above the risk fallback limit accepted without a risk decision"),
     "slo": (slo.slo_met, "the model's service-level objectives (slo:) held: amplification, p99 latency, goodput, "
                          "time to recover, success rate"),
 }
 
 AFTER_RECONCILIATION: dict[str, tuple[ReconciledOracle, str]] = {
+    "ledger_complete": (completeness.ledger_complete,
+                        "after reconciliation, every capture, refund, chargeback and payout outside has its ledger "
+                        "event, and every ledger event its counterpart outside"),
     "charged_iff_succeeded": (reconciled.charged_iff_succeeded,
                               "after reconciliation, captured iff SUCCESS, except breaks left in a bucket; "
                               "none FAILED while its bank has not answered"),

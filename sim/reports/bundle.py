@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from sim import __version__
 from sim import format as fmt
-from sim.reports import plots, tables
+from sim.reports import money, plots, tables
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
@@ -111,6 +111,7 @@ def write_run_report(out_dir: Path, data: dict) -> None:
         context = {
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
+            "money": money.money_rows(data),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }

@@ -116,7 +116,25 @@ def kpis(data: dict) -> dict:
         "peak_psp_rate_per_s": round(max(psp, default=0) / data["series"]["bin_s"], 3),
         "peak_psp_rate_after_recovery_per_s": (max(r["peak_psp_rate_after_per_s"] for r in psp_faults)
                                                if psp_faults else None),
+        **_money_kpis(data, summary),
         **_info_kpis(data, summary, counters),
+    }
+
+
+def _money_kpis(data: dict, summary: dict) -> dict:
+    """Held twice vs captured twice, chargeback losses, payout delay, clearing past deadline,
+    reconciliation money left to people, late bookings."""
+    amounts = summary.get("reconciliation_minor") or {}
+    payouts = summary.get("payouts") or {}
+    chargebacks = summary.get("chargebacks") or {}
+    return {
+        "held_twice": summary["held_twice"],
+        "captured_twice_minor": summary["double_charged_minor"],
+        "chargeback_losses_minor": chargebacks.get("losses_minor", 0),
+        "payout_delay_s": payouts.get("mean_delay_s"),
+        "clearing_open_past_deadline": next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0),
+        "recon_open_minor": (amounts.get("by_hand", 0) + amounts.get("unknown", 0)) if amounts else None,
+        "late_ledger_bookings": summary.get("late_ledger_bookings", 0),
     }
 
 

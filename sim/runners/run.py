@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sim import __version__
+from sim.components.nightly_reconciliation import refunded_extra
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
@@ -100,7 +101,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
         recon = reconcile(
             world.settlement_file(), world.orders, world.ledger, world.wallet,
             world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
-            capture=world.capture, pending=model.reconciliation.pending,
+            capture=world.capture, pending=model.reconciliation.pending, refunded_extra=refunded_extra(world.refunds),
         )
         recon.timing += world.settlement_file().timing_differences()
     verdicts += check_reconciled(world, recon)
@@ -141,7 +142,7 @@ def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str |
         "command": reproduce_command(loaded.scenario_path, seed, variant),
         "summary": summarize(world, recon),
         "oracles": [v.to_dict() for v in verdicts],
-        "reconciliation": _recon_dict(recon),
+        "reconciliation": _recon_dict(recon, world),
         "fault_windows": [
             {"fault": w.index, "kind": w.kind, "target": w.target, "start_s": w.start_s, "end_s": w.end_s}
             for w in sorted(world.fault_windows, key=lambda w: (w.start_s, w.index))
@@ -201,13 +202,22 @@ def reproduce_command(scenario_path: str, seed: int, variant: str | None) -> str
     return command + (f" --variant {variant}" if variant else "")
 
 
-def _recon_dict(recon) -> dict | None:
+def _recon_dict(recon, world: World) -> dict | None:
     if recon is None:
         return None
-    return {
+    scheduled = {}
+    if world.nightly is not None and world.nightly.runs:  # the runs during the run, together
+        during = world.nightly.report()
+        scheduled = {"scheduled": {
+            "runs": len(world.nightly.runs), "matched": during.matched, "timing_differences_open": during.timing,
+            "timing_differences": sum(run.timing for run in world.nightly.runs),
+            "buckets": during.buckets(), "amounts_minor": during.amounts(), "kinds": during.kinds(),
+        }}
+    return {**scheduled,
         "matched": recon.matched,
         "timing_differences": recon.timing,
         "buckets": recon.buckets(),
+        "amounts_minor": recon.amounts(),
         "kinds": recon.kinds(),
         "examples": [
             {"kind": b.kind, "bucket": b.bucket, "order": b.order_id, "detail": b.detail}

@@ -76,11 +76,42 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "refunds": _refunds(world),
         "chargebacks": _chargebacks(world),
         "payouts": _payouts(world),
+        **({"fx": _fx(world)} if world.settlements is not None and world.settlements.fx is not None else {}),
+        **({"psp_clearing": _psp_clearing(world)} if world.ledger.clearing_open is not None else {}),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
         "reconciliation": recon.buckets() if recon else None,
+        "reconciliation_minor": recon.amounts() if recon else None,
+        "late_ledger_bookings": world.ledger.late_bookings,
         "services": services,
         "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
         **_recovery(world),
+    }
+
+
+def _psp_clearing(world: "World") -> dict:
+    """PSP clearing (only when on): captures whose clearing entry the settlement closed, those still
+    open, and those open past their deadline."""
+    ledger, now = world.ledger, world.env.now
+    return {
+        "closed": ledger.clearing_closed,
+        "open": len(ledger.clearing_open),
+        "open_past_deadline": sum(1 for _amount, due in ledger.clearing_open.values() if due < now),
+    }
+
+
+def _fx(world: "World") -> dict:
+    """FX (only when on): payments converted, what the PSP settled, the FX result (gains less
+    losses), all in the settlement currency's minor units."""
+    settlements, ledger = world.settlements, world.ledger
+    return {
+        "settlement_currency": world.population.currencies[settlements.fx.settlement],
+        "converted_payments": len(ledger.fx_booked),
+        "settlements": len(settlements.batches),
+        "settled_captures": sum(batch.rows for batch in settlements.batches),
+        "settled_minor": sum(batch.paid_minor for batch in settlements.batches),
+        "fx_result_minor": ledger.fx_result_minor,
+        "unbooked_differences": settlements.mismatched,
+        "unbooked_differences_minor": settlements.mismatched_minor,
     }
 
 

@@ -1,0 +1,135 @@
+"""The PSPs paying their settlement days: each day's captures (by the PSP's clock, so a clock skew
+moves a capture across the cut-off) are paid ``settlement_days`` after the day closed, converted
+into the settlement currency at the rate of that moment, and the ledger books what it was paid.
+
+Runs only with FX on or PSP clearing on (one wake-up per day at the cut-off: no event per payment).
+The PSP pays the gross amount of each capture (its fees invoiced apart); a capture in the
+settlement currency (or any capture, without FX) is paid as captured. With PSP clearing, the
+ledger closes each capture's clearing entry against what was paid for it (unless the FLAW
+``ledger.import_settlements: false``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generator
+
+import numpy as np
+
+from sim.components.psp import DAY_S
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.components.fx import FxRates
+    from sim.components.ledger import Ledger
+    from sim.components.psp import Psp
+    from sim.observe.metrics import Metrics
+
+MAX_MISMATCHES_KEPT = 20
+"""Settled captures whose ledger value differs from the payment, kept as examples."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One settlement: a PSP's days up to ``last_day`` paid at ``at_s``."""
+
+    psp: str
+    last_day: int
+    at_s: float
+    rows: int
+    paid_minor: int
+    """In the settlement currency."""
+
+
+class Settlements:
+    """The PSPs' daily settlement of captures, in the settlement currency (each PSP by its own
+    cut-off and ``settlement_days``)."""
+
+    def __init__(self, env: "simpy.Environment", psps: "list[Psp]", fx: "FxRates | None", ledger: "Ledger",
+                 metrics: "Metrics", book: bool = True) -> None:
+        self.env = env
+        self.psps = psps
+        self.fx = fx
+        self.ledger = ledger
+        self.metrics = metrics
+        self.book = book
+        """The ledger is told of each settlement (False: the FLAW ``ledger.import_settlements: false``)."""
+        self._settled = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
+        """Per PSP, per settlement-file row: paid already."""
+        self.batches: list[Batch] = []
+        self.fx_paid_minor = 0
+        """What the PSP paid for the converted captures the ledger had booked (settlement minor units)."""
+        self.mismatches: list[tuple[int, int, int, float]] = []
+        """(order, ledger carries, PSP paid, at) of settled captures valued differently (first few)."""
+        self.mismatched = 0
+        self.mismatched_minor = 0
+        self._unbooked: list[tuple[int, int]] = []
+        """(order, PSP paid − ledger carries) of differences nobody has booked yet."""
+        self.fixed: set[int] = set()
+        """Orders whose unbooked difference a reconciliation booked since."""
+
+    def start(self) -> None:
+        for psp in self.psps:
+            self.env.process(self._run(psp))
+
+    def _run(self, psp: "Psp") -> Generator["simpy.Event", None, None]:
+        """Wake at every cut-off: the PSP day ending there is closed; pay the days
+        ``settlement_days`` older."""
+        env = self.env
+        cutoff_s, days = psp.cfg.settlement_cutoff_s % DAY_S, psp.cfg.settlement_days
+        wake = 0
+        while True:
+            at = cutoff_s + wake * DAY_S
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self.settle(psp, wake - 1 - days)
+            wake += 1
+
+    def settle(self, psp: "Psp", last_day: int) -> Batch:
+        """Pay every row of ``psp`` not paid yet dated ``last_day`` or earlier, at the rate of now."""
+        fx, ledger, now = self.fx, self.ledger, self.env.now
+        days = psp.settlement_column("day")
+        settled = self._settled[psp.slots.name]
+        if len(settled) < len(days):
+            settled = self._settled[psp.slots.name] = np.concatenate([settled, np.zeros(len(days) - len(settled), dtype=bool)])
+        due = np.nonzero(~settled & (days <= last_day))[0]
+        settled[due] = True
+        orders = psp.settlement_column("order_id")[due].tolist()
+        amounts = psp.settlement_column("amount_minor")[due].tolist()
+        currencies = psp.settlement_column("currency")[due].tolist()
+        paid_total = 0
+        counters = self.metrics.counters
+        clearing, book = ledger.clearing_open is not None, self.book
+        for order_id, amount, currency in zip(orders, amounts, currencies):
+            if fx is None or not fx.converts(currency):
+                paid_total += amount
+                if clearing and book:
+                    ledger.post_settlement(order_id, amount, currency, 1.0)
+                continue
+            rate = fx.rate(currency, now)
+            counters["fx.settled_conversions"] += 1
+            valued = ledger.post_settlement(order_id, amount, currency, rate) if book else None
+            if valued is None:
+                paid_total += fx.convert(currency, amount, now)
+                continue
+            carried, paid = valued
+            paid_total += paid
+            self.fx_paid_minor += paid
+            if carried != paid:
+                self.mismatched += 1
+                self.mismatched_minor += abs(paid - carried)
+                self._unbooked.append((order_id, paid - carried))
+                if len(self.mismatches) < MAX_MISMATCHES_KEPT:
+                    self.mismatches.append((order_id, carried, paid, now))
+        batch = Batch(psp.slots.name, last_day, now, len(due), paid_total)
+        if len(due):
+            self.batches.append(batch)
+        return batch
+
+    def take_unbooked(self) -> list[tuple[int, int]]:
+        """(order, difference) of the settled captures the ledger carries at another value than the
+        PSP paid, not handed out before: a reconciliation books them (they count as fixed)."""
+        unbooked, self._unbooked = self._unbooked, []
+        self.fixed.update(order for order, _difference in unbooked)
+        return unbooked

@@ -1,0 +1,67 @@
+"""The report's money block: what happened to the money of a run, in human units ("1,234.50 EUR").
+
+Amounts summed over several currencies cannot be one currency's amount: with more than one
+currency in the workload they are shown in minor units, and a first row names the currencies summed."""
+
+from __future__ import annotations
+
+from sim import format as fmt
+
+
+def money_rows(data: dict) -> list[dict]:
+    """Rows (label, value) for the run's money: held twice and captured twice, refunds,
+    chargebacks, payouts, reconciliation breaks by bucket and amount, FX, late bookings."""
+    summary = data["summary"]
+    codes = data["config"]["scenario"]["workload"]["currencies"]
+
+    def amount(minor: int | None) -> str:
+        if minor is None:
+            return "–"
+        if len(codes) == 1:
+            return fmt.money(minor, codes[0])
+        return f"{minor:,}"
+
+    rows = [] if len(codes) == 1 else [("amounts", f"minor units, summed over {', '.join(codes)}")]
+    rows += [
+        ("held twice (a hold released later)", f"{summary['held_twice']:,} cart lines · {amount(summary['held_twice_minor'])}"),
+        ("captured twice (money taken twice)",
+         f"{summary['double_charges']:,} cart lines · {amount(summary['double_charged_minor'])}"),
+    ]
+    refunds = summary.get("refunds")
+    if refunds and refunds["requested"]:
+        rows.append(("refunds", f"{refunds['refunded']:,} of {refunds['requested']:,} refunded ({refunds['partial']:,} partial, "
+                                f"{refunds['failed']:,} declined, {refunds['gave_up']:,} given up) · "
+                                f"{amount(refunds['refunded_minor'])} booked, {amount(refunds['paid_back_minor'])} paid back"))
+    chargebacks = summary.get("chargebacks")
+    if chargebacks and chargebacks["disputed"]:
+        rows.append(("chargebacks", f"{chargebacks['disputed']:,} disputed ({100 * chargebacks['rate']:.2f} % of captures), "
+                                    f"{chargebacks['lost']:,} lost, {chargebacks['won']:,} won · losses "
+                                    f"{amount(chargebacks['losses_minor'])} (fees {amount(chargebacks['fees_minor'])})"))
+    payouts = summary.get("payouts")
+    if payouts:
+        delay = fmt.duration(payouts["mean_delay_s"]) if payouts["mean_delay_s"] is not None else "–"
+        rows.append(("payouts", f"{payouts['paid']:,} paid of {payouts['requested']:,} ({payouts['returned']:,} returned, "
+                                f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · mean delay {delay}"))
+    late_clearing = next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0)
+    if payouts:
+        rows.append(("clearing balances open past their deadline", f"{late_clearing:,}"))
+    recon = data.get("reconciliation")
+    if recon:
+        amounts = recon.get("amounts_minor", {})
+        rows.append(("reconciliation breaks (end of run)", " · ".join(
+            f"{name.replace('_', ' ')} {recon['buckets'][name]:,} ({amount(amounts.get(name, 0))})"
+            for name in ("auto_fixed", "by_hand", "unknown"))))
+        scheduled = recon.get("scheduled")
+        if scheduled:
+            rows.append((f"reconciliation during the run ({scheduled['runs']} runs)",
+                         f"{scheduled['matched']:,} matched, {scheduled['timing_differences']:,} timing differences · "
+                         + " · ".join(f"{name.replace('_', ' ')} {scheduled['buckets'][name]:,} "
+                                      f"({amount(scheduled['amounts_minor'][name])})"
+                                      for name in ("auto_fixed", "by_hand", "unknown"))))
+    fx = summary.get("fx")
+    if fx:
+        code = fx["settlement_currency"]
+        rows.append(("FX", f"{fx['converted_payments']:,} payments converted, {fx['settled_captures']:,} captures settled "
+                           f"({fmt.money(fx['settled_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
+    rows.append(("late ledger bookings", f"{summary.get('late_ledger_bookings', 0):,}"))
+    return [{"label": label, "value": value} for label, value in rows]
