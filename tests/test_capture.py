@@ -8,7 +8,7 @@ Constant latencies (see ``test_timelines``): network 10 ms each way, PSP 100 ms,
 from __future__ import annotations
 
 import pytest
-from test_timelines import place_order, quiet_world
+from test_timelines import buyer_balance, paid_order, place_order, quiet_world
 
 from sim.components.capture import CAPTURED, REFUSED, VOIDED
 from sim.oracles.money import doubled, money_conserved, no_double_charge
@@ -17,16 +17,6 @@ from sim.runners.summary import _capture
 
 def delayed(**capture):
     return quiet_world(capture={"mode": "delayed", "delay": "10s", "hold_expiry": "1h", **capture})
-
-
-def paid_order(world, amount_minor=1000) -> int:
-    order = place_order(world, amount_minor)
-    world.env.process(world.executor.execute(order))
-    return order
-
-
-def buyer_balance(world) -> int:
-    return world.banks.balance_minor[world.population.cards[1].buyer]
 
 
 def test_authorisation_holds_then_the_capture_at_shipment_takes_the_money():

@@ -9,7 +9,7 @@ after Kafka delivers the success event; the refund is requested 10 s after the b
 
 from __future__ import annotations
 
-from test_timelines import place_order, quiet_world
+from test_timelines import buyer_balance, paid_order, place_order, quiet_world
 
 from sim.components.refunds import FAILED, REFUNDED
 from sim.oracles.effects import idempotent_replay
@@ -19,16 +19,6 @@ from sim.oracles.money import money_conserved
 def refunding(**refunds):
     return quiet_world(refunds={"probability": 1.0, "partial_probability": 0.0, "delay": "10s", "timeout": "1s",
                                 "retry": {"strategy": "fixed", "base": "1s", "max_attempts": 3}, **refunds})
-
-
-def paid_order(world, amount_minor=1000) -> int:
-    order = place_order(world, amount_minor)
-    world.env.process(world.executor.execute(order))
-    return order
-
-
-def buyer_balance(world) -> int:
-    return world.banks.balance_minor[world.population.cards[1].buyer]
 
 
 def bank_matches_truth(world) -> bool:

@@ -47,6 +47,16 @@ def place_order(world, amount_minor=1000) -> int:
     return world.orders.add(checkout, seller=2, amount_minor=amount_minor, currency=0, line=0, now=0.0)
 
 
+def paid_order(world, amount_minor=1000) -> int:
+    order = place_order(world, amount_minor)
+    world.env.process(world.executor.execute(order))
+    return order
+
+
+def buyer_balance(world) -> int:
+    return world.banks.balance_minor[world.population.cards[1].buyer]
+
+
 def test_executor_timeout_is_indefinite_then_query_then_retry_with_the_same_key():
     world = quiet_world()
     env, psp = world.env, world.psp

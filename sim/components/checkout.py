@@ -134,6 +134,10 @@ class CheckoutClients:
         self.checkouts += 1
         buyer, lines = self._draw_cart()
         now = self.env.now
+        self._start(buyer, lines, now)
+
+    def _start(self, buyer: int, lines: list[OrderLine], now: float) -> None:
+        """Hand a new checkout to an idle buyer session, or start a session for it."""
         sessions = self._idle_sessions
         if sessions:
             session = sessions.pop()
@@ -168,14 +172,7 @@ class CheckoutClients:
         limit = self.workload.max_checkouts
         if limit is None or self.checkouts < limit:
             self._next_arrival(now)
-        sessions = self._idle_sessions
-        if sessions:
-            session = sessions.pop()
-            session.buyer, session.lines, session.arrived = buyer, lines, now
-            fire_now(session.wake)
-        else:
-            self.sessions_started += 1
-            self.env.process(self._session(_Session(buyer, lines, now)))
+        self._start(buyer, lines, now)
 
     def _session(self, session: _Session) -> Generator[simpy.Event, None, None]:
         """A long-lived buyer process: plays one buyer (its requests and retries), then waits in

@@ -182,13 +182,7 @@ class Ledger:
             key = (PSP_RECEIVABLE, currency)
             balances[key] -= fee
             self.entries += 3 if commission else 2
-        self.transactions += 1
-        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
-            self.late_bookings += 1
-        recorded = self.recorded
-        if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
-            self.on_booked(order_id, amount)
-        record_effect(recorded, orders, self.checkouts, order_id, LEDGER_UPDATED)
+        self._booked(order_id, amount)
 
     def _post_slow(self, order_id: int, receivable_posted: bool) -> None:
         """:meth:`post_transaction` with FX or PSP clearing: the same entries, the receivable ones
@@ -210,6 +204,11 @@ class Ledger:
             day = math.floor((now - self.clearing_cutoff_s) / DAY_S)  # paid at the start of day + 1 + N
             due = self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
             clearing[order_id] = [amount, due]
+        self._booked(order_id, amount)
+
+    def _booked(self, order_id: int, amount: int) -> None:
+        """A payment's transaction is in: count it (late or not), tell the listener, flag the order."""
+        orders = self.orders
         self.transactions += 1
         if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
             self.late_bookings += 1
