@@ -22,7 +22,7 @@ from sim.components.fees import Fees
 from sim.components.fx import FxRates
 from sim.components.kafka import ConsumerGroup, Topic
 from sim.kernel.engine import Engine
-from sim.components.ledger import PSP_CLEARING, Ledger
+from sim.components.ledger import Ledger
 from sim.components.monitor import InFlightMonitor
 from sim.components.nightly_reconciliation import NightlyReconciliation
 from sim.components.outbox import OutboxRelay
@@ -226,18 +226,22 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         env, model.payment_service, model.wiring, db, risk, orders, checkouts, producer,
         topics[ORDERS_TOPIC], executor, model.executor.instances * model.executor.threads, outcomes, streams, metrics,
         executor_queue=model.executor.queue, outbox=outbox,
+        card_number_of=(lambda token: population.cards[token].number) if model.payment_service.log_card_numbers else None,
     )
-    if model.payment_service.log_card_numbers:
-        payment_service.card_number_of = lambda token: population.cards[token].number
+    fees = Fees(model.fees)  # all zero: no fee entries at all, two entries per payment
     wallet = Wallet(
-        env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq
+        env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq,
+        fees=fees,
     )
-    ledger = Ledger(env, model.ledger, orders, checkouts, streams, metrics, dlq)
-    fees = Fees(model.fees)
-    if fees.on:  # else no fee entries at all: two entries per payment
-        ledger.fees = fees
-        if model.fees.commission_rate:
-            wallet.fees = fees
+    fx = None
+    if model.fx.settlement_currency and any(code != model.fx.settlement_currency for code in population.currencies):
+        fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))  # off, or one currency: no FX
+    ledger = Ledger(
+        env, model.ledger, orders, checkouts, streams, metrics, dlq, fees=fees, fx=fx,
+        fx_revalue=model.fx.revalue_at_settlement,
+        psp_clearing=None if model.ledger.psp_clearing_deadline_s is None  # else captures in PSP clearing until settled
+        else (model.psp.settlement_days, model.psp.settlement_cutoff_s),
+    )
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
         return ConsumerGroup(
@@ -251,8 +255,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         "wallet": group("wallet", SUCCESS_TOPIC, model.wallet.instances, wallet.handle, model.wallet.commit),
         "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle, model.ledger.commit),
     }
-    operations = PspOperations(psp, banks, truth, streams)  # capture, void, refund (own random streams)
-    operations.refund_failure_probability = model.refunds.failure_probability
+    operations = PspOperations(psp, banks, truth, streams, model.refunds.failure_probability)  # capture, void, refund
     refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
     payout_provider = payouts = None
     if model.payouts.enabled:
@@ -263,7 +266,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     chargebacks = None
     if model.chargebacks.probability > 0.0:
         chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
-        banks.disputes = chargebacks
+        banks.connect(chargebacks)
     capturer = None
     delayed_capture = model.capture.mode == "delayed"
     psp.connect(payment_service.on_webhook, capture_api=operations if delayed_capture else None)
@@ -282,7 +285,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         if model.refunds.probability > 0.0:
             capturer.on_captured.append(refunds.on_captured)
     elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
-        ledger.on_booked = refunds.on_captured
+        ledger.connect(refunds.on_captured)
     if model.wiring == "async":
         groups["executor"] = group("executor", ORDERS_TOPIC, model.executor.instances, executor.handle, model.executor.commit)
     if model.executor.retry_topics.enabled:
@@ -316,13 +319,6 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     )
     if model.refunds.extra_captures_every_s is not None:
         refunds.start_sweeps(world.settlement_file())
-    if any(code != model.fx.settlement_currency for code in population.currencies) and model.fx.settlement_currency:
-        # FX: the ledger converts, the PSP settles daily (off, or one currency: nothing added)
-        ledger.fx = FxRates(model.fx, population.currencies, streams.stream("fx.rates"))
-        ledger.fx_revalue = model.fx.revalue_at_settlement
-    if model.ledger.psp_clearing_deadline_s is not None:  # captures in PSP clearing until settled
-        ledger.clearing_open, ledger.capture_account = {}, PSP_CLEARING
-        ledger.clearing_days, ledger.clearing_cutoff_s = model.psp.settlement_days, model.psp.settlement_cutoff_s
     if ledger.fx is not None or ledger.clearing_open is not None:  # the PSPs pay their settlement days
         world.settlements = Settlements(env, [p for p in (psp, secondary) if p is not None], ledger.fx, ledger, metrics,
                                         book=model.ledger.import_settlements)

@@ -124,10 +124,14 @@ class Banks:
         self.direct = self.bank_unlimited and self.scheme.unlimited
         """No queue anywhere between the PSP and the issuer: :meth:`delay_s` is the whole trip."""
         self.disputes: "Chargebacks | None" = None
-        """Set when chargebacks are on: told of every capture (one draw decides a dispute)."""
+        """When chargebacks are on (see :meth:`connect`): told of every capture (one draw decides a dispute)."""
         self.holds: dict[int, list[Hold]] | None = None
         """Open and closed holds per order id when captures are delayed; None: captured at once."""
         self.hold_expiry_s = math.inf
+
+    def connect(self, disputes: "Chargebacks") -> None:
+        """Tell ``disputes`` of every capture (built after the banks: it reads their balances)."""
+        self.disputes = disputes
 
     def hold_funds(self, expiry_s: float) -> None:
         """From now on an approval places a hold that expires after ``expiry_s`` unless captured or

@@ -61,8 +61,15 @@ per event. Slots past the last order count 0, as absent ones do."""
 class Ledger:
     def __init__(
         self, env: simpy.Environment, cfg: LedgerConfig, orders: Orders, checkouts: Checkouts,
-        streams: Streams, metrics: Metrics, dlq: DeadLetterQueue,
+        streams: Streams, metrics: Metrics, dlq: DeadLetterQueue, *, fees: "Fees | None" = None,
+        fx: "FxRates | None" = None, fx_revalue: bool = True,
+        psp_clearing: "tuple[int, float] | None" = None,
     ) -> None:
+        """``fees``: None or all zero: each payment is the two entries receivable / seller payable.
+        ``fx``: the FX rate series when payments settle in one currency (``fx_revalue`` False is
+        the FLAW of not booking the settlement difference). ``psp_clearing``: (settlement days,
+        daily cut-off in s) to book captures in PSP clearing until settled; None: straight to the
+        PSP receivable."""
         self.env = env
         self.cfg = cfg
         self.orders = orders
@@ -86,17 +93,16 @@ class Ledger:
         """Amounts taken back by compensating transactions, by why (refund, uncaptured)."""
         self.paid_out_minor: dict[int, int] = {}
         """Per currency, payouts the ledger booked as paid (the money left the platform)."""
-        self.fees: "Fees | None" = None
-        """The PSP's fee and the platform's commission, set by the world; None or all zero: each
-        payment is the two entries receivable / seller payable."""
+        self.fees = fees if fees is not None and fees.on else None
+        """The PSP's fee and the platform's commission (None: no fee entries)."""
         self.on_booked: Callable[[int, int], None] | None = None
         """Called with (order id, amount) when a payment's transaction is first posted (captures at
-        authorisation: the refund service decides then whether it will be refunded)."""
+        authorisation: the refund service decides then whether it will be refunded; see :meth:`connect`)."""
         self.unbalanced: list[tuple[int, float]] = []
         """(order, time) of transactions whose entries do not sum to zero."""
-        self.fx: "FxRates | None" = None
-        """The FX rate series, set by the world when payments settle in one currency; None: no FX."""
-        self.fx_revalue = True
+        self.fx = fx
+        """The FX rate series when payments settle in one currency; None: no FX."""
+        self.fx_revalue = fx_revalue
         """Book the settlement difference of a converted capture (False: the FLAW of not doing so)."""
         self.fx_booked: dict[int, list] = {}
         """Per converted order: [rate the ledger booked it at, presentment amount not yet settled]."""
@@ -109,14 +115,12 @@ class Ledger:
         """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
         self.charged_back_minor_of: dict[int, int] = {}
         """Per disputed order: chargebacks booked, less disputes won back."""
-        self.clearing_open: dict[int, list] | None = None
-        """With PSP clearing (set by the world): per booked capture not yet settled, [presentment
-        amount still open, when its clearing entry is due closed]; None: captures go straight to
-        the PSP receivable."""
-        self.capture_account = PSP_RECEIVABLE
+        self.clearing_open: dict[int, list] | None = None if psp_clearing is None else {}
+        """With PSP clearing: per booked capture not yet settled, [presentment amount still open,
+        when its clearing entry is due closed]; None: captures go straight to the PSP receivable."""
+        self.capture_account = PSP_RECEIVABLE if psp_clearing is None else PSP_CLEARING
         """Where a payment's captured amount is booked: the PSP receivable, or PSP clearing."""
-        self.clearing_days = 0
-        self.clearing_cutoff_s = 0.0
+        self.clearing_days, self.clearing_cutoff_s = psp_clearing if psp_clearing is not None else (0, 0.0)
         self.clearing_closed = 0
         """Captures whose clearing entry the settlement closed."""
         self.late_after_s = cfg.on_time_within_s
@@ -205,6 +209,11 @@ class Ledger:
             due = self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
             clearing[order_id] = [amount, due]
         self._booked(order_id, amount)
+
+    def connect(self, on_booked: Callable[[int, int], None]) -> None:
+        """Tell ``on_booked`` (the refund service, built after the ledger it books through) of each
+        payment's first posting."""
+        self.on_booked = on_booked
 
     def _booked(self, order_id: int, amount: int) -> None:
         """A payment's transaction is in: count it (late or not), tell the listener, flag the order."""

@@ -79,7 +79,7 @@ class PaymentService:
         risk_service: RiskService, orders: Orders, checkouts: Checkouts, producer: Producer,
         orders_topic: Topic | None, executor: Executor, executor_threads: int, outcomes: Outcomes,
         streams: Streams, metrics: Metrics, executor_queue: QueueConfig = QueueConfig(),
-        outbox: OutboxRelay | None = None,
+        outbox: OutboxRelay | None = None, card_number_of: Callable[[int], str] | None = None,
     ) -> None:
         """``outbox`` (async wiring with an outbox): hands on orders whose publish failed. The
         executor must defer exhausted orders to this service when it retries it
@@ -115,7 +115,7 @@ class PaymentService:
         self._retry_rng = streams.stream("payment_service.executor_retry") if self._layer_retries else None
         self.request_log: list[str] = []
         """Raw checkout requests, kept only by the flawed ``log_card_numbers`` design."""
-        self.card_number_of: Callable[[int], str] | None = None
+        self.card_number_of = card_number_of
         """``log_card_numbers`` only: what the buyer typed into the store's own card form."""
         self._overwrite = cfg.webhook_handler == "overwrite"
         self.retry_after_s = cfg.retry_after_s or 0.0

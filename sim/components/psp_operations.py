@@ -45,7 +45,8 @@ _APPROVED = ReplyCode.APPROVED
 class PspOperations:
     """Captures, voids and refunds of payments the PSP authorised, idempotent per (operation, key)."""
 
-    def __init__(self, psp: "Psp", banks: "Banks", truth: "GroundTruth", streams: "Streams") -> None:
+    def __init__(self, psp: "Psp", banks: "Banks", truth: "GroundTruth", streams: "Streams",
+                 refund_failure_probability: float = 0.0) -> None:
         self.psp = psp
         self.banks = banks
         self.truth = truth
@@ -55,8 +56,8 @@ class PspOperations:
         self._latency = make_sampler(psp.cfg.latency, streams.stream("psp.operations.latency"))
         self._decisions = streams.stream("psp.operations.decisions")
         self._faults = streams.stream("psp.operations.faults")
-        self.refund_failure_probability = 0.0
-        """Share of refunds the PSP declines for good (the card account closed); set by the world."""
+        self.refund_failure_probability = refund_failure_probability
+        """Share of refunds the PSP declines for good (the card account closed)."""
         self._answers: dict[tuple[str, int], ReplyCode] = {}
         """(operation, key) -> the stored answer (IN_FLIGHT while processing)."""
         self._unkeyed = 0

@@ -29,6 +29,7 @@ class Wallet:
     def __init__(
         self, env: simpy.Environment, cfg: WalletConfig, orders: Orders, checkouts: Checkouts,
         sellers: int, currencies: int, streams: Streams, metrics: Metrics, dlq: DeadLetterQueue,
+        fees: Fees | None = None,
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -49,8 +50,8 @@ class Wallet:
         self.version = [0] * (sellers * currencies)
         self.applied = bytearray()
         """Times each order's event changed a balance (more than one = a duplicate effect)."""
-        self.fees: Fees | None = None
-        """The platform's commission, set by the world when there is one: sellers are credited their share."""
+        self.fees = fees if fees is not None and fees.commission_rate else None
+        """The platform's commission, when there is one: sellers are credited their share."""
         self.write_attempts = 0
         self.conflicts = 0
 
