@@ -179,13 +179,18 @@ class ConsumerCrash(FaultSchedule):
 
 class ConsumerStall(FaultSchedule):
     """A consumer instance hangs (GC pause, slow downstream) for the fault's duration at its next
-    commit point; past max_poll_interval it is expelled, the group rebalances and its late commit
-    is rejected."""
+    commit point, or inside a handler (a zombie); past max_poll_interval it is expelled, the group
+    rebalances and its late commit is rejected."""
 
     needs_duration = True
     kind: Literal["consumer_stall"]
     target: str = Field("executor", description="a consumer group")
     instance: NonNegativeInt = 0
+    where: Literal["commit", "handler"] = Field(
+        "commit", description="commit: hang after handling, before committing (the next owner handles the record "
+        "after the stalled one did); handler: hang inside the handler (the executor: after claiming the order, "
+        "before calling the PSP), so the next owner handles the same record while the zombie still does"
+    )
 
 
 class BrokerOutage(FaultSchedule):

@@ -236,7 +236,11 @@ def consumer_crash(world: "World", fault: specs.ConsumerCrash, rng: random.Rando
 
 
 def consumer_stall(world: "World", fault: specs.ConsumerStall, rng: random.Random, end_s: float) -> Undo:
-    world.consumer_groups[fault.target].stall(fault.instance, end_s - world.env.now)
+    group = world.consumer_groups[fault.target]
+    in_handler = fault.where == "handler"
+    if in_handler and fault.target.startswith("executor"):  # the executor's groups: it has a pause point
+        world.executor.pause_in(group)
+    group.stall(fault.instance, end_s - world.env.now, in_handler)
     return _nothing
 
 
