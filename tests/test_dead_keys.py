@@ -163,8 +163,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "commit_before": {"overrides": {"executor.commit": "before"}},
     # a zombie consumer: an executor instance hangs inside an execution past max_poll_interval
     "zombie": {"overrides": {"kafka.max_poll_interval": "10s"},
-               "faults": [{"kind": "consumer_stall", "target": "executor", "instance": 1, "at": "5s", "for": "30s",
-                           "where": "handler"}]},
+               "faults": [{"kind": "consumer_zombie", "target": "executor", "instance": 1, "at": "5s", "for": "30s"}]},
     "hot_seller": {"workload": {"hot_seller_share": 0.6}, "overrides": {"wallet.latency": "30ms"}},
     "clock_skew": {"faults": [{"kind": "psp_clock_skew", "at": "0s", "skew": "30s"}]},
     "delayed_capture": {"overrides": {"capture": {

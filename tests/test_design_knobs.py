@@ -58,7 +58,7 @@ CASES = {
     "executor.claim": (
         "async-kafka.yaml", {"executor.claim": "check_then_act", "kafka.max_poll_interval": "10s"},
         {"kafka.max_poll_interval": "10s"}, SMALL,
-        [{"kind": "consumer_stall", "target": "executor", "instance": 1, "at": "2s", "for": "30s", "where": "handler"}],
+        [{"kind": "consumer_zombie", "target": "executor", "instance": 1, "at": "2s", "for": "30s"}],
         "flags_consistent",
     ),
     "payment_service.risk.fail_open": (

@@ -9,7 +9,7 @@ from helpers import scenario, verdict
 from sim.runners.run import run_scenario
 
 WORKLOAD = {"rate": "10/s", "buyers": 300, "sellers": 30, "currencies": ["EUR", "USD"]}
-ZOMBIE = {"kind": "consumer_stall", "target": "executor", "instance": 1, "at": "10s", "for": "40s", "where": "handler"}
+ZOMBIE = {"kind": "consumer_zombie", "target": "executor", "instance": 1, "at": "10s", "for": "40s"}
 """Executor instance 1 hangs inside an execution for 40 s: expelled at 20 s (max_poll_interval), so
 the partition's next owner executes the same order while the zombie is still inside it."""
 

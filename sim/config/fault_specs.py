@@ -179,18 +179,25 @@ class ConsumerCrash(FaultSchedule):
 
 class ConsumerStall(FaultSchedule):
     """A consumer instance hangs (GC pause, slow downstream) for the fault's duration at its next
-    commit point, or inside a handler (a zombie); past max_poll_interval it is expelled, the group
-    rebalances and its late commit is rejected."""
+    commit point; past max_poll_interval it is expelled, the group rebalances and its late commit
+    is rejected."""
 
     needs_duration = True
     kind: Literal["consumer_stall"]
     target: str = Field("executor", description="a consumer group")
     instance: NonNegativeInt = 0
-    where: Literal["commit", "handler"] = Field(
-        "commit", description="commit: hang after handling, before committing (the next owner handles the record "
-        "after the stalled one did); handler: hang inside the handler (the executor: after claiming the order, "
-        "before calling the PSP), so the next owner handles the same record while the zombie still does"
-    )
+
+
+class ConsumerZombie(FaultSchedule):
+    """A consumer instance hangs for the fault's duration *inside* its next handler (the executor:
+    after the claim's check, before acting on it and calling the PSP; other handlers as they start).
+    Past max_poll_interval it is expelled: the partition's next owner handles the same record while
+    the zombie still does; the zombie then finishes it and its commit is rejected."""
+
+    needs_duration = True
+    kind: Literal["consumer_zombie"]
+    target: str = Field("executor", description="a consumer group")
+    instance: NonNegativeInt = 0
 
 
 class BrokerOutage(FaultSchedule):
@@ -302,7 +309,7 @@ Fault = Annotated[
     Union[
         PspReplyLostAfterCommit, PspNoReply, PspOutage, PspErrors, PspLatency, PspRateLimit, PspPendingStorm,
         PspKeyExpiry, PspClockSkew, WebhookDelay, WebhookDuplicate, WebhookLoss, WebhookReorder,
-        IssuerDeclineSurge, BankErrors, ConsumerCrash, ConsumerStall, BrokerOutage, ProducerDuplicates,
+        IssuerDeclineSurge, BankErrors, ConsumerCrash, ConsumerStall, ConsumerZombie, BrokerOutage, ProducerDuplicates,
         PoisonPill, DbFailover, ServiceOutage, NetworkPartition, ForgedRedirect, CapacityLoss, Slowdown, DlqReplay,
     ],
     Field(discriminator="kind"),

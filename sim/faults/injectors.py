@@ -236,11 +236,15 @@ def consumer_crash(world: "World", fault: specs.ConsumerCrash, rng: random.Rando
 
 
 def consumer_stall(world: "World", fault: specs.ConsumerStall, rng: random.Random, end_s: float) -> Undo:
+    world.consumer_groups[fault.target].stall(fault.instance, end_s - world.env.now)
+    return _nothing
+
+
+def consumer_zombie(world: "World", fault: specs.ConsumerZombie, rng: random.Random, end_s: float) -> Undo:
     group = world.consumer_groups[fault.target]
-    in_handler = fault.where == "handler"
-    if in_handler and fault.target.startswith("executor"):  # the executor's groups: it has a pause point
+    if fault.target.startswith("executor"):  # the executor's groups: their handler has a pause point
         world.executor.pause_in(group)
-    group.stall(fault.instance, end_s - world.env.now, in_handler)
+    group.stall(fault.instance, end_s - world.env.now, in_handler=True)
     return _nothing
 
 
@@ -424,6 +428,7 @@ INJECTORS: dict[str, Injector] = {
     "bank_errors": bank_errors,
     "consumer_crash": consumer_crash,
     "consumer_stall": consumer_stall,
+    "consumer_zombie": consumer_zombie,
     "broker_outage": broker_outage,
     "producer_duplicates": producer_duplicates,
     "poison_pill": poison_pill,
