@@ -10,7 +10,9 @@ not sent: a definite "nothing charged"), a retry budget shared by every retry of
 fail-over to a secondary PSP (only while nothing may have been charged at the primary), and when
 the in-process attempts run out: the next retry topic (Uber style), the caller (sync wiring with
 payment-service retries), or the DLQ. An unparseable record (a poison pill) goes to the DLQ, or,
-in the flawed ``poison_pills: crash`` design, escapes and crashes the consumer.
+in the flawed ``poison_pills: crash`` design, escapes and crashes the consumer. An execution
+claims its order with one conditional write; the flawed ``claim: check_then_act`` reads, then
+writes one round trip later, so a zombie consumer paused between the two overwrites a settled order.
 """
 
 from __future__ import annotations
