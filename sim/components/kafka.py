@@ -17,8 +17,8 @@ What is modelled (docs/design.md §6), and what each fault does:
 - ``stall``: the instance's workers hang at their next commit point. Past ``max_poll_interval_s``
   the instance is expelled (rebalance); when it wakes its commit is rejected and it rejoins.
 - ``stall(..., in_handler=True)`` (a *zombie*): the instance hangs inside a handler, at the
-  handler's :meth:`ConsumerGroup.pause_point` (the executor: after claiming the order, before
-  calling the PSP), or as the handler starts when it has none. Past ``max_poll_interval_s`` it is
+  handler's :meth:`ConsumerGroup.pause_point` (the executor: after its claim's check, before
+  acting on it and calling the PSP), or as the handler starts when it has none. Past ``max_poll_interval_s`` it is
   expelled; the partition's next owner handles the same uncommitted record while the zombie is
   still inside its handler; the zombie then finishes it, and its commit is rejected.
 - A handler exception (an uncaught poison pill) crashes its instance, which restarts after the
