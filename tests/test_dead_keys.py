@@ -161,6 +161,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "outbox": {"overrides": {"payment_service.producer.retry": {"strategy": "fixed", "max_attempts": 2,
                                                                 "base": "100ms"}}},
     "commit_before": {"overrides": {"executor.commit": "before"}},
+    # a zombie consumer: an executor instance hangs inside an execution past max_poll_interval
+    "zombie": {"overrides": {"kafka.max_poll_interval": "10s"},
+               "faults": [{"kind": "consumer_zombie", "target": "executor", "instance": 1, "at": "5s", "for": "30s"}]},
     "hot_seller": {"workload": {"hot_seller_share": 0.6}, "overrides": {"wallet.latency": "30ms"}},
     "clock_skew": {"faults": [{"kind": "psp_clock_skew", "at": "0s", "skew": "30s"}]},
     "delayed_capture": {"overrides": {"capture": {
@@ -221,6 +224,7 @@ CONTEXT_OF: dict[str, str] = {
     "executor.on_conflict": "in_flight_conflicts",
     "payment_service.outbox.": "outbox",
     "kafka.max_poll_records": "commit_before",
+    "executor.claim": "zombie",
     "wallet.occ_retry.": "hot_seller",
     "psp.settlement_cutoff": "clock_skew",
     "capture.": "delayed_capture",

@@ -55,6 +55,12 @@ CASES = {
         "async-kafka.yaml", {"executor.on_conflict": "new_key"}, {}, SMALL,
         [{"kind": "psp_latency", "at": "0s", "for": "10s", "added": "5s"}], "no_double_charge",
     ),
+    "executor.claim": (
+        "async-kafka.yaml", {"executor.claim": "check_then_act", "kafka.max_poll_interval": "10s"},
+        {"kafka.max_poll_interval": "10s"}, SMALL,
+        [{"kind": "consumer_zombie", "target": "executor", "instance": 1, "at": "2s", "for": "30s"}],
+        "flags_consistent",
+    ),
     "payment_service.risk.fail_open": (
         "async-kafka.yaml", {"payment_service.risk.fail_open": "any_amount"}, {}, SMALL,
         [{"kind": "service_outage", "target": "risk", "at": "0s", "for": "10s"}], "fraud_exposure",

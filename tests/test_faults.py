@@ -57,6 +57,7 @@ CASES = {
     "bank_errors": ("async-kafka.yaml", {}, [{**W, "probability": 0.5}], c("banks.errors"), "up"),
     "consumer_crash": ("async-kafka.yaml", {}, [{**W, "target": "executor", "instance": 1}], c("kafka.rebalances"), "up"),
     "consumer_stall": ("async-kafka.yaml", {"kafka.max_poll_interval": "5s"}, [{**W, "for": "20s"}], c("kafka.commit_rejected"), "up"),
+    "consumer_zombie": ("async-kafka.yaml", {"kafka.max_poll_interval": "5s"}, [{**W, "for": "20s"}], c("kafka.handler_stalls"), "up"),
     "broker_outage": ("async-kafka.yaml", {}, [{**W, "target": "payment-orders"}], c("kafka.payment-orders.publish_failed"), "up"),
     "producer_duplicates": ("async-kafka.yaml", {}, [{**W, "probability": 0.5}], c("executor.already_done"), "up"),
     "poison_pill": ("async-kafka.yaml", {}, [{**W, "rate": "1/s"}], c("dlq.poison_pill"), "up"),

@@ -531,3 +531,71 @@ def test_an_order_id_handler_whose_reject_raises_crashes_the_instance():
     assert metrics.counters["kafka.handler_crashes"] == 2
     assert metrics.counters["wallet.poison_pills"] == 2
     assert group.committed == [1] and dlq.entries == []
+
+
+def build_pausing(instances: int = 2, **group_kwargs):
+    """A one-partition group whose handler reads (0.5 s), passes the group's pause point, then
+    acts (0.5 s), logging (now, offset, step)."""
+    env = simpy.Environment()
+    metrics = Metrics()
+    topic = Topic(env, "pay", 1, metrics)
+    log: list[tuple] = []
+    group: ConsumerGroup
+
+    def handler(msg: Message):
+        log.append((env.now, msg.offset, "check"))
+        yield env.timeout(0.5)
+        yield from group.pause_point()
+        log.append((env.now, msg.offset, "act"))
+        yield env.timeout(0.5)
+
+    group = ConsumerGroup(env, topic, "executor", instances, handler, metrics=metrics, **group_kwargs)
+    group.handler_pauses = True
+    group.start()
+    return env, topic, group, metrics.counters, log
+
+
+def test_zombie_stalled_inside_its_handler_overlaps_the_next_owner():
+    env, topic, group, counters, log = build_pausing(max_poll_interval_s=5, rebalance_pause_s=3, session_timeout_s=10)
+    for _ in range(3):
+        topic.publish(0, None)
+    at(env, 0.2, lambda: group.stall(0, 10.2, in_handler=True))
+    env.run(until=30)
+    # Instance 0 checks offset 0 at 0 and hangs at its pause point 0.5 -> 10.7; expelled at 5.5,
+    # pause to 8.5: instance 1 handles offset 0 again (8.5-9.5) while the zombie is still inside
+    # its handler, then offsets 1 and 2. The zombie acts at 10.7, finishes at 11.2, its commit is
+    # rejected and it rejoins (second rebalance: instance 1 finishes offset 2 at 11.5).
+    assert log == [(0, 0, "check"), (8.5, 0, "check"), (9.0, 0, "act"), (9.5, 1, "check"), (10.0, 1, "act"),
+                   (10.5, 2, "check"), (10.7, 0, "act"), (11.0, 2, "act")]
+    assert counters["kafka.handler_stalls"] == 1
+    assert counters["kafka.commit_rejected"] == 1
+    assert counters["kafka.rebalances"] == 2
+    assert counters["kafka.pay.redelivered"] == 1
+    assert group.committed == [3]
+    assert group.member_instances() == [0, 1]
+
+
+def test_handler_stall_within_max_poll_interval_just_delays_and_passes_once():
+    env, topic, group, counters, log = build_pausing(max_poll_interval_s=5)
+    for _ in range(2):
+        topic.publish(0, None)
+    at(env, 0.2, lambda: group.stall(0, 4.0, in_handler=True))
+    env.run(until=30)
+    assert log == [(0, 0, "check"), (4.5, 0, "act"), (5.0, 1, "check"), (5.5, 1, "act")]
+    assert counters["kafka.handler_stalls"] == 1
+    assert counters["kafka.rebalances"] == 0
+
+
+def test_handler_stall_without_a_pause_point_falls_as_the_handler_starts():
+    env, topic, group, counters, log = build(1, 2, max_poll_interval_s=5, rebalance_pause_s=3, session_timeout_s=10)
+    for _ in range(3):
+        topic.publish(0, None)
+    at(env, 0.5, lambda: group.stall(0, 10, in_handler=True))
+    env.run(until=30)
+    # Offset 0 handled 0-1 and committed; offset 1 hangs 1 -> 11 before its handler runs (expelled
+    # at 6); instance 1 owns the partition at 9: offsets 1 and 2; the zombie handles offset 1 again
+    # at 11, while the group still counts instance 1 its owner (12: commit rejected, rejoin).
+    assert log == [(0, 0, 0, 0), (9, 0, 1, 1), (10, 0, 2, 1), (11, 0, 1, 1)]
+    assert counters["kafka.handler_stalls"] == 1
+    assert counters["kafka.commit_rejected"] == 1
+    assert group.committed == [3]

@@ -10,7 +10,9 @@ not sent: a definite "nothing charged"), a retry budget shared by every retry of
 fail-over to a secondary PSP (only while nothing may have been charged at the primary), and when
 the in-process attempts run out: the next retry topic (Uber style), the caller (sync wiring with
 payment-service retries), or the DLQ. An unparseable record (a poison pill) goes to the DLQ, or,
-in the flawed ``poison_pills: crash`` design, escapes and crashes the consumer.
+in the flawed ``poison_pills: crash`` design, escapes and crashes the consumer. An execution
+claims its order with one conditional write; the flawed ``claim: check_then_act`` reads, then
+writes one round trip later, so a zombie consumer paused between the two overwrites a settled order.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import simpy
 
 from sim.components.database import Database
 from sim.components.dlq import DeadLetter, DeadLetterQueue, is_poison, reject_poison
-from sim.components.kafka import Message, OrderIdHandler
+from sim.components.kafka import ConsumerGroup, Message, OrderIdHandler
 from sim.components.outcomes import DECLINES, Outcomes
 from sim.components.deadlines import Deadlines
 from sim.components.executor_replies import (
@@ -147,9 +149,23 @@ class Executor:
         self.orders_topic = orders_topic
         self._timeouts: Deadlines[tuple[simpy.Process, ReplyEvent]] = Deadlines(env, cfg.psp_timeout_s, _waiting, _time_out)
         """The per-call PSP timeout: one timer for every call (see ``sim.components.deadlines``)."""
+        self._check_then_act = cfg.claim == "check_then_act"
+        self.pause_groups: tuple[ConsumerGroup, ...] = ()
+        """Consumer groups whose stalled instances hang inside an execution (see :meth:`pause_in`)."""
         self.handle = OrderIdHandler(self.execute, self._poison)
         """Kafka handler for the payment-orders topic: an order id is executed, anything else is
         a poison pill (the partition worker calls ``execute`` itself: no frame on the hot path)."""
+
+    def pause_in(self, group: ConsumerGroup) -> None:
+        """Let ``group``'s handler stalls (zombie consumers) hang an execution after its claim's
+        check, before it acts on it and calls the PSP (no pause point is passed until then)."""
+        if group not in self.pause_groups:
+            self.pause_groups += (group,)
+            group.handler_pauses = True
+
+    def _pause(self) -> Generator[simpy.Event, None, None]:
+        for group in self.pause_groups:
+            yield from group.pause_point()
 
     def use_retry_topics(self, stages: "list[Topic]") -> None:
         """Wire the retry topics, in order: built after the executor, since their consumer groups
@@ -199,11 +215,17 @@ class Executor:
         env, orders, metrics, cfg = self.env, self.orders, self.metrics, self.cfg
         # Claim the order with one conditional write (UPDATE ... SET state = EXECUTING WHERE
         # state = NOT_STARTED RETURNING state): the check and the claim are one atomic call.
-        yield self.db.write()
+        # FLAW (claim: check_then_act): read the state, write the claim one round trip later.
+        check_then_act = self._check_then_act
+        yield self.db.read() if check_then_act else self.db.write()
         state = orders.state[order_id]
         if state in _TERMINAL or state == _PENDING:
             metrics.counters["executor.already_done"] += 1
             return DONE
+        if check_then_act:
+            if self.pause_groups:  # a zombie hangs between the check and the act
+                yield from self._pause()
+            yield self.db.write()  # the act, on what was read a round trip (or a stall) ago
         resumed = state != _NOT_STARTED
         query_first = cfg.status_query_after_timeout
         action = _CHARGE
@@ -216,6 +238,8 @@ class Executor:
                 action = _QUERY
         else:
             orders.transition(order_id, _EXECUTING, started)
+        if self.pause_groups and not check_then_act:  # a zombie hangs after its claim, before the PSP call
+            yield from self._pause()
         target = SECONDARY if (self.secondary is not None and order_id in self.on_secondary) else PRIMARY
         retrier: Retrier | None = None  # made at the first failure (most executions have none)
         fresh_keys = not self._order_id_keys  # with order-id keys, every attempt uses the order id

@@ -16,6 +16,11 @@ What is modelled (docs/design.md §6), and what each fault does:
   committed is delivered again.
 - ``stall``: the instance's workers hang at their next commit point. Past ``max_poll_interval_s``
   the instance is expelled (rebalance); when it wakes its commit is rejected and it rejoins.
+- ``stall(..., in_handler=True)`` (a *zombie*): the instance hangs inside a handler, at the
+  handler's :meth:`ConsumerGroup.pause_point` (the executor: after its claim's check, before
+  acting on it and calling the PSP), or as the handler starts when it has none. Past ``max_poll_interval_s`` it is
+  expelled; the partition's next owner handles the same uncommitted record while the zombie is
+  still inside its handler; the zombie then finishes it, and its commit is rejected.
 - A handler exception (an uncaught poison pill) crashes its instance, which restarts after the
   session timeout and meets the same message again: the partition is blocked for good.
 
@@ -267,6 +272,11 @@ class ConsumerGroup:
         self._member = [True] * instances  # the coordinator counts it in the group
         self._incarnation = [0] * instances  # bumped by crash and restart
         self._pending_stall = [0.0] * instances  # a stall asked while the instance owned nothing
+        self._handler_stall = [0.0] * instances  # a stall inside the next handler to reach its pause point
+        self._handler_stalls = 0  # instances with a handler stall armed (0: pause points cost one check)
+        self.handler_pauses = False
+        """The handler calls :meth:`pause_point` (set by whoever wires one): a handler stall waits
+        for it; otherwise it falls as the handler starts."""
         self._dirty = False  # a rebalance was asked for
         self._coord_wake: simpy.Event | None = None
         self._stopped: simpy.Event | None = None  # triggered when the last owner exits
@@ -296,6 +306,7 @@ class ConsumerGroup:
         self._alive[instance] = False
         self._incarnation[instance] += 1
         self._pending_stall[instance] = 0.0
+        self._disarm(instance)
         incarnation = self._incarnation[instance]
         me = self.env.active_process
         for w in self._running:
@@ -318,13 +329,19 @@ class ConsumerGroup:
         self._member[instance] = False  # a restarted consumer joins as a new member, even before
         self._join(instance)            # its old session timed out: that always rebalances
 
-    def stall(self, instance: int, duration_s: float) -> None:
+    def stall(self, instance: int, duration_s: float, in_handler: bool = False) -> None:
         """Make ``instance`` hang ``duration_s`` at its workers' next commit point (a slow
         downstream, a GC pause). Longer than ``max_poll_interval_s`` (counted from the start of
         the hang) gets it expelled. If it owns nothing now, the stall applies to the workers of
-        its next assignment."""
+        its next assignment. ``in_handler``: the first of its workers to reach a pause point
+        inside its handler hangs there instead (see :meth:`pause_point`): a zombie consumer."""
         self._check(instance)
         if duration_s <= 0 or not self._alive[instance]:
+            return
+        if in_handler:
+            if not self._handler_stall[instance]:
+                self._handler_stalls += 1
+            self._handler_stall[instance] = duration_s
             return
         armed = False
         for w in self._workers:
@@ -333,6 +350,32 @@ class ConsumerGroup:
                 armed = True
         if not armed:
             self._pending_stall[instance] = duration_s
+
+    def pause_point(self) -> Generator[simpy.Event, Any, None]:
+        """Called by a handler where a stall inside it matters (between reading a state and acting
+        on it): hangs when the calling worker's instance has a handler stall armed, else returns at
+        once. Only the group's own workers can hang here; another process passes through."""
+        if not self._handler_stalls:
+            return
+        me = self.env.active_process
+        for w in self._running:
+            if w.proc is me and not w.gone:
+                yield from self._handler_hang(w)
+                return
+
+    def _handler_hang(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+        """Take ``w``'s instance's armed handler stall, if any, and hang it inside the handler."""
+        duration = self._handler_stall[w.instance]
+        if not duration:
+            return
+        self._disarm(w.instance)
+        self._counters["kafka.handler_stalls"] += 1
+        yield from self._hang_for(w, duration)
+
+    def _disarm(self, instance: int) -> None:
+        if self._handler_stall[instance]:
+            self._handler_stall[instance] = 0.0
+            self._handler_stalls -= 1
 
     def lag(self) -> int:
         """Sum over partitions of end offset minus committed offset."""
@@ -403,6 +446,8 @@ class ConsumerGroup:
                     counters[c_redelivered] += 1
                 else:
                     high[p] = pos
+                if self._handler_stalls and not self.handler_pauses:  # a zombie: hangs as the handler starts
+                    yield from self._handler_hang(w)
                 try:
                     if process is None:
                         yield from handler(msg)
@@ -431,8 +476,12 @@ class ConsumerGroup:
             self._exit(w)
 
     def _hang(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
-        """A stall at the commit point; past max.poll.interval the instance is expelled."""
+        """A stall at the commit point."""
         duration, w.stall_s = w.stall_s, 0.0
+        yield from self._hang_for(w, duration)
+
+    def _hang_for(self, w: _Worker, duration: float) -> Generator[simpy.Event, Any, None]:
+        """Hang ``w`` for ``duration``; past max.poll.interval its instance is expelled."""
         limit = self.max_poll_interval_s
         if duration > limit:
             yield self.env.timeout(limit)

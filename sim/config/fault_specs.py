@@ -188,6 +188,18 @@ class ConsumerStall(FaultSchedule):
     instance: NonNegativeInt = 0
 
 
+class ConsumerZombie(FaultSchedule):
+    """A consumer instance hangs for the fault's duration *inside* its next handler (the executor:
+    after the claim's check, before acting on it and calling the PSP; other handlers as they start).
+    Past max_poll_interval it is expelled: the partition's next owner handles the same record while
+    the zombie still does; the zombie then finishes it and its commit is rejected."""
+
+    needs_duration = True
+    kind: Literal["consumer_zombie"]
+    target: str = Field("executor", description="a consumer group")
+    instance: NonNegativeInt = 0
+
+
 class BrokerOutage(FaultSchedule):
     """The Kafka broker(s) of a topic are down: producers retry, consumers wait."""
 
@@ -297,7 +309,7 @@ Fault = Annotated[
     Union[
         PspReplyLostAfterCommit, PspNoReply, PspOutage, PspErrors, PspLatency, PspRateLimit, PspPendingStorm,
         PspKeyExpiry, PspClockSkew, WebhookDelay, WebhookDuplicate, WebhookLoss, WebhookReorder,
-        IssuerDeclineSurge, BankErrors, ConsumerCrash, ConsumerStall, BrokerOutage, ProducerDuplicates,
+        IssuerDeclineSurge, BankErrors, ConsumerCrash, ConsumerStall, ConsumerZombie, BrokerOutage, ProducerDuplicates,
         PoisonPill, DbFailover, ServiceOutage, NetworkPartition, ForgedRedirect, CapacityLoss, Slowdown, DlqReplay,
     ],
     Field(discriminator="kind"),

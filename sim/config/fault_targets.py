@@ -72,7 +72,7 @@ def valid_targets(kind: str, model: SystemModel) -> list[str]:
         return ["psp"] + (["secondary_psp"] if model.secondary_psp is not None else [])
     if kind in ("issuer_decline_surge", "bank_errors"):
         return ["banks"] + [f"bank-{i}" for i in range(model.banks.count)]
-    if kind in ("consumer_crash", "consumer_stall"):
+    if kind in ("consumer_crash", "consumer_stall", "consumer_zombie"):
         return list(consumer_groups(model))
     if kind == "broker_outage":
         return ["kafka"] + topics(model)
@@ -117,7 +117,7 @@ def check_targets(scenario: "Scenario", model: SystemModel, doc: "YamlDocument |
         key = "target"
         if _normal(fault.kind, fault.target) not in normal_valid:
             problem = f"{fault.kind} cannot target {fault.target!r} in model {model.name!r}; valid targets: {', '.join(valid)}"
-        elif fault.kind in ("consumer_crash", "consumer_stall") and fault.instance >= groups[fault.target]:
+        elif fault.kind in ("consumer_crash", "consumer_stall", "consumer_zombie") and fault.instance >= groups[fault.target]:
             key = "instance"
             problem = (f"consumer group {fault.target!r} has {groups[fault.target]} instances; "
                        f"instance must be 0..{groups[fault.target] - 1}")

@@ -287,6 +287,12 @@ class ExecutorConfig(QueuedService):
         RetryTopicsConfig(), description="async wiring: Uber-style retry topics with growing delays, then the DLQ"
     )
     poison_pills: PoisonPillMode = POISON_PILLS_FIELD
+    claim: Literal["atomic", "check_then_act"] = Field(
+        "atomic", description="how an execution claims its order: atomic (one conditional write: a second "
+        "execution sees the order claimed and resumes, asking the PSP first), or check_then_act (FLAW: read the "
+        "state, write EXECUTING one database round trip later: a zombie consumer paused between the two "
+        "overwrites what the partition's next owner settled)"
+    )
     on_conflict: Literal["wait_and_query", "new_key"] = Field(
         "wait_and_query", description="a 409 (the key is in flight at the PSP): wait and ask for the key's "
         "status, or (FLAW) treat it as a failure and charge again under a new key"

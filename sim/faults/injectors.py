@@ -240,6 +240,14 @@ def consumer_stall(world: "World", fault: specs.ConsumerStall, rng: random.Rando
     return _nothing
 
 
+def consumer_zombie(world: "World", fault: specs.ConsumerZombie, rng: random.Random, end_s: float) -> Undo:
+    group = world.consumer_groups[fault.target]
+    if fault.target.startswith("executor"):  # the executor's groups: their handler has a pause point
+        world.executor.pause_in(group)
+    group.stall(fault.instance, end_s - world.env.now, in_handler=True)
+    return _nothing
+
+
 def broker_outage(world: "World", fault: specs.BrokerOutage, rng: random.Random, end_s: float) -> Undo:
     topics = list(world.topics.values()) if fault.target == "kafka" else [world.topics[fault.target]]
     stacks = world.fault_stacks
@@ -420,6 +428,7 @@ INJECTORS: dict[str, Injector] = {
     "bank_errors": bank_errors,
     "consumer_crash": consumer_crash,
     "consumer_stall": consumer_stall,
+    "consumer_zombie": consumer_zombie,
     "broker_outage": broker_outage,
     "producer_duplicates": producer_duplicates,
     "poison_pill": poison_pill,
