@@ -5,6 +5,8 @@ booking later than ``ledger.on_time_within``."""
 
 from __future__ import annotations
 
+import json
+
 from test_chargebacks import HOUR, disputing
 from test_refunds import paid_order, refunding
 from test_timelines import quiet_world
@@ -75,3 +77,22 @@ def test_a_booking_later_than_on_time_within_is_counted_late():
     paid_order(late)
     late.env.run(until=5)
     assert (on_time.ledger.late_bookings, late.ledger.late_bookings) == (0, 1)
+
+
+def test_late_bookings_can_be_expected_and_fail_the_run(tmp_path):
+    """``expect: late_ledger_bookings`` reads the timeliness KPI: a ledger slower than its on-time
+    limit fails the run (exit 1); the same run with the default limit passes."""
+    from helpers import write_scenario
+
+    from sim.cli import main
+
+    common = dict(duration="1m", drain="1m", seed=4, workload={"rate": "5/s", "buyers": 100, "sellers": 10},
+                  expect={"late_ledger_bookings": 0})
+    on_time = write_scenario(tmp_path, "async-kafka.yaml", name="on-time", **common)
+    late = write_scenario(tmp_path, "async-kafka.yaml", name="late",
+                          overrides={"ledger.latency": "3s", "ledger.on_time_within": "1s"}, **common)
+    assert main(["run", str(on_time), "--out", str(tmp_path / "a")]) == 0
+    assert main(["run", str(late), "--out", str(tmp_path / "b")]) == 1
+    observed = json.loads((tmp_path / "b" / "results.json").read_text())["expectations"]
+    assert [(e["name"], e["held"]) for e in observed] == [("late_ledger_bookings", False)]
+    assert observed[0]["observed"] > 0

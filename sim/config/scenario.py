@@ -146,6 +146,10 @@ class Expectations(Frozen):
     wasted_work_share: Check | None = Field(
         None, description="share of all service time spent on requests whose caller had already given up"
     )
+    late_ledger_bookings: Check | None = Field(
+        None, description="payments the ledger booked later than ledger.on_time_within after they succeeded "
+        "(timeliness)"
+    )
 
 
 class Scenario(Frozen):

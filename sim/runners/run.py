@@ -36,6 +36,7 @@ EXPECTATION_KPIS = {
     "time_to_recover_s": "time_to_recover_s",
     "time_collapsed_s": "time_collapsed_s",
     "wasted_work_share": "wasted_work_share",
+    "late_ledger_bookings": "late_ledger_bookings",
 }
 
 
