@@ -41,7 +41,8 @@ def money_rows(data: dict) -> list[dict]:
     if payouts:
         delay = fmt.duration(payouts["mean_delay_s"]) if payouts["mean_delay_s"] is not None else "–"
         rows.append(("payouts", f"{payouts['paid']:,} paid of {payouts['requested']:,} ({payouts['returned']:,} returned, "
-                                f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · mean delay {delay}"))
+                                f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · "
+                                f"{delay} mean from request to confirmed transfer"))
     late_clearing = next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0)
     if payouts:
         rows.append(("clearing balances open past their deadline", f"{late_clearing:,}"))
