@@ -190,6 +190,16 @@ def sequence_steps(sample: dict) -> list[tuple[float | None, str, str, str, bool
     return steps
 
 
+def _step_time(t: float | None, start: float | None) -> str:
+    """The left column of a sequence diagram: the first message at its simulated time (to the
+    millisecond), each later one as the time since it, so a 5 ms hop late in a run stays visible."""
+    if t is None or start is None:
+        return ""
+    if t == start:
+        return f"{t:,.3f} s"
+    return f"+{fmt.duration(t - start)}"
+
+
 def _sequence_panel(ax, sample: dict) -> None:
     steps = sequence_steps(sample)
     xs = {lane: i for i, lane in enumerate(LANES)}
@@ -198,6 +208,7 @@ def _sequence_panel(ax, sample: dict) -> None:
         ax.plot([x, x], [-0.2, n + 0.3], color="#999999", lw=0.8, zorder=1)
         ax.text(x, n + 0.6, lane, ha="center", va="bottom", fontsize=SMALL_PT, fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.3", "fc": "#eef3fa", "ec": "#8aa"})
+    start = next((t for t, *_ in steps if t is not None), None)
     for row, (t, src, dst, label, reply) in enumerate(steps):
         y = n - row - 0.4
         bad = any(w in label for w in ("unavailable", "timeout", "dead", "error", "declined", "rate limited"))
@@ -205,7 +216,7 @@ def _sequence_panel(ax, sample: dict) -> None:
         ax.annotate("", xy=(xs[dst], y), xytext=(xs[src], y),
                     arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.1, "ls": "--" if reply else "-"})
         ax.text((xs[src] + xs[dst]) / 2, y + 0.08, label, ha="center", va="bottom", fontsize=SMALL_PT, color=colour)
-        ax.text(-0.45, y, "" if t is None else f"{fmt.number(t)} s", ha="right", va="center", fontsize=SMALL_PT,
+        ax.text(-0.45, y, _step_time(t, start), ha="right", va="center", fontsize=SMALL_PT,
                 color="#444444", family="monospace")
     ax.set_xlim(-1.5, len(LANES) - 0.5)
     ax.set_ylim(-0.5, n + 1.4)
