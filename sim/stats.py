@@ -12,6 +12,10 @@ import math
 from statistics import NormalDist
 from typing import Iterable
 
+Z95 = 1.959963984540054
+"""The standard normal's 97.5 % quantile: a two-sided 95 % normal interval (Wilson, importance
+sampling, the rare-event validation)."""
+
 
 def _t_central(t: float, dof: int) -> float:
     """P(|T| ≤ t) for Student's t with integer ``dof`` (Abramowitz & Stegun 26.7.3–4, exact)."""

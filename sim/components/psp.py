@@ -219,11 +219,6 @@ class Psp:
         request as new (the idempotent-replay oracle reads it)."""
         return self.settlement.keys()
 
-    def _settle(self, day: int, order_id: int, amount_minor: int, currency: int, captured_at: float, key: int,
-                admitted_at: float) -> None:
-        """Append one row to the settlement file (the capture API writes its captures here)."""
-        self.settlement.append(day, order_id, amount_minor, currency, captured_at, key, admitted_at)
-
     @property
     def vault_size(self) -> int:
         """Cards held in the PSP's vault."""

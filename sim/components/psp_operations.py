@@ -138,7 +138,7 @@ class PspOperations:
                 if key is None:  # a key-less capture: a settlement key of its own
                     self._unkeyed += 1
                 row_key = key if key is not None else -self._unkeyed
-                psp._settle(day, order_id, amount_minor, currency, now, row_key, admitted_at)
+                psp.settlement.append(day, order_id, amount_minor, currency, now, row_key, admitted_at)
         elif operation == VOID:
             code = self.banks.void(order_id)
         else:

@@ -25,8 +25,8 @@ from sim.errors import ConfigError
 from sim.runners import rare
 from sim.runners.run import simulate
 from sim.runners.summary import summarize
+from sim.stats import Z95
 
-Z95 = 1.959963984540054
 PER = 1_000_000
 METHODS = ("plain", "importance")
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from sim.config.scenario import Scenario
 from sim.rng import Streams
+from sim.stats import Z95
 
 STREAM = "estimate.importance.episodes"
 """The named stream the tilted episodes are drawn from (separate from every stream of a run)."""
@@ -134,7 +135,7 @@ class WeightedRun:
     events: int
 
 
-def weighted_rate(runs: list[WeightedRun], z: float = 1.959963984540054) -> tuple[float, float, float]:
+def weighted_rate(runs: list[WeightedRun], z: float = Z95) -> tuple[float, float, float]:
     """Σ L·D / Σ L·n over the runs, with a 95 % delta-method interval (low clipped at 0)."""
     count = len(runs)
     ys = [r.weight * r.events for r in runs]

@@ -32,6 +32,7 @@ from sim.config.loader import LoadedScenario, load_model
 from sim.config.scenario import Scenario
 from sim.runners.estimate import estimate_importance
 from sim.validation.rows import FULL_MODEL, MODELS_DIR, Row, Size, within
+from sim.stats import Z95
 from sim.validation.stats import Estimate, replication_seeds
 
 MODEL = MODELS_DIR / "flawed" / "no-status-query.yaml"
@@ -78,7 +79,7 @@ def validate(size: Size, master_seed: int, progress=None) -> list[Row]:
         result = estimate_importance(loaded_case(target, first), runs)
         rate = result.double_charge
         p, low, high = rate.estimate()
-        simulated = Estimate(p, low, high, runs, (high - low) / (2 * 1.959963984540054))
+        simulated = Estimate(p, low, high, runs, (high - low) / (2 * Z95))
         low_exact, exact = bracket(target)
         case = (f"no-status-query, reply-loss episodes (mtbf {mtbf_for(target) / 3600:.4g} h, mttr "
                 f"{EPISODE_S * 1000:g} ms), {RATE_PER_S:g}/s × {CHECKOUTS} payments, {runs} weighted runs")
