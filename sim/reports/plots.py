@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim import format as fmt
-from sim.reports.figures import (FONT_PT, SMALL_PT, fault_legend, integer_ticks, new_figure, png, shade_faults, svg,
+from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, new_figure, png, shade_faults, svg,
                                  time_axis)
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
@@ -145,7 +145,7 @@ def latency_cdf_figure(cdfs: dict[str, dict]) -> Figure:
     ax.grid(alpha=0.25, which="major")
     if cdfs:
         ax.legend(fontsize=SMALL_PT, loc="lower right")
-    ax.set_title("latency CDF (dotted: p50, p95, p99)", fontsize=FONT_PT)
+    ax.set_title("latency CDF (dotted: p50, p95, p99)", fontsize=FONT_PT, y=TITLE_Y)
     return fig
 
 
@@ -223,7 +223,7 @@ def _sequence_panel(ax, sample: dict) -> None:
     ax.axis("off")
     attempts = sample["psp_attempts"]
     ax.set_title(f"{sample['label']}: order {sample['order']} → {sample['state']} "
-                 f"({attempts} charge attempt{'s' if attempts != 1 else ''})", fontsize=FONT_PT, loc="left")
+                 f"({attempts} charge attempt{'s' if attempts != 1 else ''})", fontsize=FONT_PT, loc="left", y=TITLE_Y)
 
 
 def sequence_figure(samples: list[dict]) -> Figure:
@@ -278,8 +278,8 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
         axes[row, 0].set_xlim(0, shown / unit_s)
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
     axes[0, 0].set_title(f"PSP request rate (req/s per {fmt.duration(first['bin_s'])} bin), whole run",
-                         fontsize=FONT_PT)
-    axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=FONT_PT)
+                         fontsize=FONT_PT, y=TITLE_Y)
+    axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=FONT_PT, y=TITLE_Y)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     return fig
 
@@ -305,7 +305,7 @@ def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
     ax.set_xlabel("PSP requests per order (load on the PSP; lower is better)", fontsize=SMALL_PT)
     ax.set_ylabel("success rate (%; higher is better)", fontsize=SMALL_PT)
     ax.tick_params(labelsize=SMALL_PT)
-    ax.set_title("success rate against PSP load (bars: 95 % CI)", fontsize=FONT_PT)
+    ax.set_title("success rate against PSP load (bars: 95 % CI)", fontsize=FONT_PT, y=TITLE_Y)
     ax.grid(alpha=0.25)
     ax.margins(0.15)
     fig.legend(fontsize=SMALL_PT, loc="outside right upper")

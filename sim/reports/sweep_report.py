@@ -24,7 +24,7 @@ from sim import __version__
 from sim.atomic import write_folder_atomic, write_text_atomic
 from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, kpi_bounds
 from sim import format as fmt
-from sim.reports.figures import FONT_PT, SMALL_PT, new_figure, png
+from sim.reports.figures import FONT_PT, SMALL_PT, TITLE_Y, new_figure, png
 from sim.stats import mean_ci
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str
     ax.set_ylabel(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=FONT_PT)
     ax.tick_params(labelsize=SMALL_PT)
     ax.set_title(textwrap.fill(f"{kpi_label(kpi)}: mean over the seeds, band = 95 % CI", 2 * LABEL_CHARS),
-                 fontsize=FONT_PT)
+                 fontsize=FONT_PT, y=TITLE_Y)
     if groups[0][0] is not None:
         ax.legend(fontsize=SMALL_PT)
     ax.grid(alpha=0.3)
@@ -228,5 +228,5 @@ def _heatmap(points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[str, st
     bar.set_label(textwrap.fill(kpi_label(kpi), LABEL_CHARS), fontsize=SMALL_PT)
     _kpi_axis(bar.ax.yaxis, kpi)
     bar.ax.tick_params(labelsize=SMALL_PT)
-    ax.set_title(textwrap.fill(f"{kpi_label(kpi)} (mean over the seeds)", 2 * LABEL_CHARS), fontsize=FONT_PT)
+    ax.set_title(textwrap.fill(f"{kpi_label(kpi)} (mean over the seeds)", 2 * LABEL_CHARS), fontsize=FONT_PT, y=TITLE_Y)
     return fig
