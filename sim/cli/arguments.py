@@ -30,9 +30,20 @@ def replication_count(text: str) -> int:
     return value
 
 
-def check_total_runs(loaded, runs: int, formula: str = "--replications") -> None:
+def check_total_runs(loaded, runs: int, formula: str = "--replications", variants: list[str | None] | None = None) -> None:
     """Refuse ``runs`` runs of a loaded scenario that would be too many checkouts in total (the
-    scenario file's own ``replications`` is checked when it loads; this is for the command line)."""
-    problem = loaded.scenario.total_size_problem(runs, formula)
-    if problem:
-        raise ConfigError(problem, file=loaded.scenario_path, key="replications")
+    scenario file's own ``replications`` is checked when it loads; this is for the command line).
+    Checkouts per run come from the clients that play (``sim.config.workload_fit.expected_checkouts``:
+    a closed population's size and think time, not the unused open rate), the largest of ``variants``."""
+    from pathlib import Path
+
+    from sim.config.loader import variant_model
+    from sim.config.scenario import MAX_CHECKOUTS_IN_TOTAL
+    from sim.config.workload_fit import expected_checkouts
+
+    base_dir = Path(loaded.model_path).parent
+    per_run = max(expected_checkouts(loaded.scenario, variant_model(loaded, v), base_dir) for v in (variants or [None]))
+    if per_run * runs > MAX_CHECKOUTS_IN_TOTAL:
+        raise ConfigError(f"{runs} runs ({formula}) of about {per_run:.3g} checkouts each exceed "
+                          f"{MAX_CHECKOUTS_IN_TOTAL:.0e} checkouts in total: lower replications or the workload",
+                          file=loaded.scenario_path, key="replications")

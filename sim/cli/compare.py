@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     replications = args.replications or (loaded.scenario.replications if loaded.scenario.replications > 1
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
-    check_total_runs(loaded, total, "variants × --replications")
+    check_total_runs(loaded, total, "variants × --replications", variants)
     with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
         results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
     comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))

@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     replications = args.replications or loaded.scenario.replications
     if replications < 1:
         raise ConfigError(f"--replications must be at least 1, got {replications}", hint="e.g. --replications 30")
-    check_total_runs(loaded, replications)
+    check_total_runs(loaded, replications, variants=[args.variant])
     with counted(console, "replicating", replications) as update:
         result = estimate(loaded, replications, args.seed, args.variant, on_run=update, method=args.method,
                           bias=args.bias)

@@ -39,7 +39,7 @@ def _run(console: Console, loaded, args) -> dict:
     from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
 
     count = args.replications or loaded.scenario.replications
-    check_total_runs(loaded, count)
+    check_total_runs(loaded, count, variants=[args.variant])
     if count == 1:
         seed = replication_seeds(loaded.scenario.seed if args.seed is None else args.seed, 1)[0]
         with simulated_time(console, f"simulating {loaded.scenario.name}") as on_time:

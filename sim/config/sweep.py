@@ -41,6 +41,7 @@ from sim.config.keypaths import field_name, path_problem, set_paths, split, valu
 from sim.config.loader import (
     LoadedScenario, config_error, key_node_at, load_scenario, node_at, read_yaml, setting_to_blame, validate,
 )
+from sim.config.workload_fit import closed_population_problem
 from sim.config.yaml_reader import YamlDocument
 from sim.config.messages import did_you_mean
 from sim.config.model import SystemModel
@@ -285,6 +286,22 @@ class SettingsSource:
         return ConfigError(exc.message, file=self.file, line=node.start_mark.line + 1 if node is not None else None,
                            key=".".join(map(str, loc)), hint=exc.hint)
 
+    def workload_error(self, key: str, problem: str, settings: dict[str, Any]) -> ConfigError:
+        """The workload does not fit the clients (``sim.config.workload_fit``), placed at the setting
+        that made it so (the workload key, the closed population, the duration, the variant or model
+        file), else at the scenario file's ``workload.KEY``."""
+        suspects = (f"workload.{key}", "workload", "duration", "model.client.closed_population.enabled",
+                    "model.client.closed_population", "model.client", VARIANT_KEY, MODEL_FILE_KEY)
+        blamed = next((k for k in settings if k in suspects or k.startswith("model.client.closed_population.")), None)
+        if blamed is None or self.doc is None or self.locate is None:
+            return ConfigError(problem, file=self.file, key=f"workload.{key}", hint=self.note)
+        loc = self.locate(blamed)
+        node = node_at(self.doc.root, loc) or key_node_at(self.doc.root, loc[:2])
+        return ConfigError(f"workload.{key}: {problem}", file=self.file,
+                           line=node.start_mark.line + 1 if node is not None else None,
+                           column=node.start_mark.column + 1 if node is not None else None,
+                           key=".".join(map(str, loc[:2])), hint=self.note)
+
     def validation_error(self, exc: ValidationError, model: type[BaseModel], data: dict,
                          settings: dict[str, Any], key_prefix: str) -> ConfigError:
         """A value the schema rejects, at the setting that wrote it (the one translation of the loader)."""
@@ -332,6 +349,9 @@ def resolve_settings(base: LoadedScenario, raw_scenario: dict, settings: dict[st
         validated_model = SystemModel.model_validate(model_data)
     except ValidationError as exc:
         raise source.validation_error(exc, SystemModel, model_data, settings, MODEL_PREFIX) from None
+    fit = closed_population_problem(validated_scenario, validated_model, Path(model_path).parent)
+    if fit is not None:  # what ``paychaos run`` refuses at load, refused here before anything runs
+        raise source.workload_error(*fit, settings)
     loaded = LoadedScenario(validated_scenario, validated_model, base.scenario_path, model_path, model_data)
     return Resolved(loaded, scenario_data, model_data)
 

@@ -1,6 +1,7 @@
-"""A scenario's workload against its model's clients, checked at load: the knobs that shape an open
-arrival rate mean nothing to a closed population, and a closed population's size is bounded as an
-open rate is (``MAX_CHECKOUTS_PER_RUN``)."""
+"""A scenario's workload against its model's clients, checked at load (``paychaos run``, every variant
+of ``paychaos compare``, every point of ``paychaos sweep``): the knobs that shape an open arrival rate
+mean nothing to a closed population, and a closed population's size is bounded as an open rate is
+(``MAX_CHECKOUTS_PER_RUN``). Also how many checkouts a run makes, from whichever of the two plays."""
 
 from __future__ import annotations
 
@@ -18,6 +19,21 @@ if TYPE_CHECKING:
     from sim.config.yaml_reader import YamlDocument
 
 
+def expected_checkouts(scenario: "Scenario", model: "SystemModel", base_dir: Path | None = None) -> float:
+    """Checkouts one run makes, at most: the open rate over the load phase (with its shape and
+    spikes), or, with a closed population, each of its N buyers checking out at most once per mean
+    think time (the workload's ``rate`` plays no part then; a response time only lowers the count);
+    either capped by ``workload.max_checkouts``."""
+    closed = model.client.closed_population
+    if not closed.enabled:
+        return scenario.workload.expected_checkouts(scenario.duration_s)
+    mean_s = distribution_mean_s(closed.think_time, base_dir)
+    bound = closed.size * scenario.duration_s / mean_s if mean_s > 0 else math.inf
+    if scenario.workload.max_checkouts is not None:
+        bound = min(bound, float(scenario.workload.max_checkouts))
+    return bound
+
+
 def closed_population_problem(scenario: "Scenario", model: "SystemModel",
                               base_dir: Path | None = None) -> tuple[str, str] | None:
     """(workload key, what is wrong and what would be right), or None when the workload fits."""
@@ -31,9 +47,7 @@ def closed_population_problem(scenario: "Scenario", model: "SystemModel",
                          "(client.closed_population.enabled), whose buyers check out when they finish thinking: "
                          f"remove {key}, or turn the closed population off")
     mean_s = distribution_mean_s(closed.think_time, base_dir)
-    bound = closed.size * scenario.duration_s / mean_s if mean_s > 0 else math.inf  # one checkout per think, at most
-    if workload.max_checkouts is not None:
-        bound = min(bound, float(workload.max_checkouts))
+    bound = expected_checkouts(scenario, model, base_dir)
     if bound > MAX_CHECKOUTS_PER_RUN:
         return "max_checkouts", (
             f"a closed population of {closed.size} buyers with a mean think time of {mean_s:g} s can make up to "
