@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 import jinja2
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox
 
 from sim import __version__
 from sim.atomic import write_folder_atomic, write_text_atomic
@@ -87,13 +90,16 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
     def fill(folder: Path) -> None:
         figures = []
         heatmaps = grid and len(parameters) == 2
+        drawn: dict[str, Figure] = {}  # one figure per parameter, redrawn for every KPI
         for kpi in kpis:
             # with a heatmap of the two parameters, one line plot (one line per value of the
             # second) shows the rest: the plot against the second would repeat the same points
             for parameter in parameters[:1] if heatmaps else parameters:
                 others = [p for p in parameters if p != parameter]
                 name = f"{kpi}--{_slug(parameter)}.png"
-                data = png(_line_plot(points, parameter, others[0] if others else None, kpi, units))
+                drawn[parameter] = _line_plot(points, parameter, others[0] if others else None, kpi, units,
+                                              drawn.get(parameter))
+                data = png(drawn[parameter])
                 (folder / name).write_bytes(data)
                 figures.append({"kpi": kpi, "file": name, "png": _b64(data),
                                 "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"})
@@ -163,11 +169,18 @@ def _kpi_axis(axis, kpi: str) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.value(kpi, v / scale)))
 
 
-def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str, units: dict[str, str]):
+def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str, units: dict[str, str],
+               again: Figure | None = None) -> Figure:
     """Mean of ``kpi`` against ``parameter`` with its 95 % CI band; one line per value of
-    ``split`` (the next parameter) when it has few values, else the points' average."""
-    fig = new_figure(7.5, 4.2)
-    ax = fig.subplots()
+    ``split`` (the next parameter) when it has few values, else the points' average. With
+    ``again`` (this function's figure for another KPI of the same parameter and split), that
+    figure is redrawn for ``kpi`` with the same calls on a cleared axes: the same pixels as a new
+    figure, without building axes and ticks again (a third of a sweep report's plotting time)."""
+    if again is None:
+        fig = new_figure(7.5, 4.2)
+        ax = fig.subplots()
+    else:
+        fig, ax = again, _cleared(again.axes[0])
     groups = [(None, points)]
     if split is not None and points[split].nunique() <= MAX_LINES:
         groups = [(value, group) for value, group in points.groupby(split, sort=True)]
@@ -204,6 +217,23 @@ def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str
         ax.legend(fontsize=SMALL_PT)
     ax.grid(alpha=0.3)
     return fig
+
+
+def _cleared(ax: Axes) -> Axes:
+    """``ax`` as a new axes would be for :func:`_line_plot`: no lines, bands or legend, no data
+    limits, the unit view, a linear x scale (its default locator and formatter), autoscaling, and
+    the subplot position the constrained layout starts from (else it converges a hair elsewhere)."""
+    for artist in [*ax.lines, *ax.collections]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_xscale("linear")
+    ax.dataLim.set_points(Bbox.null().get_points())
+    ax.ignore_existing_data_limits = True
+    ax.viewLim.set_points(Bbox.unit().get_points())
+    ax.set_autoscale_on(True)
+    ax._set_position(ax.get_subplotspec().get_position(ax.figure))  # where the layout starts for a new axes
+    return ax
 
 
 def _heatmap(points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[str, str]):
