@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -45,9 +44,10 @@ def png(fig: Figure) -> bytes:
     compress) with no timestamp metadata, so the same results give the same bytes."""
     canvas = fig.canvas
     canvas.draw()  # the canvas's own draw: one pass with the layout (``savefig`` draws twice under a layout engine)
-    rgba = np.asarray(canvas.buffer_rgba())
+    width, height = canvas.get_width_height(physical=True)
+    rgb = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(buffer, format="png", dpi=(fig.dpi, fig.dpi))
+    rgb.save(buffer, format="png", dpi=(fig.dpi, fig.dpi))
     return buffer.getvalue()
 
 
