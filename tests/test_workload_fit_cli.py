@@ -91,3 +91,12 @@ def test_a_closed_population_run_shows_progress_in_simulated_time(tmp_path, caps
     lines = [line for line in capsys.readouterr().out.splitlines() if "(simulated time)" in line]
     assert lines[-1].endswith("40 s of 40 s (100 %)")
     assert len(lines) == 10  # one line per tenth of the simulated time
+
+
+def test_sweep_blames_the_closest_setting_whatever_the_order_of_the_parameters(tmp_path, capsys):
+    """The duration is swept first, but spikes do not depend on it: the closed population is blamed."""
+    path = _sweep(tmp_path, {"duration": ["1m", "2m"], "model.client.closed_population.enabled": [True]},
+                  workload=SPIKES)
+    assert cli_main(["sweep", path, "--executor", "serial", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "parameters.model.client.closed_population.enabled" in err and "sweep.yaml:9" in err

@@ -288,11 +288,13 @@ class SettingsSource:
 
     def workload_error(self, key: str, problem: str, settings: dict[str, Any]) -> ConfigError:
         """The workload does not fit the clients (``sim.config.workload_fit``), placed at the setting
-        that made it so (the workload key, the closed population, the duration, the variant or model
-        file), else at the scenario file's ``workload.KEY``."""
-        suspects = (f"workload.{key}", "workload", "duration", "model.client.closed_population.enabled",
-                    "model.client.closed_population", "model.client", VARIANT_KEY, MODEL_FILE_KEY)
-        blamed = next((k for k in settings if k in suspects or k.startswith("model.client.closed_population.")), None)
+        that made it so, the closest first: the workload key, the workload, the duration (for a size),
+        the closed population, the clients, the variant, the model file; else at ``workload.KEY``."""
+        clients = sorted((k for k in settings if k == "model.client" or k.startswith("model.client.")),
+                         key=lambda k: not k.startswith("model.client.closed_population"))
+        order = [f"workload.{key}", "workload", *(["duration"] if key == "max_checkouts" else []), *clients,
+                 VARIANT_KEY, MODEL_FILE_KEY]
+        blamed = next((k for k in order if k in settings), None)
         if blamed is None or self.doc is None or self.locate is None:
             return ConfigError(problem, file=self.file, key=f"workload.{key}", hint=self.note)
         loc = self.locate(blamed)
