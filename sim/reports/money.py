@@ -62,7 +62,9 @@ def money_rows(data: dict) -> list[dict]:
     fx = summary.get("fx")
     if fx:
         code = fx["settlement_currency"]
+        netted = " + ".join(fmt.money(-fx[key], code) for key in ("netted_refunds_minor", "netted_chargebacks_minor"))
         rows.append(("FX", f"{fx['converted_payments']:,} payments converted, {fx['settled_captures']:,} captures settled "
-                           f"({fmt.money(fx['settled_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
+                           f"({fmt.money(fx['settled_minor'], code)} net of refunds and chargebacks {netted} and fees "
+                           f"{fmt.money(fx['netted_fees_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
     rows.append(("late ledger bookings", f"{summary.get('late_ledger_bookings', 0):,}"))
     return [{"label": label, "value": value} for label, value in rows]

@@ -100,8 +100,8 @@ def _psp_clearing(world: "World") -> dict:
 
 
 def _fx(world: "World") -> dict:
-    """FX (only when on): payments converted, what the PSP settled, the FX result (gains less
-    losses), all in the settlement currency's minor units."""
+    """FX (only when on): payments converted, what the PSP settled (net of the refunds, chargebacks
+    and fees it netted), the FX result (gains less losses), all in the settlement currency's minor units."""
     settlements, ledger = world.settlements, world.ledger
     return {
         "settlement_currency": world.population.currencies[settlements.fx.settlement],
@@ -109,6 +109,9 @@ def _fx(world: "World") -> dict:
         "settlements": len(settlements.batches),
         "settled_captures": sum(batch.rows for batch in settlements.batches),
         "settled_minor": sum(batch.paid_minor for batch in settlements.batches),
+        "netted_refunds_minor": sum(batch.refunded_minor for batch in settlements.batches),
+        "netted_chargebacks_minor": sum(batch.charged_back_minor for batch in settlements.batches),
+        "netted_fees_minor": sum(batch.fees_minor for batch in settlements.batches),
         "fx_result_minor": ledger.fx_result_minor,
         "unbooked_differences": settlements.mismatched,
         "unbooked_differences_minor": settlements.mismatched_minor,
