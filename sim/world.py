@@ -256,6 +256,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         fx_revalue=model.fx.revalue_at_settlement,
         psp_clearing=None if model.ledger.psp_clearing_deadline_s is None  # else captures in PSP clearing until settled
         else (model.psp.settlement_days, model.psp.settlement_cutoff_s),
+        clearing_at_capture=model.capture.mode == "delayed" and model.ledger.psp_clearing_opens_at == "capture",
     )
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
@@ -298,6 +299,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
             wallet.take_back(order_id, amount_minor)
 
         capturer.on_uncaptured.append(uncaptured)
+        if ledger.clearing_at_capture:  # the capture opens the PSP clearing entry its settlement closes
+            capturer.on_captured.append(ledger.open_clearing)
         if model.refunds.probability > 0.0:
             capturer.on_captured.append(refunds.on_captured)
     elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
