@@ -10,7 +10,8 @@ from sim import format as fmt
 
 def money_rows(data: dict) -> list[dict]:
     """Rows (label, value) for the run's money: held twice and captured twice, refunds,
-    chargebacks, payouts, reconciliation breaks by bucket and amount, FX, late bookings."""
+    chargebacks, payouts and the seller's wait, reconciliation breaks by bucket and amount, FX,
+    late bookings."""
     summary = data["summary"]
     codes = data["config"]["scenario"]["workload"]["currencies"]
 
@@ -43,6 +44,10 @@ def money_rows(data: dict) -> list[dict]:
         rows.append(("payouts", f"{payouts['paid']:,} paid of {payouts['requested']:,} ({payouts['returned']:,} returned, "
                                 f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · "
                                 f"{delay} mean from request to confirmed transfer"))
+        waited = payouts.get("seller_wait_mean_s")
+        rows.append(("seller's wait (capture to money in the bank)",
+                     "–" if waited is None else f"{fmt.duration(waited)} mean, {fmt.duration(payouts['seller_wait_p95_s'])} "
+                     f"p95 · {amount(payouts['seller_unpaid_minor'])} still owed at the end"))
     late_clearing = next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0)
     if payouts:
         rows.append(("clearing balances open past their deadline", f"{late_clearing:,}"))
