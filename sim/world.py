@@ -33,6 +33,7 @@ from sim.components.payment_service import PaymentService, retries_executor
 from sim.components.producer import Producer
 from sim.components.psp import DAY_S, Psp
 from sim.components.psp_operations import PspOperations
+from sim.components.psp_settlement import Line
 from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
@@ -71,6 +72,17 @@ class SettlementFile:
 
     def __iter__(self):
         return iter(self.rows())
+
+    def lines(self) -> "list[Line]":
+        """Every capture, refund and chargeback line of every PSP, in the order they were made."""
+        lines = self._psps[0].settlement.lines()
+        if len(self._psps) > 1:
+            lines = sorted(lines + self._psps[1].settlement.lines(), key=lambda line: (line.at_s, line.order_id))
+        return lines
+
+    def adjustments(self) -> "list[Line]":
+        """The refund and chargeback lines of every PSP (without the millions of capture lines)."""
+        return [line for psp in self._psps for line in psp.settlement.adjustments]
 
     def __len__(self) -> int:
         return sum(len(p.settlement_column("day")) for p in self._psps)
@@ -229,6 +241,9 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         card_number_of=(lambda token: population.cards[token].number) if model.payment_service.log_card_numbers else None,
     )
     fees = Fees(model.fees)  # all zero: no fee entries at all, two entries per payment
+    for charging in (psp, secondary):  # the PSP's fee per capture, a column of its settlement file
+        if charging is not None:
+            charging.settlement.charge_fees(fees)
     wallet = Wallet(
         env, model.wallet, orders, checkouts, workload.sellers, len(workload.currencies), streams, metrics, dlq,
         fees=fees,
@@ -241,6 +256,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         fx_revalue=model.fx.revalue_at_settlement,
         psp_clearing=None if model.ledger.psp_clearing_deadline_s is None  # else captures in PSP clearing until settled
         else (model.psp.settlement_days, model.psp.settlement_cutoff_s),
+        clearing_at_capture=model.capture.mode == "delayed" and model.ledger.psp_clearing_opens_at == "capture",
     )
 
     def group(name: str, topic: str, instances: int, handler, commit: str = "after") -> ConsumerGroup:
@@ -266,6 +282,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     chargebacks = None
     if model.chargebacks.probability > 0.0:
         chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
+        chargebacks.settle_through(psp)
         banks.connect(chargebacks)
     capturer = None
     delayed_capture = model.capture.mode == "delayed"
@@ -282,6 +299,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
             wallet.take_back(order_id, amount_minor)
 
         capturer.on_uncaptured.append(uncaptured)
+        if ledger.clearing_at_capture:  # the capture opens the PSP clearing entry its settlement closes
+            capturer.on_captured.append(ledger.open_clearing)
         if model.refunds.probability > 0.0:
             capturer.on_captured.append(refunds.on_captured)
     elif model.refunds.probability > 0.0:  # captured at authorisation: refunds follow the booking
@@ -325,7 +344,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         world.settlements.start()
     if model.reconciliation.enabled and model.reconciliation.every_s is not None:  # nightly reconciliation
         world.nightly = NightlyReconciliation(env, model.reconciliation, [p for p in (psp, secondary) if p is not None],
-                                              orders, ledger, wallet, refunds, capturer, world.settlements, metrics)
+                                              orders, ledger, wallet, refunds, capturer, world.settlements, metrics,
+                                              chargebacks=chargebacks)
         world.nightly.start()
     world.fault_windows = start_faults(world, list(scenario.faults), scenario.duration_s)
     env.process(_sample_gauges(world))

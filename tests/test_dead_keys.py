@@ -183,6 +183,11 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     # PSP clearing: the day closing 30 s in, paid at once, each capture's entry due closed 30 s later
     "psp_clearing": {"overrides": {"psp.settlement_cutoff": "30s", "psp.settlement_days": 0,
                                    "ledger.psp_clearing_deadline": "30s"}},
+    # PSP clearing with delayed captures (8 s after payment, a fifth cancelled): the capture opens the entry
+    "delayed_psp_clearing": {"overrides": {"psp.settlement_cutoff": "30s", "psp.settlement_days": 0,
+                                           "ledger.psp_clearing_deadline": "30s", "capture": {
+                                               "mode": "delayed", "delay": {"dist": "constant", "value": 8},
+                                               "cancel_probability": 0.2, "retry": _MONEY_RETRY}}},
     # reconciliation during the run: the day closing 30 s in, runs from a minute on, every 30 s
     "nightly": {"overrides": {"psp.settlement_cutoff": "30s", "reconciliation.first_run": "60s",
                               "reconciliation.every": "30s"}},
@@ -230,7 +235,7 @@ CONTEXT_OF: dict[str, str] = {
     "capture.": "delayed_capture",
     "refunds.": "money_flows", "chargebacks.": "money_flows", "payouts.": "money_flows", "fees.": "money_flows",
     "fx.": "fx", "psp.settlement_days": "fx", "reconciliation.every": "nightly", "reconciliation.first_run": "nightly",
-    "ledger.psp_clearing_deadline": "psp_clearing", "ledger.import_settlements": "psp_clearing", "secondary_psp.settlement_days": "fx_dual_psp",
+    "ledger.psp_clearing_deadline": "psp_clearing", "ledger.import_settlements": "psp_clearing", "ledger.psp_clearing_opens_at": "delayed_psp_clearing", "secondary_psp.settlement_days": "fx_dual_psp",
 }
 """Key, or a prefix ending in ``.``, → the context it is tried in (the longest match wins; default base)."""
 

@@ -45,6 +45,7 @@ FLAWS = {
     "fx-not-revalued": ("fx_settled", {"fx.revalue_at_settlement": True}),
     "refund-booked-on-request": ("ledger_complete", {"refunds.book_on": "confirmation"}),
     "settlements-never-imported": ("psp_clearing_closed", {"ledger.import_settlements": True}),
+    "clearing-opened-at-authorisation": ("psp_clearing_closed", {"ledger.psp_clearing_opens_at": "capture"}),
     "claim-check-then-act": ("flags_consistent", {"executor.claim": "atomic"}),
 }
 SEEDS = range(1) if os.environ.get("CI") else range(5)

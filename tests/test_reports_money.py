@@ -1,4 +1,5 @@
-"""The report's money block: held twice vs captured twice, refunds, chargebacks, payouts, clearing,
+"""The report's money block: held twice vs captured twice, refunds, chargebacks, payouts and the
+seller's wait, clearing,
 reconciliation breaks by bucket and amount, FX, in human units ("1,234.50 EUR")."""
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def test_a_single_currency_run_reports_its_money_flows_in_that_currency(tmp_path
     kpis, summary = result.data["kpis"], result.data["summary"]  # ranked by compare
     assert kpis["chargeback_losses_minor"] == summary["chargebacks"]["losses_minor"] > 0
     assert kpis["payout_delay_s"] == summary["payouts"]["mean_delay_s"] > 0
+    assert kpis["seller_wait_s"] == summary["payouts"]["seller_wait_mean_s"] > kpis["payout_delay_s"]
+    assert rows["seller's wait (capture to money in the bank)"].endswith(
+        f"p95 · {money(summary['payouts']['seller_unpaid_minor'], 'EUR')} still owed at the end")
+    assert rows["seller's wait (capture to money in the bank)"] in (out / "report.html").read_text()
     assert (kpis["captured_twice_minor"], kpis["held_twice"], kpis["recon_open_minor"]) == (0, 0, 0)
 
 

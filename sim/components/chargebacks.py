@@ -9,7 +9,9 @@ Timeline of one dispute (only disputed payments cost events; the bank draws once
         ──notification_delay──▶ the ledger gives it back to the seller (the fee stays lost) | lost
 
 The outside half (dispute, outcome at the bank) is ground truth; the inside half (the notices and
-what the ledger books) is the platform's.
+what the ledger books) is the platform's. The PSP lists the dispute in its settlement file when it
+happens (the amount taken back and the fee, netted from the settlement of its day) and a won
+dispute when it is won (the amount given back): reconciliation matches them against the ledger.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from sim.components.psp_settlement import CHARGEBACK
 from sim.kernel.scheduling import call_after
 from sim.config.distributions import make_sampler
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     import simpy
 
     from sim.components.ledger import Ledger
+    from sim.components.psp import Psp
     from sim.components.wallet import Wallet
     from sim.config.model import ChargebacksConfig
     from sim.domain.truth import GroundTruth
@@ -57,6 +61,21 @@ class Chargebacks:
         know it yet."""
         self.unnoticed_of: dict[int, int] = {}
         """The same per order (entries at 0 removed): the completeness oracle allows for them."""
+        self.psp: "Psp | None" = None
+        """The PSP whose settlement file lists the disputes (see :meth:`settle_through`)."""
+
+    def settle_through(self, psp: "Psp") -> None:
+        """List each dispute and won dispute in ``psp``'s settlement file (the primary PSP: disputes
+        of payments a secondary PSP captured are listed there too, a simplification)."""
+        self.psp = psp
+
+    def _line(self, order_id: int, amount_minor: int, fee_minor: int, currency: int) -> None:
+        psp = self.psp
+        if psp is None:
+            return
+        now, settlement = self.env.now, psp.settlement
+        settlement.adjust(CHARGEBACK, settlement.day_of(now, psp.faults.clock_skew_s), order_id, amount_minor,
+                          fee_minor, currency, now, order_id)
 
     def on_capture(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
         """The bank captured ``amount_minor`` from ``buyer``: one draw says whether it is disputed."""
@@ -67,6 +86,7 @@ class Chargebacks:
     def _dispute(self, order_id: int, buyer: int, amount_minor: int, currency: int, _event: object) -> None:
         self.balances[buyer] += amount_minor
         self.truth.record_chargeback(order_id, amount_minor, currency)
+        self._line(order_id, -amount_minor, self.cfg.fee_minor, currency)
         self._counters["chargebacks.disputed"] += 1
         self.unnoticed_minor += amount_minor
         self._unnoticed(order_id, amount_minor)
@@ -81,6 +101,7 @@ class Chargebacks:
         self._counters["chargebacks.won"] += 1
         self.balances[buyer] -= amount_minor
         self.truth.record_chargeback(order_id, -amount_minor, currency)
+        self._line(order_id, amount_minor, 0, currency)
         self.unnoticed_minor -= amount_minor
         self._unnoticed(order_id, -amount_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, -amount_minor, 0))

@@ -63,13 +63,15 @@ class Ledger:
         self, env: simpy.Environment, cfg: LedgerConfig, orders: Orders, checkouts: Checkouts,
         streams: Streams, metrics: Metrics, dlq: DeadLetterQueue, *, fees: "Fees | None" = None,
         fx: "FxRates | None" = None, fx_revalue: bool = True,
-        psp_clearing: "tuple[int, float] | None" = None,
+        psp_clearing: "tuple[int, float] | None" = None, clearing_at_capture: bool = False,
     ) -> None:
         """``fees``: None or all zero: each payment is the two entries receivable / seller payable.
         ``fx``: the FX rate series when payments settle in one currency (``fx_revalue`` False is
         the FLAW of not booking the settlement difference). ``psp_clearing``: (settlement days,
         daily cut-off in s) to book captures in PSP clearing until settled; None: straight to the
-        PSP receivable."""
+        PSP receivable. ``clearing_at_capture`` (delayed captures): the payment is booked to the
+        receivable at authorisation and each capture (:meth:`open_clearing`) moves what it took to
+        PSP clearing; False: the payment's booking opens the clearing entry."""
         self.env = env
         self.cfg = cfg
         self.orders = orders
@@ -118,8 +120,12 @@ class Ledger:
         self.clearing_open: dict[int, list] | None = None if psp_clearing is None else {}
         """With PSP clearing: per booked capture not yet settled, [presentment amount still open,
         when its clearing entry is due closed]; None: captures go straight to the PSP receivable."""
-        self.capture_account = PSP_RECEIVABLE if psp_clearing is None else PSP_CLEARING
-        """Where a payment's captured amount is booked: the PSP receivable, or PSP clearing."""
+        self.clearing_at_capture = clearing_at_capture and psp_clearing is not None
+        """Captures, not bookings, open the clearing entries (delayed captures)."""
+        self.capture_account = PSP_CLEARING if psp_clearing is not None and not self.clearing_at_capture else PSP_RECEIVABLE
+        """Where a payment's booking puts its amount: the PSP receivable, or PSP clearing."""
+        self._settled_unopened: dict[int, int] = {}
+        """Clearing at capture: per order, settled before its capture's answer opened its entry."""
         self.clearing_days, self.clearing_cutoff_s = psp_clearing if psp_clearing is not None else (0, 0.0)
         self.clearing_closed = 0
         """Captures whose clearing entry the settlement closed."""
@@ -204,11 +210,46 @@ class Ledger:
         if self.fx is not None and currency != self.fx.settlement and order_id not in self.fx_booked:
             self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
         clearing = self.clearing_open
-        if clearing is not None and order_id not in clearing:
-            day = math.floor((now - self.clearing_cutoff_s) / DAY_S)  # paid at the start of day + 1 + N
-            due = self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
-            clearing[order_id] = [amount, due]
+        if clearing is not None and not self.clearing_at_capture and order_id not in clearing:
+            clearing[order_id] = [amount, self._clearing_due(now)]
         self._booked(order_id, amount)
+
+    def _clearing_due(self, now: float) -> float:
+        """When a clearing entry opened at ``now`` must be closed: the settlement of its day (paid
+        at the start of day + 1 + N), plus the deadline."""
+        day = math.floor((now - self.clearing_cutoff_s) / DAY_S)
+        return self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
+
+    def open_clearing(self, order_id: int, amount_minor: int) -> None:
+        """A delayed capture took ``amount_minor`` (clearing at capture): move it from the PSP
+        receivable, where the authorisation booked it, to PSP clearing, opening its entry, due by
+        its settlement plus the deadline. A settlement that paid it before our capture service
+        heard of it closes it at once."""
+        clearing = self.clearing_open
+        if clearing is None or order_id in clearing:
+            return
+        currency = self.orders.currency[order_id]
+        fx, settlement_currency = self.fx, currency
+        carried = amount_minor
+        if fx is not None and currency != fx.settlement:
+            booked = self.fx_booked.setdefault(order_id, [fx.rate(currency, self.env.now), self.orders.amount_minor[order_id]])
+            carried, settlement_currency = convert_minor(amount_minor, booked[0]), fx.settlement
+        self._post(PSP_RECEIVABLE, settlement_currency, -carried)
+        self._post(PSP_CLEARING, settlement_currency, carried)
+        self.transactions += 1
+        clearing[order_id] = [amount_minor, self._clearing_due(self.env.now)]
+        early = self._settled_unopened.pop(order_id, None)
+        if early is not None:  # closed at its booked value (no FX difference: the settlement booked none)
+            part = min(early, amount_minor)
+            closed = part if settlement_currency == currency else convert_minor(part, self.fx_booked[order_id][0])
+            self._post(PSP_CLEARING, settlement_currency, -closed)
+            self._post(PSP_RECEIVABLE, settlement_currency, closed)
+            self.transactions += 1
+            if part >= amount_minor:
+                del clearing[order_id]
+                self.clearing_closed += 1
+            else:
+                clearing[order_id][0] -= part
 
     def connect(self, on_booked: Callable[[int, int], None]) -> None:
         """Tell ``on_booked`` (the refund service, built after the ledger it books through) of each
@@ -252,6 +293,8 @@ class Ledger:
             return self.post_fx_settlement(order_id, amount_minor, currency, rate) if converted else None
         item = clearing.get(order_id)
         if item is None:
+            if self.clearing_at_capture:  # paid before the capture's answer reached us (or never will)
+                self._settled_unopened[order_id] = self._settled_unopened.get(order_id, 0) + amount_minor
             return None
         part = min(amount_minor, item[0])
         item[0] -= part

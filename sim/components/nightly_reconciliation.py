@@ -16,6 +16,11 @@ service captured), and matches them by order id and amount:
   hand), our payment the PSP never settled (unknown); with FX, a settled capture the ledger carries
   at another value than the PSP paid (auto-fixed: the difference booked to FX gains/losses).
 
+The refund and chargeback lines of the same days are matched per order against the ledger's
+refunds and chargebacks by amount (:mod:`sim.components.money_back_matching`): a difference is
+carried one run as a timing difference (a refund booked after the close, a dispute notice on its
+way), and is a break in its bucket if it is still there a run later.
+
 The end-of-run reconciliation (:mod:`sim.components.reconciliation`) still runs over everything.
 """
 
@@ -28,6 +33,9 @@ from typing import TYPE_CHECKING, Generator
 import numpy as np
 
 from sim.components.capture import CAPTURED, GAVE_UP, REFUSED, STATUS_NAMES
+from sim.components.money_back_matching import (
+    MATCHED, TIMING, MoneyBack, match_chargebacks, match_refunds, refunds_by_order,
+)
 from sim.components.psp import DAY_S
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, Break, ReconciliationReport
 from sim.domain.orders import OrderState
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
     import simpy
 
     from sim.components.capture import Capturer
+    from sim.components.chargebacks import Chargebacks
     from sim.components.ledger import Ledger
     from sim.components.psp import Psp
     from sim.components.refunds import Refunds
@@ -72,7 +81,7 @@ class NightlyReconciliation:
     def __init__(
         self, env: "simpy.Environment", cfg: "ReconciliationConfig", psps: "list[Psp]", orders: "Orders",
         ledger: "Ledger", wallet: "Wallet", refunds: "Refunds | None", capture: "Capturer | None",
-        settlements: "Settlements | None", metrics: "Metrics",
+        settlements: "Settlements | None", metrics: "Metrics", chargebacks: "Chargebacks | None" = None,
     ) -> None:
         self.env = env
         self.cfg = cfg
@@ -83,6 +92,8 @@ class NightlyReconciliation:
         self.refunds = refunds
         self.capture = capture
         self.settlements = settlements
+        self.chargebacks = chargebacks
+        """Disputes (their notices in flight are timing differences)."""
         self._counters = metrics.counters
         self.runs: list[NightlyRun] = []
         self._row_seen = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
@@ -94,6 +105,18 @@ class NightlyReconciliation:
         """Order -> amount of its rows seen while our side did not have it yet (timing)."""
         self._waiting_ours: dict[int, int] = {}
         """Order -> the run that first found our payment without a row (timing, then a break)."""
+        self._lines_seen = {psp.slots.name: [0, set()] for psp in psps}
+        """Per PSP: [refund and chargeback lines before this index all seen, those after seen already]."""
+        self._given_back = MoneyBack()
+        """Per order: what the refund and chargeback lines of closed days gave back."""
+        self._booked_seen: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
+        """Per kind, per order: the ledger's total at the last run."""
+        self._booked_before: dict[str, set[int]] = {"refund": set(), "chargeback": set()}
+        """Per kind: orders whose ledger total changed between the last two runs (candidates now)."""
+        self._acknowledged: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
+        """Per kind, per order: a difference reported already (not reported again)."""
+        self._money_waiting: dict[tuple[str, int], int] = {}
+        """(kind, order) -> the run that first found its difference (timing, then a break)."""
 
     def start(self) -> None:
         self.env.process(self._run())
@@ -134,7 +157,8 @@ class NightlyReconciliation:
         index = len(self.runs)
         for order_id in candidates:
             self._match(order_id, order_id in ours_set or order_id in self._waiting_ours, index, run)
-        run.timing = len(self._waiting_rows) + len(self._waiting_ours)
+        self._match_money_back(now, index, run)
+        run.timing = len(self._waiting_rows) + len(self._waiting_ours) + len(self._money_waiting)
         if self.settlements is not None and self.cfg.auto_fix:
             self._book_fx_differences(run)
         self.runs.append(run)
@@ -228,6 +252,61 @@ class NightlyReconciliation:
         if self._book(order_id, run):
             return
         run.matched += 1
+
+    def _match_money_back(self, now: float, index: int, run: NightlyRun) -> None:
+        """Match the refund and chargeback lines of the days closed since the last run, and the
+        orders whose ledger refunds or chargebacks changed before the last run (their day is closed
+        by now), against the ledger."""
+        candidates: dict[str, set[int]] = {"refund": set(), "chargeback": set()}
+        for psp in self.psps:
+            closed = math.floor((now - psp.cfg.settlement_cutoff_s) / DAY_S) - 1
+            seen = self._lines_seen[psp.slots.name]
+            lines = psp.settlement.adjustments
+            for at in range(seen[0], len(lines)):
+                line = lines[at]
+                if at in seen[1] or line.day > closed:
+                    continue
+                seen[1].add(at)
+                self._given_back.add(line)
+                candidates["refund" if line.type == "refund" else "chargeback"].add(line.order_id)
+            while seen[0] in seen[1]:
+                seen[1].discard(seen[0])
+                seen[0] += 1
+        ledger = self.ledger
+        for kind, booked in (("refund", ledger.refunded_minor_of), ("chargeback", ledger.charged_back_minor_of)):
+            last, changed = self._booked_seen[kind], set()
+            for order_id, total in booked.items():
+                if last.get(order_id) != total:
+                    last[order_id] = total
+                    changed.add(order_id)
+            # booked before the last run: its day is closed now (booked since: the next run's business)
+            candidates[kind] |= self._booked_before[kind]
+            self._booked_before[kind] = changed
+            candidates[kind].update(order for waiting_kind, order in self._money_waiting if waiting_kind == kind)
+        ours = refunds_by_order(self.refunds) if candidates["refund"] else {}
+        for kind in ("refund", "chargeback"):
+            for order_id in sorted(candidates[kind]):
+                found = self._money_back(kind, order_id, ours, apply=False)
+                if found == MATCHED:
+                    self._money_waiting.pop((kind, order_id), None)
+                    continue
+                first = self._money_waiting.setdefault((kind, order_id), index)
+                if found == TIMING or first == index:  # carried: its counterpart normally comes by the next run
+                    continue
+                del self._money_waiting[(kind, order_id)]
+                run.breaks.extend(self._money_back(kind, order_id, ours, apply=True))
+                at_psp, booked = ((self._given_back.refunded, ledger.refunded_minor_of) if kind == "refund"
+                                  else (self._given_back.charged_back, ledger.charged_back_minor_of))
+                self._acknowledged[kind][order_id] = at_psp.get(order_id, 0) - booked.get(order_id, 0)
+
+    def _money_back(self, kind: str, order_id: int, ours: dict, apply: bool) -> "str | list[Break]":
+        """One order's refunds or chargebacks matched (``apply``: fixing what auto-fix fixes)."""
+        offset, given_back = self._acknowledged[kind].get(order_id, 0), self._given_back
+        if kind == "refund":
+            return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys.get(order_id, set()),
+                                 ours.get(order_id, []), self.ledger, self.wallet, self.refunds, self.cfg.auto_fix,
+                                 offset, apply)
+        return match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), self.ledger, self.chargebacks, offset)
 
     def _finish(self, order_id: int) -> None:
         self._done[order_id] = 1

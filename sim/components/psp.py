@@ -159,7 +159,7 @@ class Psp:
         self._vault: dict[str, int] | None = None
         self.capture_api: "PspOperations | None" = None
         """The capture API when captures are delayed (see :meth:`connect`)."""
-        self.settlement = Settlement(cfg.settlement_cutoff_s, orders)
+        self.settlement = Settlement(cfg.settlement_cutoff_s, orders, cfg.settlement_days)
 
     def connect(self, webhook_sink: WebhookSink | None, capture_api: "PspOperations | None" = None) -> None:
         """Wire the PSP to what is built after it: the merchant's webhook endpoint (the payment

@@ -7,7 +7,7 @@ Timeline of one call::
     call ──network──▶ edge (outage / partial outage / no reply), as for a charge
                       idempotency: a live key replays its stored answer (CONFLICT while in flight)
          ──PSP latency (+extra)──▶ 5xx (key freed)  |  scheme + bank: Banks.capture / void / refund
-         answer stored under the key; a capture is a settlement-file row; reply ──network──▶
+         answer stored under the key; a capture or refund is a settlement-file line; reply ──network──▶
                                                      (may be lost after commit, as for a charge)
 
 A call without a key (a FLAW: ``capture.idempotency_key: false``, or a refund retried under a new
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 
 from sim.components.psp import DAY_S, OnReply, Reply, ReplyCode, ReplyEvent
+from sim.components.psp_settlement import REFUND
 from sim.kernel.scheduling import call_after, succeed_after
 from sim.config.distributions import make_sampler
 
@@ -143,6 +144,10 @@ class PspOperations:
             code = self.banks.void(order_id)
         else:
             code = self._refund_at_bank(order_id, card_token, amount_minor, currency)
+            if code == _APPROVED:  # a negative line, netted from the settlement that pays its day
+                settlement = psp.settlement
+                settlement.adjust(REFUND, settlement.day_of(now, psp.faults.clock_skew_s), order_id, -amount_minor, 0,
+                                  currency, now, key if key is not None else -1)
         if key is not None:
             self._answers[(operation, key)] = code
         self._reply(code, on_reply, code == _APPROVED)

@@ -1,5 +1,10 @@
-"""The PSP's settlement file: one row per capture (day, order, amount, currency, capture time, plus
-the idempotency key and admission time the oracles read), kept as compact columns.
+"""The PSP's settlement file: one line per capture, refund and chargeback, each with its PSP day,
+order, type, amount (negative for money going back), fee, currency and settlement date, plus the
+idempotency key (and, for captures, the admission time the oracles read).
+
+Captures are millions of rows, kept as compact columns; refunds and chargebacks are a few per
+cent of them, kept as plain tuples (:meth:`Settlement.adjust`). :meth:`Settlement.column` reads
+the capture columns, :meth:`Settlement.lines` the whole file.
 
 A row is deduplicated against values known to be equal (it still has every field, see
 :meth:`Settlement.column`): the key is stored only where it is not the order id, the amount and
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -19,21 +24,52 @@ from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
 
 if TYPE_CHECKING:
+    from sim.components.fees import Fees
     from sim.domain.orders import Orders
 
 DAY_S = 86400.0
 
 COLUMNS = ("day", "order_id", "amount_minor", "currency", "captured_at")
-"""The columns of a row of the file, in order."""
+"""The columns of a capture row (:meth:`Settlement.rows`), in order."""
+
+CAPTURE, REFUND, CHARGEBACK = "capture", "refund", "chargeback"
+"""Line types. A chargeback line takes a disputed amount back (negative, with the dispute fee); a
+won dispute is a chargeback line giving it back (positive, no fee)."""
+
+
+class Line(NamedTuple):
+    """One line of the settlement file, as the PSP lists it."""
+
+    day: int
+    """The PSP's day (by its clock, after its daily cut-off) the line belongs to."""
+    order_id: int
+    type: str
+    amount_minor: int
+    """Signed: captures positive, refunds and chargebacks negative (a won dispute positive)."""
+    fee_minor: int
+    """What the PSP charges for the line (its capture fee, a dispute fee; none on refunds)."""
+    currency: int
+    settles_on: int
+    """The PSP day at whose cut-off the settlement paying the line is made (``day + 1 + settlement_days``)."""
+    at_s: float
+    """When the PSP made it (our clock)."""
+    key: int
+    """The idempotency key (the charge's or capture's key; a refund's refund id; a dispute: the order id)."""
 
 
 class Settlement:
     """The settlement file of one PSP. ``orders``: the merchant's order table, storage only (the
     amounts and currencies that need no copy); None stores every row's money."""
 
-    def __init__(self, cutoff_s: float, orders: "Orders | None") -> None:
+    def __init__(self, cutoff_s: float, orders: "Orders | None", settlement_days: int = 0) -> None:
         self.cutoff_s = cutoff_s
         self.orders = orders
+        self.settlement_days = settlement_days
+        """Days after a PSP day closes that its lines are paid (T+N)."""
+        self.fees: "Fees | None" = None
+        """The PSP's fee schedule (set by :meth:`charge_fees`); None: captures cost no fee."""
+        self.adjustments: list[Line] = []
+        """Refund and chargeback lines, in the order the PSP made them."""
         self._order = array("i")
         self._at = MicrosColumn()
         self._odd_day: dict[int, int] = {}  # row -> day, where not floor((at − cut-off) / 1 day)
@@ -47,6 +83,21 @@ class Settlement:
     def day_of(self, at_s: float, skew_s: float = 0.0) -> int:
         """The settlement day of a capture at ``at_s`` on a PSP clock ``skew_s`` off ours."""
         return math.floor((at_s + skew_s - self.cutoff_s) / DAY_S)
+
+    def charge_fees(self, fees: "Fees") -> None:
+        """Charge each capture the PSP's fee (fixed + percentage of the captured amount)."""
+        self.fees = fees
+
+    def settles_on(self, day: int) -> int:
+        """The PSP day at whose cut-off the lines of ``day`` are paid."""
+        return day + 1 + self.settlement_days
+
+    def adjust(self, kind: str, day: int, order_id: int, amount_minor: int, fee_minor: int, currency: int,
+               at_s: float, key: int) -> None:
+        """Append a refund or chargeback line (``amount_minor`` signed as the PSP moves it: negative
+        when the money goes back to the buyer)."""
+        self.adjustments.append(Line(day, order_id, kind, amount_minor, fee_minor, currency, self.settles_on(day),
+                                     at_s, key))
 
     def append(self, day: int, order_id: int, amount_minor: int, currency: int, captured_at: float, key: int,
                admitted_at: float) -> None:
@@ -72,11 +123,18 @@ class Settlement:
         self._at[-1], self._waited[-1] = captured_at, waited_s
 
     def column(self, name: str) -> np.ndarray:
-        """One column as a new numpy array (end-of-run checks read columns, not millions of row
-        tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``, ``key`` (int64),
-        ``captured_at`` or ``admitted_at`` (float64)."""
-        if name not in COLUMNS and name not in ("key", "admitted_at"):
+        """One column of the capture lines as a new numpy array (end-of-run checks read columns, not
+        millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``, ``key``,
+        ``fee_minor``, ``settles_on`` (int64), ``captured_at`` or ``admitted_at`` (float64)."""
+        if name not in COLUMNS and name not in ("key", "admitted_at", "fee_minor", "settles_on"):
             raise KeyError(name)
+        if name == "settles_on":
+            return self.column("day") + 1 + self.settlement_days
+        if name == "fee_minor":
+            amounts, fees = self.column("amount_minor"), self.fees
+            if fees is None:
+                return np.zeros(len(amounts), dtype=np.int64)
+            return fees.fixed_minor + (amounts * fees.rate).astype(np.int64)  # Fees.psp_fee_minor, per row
         order_ids = np.array(self._order, dtype=np.int64)
         if name == "order_id":
             return order_ids
@@ -105,8 +163,16 @@ class Settlement:
         return values
 
     def rows(self) -> list[tuple[int, int, int, int, float]]:
-        """Every row, in capture order: (day, order_id, amount_minor, currency, captured_at)."""
+        """Every capture row, in capture order: (day, order_id, amount_minor, currency, captured_at)."""
         return list(zip(*(self.column(name).tolist() for name in COLUMNS)))
+
+    def lines(self) -> list[Line]:
+        """The whole file: every capture, refund and chargeback line, in the order the PSP made them."""
+        names = ("day", "order_id", "amount_minor", "fee_minor", "currency", "settles_on", "captured_at", "key")
+        captures = [Line(day, order_id, CAPTURE, amount, fee, currency, settles_on, at, key)
+                    for day, order_id, amount, fee, currency, settles_on, at, key
+                    in zip(*(self.column(name).tolist() for name in names))]
+        return sorted(captures + self.adjustments, key=lambda line: (line.at_s, line.order_id))
 
     def keys(self) -> list[tuple[int, float]]:
         """Per row: the idempotency key of the charge and when the PSP admitted that request."""

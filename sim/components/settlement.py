@@ -1,12 +1,18 @@
-"""The PSPs paying their settlement days: each day's captures (by the PSP's clock, so a clock skew
-moves a capture across the cut-off) are paid ``settlement_days`` after the day closed, converted
-into the settlement currency at the rate of that moment, and the ledger books what it was paid.
+"""The PSPs paying their settlement days: each day's lines (by the PSP's clock, so a clock skew
+moves a line across the cut-off) are paid ``settlement_days`` after the day closed, in one batch
+per PSP and day, converted into the settlement currency, and the ledger books what it was paid.
+
+A batch is net, as a real PSP pays: its captures less the refunds and chargebacks of the same
+days (negative lines; a won dispute gives its amount back), less the fees of its lines (each
+capture's PSP fee, each dispute's fee). Captures are converted at the rate of the settlement,
+refunds and chargebacks at the rate of the moment the PSP made them (when the ledger booked them).
+The ledger books each capture against what was paid for it (gross: FX gains and losses, PSP
+clearing); refunds, chargebacks and fees were booked against the PSP receivable when they
+happened, so nothing more is booked for them: the net paid is what the receivable moved by.
 
 Runs only with FX on or PSP clearing on (one wake-up per day at the cut-off: no event per payment).
-The PSP pays the gross amount of each capture (its fees invoiced apart); a capture in the
-settlement currency (or any capture, without FX) is paid as captured. With PSP clearing, the
-ledger closes each capture's clearing entry against what was paid for it (unless the FLAW
-``ledger.import_settlements: false``).
+With PSP clearing, the ledger closes each capture's clearing entry against what was paid for it
+(unless the FLAW ``ledger.import_settlements: false``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import TYPE_CHECKING, Generator
 import numpy as np
 
 from sim.components.psp import DAY_S
+from sim.components.psp_settlement import REFUND
 
 if TYPE_CHECKING:
     import simpy
@@ -38,8 +45,19 @@ class Batch:
     last_day: int
     at_s: float
     rows: int
+    """Capture lines paid."""
     paid_minor: int
-    """In the settlement currency."""
+    """Net, in the settlement currency: ``captured_minor + refunded_minor + charged_back_minor − fees_minor``."""
+    captured_minor: int = 0
+    """The captures' gross amount."""
+    refunded_minor: int = 0
+    """The refund lines (negative)."""
+    charged_back_minor: int = 0
+    """The chargeback lines: disputes taken back (negative), won disputes given back (positive)."""
+    fees_minor: int = 0
+    """The PSP's fees on the lines (captures and disputes)."""
+    lines: int = 0
+    """Every line paid: captures, refunds, chargebacks."""
 
 
 class Settlements:
@@ -56,7 +74,11 @@ class Settlements:
         self.book = book
         """The ledger is told of each settlement (False: the FLAW ``ledger.import_settlements: false``)."""
         self._settled = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
-        """Per PSP, per settlement-file row: paid already."""
+        """Per PSP, per capture row of its settlement file: paid already."""
+        self._adjusted = {psp.slots.name: 0 for psp in psps}
+        """Per PSP: its refund and chargeback lines before this index are all paid."""
+        self._adjusted_later: dict[str, set[int]] = {psp.slots.name: set() for psp in psps}
+        """Per PSP: refund and chargeback lines from that index on paid already (dated before a skewed one)."""
         self.batches: list[Batch] = []
         self.fx_paid_minor = 0
         """What the PSP paid for the converted captures the ledger had booked (settlement minor units)."""
@@ -87,7 +109,7 @@ class Settlements:
             wake += 1
 
     def settle(self, psp: "Psp", last_day: int) -> Batch:
-        """Pay every row of ``psp`` not paid yet dated ``last_day`` or earlier, at the rate of now."""
+        """Pay every line of ``psp`` not paid yet dated ``last_day`` or earlier, net, at the rate of now."""
         fx, ledger, now = self.fx, self.ledger, self.env.now
         days = psp.settlement_column("day")
         settled = self._settled[psp.slots.name]
@@ -98,17 +120,20 @@ class Settlements:
         orders = psp.settlement_column("order_id")[due].tolist()
         amounts = psp.settlement_column("amount_minor")[due].tolist()
         currencies = psp.settlement_column("currency")[due].tolist()
-        paid_total = 0
+        fees = psp.settlement_column("fee_minor")[due].tolist()
+        paid_total = fees_total = 0
         counters = self.metrics.counters
         clearing, book = ledger.clearing_open is not None, self.book
-        for order_id, amount, currency in zip(orders, amounts, currencies):
+        for order_id, amount, currency, fee in zip(orders, amounts, currencies, fees):
             if fx is None or not fx.converts(currency):
                 paid_total += amount
+                fees_total += fee
                 if clearing and book:
                     ledger.post_settlement(order_id, amount, currency, 1.0)
                 continue
             rate = fx.rate(currency, now)
             counters["fx.settled_conversions"] += 1
+            fees_total += fx.convert(currency, fee, now)
             valued = ledger.post_settlement(order_id, amount, currency, rate) if book else None
             if valued is None:
                 paid_total += fx.convert(currency, amount, now)
@@ -122,10 +147,41 @@ class Settlements:
                 self._unbooked.append((order_id, paid - carried))
                 if len(self.mismatches) < MAX_MISMATCHES_KEPT:
                     self.mismatches.append((order_id, carried, paid, now))
-        batch = Batch(psp.slots.name, last_day, now, len(due), paid_total)
-        if len(due):
+        refunded, charged_back, adjustment_fees, netted = self._net(psp, last_day)
+        fees_total += adjustment_fees
+        batch = Batch(psp.slots.name, last_day, now, len(due), paid_total + refunded + charged_back - fees_total,
+                      paid_total, refunded, charged_back, fees_total, len(due) + netted)
+        if batch.lines:
             self.batches.append(batch)
         return batch
+
+    def _net(self, psp: "Psp", last_day: int) -> tuple[int, int, int, int]:
+        """The refund and chargeback lines of ``psp`` dated ``last_day`` or earlier not paid yet, in
+        the settlement currency at the rate of when the PSP made each: (refunds, chargebacks, their
+        fees, lines). A line dated later (a clock skew) waits for its own day's batch."""
+        fx, name = self.fx, psp.slots.name
+        lines, paid = psp.settlement.adjustments, self._adjusted_later[name]
+        refunded = charged_back = fees = count = 0
+        start = self._adjusted[name]
+        for index in range(start, len(lines)):
+            line = lines[index]
+            if index in paid or line.day > last_day:
+                continue
+            paid.add(index)
+            amount, fee = line.amount_minor, line.fee_minor
+            if fx is not None and fx.converts(line.currency):
+                amount, fee = fx.convert(line.currency, amount, line.at_s), fx.convert(line.currency, fee, line.at_s)
+            if line.type == REFUND:
+                refunded += amount
+            else:
+                charged_back += amount
+            fees += fee
+            count += 1
+        while start in paid:
+            paid.discard(start)
+            start += 1
+        self._adjusted[name] = start
+        return refunded, charged_back, fees, count
 
     def take_unbooked(self) -> list[tuple[int, int]]:
         """(order, difference) of the settled captures the ledger carries at another value than the

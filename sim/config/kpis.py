@@ -40,6 +40,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("captured_twice_minor", "money taken twice", "lower", "minor units"),
     Kpi("chargeback_losses_minor", "chargeback losses (amounts and fees)", "lower", "minor units"),
     Kpi("payout_delay_s", "mean payout delay (request to transfer known)", "lower", "s"),
+    Kpi("seller_wait_s", "seller's mean wait, capture to money in their bank", "lower", "s"),
     Kpi("clearing_open_past_deadline", "clearing balances open past their deadline", "lower"),
     Kpi("recon_open_minor", "money in reconciliation breaks left by hand or unknown", "lower", "minor units"),
     Kpi("late_ledger_bookings", "payments booked later than the ledger's on-time limit", "lower"),

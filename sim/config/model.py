@@ -453,6 +453,12 @@ class LedgerConfig(ConsumerServiceConfig):
         "after its settlement was due (the psp_clearing_closed oracle); null = straight to the PSP receivable, no "
         "settlement simulated"
     )
+    psp_clearing_opens_at: Literal["capture", "authorisation"] = Field(
+        "capture", description="with PSP clearing and delayed captures: the capture moves what it took from the "
+        "receivable to PSP clearing, opening the entry the settlement of its day closes; FLAW authorisation: the "
+        "payment's booking at authorisation opens it for the whole authorised amount, which a later, partial or "
+        "voided capture's settlement does not close in time (with automatic captures both are the same moment)"
+    )
     import_settlements: bool = Field(
         True, description="with PSP clearing: book each settlement the PSP pays against its captures' clearing "
         "entries; FLAW when false, the clearing entries never close and an unpaid capture cannot be told from a paid one"
@@ -706,9 +712,6 @@ class SystemModel(Frozen):
     def _policies_fit_wiring(self) -> "SystemModel":
         if self.executor.retry_topics.enabled and self.wiring != "async":
             raise ValueError("executor.retry_topics needs wiring: async (retry topics are Kafka topics)")
-        if self.capture.mode == "delayed" and self.ledger.psp_clearing_deadline_s is not None:
-            raise ValueError("ledger.psp_clearing_deadline is modelled with capture.mode automatic only (a delayed "
-                             "capture's settlement date is not known when the payment is booked)")
         if self.capture.mode == "delayed" and self.secondary_psp is not None:
             raise ValueError("capture.mode delayed is not modelled with a secondary_psp (use automatic)")
         return self

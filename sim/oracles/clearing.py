@@ -1,6 +1,7 @@
 """PSP clearing: every capture's clearing entry (captured, not yet paid by the PSP's settlement)
 is closed by its deadline: its settlement date plus ``ledger.psp_clearing_deadline`` (the check
-Stripe describes for its ledger: clearing accounts net to zero within a deadline)."""
+Stripe describes for its ledger: clearing accounts net to zero within a deadline). The same check
+whether the entry was opened by an automatic capture's booking or by a delayed capture."""
 
 from __future__ import annotations
 
@@ -18,6 +19,6 @@ def psp_clearing_closed(world: "World") -> list[Violation]:
         return []
     return [
         Violation("psp_clearing_closed", f"order {order_id}: {amount} still in PSP clearing at {now:.3f}s, due closed "
-                  f"by {due:.3f}s (the PSP's settlement never booked against it)", [order_id], due)
+                  f"by {due:.3f}s (no settlement booked against it in time)", [order_id], due)
         for order_id, (amount, due) in sorted(ledger.clearing_open.items()) if due < now
     ]

@@ -10,7 +10,8 @@ from sim import format as fmt
 
 def money_rows(data: dict) -> list[dict]:
     """Rows (label, value) for the run's money: held twice and captured twice, refunds,
-    chargebacks, payouts, reconciliation breaks by bucket and amount, FX, late bookings."""
+    chargebacks, payouts and the seller's wait, reconciliation breaks by bucket and amount, FX,
+    late bookings."""
     summary = data["summary"]
     codes = data["config"]["scenario"]["workload"]["currencies"]
 
@@ -43,6 +44,10 @@ def money_rows(data: dict) -> list[dict]:
         rows.append(("payouts", f"{payouts['paid']:,} paid of {payouts['requested']:,} ({payouts['returned']:,} returned, "
                                 f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · "
                                 f"{delay} mean from request to confirmed transfer"))
+        waited = payouts.get("seller_wait_mean_s")
+        rows.append(("seller's wait (capture to money in the bank)",
+                     "–" if waited is None else f"{fmt.duration(waited)} mean, {fmt.duration(payouts['seller_wait_p95_s'])} "
+                     f"p95 · {amount(payouts['seller_unpaid_minor'])} still owed at the end"))
     late_clearing = next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0)
     if payouts:
         rows.append(("clearing balances open past their deadline", f"{late_clearing:,}"))
@@ -62,7 +67,9 @@ def money_rows(data: dict) -> list[dict]:
     fx = summary.get("fx")
     if fx:
         code = fx["settlement_currency"]
+        netted = " + ".join(fmt.money(-fx[key], code) for key in ("netted_refunds_minor", "netted_chargebacks_minor"))
         rows.append(("FX", f"{fx['converted_payments']:,} payments converted, {fx['settled_captures']:,} captures settled "
-                           f"({fmt.money(fx['settled_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
+                           f"({fmt.money(fx['settled_minor'], code)} net of refunds and chargebacks {netted} and fees "
+                           f"{fmt.money(fx['netted_fees_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
     rows.append(("late ledger bookings", f"{summary.get('late_ledger_bookings', 0):,}"))
     return [{"label": label, "value": value} for label, value in rows]

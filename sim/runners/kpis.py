@@ -122,7 +122,7 @@ def kpis(data: dict) -> dict:
 
 
 def _money_kpis(data: dict, summary: dict) -> dict:
-    """Held twice vs captured twice, chargeback losses, payout delay, clearing past deadline,
+    """Held twice vs captured twice, chargeback losses, payout delay, the seller's wait, clearing past deadline,
     reconciliation money left to people, late bookings."""
     amounts = summary.get("reconciliation_minor") or {}
     payouts = summary.get("payouts") or {}
@@ -132,6 +132,7 @@ def _money_kpis(data: dict, summary: dict) -> dict:
         "captured_twice_minor": summary["double_charged_minor"],
         "chargeback_losses_minor": chargebacks.get("losses_minor", 0),
         "payout_delay_s": payouts.get("mean_delay_s"),
+        "seller_wait_s": payouts.get("seller_wait_mean_s"),
         "clearing_open_past_deadline": next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0),
         "recon_open_minor": (amounts.get("by_hand", 0) + amounts.get("unknown", 0)) if amounts else None,
         "late_ledger_bookings": summary.get("late_ledger_bookings", 0),

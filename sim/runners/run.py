@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sim import __version__
+from sim.components.money_back_matching import reconcile_money_back
 from sim.components.nightly_reconciliation import refunded_extra
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
@@ -105,6 +106,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
             capture=world.capture, pending=model.reconciliation.pending, refunded_extra=refunded_extra(world.refunds),
         )
         recon.timing += world.settlement_file().timing_differences()
+        reconcile_money_back(world.settlement_file().adjustments(), world.ledger, world.wallet, world.refunds,
+                             world.chargebacks, model.reconciliation.auto_fix, recon)
     verdicts += check_reconciled(world, recon)
     return world, verdicts, recon
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.components.reconciliation import ReconciliationReport
+from sim.components.seller_wait import seller_wait
 from sim.domain.orders import OrderState, as_numpy
 from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
@@ -100,8 +101,8 @@ def _psp_clearing(world: "World") -> dict:
 
 
 def _fx(world: "World") -> dict:
-    """FX (only when on): payments converted, what the PSP settled, the FX result (gains less
-    losses), all in the settlement currency's minor units."""
+    """FX (only when on): payments converted, what the PSP settled (net of the refunds, chargebacks
+    and fees it netted), the FX result (gains less losses), all in the settlement currency's minor units."""
     settlements, ledger = world.settlements, world.ledger
     return {
         "settlement_currency": world.population.currencies[settlements.fx.settlement],
@@ -109,6 +110,9 @@ def _fx(world: "World") -> dict:
         "settlements": len(settlements.batches),
         "settled_captures": sum(batch.rows for batch in settlements.batches),
         "settled_minor": sum(batch.paid_minor for batch in settlements.batches),
+        "netted_refunds_minor": sum(batch.refunded_minor for batch in settlements.batches),
+        "netted_chargebacks_minor": sum(batch.charged_back_minor for batch in settlements.batches),
+        "netted_fees_minor": sum(batch.fees_minor for batch in settlements.batches),
         "fx_result_minor": ledger.fx_result_minor,
         "unbooked_differences": settlements.mismatched,
         "unbooked_differences_minor": settlements.mismatched_minor,
@@ -166,12 +170,15 @@ def _chargebacks(world: "World") -> dict:
 
 def _payouts(world: "World") -> dict | None:
     """Payout runs and payouts by outcome, the money paid out, the mean time from a payout's
-    request to its transfer being known, payouts still in clearing (None without payouts)."""
+    request to its transfer being known, payouts still in clearing, and the seller's wait from
+    capture to money in the bank (amount-weighted mean and p95; what sellers are still owed at
+    the end) (None without payouts)."""
     payouts = world.payouts
     if payouts is None:
         return None
     done = [p for p in payouts.payouts.values() if p.outcome == "paid"]
     delays = [p.closed_at_s - p.opened_at_s for p in done]
+    wait = seller_wait(world)
     return {
         "runs": payouts.runs,
         "requested": len(payouts.payouts),
@@ -182,6 +189,9 @@ def _payouts(world: "World") -> dict | None:
         "mean_delay_s": round(sum(delays) / len(delays), 6) if delays else None,
         "transfers": len(world.payout_provider.report),
         "negative_balance_skips": world.metrics.counters.get("payouts.negative_balances", 0),
+        "seller_wait_mean_s": wait.mean_s,
+        "seller_wait_p95_s": wait.p95_s,
+        "seller_unpaid_minor": wait.unpaid_minor,
     }
 
 

@@ -1,0 +1,143 @@
+"""Reconciliation of the money that goes back: the PSP's refund and chargeback lines against the
+ledger's bookings, per order and by amount (the rule the end-of-run and the scheduled runs share).
+
+Refunds (the PSP's refund lines, less those refunding extra captures, which the ledger never
+booked, against the refunds the ledger booked):
+
+- equal: matched;
+- a refund of ours still waiting for the PSP's answer: a **timing** difference;
+- the PSP refunded more: refunds of ours whose outcome we gave up learning and that the PSP's file
+  shows made are **auto-fixed** (marked refunded, booked in the ledger and the wallet); any rest,
+  refunded under an id we never issued or after we took the refund for failed, is **unknown**
+  (money left that nobody booked: a refund retried under a new id, a bug);
+- the ledger booked more: **by hand** (a refund booked that the PSP never made: ask for it again,
+  or reverse the booking).
+
+Chargebacks (the PSP's dispute lines, net of won disputes, against what the ledger booked):
+equal, matched; the difference is a notice still on its way, **timing**; otherwise **by hand**
+either way (a dispute needs a person: evidence, the seller).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.components.psp_settlement import CAPTURE, REFUND, Line
+from sim.components.reconciliation import AUTO, HAND, UNKNOWN, Break, ReconciliationReport
+from sim.components.refunds import FAILED, GAVE_UP, REFUNDED, WAITING
+
+if TYPE_CHECKING:
+    from sim.components.chargebacks import Chargebacks
+    from sim.components.ledger import Ledger
+    from sim.components.refunds import Refunds
+    from sim.components.wallet import Wallet
+
+MATCHED, TIMING = "matched", "timing"
+
+
+class MoneyBack:
+    """Per order, what the PSP's lines gave back (refunds; chargebacks net of won disputes) and the
+    keys of its refund lines, accumulated line by line."""
+
+    def __init__(self) -> None:
+        self.refunded: dict[int, int] = {}
+        self.charged_back: dict[int, int] = {}
+        self.refund_keys: dict[int, set[int]] = {}
+
+    def add(self, line: Line) -> None:
+        """Count one refund or chargeback line (refunds of extra captures, keys below 0, aside)."""
+        if line.type == REFUND:
+            if line.key < 0:
+                return
+            self.refunded[line.order_id] = self.refunded.get(line.order_id, 0) - line.amount_minor
+            self.refund_keys.setdefault(line.order_id, set()).add(line.key)
+        else:
+            self.charged_back[line.order_id] = self.charged_back.get(line.order_id, 0) - line.amount_minor
+
+
+def refunds_by_order(refunds: "Refunds | None") -> dict[int, list[tuple[int, int]]]:
+    """Order -> (refund id, amount) of the refunds our API accepted for it (extra captures' aside)."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    if refunds is not None:
+        for refund_id, (order_id, amount) in refunds.requests.items():
+            if refund_id >= 0:
+                found.setdefault(order_id, []).append((refund_id, amount))
+    return found
+
+
+def match_refunds(order_id: int, at_psp: int, keys: set[int], ours: list[tuple[int, int]], ledger: "Ledger",
+                  wallet: "Wallet", refunds: "Refunds | None", auto_fix: bool, offset: int = 0,
+                  apply: bool = True) -> "str | list[Break]":
+    """MATCHED, TIMING or the breaks of one order's refunds: ``at_psp`` refunded by the PSP's lines
+    under ``keys``, ``ours`` the refunds our API accepted for the order, ``offset`` a difference
+    already reported (not reported again); ``apply`` False: say what would be fixed, fix nothing."""
+    booked = ledger.refunded_minor_of.get(order_id, 0)
+    gap = at_psp - booked - offset
+    if gap == 0:
+        return MATCHED
+    if refunds is not None and any(refunds.status[refund_id] == WAITING for refund_id, _amount in ours):
+        return TIMING
+    if gap < 0:
+        return [Break("refund_booked_not_made", HAND, order_id, f"the ledger booked refunds of {booked}, the PSP "
+                      f"refunded {at_psp}: ask the PSP again or reverse the booking", -gap)]
+    breaks = []
+    fixable = [] if refunds is None else [(refund_id, amount) for refund_id, amount in ours
+                                          if refunds.status[refund_id] == GAVE_UP and refund_id in keys]
+    fixed = 0
+    for refund_id, amount in fixable:
+        if fixed + amount > gap:
+            break
+        fixed += amount
+        if auto_fix and apply:
+            refunds.status[refund_id] = REFUNDED
+            ledger.post_reversal(order_id, amount, "refund")
+            wallet.take_back(order_id, amount)
+    if fixed:
+        breaks.append(Break("refund_not_booked", AUTO if auto_fix else HAND, order_id,
+                            f"the PSP made refunds of {fixed} we gave up on: booked", fixed))
+    if gap > fixed:
+        failed = any(refunds.status[refund_id] == FAILED for refund_id, _amount in ours) if refunds else False
+        why = " (one of ours failed: a retry under a new id?)" if failed else ""
+        breaks.append(Break("refund_not_requested", UNKNOWN, order_id, f"the PSP refunded {at_psp}, the ledger "
+                            f"booked {booked}: {gap - fixed} refunded that no refund of ours explains{why}", gap - fixed))
+    return breaks
+
+
+def match_chargebacks(order_id: int, at_psp: int, ledger: "Ledger", chargebacks: "Chargebacks | None",
+                      offset: int = 0) -> "str | list[Break]":
+    """MATCHED, TIMING or the break of one order's chargebacks (``offset`` as for refunds)."""
+    booked = ledger.charged_back_minor_of.get(order_id, 0)
+    gap = at_psp - booked - offset
+    if gap == 0:
+        return MATCHED
+    if chargebacks is not None and gap == chargebacks.unnoticed_of.get(order_id, 0):
+        return TIMING
+    if gap > 0:
+        return [Break("chargeback_not_booked", HAND, order_id, f"the PSP took back {at_psp} in disputes, the ledger "
+                      f"booked {booked}: book the dispute from the PSP's report", gap)]
+    return [Break("chargeback_booked_not_made", HAND, order_id, f"the ledger booked disputes of {booked}, the PSP "
+                  f"took back {at_psp}", -gap)]
+
+
+def reconcile_money_back(lines: "list[Line]", ledger: "Ledger", wallet: "Wallet", refunds: "Refunds | None",
+                         chargebacks: "Chargebacks | None", auto_fix: bool, report: ReconciliationReport) -> None:
+    """The end-of-run check: every refund and chargeback line of the PSPs' files (``lines``; capture
+    lines are skipped) against the ledger, per order, adding breaks and timing differences to ``report``."""
+    given_back = MoneyBack()
+    for line in lines:
+        if line.type != CAPTURE:
+            given_back.add(line)
+    ours = refunds_by_order(refunds)
+    for order_id in sorted(set(given_back.refunded) | set(ledger.refunded_minor_of)):
+        _count(report, match_refunds(order_id, given_back.refunded.get(order_id, 0),
+                                     given_back.refund_keys.get(order_id, set()), ours.get(order_id, []),
+                                     ledger, wallet, refunds, auto_fix))
+    for order_id in sorted(set(given_back.charged_back) | set(ledger.charged_back_minor_of)):
+        _count(report, match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), ledger, chargebacks))
+
+
+def _count(report: ReconciliationReport, found: "str | list[Break]") -> None:
+    if found == TIMING:
+        report.timing += 1
+    elif found != MATCHED:
+        report.breaks.extend(found)

@@ -1,0 +1,113 @@
+"""The seller's wait: from the capture of a payment to its money in the seller's bank account (the
+payout lag standing for the PSP's T+N settlement, the payout schedule, the payout provider's
+latency and retries), where ``payouts.mean_delay_s`` is only a payout's request to its confirmed
+transfer.
+
+Payouts pay balances, not payments, so each seller's (and currency's) transfers are matched to
+its payments first in, first out, by amount: a transfer of 1,500 after payments of 1,000 and
+1,000 pays the first and half of the second. A payment counts what the seller is still owed for it at the end of
+the run (its seller share, less what refunds and chargebacks took back); the wait is weighted by
+amount. Computed once, after the run, from the ledger, the ground truth and the payout report, in
+columns (no Python step per payment).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from sim.domain.orders import as_numpy
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+class SellerWait(NamedTuple):
+    mean_s: float | None
+    """Amount-weighted mean wait of the money paid out (None: nothing paid out)."""
+    p95_s: float | None
+    """The wait 95 % of the paid-out money was within."""
+    paid_minor: int
+    """Money matched to a payment (minor units, summed over currencies)."""
+    unpaid_minor: int
+    """Money sellers are still owed for payments at the end of the run."""
+
+
+def fifo_waits(credit_at: np.ndarray, credits: np.ndarray, transfer_at: np.ndarray,
+               transfers: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Match transfers (times, amounts) to credits (capture times, amounts), both in time order,
+    first in first out: returns the waits and amounts of every part paid, and the amount left
+    unpaid (money paid beyond what is owed is ignored). The money line is cut where either a credit
+    or a transfer ends; each piece is paid by one transfer for one credit. A transfer made before
+    the capture it is matched to (only a payout paid twice could) waits 0."""
+    owed_end, paid_end = np.cumsum(credits), np.cumsum(transfers)
+    owed_total = int(owed_end[-1]) if len(owed_end) else 0
+    paid_total = min(owed_total, int(paid_end[-1]) if len(paid_end) else 0)
+    cuts = np.unique(np.concatenate([[0], owed_end[owed_end < paid_total], paid_end[paid_end < paid_total], [paid_total]]))
+    pieces = np.diff(cuts)
+    ends = cuts[1:]
+    credit = np.searchsorted(owed_end, ends, side="left")
+    transfer = np.searchsorted(paid_end, ends, side="left")
+    waits = np.maximum(transfer_at[transfer] - credit_at[credit], 0.0) if len(ends) else np.zeros(0)
+    return waits, pieces, owed_total - paid_total
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The value below which a share ``q`` of the total weight lies."""
+    order = np.argsort(values, kind="stable")
+    running = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(running, q * running[-1], side="left")])
+
+
+def seller_wait(world: "World") -> SellerWait:
+    """The seller's wait over every payment the ledger booked and the bank captured."""
+    orders, ledger, truth, capture = world.orders, world.ledger, world.truth, world.capture
+    count = min(len(orders), len(ledger.recorded), len(truth.captures))
+    booked = (as_numpy(ledger.recorded)[:count] > 0) & (as_numpy(truth.captures)[:count] > 0)
+    ids = np.nonzero(booked)[0]
+    captured = orders.amount_column()[ids]
+    if capture is not None:  # a partial capture took less than the order
+        position = {order_id: index for index, order_id in enumerate(ids.tolist())}
+        for order_id, amount in capture.amount_minor.items():
+            if order_id in position:
+                captured[position[order_id]] = amount
+    taken_back = np.zeros(len(ids), dtype=np.int64)
+    for given_back in (ledger.refunded_minor_of, ledger.charged_back_minor_of):
+        for order_id, amount in given_back.items():
+            at = int(np.searchsorted(ids, order_id))
+            if at < len(ids) and ids[at] == order_id:
+                taken_back[at] += amount
+    fees = ledger.fees
+
+    def share(amounts: np.ndarray) -> np.ndarray:
+        return amounts if fees is None else amounts - (amounts * fees.commission_rate).astype(np.int64)
+
+    owed = share(captured) - share(taken_back)
+    captured_at = orders.created_at_column()[ids] + np.frombuffer(truth.first_capture_after_s, dtype=np.float32)[ids]
+    sellers, currencies = as_numpy(orders.seller)[ids].astype(np.int64), as_numpy(orders.currency)[ids].astype(np.int64)
+    transfers: dict[tuple[int, int], list[tuple[float, int]]] = {}
+    provider = world.payout_provider
+    for transfer in provider.report if provider is not None else ():
+        transfers.setdefault((transfer.seller, transfer.currency), []).append((transfer.at_s, transfer.amount_minor))
+    waits, amounts, unpaid = [], [], 0
+    keep = owed > 0
+    by_account = np.lexsort((captured_at[keep], currencies[keep], sellers[keep]))
+    sellers, currencies = sellers[keep][by_account], currencies[keep][by_account]
+    captured_at, owed = captured_at[keep][by_account], owed[keep][by_account]
+    starts = np.flatnonzero(np.r_[True, (np.diff(sellers) != 0) | (np.diff(currencies) != 0)]) if len(owed) else []
+    for start, end in zip(list(starts), [*list(starts)[1:], len(owed)]):
+        paid = transfers.get((int(sellers[start]), int(currencies[start])), [])
+        wait, amount, left = fifo_waits(captured_at[start:end], owed[start:end],
+                                        np.array([at for at, _ in paid], dtype=np.float64),
+                                        np.array([minor for _, minor in paid], dtype=np.int64))
+        waits.append(wait)
+        amounts.append(amount)
+        unpaid += left
+    all_waits = np.concatenate(waits) if waits else np.zeros(0)
+    all_amounts = np.concatenate(amounts) if amounts else np.zeros(0, dtype=np.int64)
+    paid_minor = int(all_amounts.sum())
+    if not paid_minor:
+        return SellerWait(None, None, 0, unpaid)
+    mean = float((all_waits * all_amounts).sum() / paid_minor)
+    return SellerWait(round(mean, 6), round(weighted_quantile(all_waits, all_amounts, 0.95), 6), paid_minor, unpaid)

@@ -1,0 +1,69 @@
+"""The seller's wait, capture to money in the seller's bank: exact timelines (constant latencies,
+see ``test_timelines`` and ``test_payouts``): a payment is captured at the bank at 0.163 s; the
+payout provider makes a transfer 20 + 100 ms after a payout run asks for it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_payouts import paying
+from test_timelines import paid_order, place_order, quiet_world
+
+from sim.components.seller_wait import fifo_waits, seller_wait
+from sim.runners.summary import _payouts
+
+
+def test_fifo_pays_the_oldest_payment_first_and_splits_a_transfer_across_payments():
+    waits, amounts, unpaid = fifo_waits(np.array([0.0, 10.0]), np.array([1000, 1000]),
+                                        np.array([100.0, 200.0]), np.array([1500, 100]))
+    assert waits.tolist() == [100.0, 90.0, 190.0] and amounts.tolist() == [1000, 500, 100] and unpaid == 400
+
+
+def test_fifo_ignores_money_paid_beyond_what_is_owed():
+    waits, amounts, unpaid = fifo_waits(np.array([5.0]), np.array([300]), np.array([50.0, 60.0]), np.array([300, 300]))
+    assert waits.tolist() == [45.0] and amounts.tolist() == [300] and unpaid == 0
+
+
+def test_the_wait_runs_from_the_capture_through_the_t_plus_lag_to_the_transfer():
+    world = paying(lag="120s")
+    paid_order(world)
+    late = place_order(world, 700)
+    world.env.timeout(100).callbacks.append(lambda _e: world.env.process(world.executor.execute(late)))
+    world.env.run(until=181)
+    assert seller_wait(world).mean_s == pytest.approx(180.12 - 0.163)  # paid by the 180 s run
+    assert seller_wait(world).unpaid_minor == 700
+    world.env.run(until=241)
+    wait = seller_wait(world)  # the 700 captured at 100.163 s, paid by the 240 s run
+    assert wait.mean_s == pytest.approx((1000 * (180.12 - 0.163) + 700 * (240.12 - 100.163)) / 1700)
+    assert wait.p95_s == pytest.approx(180.12 - 0.163) and (wait.paid_minor, wait.unpaid_minor) == (1700, 0)
+    summary = _payouts(world)
+    assert summary["seller_wait_mean_s"] == wait.mean_s and summary["seller_wait_p95_s"] == wait.p95_s
+    assert summary["mean_delay_s"] == pytest.approx(0.14)  # the payout's own delay: request to confirmed transfer
+
+
+def test_a_reserve_pays_part_of_a_payment_at_each_run_and_the_rest_waits():
+    world = paying(reserve_fraction=0.5)
+    paid_order(world)
+    world.env.run(until=121)
+    assert [t.amount_minor for t in world.payout_provider.report] == [500, 250]
+    wait = seller_wait(world)
+    assert wait.mean_s == pytest.approx((500 * (60.12 - 0.163) + 250 * (120.12 - 0.163)) / 750)
+    assert (wait.paid_minor, wait.unpaid_minor) == (750, 250)
+
+
+def test_a_refund_takes_its_part_out_of_what_the_seller_is_owed():
+    settings = paying(lag="120s").model.payouts.model_dump(by_alias=True)
+    world = quiet_world(payouts=settings, refunds={"probability": 1.0, "partial_probability": 1.0,
+                                                   "partial_fraction": 0.4, "delay": "10s"})
+    paid_order(world)
+    world.env.run(until=20)  # refunded at 10.338 s
+    assert world.truth.refunds == {0: [400]} and seller_wait(world) == (None, None, 0, 600)
+    world.env.run(until=181)
+    assert seller_wait(world) == (pytest.approx(180.12 - 0.163), pytest.approx(180.12 - 0.163), 600, 0)
+
+
+def test_without_payouts_the_summary_has_no_wait():
+    world = paying(enabled=False)
+    paid_order(world)
+    world.env.run(until=100)
+    assert _payouts(world) is None
