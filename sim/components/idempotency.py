@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import TYPE_CHECKING, Callable
 
 from sim.domain.microtimes import CHUNK, MicrosColumn
+
+if TYPE_CHECKING:
+    from sim.domain.orders import Orders
 
 ABSENT = -1
 """``find``: the key is unknown (never seen, removed, or purged)."""
@@ -49,19 +53,26 @@ class IdempotencyStore:
     sequence number before the oldest retained one reads as absent), and an entry that stopped
     answering for its key (replaced, removed) is marked in its code byte, so a purge knows which
     entries still held a key without looking the key up. Only keys on the dict side are
-    remembered per entry (``_sparse_key``), to drop them from the dict on purge."""
+    remembered per entry (``_sparse_key``), to drop them from the dict on purge.
+
+    ``usual_print(key)``, when given, is the fingerprint a request under ``key`` usually carries
+    (None if there is no usual one): the PSP's for a key that is one of the merchant's order ids,
+    that order's own parameters. An entry's fingerprint is then stored only where it differs
+    (``_odd_prints``), saving the 4-byte column, and :meth:`fingerprint` needs the key."""
 
     __slots__ = ("retention_s", "_dense", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
-                 "_base", "_head", "_head_at")
+                 "_base", "_head", "_head_at", "_usual_print", "_odd_prints")
 
-    def __init__(self, retention_s: float) -> None:
+    def __init__(self, retention_s: float, usual_print: Callable[[int], int | None] | None = None) -> None:
         self.retention_s = retention_s
+        self._usual_print = usual_print
+        self._odd_prints: dict[int, int] = {}  # sequence number -> fingerprint, where not the usual one
         self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1); may be stale
         self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
         self._sparse_key: dict[int, int] = {}  # sequence number -> key, for entries of _sparse
         self._live = 0  # keys with an entry
         self._created = MicrosColumn()
-        self._prints = array("i")  # 32-bit parameter fingerprints
+        self._prints = array("i")  # 32-bit parameter fingerprints (without ``usual_print`` only)
         self._codes = bytearray()  # the answer, | _REPLACED once the entry no longer answers for its key
         self._base = 0  # sequence number of column index 0
         self._head = 0  # column index of the oldest entry not yet purged
@@ -113,7 +124,11 @@ class IdempotencyStore:
         if head >= _COMPACT_MIN and 2 * head >= size:
             cut = head - head % CHUNK  # whole chunks of the time column
             created.drop_front(cut)
-            del self._prints[:cut]
+            if self._usual_print is None:
+                del self._prints[:cut]
+            elif self._odd_prints:
+                base = self._base + cut
+                self._odd_prints = {seq: p for seq, p in self._odd_prints.items() if seq >= base}
             del codes[:cut]
             self._base += cut
             head -= cut
@@ -154,7 +169,11 @@ class IdempotencyStore:
         at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = at
-        self._prints.append(fingerprint)
+        usual = self._usual_print
+        if usual is None:
+            self._prints.append(fingerprint)
+        elif usual(key) != fingerprint:
+            self._odd_prints[seq] = fingerprint
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:
@@ -167,8 +186,18 @@ class IdempotencyStore:
         self._live += 1
         return seq
 
-    def fingerprint(self, seq: int) -> int:
-        return self._prints[seq - self._base]
+    def fingerprint(self, seq: int, key: int | None = None) -> int:
+        """The fingerprint of entry ``seq``; ``key``, the key it answers for, is needed when the
+        store was given ``usual_print``."""
+        usual = self._usual_print
+        if usual is None:
+            return self._prints[seq - self._base]
+        odd = self._odd_prints.get(seq)
+        if odd is not None:
+            return odd
+        if key is None:
+            raise TypeError("fingerprint(seq, key): this store derives usual fingerprints from the key")
+        return usual(key)
 
     def code(self, seq: int) -> int:
         return self._codes[seq - self._base] & _CODE
@@ -190,3 +219,13 @@ def params_fingerprint(order_id: int, amount_minor: int, currency: int, card_tok
     deterministic). Two different parameter sets collide with probability 2^-32: a reused key
     with other parameters is then replayed instead of answered INVALID, once in four billion."""
     return (hash((order_id, amount_minor, currency, card_token)) & 0xFFFFFFFF) - 0x80000000
+
+
+def order_print(orders: "Orders", key: int) -> int | None:
+    """The fingerprint of a charge of order ``key`` for its own amount, currency and card (the
+    usual request under an order-id key), or None if ``key`` is not an order id. An order's
+    amount, currency and card never change once it is created."""
+    if not 0 <= key < len(orders.state):
+        return None
+    return params_fingerprint(key, orders.amount_minor[key], orders.currency[key],
+                              orders.checkouts.card_token[orders.checkout_of(key)])
