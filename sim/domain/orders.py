@@ -318,7 +318,10 @@ class Orders:
         """Every order's checkout (int64, new array)."""
         count = len(self)
         firsts = as_numpy(self.checkouts.first_order)
-        checkouts = np.searchsorted(firsts, np.arange(count), side="right").astype(np.int64) - 1
+        ids = np.arange(count, dtype=firsts.dtype)  # the column's own width: a 12.7M-order day holds
+        checkouts = np.searchsorted(firsts, ids, side="right").astype(np.int64, copy=False)  # fewer temporaries
+        del ids
+        checkouts -= 1
         for order_id, checkout in self._odd_checkout.items():
             checkouts[order_id] = checkout
         return checkouts
@@ -333,20 +336,28 @@ class Orders:
 
     def created_at_column(self) -> np.ndarray:
         """Every order's creation time (float64, new array)."""
-        created = self.checkouts.created_at.to_numpy()[self.checkout_column()]
+        checkouts = self.checkout_column()
+        created = self.checkouts.created_at.to_numpy()[checkouts]
+        del checkouts
         for order_id, at in self._odd_created.items():
             created[order_id] = at
         return created
 
     def finished_at_column(self) -> np.ndarray:
         """Every order's finish time, -1.0 where not finished (float64, new array)."""
-        latency = as_numpy(self.latency_s).astype(np.float64)
-        return np.where(latency >= 0, self.created_at_column() + latency, -1.0)
+        latency = as_numpy(self.latency_s)
+        finished = self.created_at_column()
+        finished += latency  # float32 widened to float64 element by element, as ``astype`` would
+        finished[~(latency >= 0)] = -1.0  # not finished (and, as before, NaN)
+        return finished
 
     def line_column(self) -> np.ndarray:
         """Every order's cart line (int64, new array)."""
         count = len(self)
-        lines = as_numpy(self._line_base).astype(np.int64)[self.checkout_column()] + np.arange(count, dtype=np.int64)
+        checkouts = self.checkout_column()
+        lines = as_numpy(self._line_base).astype(np.int64)[checkouts]
+        del checkouts
+        lines += np.arange(count, dtype=np.int64)
         for order_id, line in self._odd_lines.items():
             lines[order_id] = line
         return lines
