@@ -113,3 +113,19 @@ def test_purge_drops_stored_fingerprints_of_purged_entries():
     assert len(store._odd_prints) == 3 * CHUNK
     store.purge(10.0)
     assert len(store) == 0 and store._odd_prints == {}
+
+
+def test_a_key_whose_offset_does_not_fit_its_chunk_goes_to_the_dict():
+    """The dense index keeps int16 offsets from its chunk's first ``seq − key``: an entry 40,000
+    sequence numbers later than its chunk's first is kept on the dict side and found there."""
+    store = IdempotencyStore(1e9)
+    first = store.add(0, 1, 1, 0.0)
+    for i in range(40_000):  # far keys (the dict side) move the sequence numbers on
+        store.add((1 << 40) + i, 0, 0, 0.0)
+    late = store.add(1, 2, 2, 0.0)
+    assert late - first == 40_001 and store._sparse[1] == late
+    assert store.find(0, 0.0, 10.0) == first and store.find(1, 0.0, 10.0) == late
+    assert store.fingerprint(late) == 2 and len(store) == 40_002
+    store.remove(1, late)
+    assert store.find(1, 0.0, 10.0) == ABSENT and 1 not in store._sparse and len(store) == 40_001
+    assert store.find(0, 0.0, 10.0) == first

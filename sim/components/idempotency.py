@@ -37,6 +37,13 @@ _DENSE_GROWTH = 1024
 _DENSE_SLACK = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
+_KEY_CHUNK_BITS = 12
+"""The dense index keeps one base per 4096 keys (see :class:`IdempotencyStore`)."""
+_NO_ENTRY = -32768
+"""Dense index slot: no entry for this key on the dense side."""
+_MAX_OFFSET = 32767
+_UNSET = -(1 << 62)
+"""Base of a chunk of keys none of which has had an entry yet."""
 _REPLACED = 0x80
 """Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
 _CODE = 0x7F
@@ -46,8 +53,13 @@ _NONE = float("inf")
 
 class IdempotencyStore:
     """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry, plus
-    4 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
+    2 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
     retained key for any other key.
+
+    The dense index stores an entry's sequence number as an int16 offset from ``seq − key`` of
+    the first entry stored in its chunk of 4096 keys (``_dense_base``): order ids reach the PSP
+    about in order, so ``seq − key`` drifts slowly and varies little within a chunk. An entry
+    whose offset does not fit goes to the dict side.
 
     An entry does not store its key: the dense index may keep pointing at a purged entry (a
     sequence number before the oldest retained one reads as absent), and an entry that stopped
@@ -60,14 +72,15 @@ class IdempotencyStore:
     that order's own parameters. An entry's fingerprint is then stored only where it differs
     (``_odd_prints``), saving the 4-byte column, and :meth:`fingerprint` needs the key."""
 
-    __slots__ = ("retention_s", "_dense", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
+    __slots__ = ("retention_s", "_dense", "_dense_base", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
                  "_base", "_head", "_head_at", "_usual_print", "_odd_prints")
 
     def __init__(self, retention_s: float, usual_print: Callable[[int], int | None] | None = None) -> None:
         self.retention_s = retention_s
         self._usual_print = usual_print
         self._odd_prints: dict[int, int] = {}  # sequence number -> fingerprint, where not the usual one
-        self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1); may be stale
+        self._dense = array("h")  # key -> sequence number − key − its chunk's base, or _NO_ENTRY; may be stale
+        self._dense_base = array("q")  # per chunk of keys: ``seq − key`` of its first entry, or _UNSET
         self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
         self._sparse_key: dict[int, int] = {}  # sequence number -> key, for entries of _sparse
         self._live = 0  # keys with an entry
@@ -87,8 +100,9 @@ class IdempotencyStore:
         if seq < self._base + self._head:
             return  # purged: it already answers for nothing
         dense = self._dense
-        if 0 <= key < len(dense) and dense[key] == seq:
-            dense[key] = -1
+        if 0 <= key < len(dense) and dense[key] != _NO_ENTRY \
+                and key + self._dense_base[key >> _KEY_CHUNK_BITS] + dense[key] == seq:
+            dense[key] = _NO_ENTRY
         elif self._sparse.get(key, -1) == seq:
             del self._sparse[key]
             del self._sparse_key[seq]
@@ -139,7 +153,11 @@ class IdempotencyStore:
         if self._head_at <= now - self.retention_s:
             self.purge(now)
         dense = self._dense
-        seq = dense[key] if 0 <= key < len(dense) else -1
+        seq = -1
+        if 0 <= key < len(dense):
+            offset = dense[key]
+            if offset != _NO_ENTRY:
+                seq = key + self._dense_base[key >> _KEY_CHUNK_BITS] + offset
         if seq >= 0:
             if seq < self._base + self._head:
                 return ABSENT  # stale: purged
@@ -177,9 +195,23 @@ class IdempotencyStore:
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:
+            bases = self._dense_base
             if key >= len(dense):  # grown a block at a time: sequential keys need no growth per add
-                dense.extend(array("i", [-1]) * (key + 1 - len(dense) + _DENSE_GROWTH))
-            dense[key] = seq
+                dense.extend(array("h", [_NO_ENTRY]) * (key + 1 - len(dense) + _DENSE_GROWTH))
+                chunks = (len(dense) >> _KEY_CHUNK_BITS) + 1
+                if chunks > len(bases):
+                    bases.extend(array("q", [_UNSET]) * (chunks - len(bases)))
+            chunk = key >> _KEY_CHUNK_BITS
+            base = bases[chunk]
+            if base == _UNSET:
+                base = bases[chunk] = seq - key
+            offset = seq - key - base
+            if -_MAX_OFFSET <= offset <= _MAX_OFFSET:
+                dense[key] = offset
+            else:  # far from its chunk's entries: the dict side
+                dense[key] = _NO_ENTRY
+                self._sparse[key] = seq
+                self._sparse_key[seq] = key
         else:
             self._sparse[key] = seq
             self._sparse_key[seq] = key
