@@ -23,3 +23,29 @@ def test_without_skew_the_settlement_day_is_ours():
     paid_order(world)
     world.env.run(until=5)
     assert world.psp.settlement_file()[0][0] == 0 and world.settlement_file().timing_differences() == 0
+
+
+def test_order_ids_read_back_exactly_late_captures_and_far_ids_included():
+    """Rows store order ids as int16 offsets from a per-4096-rows base: ids about in order, late
+    captures far behind, ids far ahead and negative ones must all read back as appended."""
+    import random
+
+    from sim.components.psp_settlement import Settlement
+
+    rng = random.Random(3)
+    settlement = Settlement(0.0, None)
+    appended = []
+    front = 0
+    for row in range(3 * 4096 + 17):
+        front += rng.randint(0, 3)
+        order_id = front - rng.randint(0, 200)
+        if row % 997 == 0:
+            order_id = front - 90_000  # a capture long after its order (a pending charge resolved late)
+        if row == 5000:
+            order_id = front + 10**12  # not one of our orders
+        if row == 6000:
+            order_id = -7
+        settlement.append(0, order_id, 100, 0, float(row), order_id, float(row))
+        appended.append(order_id)
+    assert settlement.column("order_id").tolist() == appended == settlement.column("key").tolist()
+    assert 0 < len(settlement._odd_order) < 40  # only the far ones are kept apart
