@@ -52,7 +52,8 @@ _NONE = float("inf")
 
 
 class IdempotencyStore:
-    """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry, plus
+    """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry (5 where
+    the fingerprint is the key's usual one, see ``usual_print``), plus
     2 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
     retained key for any other key.
 
