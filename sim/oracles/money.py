@@ -52,13 +52,15 @@ def doubled(world: "World") -> dict[str, int]:
     ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
     truth, orders = world.truth, world.orders
     lines = orders.line_column()
-    amounts = orders.amount_column()
+    amounts = None  # every order's amount, built only if a line was charged twice (rare)
     result = {}
     for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
         charged, per_line = captures_per_line(counts, lines)
         doubled_lines = np.nonzero(per_line > 1)[0]
         extra = 0
         if len(doubled_lines):
+            if amounts is None:
+                amounts = orders.amount_column()
             on_doubled = charged[np.isin(lines[charged], doubled_lines)].tolist()
             taken: dict[int, list[int]] = {}
             for order_id in on_doubled:
