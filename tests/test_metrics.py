@@ -47,3 +47,22 @@ def test_add_all_matches_add_at_bucket_edges():
         one_by_one.add(value)
     bulk.add_all(values)
     assert bulk.counts == one_by_one.counts and bulk.total == one_by_one.total
+
+
+def test_add_all_in_slices_records_what_adding_one_by_one_records(monkeypatch):
+    """A long run's latencies go through in slices: float32 values widened a slice at a time,
+    the running total carried across slices, must equal the one-by-one adds."""
+    import numpy as np
+
+    import sim.observe.metrics as metrics
+
+    monkeypatch.setattr(metrics, "ADD_ALL_SLICE", 64)
+    values = (np.random.default_rng(4).lognormal(-1.0, 2.0, 1000)).astype(np.float32)
+    values[::97] = 0.0
+    one_by_one, bulk = Histogram(), Histogram()
+    for value in values.tolist():
+        one_by_one.add(value)
+    bulk.add_all(values)
+    assert bulk.counts == one_by_one.counts
+    assert (bulk.count, bulk.total, bulk.zeros) == (one_by_one.count, one_by_one.total, one_by_one.zeros)
+    assert (bulk.minimum, bulk.maximum) == (one_by_one.minimum, one_by_one.maximum)

@@ -48,7 +48,8 @@ def test_a_cart_added_at_once_reads_back_as_added_one_by_one():
         now += rng.expovariate(10.0)
         lines = []
         for _ in range(rng.choice((1, 2, 3))):
-            line += 7 if rng.random() < 0.02 else 1
+            jump = rng.random()  # now and then lines skipped; rarely so many the base leaves its chunk's int16 range
+            line += 50_000 if jump < 0.002 else 7 if jump < 0.02 else 1
             lines.append((rng.randrange(300), rng.randrange(1, 10**6), rng.randrange(3), line))
         odd = rng.random()
         checkout = max(key - 1, 0) if odd < 0.02 else key  # now and then, orders of an earlier checkout
@@ -74,3 +75,28 @@ def test_a_cart_added_at_once_reads_back_as_added_one_by_one():
     # a negative id counts from the end (as a column index would), never a ring slot's order
     assert at_once.checkout_of(-1) == expected[-1][0]
     assert at_once.checkout_of(-len(expected)) == expected[0][0]
+
+
+def test_the_key_index_finds_every_checkout_however_far_its_key():
+    """Keys skipped now and then (refused carts), runs of unseen keys, a key far ahead of its
+    chunk's first checkout (kept apart: the int16 offset does not fit), keys added out of order."""
+    rng = random.Random(9)
+    checkouts = Checkouts()
+    expected: dict[int, int] = {}
+    key = 0
+    for _ in range(3 * 4096):
+        key += 1 if rng.random() < 0.9 else rng.randint(2, 40)
+        expected[key] = checkouts.add(key, 0, 0, 0, 0, 0.0)
+    for far in (key + 100_000, key + 100_001):  # keys far ahead, in a chunk of their own
+        expected[far] = checkouts.add(far, 0, 0, 0, 0, 0.0)
+    first = 1 << 20  # the first key of its chunk of 4096; then 40,000 checkouts of later chunks' keys
+    expected[first] = checkouts.add(first, 0, 0, 0, 0, 0.0)
+    for k in range(first + 4096, first + 4096 + 40_000):
+        expected[k] = checkouts.add(k, 0, 0, 0, 0, 0.0)
+    expected[first + 1] = checkouts.add(first + 1, 0, 0, 0, 0, 0.0)  # 40,000 beyond its chunk's first
+    assert checkouts._odd_keys == {first + 1: len(checkouts) - 1}
+    for k, checkout in expected.items():
+        assert checkouts.find(k) == checkout
+    seen = set(expected)
+    assert all(checkouts.find(k) == -1 for k in range(key + 1) if k not in seen)
+    assert checkouts.find(-1) == -1 and checkouts.find(10**9) == -1

@@ -148,7 +148,7 @@ def test_stored_fingerprint_is_params_fingerprint():
     w.charge(0.0, key=7, amount=1234, order=9, card=2)
     w.run()
     seq = w.psp._store.find(7, w.env.now, float("inf"))
-    assert w.psp._store.fingerprint(seq) == params_fingerprint(9, 1234, 0, 2)
+    assert w.psp._store.fingerprint(seq, 7) == params_fingerprint(9, 1234, 0, 2)
     assert params_fingerprint(9, 1234, 0, 2) != params_fingerprint(9, 1235, 0, 2)
 
 

@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import TYPE_CHECKING, Callable
 
 from sim.domain.microtimes import CHUNK, MicrosColumn
+
+if TYPE_CHECKING:
+    from sim.domain.orders import Orders
 
 ABSENT = -1
 """``find``: the key is unknown (never seen, removed, or purged)."""
@@ -33,6 +37,13 @@ _DENSE_GROWTH = 1024
 _DENSE_SLACK = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
+_KEY_CHUNK_BITS = 12
+"""The dense index keeps one base per 4096 keys (see :class:`IdempotencyStore`)."""
+_NO_ENTRY = -32768
+"""Dense index slot: no entry for this key on the dense side."""
+_MAX_OFFSET = 32767
+_UNSET = -(1 << 62)
+"""Base of a chunk of keys none of which has had an entry yet."""
 _REPLACED = 0x80
 """Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
 _CODE = 0x7F
@@ -41,27 +52,41 @@ _NONE = float("inf")
 
 
 class IdempotencyStore:
-    """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry, plus
-    4 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
+    """Compact, lazily purged key → answer store: 9 bytes of columns per retained entry (5 where
+    the fingerprint is the key's usual one, see ``usual_print``), plus
+    2 bytes per key for keys that are sequential order ids (a dense index), or one dict slot per
     retained key for any other key.
+
+    The dense index stores an entry's sequence number as an int16 offset from ``seq − key`` of
+    the first entry stored in its chunk of 4096 keys (``_dense_base``): order ids reach the PSP
+    about in order, so ``seq − key`` drifts slowly and varies little within a chunk. An entry
+    whose offset does not fit goes to the dict side.
 
     An entry does not store its key: the dense index may keep pointing at a purged entry (a
     sequence number before the oldest retained one reads as absent), and an entry that stopped
     answering for its key (replaced, removed) is marked in its code byte, so a purge knows which
     entries still held a key without looking the key up. Only keys on the dict side are
-    remembered per entry (``_sparse_key``), to drop them from the dict on purge."""
+    remembered per entry (``_sparse_key``), to drop them from the dict on purge.
 
-    __slots__ = ("retention_s", "_dense", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
-                 "_base", "_head", "_head_at")
+    ``usual_print(key)``, when given, is the fingerprint a request under ``key`` usually carries
+    (None if there is no usual one): the PSP's for a key that is one of the merchant's order ids,
+    that order's own parameters. An entry's fingerprint is then stored only where it differs
+    (``_odd_prints``), saving the 4-byte column, and :meth:`fingerprint` needs the key."""
 
-    def __init__(self, retention_s: float) -> None:
+    __slots__ = ("retention_s", "_dense", "_dense_base", "_sparse", "_sparse_key", "_live", "_created", "_prints", "_codes",
+                 "_base", "_head", "_head_at", "_usual_print", "_odd_prints")
+
+    def __init__(self, retention_s: float, usual_print: Callable[[int], int | None] | None = None) -> None:
         self.retention_s = retention_s
-        self._dense = array("i")  # key -> sequence number, -1 when none (keys 0..len-1); may be stale
+        self._usual_print = usual_print
+        self._odd_prints: dict[int, int] = {}  # sequence number -> fingerprint, where not the usual one
+        self._dense = array("h")  # key -> sequence number − key − its chunk's base, or _NO_ENTRY; may be stale
+        self._dense_base = array("q")  # per chunk of keys: ``seq − key`` of its first entry, or _UNSET
         self._sparse: dict[int, int] = {}  # key -> sequence number, for keys outside the index
         self._sparse_key: dict[int, int] = {}  # sequence number -> key, for entries of _sparse
         self._live = 0  # keys with an entry
         self._created = MicrosColumn()
-        self._prints = array("i")  # 32-bit parameter fingerprints
+        self._prints = array("i")  # 32-bit parameter fingerprints (without ``usual_print`` only)
         self._codes = bytearray()  # the answer, | _REPLACED once the entry no longer answers for its key
         self._base = 0  # sequence number of column index 0
         self._head = 0  # column index of the oldest entry not yet purged
@@ -76,8 +101,9 @@ class IdempotencyStore:
         if seq < self._base + self._head:
             return  # purged: it already answers for nothing
         dense = self._dense
-        if 0 <= key < len(dense) and dense[key] == seq:
-            dense[key] = -1
+        if 0 <= key < len(dense) and dense[key] != _NO_ENTRY \
+                and key + self._dense_base[key >> _KEY_CHUNK_BITS] + dense[key] == seq:
+            dense[key] = _NO_ENTRY
         elif self._sparse.get(key, -1) == seq:
             del self._sparse[key]
             del self._sparse_key[seq]
@@ -113,7 +139,11 @@ class IdempotencyStore:
         if head >= _COMPACT_MIN and 2 * head >= size:
             cut = head - head % CHUNK  # whole chunks of the time column
             created.drop_front(cut)
-            del self._prints[:cut]
+            if self._usual_print is None:
+                del self._prints[:cut]
+            elif self._odd_prints:
+                base = self._base + cut
+                self._odd_prints = {seq: p for seq, p in self._odd_prints.items() if seq >= base}
             del codes[:cut]
             self._base += cut
             head -= cut
@@ -124,7 +154,11 @@ class IdempotencyStore:
         if self._head_at <= now - self.retention_s:
             self.purge(now)
         dense = self._dense
-        seq = dense[key] if 0 <= key < len(dense) else -1
+        seq = -1
+        if 0 <= key < len(dense):
+            offset = dense[key]
+            if offset != _NO_ENTRY:
+                seq = key + self._dense_base[key >> _KEY_CHUNK_BITS] + offset
         if seq >= 0:
             if seq < self._base + self._head:
                 return ABSENT  # stale: purged
@@ -154,21 +188,49 @@ class IdempotencyStore:
         at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = at
-        self._prints.append(fingerprint)
+        usual = self._usual_print
+        if usual is None:
+            self._prints.append(fingerprint)
+        elif usual(key) != fingerprint:
+            self._odd_prints[seq] = fingerprint
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:
+            bases = self._dense_base
             if key >= len(dense):  # grown a block at a time: sequential keys need no growth per add
-                dense.extend(array("i", [-1]) * (key + 1 - len(dense) + _DENSE_GROWTH))
-            dense[key] = seq
+                dense.extend(array("h", [_NO_ENTRY]) * (key + 1 - len(dense) + _DENSE_GROWTH))
+                chunks = (len(dense) >> _KEY_CHUNK_BITS) + 1
+                if chunks > len(bases):
+                    bases.extend(array("q", [_UNSET]) * (chunks - len(bases)))
+            chunk = key >> _KEY_CHUNK_BITS
+            base = bases[chunk]
+            if base == _UNSET:
+                base = bases[chunk] = seq - key
+            offset = seq - key - base
+            if -_MAX_OFFSET <= offset <= _MAX_OFFSET:
+                dense[key] = offset
+            else:  # far from its chunk's entries: the dict side
+                dense[key] = _NO_ENTRY
+                self._sparse[key] = seq
+                self._sparse_key[seq] = key
         else:
             self._sparse[key] = seq
             self._sparse_key[seq] = key
         self._live += 1
         return seq
 
-    def fingerprint(self, seq: int) -> int:
-        return self._prints[seq - self._base]
+    def fingerprint(self, seq: int, key: int | None = None) -> int:
+        """The fingerprint of entry ``seq``; ``key``, the key it answers for, is needed when the
+        store was given ``usual_print``."""
+        usual = self._usual_print
+        if usual is None:
+            return self._prints[seq - self._base]
+        odd = self._odd_prints.get(seq)
+        if odd is not None:
+            return odd
+        if key is None:
+            raise TypeError("fingerprint(seq, key): this store derives usual fingerprints from the key")
+        return usual(key)
 
     def code(self, seq: int) -> int:
         return self._codes[seq - self._base] & _CODE
@@ -190,3 +252,13 @@ def params_fingerprint(order_id: int, amount_minor: int, currency: int, card_tok
     deterministic). Two different parameter sets collide with probability 2^-32: a reused key
     with other parameters is then replayed instead of answered INVALID, once in four billion."""
     return (hash((order_id, amount_minor, currency, card_token)) & 0xFFFFFFFF) - 0x80000000
+
+
+def order_print(orders: "Orders", key: int) -> int | None:
+    """The fingerprint of a charge of order ``key`` for its own amount, currency and card (the
+    usual request under an order-id key), or None if ``key`` is not an order id. An order's
+    amount, currency and card never change once it is created."""
+    if not 0 <= key < len(orders.state):
+        return None
+    return params_fingerprint(key, orders.amount_minor[key], orders.currency[key],
+                              orders.checkouts.card_token[orders.checkout_of(key)])

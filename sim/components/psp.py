@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from sim.components.idempotency import EXPIRED, IdempotencyStore, params_fingerprint
+from sim.components.idempotency import EXPIRED, IdempotencyStore, order_print, params_fingerprint
 from sim.components.psp_api import (
     DEFINITE_FAILURE,
     DEFINITE_SUCCESS,
@@ -145,7 +145,8 @@ class Psp:
         self._to_pend = (self._pend,)
 
         ttl = self._ttl_s = cfg.idempotency_ttl_s
-        self._store = IdempotencyStore(ttl + min(ttl, EXPIRED_KEY_MEMORY_MAX_S))
+        self._store = IdempotencyStore(ttl + min(ttl, EXPIRED_KEY_MEMORY_MAX_S),
+                                       None if orders is None else partial(order_print, orders))
         self._idempotent = cfg.idempotency
 
         self.slots = SlotStation(env, name, cfg.concurrency_limit, cfg.queue)
@@ -322,7 +323,7 @@ class Psp:
             seq = store.find(key, now, ttl_s)
             if seq >= 0:
                 counters = self._counters
-                if store.fingerprint(seq) != fingerprint:
+                if store.fingerprint(seq, key) != fingerprint:
                     counters["psp.invalid"] += 1
                     self._answer_charge(charge, _R_INVALID)
                     return

@@ -59,8 +59,9 @@ class PspOperations:
         self._faults = streams.stream("psp.operations.faults")
         self.refund_failure_probability = refund_failure_probability
         """Share of refunds the PSP declines for good (the card account closed)."""
-        self._answers: dict[tuple[str, int], ReplyCode] = {}
-        """(operation, key) -> the stored answer (IN_FLIGHT while processing)."""
+        self._answers: dict[str, dict[int, ReplyCode]] = {}
+        """operation -> key -> the stored answer (IN_FLIGHT while processing): a dict per operation,
+        not one keyed by (operation, key), spares a tuple per stored answer."""
         self._unkeyed = 0
         """Captures executed without a key (their settlement rows get keys -1, -2, ...)."""
 
@@ -101,7 +102,8 @@ class PspOperations:
             self._counters["psp.no_reply"] += 1
             return
         if key is not None:
-            stored = self._answers.get((operation, key))
+            answers = self._answers.setdefault(operation, {})
+            stored = answers.get(key)
             if stored is _IN_FLIGHT:
                 self._counters["psp.conflicts"] += 1
                 self._reply(ReplyCode.CONFLICT, on_reply, False)
@@ -110,7 +112,7 @@ class PspOperations:
                 self._counters[f"psp.{operation}_replays"] += 1
                 self._reply(stored, on_reply, False)
                 return
-            self._answers[(operation, key)] = _IN_FLIGHT
+            answers[key] = _IN_FLIGHT
         delay = self._latency()
         for extra in faults.extra_latency:
             delay += extra()
@@ -125,7 +127,7 @@ class PspOperations:
         """Spontaneous 5xx: nothing done, the key is free again."""
         self._counters["psp.errors"] += 1
         if key is not None:
-            self._answers.pop((operation, key), None)
+            self._answers[operation].pop(key, None)
         self._reply(ReplyCode.ERROR_5XX, on_reply, False)
 
     def _at_bank(self, operation: str, order_id: int, amount_minor: int, currency: int, key: int | None,
@@ -149,7 +151,7 @@ class PspOperations:
                 settlement.adjust(REFUND, settlement.day_of(now, psp.faults.clock_skew_s), order_id, -amount_minor, 0,
                                   currency, now, key if key is not None else -1)
         if key is not None:
-            self._answers[(operation, key)] = code
+            self._answers[operation][key] = code
         self._reply(code, on_reply, code == _APPROVED)
 
     def _refund_at_bank(self, order_id: int, card_token: int, amount_minor: int, currency: int) -> ReplyCode:

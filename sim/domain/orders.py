@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from sim.domain.microtimes import MicrosColumn, to_micros
+from sim.domain.microtimes import CHUNK, CHUNK_BITS, MicrosColumn, to_micros
 
 class OrderState(IntEnum):
     NOT_STARTED = 0
@@ -108,7 +108,13 @@ class Checkouts:
     """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
 
     def __init__(self) -> None:
-        self.by_key = array("i")  # client idempotency key -> checkout id, -1 when unseen
+        self.by_key = array("h")
+        """Client idempotency key -> its checkout id − key − its chunk's base (``_key_base``), or
+        _NO_CHECKOUT: keys come about in checkout order, so ``checkout − key`` drifts slowly and fits
+        an int16 offset from its chunk's first (2 bytes a key, not 4); one that does not fit is kept
+        in ``_odd_keys``. Read it with :meth:`find`."""
+        self._key_base = array("q")  # per chunk of 4096 keys: ``checkout − key`` of its first, or _UNSET
+        self._odd_keys: dict[int, int] = {}  # key -> checkout, where the offset does not fit
         self.buyer = array("H")  # widens itself past 65535 buyers
         self.card_token = array("H")  # from the PSP's hosted page: never a card number
         self.first_order = array("i")
@@ -126,7 +132,13 @@ class Checkouts:
 
     def find(self, key: int) -> int:
         """The checkout created for idempotency key ``key``, or -1 (the unique constraint)."""
-        return self.by_key[key] if key < len(self.by_key) else -1
+        by_key = self.by_key
+        if 0 <= key < len(by_key):
+            offset = by_key[key]
+            if offset != _NO_CHECKOUT:
+                return key + self._key_base[key >> _KEY_CHUNK_BITS] + offset
+        odd = self._odd_keys
+        return odd.get(key, -1) if odd else -1
 
     def add(self, key: int, buyer: int, card_token: int, first_order: int, order_count: int, now: float) -> int:
         """A new checkout whose orders get ids from ``first_order`` on (not below the previous
@@ -138,9 +150,29 @@ class Checkouts:
         orders = self._orders
         if orders is not None and first_order < len(orders.state):
             orders.pin_checkouts(first_order)  # existing orders keep their checkout
-        if key >= len(self.by_key):  # grown a block at a time: keys mostly come in order
-            self.by_key.extend(array("i", [-1]) * (key + 1 - len(self.by_key) + _KEY_GROWTH))
-        self.by_key[key] = checkout_id
+        by_key = self.by_key
+        if key >= len(by_key):  # grown a block at a time: keys mostly come in order
+            by_key.extend(array("h", [_NO_CHECKOUT]) * (key + 1 - len(by_key) + _KEY_GROWTH))
+            bases = self._key_base
+            chunks = (len(by_key) >> _KEY_CHUNK_BITS) + 1
+            if chunks > len(bases):
+                bases.extend(array("q", [_UNSET]) * (chunks - len(bases)))
+        offset = None
+        if key >= 0:
+            bases = self._key_base
+            chunk = key >> _KEY_CHUNK_BITS
+            base = bases[chunk]
+            if base == _UNSET:
+                base = bases[chunk] = checkout_id - key
+            offset = checkout_id - key - base
+        if offset is not None and -_MAX_KEY_OFFSET <= offset <= _MAX_KEY_OFFSET:
+            by_key[key] = offset
+            if self._odd_keys:
+                self._odd_keys.pop(key, None)
+        else:
+            if key >= 0:
+                by_key[key] = _NO_CHECKOUT
+            self._odd_keys[key] = checkout_id
         try:
             self.buyer.append(buyer)
         except OverflowError:
@@ -162,6 +194,13 @@ class Checkouts:
 
 _KEY_GROWTH = 1024
 """Slots the key index grows by beyond the key that needs it."""
+_KEY_CHUNK_BITS = 12
+"""The key index keeps one base per 4096 keys."""
+_NO_CHECKOUT = -32768
+"""Key index slot: no checkout for this key (or one kept in ``_odd_keys``)."""
+_MAX_KEY_OFFSET = 32767
+_UNSET = -(1 << 62)
+"""Base of a chunk of keys none of which has a checkout yet."""
 
 RECENT = 4096
 """Orders whose checkout and creation time are also kept in a small ring (see ``Orders``)."""
@@ -183,7 +222,12 @@ class Orders:
         self.latency_s = array("f")
         """Seconds from creation to the first terminal state (float32), -1.0 before."""
         self.psp_attempts = bytearray()  # saturates at 255
-        self._line_base = array("i")  # per checkout: cart line of its first order − that order's id
+        self._line_base = array("h")
+        """Per checkout: the cart line of its first order − that order's id (its line base), as an
+        int16 offset from its chunk of 4096 checkouts' first (``_line_chunk_base``): read it with
+        :meth:`_line_base_of`. A base whose offset does not fit is stored as the chunk's, and its
+        orders' lines kept in ``_odd_lines``."""
+        self._line_chunk_base = array("q")
         self._odd_lines: dict[int, int] = {}  # order -> line, where the checkout's rule does not hold
         self._odd_created: dict[int, float] = {}  # order -> created_at, where not its checkout's
         self._recent_order: list[int | None] = [None] * RECENT
@@ -232,7 +276,7 @@ class Orders:
             if odd_created:
                 created = now
         bases = self._line_base
-        base = bases[checkout] if checkout < len(bases) else None
+        base = self._line_base_of(checkout) if checkout < len(bases) else None
         for seller, amount_minor, currency, line in lines:
             if order_id < found_from and bisect_right(firsts, order_id) - 1 != checkout:
                 self._odd_checkout[order_id] = checkout
@@ -246,12 +290,9 @@ class Orders:
                 self.amount_minor = widened(self.amount_minor, amount_minor)
             self.currency.append(currency)
             if base is None:  # the checkout's first order: its line sets the base
-                if checkout > len(bases):  # checkouts without orders (not made by the payment service)
-                    bases.extend(array("i", [0]) * (checkout - len(bases)))
-                base = line - order_id
-                if not -2**31 <= base < 2**31:
-                    base = 0
-                bases.append(base)
+                while checkout > len(bases):  # checkouts without orders (not made by the payment service)
+                    self._append_line_base(self._line_base_of(len(bases) - 1) if len(bases) else 0)
+                base = self._append_line_base(line - order_id)
             if base + order_id != line:
                 self._odd_lines[order_id] = line
             if odd_created:
@@ -267,6 +308,21 @@ class Orders:
             self.in_flight[order_id] = None
             order_id += 1
         return range(first, order_id)
+
+    def _line_base_of(self, checkout: int) -> int:
+        return self._line_chunk_base[checkout >> CHUNK_BITS] + self._line_base[checkout]
+
+    def _append_line_base(self, base: int) -> int:
+        """Append the next checkout's line base; return it as stored (its chunk's first when its
+        offset does not fit: its orders' lines are then exceptions)."""
+        bases, chunk_bases = self._line_base, self._line_chunk_base
+        if not len(bases) & (CHUNK - 1):  # the first of a chunk
+            chunk_bases.append(base if -2**62 <= base < 2**62 else 0)
+        offset = base - chunk_bases[-1]
+        if not -32768 <= offset <= 32767:
+            offset = 0
+        bases.append(offset)
+        return chunk_bases[-1] + offset
 
     def created_at_of(self, order_id: int) -> float:
         """When the order was created (its checkout's creation, unless added at another time)."""
@@ -318,7 +374,10 @@ class Orders:
         """Every order's checkout (int64, new array)."""
         count = len(self)
         firsts = as_numpy(self.checkouts.first_order)
-        checkouts = np.searchsorted(firsts, np.arange(count), side="right").astype(np.int64) - 1
+        ids = np.arange(count, dtype=firsts.dtype)  # the column's own width: a 12.7M-order day holds
+        checkouts = np.searchsorted(firsts, ids, side="right").astype(np.int64, copy=False)  # fewer temporaries
+        del ids
+        checkouts -= 1
         for order_id, checkout in self._odd_checkout.items():
             checkouts[order_id] = checkout
         return checkouts
@@ -329,24 +388,36 @@ class Orders:
             line = odd.get(order_id)
             if line is not None:
                 return line
-        return self._line_base[self.checkout_of(order_id)] + order_id
+        return self._line_base_of(self.checkout_of(order_id)) + order_id
 
     def created_at_column(self) -> np.ndarray:
         """Every order's creation time (float64, new array)."""
-        created = self.checkouts.created_at.to_numpy()[self.checkout_column()]
+        checkouts = self.checkout_column()
+        created = self.checkouts.created_at.to_numpy()[checkouts]
+        del checkouts
         for order_id, at in self._odd_created.items():
             created[order_id] = at
         return created
 
     def finished_at_column(self) -> np.ndarray:
         """Every order's finish time, -1.0 where not finished (float64, new array)."""
-        latency = as_numpy(self.latency_s).astype(np.float64)
-        return np.where(latency >= 0, self.created_at_column() + latency, -1.0)
+        latency = as_numpy(self.latency_s)
+        finished = self.created_at_column()
+        finished += latency  # float32 widened to float64 element by element, as ``astype`` would
+        finished[~(latency >= 0)] = -1.0  # not finished (and, as before, NaN)
+        return finished
 
     def line_column(self) -> np.ndarray:
         """Every order's cart line (int64, new array)."""
         count = len(self)
-        lines = as_numpy(self._line_base).astype(np.int64)[self.checkout_column()] + np.arange(count, dtype=np.int64)
+        checkouts = self.checkout_column()
+        count_checkouts = len(self._line_base)
+        bases = np.repeat(np.frombuffer(self._line_chunk_base, dtype=np.int64), CHUNK)[:count_checkouts]
+        bases += as_numpy(self._line_base)
+        lines = bases[checkouts]
+        del bases
+        del checkouts
+        lines += np.arange(count, dtype=np.int64)
         for order_id, line in self._odd_lines.items():
             lines[order_id] = line
         return lines

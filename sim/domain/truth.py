@@ -10,6 +10,8 @@ from __future__ import annotations
 from array import array
 from typing import Callable
 
+from sim.domain.amounts import AmountsByOrder
+
 
 def _from_zero(_order_id: int) -> float:
     return 0.0
@@ -57,36 +59,36 @@ class GroundTruth:
         self.hold_count = 0
         self.releases: dict[str, int] = {"void": 0, "expiry": 0}
         """Holds released without a capture of their whole amount, by why."""
-        self.refunds: dict[int, list[int]] = {}
+        self.refunds = AmountsByOrder()
         """Refunds per order id: the amount of each (a refund executed twice appears twice)."""
         self.refunded_minor_by_currency: dict[int, int] = {}
-        self.chargebacks: dict[int, list[int]] = {}
+        self.chargebacks = AmountsByOrder()
         """Disputes per order id: the amount given back (a won dispute adds the negative)."""
         self.charged_back_minor_by_currency: dict[int, int] = {}
-        self.captured_minor_of: dict[int, list[int]] = {}
+        self.captured_minor_of = AmountsByOrder()
         """Delayed captures only: the amount of each capture per order (a partial capture takes less
         than the order's amount)."""
 
     def record_refund(self, order_id: int, amount_minor: int, currency: int) -> None:
         """The bank gave ``amount_minor`` back to the buyer for ``order_id``."""
-        self.refunds.setdefault(order_id, []).append(amount_minor)
+        self.refunds.append(order_id, amount_minor)
         self.refunded_minor_by_currency[currency] = self.refunded_minor_by_currency.get(currency, 0) + amount_minor
 
     def record_chargeback(self, order_id: int, amount_minor: int, currency: int) -> None:
         """The bank gave ``amount_minor`` back to the buyer on a dispute (took it again when
         negative: the dispute was won)."""
-        self.chargebacks.setdefault(order_id, []).append(amount_minor)
+        self.chargebacks.append(order_id, amount_minor)
         by_currency = self.charged_back_minor_by_currency
         by_currency[currency] = by_currency.get(currency, 0) + amount_minor
 
     def refunded_minor_of(self, order_id: int) -> int:
-        return sum(self.refunds.get(order_id, ()))
+        return self.refunds.total_of(order_id)
 
     def captured_minor_of_order(self, order_id: int, order_amount_minor: int) -> int:
         """Everything captured for the order (``order_amount_minor`` per capture when captured at
         authorisation, where captures always take the whole amount)."""
         if self.holds_apart:
-            return sum(self.captured_minor_of.get(order_id, ()))
+            return self.captured_minor_of.total_of(order_id)
         return self.captures_of(order_id) * order_amount_minor
 
     @property
@@ -136,7 +138,7 @@ class GroundTruth:
             captures[order_id] = count + 1
         self.capture_count += 1
         if self.holds_apart:
-            self.captured_minor_of.setdefault(order_id, []).append(amount_minor)
+            self.captured_minor_of.append(order_id, amount_minor)
         by_currency = self.captured_minor_by_currency
         try:
             by_currency[currency] += amount_minor

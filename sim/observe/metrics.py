@@ -24,6 +24,10 @@ _log = math.log
 _floor = math.floor
 
 
+ADD_ALL_SLICE = 1 << 16
+"""Values :meth:`Histogram.add_all` takes at a time (bounds its temporaries to a few MiB)."""
+
+
 class Histogram:
     """Log-bucketed histogram of positive values (seconds) with constant memory.
 
@@ -68,8 +72,17 @@ class Histogram:
         Exactly, bit for bit: the running total is a sequential sum (``cumsum``; numpy's ``sum``
         adds pairwise, in another order), and numpy's ``log`` may differ from ``math.log`` in the
         last bits, so the few values that land within a hair of a bucket edge get their bucket
-        from ``math.log``, as :meth:`add` computes it."""
-        values = np.asarray(values, dtype=np.float64)
+        from ``math.log``, as :meth:`add` computes it.
+
+        In slices of :data:`ADD_ALL_SLICE` values, so its temporaries (a dozen float64 arrays) stay
+        small however many orders a run had; float32 values are widened a slice at a time (the
+        same values ``astype`` would give)."""
+        values = np.asarray(values)
+        for start in range(0, values.size, ADD_ALL_SLICE):
+            self._add_slice(np.asarray(values[start:start + ADD_ALL_SLICE], dtype=np.float64))
+
+    def _add_slice(self, values: np.ndarray) -> None:
+        """:meth:`add_all` of one slice (float64)."""
         if not values.size:
             return
         self.count += int(values.size)

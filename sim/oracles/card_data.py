@@ -10,7 +10,7 @@ import random
 import re
 from array import array
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import simpy
 
@@ -48,14 +48,17 @@ def no_card_data(world: "World") -> list[Violation]:
     violations: list[Violation] = []
     seen_paths: set[str] = set()
     visited: set[int] = set()
+
+    def check(path: str, value: object) -> None:
+        found = _card_in(value, numbers, as_ints)
+        if found and path not in seen_paths:
+            seen_paths.add(path)
+            violations.append(Violation(
+                "no_card_data", f"card number {_masked(found)} stored in {path}",
+            ))
+
     for root, store in platform_stores(world).items():
-        for path, value in _values(store, root, skip, visited, 0):
-            found = _card_in(value, numbers, as_ints)
-            if found and path not in seen_paths:
-                seen_paths.add(path)
-                violations.append(Violation(
-                    "no_card_data", f"card number {_masked(found)} stored in {path}",
-                ))
+        _collect(store, root, skip, visited, 0, check)
     return violations
 
 
@@ -74,20 +77,15 @@ def _card_in(value: object, numbers: set[str], as_ints: set[int]) -> str | None:
     return None
 
 
-def _values(obj: object, path: str, skip: set[int], visited: set[int], depth: int) -> list[tuple[str, object]]:
-    """Leaf values (text, numbers, integer arrays) reachable from ``obj``, with a readable path."""
-    leaves: list[tuple[str, object]] = []
-    _collect(obj, path, skip, visited, depth, leaves)
-    return leaves
-
-
 def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: int,
-             leaves: list[tuple[str, object]]) -> None:
-    """Append the leaves under ``obj`` to ``leaves``, depth first (a plain recursive call per
-    value, not a generator chain that hands each leaf up through every level; the path of a
-    container's items is formatted once per container)."""
+             leaf: Callable[[str, object], None]) -> None:
+    """Call ``leaf(path, value)`` for each leaf value (text, numbers, integer arrays) under
+    ``obj``, depth first, with a readable path: checked as found, not gathered into a list (a
+    tuple per leaf, millions in a long run). A plain recursive call per value, not a generator
+    chain that hands each leaf up through every level; the path of a container's items is
+    formatted once per container."""
     if isinstance(obj, (str, int, array)):
-        leaves.append((path, obj))
+        leaf(path, obj)
         return
     if obj is None or isinstance(obj, (float, bytes, bytearray, bool, random.Random, simpy.Environment)):
         return
@@ -98,12 +96,12 @@ def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: i
     if isinstance(obj, dict):
         key_path, item_path = f"{path}[key]", f"{path}[]"
         for key, value in obj.items():
-            _collect(key, key_path, skip, visited, depth, leaves)
-            _collect(value, f"{path}[{key!r}]" if isinstance(key, str) else item_path, skip, visited, depth, leaves)
+            _collect(key, key_path, skip, visited, depth, leaf)
+            _collect(value, f"{path}[{key!r}]" if isinstance(key, str) else item_path, skip, visited, depth, leaf)
     elif isinstance(obj, (list, tuple, set, frozenset, deque)):
         item_path = f"{path}[]"
         for item in obj:
-            _collect(item, item_path, skip, visited, depth, leaves)
+            _collect(item, item_path, skip, visited, depth, leaf)
     elif isinstance(obj, simpy.Event):
         return
     else:
@@ -117,7 +115,7 @@ def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: i
                 value = getattr(obj, name)
             except AttributeError:
                 continue
-            _collect(value, f"{path}.{name.lstrip('_')}", skip, visited, depth, leaves)
+            _collect(value, f"{path}.{name.lstrip('_')}", skip, visited, depth, leaf)
 
 
 def _masked(number: str) -> str:

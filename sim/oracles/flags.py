@@ -41,7 +41,8 @@ def flags_consistent(world: "World") -> list[Violation]:
                 ))
     # Columnar first: a checkout is done when none of its orders (a contiguous id range) falls
     # short; only the checkouts whose flag says otherwise are looked at one by one.
-    short = np.concatenate([[0], np.cumsum((states != int(_SUCCESS)) | ((bits & BOTH_UPDATED) != BOTH_UPDATED))])
+    short = np.zeros(len(states) + 1, dtype=np.int64)
+    np.cumsum((states != int(_SUCCESS)) | ((bits & BOTH_UPDATED) != BOTH_UPDATED), out=short[1:])
     first = np.frombuffer(checkouts.first_order, dtype=np.int32).astype(np.int64)
     ends = first + np.frombuffer(bytes(checkouts.order_count), dtype=np.uint8)
     said_done = np.frombuffer(bytes(checkouts.done), dtype=np.uint8) != 0

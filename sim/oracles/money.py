@@ -52,13 +52,15 @@ def doubled(world: "World") -> dict[str, int]:
     ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
     truth, orders = world.truth, world.orders
     lines = orders.line_column()
-    amounts = orders.amount_column()
+    amounts = None  # every order's amount, built only if a line was charged twice (rare)
     result = {}
     for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
         charged, per_line = captures_per_line(counts, lines)
         doubled_lines = np.nonzero(per_line > 1)[0]
         extra = 0
         if len(doubled_lines):
+            if amounts is None:
+                amounts = orders.amount_column()
             on_doubled = charged[np.isin(lines[charged], doubled_lines)].tolist()
             taken: dict[int, list[int]] = {}
             for order_id in on_doubled:
@@ -77,19 +79,23 @@ def captures_per_line(captures: bytearray, lines: np.ndarray) -> tuple[np.ndarra
     ``captures`` (bank truth) against each order's cart line."""
     caps = np.frombuffer(bytes(captures), dtype=np.uint8)
     charged = np.nonzero(caps)[0]
-    line_of = lines[charged] if len(charged) else np.zeros(0, dtype=np.int64)
-    per_line = np.bincount(line_of, weights=caps[charged]).astype(np.int64) if len(charged) else np.zeros(0, np.int64)
+    if not len(charged):
+        return charged, np.zeros(0, np.int64)
+    line_of = lines[charged]
+    per_line = np.bincount(line_of).astype(np.int64, copy=False)  # one per charged order: no float weights
+    counts = caps[charged]
+    again = np.nonzero(counts > 1)[0]  # orders captured more than once (rare): their extra captures
+    if len(again):
+        np.add.at(per_line, line_of[again], counts[again].astype(np.int64) - 1)
     return charged, per_line
 
 
 def orders_on_charged_lines(captures: bytearray, lines: np.ndarray) -> list[int]:
     """Order ids (ascending) with a capture, on a cart line captured more than once."""
     charged, per_line = captures_per_line(captures, lines)
-    doubled = np.nonzero(per_line > 1)[0]
-    if not len(doubled):
+    if not len(charged) or not (per_line > 1).any():
         return []
-    line_of = lines[charged]
-    return charged[np.isin(line_of, doubled)].tolist()
+    return charged[per_line[lines[charged]] > 1].tolist()
 
 
 def ledger_balanced(world: "World") -> list[Violation]:
