@@ -4,6 +4,7 @@ and the retry-policy comparison showing what the literature says."""
 from __future__ import annotations
 
 import csv
+import html as html_text
 import json
 
 import pytest
@@ -111,6 +112,14 @@ def test_compare_cli_writes_the_report_and_prints_the_ranking(tmp_path, capsys):
     assert float(rows[2]["success_rate"]) == comp["per_replication"]["fixed"][0]["success_rate"]
     md = (out / "summary.md").read_text()
     assert "# Comparison:" in md and "| success rate (higher is better) |" in md
+    html = (out / "report.html").read_text()
+    unmeasured = [kpi.label for kpi in KPIS if not comp["ranking"][kpi.key]]
+    assert unmeasured, "a short run measures no payout: its KPIs have no value in any variant"
+    for kpi in KPIS:  # a KPI no run measured is named once below the table, not a row of dashes
+        row = f"| {kpi.label} ({kpi.better} is better) |"
+        assert (row in md) == (kpi.label not in unmeasured), kpi.key
+    sentence = "Not measured in this scenario (the mechanism is off): " + "; ".join(unmeasured) + "."
+    assert sentence in md and html_text.unescape(html).count(sentence) == 1
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -150,7 +150,8 @@ def write_compare_report(out_dir: Path, comp: dict) -> None:
             "latency_cdf": plots.save(plots.latency_cdf_figure(
                 {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}), folder, "latency_cdf"),
         }
-        context = {"c": comp, "rows": tables.comparison_rows(comp), "version": __version__,
+        context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
+                   "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
         (folder / "report.html").write_text(_HTML.get_template("compare.html.j2").render(
             images={k: _b64(v) for k, v in images.items()},

@@ -71,9 +71,13 @@ def recovery_rows(data: dict) -> list[dict]:
 
 
 def comparison_rows(comp: dict) -> list[dict]:
-    """Per KPI: {label, cells: [{variant, text, diff, significant, rank}]}."""
+    """Per KPI some variant has a value for: {label, cells: [{variant, text, diff, significant,
+    rank}]} (a KPI no run measured, e.g. the payout delay without payouts, is listed by
+    :func:`unmeasured_kpis` instead of as a row of dashes)."""
     rows = []
     for kpi in KPIS:
+        if not comp["ranking"][kpi.key]:
+            continue
         ranks = {r["variant"]: r["rank"] for r in comp["ranking"][kpi.key]}
         cells = []
         for variant in comp["variants"]:
@@ -86,6 +90,11 @@ def comparison_rows(comp: dict) -> list[dict]:
             })
         rows.append({"key": kpi.key, "label": kpi.label, "better": kpi.better, "cells": cells})
     return rows
+
+
+def unmeasured_kpis(comp: dict) -> list[str]:
+    """Labels of the KPIs no variant's runs measured (the mechanism is off in this scenario)."""
+    return [kpi.label for kpi in KPIS if not comp["ranking"][kpi.key]]
 
 
 def ranking_lines(comp: dict, keys: list[str]) -> list[str]:
