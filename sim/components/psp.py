@@ -338,7 +338,15 @@ class Psp:
             if seq == EXPIRED:
                 self._counters["psp.key_expired_reuse"] += 1
         # A PSP without idempotency still records the latest attempt per key, for status queries.
-        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq)
+        # Whether the request carries its order's own parameters (order_print's usual fingerprint),
+        # compared field by field: cheaper than hashing the order's (a 2^-32 collision stores the
+        # same value as an odd fingerprint).
+        orders = self.orders
+        usual = None if orders is None else (
+            key == request.order_id and 0 <= key < len(orders.state)
+            and orders.amount_minor[key] == request.amount_minor and orders.currency[key] == request.currency
+            and orders.checkouts.card_token[orders.checkout_of(key)] == request.card_token)
+        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq, usual)
         request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg
