@@ -172,14 +172,14 @@ class IdempotencyStore:
             return EXPIRED
         return seq
 
-    def add(self, key: int, fingerprint: int, code: int, now: float, found: int | None = None,
+    def add(self, key: int, fingerprint: int | None, code: int, now: float, found: int | None = None,
             usual: bool | None = None) -> int:
         """A new entry for ``key`` (replacing any previous one); its sequence number.
         ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`). ``found``: what
         :meth:`find` just answered for ``key`` at this ``now``, if the caller asked: ABSENT spares
         the second lookup (the PSP's path for every new key). ``usual``: whether ``fingerprint``
         is the key's usual one, if the caller knows (the PSP compares its request with the order):
-        spares the ``usual_print`` call."""
+        spares the ``usual_print`` call; ``fingerprint`` may then be None (it is not stored)."""
         if found == ABSENT:
             if self._head_at <= now - self.retention_s:
                 self.purge(now)
