@@ -23,6 +23,7 @@ from sim.components.psp import (
     ReplyCode,
 )
 from sim.config.model import BanksConfig, PspConfig, SchemeConfig, WebhookConfig
+from sim.domain.orders import Checkouts, Orders
 from sim.domain.population import Card, Population
 from sim.domain.truth import GroundTruth
 from sim.observe.metrics import Metrics
@@ -36,7 +37,8 @@ CARDS = (Card("4111111111111111", 0, 0), Card("4000056655665556", 1, 1), Card("4
 class World:
     """A PSP with two-way logs: replies as (time, code), webhooks as (time, order, code)."""
 
-    def __init__(self, psp: dict | None = None, banks: dict | None = None, seed: int = 1) -> None:
+    def __init__(self, psp: dict | None = None, banks: dict | None = None, seed: int = 1,
+                 orders: "Orders | None" = None) -> None:
         psp_fields = dict(
             network_latency="10ms",
             latency="100ms",
@@ -62,7 +64,8 @@ class World:
         )
         for buyer in range(3):
             self.banks.balance_minor[buyer] = 100_000
-        self.psp = Psp(self.env, PspConfig(**psp_fields), self.banks, population, streams, self.metrics)
+        self.psp = Psp(self.env, PspConfig(**psp_fields), self.banks, population, streams, self.metrics,
+                       orders=orders)
         self.log: list[tuple] = []
         self.hooks: list[tuple] = []
         self.psp.connect(lambda order_id, code: self.hooks.append((round(self.env.now, 9), order_id, code)))
@@ -177,6 +180,33 @@ def test_same_key_different_parameters_is_invalid():
     ]
     assert w.truth.captures_of(7) == 1
     assert w.counters["psp.invalid"] == 3
+
+
+def test_with_the_order_table_only_unusual_fingerprints_are_stored_and_replays_still_check_them():
+    """With the merchant's order table, a charge carrying its order's own key, amount, currency and
+    card stores no fingerprint (it is derived from the order); any other stores its own, and a
+    reuse of either key is still replayed or answered INVALID by the parameters it carries."""
+    checkouts = Checkouts()
+    orders = Orders(checkouts)
+    checkouts.add(0, 0, 0, 0, 8, 0.0)  # key 0, buyer 0, card 0: orders 0..7
+    orders.add_all(0, [(0, 1000, 0, line) for line in range(8)], 0.0)
+    w = World(orders=orders)
+    w.charge(0.0, key=7)  # order 7's own parameters
+    w.charge(0.0, key=5, amount=999)  # another amount than order 5's
+    w.charge(0.0, key=4, card=1)  # another card
+    w.charge(0.0, key=6, order=3)  # a key that is not its order's id
+    w.run()
+    store = w.psp._store
+    seq = {key: store.find(key, w.env.now, float("inf")) for key in (7, 5, 4, 6)}
+    assert sorted(store._odd_prints) == sorted((seq[5], seq[4], seq[6]))
+    w.charge(1.0, key=7, tag="7 same")
+    w.charge(1.0, key=7, amount=999, tag="7 other")
+    w.charge(1.0, key=5, amount=999, tag="5 same")
+    w.charge(1.0, key=5, tag="5 usual")
+    w.charge(1.0, key=6, order=3, tag="6 same")
+    w.run()
+    assert {tag: code for tag, _at, code in w.log[4:]} == {
+        "7 same": A, "7 other": ReplyCode.INVALID, "5 same": A, "5 usual": ReplyCode.INVALID, "6 same": A}
 
 
 def test_key_expires_after_ttl_and_reuse_charges_again():

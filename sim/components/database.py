@@ -53,11 +53,18 @@ class Database:
         return sleep(env, self._delay(self._write_s()))  # no failover: a call less per write
 
     def read(self) -> Wait:
-        return sleep(self.env, self._delay_s(self._read_s()))
+        env = self.env
+        if self._unavailable_until > env.now:
+            return sleep(env, self._delay_s(self._read_s()))
+        return sleep(env, self._delay(self._read_s()))  # no failover: a call less per read
 
     def write_then(self, callback: Callable[[object], None]) -> None:
         """A write whose completion only ``callback`` handles (nobody waits in a process)."""
-        call_after(self.env, self._delay_s(self._write_s()), callback)
+        env = self.env
+        if self._unavailable_until > env.now:
+            call_after(env, self._delay_s(self._write_s()), callback)
+        else:
+            call_after(env, self._delay(self._write_s()), callback)  # no failover: a call less per write
 
     def _delay_s(self, service_s: float) -> float:
         """Until a call taking ``service_s`` on a connection ends, after any failover pause and

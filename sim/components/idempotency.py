@@ -172,11 +172,14 @@ class IdempotencyStore:
             return EXPIRED
         return seq
 
-    def add(self, key: int, fingerprint: int, code: int, now: float, found: int | None = None) -> int:
+    def add(self, key: int, fingerprint: int | None, code: int, now: float, found: int | None = None,
+            usual: bool | None = None) -> int:
         """A new entry for ``key`` (replacing any previous one); its sequence number.
         ``fingerprint`` is a signed 32-bit value (:func:`params_fingerprint`). ``found``: what
         :meth:`find` just answered for ``key`` at this ``now``, if the caller asked: ABSENT spares
-        the second lookup (the PSP's path for every new key)."""
+        the second lookup (the PSP's path for every new key). ``usual``: whether ``fingerprint``
+        is the key's usual one, if the caller knows (the PSP compares its request with the order):
+        spares the ``usual_print`` call; ``fingerprint`` may then be None (it is not stored)."""
         if found == ABSENT:
             if self._head_at <= now - self.retention_s:
                 self.purge(now)
@@ -188,10 +191,10 @@ class IdempotencyStore:
         at = self._created.append(now)
         if self._head_at == _NONE:  # every earlier entry purged: this one is the oldest
             self._head_at = at
-        usual = self._usual_print
-        if usual is None:
+        usual_print = self._usual_print
+        if usual_print is None:
             self._prints.append(fingerprint)
-        elif usual(key) != fingerprint:
+        elif not usual if usual is not None else usual_print(key) != fingerprint:
             self._odd_prints[seq] = fingerprint
         self._codes.append(code)
         dense = self._dense
@@ -262,3 +265,4 @@ def order_print(orders: "Orders", key: int) -> int | None:
         return None
     return params_fingerprint(key, orders.amount_minor[key], orders.currency[key],
                               orders.checkouts.card_token[orders.checkout_of(key)])
+

@@ -83,8 +83,9 @@ class Ledger:
         draw = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.db = DelayStation(env, "ledger_db", cfg.connections, cfg.queue)
         """The service's database connection pool: each call queues for a connection."""
-        queued = self.db.delay_s
-        self._latency_s = lambda: queued(draw())
+        self._queued_s = self.db.delay_s
+        self._draw_s = draw
+        """A call's time: ``_queued_s(_draw_s())`` (two bound calls, no closure frame per call)."""
         self.balances: dict[tuple[int, int], int] = {}
         """(account, currency) -> sum of entries (debits positive, credits negative)."""
         self.recorded = bytearray()
@@ -143,7 +144,7 @@ class Ledger:
 
     def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
-        yield sleep(self.env, self._latency_s())
+        yield sleep(self.env, self._queued_s(self._draw_s()))
         if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
@@ -155,7 +156,7 @@ class Ledger:
         self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
         half = (order_id, self.env.now)
         self.unbalanced.append(half)
-        yield sleep(self.env, self._latency_s())
+        yield sleep(self.env, self._queued_s(self._draw_s()))
         self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
         self.post_transaction(order_id, receivable_posted=True)
 

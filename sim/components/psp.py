@@ -317,13 +317,13 @@ class Psp:
         store = self._store
         key = request.key
         seq = None  # not looked up
-        fingerprint = params_fingerprint(request.order_id, request.amount_minor, request.currency, request.card_token)
         if self._idempotent:
             ttl_s = self._ttl_s if faults.key_ttl_s is None else self.key_ttl_s()  # no call unless a fault
             seq = store.find(key, now, ttl_s)
             if seq >= 0:
                 counters = self._counters
-                if store.fingerprint(seq, key) != fingerprint:
+                if store.fingerprint(seq, key) != params_fingerprint(request.order_id, request.amount_minor,
+                                                                     request.currency, request.card_token):
                     counters["psp.invalid"] += 1
                     self._answer_charge(charge, _R_INVALID)
                     return
@@ -338,7 +338,17 @@ class Psp:
             if seq == EXPIRED:
                 self._counters["psp.key_expired_reuse"] += 1
         # A PSP without idempotency still records the latest attempt per key, for status queries.
-        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq)
+        # Whether the request carries its order's own parameters (order_print's usual fingerprint),
+        # compared field by field: cheaper than hashing the order's (a 2^-32 collision stores the
+        # same value as an odd fingerprint); a usual fingerprint is not stored, so not computed.
+        orders = self.orders
+        usual = None if orders is None else (
+            key == request.order_id and 0 <= key < len(orders.state)
+            and orders.amount_minor[key] == request.amount_minor and orders.currency[key] == request.currency
+            and orders.checkouts.card_token[orders.checkout_of(key)] == request.card_token)
+        fingerprint = None if usual else params_fingerprint(request.order_id, request.amount_minor, request.currency,
+                                                            request.card_token)
+        charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq, usual)
         request.admitted_at_us = round(now * 1e6)
 
         cfg = self.cfg

@@ -74,10 +74,13 @@ def seller_wait(world: "World") -> SellerWait:
                 captured[position[order_id]] = amount
     taken_back = np.zeros(len(ids), dtype=np.int64)
     for given_back in (ledger.refunded_minor_of, ledger.charged_back_minor_of):
-        for order_id, amount in given_back.items():
-            at = int(np.searchsorted(ids, order_id))
-            if at < len(ids) and ids[at] == order_id:
-                taken_back[at] += amount
+        if not given_back:
+            continue
+        back_ids = np.fromiter(given_back.keys(), dtype=np.int64, count=len(given_back))
+        at = np.searchsorted(ids, back_ids)  # one search for all, not a numpy call per refund
+        hit = at < len(ids)
+        hit[hit] = ids[at[hit]] == back_ids[hit]
+        np.add.at(taken_back, at[hit], np.fromiter(given_back.values(), dtype=np.int64, count=len(given_back))[hit])
     fees = ledger.fees
 
     def share(amounts: np.ndarray) -> np.ndarray:
