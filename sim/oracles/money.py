@@ -75,13 +75,13 @@ LineReader = Callable[[int, int], np.ndarray]
 """``lines(start, stop)``: the cart lines of orders ``start:stop`` (``Orders.line_column``)."""
 
 
-def captures_per_line(captures: bytearray, lines: LineReader, chunk: int = COLUMN_CHUNK) -> np.ndarray:
+def captures_per_line(captures: bytearray, lines: LineReader, chunk: int | None = None) -> np.ndarray:
     """Captures summed per cart line (int32, indexed by line; empty when nothing was captured), from
     per-order counts ``captures`` (bank truth), ``chunk`` orders at a time: no full-size temporary.
     The last chunk (the highest lines) comes first, so the total is rarely grown."""
     caps = as_numpy(captures)
     total = np.zeros(0, np.int32)
-    for start, stop in reversed(column_chunks(len(caps), chunk)):
+    for start, stop in reversed(column_chunks(len(caps), chunk or COLUMN_CHUNK)):
         counts = caps[start:stop]
         charged = np.nonzero(counts)[0]
         if not len(charged):
@@ -103,12 +103,12 @@ def captures_per_line(captures: bytearray, lines: LineReader, chunk: int = COLUM
 
 
 def charged_on_doubled_lines(captures: bytearray, lines: LineReader, per_line: np.ndarray,
-                             chunk: int = COLUMN_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+                             chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(order ids ascending, their cart lines) of the orders with a capture on a line whose
     ``per_line`` count exceeds one, ``chunk`` orders at a time."""
     caps = as_numpy(captures)
     ids, their_lines = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for start, stop in column_chunks(len(caps), chunk):
+    for start, stop in column_chunks(len(caps), chunk or COLUMN_CHUNK):
         charged = np.nonzero(caps[start:stop])[0]
         line_of = lines(start, stop)[charged]
         hit = per_line[line_of] > 1
@@ -117,7 +117,7 @@ def charged_on_doubled_lines(captures: bytearray, lines: LineReader, per_line: n
     return np.concatenate(ids), np.concatenate(their_lines)
 
 
-def orders_on_charged_lines(captures: bytearray, lines: LineReader, chunk: int = COLUMN_CHUNK) -> list[int]:
+def orders_on_charged_lines(captures: bytearray, lines: LineReader, chunk: int | None = None) -> list[int]:
     """Order ids (ascending) with a capture, on a cart line captured more than once."""
     per_line = captures_per_line(captures, lines, chunk)
     if not (per_line > 1).any():
