@@ -109,8 +109,7 @@ class NightlyReconciliation:
         """Per PSP: [refund and chargeback lines before this index all seen, those after seen already]."""
         self._given_back = MoneyBack()
         """Per order: what the refund and chargeback lines of closed days gave back."""
-        self._booked_seen: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
-        """Per kind, per order: the ledger's total at the last run."""
+        ledger.track_money_back()  # the orders whose ledger refunds or chargebacks change between runs
         self._booked_before: dict[str, set[int]] = {"refund": set(), "chargeback": set()}
         """Per kind: orders whose ledger total changed between the last two runs (candidates now)."""
         self._acknowledged: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
@@ -273,12 +272,8 @@ class NightlyReconciliation:
                 seen[1].discard(seen[0])
                 seen[0] += 1
         ledger = self.ledger
-        for kind, booked in (("refund", ledger.refunded_minor_of), ("chargeback", ledger.charged_back_minor_of)):
-            last, changed = self._booked_seen[kind], set()
-            for order_id, total in booked.items():
-                if last.get(order_id) != total:
-                    last[order_id] = total
-                    changed.add(order_id)
+        for kind in ("refund", "chargeback"):
+            changed = ledger.take_money_back_touched(kind)  # total differs from the last run's
             # booked before the last run: its day is closed now (booked since: the next run's business)
             candidates[kind] |= self._booked_before[kind]
             self._booked_before[kind] = changed
