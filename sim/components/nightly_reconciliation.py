@@ -96,7 +96,8 @@ class NightlyReconciliation:
         """Disputes (their notices in flight are timing differences)."""
         self._counters = metrics.counters
         self.runs: list[NightlyRun] = []
-        self._row_seen = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
+        self._rows_seen = {psp.slots.name: (0, np.zeros(0, dtype=bool)) for psp in psps}
+        """Per PSP: (rows before this index all seen, which rows from it on are seen)."""
         self._rows_of = bytearray()
         """Per order: settlement rows seen so far (saturating at 255)."""
         self._done = bytearray()
@@ -175,12 +176,15 @@ class NightlyReconciliation:
         for psp in self.psps:
             days = psp.settlement_column("day")
             name = psp.slots.name
-            seen = self._row_seen[name]
-            if len(seen) < len(days):
-                seen = self._row_seen[name] = np.concatenate([seen, np.zeros(len(days) - len(seen), dtype=bool)])
+            first, seen = self._rows_seen[name]
+            if first + len(seen) < len(days):
+                seen = np.concatenate([seen, np.zeros(len(days) - first - len(seen), dtype=bool)])
             closed = math.floor((now - psp.cfg.settlement_cutoff_s) / DAY_S) - 1
-            due = np.nonzero(~seen & (days <= closed))[0]
+            due = np.nonzero(~seen & (days[first:] <= closed))[0]
             seen[due] = True
+            due += first
+            done = int(np.argmin(seen)) if not seen.all() else len(seen)  # the seen prefix is dropped
+            self._rows_seen[name] = (first + done, seen[done:].copy())
             order_ids = psp.settlement_column("order_id")[due].tolist()
             amounts = psp.settlement_column("amount_minor")[due].tolist()
             for order_id, amount in zip(order_ids, amounts):
