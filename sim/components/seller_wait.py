@@ -57,7 +57,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     """The value below which a share ``q`` of the total weight lies."""
     order = np.argsort(values, kind="stable")
     running = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(running, q * running[-1], side="left")])
+    return float(values[order[np.searchsorted(running, q * running[-1], side="left")]])  # no sorted copy
 
 
 def seller_wait(world: "World") -> SellerWait:
@@ -80,11 +80,11 @@ def seller_wait(world: "World") -> SellerWait:
             if at < len(ids) and ids[at] == order_id:
                 taken_back[at] += amount
     fees = ledger.fees
-
-    def share(amounts: np.ndarray) -> np.ndarray:
-        return amounts if fees is None else amounts - (amounts * fees.commission_rate).astype(np.int64)
-
-    owed = share(captured) - share(taken_back)
+    if fees is not None:  # the seller's share (in place: no copies of the per-payment columns)
+        captured -= (captured * fees.commission_rate).astype(np.int64)
+        taken_back -= (taken_back * fees.commission_rate).astype(np.int64)
+    captured -= taken_back
+    owed = captured
     del captured, taken_back
     keep = owed > 0
     ids, owed = ids[keep], owed[keep]  # only what is still owed is matched: the rest is dropped now
@@ -115,8 +115,11 @@ def seller_wait(world: "World") -> SellerWait:
         waits.append(wait)
         amounts.append(amount)
         unpaid += left
+    del sellers, currencies, captured_at, owed  # matched: only the paid pieces are needed now
     all_waits = np.concatenate(waits) if waits else np.zeros(0)
+    del waits
     all_amounts = np.concatenate(amounts) if amounts else np.zeros(0, dtype=np.int64)
+    del amounts
     paid_minor = int(all_amounts.sum())
     if not paid_minor:
         return SellerWait(None, None, 0, unpaid)
