@@ -39,3 +39,16 @@ def test_checks_and_kpis_do_not_depend_on_the_chunk_size(tmp_path, monkeypatch):
     whole = checks()
     assert whole[1]["captured_twice"] > 0 and whole[2].paid_minor > 0  # the chunked paths have work to do
     assert repr(chunked) == repr(whole)
+
+
+def test_latency_cdf_is_the_quantiles_of_every_finished_orders_latency(tmp_path):
+    import numpy as np
+
+    from sim.runners.kpis import CDF_POINTS, latency_cdf
+
+    world = run_scenario(scenario(tmp_path, "async-kafka.yaml", duration="1m", drain="5m", seed=5), explain=False).world
+    orders = world.orders
+    finished = [float(orders.latency_s[o]) * 1000.0 for o in range(len(orders)) if orders.latency_s[o] >= 0]
+    assert len(finished) > 100
+    expected = [round(float(x), 3) for x in np.quantile(np.array(finished), np.linspace(0.0, 1.0, CDF_POINTS))]
+    assert latency_cdf(world)["latency_ms"] == expected
