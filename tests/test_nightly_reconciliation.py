@@ -90,3 +90,21 @@ def test_an_fx_difference_the_ledger_did_not_book_is_booked_by_the_next_nightly_
     [fix] = world.nightly.runs[0].breaks[-1:]
     assert (fix.kind, fix.bucket, fix.order_id, fix.amount_minor) == ("fx_difference_not_booked", AUTO, order, abs(paid - 900))
     assert world.ledger.fx_result_minor == paid - 900 and fx_settled(world) == []
+
+
+def test_the_ledger_logs_which_orders_money_back_changed_since_the_last_run():
+    """The scheduled run's candidates: orders whose ledger refund or chargeback total differs from the
+    last run's (a first booking counts, a change undone does not), without keeping every order."""
+    world = nightly_world()
+    ledger = world.ledger
+    assert ledger.money_back_touched is not None  # the nightly run asked for the log
+    a, b = paid_order(world), paid_order(world)
+    ledger.post_chargeback(a, 300, 0)
+    ledger.post_chargeback(b, 200, 0)
+    assert ledger.take_money_back_touched("chargeback") == {a, b}
+    assert ledger.take_money_back_touched("chargeback") == set()  # nothing since
+    ledger.post_chargeback(a, -300, 0)  # a won dispute gives it back...
+    ledger.post_chargeback(a, 300, 0)  # ...and a second dispute takes it again: no change since the last run
+    ledger.post_chargeback(b, 50, 0)
+    assert ledger.take_money_back_touched("chargeback") == {b}
+    assert ledger.money_back_touched == {"refund": {}, "chargeback": {}}

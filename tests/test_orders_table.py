@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 
-from sim.domain.orders import RECENT, Checkouts, Orders
+from sim.domain.orders import RECENT, Checkouts, Orders, column_chunks
 
 
 def test_checkout_creation_time_and_line_read_back_for_every_order():
@@ -75,6 +75,13 @@ def test_a_cart_added_at_once_reads_back_as_added_one_by_one():
     # a negative id counts from the end (as a column index would), never a ring slot's order
     assert at_once.checkout_of(-1) == expected[-1][0]
     assert at_once.checkout_of(-len(expected)) == expected[0][0]
+    for order_id in range(0, len(at_once), 3):  # a third of the orders finished
+        at_once.finished_at[order_id] = at_once.created_at_of(order_id) + 0.5 + order_id * 1e-4
+    for name in ("checkout_column", "line_column", "created_at_column", "finished_at_column"):
+        whole = getattr(at_once, name)()
+        for size in (1000, 4096, 5000):  # chunks that split checkouts and microtime chunks, odd rows in them
+            pieces = [getattr(at_once, name)(start, stop) for start, stop in column_chunks(len(at_once), size)]
+            assert np.array_equal(np.concatenate(pieces), whole), (name, size)
 
 
 def test_the_key_index_finds_every_checkout_however_far_its_key():

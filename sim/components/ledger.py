@@ -118,6 +118,10 @@ class Ledger:
         """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
         self.charged_back_minor_of: dict[int, int] = {}
         """Per disputed order: chargebacks booked, less disputes won back."""
+        self.money_back_touched: dict[str, dict[int, int | None]] | None = None
+        """Per kind (``refund``, ``chargeback``): the orders whose total above changed since a reader
+        last took them (:meth:`take_money_back_touched`), each with its total before that (None:
+        none); None until a reader asks (:meth:`track_money_back`), so nobody keeps every order."""
         self.clearing_open: dict[int, list] | None = None if psp_clearing is None else {}
         """With PSP clearing: per booked capture not yet settled, [presentment amount still open,
         when its clearing entry is due closed]; None: captures go straight to the PSP receivable."""
@@ -405,7 +409,10 @@ class Ledger:
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
         if why == "refund":
-            self.refunded_minor_of[order_id] = self.refunded_minor_of.get(order_id, 0) + amount_minor
+            before = self.refunded_minor_of.get(order_id)
+            if self.money_back_touched is not None:
+                self.money_back_touched["refund"].setdefault(order_id, before)
+            self.refunded_minor_of[order_id] = (before or 0) + amount_minor
 
     def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
         """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
@@ -418,8 +425,25 @@ class Ledger:
             self._post(CHARGEBACK_FEES, currency, fee_minor)
         self.transactions += 1
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
-        self.charged_back_minor_of[order_id] = self.charged_back_minor_of.get(order_id, 0) + amount_minor
+        before = self.charged_back_minor_of.get(order_id)
+        if self.money_back_touched is not None:
+            self.money_back_touched["chargeback"].setdefault(order_id, before)
+        self.charged_back_minor_of[order_id] = (before or 0) + amount_minor
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
+
+    def track_money_back(self) -> None:
+        """Start logging which orders' refund and chargeback totals change (see ``money_back_touched``)."""
+        if self.money_back_touched is None:
+            self.money_back_touched = {"refund": {}, "chargeback": {}}
+
+    def take_money_back_touched(self, kind: str) -> set[int]:
+        """The orders whose ``kind`` total (``refund`` or ``chargeback``) differs from what it was
+        at the last take (a change undone since is no change); the log starts afresh."""
+        touched = self.money_back_touched[kind]
+        totals = self.refunded_minor_of if kind == "refund" else self.charged_back_minor_of
+        changed = {order_id for order_id, before in touched.items() if totals.get(order_id) != before}
+        self.money_back_touched[kind] = {}
+        return changed
 
     def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:
         """A payout's transaction at ``stage``: ``requested`` (seller payable → payout clearing),

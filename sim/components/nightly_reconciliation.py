@@ -96,7 +96,8 @@ class NightlyReconciliation:
         """Disputes (their notices in flight are timing differences)."""
         self._counters = metrics.counters
         self.runs: list[NightlyRun] = []
-        self._row_seen = {psp.slots.name: np.zeros(0, dtype=bool) for psp in psps}
+        self._rows_seen = {psp.slots.name: (0, np.zeros(0, dtype=bool)) for psp in psps}
+        """Per PSP: (rows before this index all seen, which rows from it on are seen)."""
         self._rows_of = bytearray()
         """Per order: settlement rows seen so far (saturating at 255)."""
         self._done = bytearray()
@@ -109,10 +110,10 @@ class NightlyReconciliation:
         """Per PSP: [refund and chargeback lines before this index all seen, those after seen already]."""
         self._given_back = MoneyBack()
         """Per order: what the refund and chargeback lines of closed days gave back."""
-        self._booked_seen: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
-        """Per kind, per order: the ledger's total at the last run."""
-        self._booked_before: dict[str, set[int]] = {"refund": set(), "chargeback": set()}
-        """Per kind: orders whose ledger total changed between the last two runs (candidates now)."""
+        ledger.track_money_back()  # the orders whose ledger refunds or chargebacks change between runs
+        self._booked_before: dict[str, np.ndarray] = {"refund": np.zeros(0, np.int64), "chargeback": np.zeros(0, np.int64)}
+        """Per kind: orders whose ledger total changed between the last two runs (candidates now; an
+        int64 column, a tenth of a set's bytes)."""
         self._acknowledged: dict[str, dict[int, int]] = {"refund": {}, "chargeback": {}}
         """Per kind, per order: a difference reported already (not reported again)."""
         self._money_waiting: dict[tuple[str, int], int] = {}
@@ -176,12 +177,15 @@ class NightlyReconciliation:
         for psp in self.psps:
             days = psp.settlement_column("day")
             name = psp.slots.name
-            seen = self._row_seen[name]
-            if len(seen) < len(days):
-                seen = self._row_seen[name] = np.concatenate([seen, np.zeros(len(days) - len(seen), dtype=bool)])
+            first, seen = self._rows_seen[name]
+            if first + len(seen) < len(days):
+                seen = np.concatenate([seen, np.zeros(len(days) - first - len(seen), dtype=bool)])
             closed = math.floor((now - psp.cfg.settlement_cutoff_s) / DAY_S) - 1
-            due = np.nonzero(~seen & (days <= closed))[0]
+            due = np.nonzero(~seen & (days[first:] <= closed))[0]
             seen[due] = True
+            due += first
+            done = int(np.argmin(seen)) if not seen.all() else len(seen)  # the seen prefix is dropped
+            self._rows_seen[name] = (first + done, seen[done:].copy())
             order_ids = psp.settlement_column("order_id")[due].tolist()
             amounts = psp.settlement_column("amount_minor")[due].tolist()
             for order_id, amount in zip(order_ids, amounts):
@@ -273,15 +277,11 @@ class NightlyReconciliation:
                 seen[1].discard(seen[0])
                 seen[0] += 1
         ledger = self.ledger
-        for kind, booked in (("refund", ledger.refunded_minor_of), ("chargeback", ledger.charged_back_minor_of)):
-            last, changed = self._booked_seen[kind], set()
-            for order_id, total in booked.items():
-                if last.get(order_id) != total:
-                    last[order_id] = total
-                    changed.add(order_id)
+        for kind in ("refund", "chargeback"):
+            changed = ledger.take_money_back_touched(kind)  # total differs from the last run's
             # booked before the last run: its day is closed now (booked since: the next run's business)
-            candidates[kind] |= self._booked_before[kind]
-            self._booked_before[kind] = changed
+            candidates[kind].update(self._booked_before[kind].tolist())
+            self._booked_before[kind] = np.array(sorted(changed), dtype=np.int64)
             candidates[kind].update(order for waiting_kind, order in self._money_waiting if waiting_kind == kind)
         ours = refunds_by_order(self.refunds) if candidates["refund"] else {}
         for kind in ("refund", "chargeback"):

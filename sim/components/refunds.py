@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Generator
 import simpy
 
 from sim.components.psp import DEFINITE_FAILURE, DEFINITE_SUCCESS, ReplyCode, ReplyEvent
+from sim.components.refund_table import RefundRequests
 from sim.config.distributions import make_sampler
 from sim.policies.retry import Retrier
 
@@ -58,9 +59,9 @@ class Refunds:
         self._decisions = streams.stream("refunds.decisions")
         self._delay = make_sampler(cfg.delay, streams.stream("refunds.delay"))
         self._backoff = streams.stream("refunds.backoff")
-        self.requests: dict[int, tuple[int, int]] = {}
-        """Refund id -> (order id, amount): every refund our API accepted."""
-        self.status: dict[int, int] = {}
+        self.requests = RefundRequests()
+        """Refund id -> (order id, amount): every refund our API accepted (columns, read as a dict)."""
+        self.status = self.requests.status
         """Refund id -> WAITING, REFUNDED, FAILED or GAVE_UP."""
         self._next_id = 1
         self._next_retry_id = RETRY_ID_BASE
@@ -87,8 +88,7 @@ class Refunds:
         elif refund_id in self.requests:
             self._counters["refunds.duplicate_requests"] += 1
             return refund_id
-        self.requests[refund_id] = (order_id, amount_minor)
-        self.status[refund_id] = WAITING
+        self.requests.add(refund_id, order_id, amount_minor, WAITING)
         self._counters["refunds.requested"] += 1
         self.env.process(self._refund(refund_id, order_id, amount_minor, after_s))
         return refund_id

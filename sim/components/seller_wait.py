@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.domain.orders import as_numpy
+from sim.domain.orders import as_numpy, column_chunks
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -57,7 +57,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     """The value below which a share ``q`` of the total weight lies."""
     order = np.argsort(values, kind="stable")
     running = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(running, q * running[-1], side="left")])
+    return float(values[order[np.searchsorted(running, q * running[-1], side="left")]])  # no sorted copy
 
 
 def seller_wait(world: "World") -> SellerWait:
@@ -66,12 +66,13 @@ def seller_wait(world: "World") -> SellerWait:
     count = min(len(orders), len(ledger.recorded), len(truth.captures))
     booked = (as_numpy(ledger.recorded)[:count] > 0) & (as_numpy(truth.captures)[:count] > 0)
     ids = np.nonzero(booked)[0]
-    captured = orders.amount_column()[ids]
+    del booked
+    captured = as_numpy(orders.amount_minor)[ids].astype(np.int64)
     if capture is not None:  # a partial capture took less than the order
-        position = {order_id: index for index, order_id in enumerate(ids.tolist())}
         for order_id, amount in capture.amount_minor.items():
-            if order_id in position:
-                captured[position[order_id]] = amount
+            at = int(np.searchsorted(ids, order_id))
+            if at < len(ids) and ids[at] == order_id:
+                captured[at] = amount
     taken_back = np.zeros(len(ids), dtype=np.int64)
     for given_back in (ledger.refunded_minor_of, ledger.charged_back_minor_of):
         if not given_back:
@@ -82,22 +83,32 @@ def seller_wait(world: "World") -> SellerWait:
         hit[hit] = ids[at[hit]] == back_ids[hit]
         np.add.at(taken_back, at[hit], np.fromiter(given_back.values(), dtype=np.int64, count=len(given_back))[hit])
     fees = ledger.fees
-
-    def share(amounts: np.ndarray) -> np.ndarray:
-        return amounts if fees is None else amounts - (amounts * fees.commission_rate).astype(np.int64)
-
-    owed = share(captured) - share(taken_back)
-    captured_at = orders.created_at_column()[ids] + np.frombuffer(truth.first_capture_after_s, dtype=np.float32)[ids]
-    sellers, currencies = as_numpy(orders.seller)[ids].astype(np.int64), as_numpy(orders.currency)[ids].astype(np.int64)
+    if fees is not None:  # the seller's share (in place: no copies of the per-payment columns)
+        captured -= (captured * fees.commission_rate).astype(np.int64)
+        taken_back -= (taken_back * fees.commission_rate).astype(np.int64)
+    captured -= taken_back
+    owed = captured
+    del captured, taken_back
+    keep = owed > 0
+    ids, owed = ids[keep], owed[keep]  # only what is still owed is matched: the rest is dropped now
+    del keep
+    captured_at = np.empty(len(ids), dtype=np.float64)
+    after_s = np.frombuffer(truth.first_capture_after_s, dtype=np.float32)
+    bounds = np.searchsorted(ids, [start for start, _ in column_chunks(count)] + [count])
+    for (start, stop), first, last in zip(column_chunks(count), bounds[:-1], bounds[1:]):  # a chunk at a time
+        chunk = ids[first:last]
+        captured_at[first:last] = orders.created_at_column(start, stop)[chunk - start] + after_s[chunk]
+    sellers, currencies = as_numpy(orders.seller)[ids], as_numpy(orders.currency)[ids]  # their own widths
+    del ids
     transfers: dict[tuple[int, int], list[tuple[float, int]]] = {}
     provider = world.payout_provider
     for transfer in provider.report if provider is not None else ():
         transfers.setdefault((transfer.seller, transfer.currency), []).append((transfer.at_s, transfer.amount_minor))
     waits, amounts, unpaid = [], [], 0
-    keep = owed > 0
-    by_account = np.lexsort((captured_at[keep], currencies[keep], sellers[keep]))
-    sellers, currencies = sellers[keep][by_account], currencies[keep][by_account]
-    captured_at, owed = captured_at[keep][by_account], owed[keep][by_account]
+    by_account = np.lexsort((captured_at, currencies, sellers))
+    sellers, currencies = sellers[by_account], currencies[by_account]
+    captured_at, owed = captured_at[by_account], owed[by_account]
+    del by_account
     starts = np.flatnonzero(np.r_[True, (np.diff(sellers) != 0) | (np.diff(currencies) != 0)]) if len(owed) else []
     for start, end in zip(list(starts), [*list(starts)[1:], len(owed)]):
         paid = transfers.get((int(sellers[start]), int(currencies[start])), [])
@@ -107,8 +118,11 @@ def seller_wait(world: "World") -> SellerWait:
         waits.append(wait)
         amounts.append(amount)
         unpaid += left
+    del sellers, currencies, captured_at, owed  # matched: only the paid pieces are needed now
     all_waits = np.concatenate(waits) if waits else np.zeros(0)
+    del waits
     all_amounts = np.concatenate(amounts) if amounts else np.zeros(0, dtype=np.int64)
+    del amounts
     paid_minor = int(all_amounts.sum())
     if not paid_minor:
         return SellerWait(None, None, 0, unpaid)

@@ -120,16 +120,19 @@ class MicrosColumn:
     def __iter__(self) -> Iterator[float]:
         return iter(self.to_numpy().tolist())
 
-    def to_numpy(self) -> np.ndarray:
-        """Every time as float64 (a new array)."""
-        count = len(self._offsets)
-        if not count:
+    def to_numpy(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Every time as float64 (a new array); entries ``start:stop`` only when given."""
+        start, stop, _ = slice(start, stop).indices(len(self._offsets))
+        if stop <= start:
             return np.zeros(0, np.float64)
-        bases = np.frombuffer(self._bases, dtype=np.int64)
-        micros = np.repeat(bases, CHUNK)[:count] + np.frombuffer(self._offsets, dtype=np.uint32)
+        first = start >> CHUNK_BITS
+        bases = np.frombuffer(self._bases, dtype=np.int64)[first:((stop - 1) >> CHUNK_BITS) + 1]
+        skip = first << CHUNK_BITS
+        micros = np.repeat(bases, CHUNK)[start - skip:stop - skip] + np.frombuffer(self._offsets, dtype=np.uint32)[start:stop]
         times = micros / 1e6
         for index, at in self._odd.items():
-            times[index] = at
+            if start <= index < stop:
+                times[index - start] = at
         return times
 
     def drop_front(self, count: int) -> None:

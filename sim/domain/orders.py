@@ -104,6 +104,15 @@ class _DerivedColumn:
         self._write(order_id, value)
 
 
+COLUMN_CHUNK = 1 << 18
+"""Orders an end-of-run reader takes at a time: its temporaries stay a few MiB at any run size."""
+
+
+def column_chunks(count: int, size: int = COLUMN_CHUNK) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive chunks of ``size`` orders covering ``count`` orders."""
+    return [(start, min(count, start + size)) for start in range(0, count, size)]
+
+
 class Checkouts:
     """Payment events: one per accepted checkout, holding a contiguous range of order ids."""
 
@@ -375,16 +384,18 @@ class Orders:
             if order_id not in odd:
                 odd[order_id] = self.checkout_of(order_id)
 
-    def checkout_column(self) -> np.ndarray:
-        """Every order's checkout (int64, new array)."""
-        count = len(self)
+    def checkout_column(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Every order's checkout (int64, new array); orders ``start:stop`` only when given (end-of-run
+        readers take the table a chunk at a time: see :func:`column_chunks`)."""
+        start, stop, _ = slice(start, stop).indices(len(self))
         firsts = as_numpy(self.checkouts.first_order)
-        ids = np.arange(count, dtype=firsts.dtype)  # the column's own width: a 12.7M-order day holds
+        ids = np.arange(start, max(start, stop), dtype=firsts.dtype)  # the column's own width: a 12.7M-order day holds
         checkouts = np.searchsorted(firsts, ids, side="right").astype(np.int64, copy=False)  # fewer temporaries
         del ids
         checkouts -= 1
         for order_id, checkout in self._odd_checkout.items():
-            checkouts[order_id] = checkout
+            if start <= order_id < stop:
+                checkouts[order_id - start] = checkout
         return checkouts
 
     def line_of(self, order_id: int) -> int:
@@ -395,36 +406,50 @@ class Orders:
                 return line
         return self._line_base_of(self.checkout_of(order_id)) + order_id
 
-    def created_at_column(self) -> np.ndarray:
-        """Every order's creation time (float64, new array)."""
-        checkouts = self.checkout_column()
-        created = self.checkouts.created_at.to_numpy()[checkouts]
+    def created_at_column(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Every order's creation time (float64, new array); orders ``start:stop`` when given."""
+        start, stop, _ = slice(start, stop).indices(len(self))
+        checkouts = self.checkout_column(start, stop)
+        low = int(checkouts.min()) if len(checkouts) else 0
+        high = int(checkouts.max()) + 1 if len(checkouts) else 0
+        checkouts -= low
+        created = self.checkouts.created_at.to_numpy(low, high)[checkouts]  # only this chunk's checkouts
         del checkouts
         for order_id, at in self._odd_created.items():
-            created[order_id] = at
+            if start <= order_id < stop:
+                created[order_id - start] = at
         return created
 
-    def finished_at_column(self) -> np.ndarray:
-        """Every order's finish time, -1.0 where not finished (float64, new array)."""
-        latency = as_numpy(self.latency_s)
-        finished = self.created_at_column()
+    def finished_at_column(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Every order's finish time, -1.0 where not finished (float64, new array); orders
+        ``start:stop`` when given."""
+        start, stop, _ = slice(start, stop).indices(len(self))
+        latency = as_numpy(self.latency_s)[start:max(start, stop)]
+        finished = self.created_at_column(start, stop)
         finished += latency  # float32 widened to float64 element by element, as ``astype`` would
         finished[~(latency >= 0)] = -1.0  # not finished (and, as before, NaN)
         return finished
 
-    def line_column(self) -> np.ndarray:
-        """Every order's cart line (int64, new array)."""
-        count = len(self)
-        checkouts = self.checkout_column()
-        count_checkouts = len(self._line_base)
-        bases = np.repeat(np.frombuffer(self._line_chunk_base, dtype=np.int64), CHUNK)[:count_checkouts]
-        bases += as_numpy(self._line_base)
+    def line_column(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Every order's cart line (int64, new array); orders ``start:stop`` when given."""
+        start, stop, _ = slice(start, stop).indices(len(self))
+        checkouts = self.checkout_column(start, stop)
+        if not len(checkouts):
+            return np.zeros(0, np.int64)
+        low, high = int(checkouts.min()), int(checkouts.max()) + 1  # only this chunk's checkouts' bases
+        first = low >> CHUNK_BITS
+        chunk_bases = np.frombuffer(self._line_chunk_base, dtype=np.int64)[first:((high - 1) >> CHUNK_BITS) + 1]
+        skip = first << CHUNK_BITS
+        bases = np.repeat(chunk_bases, CHUNK)[low - skip:high - skip]
+        bases += as_numpy(self._line_base)[low:high]
+        checkouts -= low
         lines = bases[checkouts]
         del bases
         del checkouts
-        lines += np.arange(count, dtype=np.int64)
+        lines += np.arange(start, max(start, stop), dtype=np.int64)
         for order_id, line in self._odd_lines.items():
-            lines[order_id] = line
+            if start <= order_id < stop:
+                lines[order_id - start] = line
         return lines
 
     def amount_column(self) -> np.ndarray:

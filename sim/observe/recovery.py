@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.domain.orders import OrderState
+from sim.domain.orders import OrderState, as_numpy, column_chunks
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -34,11 +34,13 @@ def goodput_counts(world: "World") -> list[int]:
     orders = world.orders
     bin_s = world.metrics.series.bin_s
     bins = max(world.metrics.series.bins(), int(world.end_s / bin_s) + 1)
-    state = np.frombuffer(bytes(orders.state), dtype=np.uint8)
-    finished = orders.finished_at_column()
-    done = finished[state == int(OrderState.SUCCESS)]
-    index = np.minimum((done / bin_s).astype(np.int64), bins - 1)
-    return np.bincount(index, minlength=bins).astype(int).tolist()
+    state = as_numpy(orders.state)
+    counts = np.zeros(bins, np.int64)
+    for start, stop in column_chunks(len(orders)):  # a chunk at a time: no full-size float64 column
+        done = orders.finished_at_column(start, stop)[state[start:stop] == int(OrderState.SUCCESS)]
+        index = np.minimum((done / bin_s).astype(np.int64), bins - 1)
+        counts += np.bincount(index, minlength=bins)
+    return counts.astype(int).tolist()
 
 
 def _baseline(series: np.ndarray, bin_s: float, start_s: float) -> float:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, OrderState
+from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, WALLET_UPDATED, OrderState, as_numpy
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -31,8 +31,7 @@ def flags_consistent(world: "World") -> list[Violation]:
         for o, t, old, new in orders.illegal_transitions
     ]
     state, flags = orders.state, orders.flags
-    states = np.frombuffer(bytes(state), dtype=np.uint8)
-    bits = np.frombuffer(bytes(flags), dtype=np.uint8)
+    states, bits = as_numpy(state), as_numpy(flags)  # views: the tables no longer grow
     for o in np.nonzero((bits != 0) & (states != int(_SUCCESS)))[0].tolist():
         for bit, name in _NAMES.items():
             if flags[o] & bit:
@@ -41,12 +40,15 @@ def flags_consistent(world: "World") -> list[Violation]:
                 ))
     # Columnar first: a checkout is done when none of its orders (a contiguous id range) falls
     # short; only the checkouts whose flag says otherwise are looked at one by one.
-    short = np.zeros(len(states) + 1, dtype=np.int64)
+    # int32 counts: a run holds far fewer than 2^31 orders (runs are capped at 2·10⁷ checkouts)
+    short = np.zeros(len(states) + 1, dtype=np.int32)
     np.cumsum((states != int(_SUCCESS)) | ((bits & BOTH_UPDATED) != BOTH_UPDATED), out=short[1:])
-    first = np.frombuffer(checkouts.first_order, dtype=np.int32).astype(np.int64)
-    ends = first + np.frombuffer(bytes(checkouts.order_count), dtype=np.uint8)
-    said_done = np.frombuffer(bytes(checkouts.done), dtype=np.uint8) != 0
-    candidates = said_done != (short[ends] == short[first])
+    del states, bits
+    first = as_numpy(checkouts.first_order)
+    ends = first + as_numpy(checkouts.order_count)
+    candidates = as_numpy(checkouts.done) != 0
+    candidates ^= short[ends] == short[first]  # said done != is done
+    del short, ends, first
     for c in np.nonzero(candidates)[0].tolist():
         members = checkouts.orders_of(c)
         all_done = all(state[o] == _SUCCESS and flags[o] & BOTH_UPDATED == BOTH_UPDATED for o in members)

@@ -3,7 +3,7 @@ conserved; and the held-twice / captured-twice counts and amounts the KPIs repor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ it as fees. With FX, the
 conversion account holds in each presentment currency what the PSP holds for us in the settlement
 currency (and there, with the FX result, nets the converted part out): each currency's sum stays
 what buyers paid in it."""
+from sim.domain.orders import COLUMN_CHUNK, as_numpy, column_chunks
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def no_double_charge(world: "World") -> list[Violation]:
     truth, orders = world.truth, world.orders
     by_line: dict[int, list[int]] = {}
     captures = truth.captures
-    for order_id in orders_on_charged_lines(truth.captures, orders.line_column()):
+    for order_id in orders_on_charged_lines(truth.captures, orders.line_column):
         by_line.setdefault(orders.line[order_id], []).extend([order_id] * captures[order_id])
     violations = []
     for line, charged in by_line.items():
@@ -51,51 +52,77 @@ def doubled(world: "World") -> dict[str, int]:
     units, summed over currencies): ``held_twice``, ``held_twice_minor``, ``captured_twice``,
     ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
     truth, orders = world.truth, world.orders
-    lines = orders.line_column()
-    amounts = None  # every order's amount, built only if a line was charged twice (rare)
     result = {}
     for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
-        charged, per_line = captures_per_line(counts, lines)
-        doubled_lines = np.nonzero(per_line > 1)[0]
+        per_line = captures_per_line(counts, orders.line_column)
+        doubled_lines = int(np.count_nonzero(per_line > 1))
         extra = 0
-        if len(doubled_lines):
-            if amounts is None:
-                amounts = orders.amount_column()
-            on_doubled = charged[np.isin(lines[charged], doubled_lines)].tolist()
+        if doubled_lines:  # rare: only the orders on those lines are read one by one
+            on_doubled, their_lines = charged_on_doubled_lines(counts, orders.line_column, per_line)
             taken: dict[int, list[int]] = {}
-            for order_id in on_doubled:
+            for order_id, line in zip(on_doubled.tolist(), their_lines.tolist()):
                 if name == "captured_twice" and truth.holds_apart:
-                    taken.setdefault(int(lines[order_id]), []).extend(truth.captured_minor_of.get(order_id, []))
+                    taken.setdefault(line, []).extend(truth.captured_minor_of.get(order_id, []))
                 else:
-                    taken.setdefault(int(lines[order_id]), []).extend([int(amounts[order_id])] * counts[order_id])
+                    taken.setdefault(line, []).extend([orders.amount_minor[order_id]] * counts[order_id])
             extra = sum(sum(values) - max(values) for values in taken.values())
-        result[name] = int(len(doubled_lines))
+        result[name] = doubled_lines
         result[f"{name}_minor"] = extra
     return result
 
 
-def captures_per_line(captures: bytearray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order ids with a capture, captures summed per cart line), columnar: per-order counts
-    ``captures`` (bank truth) against each order's cart line."""
-    caps = np.frombuffer(bytes(captures), dtype=np.uint8)
-    charged = np.nonzero(caps)[0]
-    if not len(charged):
-        return charged, np.zeros(0, np.int64)
-    line_of = lines[charged]
-    per_line = np.bincount(line_of).astype(np.int64, copy=False)  # one per charged order: no float weights
-    counts = caps[charged]
-    again = np.nonzero(counts > 1)[0]  # orders captured more than once (rare): their extra captures
-    if len(again):
-        np.add.at(per_line, line_of[again], counts[again].astype(np.int64) - 1)
-    return charged, per_line
+LineReader = Callable[[int, int], np.ndarray]
+"""``lines(start, stop)``: the cart lines of orders ``start:stop`` (``Orders.line_column``)."""
 
 
-def orders_on_charged_lines(captures: bytearray, lines: np.ndarray) -> list[int]:
+def captures_per_line(captures: bytearray, lines: LineReader, chunk: int | None = None) -> np.ndarray:
+    """Captures summed per cart line (int32, indexed by line; empty when nothing was captured), from
+    per-order counts ``captures`` (bank truth), ``chunk`` orders at a time: no full-size temporary.
+    The last chunk (the highest lines) comes first, so the total is rarely grown."""
+    caps = as_numpy(captures)
+    total = np.zeros(0, np.int32)
+    for start, stop in reversed(column_chunks(len(caps), chunk or COLUMN_CHUNK)):
+        counts = caps[start:stop]
+        charged = np.nonzero(counts)[0]
+        if not len(charged):
+            continue
+        line_of = lines(start, stop)[charged]
+        low = int(line_of.min())
+        line_of -= low
+        part = np.bincount(line_of)  # one per charged order: no float weights
+        counts = counts[charged]
+        again = np.nonzero(counts > 1)[0]  # orders captured more than once (rare): their extra captures
+        if len(again):
+            np.add.at(part, line_of[again], counts[again].astype(np.int64) - 1)
+        if low + len(part) > len(total):
+            grown = np.zeros(low + len(part), np.int32)
+            grown[:len(total)] = total
+            total = grown
+        total[low:low + len(part)] += part.astype(np.int32)
+    return total
+
+
+def charged_on_doubled_lines(captures: bytearray, lines: LineReader, per_line: np.ndarray,
+                             chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(order ids ascending, their cart lines) of the orders with a capture on a line whose
+    ``per_line`` count exceeds one, ``chunk`` orders at a time."""
+    caps = as_numpy(captures)
+    ids, their_lines = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start, stop in column_chunks(len(caps), chunk or COLUMN_CHUNK):
+        charged = np.nonzero(caps[start:stop])[0]
+        line_of = lines(start, stop)[charged]
+        hit = per_line[line_of] > 1
+        ids.append(charged[hit] + start)
+        their_lines.append(line_of[hit])
+    return np.concatenate(ids), np.concatenate(their_lines)
+
+
+def orders_on_charged_lines(captures: bytearray, lines: LineReader, chunk: int | None = None) -> list[int]:
     """Order ids (ascending) with a capture, on a cart line captured more than once."""
-    charged, per_line = captures_per_line(captures, lines)
-    if not len(charged) or not (per_line > 1).any():
+    per_line = captures_per_line(captures, lines, chunk)
+    if not (per_line > 1).any():
         return []
-    return charged[per_line[lines[charged]] > 1].tolist()
+    return charged_on_doubled_lines(captures, lines, per_line, chunk)[0].tolist()
 
 
 def ledger_balanced(world: "World") -> list[Violation]:

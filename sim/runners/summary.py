@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.components.reconciliation import ReconciliationReport
 from sim.components.seller_wait import seller_wait
-from sim.domain.orders import OrderState, as_numpy
+from sim.domain.orders import OrderState, as_numpy, column_chunks
 from sim.observe.metrics import Histogram
 from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
@@ -22,22 +22,26 @@ if TYPE_CHECKING:
 def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     orders, metrics, truth = world.orders, world.metrics, world.truth
     count = len(orders)
-    state = np.frombuffer(bytes(orders.state), dtype=np.uint8)
+    state = as_numpy(orders.state)  # views, no copies: nothing is added to the tables any more
     per_state = np.bincount(state, minlength=len(OrderState))
     states = {s.name: int(per_state[s]) for s in OrderState}
     e2e = Histogram()
     latency_s = as_numpy(orders.latency_s)  # float32: add_all widens it a slice at a time, as Python reads it
     e2e.add_all(latency_s[latency_s >= 0])
     del latency_s
-    _charged, per_line = captures_per_line(truth.captures, orders.line_column())
-    doubled = per_line[per_line > 1]
+    per_line = captures_per_line(truth.captures, orders.line_column)
+    doubled = per_line[per_line > 1].astype(np.int64)
+    del per_line
     lines_double = int(doubled.size)
     extra_captures = int((doubled - 1).sum())
     shared = min(count, len(truth.captures))
-    caps = np.frombuffer(bytes(truth.captures[:shared]), dtype=np.uint8)
-    charged_and_failed = (caps > 0) & (state[:shared] == int(OrderState.FAILED))
-    charged_failed = int(charged_and_failed.sum())
-    money_at_risk = int(orders.amount_column()[:shared][charged_and_failed].sum())
+    charged_failed, money_at_risk = 0, 0
+    caps, amounts = as_numpy(truth.captures), as_numpy(orders.amount_minor)
+    for start, stop in column_chunks(shared):  # a chunk at a time: a few MiB of masks at any size
+        charged_and_failed = (caps[start:stop] > 0) & (state[start:stop] == int(OrderState.FAILED))
+        charged_failed += int(charged_and_failed.sum())
+        money_at_risk += int(amounts[start:stop][charged_and_failed].astype(np.int64).sum())
+    del caps, amounts, state
     psp_attempts = int(as_numpy(orders.psp_attempts).sum())
     client = metrics.histograms.get("client_latency_s", Histogram())
     twice = doubled_lines(world)
