@@ -128,8 +128,9 @@ def measure_run(path: str, payments: int | None, seed: int | None = None) -> dic
     }
 
 
-def traced_growth(path: str, payments: int) -> tuple[int, int]:
-    """(payments, bytes) traced by tracemalloc from before the world to after the run."""
+def traced_growth(path: str, payments: int, snapshot_path: str | None = None) -> tuple[int, int]:
+    """(payments, bytes) traced by tracemalloc from before the world to after the run; with
+    ``snapshot_path``, the end-of-run snapshot is dumped there (``bench.retained`` reads it)."""
     loaded = sized(Path(path), payments)
     gc.collect()
     tracemalloc.start()
@@ -137,6 +138,8 @@ def traced_growth(path: str, payments: int) -> tuple[int, int]:
     result = run_scenario(loaded, explain=False)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
+    if snapshot_path is not None:
+        tracemalloc.take_snapshot().dump(snapshot_path)
     tracemalloc.stop()
     return len(result.world.orders), after - before
 

@@ -12,7 +12,6 @@ structure, the largest first. Array columns show as the line that appends to the
 from __future__ import annotations
 
 import argparse
-import gc
 import multiprocessing
 import sys
 import tempfile
@@ -23,19 +22,9 @@ from pathlib import Path
 
 def _snapshot(payments: int, path: str) -> tuple[int, int]:
     """(payments, traced bytes) of one run; its end-of-run snapshot dumped to ``path``."""
-    from bench.measure import THROUGHPUT, sized
-    from sim.runners.run import run_scenario
+    from bench.measure import THROUGHPUT, traced_growth
 
-    loaded = sized(THROUGHPUT, payments)
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    result = run_scenario(loaded, explain=False)
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.take_snapshot().dump(path)
-    tracemalloc.stop()
-    return len(result.world.orders), after - before
+    return traced_growth(str(THROUGHPUT), payments, snapshot_path=path)
 
 
 def by_source(small: tuple[int, str], large: tuple[int, str], key: str = "lineno") -> list[tuple[float, str]]:
