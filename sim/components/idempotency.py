@@ -194,8 +194,11 @@ class IdempotencyStore:
         usual_print = self._usual_print
         if usual_print is None:
             self._prints.append(fingerprint)
-        elif not usual if usual is not None else usual_print(key) != fingerprint:
-            self._odd_prints[seq] = fingerprint
+        else:
+            if usual is None:  # the caller did not say: derive the key's usual fingerprint
+                usual = usual_print(key) == fingerprint
+            if not usual:
+                self._odd_prints[seq] = fingerprint
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:

@@ -52,10 +52,15 @@ class RefundRequests(Mapping[int, tuple[int, int]]):
     def __contains__(self, refund_id: object) -> bool:
         return isinstance(refund_id, int) and self.row(refund_id) != _ABSENT
 
-    def __getitem__(self, refund_id: int) -> tuple[int, int]:
+    def known_row(self, refund_id: int) -> int:
+        """The row of ``refund_id``; KeyError when it was never requested (a dict's lookup)."""
         row = self.row(refund_id)
         if row == _ABSENT:
             raise KeyError(refund_id)
+        return row
+
+    def __getitem__(self, refund_id: int) -> tuple[int, int]:
+        row = self.known_row(refund_id)
         return self._orders[row], self._amounts[row]
 
     def __iter__(self) -> Iterator[int]:
@@ -75,16 +80,10 @@ class RefundStatus(Mapping[int, int]):
         self._requests = requests
 
     def __getitem__(self, refund_id: int) -> int:
-        row = self._requests.row(refund_id)
-        if row == _ABSENT:
-            raise KeyError(refund_id)
-        return self._requests._status[row]
+        return self._requests._status[self._requests.known_row(refund_id)]
 
     def __setitem__(self, refund_id: int, status: int) -> None:
-        row = self._requests.row(refund_id)
-        if row == _ABSENT:
-            raise KeyError(refund_id)
-        self._requests._status[row] = status
+        self._requests._status[self._requests.known_row(refund_id)] = status
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._requests)
