@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-day validate notebooks install clean
+.PHONY: demo test bench bench-day validate notebooks install native clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,26 +12,31 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) native
+
+# The hot path compiled with mypyc into .native/ (sim/native): a no-op while it matches the sources,
+# rebuilt when one changed; a build that fails prints one line and the model runs as pure Python.
+native: $(STAMP)
+	$(PY) -m sim.native build
 
 # The headline: six retry policies on the same PSP outage, five replications each (about a minute
 # on two cores). Ends by printing the ranking and the report's path; exit 0 even if a variant fails
 # an oracle, since the comparison itself is the point.
-demo: $(STAMP)
+demo: $(STAMP) native
 	$(PY) -m sim run scenarios/baseline.yaml --out reports/demo/baseline || test $$? -eq 1
 	$(PY) -m sim compare scenarios/compare-retry-policies.yaml --out reports/demo/compare-retry-policies || test $$? -eq 1
 
 # Both cores (pytest-xdist); tests write only to their own temporary folders.
-test: $(STAMP)
+test: $(STAMP) native
 	$(PY) -m pytest -q -n auto
 
 # Throughput and memory against a plain SimPy reference measured in the same run, and what a user
 # waits for: run, compare and sweep end to end against their own simulations (several minutes).
-bench: $(STAMP)
+bench: $(STAMP) native
 	$(PY) -m bench.run_bench
 
 # A simulated day at 100 checkouts/s on one core: time, peak RSS, RSS growth per payment (long).
-bench-day: $(STAMP)
+bench-day: $(STAMP) native
 	$(PY) -m bench.day
 
 # Regenerates docs/validation.md (queueing theory and published retry results; several minutes).
@@ -44,4 +49,4 @@ notebooks: $(STAMP)
 	$(PY) notebooks/execute.py
 
 clean:
-	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis
+	rm -rf $(VENV) reports/*/ .pytest_cache .hypothesis .native .native-build.log

@@ -101,6 +101,7 @@ def test_the_kernel_is_where_the_internals_are():
 # -- the import graph of sim's subpackages --------------------------------------------------------
 
 LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"native"}),  # the guard that serves compiled modules, installed by the package itself
     frozenset({"sim", "units", "errors", "rng", "atomic", "stats"}),  # leaves: sim is the package itself
     #                         (its version); stats: confidence intervals, from the standard library alone
     frozenset({"config"}),  # the schema and what is derived from it alone: samplers from distributions,

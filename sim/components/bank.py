@@ -207,7 +207,7 @@ class Banks:
 
     def _hold(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
         hold = Hold(order_id, buyer, amount_minor, currency)
-        self.holds.setdefault(order_id, []).append(hold)
+        self.holds.setdefault(order_id, []).append(hold)  # type: ignore[union-attr]  # (only when holding)
         self.truth.record_hold(order_id, amount_minor, currency)
         self._counters["banks.holds"] += 1
         call_after(self.env, self.hold_expiry_s, partial(self._expire, hold))

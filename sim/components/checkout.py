@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import math
 from operator import attrgetter
-from typing import Generator
+from typing import Any, Generator
 
 import simpy
 
 from sim.components.payment_service import OrderLine, PaymentService, Response, new_order_line
 from sim.components.deadlines import Deadlines
-from sim.kernel.scheduling import Wait, call_after, fire_now, until_fired
+from sim.kernel.scheduling import Wait, Waitable, call_after, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
@@ -122,7 +122,7 @@ class CheckoutClients:
     def _think(self) -> None:
         """Closed population: a buyer is done (answered, or gave up) and thinks before its next
         checkout, which starts only within the load phase."""
-        gap = self._think_s()
+        gap = self._think_s()  # type: ignore[misc]  # (never None here)
         if self.env.now + gap < self.until_s:
             call_after(self.env, gap, self._arrive_closed)
 
@@ -142,10 +142,10 @@ class CheckoutClients:
         if sessions:
             session = sessions.pop()
             session.buyer, session.lines, session.arrived = buyer, lines, now
-            fire_now(session.wake)
+            fire_now(session.wake)  # type: ignore[arg-type]  # (never None here)
         else:
             self.sessions_started += 1
-            self.env.process(self._session(_Session(buyer, lines, now)))
+            self.env.process(self._session(_Session(buyer, lines, now)))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 
     def _rate_changed(self, _event: object) -> None:
         self._next_arrival(self.env.now)
@@ -174,7 +174,7 @@ class CheckoutClients:
             self._next_arrival(now)
         self._start(buyer, lines, now)
 
-    def _session(self, session: _Session) -> Generator[simpy.Event, None, None]:
+    def _session(self, session: _Session) -> Generator[Waitable, Any, None]:
         """A long-lived buyer process: plays one buyer (its requests and retries), then waits in
         the idle pool for the next arrival. Buyers need a process (their requests wait), but not
         one each: a process costs two events to start and end, a session none once the pool is
@@ -274,9 +274,9 @@ class CheckoutClients:
         attempt.timed_out = True
         self.metrics.counters["client.timeouts"] += 1
         self.sessions_started += 1
-        self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))
+        self.env.process(self._session(_Session(attempt.buyer, _NO_LINES, attempt.started, timed_out=attempt)))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 
-    def _retry(self, attempt: _Attempt, retry_after_s: float = 0.0) -> Generator[simpy.Event, None, _Attempt | None]:
+    def _retry(self, attempt: _Attempt, retry_after_s: float = 0.0) -> Generator[Waitable, Any, _Attempt | None]:
         """Wait before the next attempt (at least ``retry_after_s`` when the policy honours a 429's
         Retry-After); None when the buyer gives up."""
         env, counters = self.env, self.metrics.counters

@@ -51,7 +51,7 @@ class Deadlines(Generic[T]):
             self._armed = True
             call_after(self.env, self.delay_s, self._fire)
 
-    def _fire(self, _event: simpy.Event) -> None:
+    def _fire(self, _event: object) -> None:
         now = self.env.now
         queue, pending, expire = self._due, self._pending, self._expire
         while queue:

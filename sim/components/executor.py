@@ -18,7 +18,7 @@ writes one round trip later, so a zombie consumer paused between the two overwri
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
@@ -32,7 +32,7 @@ from sim.components.executor_replies import (
     TIMEOUT_FAIL_OVER, reply_table,
 )
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
-from sim.kernel.scheduling import active_process
+from sim.kernel.scheduling import Waitable, active_process
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -77,7 +77,8 @@ def drops_exhausted(cfg: ExecutorConfig, stage: int) -> bool:
 
 def _waiting(call: tuple[simpy.Process, ReplyEvent]) -> bool:
     """The caller still waits for this call's reply."""
-    process, reply = call
+    process = call[0]
+    reply: Any = call[1]  # (SimPy types ``callbacks`` as a list, None once fired: compiled, read untyped)
     return reply.callbacks is not None and process.target is reply
 
 
@@ -85,11 +86,12 @@ def _time_out(call: tuple[simpy.Process, ReplyEvent]) -> None:
     call[0].interrupt(PSP_TIMEOUT)
 
 
-def _timed_out(interrupt: simpy.Interrupt) -> None:
+def _timed_out(interrupt: simpy.Interrupt) -> Reply | None:
     """What a PSP call that was interrupted returns: None at its timeout; any other interrupt
     (a crash) goes on up: the caller goes away."""
     if interrupt.cause != PSP_TIMEOUT:
         raise interrupt
+    return None
 
 
 class Executor:
@@ -163,7 +165,7 @@ class Executor:
             self.pause_groups += (group,)
             group.handler_pauses = True
 
-    def _pause(self) -> Generator[simpy.Event, None, None]:
+    def _pause(self) -> Generator[Waitable, Any, None]:
         for group in self.pause_groups:
             yield from group.pause_point()
 
@@ -174,12 +176,12 @@ class Executor:
 
     # -- Kafka handlers ------------------------------------------------------------------------
 
-    def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[simpy.Event, None, None]]:
+    def retry_handler(self, stage: int, delay_s: float) -> Callable[[Message], Generator[Waitable, Any, None]]:
         """Handler of retry topic ``stage`` (1-based): wait until the record is ``delay_s`` old,
         then execute. Records of one topic share the delay, so the wait never reorders them."""
         env = self.env
 
-        def handle(message: Message) -> Generator[simpy.Event, None, None]:
+        def handle(message: Message) -> Generator[Waitable, Any, None]:
             wait = message.produced_at + delay_s - env.now
             if wait > 0:
                 yield env.timeout(wait)
@@ -192,7 +194,7 @@ class Executor:
 
         return handle
 
-    def _poison(self, message: Message) -> Generator[simpy.Event, None, None]:
+    def _poison(self, message: Message) -> Generator[Waitable, Any, None]:
         if self.cfg.poison_pills != "crash":
             yield self.db.write()
         reject_poison(self.dlq, self.cfg.poison_pills, "executor", message, self.env.now, self.metrics.counters)
@@ -211,7 +213,7 @@ class Executor:
         return self._fresh_keys
 
     # -- one execution -------------------------------------------------------------------------
-    def execute(self, order_id: int, stage: int = 0) -> Generator[simpy.Event, None, int]:
+    def execute(self, order_id: int, stage: int = 0) -> Generator[Waitable, Any, int]:
         env, orders, metrics, cfg = self.env, self.orders, self.metrics, self.cfg
         # Claim the order with one conditional write (UPDATE ... SET state = EXECUTING WHERE
         # state = NOT_STARTED RETURNING state): the check and the claim are one atomic call.
@@ -278,7 +280,7 @@ class Executor:
                         if applied:
                             yield from self.outcomes.publish_success(order_id)
                     elif decision == PEND:
-                        env.process(self._poll_pending(order_id, key, target))
+                        env.process(self._poll_pending(order_id, key, target))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
                     return DONE
                 retry_after = reply.retry_after_s
             action, key, target, indefinite, back_off = self._next_attempt(
@@ -326,7 +328,7 @@ class Executor:
         # RETRY: the same call again; an error answer to a charge means that attempt charged nothing
         return action, key, target, indefinite and action != _CHARGE, True
 
-    def _exhausted(self, order_id: int, stage: int, indefinite: bool) -> Generator[simpy.Event, None, int]:
+    def _exhausted(self, order_id: int, stage: int, indefinite: bool) -> Generator[Waitable, Any, int]:
         """In-process attempts ran out: next retry topic, the caller, or the DLQ."""
         env, orders = self.env, self.orders
         if stage < len(self.retry_stages) or self.defer_exhausted:
@@ -358,7 +360,7 @@ class Executor:
         self.last_key[order_id] = self._fresh_keys
         return self._fresh_keys
 
-    def give_up(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def give_up(self, order_id: int) -> Generator[Waitable, Any, None]:
         """The caller's retries ran out too (sync wiring): dead-letter the order."""
         self._clean.discard(order_id)
         reason = "unknown_outcome" if self.orders.state[order_id] == _UNKNOWN else "retries_exhausted"
@@ -372,7 +374,7 @@ class Executor:
         return SECONDARY
 
     # -- one PSP call --------------------------------------------------------------------------
-    def _guarded_call(self, key: int, order_id: int, query: bool) -> Generator[simpy.Event, None, Reply | None]:
+    def _guarded_call(self, key: int, order_id: int, query: bool) -> Generator[Waitable, Any, Reply | None]:
         """One call to the primary PSP through the breaker and the throttle (when either is on;
         unguarded calls go straight to :meth:`_call`, without this frame on every resume)."""
         env, counters = self.env, self.metrics.counters
@@ -389,7 +391,7 @@ class Executor:
         self.throttle.record(env.now, not failed)
         return reply
 
-    def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[simpy.Event, None, Reply | None]:
+    def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[Waitable, Any, Reply | None]:
         """One PSP request under the per-call timeout: the reply, or None on timeout."""
         try:
             reply = yield self._send(key, order_id, query, target)
@@ -412,7 +414,7 @@ class Executor:
         if query:
             self.metrics.counters["executor.status_queries"] += 1
             if not cut:
-                psp.query(key, done, deadline_s)
+                psp.query(key, done, deadline_s)  # type: ignore[union-attr]  # (never None here)
         else:
             orders = self.orders
             orders.count_attempt(order_id)
@@ -421,10 +423,10 @@ class Executor:
                     key, order_id, orders.amount_minor[order_id], orders.currency[order_id],
                     self.checkouts.card_token[orders.checkout_of(order_id)], -1, deadline_s,
                 )
-                psp.charge(request, done)
+                psp.charge(request, done)  # type: ignore[union-attr]  # (never None here)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        self._timeouts.arm((active_process(env), done))
+        self._timeouts.arm((active_process(env), done))  # type: ignore[arg-type]  # (never None here)
         return done
 
     def _trace_reply(self, order_id: int, query: bool, reply: Reply | None) -> None:
@@ -432,7 +434,7 @@ class Executor:
         self.trace.add(self.env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")
 
     # -- dead letters and replay ---------------------------------------------------------------
-    def _dead_letter(self, order_id: int, reason: str) -> Generator[simpy.Event, None, None]:
+    def _dead_letter(self, order_id: int, reason: str) -> Generator[Waitable, Any, None]:
         env = self.env
         yield self.db.write()
         if self.orders.state[order_id] in _TERMINAL:
@@ -462,13 +464,13 @@ class Executor:
             orders.transition(order_id, _UNKNOWN, env.now)
             replayed += 1
             if self.orders_topic is not None and self.producer is not None:
-                env.process(self.producer.send(self.orders_topic, order_id, order_id))
+                env.process(self.producer.send(self.orders_topic, order_id, order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
             else:
-                env.process(self.execute(order_id))
+                env.process(self.execute(order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
         self.metrics.counters["dlq.replayed"] += replayed
         return replayed
 
-    def _poll_pending(self, order_id: int, key: int, target: int = PRIMARY) -> Generator[simpy.Event, None, None]:
+    def _poll_pending(self, order_id: int, key: int, target: int = PRIMARY) -> Generator[Waitable, Any, None]:
         """Ask the PSP about a PENDING order until it is final (webhooks may be lost)."""
         self.polling.add(order_id)
         try:
@@ -476,7 +478,7 @@ class Executor:
         finally:
             self.polling.discard(order_id)
 
-    def _poll_until_final(self, order_id: int, key: int, target: int) -> Generator[simpy.Event, None, None]:
+    def _poll_until_final(self, order_id: int, key: int, target: int) -> Generator[Waitable, Any, None]:
         env, orders = self.env, self.orders
         while orders.state[order_id] == _PENDING:
             yield env.timeout(self.cfg.pending_poll_s)

@@ -193,12 +193,12 @@ class IdempotencyStore:
             self._head_at = at
         usual_print = self._usual_print
         if usual_print is None:
-            self._prints.append(fingerprint)
+            self._prints.append(fingerprint)  # type: ignore[arg-type]  # (given: no usual_print)
         else:
             if usual is None:  # the caller did not say: derive the key's usual fingerprint
                 usual = usual_print(key) == fingerprint
             if not usual:
-                self._odd_prints[seq] = fingerprint
+                self._odd_prints[seq] = fingerprint  # type: ignore[assignment]  # (given: not the usual one)
         self._codes.append(code)
         dense = self._dense
         if 0 <= key < len(dense) + _DENSE_SLACK:
@@ -225,7 +225,7 @@ class IdempotencyStore:
         self._live += 1
         return seq
 
-    def fingerprint(self, seq: int, key: int | None = None) -> int:
+    def fingerprint(self, seq: int, key: int | None = None) -> int | None:
         """The fingerprint of entry ``seq``; ``key``, the key it answers for, is needed when the
         store was given ``usual_print``."""
         usual = self._usual_print

@@ -38,10 +38,10 @@ from typing import Any, Literal, NamedTuple
 
 import simpy
 
-from sim.kernel.scheduling import Wait, call_after, until_fired, wake_up
+from sim.kernel.scheduling import Wait, Waitable, call_after, until_fired, wake_up
 from sim.observe.metrics import Metrics
 
-Handler = Callable[["Message"], Generator[simpy.Event, Any, Any]]
+Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
 
 TRIM_BATCH = 8
 """A commit drops what every group has committed only once this many messages may have piled up:
@@ -57,11 +57,11 @@ class Message:
     partition: int
     offset: int
     key: int
-    value: object
+    value: Any
     produced_at: float
 
 
-_new_message = object.__new__
+_new_message = Message.__new__
 """A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
 dataclass ``__init__`` (a Python frame) on every record."""
 
@@ -108,7 +108,7 @@ class Topic:
         self._parts = [_Partition() for _ in range(partitions)]
         self._groups: list[ConsumerGroup] = []
         self._recovered: simpy.Event | None = None
-        self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
+        self._counters: dict[str, int] = metrics.counters if metrics is not None else Counter()
         self._c_published = f"kafka.{name}.published"
         self._c_failed = f"kafka.{name}.publish_failed"
 
@@ -282,7 +282,7 @@ class ConsumerGroup:
         self._stopped: simpy.Event | None = None  # triggered when the last owner exits
         self._started = False
         self._metrics = metrics
-        self._counters: Counter[str] = metrics.counters if metrics is not None else Counter()
+        self._counters: dict[str, int] = metrics.counters if metrics is not None else Counter()
         self._c_delivered = f"kafka.{topic.name}.delivered"
         self._c_redelivered = f"kafka.{topic.name}.redelivered"
         topic._groups.append(self)
@@ -294,7 +294,7 @@ class ConsumerGroup:
         if self._started:
             raise RuntimeError(f"consumer group {self.name!r} was already started")
         self._started = True
-        self.env.process(self._coordinate())
+        self.env.process(self._coordinate())  # type: ignore[arg-type]  # (SimPy's types know no Wait)
         self._assign()
 
     def crash(self, instance: int) -> None:
@@ -351,7 +351,7 @@ class ConsumerGroup:
         if not armed:
             self._pending_stall[instance] = duration_s
 
-    def pause_point(self) -> Generator[simpy.Event, Any, None]:
+    def pause_point(self) -> Generator[Waitable, Any, None]:
         """Called by a handler where a stall inside it matters (between reading a state and acting
         on it): hangs when the calling worker's instance has a handler stall armed, else returns at
         once. Only the group's own workers can hang here; another process passes through."""
@@ -363,7 +363,7 @@ class ConsumerGroup:
                 yield from self._handler_hang(w)
                 return
 
-    def _handler_hang(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+    def _handler_hang(self, w: _Worker) -> Generator[Waitable, Any, None]:
         """Take ``w``'s instance's armed handler stall, if any, and hang it inside the handler."""
         duration = self._handler_stall[w.instance]
         if not duration:
@@ -391,7 +391,7 @@ class ConsumerGroup:
 
     # ----------------------------------------------------------------------------- workers
 
-    def _work(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+    def _work(self, w: _Worker) -> Generator[Waitable, Any, None]:
         """Consume one partition from the committed offset until revoked, crashed or fenced."""
         p = w.partition
         topic = self.topic
@@ -453,7 +453,7 @@ class ConsumerGroup:
                         yield from handler(msg)
                     else:  # ``handler(msg)``, without its frame
                         value = msg.value
-                        yield from process(value) if type(value) is int else handler.reject(msg)
+                        yield from process(value) if type(value) is int else handler.reject(msg)  # type: ignore[union-attr]
                 except simpy.Interrupt:
                     raise
                 except Exception as exc:  # an uncaught poison pill crashes the instance
@@ -475,12 +475,12 @@ class ConsumerGroup:
         finally:
             self._exit(w)
 
-    def _hang(self, w: _Worker) -> Generator[simpy.Event, Any, None]:
+    def _hang(self, w: _Worker) -> Generator[Waitable, Any, None]:
         """A stall at the commit point."""
         duration, w.stall_s = w.stall_s, 0.0
         yield from self._hang_for(w, duration)
 
-    def _hang_for(self, w: _Worker, duration: float) -> Generator[simpy.Event, Any, None]:
+    def _hang_for(self, w: _Worker, duration: float) -> Generator[Waitable, Any, None]:
         """Hang ``w`` for ``duration``; past max.poll.interval its instance is expelled."""
         limit = self.max_poll_interval_s
         if duration > limit:
@@ -559,7 +559,7 @@ class ConsumerGroup:
             event, self._coord_wake = self._coord_wake, None
             event.succeed()
 
-    def _coordinate(self) -> Generator[simpy.Event, Any, None]:
+    def _coordinate(self) -> Generator[Waitable, Any, None]:
         """Run eager rebalances: revoke all, wait for in-flight messages, pause, reassign.
         Membership changes during a rebalance are folded into its assignment."""
         env = self.env
@@ -603,7 +603,7 @@ class ConsumerGroup:
                 self._workers[p] = w
                 self._owned += 1
                 self._running.append(w)
-                w.proc = self.env.process(self._work(w))
+                w.proc = self.env.process(self._work(w))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
         for instance in members:
             self._pending_stall[instance] = 0.0
 

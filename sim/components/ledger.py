@@ -17,12 +17,12 @@ that conversion and what it paid is booked to FX gains/losses.
 from __future__ import annotations
 
 import math
-from typing import Callable, Generator
+from typing import Any, Callable, Generator
 
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import sleep
+from sim.kernel.scheduling import Waitable, sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.psp import DAY_S
 from sim.components.fees import Fees
@@ -146,7 +146,7 @@ class Ledger:
     def times_recorded(self, order_id: int) -> int:
         return self.recorded[order_id] if order_id < len(self.recorded) else 0
 
-    def record(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def record(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
         yield sleep(self.env, self._queued_s(self._draw_s()))
         if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
@@ -306,7 +306,7 @@ class Ledger:
         if item[0] <= 0:
             del clearing[order_id]
             self.clearing_closed += 1
-        account_currency = self.fx.settlement if converted else currency
+        account_currency = self.fx.settlement if converted else currency  # type: ignore[union-attr]  # (never None here)
         carried = convert_minor(part, self.fx_booked[order_id][0]) if converted else part
         self._post(PSP_CLEARING, account_currency, -carried)
         self._post(PSP_RECEIVABLE, account_currency, carried)
@@ -330,7 +330,7 @@ class Ledger:
         paid = convert_minor(part, rate)
         difference = paid - carried
         if self.fx_revalue and difference:
-            settlement = self.fx.settlement
+            settlement = self.fx.settlement  # type: ignore[union-attr]  # (never None here)
             self._post(PSP_RECEIVABLE, settlement, difference)
             self._post(FX_GAINS_LOSSES, settlement, -difference)
             self.transactions += 1
@@ -342,7 +342,7 @@ class Ledger:
     def book_fx_difference(self, difference_minor: int) -> None:
         """A compensating entry for a settlement difference the ledger did not book (reconciliation's
         fix): the PSP receivable and the FX result move by it, in the settlement currency."""
-        settlement = self.fx.settlement
+        settlement = self.fx.settlement  # type: ignore[union-attr]  # (never None here)
         self._post(PSP_RECEIVABLE, settlement, difference_minor)
         self._post(FX_GAINS_LOSSES, settlement, -difference_minor)
         self.transactions += 1
@@ -370,11 +370,11 @@ class Ledger:
         seller is owed its share, the platform its commission; the PSP's fee is an expense netted
         from what the PSP holds for us."""
         fees = self.fees
-        commission = fees.commission_minor(amount_minor)
+        commission = fees.commission_minor(amount_minor)  # type: ignore[union-attr]  # (never None here)
         self._post(seller, currency, commission - amount_minor)
         if commission:
             self._post(PLATFORM_REVENUE, currency, -commission)
-        fee = fees.psp_fee_minor(amount_minor) if amount_minor > 0 else -fees.psp_fee_minor(-amount_minor)
+        fee = fees.psp_fee_minor(amount_minor) if amount_minor > 0 else -fees.psp_fee_minor(-amount_minor)  # type: ignore[union-attr]  # (never None here)
         self._post(PSP_FEES, currency, fee)
         self._receivable(currency, -fee)
 
@@ -439,10 +439,10 @@ class Ledger:
     def take_money_back_touched(self, kind: str) -> set[int]:
         """The orders whose ``kind`` total (``refund`` or ``chargeback``) differs from what it was
         at the last take (a change undone since is no change); the log starts afresh."""
-        touched = self.money_back_touched[kind]
+        touched = self.money_back_touched[kind]  # type: ignore[index]  # (never None here)
         totals = self.refunded_minor_of if kind == "refund" else self.charged_back_minor_of
         changed = {order_id for order_id, before in touched.items() if totals.get(order_id) != before}
-        self.money_back_touched[kind] = {}
+        self.money_back_touched[kind] = {}  # type: ignore[index]  # (never None here)
         return changed
 
     def post_payout(self, seller: int, currency: int, amount_minor: int, stage: str) -> None:

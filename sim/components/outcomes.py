@@ -8,10 +8,11 @@ and the ledger.
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import Any, Generator
 
 import simpy
 
+from sim.kernel.scheduling import Waitable
 from sim.components.kafka import Topic
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
@@ -76,12 +77,12 @@ class Outcomes:
             orders.transition(order_id, _PENDING, self.env.now)
         return False
 
-    def publish_success(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def publish_success(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Tell the wallet and the ledger (at-least-once, through Kafka)."""
         sent = yield from self.producer.send_all(self.success_topic, ((order_id, order_id),))  # one call less than ``send``
         if not sent:
             self.metrics.counters["success_event_not_sent"] += 1
 
-    def apply_and_publish(self, order_id: int, code: int, source: str) -> Generator[simpy.Event, None, None]:
+    def apply_and_publish(self, order_id: int, code: int, source: str) -> Generator[Waitable, Any, None]:
         if self.apply(order_id, code, source):
             yield from self.publish_success(order_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from enum import IntEnum
 from functools import partial
-from typing import Callable, Generator, NamedTuple, Sequence
+from typing import Any, Callable, Generator, NamedTuple, Sequence
 
 import simpy
 
@@ -25,7 +25,7 @@ from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
 from sim.components.stations import REJECTED, SlotStation
 from sim.config.capacity import QueueConfig
-from sim.kernel.scheduling import sleep, until_fired, wake
+from sim.kernel.scheduling import Waitable, sleep, until_fired, wake
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
@@ -125,7 +125,7 @@ class PaymentService:
     # -- checkout -------------------------------------------------------------------------------
     def handle_checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float = math.inf,
-    ) -> Generator[simpy.Event, None, Response]:
+    ) -> Generator[Waitable, Any, Response]:
         """The request's handling, for the caller to ``yield from``. Not a generator itself but a
         function returning one, so the usual request runs :meth:`_checkout` with no wrapping
         frame (it is resumed at each of the request's waits)."""
@@ -137,7 +137,7 @@ class PaymentService:
 
     def _shed_or_checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float,
-    ) -> Generator[simpy.Event, None, Response]:
+    ) -> Generator[Waitable, Any, Response]:
         """Load shedding on: refuse the request beyond the concurrency limit, else handle it."""
         if not self.shedder.try_enter(self.env.now):
             self.metrics.counters["payment_service.shed"] += 1
@@ -149,7 +149,7 @@ class PaymentService:
 
     def _checkout(
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float,
-    ) -> Generator[simpy.Event, None, Response]:
+    ) -> Generator[Waitable, Any, Response]:
         """One request on one of the service's threads (it waits for one, or gets a 503)."""
         threads = self.request_threads
         started = self.env.now
@@ -195,7 +195,7 @@ class PaymentService:
             threads.release(self.env.now - started, deadline_s)
 
     def _dispatch(self, checkout_id: int, redispatch: bool = False,
-                  deadline_s: float = math.inf) -> Generator[simpy.Event, None, Response]:
+                  deadline_s: float = math.inf) -> Generator[Waitable, Any, Response]:
         """Hand the checkout's orders on, for the caller to ``yield from`` (like
         :meth:`handle_checkout`, a function returning the wiring's generator: no wrapping frame)."""
         if self.sync:
@@ -203,7 +203,7 @@ class PaymentService:
         return self._publish(self.checkouts.orders_of(checkout_id))
 
     def _execute(self, checkout_id: int, redispatch: bool,
-                 deadline_s: float = math.inf) -> Generator[simpy.Event, None, Response]:
+                 deadline_s: float = math.inf) -> Generator[Waitable, Any, Response]:
         """Sync wiring: run each order through the executor on one of its threads; the call carries the
         buyer's ``deadline_s`` (an executor queue with ``drop_expired`` drops it once that passed)."""
         order_ids = self.checkouts.orders_of(checkout_id)
@@ -214,25 +214,27 @@ class PaymentService:
         for order_id in mine:
             try:
                 started = self.env.now
-                if not threads.try_start():
-                    if not (yield from _wait_for(threads, deadline_s, self.env)):
-                        continue  # refused: the order stays NOT_STARTED until a retry hands it on
+                taken = threads.try_start()  # type: ignore[union-attr]  # (never None here)
+                if not taken:
+                    # refused: the order stays NOT_STARTED until a retry hands it on
+                    taken = yield from _wait_for(threads, deadline_s, self.env)  # type: ignore[arg-type]  # (never None here)
                     started = self.env.now
-                try:
-                    result = yield from self.executor.execute(order_id)
-                finally:
-                    threads.release(self.env.now - started)
-                if result != DONE:
-                    yield from self._retry_executor(order_id)
-                elif self._layer_retries:
-                    self.executor_budget.record_success()
+                if taken:
+                    try:
+                        result = yield from self.executor.execute(order_id)
+                    finally:
+                        threads.release(self.env.now - started)  # type: ignore[union-attr]  # (never None here)
+                    if result != DONE:
+                        yield from self._retry_executor(order_id)
+                    elif self._layer_retries:
+                        self.executor_budget.record_success()
             finally:
                 dispatching.discard(order_id)
         return self._status(checkout_id)
 
-    def _publish(self, order_ids: range) -> Generator[simpy.Event, None, Response]:
+    def _publish(self, order_ids: range) -> Generator[Waitable, Any, Response]:
         """Async wiring: publish a checkout's orders to the payment-orders topic as one producer batch."""
-        sent = yield from self.producer.send_all(self.orders_topic, list(zip(order_ids, order_ids)))
+        sent = yield from self.producer.send_all(self.orders_topic, list(zip(order_ids, order_ids)))  # type: ignore[arg-type]  # (never None here)
         if not sent:  # persisted, not queued: a retry, or the outbox relay, hands them on
             if self.outbox is not None:
                 self.outbox.unsent(order_ids)
@@ -242,7 +244,7 @@ class PaymentService:
             flags[order_id] |= HANDED_ON
         return _ACCEPTED
 
-    def _retry_executor(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def _retry_executor(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Sync wiring: the executor's attempts ran out; call it again per ``executor_retry``
         (each call makes the executor's own attempts: retries multiply across layers)."""
         env, metrics, budget = self.env, self.metrics, self.executor_budget
@@ -259,20 +261,20 @@ class PaymentService:
             yield env.timeout(delay)
             threads = self.threads
             started = env.now
-            if not threads.try_start():
-                if not (yield from _wait_for(threads, math.inf, env)):
+            if not threads.try_start():  # type: ignore[union-attr]  # (never None here)
+                if not (yield from _wait_for(threads, math.inf, env)):  # type: ignore[arg-type]  # (never None here)
                     continue
                 started = env.now
             try:
                 result = yield from self.executor.execute(order_id)
             finally:
-                threads.release(env.now - started)
+                threads.release(env.now - started)  # type: ignore[union-attr]  # (never None here)
             if result == DONE:
                 budget.record_success()
                 return
 
     def _status_and_redispatch(self, checkout_id: int,
-                               deadline_s: float = math.inf) -> Generator[simpy.Event, None, Response]:
+                               deadline_s: float = math.inf) -> Generator[Waitable, Any, Response]:
         """A repeated request: answer the status; orders never handed on are handed on now."""
         state = self.orders.state
         if any(state[o] == _NOT_STARTED for o in self.checkouts.orders_of(checkout_id)):
@@ -295,7 +297,7 @@ class PaymentService:
         webhook or a PSP query may change the order (``trust_redirect`` is the flaw)."""
         self.metrics.counters["payment_service.redirects"] += 1
         if self.cfg.trust_redirect and claims_paid:
-            self.env.process(self.outcomes.apply_and_publish(order_id, ReplyCode.APPROVED, "redirect"))
+            self.env.process(self.outcomes.apply_and_publish(order_id, ReplyCode.APPROVED, "redirect"))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
         else:
             self.metrics.counters["payment_service.redirect_ignored"] += 1
 
@@ -314,7 +316,7 @@ class PaymentService:
         if self._overwrite:
             self._overwrite_state(order_id, code)
         elif self.outcomes.apply(order_id, code, "webhook"):
-            self.env.process(self.outcomes.publish_success(order_id))
+            self.env.process(self.outcomes.publish_success(order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 
     def _overwrite_state(self, order_id: int, code: int) -> None:
         """FLAW (``webhook_handler: overwrite``): the order takes the state the webhook carries,
@@ -324,7 +326,7 @@ class PaymentService:
         new_state = webhook_state(code)
         self.orders.transition(order_id, new_state, self.env.now)
         if new_state == _SUCCESS:
-            self.env.process(self.outcomes.publish_success(order_id))
+            self.env.process(self.outcomes.publish_success(order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 
 
 def retries_executor(cfg: PaymentServiceConfig, wiring: str) -> bool:
@@ -341,7 +343,7 @@ def webhook_state(code: int) -> int:
         return _FAILED
     return int(OrderState.PENDING)
 
-def _wait_for(station: SlotStation, deadline_s: float, env: simpy.Environment) -> Generator[simpy.Event, None, bool]:
+def _wait_for(station: SlotStation, deadline_s: float, env: simpy.Environment) -> Generator[Waitable, Any, bool]:
     """After ``station.try_start()`` said no: queue, and wait until a server takes the request
     (True) or it is refused or dropped (False)."""
     waiter = until_fired()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 from functools import partial
-from typing import Generator, Sequence
+from typing import Any, Generator, Sequence
 
 import simpy
 
 from sim.components.kafka import Topic
-from sim.kernel.scheduling import resume_with, sleep
+from sim.kernel.scheduling import Waitable, resume_with, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import KafkaConfig, ProducerConfig
 from sim.observe.metrics import Metrics
@@ -33,7 +33,7 @@ class Producer:
         self.duplicate_probability = 0.0
         """Producer-duplicates fault: the ack is lost and the producer sends the record again."""
 
-    def send(self, topic: Topic, key: int, value: object) -> Generator[simpy.Event, None, bool]:
+    def send(self, topic: Topic, key: int, value: object) -> Generator[Waitable, Any, bool]:
         """Publish one record and wait for the ack; False when the retries ran out (not sent)."""
         return self.send_all(topic, ((key, value),))
 
@@ -51,7 +51,7 @@ class Producer:
                     topic.publish(key, value)
                     self.metrics.counters["producer.duplicates"] += 1
 
-    def send_all(self, topic: Topic, records: Sequence[tuple[int, object]]) -> Generator[simpy.Event, None, bool]:
+    def send_all(self, topic: Topic, records: Sequence[tuple[int, object]]) -> Generator[Waitable, Any, bool]:
         """Publish records together (one producer batch: one ack latency for all) and wait for the
         ack; False when the retries ran out (none is sent: an outage refuses the whole batch)."""
         env = self.env

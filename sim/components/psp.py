@@ -99,7 +99,7 @@ def _no_time() -> float:
 
 
 def _deliver(on_reply: OnReply, reply: Reply, _event: object) -> None:
-    on_reply(reply)
+    on_reply(reply)  # type: ignore[operator]  # (a ReplyEvent is never delivered this way)
 
 
 class Psp:
@@ -258,7 +258,7 @@ class Psp:
 
     def _charge_arrives(self, charge: Charge) -> None:
         now = self.env.now
-        if self._edge.stops(now, charge.on_reply):
+        if self._edge.stops(now, charge.on_reply):  # type: ignore[arg-type]  # (set until the caller's answer)
             return
         charge.holding = False
         if self._limited:
@@ -266,7 +266,7 @@ class Psp:
             if outcome != STARTED:
                 if outcome == REJECTED:
                     self._counters["psp.overload_rejected"] += 1
-                    self._reply(self._overloaded, charge.on_reply)
+                    self._reply(self._overloaded, charge.on_reply)  # type: ignore[arg-type]  # (set until the caller's answer)
                 return
             charge.holding = True
             charge.started_at = now
@@ -282,7 +282,7 @@ class Psp:
         """The charge left the queue unserved (its caller's deadline had passed, or it queued too
         long): nothing was done; the 503 goes back (to a caller who may be gone)."""
         self._counters["psp.dropped"] += 1
-        self._reply(_R_UNAVAILABLE, charge.on_reply)
+        self._reply(_R_UNAVAILABLE, charge.on_reply)  # type: ignore[arg-type]  # (set until the caller's answer)
 
     def _answer_charge(self, charge: Charge, reply: Reply) -> None:
         """Answer a charge from the idempotency store (a replay, 409, INVALID): the request's API
@@ -290,13 +290,13 @@ class Psp:
         api_s = self._api_s() * self.slots.slowdown
         if api_s <= 0.0:
             self._release(charge)
-            self._reply(reply, charge.on_reply, False)
+            self._reply(reply, charge.on_reply, False)  # type: ignore[arg-type]  # (set until the caller's answer)
             return
         call_after(self.env, api_s, partial(self._charge_answered, charge, reply))
 
     def _charge_answered(self, charge: Charge, reply: Reply, _event: object) -> None:
         self._release(charge)
-        self._reply(reply, charge.on_reply, False)
+        self._reply(reply, charge.on_reply, False)  # type: ignore[arg-type]  # (set until the caller's answer)
 
     def _release(self, charge: Charge) -> None:
         """The charge's answer goes out: its slot takes the next request in the queue."""
@@ -373,7 +373,7 @@ class Psp:
         self._release(charge)
         self._counters["psp.errors"] += 1
         self._store.remove(charge.request.key, charge.seq)
-        self._reply(_R_ERROR_5XX, charge.on_reply, False)
+        self._reply(_R_ERROR_5XX, charge.on_reply, False)  # type: ignore[arg-type]  # (set until the caller's answer)
 
     def _pend(self, charge: Charge) -> None:
         """Answer PENDING now; authorise after the pending resolution delay (the final answer
@@ -381,7 +381,7 @@ class Psp:
         self._release(charge)  # the merchant's request is answered; the bank's part goes on
         self._counters["psp.pending"] += 1
         self._store.set_code(charge.seq, _PENDING)
-        self._reply(_R_PENDING, charge.on_reply, False)
+        self._reply(_R_PENDING, charge.on_reply, False)  # type: ignore[arg-type]  # (set until the caller's answer)
         charge.on_reply = None
         if self.cfg.webhook.notify_pending:
             self.webhooks.send(charge.request.order_id, _PENDING)

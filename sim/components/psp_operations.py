@@ -181,4 +181,4 @@ class PspOperations:
         if type(on_reply) is ReplyEvent:
             succeed_after(self.env, on_reply, reply, delay)
             return
-        call_after(self.env, delay, lambda _event: on_reply(reply))
+        call_after(self.env, delay, lambda _event: on_reply(reply))  # type: ignore[operator]  # (not a ReplyEvent here)

@@ -58,7 +58,7 @@ class Webhooks:
         a method per chain: this runs for every final answer."""
         if self.sink is None:
             return
-        code = _CODES[code]
+        reply_code = _CODES[code]  # (a new name: compiled, ``code`` is an int and keeps no enum)
         faults = self._faults
         env = self.env
         for duplicate in (False, True):
@@ -67,7 +67,7 @@ class Webhooks:
                 delay += extra()
             delivery = _Delivery()
             delivery.order_id = order_id
-            delivery.code = code
+            delivery.code = reply_code
             delivery.attempt = 1
             schedule_step(env, delivery, self._to_attempt, delay)
             if duplicate:

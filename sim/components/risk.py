@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from heapq import heappop, heappush
-from typing import Generator
+from typing import Any, Generator
 
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import sleep
+from sim.kernel.scheduling import Waitable, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
@@ -125,7 +125,7 @@ class RiskService:
         self.stats = QueueStats(self.metrics, self.env.now)
         return self.stats
 
-    def check(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
+    def check(self, amount_minor: int) -> Generator[Waitable, Any, int]:
         """APPROVE, REJECT, or UNAVAILABLE (down, refused or timed out — after the retries the
         design makes — and the amount is above the fallback limit). A function returning the
         generator, for the caller to ``yield from``: a single check needs no wrapping frame."""
@@ -133,7 +133,7 @@ class RiskService:
             return self._attempt(amount_minor)
         return self._retried(amount_minor)
 
-    def _retried(self, amount_minor: int) -> Generator[simpy.Event, None, int]:
+    def _retried(self, amount_minor: int) -> Generator[Waitable, Any, int]:
         """Checks under the retry policy, its budget and the breaker."""
         env, counters = self.env, self.metrics.counters
         retrier: Retrier | None = None
@@ -163,7 +163,7 @@ class RiskService:
             if delay > 0.0:
                 yield sleep(env, delay)
 
-    def _attempt(self, amount_minor: int, decide: bool = True) -> Generator[simpy.Event, None, int]:
+    def _attempt(self, amount_minor: int, decide: bool = True) -> Generator[Waitable, Any, int]:
         """One check: APPROVE, REJECT, or — down, refused, or not answered in time — the fallback
         rule's answer (``decide``) or UNAVAILABLE for the caller to retry."""
         env = self.env
@@ -203,7 +203,7 @@ class RiskService:
         return APPROVE
 
     def _served_in_turn(self, service_s: float, deadline_s: float,
-                        timeout_s: float) -> Generator[simpy.Event, None, bool | None]:
+                        timeout_s: float) -> Generator[Waitable, Any, bool | None]:
         """A LIFO stage: the check waits for a server event by event (its wait depends on who comes
         later); True when served in time, False when refused (queue full, or dropped), None when the
         caller's timeout came first (the check still runs: abandoned work)."""

@@ -58,7 +58,7 @@ class StationStats:
         "busy_area", "queue_area", "last_s", "busy", "queued", "peak_queue",
     )
 
-    def __init__(self, name: str, servers: float) -> None:
+    def __init__(self, name: str, servers: int | float) -> None:
         self.name = name
         self.servers = servers
         self.arrivals = 0
@@ -117,10 +117,10 @@ class _Station:
         self.env = env
         self.name = name
         self.cfg = cfg
-        self.servers = servers if servers is not None else _INF
+        self.servers: int | float = servers if servers is not None else _INF
         self.max_queue = cfg.max_queue if cfg.max_queue is not None else _INF
         self.lifo = cfg.discipline == "lifo"
-        self.rng = rng if cfg.discipline == "random" else None
+        self.rng: random.Random | None = rng if cfg.discipline == "random" else None
         """Random order of service: the stream that picks which waiting request a free server takes."""
         self.drop_expired = cfg.drop_expired
         self.max_wait_s = cfg.max_queue_wait_s if cfg.max_queue_wait_s is not None else _INF
@@ -149,14 +149,14 @@ class SlotStation(_Station):
         super().__init__(env, name, servers, cfg, rng)
         self.capacity = self.servers
         """Servers in operation now (a capacity-loss fault lowers it)."""
-        self._jobs: deque[tuple[object, Callable[[object], None], Callable[[object], None] | None, float, float]] = deque()
+        self._jobs: deque[tuple[object, Callable[[Any], None], Callable[[Any], None] | None, float, float]] = deque()
         self._starting = False
         """Inside :meth:`_start_queued`: a release made by a job it starts (an instant answer) only
         frees the server, and the running loop hands it on (no recursion per queued request)."""
 
     def acquire(
-        self, job: object, on_start: Callable[[object], None], deadline_s: float = _INF,
-        on_drop: Callable[[object], None] | None = None,
+        self, job: object, on_start: Callable[[Any], None], deadline_s: float = _INF,
+        on_drop: Callable[[Any], None] | None = None,
     ) -> int:
         """STARTED (the caller goes on now and must :meth:`release` later), QUEUED (``on_start(job)``
         runs when a server takes it, or ``on_drop(job)`` if it leaves the queue unserved) or
@@ -183,8 +183,8 @@ class SlotStation(_Station):
         return False
 
     def enqueue(
-        self, job: object, on_start: Callable[[object], None], deadline_s: float = _INF,
-        on_drop: Callable[[object], None] | None = None,
+        self, job: object, on_start: Callable[[Any], None], deadline_s: float = _INF,
+        on_drop: Callable[[Any], None] | None = None,
     ) -> int:
         """After :meth:`try_start` said no: QUEUED, or REJECTED when the queue is full."""
         stats = self.stats
@@ -346,8 +346,8 @@ class DelayStation(_Station):
         """After :meth:`delay_s` answered -2: how long the dropped request waited in the queue."""
         return self._last_drop_wait
 
-    def serve(self, service_s: float, done: Callable[[object], None], deadline_s: float = _INF,
-              refused: Callable[[object], None] | None = None) -> None:
+    def serve(self, service_s: float, done: Callable[[Any], None], deadline_s: float = _INF,
+              refused: Callable[[Any], None] | None = None) -> None:
         """``done(event)`` when a request of base time ``service_s`` is served; ``refused(event)``
         (at once when the queue is full, after its wait when dropped) otherwise."""
         slots = self._slots
@@ -358,7 +358,7 @@ class DelayStation(_Station):
             elif refused is not None:
                 call_after(self.env, 0.0 if delay == -1.0 else self._last_drop_wait, refused)
             return
-        job = _Lifo(self, service_s, done, deadline_s)
+        job = _Lifo(self, slots, service_s, done, deadline_s)
         outcome = slots.acquire(job, job.start, deadline_s, job.drop if refused is not None else None)
         job.refused = refused
         if outcome == STARTED:
@@ -401,22 +401,24 @@ class DelayStation(_Station):
 class _Lifo:
     """A request of a LIFO delay station: holds a slot for its service time."""
 
-    __slots__ = ("station", "service_s", "done", "deadline_s", "refused")
+    __slots__ = ("station", "slots", "service_s", "done", "deadline_s", "refused")
 
-    def __init__(self, station: DelayStation, service_s: float, done: Callable[[object], None], deadline_s: float) -> None:
+    def __init__(self, station: DelayStation, slots: SlotStation, service_s: float, done: Callable[[Any], None],
+                 deadline_s: float) -> None:
         self.station = station
+        self.slots = slots
         self.service_s = service_s
         self.done = done
         self.deadline_s = deadline_s
-        self.refused: Callable[[object], None] | None = None
+        self.refused: Callable[[Any], None] | None = None
 
     def start(self, _job: object) -> None:
         station = self.station
-        self.service_s *= station.factor(station._slots.in_service)
+        self.service_s *= station.factor(self.slots.in_service)
         call_after(station.env, self.service_s, self.finish)
 
     def finish(self, event: object) -> None:
-        self.station._slots.release(self.service_s, self.deadline_s)
+        self.slots.release(self.service_s, self.deadline_s)
         self.done(event)
 
     def drop(self, _job: object) -> None:

@@ -8,14 +8,14 @@ the setting of the AWS backoff-and-jitter experiment.
 from __future__ import annotations
 
 import random
-from typing import Generator
+from typing import Any, Generator
 
 import simpy
 
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import sleep
+from sim.kernel.scheduling import Waitable, sleep
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -59,7 +59,7 @@ class Wallet:
     def times_applied(self, order_id: int) -> int:
         return self.applied[order_id] if order_id < len(self.applied) else 0
 
-    def credit(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def credit(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
         if self.cfg.dedupe and order_id < len(self.applied) and self.applied[order_id]:

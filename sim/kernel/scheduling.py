@@ -28,7 +28,7 @@ Python call less per event; longer ones through ``env.schedule``. SimPy internal
 from __future__ import annotations
 
 from heapq import heappush
-from typing import Callable
+from typing import Any, Callable, Union
 
 import simpy
 from simpy.events import NORMAL
@@ -44,6 +44,8 @@ class Step:
     at a time."""
 
     __slots__ = ("callbacks",)
+    callbacks: Any
+    """The handlers the loop calls (SimPy's ``callbacks``; None once fired)."""
     _ok = True
 
 
@@ -53,6 +55,14 @@ class Wait:
     the process (``None`` unless a callback sets it before the process resumes)."""
 
     __slots__ = ("callbacks", "_ok", "_value")
+    callbacks: Any
+    """SimPy's ``callbacks``: a list while pending, None once fired."""
+    _ok: bool
+    _value: object
+
+
+Waitable = Union[simpy.Event, Wait]
+"""What a process of the model yields: a SimPy event or a light :class:`Wait`."""
 
 
 def sleep(env: simpy.Environment, delay_s: float) -> Wait:
@@ -63,9 +73,9 @@ def sleep(env: simpy.Environment, delay_s: float) -> Wait:
     wait._ok = True
     wait._value = None
     if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))  # type: ignore[misc]  # a light event on SimPy's queue
     else:
-        env.schedule(wait, NORMAL, delay_s)
+        env.schedule(wait, NORMAL, delay_s)  # type: ignore[arg-type]
     return wait
 
 
@@ -94,9 +104,9 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
     call = Step()
     call.callbacks = (callback,)
     if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))  # type: ignore[misc]  # a light event on SimPy's queue
     else:
-        env.schedule(call, NORMAL, delay_s)
+        env.schedule(call, NORMAL, delay_s)  # type: ignore[arg-type]
 
 
 def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[..., None], ...], delay_s: float) -> None:
@@ -104,9 +114,9 @@ def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[.
     (>= 0) from now, scheduled exactly where ``env.timeout(delay_s)`` would be."""
     step.callbacks = handlers
     if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), step))
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), step))  # type: ignore[misc]  # a light event on SimPy's queue
     else:
-        env.schedule(step, NORMAL, delay_s)
+        env.schedule(step, NORMAL, delay_s)  # type: ignore[arg-type]
 
 
 def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, delay_s: float) -> None:
@@ -131,7 +141,7 @@ def wake_up(env: simpy.Environment, wait: Wait) -> None:
         for callback in callbacks:
             callback(wait)
     else:
-        env.schedule(wait, NORMAL, 0)
+        env.schedule(wait, NORMAL, 0)  # type: ignore[arg-type]
 
 
 def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
@@ -139,7 +149,7 @@ def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
     process: the waiting process resumes after the current one yields)."""
     wait._ok = True
     wait._value = value
-    env.schedule(wait, NORMAL, 0.0)
+    env.schedule(wait, NORMAL, 0.0)  # type: ignore[arg-type]
 
 
 def resume_with(event: simpy.Event | Wait, value: object) -> None:

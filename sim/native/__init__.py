@@ -1,0 +1,145 @@
+"""The compiled hot path: the modules of :data:`COMPILED` built with mypyc into ``.native/`` (beside
+the package, git-ignored), and the import hook that serves them only while they match the sources.
+
+    python -m sim.native build    # compile (a no-op when .native/ matches the sources)
+    python -m sim.native status   # whether the compiled modules are served, or why not
+
+This package is the guard (cheap: it runs at ``import sim``); :mod:`.build` builds, with mypyc.
+
+**Why.** The model's time is Python work spread over every component (docs/design.md §14.4);
+compiling the hot path to C cuts the instructions per payment without changing a result.
+
+**Never stale.** The build writes ``manifest.json``: the SHA-256 of each compiled module's source,
+the interpreter it was built for and the extension file of each module. At ``import sim``,
+:func:`install` compares those hashes with the sources; only if every one matches does it put a
+finder first on ``sys.meta_path`` that loads the extension for a compiled module (all or none:
+compiled modules call each other directly, so one stale module would run through another's copy).
+Otherwise, or with ``PAYCHAOS_NATIVE=0``, nothing is installed and every module is the ``.py``.
+
+**Never in the way.** A build that fails (no compiler, no mypy, a type error) prints one line and
+leaves pure Python in place; ``make`` goes on. The build type-checks only the compiled modules:
+every other import is opaque (``Any``) to it, so no other module's edit can make a compiled one
+wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Sequence
+
+COMPILED: tuple[str, ...] = (
+    "sim.kernel.engine",
+    "sim.kernel.scheduling",
+    "sim.components.kafka",
+    "sim.components.psp",
+    "sim.components.psp_api",
+    "sim.components.psp_authorisation",
+    "sim.components.psp_edge",
+    "sim.components.psp_operations",
+    "sim.components.psp_webhooks",
+    "sim.components.stations",
+    "sim.components.checkout",
+    "sim.components.ledger",
+    "sim.components.executor",
+    "sim.components.executor_replies",
+    "sim.components.payment_service",
+    "sim.components.bank",
+    "sim.components.wallet",
+    "sim.components.producer",
+    "sim.components.database",
+    "sim.components.idempotency",
+    "sim.components.outcomes",
+    "sim.components.deadlines",
+    "sim.components.risk",
+)
+"""The modules compiled, hottest first (self time in a cProfile of the throughput bench)."""
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+NATIVE_DIR = ROOT / ".native"
+"""Where the build puts the extensions and the manifest (never the source tree)."""
+MANIFEST = "manifest.json"
+GROUP = "paychaos_native"
+"""mypyc's group name: the shared library is ``paychaos_native__mypyc``."""
+ENV_SWITCH = "PAYCHAOS_NATIVE"
+"""``PAYCHAOS_NATIVE=0`` imports every module as pure Python."""
+
+
+def source_path(module: str, root: Path = ROOT) -> Path:
+    return root / (module.replace(".", "/") + ".py")
+
+
+def source_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def interpreter() -> str:
+    """What an extension is built for: it loads only into the same kind of interpreter."""
+    return f"{sys.implementation.cache_tag} {importlib.machinery.EXTENSION_SUFFIXES[0]}"
+
+
+class NativeFinder(importlib.abc.MetaPathFinder):
+    """Finds the compiled extension of each module it was given (and mypyc's shared library)."""
+
+    def __init__(self, extensions: dict[str, Path]) -> None:
+        self.extensions = extensions
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        file = self.extensions.get(fullname)
+        if file is None:
+            return None
+        loader = importlib.machinery.ExtensionFileLoader(fullname, str(file))
+        return importlib.util.spec_from_file_location(fullname, file, loader=loader)
+
+
+status = "not installed"
+"""Why the compiled modules are or are not served: ``compiled``, or the reason for pure Python."""
+
+
+def check(native_dir: Path = NATIVE_DIR, root: Path = ROOT) -> tuple[dict[str, Path] | None, str]:
+    """(extension of each module to serve, "compiled") when ``native_dir`` holds a build of every
+    current source for this interpreter; (None, why not) otherwise."""
+    try:
+        manifest = json.loads((native_dir / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None, "pure Python: no native build (make install, or python -m sim.native build)"
+    if manifest.get("interpreter") != interpreter():
+        return None, f"pure Python: the native build is for {manifest.get('interpreter')}, not {interpreter()}"
+    for module, digest in manifest.get("sources", {}).items():
+        source = source_path(module, root)
+        if not source.is_file() or source_hash(source) != digest:
+            return None, f"pure Python: {source.relative_to(root)} changed since the native build (make install)"
+    extensions = {name: native_dir / file for name, file in manifest.get("extensions", {}).items()}
+    missing = [name for name, file in extensions.items() if not file.is_file()]
+    if missing or not extensions:
+        return None, f"pure Python: the native build lacks {', '.join(missing) or 'every module'}"
+    return extensions, "compiled"
+
+
+def install() -> None:
+    """Serve the compiled modules if the build matches the sources (at ``import sim``, before any
+    compiled module is imported); otherwise leave the import system alone."""
+    global status
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        status = f"pure Python: {ENV_SWITCH}=0"
+        return
+    if any(isinstance(finder, NativeFinder) for finder in sys.meta_path):
+        return
+    extensions, status = check()
+    if extensions is not None:
+        sys.meta_path.insert(0, NativeFinder(extensions))
+
+
+def served() -> list[str]:
+    """The modules imported so far from a compiled extension."""
+    return sorted(name for name, module in sys.modules.items()
+                  if name.startswith("sim.") and isinstance(getattr(module, "__spec__", None), importlib.machinery.ModuleSpec)
+                  and isinstance(module.__spec__.loader, importlib.machinery.ExtensionFileLoader))
