@@ -28,3 +28,16 @@ def scenario(tmp_path: Path, model: str, **fields) -> LoadedScenario:
 
 def verdict(result, oracle: str) -> dict:
     return next(v for v in result.data["oracles"] if v["oracle"] == oracle)
+
+
+def pure(module: str):
+    """The pure Python ``module`` (a fresh copy from its source, under a private name), whatever
+    sim.native serves: a test that replaces a method on an instance needs a class written in Python
+    (a compiled class's attributes are fixed). Its own imports are the usual modules."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_pure_{module.replace('.', '_')}",
+                                                  ROOT / (module.replace(".", "/") + ".py"))
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded

@@ -9,7 +9,7 @@ import pytest
 import simpy
 import yaml
 
-from helpers import MODELS, scenario, write_scenario
+from helpers import MODELS, pure, scenario, write_scenario
 from sim.config.distributions import Empirical, distribution_mean_s, make_sampler
 from sim.config.loader import load_model, load_scenario, variant_model
 from sim.config.scenario import Workload
@@ -63,7 +63,7 @@ def test_expected_checkouts_integrates_rate_shape_and_spikes():
 
 def test_arrivals_follow_the_daily_shape(tmp_path):
     """The clients really draw fewer checkouts at night: counts per 6-hour block match the shape."""
-    from sim.components.checkout import CheckoutClients
+    CheckoutClients = pure("sim.components.checkout").CheckoutClients  # its _session is replaced below
 
     loaded = scenario(tmp_path, "async-kafka.yaml", duration="24h",
                       workload={"rate": "0.2/s", "daily_shape": SHAPE, "buyers": 50, "sellers": 5})

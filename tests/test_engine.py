@@ -21,12 +21,6 @@ from sim.kernel.scheduling import (
 from sim.kernel.engine import NEAR_S, Engine
 
 
-class _Tick(Step):
-    """A component's own step object (as the PSP's charges): one per program, rescheduled."""
-
-    __slots__ = ()
-
-
 def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
     """Processes that wait, wake each other and schedule calls, some at equal times (ties are
     where event ids decide the order). ``light`` uses the kernel's light events and helpers, else
@@ -90,7 +84,8 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
             else:
                 timeout_calling(env, delay, waker)
 
-    tick = _Tick()
+    tick = Step()  # a component's own step object (as the PSP's charges), rescheduled; a subclass would
+    #              need compiling with the kernel (a Python class cannot subclass a compiled one)
     for name in range(rng.randint(1, 5)):
         procs[name] = env.process(worker(name))
     waker()

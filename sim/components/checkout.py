@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from operator import attrgetter
-from typing import Any, Generator
+from typing import Any, Generator, Protocol, Sequence
 
 import simpy
 
-from sim.components.payment_service import OrderLine, PaymentService, Response, new_order_line
+from sim.components.payment_service import OrderLine, Response, new_order_line
 from sim.components.deadlines import Deadlines
 from sim.kernel.scheduling import Wait, Waitable, call_after, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
@@ -69,12 +69,22 @@ _waiting = attrgetter("waiting")
 """The client timeout's "still pending?" test: a C call, no Python frame per checkout."""
 
 
+class CheckoutService(Protocol):
+    """What the buyers call: the payment service, or a test's stand-in (a protocol, not the class:
+    compiled, an argument typed with a class is checked to be one)."""
+
+    retry_after_s: float
+
+    def handle_checkout(self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine],
+                        deadline_s: float = math.inf) -> Generator[Waitable, Any, Response]: ...
+
+
 class CheckoutClients:
     """The store's front end: generates checkouts until ``until_s`` and plays each buyer."""
 
     def __init__(
         self, env: simpy.Environment, workload: Workload, cfg: ClientConfig, population: Population,
-        service: PaymentService, streams: Streams, metrics: Metrics, until_s: float,
+        service: CheckoutService, streams: Streams, metrics: Metrics, until_s: float,
     ) -> None:
         self.env = env
         self.workload = workload

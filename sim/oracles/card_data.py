@@ -10,10 +10,12 @@ import random
 import re
 from array import array
 from collections import deque
+from types import GetSetDescriptorType
 from typing import TYPE_CHECKING, Callable
 
 import simpy
 
+from sim.native import COMPILED
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -108,6 +110,8 @@ def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: i
         names = list(getattr(obj, "__dict__", {}))
         for cls in type(obj).__mro__:
             names.extend(getattr(cls, "__slots__", ()))
+            if cls.__module__ in COMPILED:  # compiled (sim.native), a class keeps its attributes as descriptors
+                names.extend(name for name, value in vars(cls).items() if type(value) is GetSetDescriptorType)
         for name in dict.fromkeys(names):
             if name.startswith("__"):
                 continue
