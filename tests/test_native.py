@@ -32,7 +32,7 @@ def _needs_build() -> None:
 
 def _python(code: str, cwd: Path = ROOT, **env: str) -> str:
     done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONPATH": str(cwd), **env})
+                          env={**os.environ, "PYTHONPATH": str(cwd), native.ENV_SWITCH: "1", **env})
     return done.stdout.strip()
 
 
