@@ -43,7 +43,13 @@ def _compile(work: Path, modules: Sequence[str]) -> None:
     dist.run_commands()
 
 
-def _manifest(lib: Path, modules: Sequence[str]) -> dict[str, object]:
+def _sources(modules: Sequence[str]) -> dict[str, str]:
+    return {module: source_hash(source_path(module)) for module in modules if source_path(module).is_file()}
+
+
+def _manifest(lib: Path, modules: Sequence[str], sources: dict[str, str]) -> dict[str, object]:
+    """What :func:`sim.native.check` reads; ``sources``: the hashes taken before compiling (a
+    source edited during the build makes it fail rather than record code it does not hold)."""
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     extensions = {f"{GROUP}__mypyc": f"{GROUP}__mypyc{suffix}"}
     for module in modules:
@@ -51,18 +57,20 @@ def _manifest(lib: Path, modules: Sequence[str]) -> dict[str, object]:
     missing = [file for file in extensions.values() if not (lib / file).is_file()]
     if missing:
         raise RuntimeError(f"the build made no {', '.join(missing)}")
-    return {"interpreter": interpreter(), "extensions": extensions,
-            "sources": {module: source_hash(source_path(module)) for module in modules}}
+    if _sources(modules) != sources:
+        raise RuntimeError("a source changed during the build")
+    return {"interpreter": interpreter(), "extensions": extensions, "sources": sources}
 
 
 def build(native_dir: Path = NATIVE_DIR, modules: Sequence[str] = COMPILED, force: bool = False) -> int:
     """Compile ``modules`` into ``native_dir`` unless it already matches the sources. Prints one
-    line; returns 0 even when the build fails (pure Python then), 1 only if asked to check."""
+    line; returns 0 even when the build fails (the model then runs as pure Python)."""
     extensions, _ = check(native_dir)
     if extensions is not None and not force and set(extensions) == {*modules, f"{GROUP}__mypyc"}:
         print(f"native: {len(modules)} modules compiled, up to date ({native_dir.name}/)")
         return 0
     started = time.monotonic()
+    sources = _sources(modules)
     work = Path(tempfile.mkdtemp(prefix="paychaos-native-"))
     log = work / "build.log"
     with log.open("w") as out:
@@ -72,7 +80,7 @@ def build(native_dir: Path = NATIVE_DIR, modules: Sequence[str] = COMPILED, forc
     try:
         if done.returncode != 0:
             raise RuntimeError(f"mypyc or the C compiler failed (exit {done.returncode})")
-        manifest = _manifest(work / "lib", modules)
+        manifest = _manifest(work / "lib", modules, sources)
     except RuntimeError as error:
         kept = native_dir.parent / f"{native_dir.name}-build.log"
         shutil.copyfile(log, kept)
