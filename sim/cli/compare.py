@@ -101,13 +101,12 @@ def _compact(key: str, stat: dict) -> str:
 def print_ranking(console: Console, comp: dict) -> None:
     from rich.table import Table
 
-    from sim.runners.compare import headline_kpis
-    from sim.config.kpis import KPI_BY_KEY
+    from sim.config.kpis import HEADLINE_KPIS, KPI_BY_KEY
 
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
     table.add_column("variant", style="bold", no_wrap=True, min_width=max(len(v) for v in comp["variants"]))
-    keys = headline_kpis()
+    keys = HEADLINE_KPIS
     for key in keys:
         table.add_column(f"{SHORT.get(key, KPI_BY_KEY[key].label)} {'↑' if KPI_BY_KEY[key].better == 'higher' else '↓'}",
                          justify="right")

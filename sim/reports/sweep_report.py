@@ -25,7 +25,7 @@ from matplotlib.transforms import Bbox
 
 from sim import __version__
 from sim.atomic import write_folder_atomic, write_text_atomic
-from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, kpi_bounds
+from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES, kpi_bounds
 from sim import format as fmt
 from sim.reports.figures import FONT_PT, SMALL_PT, TITLE_Y, new_figure, png
 from sim.stats import mean_ci
@@ -82,20 +82,23 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
     """Write ``points.csv`` and ``report/`` (index.html, index.md, PNG plots); return index.html."""
     out_dir = Path(out_dir)
     parameters, kpis = sweep.parameter_keys, list(sweep.spec.kpis)
-    points = points_frame(rows, parameters, kpis)
+    points = points_frame(rows, parameters, list(dict.fromkeys([*kpis, *KPI_NAMES])))
     write_text_atomic(out_dir / POINTS_FILE, points.to_csv(index=False, lineterminator="\n"))
     grid = sweep.spec.sample == "grid"
     units = {p: sweep.unit(p) for p in parameters}
+    # a parameter with one value gets no plot against it (a line through one point says nothing):
+    # the table shows that point
+    varied = [p for p in parameters if points[p].nunique() > 1]
 
     def fill(folder: Path) -> None:
         figures = []
-        heatmaps = grid and len(parameters) == 2
+        heatmaps = grid and len(parameters) == 2 and len(varied) == 2
         drawn: dict[str, Figure] = {}  # one figure per parameter, redrawn for every KPI
         for kpi in kpis:
             # with a heatmap of the two parameters, one line plot (one line per value of the
             # second) shows the rest: the plot against the second would repeat the same points
-            for parameter in parameters[:1] if heatmaps else parameters:
-                others = [p for p in parameters if p != parameter]
+            for parameter in varied[:1] if heatmaps else varied:
+                others = [p for p in varied if p != parameter]
                 name = f"{kpi}--{_slug(parameter)}.png"
                 drawn[parameter] = _line_plot(points, parameter, others[0] if others else None, kpi, units,
                                               drawn.get(parameter))
@@ -103,7 +106,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
                 (folder / name).write_bytes(data)
                 figures.append({"kpi": kpi, "file": name, "png": _b64(data),
                                 "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"})
-            if grid and len(parameters) >= 2:
+            if grid and len(parameters) >= 2 and parameters[0] in varied and parameters[1] in varied:
                 # a third parameter gets one heatmap per value (a phase diagram per load, say), not a
                 # mean over its values; further ones are averaged
                 facets = [(None, points)] if len(parameters) == 2 else list(points.groupby(parameters[2], sort=True))
@@ -122,6 +125,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
             "labels": {**{p: parameter_label(p) for p in parameters}, **{k: kpi_label(k) for k in kpis}},
             "descriptions": KPI_DESCRIPTIONS, "seeds": len(sweep.seeds), "points": len(sweep.points),
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
+            "unplotted": [p for p in parameters if p not in varied],
             "table": [_table_row(record, parameters, kpis, units) for record in points.to_dict("records")],
         }
         (folder / "index.md").write_text(_MD.get_template("sweep.md.j2").render(**context), encoding="utf-8")
