@@ -180,9 +180,12 @@ def test_by_default_the_report_shows_the_headline_kpis_and_no_plot_against_a_sin
     assert cli_main(["sweep", str(path), "--out", str(out), "--executor", "serial"]) == 0
     report = out / "report"
     plotted = sorted(p.name for p in report.glob("*.png"))
-    assert plotted == sorted(f"{kpi}--workload_rate.png" for kpi in HEADLINE_KPIS)  # none against the timeout
+    # none against the one timeout, none for the peak PSP rate after recovery (no fault, so no recovery)
+    unmeasured = "peak_psp_rate_after_recovery_per_s"
+    assert plotted == sorted(f"{kpi}--workload_rate.png" for kpi in HEADLINE_KPIS if kpi != unmeasured)
     html = (report / "index.html").read_text()
     assert "No plot against executor › PSP timeout: one value each" in html
+    assert "Not measured by any run, so not plotted: peak PSP request rate after recovery." in html
     assert "No plot against executor › PSP timeout" in (report / "index.md").read_text()
     header = (report / "index.md").read_text().split("| point |")[1].splitlines()[0]
     assert header.count("|") == 2 + len(HEADLINE_KPIS)  # the table: two parameters and the headline KPIs

@@ -51,6 +51,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.config.messages import did_you_mean
     from sim.errors import ConfigError
     from sim.reports.bundle import write_compare_report
+    from sim.reports.drawing import drawing
     from sim.reports.output import default_out_dir
     from sim.runners.compare import resolve_variants, run_comparison, summarize_comparison
 
@@ -66,12 +67,14 @@ def main(args: argparse.Namespace) -> int:
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
     check_total_runs(loaded, total, "variants × --replications", variants)
-    with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
-        results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
-    comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
-    out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
-    with console.status("writing the report…"):
-        write_compare_report(out_dir, comp)
+    with drawing() as figures:  # helpers warm up on the idle core while the runs go
+        with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}",
+                          total) as advance:
+            results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
+        comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
+        out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
+        with console.status("writing the report…"):
+            write_compare_report(out_dir, comp, figures)
     print_ranking(console, comp)
     console.print(f"reproduce: {as_run(comp['command'])}", highlight=False)
     console.print(f"report: {Path(out_dir) / 'report.html'}")

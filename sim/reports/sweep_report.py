@@ -89,12 +89,14 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
     # a parameter with one value gets no plot against it (a line through one point says nothing):
     # the table shows that point
     varied = [p for p in parameters if points[p].nunique() > 1]
+    # a KPI no run measured (a recovery time without a fault, say) gets a name, not an empty plot
+    plotted = [k for k in kpis if points[k].notna().any()]
 
     def fill(folder: Path) -> None:
         figures = []
         heatmaps = grid and len(parameters) == 2 and len(varied) == 2
         drawn: dict[str, Figure] = {}  # one figure per parameter, redrawn for every KPI
-        for kpi in kpis:
+        for kpi in plotted:
             # with a heatmap of the two parameters, one line plot (one line per value of the
             # second) shows the rest: the plot against the second would repeat the same points
             for parameter in varied[:1] if heatmaps else varied:
@@ -126,6 +128,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict]) ->
             "descriptions": KPI_DESCRIPTIONS, "seeds": len(sweep.seeds), "points": len(sweep.points),
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
+            "unmeasured": [k for k in kpis if k not in plotted],
             "table": [_table_row(record, parameters, kpis, units) for record in points.to_dict("records")],
         }
         (folder / "index.md").write_text(_MD.get_template("sweep.md.j2").render(**context), encoding="utf-8")

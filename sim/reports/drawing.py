@@ -1,0 +1,122 @@
+"""Where a report's figures are drawn: in two helper processes started before the simulation, or
+in this process.
+
+A report's figures cost more than the rest of the report together (matplotlib's import, then
+building and laying out each figure), and the simulation before them uses one core. The CLI starts
+:func:`drawing` right after the input is read: two forked processes import matplotlib and the
+plotting code on the idle core while the simulation runs, then draw the report's figures side by
+side. The PNG bytes are the same as drawn here (same code, same matplotlib, no global state).
+
+Figures are named by ``"module:function"`` so this process never imports matplotlib for them. Any
+trouble with the helpers (no ``fork`` on this platform, threads already running, a helper that
+died or took longer than :data:`WAIT_S`) falls back to drawing the figure here: slower, never
+different and never stuck. ``PAYCHAOS_DRAW_WORKERS=0`` draws everything here (the test suite's
+default, where many short commands would each pay for two helpers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+WORKERS = 2
+"""Helper processes: the machines this targets have two cores, and the simulation is over when
+they draw."""
+WAIT_S = 120.0
+"""The longest wait for one figure from a helper before drawing it here instead (a report's
+largest figure takes about a second)."""
+PRELOAD = ("sim.reports.plots", "sim.reports.figures")
+"""What a helper imports while the simulation runs."""
+
+
+def figure_png(target: str, *args: Any) -> bytes | None:
+    """Call ``target`` (``"module:function"``, a function returning a matplotlib Figure or None)
+    with ``args`` and render the figure as PNG bytes (None when there is no figure)."""
+    from sim.reports.figures import png
+
+    module, name = target.split(":")
+    figure = getattr(importlib.import_module(module), name)(*args)
+    return None if figure is None else png(figure)
+
+
+class Drawn:
+    """A figure being drawn: :meth:`png` waits for its bytes (drawing it here if the helper fails)."""
+
+    def __init__(self, pending: Any, target: str, args: tuple) -> None:
+        self._pending, self._function, self._args = pending, target, args
+
+    def png(self) -> bytes | None:
+        if self._pending is not None:
+            try:
+                return self._pending.get(WAIT_S)
+            except Exception:  # a helper that died, hung or failed: draw it here, where an error shows
+                pass
+        return figure_png(self._function, *self._args)
+
+
+class Drawing:
+    """Draws figures on helper processes when it has them, else in this process (lazily, when the
+    bytes are asked for)."""
+
+    def __init__(self, pool: Any = None) -> None:
+        self._pool = pool
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def figure(self, target: str, *args: Any) -> Drawn:
+        """Start drawing ``target(*args)``; ``.png()`` of the result gives the bytes."""
+        pending = self._pool.apply_async(figure_png, (target, *args)) if self._pool is not None else None
+        return Drawn(pending, target, args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()  # nothing is left to draw; never wait for a helper
+            self._pool.join()
+            self._pool = None
+
+
+IN_PROCESS = Drawing()
+"""Draws every figure in this process (the reports' default: the API, tests, notebooks)."""
+
+
+def _helper_start() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for module in PRELOAD:
+        importlib.import_module(module)
+
+
+def _helpers_wanted() -> int:
+    text = os.environ.get("PAYCHAOS_DRAW_WORKERS", str(WORKERS))
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return WORKERS
+
+
+@contextmanager
+def drawing() -> Iterator[Drawing]:
+    """Helpers for one command's report, stopped when the block ends; in-process drawing when they
+    cannot be had safely (forking a process that runs threads can deadlock the child)."""
+    workers = _helpers_wanted()
+    if workers == 0 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield IN_PROCESS
+        return
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start)
+    except OSError:
+        yield IN_PROCESS
+        return
+    helpers = Drawing(pool)
+    try:
+        yield helpers
+    finally:
+        helpers.close()
+
+
