@@ -59,17 +59,36 @@ def _fails_in_a_helper(parent_pid: int):
 
 
 def test_a_helper_that_hangs_or_fails_costs_the_wait_and_the_figure_is_drawn_here(monkeypatch):
-    monkeypatch.setenv("PAYCHAOS_DRAW_WORKERS", "1")
+    import multiprocessing
+
     monkeypatch.setattr(drawing, "WAIT_S", 1.0)
     expected = drawing.figure_png(f"{__name__}:_slow_in_a_helper", os.getpid())
-    with start_drawing() as figures:
-        assert figures.parallel
+    # one helper made directly (this test process may run threads that an earlier test left, and
+    # then ``drawing()`` rightly draws in-process)
+    figures = Drawing(multiprocessing.get_context("fork").Pool(1), 1)
+    try:
         started = time.monotonic()
-        hung = figures.figure(f"{__name__}:_slow_in_a_helper", os.getpid()).png()
-        failed = figures.figure(f"{__name__}:_fails_in_a_helper", os.getpid()).png()
+        hung = figures.figure(f"{__name__}:_slow_in_a_helper", os.getpid()).result()
+        failed = figures.figure(f"{__name__}:_fails_in_a_helper", os.getpid()).result()
         waited = time.monotonic() - started
+    finally:
+        figures.close()
     assert hung == expected and failed == expected
-    assert 1.0 <= waited < 30  # the hung helper's wait, then drawn here; terminated, not waited for
+    assert 1.0 <= waited < 30  # the hung helper's wait, then drawn here
+
+
+def test_a_sweep_report_drawn_by_helpers_is_byte_identical(tmp_path, monkeypatch):
+    from test_sweep_run import tiny_sweep
+
+    path = tiny_sweep(tmp_path, replications=2)
+    helped = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "helped")], "2")
+    here = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "here")], "0")
+    assert helped["code"] == here["code"] == 0 and not helped["matplotlib"] and here["matplotlib"]
+    files = sorted(p.name for p in (tmp_path / "here" / "report").iterdir())
+    assert len([f for f in files if f.endswith(".png")]) == 6  # 3 KPIs: a line plot and a heatmap each
+    assert files == sorted(p.name for p in (tmp_path / "helped" / "report").iterdir())
+    for name in files:
+        assert (tmp_path / "helped" / "report" / name).read_bytes() == (tmp_path / "here" / "report" / name).read_bytes()
 
 
 def test_no_helpers_when_asked_for_none_or_when_threads_run(monkeypatch):

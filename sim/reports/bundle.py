@@ -94,7 +94,7 @@ def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
     say no services to show, is left out)."""
     images = {}
     for name, figure in drawn.items():
-        data = figure.png()
+        data = figure.result()
         if data is not None:
             (folder / f"{name}.png").write_bytes(data)
             images[name] = data

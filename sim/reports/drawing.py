@@ -30,8 +30,14 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PRELOAD = ("sim.reports.plots", "sim.reports.figures")
+PRELOAD = ("sim.reports.plots", "sim.reports.sweep_figures")
 """What a helper imports while the simulation runs."""
+
+
+def call(target: str, *args: Any) -> Any:
+    """``target(*args)``, the function named ``"module:function"``."""
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)(*args)
 
 
 def figure_png(target: str, *args: Any) -> bytes | None:
@@ -39,41 +45,46 @@ def figure_png(target: str, *args: Any) -> bytes | None:
     with ``args`` and render the figure as PNG bytes (None when there is no figure)."""
     from sim.reports.figures import png
 
-    module, name = target.split(":")
-    figure = getattr(importlib.import_module(module), name)(*args)
+    figure = call(target, *args)
     return None if figure is None else png(figure)
 
 
 class Drawn:
-    """A figure being drawn: :meth:`png` waits for its bytes (drawing it here if the helper fails)."""
+    """Something being drawn: :meth:`result` waits for it (drawing it here if the helper fails)."""
 
     def __init__(self, pending: Any, target: str, args: tuple) -> None:
         self._pending, self._function, self._args = pending, target, args
 
-    def png(self) -> bytes | None:
+    def result(self) -> Any:
         if self._pending is not None:
             try:
                 return self._pending.get(WAIT_S)
             except Exception:  # a helper that died, hung or failed: draw it here, where an error shows
                 pass
-        return figure_png(self._function, *self._args)
+        return call(self._function, *self._args)
 
 
 class Drawing:
-    """Draws figures on helper processes when it has them, else in this process (lazily, when the
-    bytes are asked for)."""
+    """Draws on helper processes when it has them, else in this process (lazily, when the result
+    is asked for)."""
 
-    def __init__(self, pool: Any = None) -> None:
+    def __init__(self, pool: Any = None, workers: int = 1) -> None:
         self._pool = pool
+        self.workers = workers
+        """How many things are drawn at once (1 in this process): callers split work into this many parts."""
 
     @property
     def parallel(self) -> bool:
         return self._pool is not None
 
-    def figure(self, target: str, *args: Any) -> Drawn:
-        """Start drawing ``target(*args)``; ``.png()`` of the result gives the bytes."""
-        pending = self._pool.apply_async(figure_png, (target, *args)) if self._pool is not None else None
+    def call(self, target: str, *args: Any) -> Drawn:
+        """Start ``target(*args)`` (``"module:function"``, returning something picklable)."""
+        pending = self._pool.apply_async(call, (target, *args)) if self._pool is not None else None
         return Drawn(pending, target, args)
+
+    def figure(self, target: str, *args: Any) -> Drawn:
+        """Start drawing the figure ``target(*args)`` returns; ``.result()`` gives its PNG bytes."""
+        return self.call(f"{__name__}:figure_png", target, *args)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -87,6 +98,8 @@ IN_PROCESS = Drawing()
 
 
 def _helper_start() -> None:
+    """A helper's start: leave Ctrl-C to the command, and import the plotting code now, while the
+    simulation runs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for module in PRELOAD:
         importlib.import_module(module)
@@ -113,7 +126,7 @@ def drawing() -> Iterator[Drawing]:
     except OSError:
         yield IN_PROCESS
         return
-    helpers = Drawing(pool)
+    helpers = Drawing(pool, workers)
     try:
         yield helpers
     finally:
