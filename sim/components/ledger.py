@@ -377,7 +377,9 @@ class Ledger:
 
     def _book_fx(self, difference_minor: int) -> None:
         """The PSP receivable and the FX result move by ``difference_minor`` (settlement currency)."""
-        settlement = self.fx.settlement
+        fx = self.fx
+        assert fx is not None, "an FX difference without FX"
+        settlement = fx.settlement
         self._post(PSP_RECEIVABLE, settlement, difference_minor)
         self._post(FX_GAINS_LOSSES, settlement, -difference_minor)
         self.transactions += 1

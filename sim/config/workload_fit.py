@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sim.config.distributions import distribution_mean_s
 from sim.config.scenario import MAX_CHECKOUTS_PER_RUN
@@ -73,7 +73,7 @@ def check_workload_fits(scenario: "Scenario", model: "SystemModel", doc: "YamlDo
     _raise_at(("workload", key), problem + where, doc)
 
 
-def _raise_at(loc: tuple, problem: str, doc: "YamlDocument | None") -> None:
+def _raise_at(loc: tuple, problem: str, doc: "YamlDocument | None") -> NoReturn:
     """ConfigError at ``loc`` of ``doc`` (at the workload when the key is not written there)."""
     from sim.config.loader import key_path, node_at
 
