@@ -105,16 +105,16 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -
     """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``."""
 
     def fill(folder: Path) -> None:
-        drawn = {  # started first: helpers draw while the rest is written
+        drawn = {  # started first, the largest first: helpers draw while the rest is written
             "timeseries": drawing.figure(f"{_PLOTS}:timeseries_figure", data["series"], data["fault_windows"],
                                          data.get("end_s"), data.get("load_end_s")),
-            "latency_cdf": drawing.figure(f"{_PLOTS}:latency_cdf_figure",
-                                          {data["variant"] or data["scenario"]: data["latency_cdf"]}),
             "services": drawing.figure(f"{_PLOTS}:services_figure", data["series"], data["summary"].get("services", {}),
                                        data["fault_windows"], data.get("end_s"), data.get("load_end_s")),
         }
         if data.get("sample_orders"):
             drawn["sequence"] = drawing.figure(f"{_PLOTS}:sequence_figure", data["sample_orders"])
+        drawn["latency_cdf"] = drawing.figure(f"{_PLOTS}:latency_cdf_figure",
+                                              {data["variant"] or data["scenario"]: data["latency_cdf"]})
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)
@@ -144,10 +144,10 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
     """The whole report folder of a comparison; its figures drawn by ``drawing``."""
 
     def fill(folder: Path) -> None:
-        drawn = {  # started first: helpers draw while the rest is written
-            "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
+        drawn = {  # started first, the largest first: helpers draw while the rest is written
             "psp_rate": drawing.figure(f"{_PLOTS}:psp_rate_figure", comp["exemplars"], comp["fault_windows"],
                                        comp["end_s"], comp.get("load_end_s")),
+            "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
             "latency_cdf": drawing.figure(f"{_PLOTS}:latency_cdf_figure",
                                           {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}),
         }
