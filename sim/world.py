@@ -13,6 +13,7 @@ import simpy
 
 from sim.components.bank import Banks
 from sim.components.capture import Capturer
+from sim.components.capturing_psp import CapturingPsp
 from sim.components.chargebacks import Chargebacks
 from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
@@ -272,6 +273,8 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
         "ledger": group("ledger", SUCCESS_TOPIC, model.ledger.instances, ledger.handle, model.ledger.commit),
     }
     operations = PspOperations(psp, banks, truth, streams, model.refunds.failure_probability)  # capture, void, refund
+    capturing = CapturingPsp(psp, secondary)  # refund and dispute lines go to the file of the PSP that captured
+    operations.lists_refunds_of = capturing.of
     refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
     payout_provider = payouts = None
     if model.payouts.enabled:
@@ -282,7 +285,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     chargebacks = None
     if model.chargebacks.probability > 0.0:
         chargebacks = Chargebacks(env, model.chargebacks, banks.balance_minor, truth, ledger, wallet, streams, metrics)
-        chargebacks.settle_through(psp)
+        chargebacks.settle_through(capturing.of)
         banks.connect(chargebacks)
     capturer = None
     delayed_capture = model.capture.mode == "delayed"

@@ -73,3 +73,37 @@ def test_open_arrival_shapes_and_oversized_populations_are_refused_at_load(tmp_p
     capped = write_scenario(tmp_path, "async-kafka.yaml", name="capped", duration="1h", workload={"max_checkouts": 1000},
                             overrides={"client.closed_population": {"enabled": True, "size": 1_000_000, "think_time": "1s"}})
     assert load_scenario(capped).model.client.closed_population.size == 1_000_000
+
+
+def test_replications_of_a_closed_population_are_sized_by_its_buyers_not_the_open_rate(tmp_path, capsys):
+    """replications × variants runs are sized by N × duration / think time when a closed population
+    plays (the open ``rate`` plays no part): too big is refused at ``replications`` (exit 2) even
+    with a small rate; a small population with many replications is accepted even with a rate that
+    alone would have been too big."""
+    from helpers import write_scenario
+
+    from sim.cli import main
+
+    def closed(size: int, think: str) -> dict:
+        return {"client.closed_population": {"enabled": True, "size": size,
+                                             "think_time": {"dist": "exponential", "mean": think}}}
+
+    big = write_scenario(tmp_path, "async-kafka.yaml", name="big", duration="1h", replications=100,
+                         workload={"rate": "1/s"}, overrides=closed(1000, "1s"))  # 3.6e6 checkouts × 100 runs
+    for command in (["validate", str(big)], ["run", str(big), "--out", str(tmp_path / "out")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "100 runs (replications × variants) of about 3.6e+06 checkouts each exceed 2e+08" in err
+        assert "replications" in err.split("exceed")[0] and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    small = write_scenario(tmp_path, "async-kafka.yaml", name="small", duration="1h", replications=1000,
+                           workload={"rate": "100/s"}, overrides=closed(5, "7s"))  # 2.6e3 × 1000; the rate: 3.6e5 × 1000
+    assert main(["validate", str(small)]) == 0
+    capsys.readouterr()
+    from sim.config.loader import load_scenario
+    from sim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="1000 runs .* of about 3.6e.05 checkouts") as error:
+        load_scenario(write_scenario(tmp_path, "async-kafka.yaml", name="open", duration="1h", replications=1000,
+                                     workload={"rate": "100/s"}))  # the same without the population: too big
+    assert error.value.key == "replications" and error.value.line is not None

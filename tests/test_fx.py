@@ -90,7 +90,7 @@ def test_flaw_a_ledger_that_never_books_the_settlement_difference_carries_what_t
     [row, total] = fx_settled(world)
     assert row.orders == [order] and row.at_s == 1800.0
     assert row.message.startswith(f"order {order}: the PSP paid {paid / 100:,.2f} EUR at 1800.000s, the ledger carries 9.00 EUR")
-    assert "1 settled captures" in total.message
+    assert "1 settled line: " in total.message
     assert ledger_balanced(world) == []  # balanced per currency: only the amount is wrong
 
 
@@ -145,3 +145,95 @@ def test_fx_settings_the_workload_does_not_fit_are_a_clear_error(tmp_path, fx, p
     with pytest.raises(ConfigError) as error:
         load_scenario(path)
     assert problem in error.value.message and error.value.key.startswith("fx.") and error.value.line is not None
+
+
+# The PSP's fee, refunds and chargebacks revalued at settlement, as the captured amount is. The
+# day ending at the 30-minute cut-off is paid at 1,800 s, the next at 88,200 s (T+0).
+FEES = {"psp_fixed_minor": 1000, "psp_rate": 0.015}
+FIRST, SECOND = 1800.0, 86400.0 + 1800.0
+
+
+def settled_as_booked(world) -> None:
+    """After every settlement: the receivable moved by exactly what the PSP paid, every currency
+    balances, money is conserved and every settled line is carried at what was paid for it."""
+    paid = sum(batch.paid_minor for batch in world.settlements.batches)
+    assert balance(world, PSP_RECEIVABLE, EUR) == paid
+    assert balance(world, FX_GAINS_LOSSES, EUR) == -world.ledger.fx_result_minor
+    assert world.ledger.fx_carried_minor == world.settlements.fx_paid_minor
+    assert ledger_balanced(world) == [] and money_conserved(world) == [] and fx_settled(world) == []
+
+
+def test_the_psp_fee_is_revalued_at_settlement_as_the_captured_amount_is():
+    world = fx_world(fees=FEES)
+    usd_order(world, 10_000)  # fee 10.00 + 1.5 % = 11.50 USD
+    world.env.run(until=1)
+    assert balance(world, PSP_RECEIVABLE, EUR) == 9000 - 1035  # booked at 0.9, the fee too
+    world.env.run(until=FIRST + 1)
+    rate = world.ledger.fx.rate(USD, FIRST)
+    [batch] = world.settlements.batches
+    assert (batch.captured_minor, batch.fees_minor) == (convert_minor(10_000, rate), convert_minor(1150, rate))
+    assert convert_minor(1150, rate) != 1035  # the fee moved with the rate
+    assert world.ledger.fx_result_minor == (convert_minor(10_000, rate) - 9000) - (convert_minor(1150, rate) - 1035)
+    settled_as_booked(world)
+
+
+def test_a_refund_is_settled_at_the_settlement_rate_and_its_difference_booked_against_the_ledgers_entry():
+    world = fx_world(refunds={"probability": 1.0, "partial_probability": 1.0, "partial_fraction": 0.5, "delay": "15m"})
+    order = usd_order(world, 10_000)
+    world.env.run(until=FIRST - 1)
+    booked_at = world.ledger.fx.rate(USD, 900.35)  # the refund confirmed at 900.35 s: step 1
+    assert world.ledger.refunded_minor_of == {order: 5000} and booked_at != 0.9
+    assert balance(world, PSP_RECEIVABLE, EUR) == 9000 - convert_minor(5000, booked_at)
+    world.env.run(until=FIRST + 1)
+    rate = world.ledger.fx.rate(USD, FIRST)
+    [batch] = world.settlements.batches
+    assert (batch.captured_minor, batch.refunded_minor) == (convert_minor(10_000, rate), -convert_minor(5000, rate))
+    assert world.ledger.fx_result_minor == (convert_minor(10_000, rate) - 9000) \
+        - (convert_minor(5000, rate) - convert_minor(5000, booked_at))
+    settled_as_booked(world)
+    assert len(world.ledger.fx_money_back) == 0  # the booking met its line
+
+
+@pytest.mark.parametrize("notice", ["1m", "2d"])
+def test_a_chargeback_and_its_fee_are_revalued_at_settlement_even_when_the_notice_comes_after_it(notice):
+    """Disputed at 3,600.17 s (day 0, settled at 88,200 s): the notice a minute later books it
+    before its settlement; two days later, after it (the booking then books the difference)."""
+    world = fx_world(chargebacks={"probability": 1.0, "delay": "1h", "notification_delay": notice,
+                                  "resolution_delay": "30d", "fee_minor": 1500, "win_probability": 0.0})
+    order = usd_order(world, 10_000)
+    world.env.run(until=SECOND + 1)
+    rate = world.ledger.fx.rate(USD, SECOND)
+    first, second = world.settlements.batches
+    assert (second.charged_back_minor, second.fees_minor) == (-convert_minor(10_000, rate), convert_minor(1500, rate))
+    if notice == "1m":
+        booked_at = world.ledger.fx.rate(USD, 3660.17)
+        assert world.ledger.charged_back_minor_of == {order: 10_000}
+        settled_as_booked(world)
+        assert world.ledger.fx_result_minor == first.paid_minor - 9000 \
+            - (convert_minor(10_000, rate) - convert_minor(10_000, booked_at)) \
+            - (convert_minor(1500, rate) - convert_minor(1500, booked_at))
+        return
+    assert world.ledger.charged_back_minor_of == {} and len(world.ledger.fx_money_back) == 1  # settled, not booked
+    world.env.run(until=3 * 86400)
+    booked_at = world.ledger.fx.rate(USD, 3600.17 + 2 * 86400)
+    assert world.ledger.charged_back_minor_of == {order: 10_000} and len(world.ledger.fx_money_back) == 0
+    paid = sum(batch.paid_minor for batch in world.settlements.batches)
+    assert balance(world, PSP_RECEIVABLE, EUR) == paid  # the difference booked with the late notice
+    assert world.ledger.fx_result_minor == first.paid_minor - 9000 \
+        - (convert_minor(10_000, rate) - convert_minor(10_000, booked_at)) \
+        - (convert_minor(1500, rate) - convert_minor(1500, booked_at))
+    assert ledger_balanced(world) == [] and money_conserved(world) == []
+
+
+def test_flaw_without_revaluation_a_refunds_difference_is_unbooked_and_reconciliation_books_it():
+    world = fx_world(fx={"revalue_at_settlement": False},
+                     refunds={"probability": 1.0, "partial_probability": 0.0, "delay": "15m"},
+                     reconciliation={"every": "1d", "first_run": "1h"})
+    order = usd_order(world, 10_000)
+    world.env.run(until=FIRST + 1)
+    assert world.ledger.fx_result_minor == 0 and len(world.settlements.mismatches) == 2  # the capture and its refund
+    assert [v.orders for v in fx_settled(world)] == [[order], [order], []]  # each line, then the total
+    world.env.run(until=3601)  # the scheduled run books both differences
+    fixed = [b for b in world.nightly.runs[0].breaks if b.kind == "fx_difference_not_booked"]
+    assert len(fixed) == 2 and fx_settled(world) == []
+    settled_as_booked(world)

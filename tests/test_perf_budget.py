@@ -36,7 +36,7 @@ def test_bench_sweep_goes_through_the_sweep_runner_with_identical_results(tmp_pa
     path = sweep_file(tmp_path, runs=2, payments=300)
     _, one = timed_sweep(path, workers=1)
     _, two = timed_sweep(path, workers=2)
-    assert len(one) == 2 and one[0] != one[1]  # two seeds, two different runs
+    assert len(one) == 2 and one[0] != one[1]  # two points (PSP timeouts), two different runs
     assert one == two
 
 

@@ -49,3 +49,12 @@ def test_several_currencies_are_summed_in_minor_units_and_said_so(tmp_path):
                       workload={"rate": "2/s", "currencies": ["EUR", "USD"]})
     rows = money_rows(run_scenario(loaded, explain=False).data)
     assert rows[0] == {"label": "amounts", "value": "minor units, summed over EUR, USD"}
+
+
+def test_refund_and_chargeback_breaks_are_counted_by_kind_with_their_bucket():
+    from sim.reports.money import _money_back
+
+    kinds = {"chargeback_booked_not_made": 1, "chargeback_not_booked": 2, "missing_ledger_entry": 3, "refund_not_booked": 4}
+    assert _money_back(kinds, True) == ("chargeback booked not made 1, by hand · chargeback not booked 2, auto fixed · "
+                                        "refund not booked 4, auto fixed")
+    assert _money_back(kinds, False).count("by hand") == 3 and _money_back({"missing_ledger_entry": 3}, True) == ""

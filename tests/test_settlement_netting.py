@@ -145,3 +145,79 @@ def test_without_a_psp_line_a_refund_we_gave_up_on_is_timing_never_booked():
     assert list(world.refunds.status.values()) == [GAVE_UP] and world.truth.refunds == {}
     report = end_of_run(world)
     assert (report.breaks, report.timing) == ([], 0)  # nothing moved anywhere: nothing to match
+
+
+class _DroppedNotice:
+    """Our dispute handler read the PSP's notice and lost it before booking anything (a consumer bug):
+    the dispute is in the PSP's file, not in the ledger, and no notice is on its way any more."""
+
+    def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
+        pass
+
+    def take_back(self, order_id: int, amount_minor: int) -> None:
+        pass
+
+
+@pytest.mark.parametrize("auto_fix", [True, False])
+def test_a_dispute_the_psp_made_that_nobody_booked_is_booked_from_its_file_a_run_later(auto_fix):
+    from sim.oracles.completeness import ledger_complete
+
+    world = netting_world(refunds={"probability": 0.0}, reconciliation={"auto_fix": auto_fix})
+    order = paid_order(world)
+    world.chargebacks.ledger = world.chargebacks.wallet = _DroppedNotice()
+    world.env.run(until=7201)  # disputed at 3,600.163 s, notice lost at 3,660.163 s; day -1 closed at 02:00
+    runs = world.nightly.runs
+    assert runs[0].breaks == [] and runs[0].timing == 1  # a difference, carried a run
+    assert world.chargebacks.unnoticed_of == {} and len(ledger_complete(world)) == 1
+    world.env.run(until=DAY + 7201)
+    [found] = runs[1].breaks
+    assert (found.kind, found.order_id, found.amount_minor) == ("chargeback_not_booked", order, 1000)
+    if not auto_fix:
+        assert found.bucket == HAND and world.ledger.charged_back_minor_of == {}
+        assert len(ledger_complete(world)) == 1
+        return
+    assert found.bucket == AUTO and "1000 and a fee of 150 booked" in found.detail
+    ledger = world.ledger
+    assert ledger.charged_back_minor_of == {order: 1000} and ledger.chargeback_fees_of == {order: 150}
+    assert ledger.seller_payable(2, 0) == world.wallet.seller_balance(2, 0) == 0  # taken back from the seller
+    assert ledger_complete(world) == []  # the oracle sees the fix
+    world.env.run(until=2 * DAY + 7201)
+    assert runs[2].breaks == [] and end_of_run(world).breaks == []  # fixed once
+
+
+def test_a_dispute_booked_that_the_psp_never_made_is_left_to_a_human_and_counted():
+    world = netting_world(refunds={"probability": 0.0}, chargebacks={"probability": 0.0})
+    order = paid_order(world)
+    world.env.run(until=60)
+    world.ledger.post_chargeback(order, 1000, 150)  # a notice booked twice, or for another merchant
+    world.env.run(until=2 * DAY + 7201)
+    runs = world.nightly.runs  # booked before the first run; its day closed by the second: carried a run
+    assert runs[1].breaks == [] and runs[1].timing == 1
+    [found] = runs[2].breaks
+    assert (found.kind, found.bucket, found.amount_minor) == ("chargeback_booked_not_made", HAND, 1000)
+    assert world.ledger.charged_back_minor_of == {order: 1000}  # nothing reversed
+    [again] = end_of_run(world).breaks
+    assert (again.kind, again.bucket) == ("chargeback_booked_not_made", HAND)
+
+
+def test_refund_and_dispute_lines_of_a_payment_the_secondary_psp_captured_are_in_its_file_and_reconciled():
+    """The primary is down when the order is charged: the executor fails over and the secondary PSP
+    captures it. Its refund and its dispute are listed, netted and reconciled at the secondary."""
+    psp = {**CONSTANT_MODEL["psp"], "settlement_cutoff": "2h", "settlement_days": 1}
+    world = netting_world(secondary_psp=psp)
+    world.psp.faults.outage = 1
+    world.env.timeout(5.0).callbacks.append(lambda _e: setattr(world.psp.faults, "outage", 0))
+    order = paid_order(world)
+    world.env.run(until=3700)
+    assert world.metrics.counters["secondary_psp.charges_committed"] == 1 and len(world.psp.settlement) == 0
+    assert world.psp.settlement.adjustments == []  # nothing listed at the PSP that captured nothing
+    assert [(line.type, line.amount_minor) for line in world.secondary_psp.settlement.lines()] == [
+        (CAPTURE, 1000), (REFUND, -250), (CHARGEBACK, -1000)]
+    world.env.run(until=7200 + DAY + 1)
+    [batch] = world.settlements.batches
+    assert (batch.psp, batch.captured_minor, batch.refunded_minor, batch.charged_back_minor) == \
+        ("secondary_psp", 1000, -250, -1000)
+    assert balance(world, PSP_RECEIVABLE) == batch.paid_minor and balance(world, PSP_CLEARING) == 0
+    assert all(run.breaks == [] for run in world.nightly.runs) and world.nightly.runs[-1].timing == 0
+    assert (end_of_run(world).breaks, end_of_run(world).timing) == ([], 0)
+    assert world.ledger.refunded_minor_of == {order: 250} and world.ledger.charged_back_minor_of == {order: 1000}

@@ -167,6 +167,32 @@ def test_the_report_has_points_with_confidence_intervals_plots_and_heatmaps(tmp_
     assert (low >= 0).all() and (high <= 1).all(), "CIs are clipped to the KPI's physical range"
 
 
+def test_by_default_the_report_shows_the_headline_kpis_and_no_plot_against_a_single_value(tmp_path):
+    import pandas as pd
+
+    from sim.config.kpis import HEADLINE_KPIS, KPI_NAMES
+
+    path = tiny_sweep(tmp_path, replications=2, timeouts=("2s",), rates=("4/s", "8/s"))
+    spec = yaml.safe_load(path.read_text())
+    del spec["kpis"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "out"
+    assert cli_main(["sweep", str(path), "--out", str(out), "--executor", "serial"]) == 0
+    report = out / "report"
+    plotted = sorted(p.name for p in report.glob("*.png"))
+    # none against the one timeout, none for the peak PSP rate after recovery (no fault, so no recovery)
+    unmeasured = "peak_psp_rate_after_recovery_per_s"
+    assert plotted == sorted(f"{kpi}--workload_rate.png" for kpi in HEADLINE_KPIS if kpi != unmeasured)
+    html = (report / "index.html").read_text()
+    assert "No plot against executor › PSP timeout: one value each" in html
+    assert "Not measured by any run, so not plotted: peak PSP request rate after recovery." in html
+    assert "No plot against executor › PSP timeout" in (report / "index.md").read_text()
+    header = (report / "index.md").read_text().split("| point |")[1].splitlines()[0]
+    assert header.count("|") == 2 + len(HEADLINE_KPIS)  # the table: two parameters and the headline KPIs
+    points = pd.read_csv(out / "points.csv")
+    assert set(KPI_NAMES) <= set(points.columns)  # the data keeps every KPI
+
+
 def test_the_local_pool_is_kept_for_the_next_sweep_and_dropped_after_an_error(tmp_path):
     """Workers are started (and import paychaos) once per process, not once per sweep; a sweep that
     stops half-way leaves no pool behind."""

@@ -38,12 +38,10 @@ def check_total_runs(loaded, runs: int, formula: str = "--replications", variant
     from pathlib import Path
 
     from sim.config.loader import variant_model
-    from sim.config.scenario import MAX_CHECKOUTS_IN_TOTAL
     from sim.config.workload_fit import expected_checkouts
 
     base_dir = Path(loaded.model_path).parent
     per_run = max(expected_checkouts(loaded.scenario, variant_model(loaded, v), base_dir) for v in (variants or [None]))
-    if per_run * runs > MAX_CHECKOUTS_IN_TOTAL:
-        raise ConfigError(f"{runs} runs ({formula}) of about {per_run:.3g} checkouts each exceed "
-                          f"{MAX_CHECKOUTS_IN_TOTAL:.0e} checkouts in total: lower replications or the workload",
-                          file=loaded.scenario_path, key="replications")
+    problem = loaded.scenario.total_size_problem(runs, formula, per_run)
+    if problem:
+        raise ConfigError(problem, file=loaded.scenario_path, key="replications")

@@ -51,6 +51,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.config.messages import did_you_mean
     from sim.errors import ConfigError
     from sim.reports.bundle import write_compare_report
+    from sim.reports.drawing import drawing
     from sim.reports.output import default_out_dir
     from sim.runners.compare import resolve_variants, run_comparison, summarize_comparison
 
@@ -66,12 +67,14 @@ def main(args: argparse.Namespace) -> int:
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
     check_total_runs(loaded, total, "variants × --replications", variants)
-    with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}", total) as advance:
-        results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
-    comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
-    out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
-    with console.status("writing the report…"):
-        write_compare_report(out_dir, comp)
+    with drawing() as figures:  # helpers warm up on the idle core while the runs go
+        with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}",
+                          total) as advance:
+            results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
+        comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
+        out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
+        with console.status("writing the report…"):
+            write_compare_report(out_dir, comp, figures)
     print_ranking(console, comp)
     console.print(f"reproduce: {as_run(comp['command'])}", highlight=False)
     console.print(f"report: {Path(out_dir) / 'report.html'}")
@@ -101,13 +104,12 @@ def _compact(key: str, stat: dict) -> str:
 def print_ranking(console: Console, comp: dict) -> None:
     from rich.table import Table
 
-    from sim.runners.compare import headline_kpis
-    from sim.config.kpis import KPI_BY_KEY
+    from sim.config.kpis import HEADLINE_KPIS, KPI_BY_KEY
 
     table = Table(title=f"{comp['scenario']}: {comp['replications']} replications per variant, "
                         f"common random numbers (mean ± 95% CI)")
     table.add_column("variant", style="bold", no_wrap=True, min_width=max(len(v) for v in comp["variants"]))
-    keys = headline_kpis()
+    keys = HEADLINE_KPIS
     for key in keys:
         table.add_column(f"{SHORT.get(key, KPI_BY_KEY[key].label)} {'↑' if KPI_BY_KEY[key].better == 'higher' else '↓'}",
                          justify="right")

@@ -52,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.cli.progress import as_run, make_console
     from sim.config.loader import load_scenario
     from sim.reports.console import print_run_summary
+    from sim.reports.drawing import drawing
     from sim.reports.output import default_out_dir, write_run_outputs
     from sim.runners.run import result_digest
 
@@ -60,10 +61,11 @@ def main(args: argparse.Namespace) -> int:
     if args.variant is not None:
         from sim.config.loader import variant_model
         variant_model(loaded, args.variant)  # an unknown variant is bad input: exit 2 before any work
-    data = _run(console, loaded, args)
-    out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
-    with console.status("writing the report…"):
-        write_run_outputs(out_dir, data)
+    with drawing() as figures:  # helpers warm up on the idle core while the simulation runs
+        data = _run(console, loaded, args)
+        out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
+        with console.status("writing the report…"):
+            write_run_outputs(out_dir, data, figures)
     print_run_summary(console, data, out_dir, as_run(data["command"]))
     if args.check_determinism:
         again = _run(console, loaded, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 import re
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.cli.progress import as_run, counted, make_console
     from sim.config.sweep import load_sweep
     from sim import format as fmt
+    from sim.reports.drawing import IN_PROCESS, drawing
     from sim.runners.sweep import run_sweep
 
     console = make_console()
@@ -57,28 +59,29 @@ def main(args: argparse.Namespace) -> int:
     total = len(sweep.points) * len(sweep.seeds)
     console.print(f"sweep [bold]{sweep.spec.name}[/bold]: {len(sweep.points)} point(s) × {len(sweep.seeds)} seed(s) "
                   f"= {total} runs on {args.executor}" + (f" ({args.workers} workers)" if args.workers else ""))
-    started = time.perf_counter()
-    try:
-        with counted(console, "running", total) as update:
+    with drawing() if not args.no_report else nullcontext(IN_PROCESS) as figures:  # warmed while the runs go
+        started = time.perf_counter()
+        try:
+            with counted(console, "running", total) as update:
 
-            def on_row(_row: dict, done: int, _total: int) -> None:
-                update(done)
+                def on_row(_row: dict, done: int, _total: int) -> None:
+                    update(done)
 
-            outcome = run_sweep(sweep, out_dir, executor=args.executor, workers=args.workers,
-                                scheduler=args.scheduler, resume=args.resume, fresh=args.fresh, on_row=on_row)
-    except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/yellow]: finished runs are kept in {out_dir}; "
-                      f"continue with: {as_run('paychaos sweep')} {args.sweep} --out {out_dir} --resume")
-        return 130
-    elapsed = time.perf_counter() - started
-    console.print(f"{outcome.ran} run(s) in {fmt.duration(round(elapsed, 1))}"
-                  + (f", {total - outcome.ran} already done" if outcome.ran < total else "")
-                  + f"; results: {out_dir / 'results.csv'}")
-    if not args.no_report:
-        from sim.reports.sweep_report import write_sweep_report
+                outcome = run_sweep(sweep, out_dir, executor=args.executor, workers=args.workers,
+                                    scheduler=args.scheduler, resume=args.resume, fresh=args.fresh, on_row=on_row)
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted[/yellow]: finished runs are kept in {out_dir}; "
+                          f"continue with: {as_run('paychaos sweep')} {args.sweep} --out {out_dir} --resume")
+            return 130
+        elapsed = time.perf_counter() - started
+        console.print(f"{outcome.ran} run(s) in {fmt.duration(round(elapsed, 1))}"
+                      + (f", {total - outcome.ran} already done" if outcome.ran < total else "")
+                      + f"; results: {out_dir / 'results.csv'}")
+        if not args.no_report:
+            from sim.reports.sweep_report import write_sweep_report
 
-        index = write_sweep_report(out_dir, sweep, outcome.rows)
-        console.print(f"report: {index}")
+            index = write_sweep_report(out_dir, sweep, outcome.rows, figures)
+            console.print(f"report: {index}")
     if outcome.failed:
         console.print(f"[red]{outcome.failed} of {total} run(s) failed an oracle or an expectation[/red]")
         return 1

@@ -17,7 +17,7 @@ dispute when it is won (the amount given back): reconciliation matches them agai
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from sim.components.psp_settlement import CHARGEBACK
 from sim.kernel.scheduling import call_after
@@ -61,18 +61,20 @@ class Chargebacks:
         know it yet."""
         self.unnoticed_of: dict[int, int] = {}
         """The same per order (entries at 0 removed): the completeness oracle allows for them."""
-        self.psp: "Psp | None" = None
-        """The PSP whose settlement file lists the disputes (see :meth:`settle_through`)."""
+        self.unnoticed_fees_of: dict[int, int] = {}
+        """Per order, the dispute fees of the notices in flight (entries at 0 removed)."""
+        self.psp_of: "Callable[[int], Psp] | None" = None
+        """The PSP whose settlement file lists an order's disputes (see :meth:`settle_through`)."""
 
-    def settle_through(self, psp: "Psp") -> None:
-        """List each dispute and won dispute in ``psp``'s settlement file (the primary PSP: disputes
-        of payments a secondary PSP captured are listed there too, a simplification)."""
-        self.psp = psp
+    def settle_through(self, psp_of: "Callable[[int], Psp]") -> None:
+        """List each dispute and won dispute in the settlement file of ``psp_of(order)``: the PSP
+        that captured the payment (:class:`~sim.components.capturing_psp.CapturingPsp`)."""
+        self.psp_of = psp_of
 
     def _line(self, order_id: int, amount_minor: int, fee_minor: int, currency: int) -> None:
-        psp = self.psp
-        if psp is None:
+        if self.psp_of is None:
             return
+        psp = self.psp_of(order_id)
         now, settlement = self.env.now, psp.settlement
         settlement.adjust(CHARGEBACK, settlement.day_of(now, psp.faults.clock_skew_s), order_id, amount_minor,
                           fee_minor, currency, now, order_id)
@@ -89,7 +91,7 @@ class Chargebacks:
         self._line(order_id, -amount_minor, self.cfg.fee_minor, currency)
         self._counters["chargebacks.disputed"] += 1
         self.unnoticed_minor += amount_minor
-        self._unnoticed(order_id, amount_minor)
+        self._unnoticed(order_id, amount_minor, self.cfg.fee_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, amount_minor, self.cfg.fee_minor))
         won = self._decisions.random() < self.cfg.win_probability
         call_after(self.env, self._resolution(), partial(self._resolve, order_id, buyer, amount_minor, currency, won))
@@ -111,13 +113,20 @@ class Chargebacks:
         dispute) and book the fee."""
         self.booked[order_id] = self.booked.get(order_id, 0) + (1 if amount_minor > 0 else -1)
         self.unnoticed_minor -= amount_minor
-        self._unnoticed(order_id, -amount_minor)
+        self._unnoticed(order_id, -amount_minor, -fee_minor)
         self.ledger.post_chargeback(order_id, amount_minor, fee_minor)
         self.wallet.take_back(order_id, amount_minor)
 
-    def _unnoticed(self, order_id: int, amount_minor: int) -> None:
-        left = self.unnoticed_of.get(order_id, 0) + amount_minor
-        if left:
-            self.unnoticed_of[order_id] = left
-        else:
-            self.unnoticed_of.pop(order_id, None)
+    def _unnoticed(self, order_id: int, amount_minor: int, fee_minor: int = 0) -> None:
+        _add(self.unnoticed_of, order_id, amount_minor)
+        if fee_minor:
+            _add(self.unnoticed_fees_of, order_id, fee_minor)
+
+
+def _add(totals: dict[int, int], order_id: int, amount_minor: int) -> None:
+    """Add to an order's total, dropping it at zero."""
+    left = totals.get(order_id, 0) + amount_minor
+    if left:
+        totals[order_id] = left
+    else:
+        totals.pop(order_id, None)

@@ -10,8 +10,9 @@ spirit, constant memory). Dedupe is by event id (the order id).
 
 With FX (``fx`` set), what the PSP holds for us is in the settlement currency: every receivable
 entry of a payment in another currency goes through the FX conversion account at the rate of the
-moment (presentment in, settlement out), and when the PSP settles a capture the difference between
-that conversion and what it paid is booked to FX gains/losses.
+moment (presentment in, settlement out), and when the PSP settles a line (a capture net of its fee,
+a refund, a chargeback with its fee) the difference between that conversion and what it paid is
+booked to FX gains/losses.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.psp import DAY_S
 from sim.components.fees import Fees
 from sim.components.fx import FxRates, convert_minor
+from sim.components.fx_money_back import FxMoneyBack
+from sim.components.psp_settlement import CHARGEBACK, REFUND
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
 from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
@@ -109,15 +112,20 @@ class Ledger:
         """Book the settlement difference of a converted capture (False: the FLAW of not doing so)."""
         self.fx_booked: dict[int, list] = {}
         """Per converted order: [rate the ledger booked it at, presentment amount not yet settled]."""
+        self.fx_money_back = FxMoneyBack()
+        """The rates the refunds and chargebacks of converted orders were booked at, until settled."""
         self.fx_carried_minor = 0
-        """What the ledger carries for the converted captures the PSP settled (settlement currency):
-        its conversion at booking plus the differences it booked."""
+        """What the ledger carries for the converted lines the PSP settled (captures net of their
+        fees, refunds, chargebacks; settlement currency): its conversion at booking plus the
+        differences it booked."""
         self.fx_result_minor = 0
         """FX gains less losses booked (settlement minor units)."""
         self.refunded_minor_of: dict[int, int] = {}
         """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
         self.charged_back_minor_of: dict[int, int] = {}
         """Per disputed order: chargebacks booked, less disputes won back."""
+        self.chargeback_fees_of: dict[int, int] = {}
+        """Per disputed order: the dispute fees booked (reconciliation books a missing one)."""
         self.money_back_touched: dict[str, dict[int, int | None]] | None = None
         """Per kind (``refund``, ``chargeback``): the orders whose total above changed since a reader
         last took them (:meth:`take_money_back_touched`), each with its total before that (None:
@@ -286,16 +294,17 @@ class Ledger:
         self._post(FX_CONVERSION, fx.settlement, -converted)
         self._post(account, fx.settlement, converted)
 
-    def post_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
-        """The PSP paid a capture of ``amount_minor`` (presentment) at ``rate`` (its conversion; 1
-        in the settlement currency): close its clearing entry (PSP clearing → receivable, when on)
-        and, converted, book the FX difference (:meth:`post_fx_settlement`). Returns (what the ledger
+    def post_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float,
+                        fee_minor: int = 0) -> tuple[int, int] | None:
+        """The PSP paid a capture of ``amount_minor`` (presentment) less its ``fee_minor`` at ``rate``
+        (its conversion; 1 in the settlement currency): close its clearing entry (PSP clearing →
+        receivable, when on) and, converted, book the FX difference (:meth:`post_fx_settlement`). Returns (what the ledger
         carries for it, what the PSP paid) in settlement minor units, or None for a capture the
         ledger did not book (a duplicate, or not booked yet: reconciliation's business)."""
         clearing = self.clearing_open
         converted = self.fx is not None and currency != self.fx.settlement
         if clearing is None:
-            return self.post_fx_settlement(order_id, amount_minor, currency, rate) if converted else None
+            return self.post_fx_settlement(order_id, amount_minor, currency, rate, fee_minor) if converted else None
         item = clearing.get(order_id)
         if item is None:
             if self.clearing_at_capture:  # paid before the capture's answer reached us (or never will)
@@ -313,40 +322,73 @@ class Ledger:
         self.transactions += 1
         if not converted:
             return carried, carried
-        return self.post_fx_settlement(order_id, part, currency, rate)
+        return self.post_fx_settlement(order_id, part, currency, rate, fee_minor)
 
-    def post_fx_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float) -> tuple[int, int] | None:
+    def post_fx_settlement(self, order_id: int, amount_minor: int, currency: int, rate: float,
+                           fee_minor: int = 0) -> tuple[int, int] | None:
         """The PSP settled a capture of ``amount_minor`` (presentment) of a converted order at
-        ``rate``: returns (what the ledger carries for it, what the PSP paid), in settlement minor
-        units, after booking the difference to FX gains/losses (unless the FLAW
-        ``fx.revalue_at_settlement: false``). None for a capture the ledger did not book (a
-        duplicate, or one not booked yet: reconciliation's business)."""
+        ``rate``, less its ``fee_minor``: returns (what the ledger carries for it, what the PSP
+        paid), net of the fee, in settlement minor units, after booking the difference
+        (:meth:`_revalue`). The ledger carries the fee, as the amount, at the rate it booked the
+        payment at. None for a capture the ledger did not book (a duplicate, or one not booked yet:
+        reconciliation's business)."""
         booked = self.fx_booked.get(order_id)
         if booked is None or booked[1] <= 0:
             return None
         part = min(amount_minor, booked[1])
         booked[1] -= part
-        carried = convert_minor(part, booked[0])
-        paid = convert_minor(part, rate)
+        return self._revalue(_net(part, fee_minor, booked[0]), _net(part, fee_minor, rate))
+
+    def post_money_back_settlement(self, kind: str, order_id: int, amount_minor: int, fee_minor: int,
+                                   rate: float) -> tuple[int, int] | None:
+        """The PSP settled a ``kind`` (refund or chargeback) line of a converted order (``amount_minor``
+        signed as the PSP lists it, its ``fee_minor``) at ``rate``: returns (what the ledger carries
+        for it, what the PSP paid), after booking the difference against the ledger's own booking of
+        the line (:meth:`_revalue`). None when the ledger has not booked it yet: the booking books
+        the difference (:meth:`_money_back_booked`)."""
+        booked_rate = self.fx_money_back.settled(kind, order_id, amount_minor, fee_minor, rate)
+        if booked_rate is None:
+            return None
+        return self._revalue(_net(amount_minor, fee_minor, booked_rate), _net(amount_minor, fee_minor, rate))
+
+    def _money_back_booked(self, kind: str, order_id: int, amount_minor: int, fee_minor: int) -> None:
+        """A refund or chargeback line (``amount_minor`` signed as the PSP lists it) was booked now:
+        with FX, keep the rate for its settlement, or, settled already, book the difference now."""
+        fx, currency = self.fx, self.orders.currency[order_id]
+        if fx is None or currency == fx.settlement:
+            return
+        rate = fx.rate(currency, self.env.now)
+        paid_rate = self.fx_money_back.booked(kind, order_id, amount_minor, fee_minor, rate)
+        if paid_rate is not None and self.fx_revalue:
+            difference = _net(amount_minor, fee_minor, paid_rate) - _net(amount_minor, fee_minor, rate)
+            if difference:
+                self._book_fx(difference)
+
+    def _revalue(self, carried: int, paid: int) -> tuple[int, int]:
+        """A settled line the ledger carries at ``carried`` and the PSP paid ``paid`` for (settlement
+        minor units): book the difference to FX gains/losses (unless the FLAW
+        ``fx.revalue_at_settlement: false``); returns (what the ledger carries now, what was paid)."""
         difference = paid - carried
         if self.fx_revalue and difference:
-            settlement = self.fx.settlement  # type: ignore[union-attr]  # (never None here)
-            self._post(PSP_RECEIVABLE, settlement, difference)
-            self._post(FX_GAINS_LOSSES, settlement, -difference)
-            self.transactions += 1
-            self.fx_result_minor += difference
+            self._book_fx(difference)
             carried = paid
         self.fx_carried_minor += carried
         return carried, paid
 
-    def book_fx_difference(self, difference_minor: int) -> None:
-        """A compensating entry for a settlement difference the ledger did not book (reconciliation's
-        fix): the PSP receivable and the FX result move by it, in the settlement currency."""
-        settlement = self.fx.settlement  # type: ignore[union-attr]  # (never None here)
+    def _book_fx(self, difference_minor: int) -> None:
+        """The PSP receivable and the FX result move by ``difference_minor`` (settlement currency)."""
+        fx = self.fx
+        assert fx is not None, "an FX difference without FX"
+        settlement = fx.settlement
         self._post(PSP_RECEIVABLE, settlement, difference_minor)
         self._post(FX_GAINS_LOSSES, settlement, -difference_minor)
         self.transactions += 1
         self.fx_result_minor += difference_minor
+
+    def book_fx_difference(self, difference_minor: int) -> None:
+        """A compensating entry for a settlement difference the ledger did not book (reconciliation's
+        fix): the PSP receivable and the FX result move by it, in the settlement currency."""
+        self._book_fx(difference_minor)
         self.fx_carried_minor += difference_minor
 
     def reverse_duplicates(self, order_id: int) -> int:
@@ -409,6 +451,7 @@ class Ledger:
         self.transactions += 1
         self.reversed_minor[why] = self.reversed_minor.get(why, 0) + amount_minor
         if why == "refund":
+            self._money_back_booked(REFUND, order_id, -amount_minor, 0)
             before = self.refunded_minor_of.get(order_id)
             if self.money_back_touched is not None:
                 self.money_back_touched["refund"].setdefault(order_id, before)
@@ -424,11 +467,14 @@ class Ledger:
             self._receivable(currency, -fee_minor)
             self._post(CHARGEBACK_FEES, currency, fee_minor)
         self.transactions += 1
+        self._money_back_booked(CHARGEBACK, order_id, -amount_minor, fee_minor)
         self.reversed_minor["chargeback"] = self.reversed_minor.get("chargeback", 0) + amount_minor
         before = self.charged_back_minor_of.get(order_id)
         if self.money_back_touched is not None:
             self.money_back_touched["chargeback"].setdefault(order_id, before)
         self.charged_back_minor_of[order_id] = (before or 0) + amount_minor
+        if fee_minor:
+            self.chargeback_fees_of[order_id] = self.chargeback_fees_of.get(order_id, 0) + fee_minor
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
 
     def track_money_back(self) -> None:
@@ -464,6 +510,11 @@ class Ledger:
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
         return -self.balances.get((seller, currency), 0)
+
+
+def _net(amount_minor: int, fee_minor: int, rate: float) -> int:
+    """A line's amount less its fee, each converted at ``rate`` (as the ledger books them: apart)."""
+    return convert_minor(amount_minor, rate) - convert_minor(fee_minor, rate)
 
 
 def record_effect(counts: bytearray, orders: Orders, checkouts: Checkouts, order_id: int, flag: int) -> None:

@@ -14,8 +14,14 @@ booked, against the refunds the ledger booked):
   or reverse the booking).
 
 Chargebacks (the PSP's dispute lines, net of won disputes, against what the ledger booked):
-equal, matched; the difference is a notice still on its way, **timing**; otherwise **by hand**
-either way (a dispute needs a person: evidence, the seller).
+
+- equal: matched;
+- the difference is a notice still on its way: **timing**;
+- the PSP took back more than the ledger booked and notices on their way explain: the dispute
+  the PSP made and nobody booked is **auto-fixed** from the PSP's file (booked through the ledger
+  with the dispute fees of its lines not booked either, taken back from the seller's wallet);
+- the ledger booked more than the PSP took back: **by hand** (a dispute booked that the PSP never
+  made, or a won dispute not booked back: a person looks at the case).
 """
 
 from __future__ import annotations
@@ -33,6 +39,19 @@ if TYPE_CHECKING:
     from sim.components.wallet import Wallet
 
 MATCHED, TIMING = "matched", "timing"
+MONEY_BACK_BREAKS: dict[str, tuple[str, str]] = {
+    "refund_not_booked": (AUTO, HAND),
+    "refund_not_requested": (UNKNOWN, UNKNOWN),
+    "refund_booked_not_made": (HAND, HAND),
+    "chargeback_not_booked": (AUTO, HAND),
+    "chargeback_booked_not_made": (HAND, HAND),
+}
+"""The breaks of the money that goes back: kind -> (its bucket with auto-fix on, with it off)."""
+
+
+def bucket_of(kind: str, auto_fix: bool) -> str:
+    """The bucket of a refund or chargeback break of ``kind``."""
+    return MONEY_BACK_BREAKS[kind][0 if auto_fix else 1]
 
 
 class MoneyBack:
@@ -42,6 +61,8 @@ class MoneyBack:
     def __init__(self) -> None:
         self.refunded: dict[int, int] = {}
         self.charged_back: dict[int, int] = {}
+        self.dispute_fees: dict[int, int] = {}
+        """Per order, the fees of its chargeback lines."""
         self.refund_keys: dict[int, set[int]] = {}
 
     def add(self, line: Line) -> None:
@@ -53,6 +74,8 @@ class MoneyBack:
             self.refund_keys.setdefault(line.order_id, set()).add(line.key)
         else:
             self.charged_back[line.order_id] = self.charged_back.get(line.order_id, 0) - line.amount_minor
+            if line.fee_minor:
+                self.dispute_fees[line.order_id] = self.dispute_fees.get(line.order_id, 0) + line.fee_minor
 
 
 def refunds_by_order(refunds: "Refunds | None") -> dict[int, list[tuple[int, int]]]:
@@ -93,7 +116,7 @@ def match_refunds(order_id: int, at_psp: int, keys: set[int], ours: list[tuple[i
             ledger.post_reversal(order_id, amount, "refund")
             wallet.take_back(order_id, amount)
     if fixed:
-        breaks.append(Break("refund_not_booked", AUTO if auto_fix else HAND, order_id,
+        breaks.append(Break("refund_not_booked", bucket_of("refund_not_booked", auto_fix), order_id,
                             f"the PSP made refunds of {fixed} we gave up on: booked", fixed))
     if gap > fixed:
         failed = any(refunds.status[refund_id] == FAILED for refund_id, _amount in ours) if refunds else False
@@ -104,19 +127,31 @@ def match_refunds(order_id: int, at_psp: int, keys: set[int], ours: list[tuple[i
 
 
 def match_chargebacks(order_id: int, at_psp: int, ledger: "Ledger", chargebacks: "Chargebacks | None",
-                      offset: int = 0) -> "str | list[Break]":
-    """MATCHED, TIMING or the break of one order's chargebacks (``offset`` as for refunds)."""
+                      offset: int = 0, fees_at_psp: int = 0, wallet: "Wallet | None" = None, auto_fix: bool = False,
+                      apply: bool = True) -> "str | list[Break]":
+    """MATCHED, TIMING or the break of one order's chargebacks: ``at_psp`` taken back by the PSP's
+    lines (net of won disputes) with ``fees_at_psp`` in dispute fees; ``offset``, ``auto_fix`` and
+    ``apply`` as for refunds. A dispute nobody booked is booked (``auto_fix``), amount and fees."""
     booked = ledger.charged_back_minor_of.get(order_id, 0)
     gap = at_psp - booked - offset
     if gap == 0:
         return MATCHED
-    if chargebacks is not None and gap == chargebacks.unnoticed_of.get(order_id, 0):
+    in_flight = chargebacks.unnoticed_of.get(order_id, 0) if chargebacks is not None else 0
+    if chargebacks is not None and gap == in_flight:
         return TIMING
-    if gap > 0:
-        return [Break("chargeback_not_booked", HAND, order_id, f"the PSP took back {at_psp} in disputes, the ledger "
-                      f"booked {booked}: book the dispute from the PSP's report", gap)]
-    return [Break("chargeback_booked_not_made", HAND, order_id, f"the ledger booked disputes of {booked}, the PSP "
-                  f"took back {at_psp}", -gap)]
+    rest = gap - in_flight
+    if rest < 0:
+        return [Break("chargeback_booked_not_made", HAND, order_id, f"the ledger booked disputes of {booked}, the PSP "
+                      f"took back {at_psp}: a person looks at the case", -rest)]
+    fees_in_flight = chargebacks.unnoticed_fees_of.get(order_id, 0) if chargebacks is not None else 0
+    fee = max(0, fees_at_psp - ledger.chargeback_fees_of.get(order_id, 0) - fees_in_flight)
+    if auto_fix and apply and wallet is not None:
+        ledger.post_chargeback(order_id, rest, fee)
+        wallet.take_back(order_id, rest)
+    fixed = auto_fix and wallet is not None
+    return [Break("chargeback_not_booked", bucket_of("chargeback_not_booked", fixed), order_id,
+                  f"the PSP took back {at_psp} in disputes, the ledger booked {booked}: {rest} and a fee of {fee} "
+                  + ("booked from the PSP's report" if fixed else "to book from the PSP's report"), rest)]
 
 
 def reconcile_money_back(lines: "list[Line]", ledger: "Ledger", wallet: "Wallet", refunds: "Refunds | None",
@@ -133,7 +168,9 @@ def reconcile_money_back(lines: "list[Line]", ledger: "Ledger", wallet: "Wallet"
                                      given_back.refund_keys.get(order_id, set()), ours.get(order_id, []),
                                      ledger, wallet, refunds, auto_fix))
     for order_id in sorted(set(given_back.charged_back) | set(ledger.charged_back_minor_of)):
-        _count(report, match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), ledger, chargebacks))
+        _count(report, match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), ledger, chargebacks,
+                                         fees_at_psp=given_back.dispute_fees.get(order_id, 0), wallet=wallet,
+                                         auto_fix=auto_fix))
 
 
 def _count(report: ReconciliationReport, found: "str | list[Break]") -> None:

@@ -297,7 +297,10 @@ class NightlyReconciliation:
                 run.breaks.extend(self._money_back(kind, order_id, ours, apply=True))
                 at_psp, booked = ((self._given_back.refunded, ledger.refunded_minor_of) if kind == "refund"
                                   else (self._given_back.charged_back, ledger.charged_back_minor_of))
-                self._acknowledged[kind][order_id] = at_psp.get(order_id, 0) - booked.get(order_id, 0)
+                left = at_psp.get(order_id, 0) - booked.get(order_id, 0)
+                if kind == "chargeback" and self.chargebacks is not None:  # a notice on its way will book its part
+                    left -= self.chargebacks.unnoticed_of.get(order_id, 0)
+                self._acknowledged[kind][order_id] = left
 
     def _money_back(self, kind: str, order_id: int, ours: dict, apply: bool) -> "str | list[Break]":
         """One order's refunds or chargebacks matched (``apply``: fixing what auto-fix fixes)."""
@@ -306,7 +309,8 @@ class NightlyReconciliation:
             return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys.get(order_id, set()),
                                  ours.get(order_id, []), self.ledger, self.wallet, self.refunds, self.cfg.auto_fix,
                                  offset, apply)
-        return match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), self.ledger, self.chargebacks, offset)
+        return match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), self.ledger, self.chargebacks, offset,
+                                 given_back.dispute_fees.get(order_id, 0), self.wallet, self.cfg.auto_fix, apply)
 
     def _finish(self, order_id: int) -> None:
         self._done[order_id] = 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 
 from sim.components.psp import DAY_S, OnReply, Reply, ReplyCode, ReplyEvent
@@ -64,6 +64,8 @@ class PspOperations:
         not one keyed by (operation, key), spares a tuple per stored answer."""
         self._unkeyed = 0
         """Captures executed without a key (their settlement rows get keys -1, -2, ...)."""
+        self.lists_refunds_of: Callable[[int], "Psp"] = lambda _order_id: psp
+        """The PSP whose settlement file lists an order's refunds: the one that captured it."""
 
     def capture(self, order_id: int, amount_minor: int, currency: int, key: int | None, on_reply: OnReply) -> None:
         """Capture ``amount_minor`` of the order's authorisation; ``on_reply`` gets the answer, or
@@ -147,8 +149,9 @@ class PspOperations:
         else:
             code = self._refund_at_bank(order_id, card_token, amount_minor, currency)
             if code == _APPROVED:  # a negative line, netted from the settlement that pays its day
-                settlement = psp.settlement
-                settlement.adjust(REFUND, settlement.day_of(now, psp.faults.clock_skew_s), order_id, -amount_minor, 0,
+                listing = self.lists_refunds_of(order_id)
+                settlement = listing.settlement
+                settlement.adjust(REFUND, settlement.day_of(now, listing.faults.clock_skew_s), order_id, -amount_minor, 0,
                                   currency, now, key if key is not None else -1)
         if key is not None:
             self._answers[operation][key] = code

@@ -118,6 +118,10 @@ class Settlement:
             self._odd_key[row] = key
         self._waited.append(at - admitted_at)  # from the capture time as stored
 
+    def order_ids_from(self, row: int) -> list[int]:
+        """The order ids of the capture rows from ``row`` on."""
+        return self._order[row:].tolist()
+
     def shift_last(self, captured_at: float, waited_s: float) -> None:
         """Tests only: move the last row's capture time and its wait since admission."""
         self._at[-1], self._waited[-1] = captured_at, waited_s

@@ -4,11 +4,12 @@ per PSP and day, converted into the settlement currency, and the ledger books wh
 
 A batch is net, as a real PSP pays: its captures less the refunds and chargebacks of the same
 days (negative lines; a won dispute gives its amount back), less the fees of its lines (each
-capture's PSP fee, each dispute's fee). Captures are converted at the rate of the settlement,
-refunds and chargebacks at the rate of the moment the PSP made them (when the ledger booked them).
-The ledger books each capture against what was paid for it (gross: FX gains and losses, PSP
-clearing); refunds, chargebacks and fees were booked against the PSP receivable when they
-happened, so nothing more is booked for them: the net paid is what the receivable moved by.
+capture's PSP fee, each dispute's fee), every line converted at the rate of the settlement. The
+ledger booked each line against the PSP receivable when it happened (captures and their fees at
+the payment's booking, refunds at their confirmation, disputes at the PSP's notice), converted at
+the rate of that moment; it books each converted line's difference to what was paid for it, net of
+its fee, to FX gains and losses (and closes each capture's PSP clearing), so the net paid is what
+the receivable moved by.
 
 Runs only with FX on or PSP clearing on (one wake-up per day at the cut-off: no event per payment).
 With PSP clearing, the ledger closes each capture's clearing entry against what was paid for it
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Generator
 
 import numpy as np
 
+from sim.components.fx import convert_minor
 from sim.components.psp import DAY_S
 from sim.components.psp_settlement import REFUND
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from sim.observe.metrics import Metrics
 
 MAX_MISMATCHES_KEPT = 20
-"""Settled captures whose ledger value differs from the payment, kept as examples."""
+"""Settled lines whose ledger value differs from the payment, kept as examples."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,10 @@ class Settlements:
         """Per PSP: refund and chargeback lines from that index on paid already (dated before a skewed one)."""
         self.batches: list[Batch] = []
         self.fx_paid_minor = 0
-        """What the PSP paid for the converted captures the ledger had booked (settlement minor units)."""
+        """What the PSP paid for the converted lines the ledger had booked (captures net of their
+        fees, refunds, chargebacks; settlement minor units)."""
         self.mismatches: list[tuple[int, int, int, float]] = []
-        """(order, ledger carries, PSP paid, at) of settled captures valued differently (first few)."""
+        """(order, ledger carries, PSP paid, at) of settled lines valued differently (first few)."""
         self.mismatched = 0
         self.mismatched_minor = 0
         self._unbooked: list[tuple[int, int]] = []
@@ -133,20 +136,10 @@ class Settlements:
                 continue
             rate = fx.rate(currency, now)
             counters["fx.settled_conversions"] += 1
-            fees_total += fx.convert(currency, fee, now)
-            valued = ledger.post_settlement(order_id, amount, currency, rate) if book else None
-            if valued is None:
-                paid_total += fx.convert(currency, amount, now)
-                continue
-            carried, paid = valued
-            paid_total += paid
-            self.fx_paid_minor += paid
-            if carried != paid:
-                self.mismatched += 1
-                self.mismatched_minor += abs(paid - carried)
-                self._unbooked.append((order_id, paid - carried))
-                if len(self.mismatches) < MAX_MISMATCHES_KEPT:
-                    self.mismatches.append((order_id, carried, paid, now))
+            fees_total += convert_minor(fee, rate)
+            paid_total += convert_minor(amount, rate)
+            if book:
+                self._valued(order_id, ledger.post_settlement(order_id, amount, currency, rate, fee), now)
         refunded, charged_back, adjustment_fees, netted = self._net(psp, last_day)
         fees_total += adjustment_fees
         batch = Batch(psp.slots.name, last_day, now, len(due), paid_total + refunded + charged_back - fees_total,
@@ -155,11 +148,27 @@ class Settlements:
             self.batches.append(batch)
         return batch
 
+    def _valued(self, order_id: int, valued: tuple[int, int] | None, now: float) -> None:
+        """A converted line the ledger valued at settlement: (what it carries, what the PSP paid),
+        None when it had not booked it. Count what was paid; keep a difference it did not book."""
+        if valued is None:
+            return
+        carried, paid = valued
+        self.fx_paid_minor += paid
+        if carried != paid:
+            self.mismatched += 1
+            self.mismatched_minor += abs(paid - carried)
+            self._unbooked.append((order_id, paid - carried))
+            if len(self.mismatches) < MAX_MISMATCHES_KEPT:
+                self.mismatches.append((order_id, carried, paid, now))
+
     def _net(self, psp: "Psp", last_day: int) -> tuple[int, int, int, int]:
         """The refund and chargeback lines of ``psp`` dated ``last_day`` or earlier not paid yet, in
-        the settlement currency at the rate of when the PSP made each: (refunds, chargebacks, their
-        fees, lines). A line dated later (a clock skew) waits for its own day's batch."""
-        fx, name = self.fx, psp.slots.name
+        the settlement currency at the rate of now, each converted line valued by the ledger against
+        its booking: (refunds, chargebacks, their fees, lines). A line dated later (a clock skew)
+        waits for its own day's batch. Refunds of extra captures (negative keys) the ledger never
+        booked, nor does it value them."""
+        fx, name, ledger, now = self.fx, psp.slots.name, self.ledger, self.env.now
         lines, paid = psp.settlement.adjustments, self._adjusted_later[name]
         refunded = charged_back = fees = count = 0
         start = self._adjusted[name]
@@ -170,7 +179,11 @@ class Settlements:
             paid.add(index)
             amount, fee = line.amount_minor, line.fee_minor
             if fx is not None and fx.converts(line.currency):
-                amount, fee = fx.convert(line.currency, amount, line.at_s), fx.convert(line.currency, fee, line.at_s)
+                rate = fx.rate(line.currency, now)
+                if self.book and (line.type != REFUND or line.key >= 0):
+                    self._valued(line.order_id, ledger.post_money_back_settlement(
+                        line.type, line.order_id, amount, fee, rate), now)
+                amount, fee = convert_minor(amount, rate), convert_minor(fee, rate)
             if line.type == REFUND:
                 refunded += amount
             else:
@@ -184,7 +197,7 @@ class Settlements:
         return refunded, charged_back, fees, count
 
     def take_unbooked(self) -> list[tuple[int, int]]:
-        """(order, difference) of the settled captures the ledger carries at another value than the
+        """(order, difference) of the settled lines the ledger carries at another value than the
         PSP paid, not handed out before: a reconciliation books them (they count as fixed)."""
         unbooked, self._unbooked = self._unbooked, []
         self.fixed.update(order for order, _difference in unbooked)

@@ -19,7 +19,7 @@ from sim.units import (
 class Frozen(BaseModel):
     """Base of every config object: immutable, strict about unknown keys, YAML names as aliases."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 Seconds = Annotated[

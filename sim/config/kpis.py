@@ -68,6 +68,11 @@ INFO_KPIS: tuple[Kpi, ...] = (
 ALL_KPIS = KPIS + INFO_KPIS
 KPI_BY_KEY = {k.key: k for k in ALL_KPIS}
 KPI_NAMES: tuple[str, ...] = tuple(k.key for k in ALL_KPIS)
+
+HEADLINE_KPIS: tuple[str, ...] = ("success_rate", "psp_requests_per_order", "peak_psp_rate_after_recovery_per_s",
+                                  "p99_latency_ms", "dead_lettered", "double_charges")
+"""The KPIs a comparison's terminal ranking shows, and a sweep report's default: the few a person
+reads first (every KPI is still in the CSVs)."""
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
 
 

@@ -196,17 +196,20 @@ class Scenario(Frozen):
                 "shorten duration, or set workload.max_checkouts",
                 {"at": "workload.rate", "count": f"{per_run:.3g}", "limit": f"{MAX_CHECKOUTS_PER_RUN:.0e}"},
             )
-        problem = self.total_size_problem(self.replications * max(1, len(self.variants)), "replications × variants")
-        if problem:
-            raise PydanticCustomError("too_large", problem, {"at": "replications"})
+        # replications × variants is checked at load, when the model says which clients play
+        # (sim.config.workload_fit.check_workload_fits): a closed population is sized by N × duration / think time
         self._check_bins(total_s)
         for index, fault in enumerate(self.faults):
             _check_fault_timing(index, fault, self.duration_s, total_s)
         return self
 
-    def total_size_problem(self, runs: int, formula: str = "replications") -> str | None:
-        """Why ``runs`` runs of this scenario would be too many checkouts in total (None if not)."""
-        per_run = self.workload.expected_checkouts(self.duration_s)
+    def total_size_problem(self, runs: int, formula: str = "replications", per_run: float | None = None) -> str | None:
+        """Why ``runs`` runs of this scenario would be too many checkouts in total (None if not).
+        ``per_run``: checkouts one run makes, from the clients that play
+        (:func:`sim.config.workload_fit.expected_checkouts`: a closed population's N × duration / think
+        time); None: the open rate's (this file alone does not say which clients play)."""
+        if per_run is None:
+            per_run = self.workload.expected_checkouts(self.duration_s)
         if per_run * runs <= MAX_CHECKOUTS_IN_TOTAL:
             return None
         return (f"{runs} runs ({formula}) of about {per_run:.3g} checkouts each exceed "

@@ -48,7 +48,7 @@ from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError, SettingError
 from sim.rng import derive_seed
-from sim.config.kpis import KPI_NAMES
+from sim.config.kpis import HEADLINE_KPIS, KPI_NAMES
 from sim.units import parse_duration_s, parse_rate_per_s
 
 MODEL_PREFIX = "model."
@@ -129,8 +129,9 @@ class SweepSpec(Frozen):
     samples: PositiveInt | None = Field(None, le=MAX_POINTS, description="random only: how many points")
     fixed: dict[str, Any] = Field(default_factory=dict, description="key path → value applied at every point")
     parameters: dict[str, ParameterValues] = Field(min_length=1, description="key path → list of values, or a range")
-    kpis: list[str] = Field(default_factory=lambda: list(KPI_NAMES), min_length=1,
-                            description="KPIs the report plots, in order")
+    kpis: list[str] = Field(default_factory=lambda: list(HEADLINE_KPIS), min_length=1,
+                            description="KPIs the report plots and tabulates, in order (default: the headline KPIs "
+                                        "of a comparison; runs.csv and points.csv carry every KPI)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "SweepSpec":

@@ -1,13 +1,14 @@
 """A scenario's workload against its model's clients, checked at load (``paychaos run``, every variant
 of ``paychaos compare``, every point of ``paychaos sweep``): the knobs that shape an open arrival rate
 mean nothing to a closed population, and a closed population's size is bounded as an open rate is
-(``MAX_CHECKOUTS_PER_RUN``). Also how many checkouts a run makes, from whichever of the two plays."""
+(``MAX_CHECKOUTS_PER_RUN``, and over replications × variants ``MAX_CHECKOUTS_IN_TOTAL``). Also how many
+checkouts a run makes, from whichever of the two plays."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sim.config.distributions import distribution_mean_s
 from sim.config.scenario import MAX_CHECKOUTS_PER_RUN
@@ -58,19 +59,29 @@ def closed_population_problem(scenario: "Scenario", model: "SystemModel",
 
 def check_workload_fits(scenario: "Scenario", model: "SystemModel", doc: "YamlDocument | None" = None,
                         where: str = "", base_dir: Path | None = None) -> None:
-    """Raise ConfigError (file, line, key) when the workload does not fit the model's clients."""
-    from sim.config.loader import key_path, node_at
-
+    """Raise ConfigError (file, line, key) when the workload does not fit the model's clients, or
+    when ``replications`` × variants runs of it would be too many checkouts in total (each run sized
+    by the clients that play: :func:`expected_checkouts`)."""
     found = closed_population_problem(scenario, model, base_dir)
     if found is None:
-        return
+        too_many = scenario.total_size_problem(scenario.replications * max(1, len(scenario.variants)),
+                                               "replications × variants", expected_checkouts(scenario, model, base_dir))
+        if too_many is None:
+            return
+        _raise_at(("replications",), too_many + where, doc)
     key, problem = found
-    loc = ("workload", key)
+    _raise_at(("workload", key), problem + where, doc)
+
+
+def _raise_at(loc: tuple, problem: str, doc: "YamlDocument | None") -> NoReturn:
+    """ConfigError at ``loc`` of ``doc`` (at the workload when the key is not written there)."""
+    from sim.config.loader import key_path, node_at
+
     node = node_at(doc.root, loc) if doc is not None else None
     if node is None and doc is not None:
         node = node_at(doc.root, ("workload",))
     raise ConfigError(
-        problem + where, file=doc.path if doc is not None else None,
+        problem, file=doc.path if doc is not None else None,
         line=node.start_mark.line + 1 if node is not None else None,
         column=node.start_mark.column + 1 if node is not None else None,
         key=key_path(loc),

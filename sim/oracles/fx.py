@@ -1,6 +1,6 @@
-"""FX: every converted capture the PSP settled is carried in the ledger at what the PSP paid for it
-(the ledger's conversion at booking plus the FX gain or loss it booked at settlement, or a
-reconciliation booked since)."""
+"""FX: every converted line the PSP settled (a capture net of its fee, a refund, a chargeback with
+its fee) is carried in the ledger at what the PSP paid for it (the ledger's conversion at booking
+plus the FX gain or loss it booked at settlement, or a reconciliation booked since)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,6 @@ def fx_settled(world: "World") -> list[Violation]:
     carried = world.ledger.fx_carried_minor
     if carried != settlements.fx_paid_minor:
         violations.append(Violation(
-            "fx_settled", f"{settlements.mismatched} settled captures: the PSP paid {money(settlements.fx_paid_minor, code)}, "
+            "fx_settled", f"{settlements.mismatched} settled {'line' if settlements.mismatched == 1 else 'lines'}: the PSP paid {money(settlements.fx_paid_minor, code)}, "
             f"the ledger carries {money(carried, code)}"))
     return violations

@@ -19,11 +19,14 @@ from markupsafe import Markup, escape
 
 from sim import __version__
 from sim import format as fmt
-from sim.reports import money, plots, tables
+from sim.reports import money, tables
+from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
 _TEMPLATES = Path(__file__).parent / "templates"
+_PLOTS = "sim.reports.plots"
+"""Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
 _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
                            undefined=jinja2.StrictUndefined)
 _MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
@@ -70,44 +73,53 @@ def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def _system_graph(model_config: dict, folder: Path) -> bytes | None:
-    """THE single call site for the system graph picture (``sim.config.graph``, issue 4): drawn when
-    ``sim.config.graph.build_graph`` and ``sim.reports.system_graph.draw`` exist, else None."""
-    try:
-        from sim.config.model import SystemModel
-        from sim.config.graph import build_graph  # type: ignore[attr-defined]
-        from sim.reports.system_graph import draw  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    from sim.reports.graph_cache import system_graph_files  # drawn once per model, then copied
+def _system_graph(model_config: dict, folder: Path) -> bytes:
+    """The system graph picture (``sim.config.graph`` drawn by ``sim.reports.system_graph``): drawn
+    once per model and then copied from the cache, so a cached one costs no matplotlib import."""
+    from sim.reports.graph_cache import system_graph_files
 
-    system_graph_files(model_config, folder / "system_graph",
-                       lambda config, out: draw(build_graph(SystemModel.model_validate(config)), out, (".png",)),
-                       suffixes=(".png",))
+    def draw(config: dict, out: Path) -> None:
+        from sim.config.graph import build_graph
+        from sim.config.model import SystemModel
+        from sim.reports.system_graph import draw as draw_graph
+
+        draw_graph(build_graph(SystemModel.model_validate(config)), out, (".png",))
+
+    system_graph_files(model_config, folder / "system_graph", draw, suffixes=(".png",))
     return (folder / "system_graph.png").read_bytes()
 
 
-def write_run_report(out_dir: Path, data: dict) -> None:
-    """The whole report folder of one (possibly replicated) run."""
+def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
+    """Each drawn figure's PNG bytes, written as ``<name>.png`` (a figure that came out as None,
+    say no services to show, is left out)."""
+    images = {}
+    for name, figure in drawn.items():
+        data = figure.result()
+        if data is not None:
+            (folder / f"{name}.png").write_bytes(data)
+            images[name] = data
+    return images
+
+
+def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -> None:
+    """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``."""
 
     def fill(folder: Path) -> None:
+        drawn = {  # started first, the largest first: helpers draw while the rest is written
+            "timeseries": drawing.figure(f"{_PLOTS}:timeseries_figure", data["series"], data["fault_windows"],
+                                         data.get("end_s"), data.get("load_end_s")),
+            "services": drawing.figure(f"{_PLOTS}:services_figure", data["series"], data["summary"].get("services", {}),
+                                       data["fault_windows"], data.get("end_s"), data.get("load_end_s")),
+        }
+        if data.get("sample_orders"):
+            drawn["sequence"] = drawing.figure(f"{_PLOTS}:sequence_figure", data["sample_orders"])
+        drawn["latency_cdf"] = drawing.figure(f"{_PLOTS}:latency_cdf_figure",
+                                              {data["variant"] or data["scenario"]: data["latency_cdf"]})
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
-        images = {
-            "timeseries": plots.save(plots.timeseries_figure(data["series"], data["fault_windows"], data.get("end_s"),
-                                                             data.get("load_end_s")), folder, "timeseries"),
-            "latency_cdf": plots.save(plots.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]}),
-                                      folder, "latency_cdf"),
-        }
-        services = plots.services_figure(data["series"], data["summary"].get("services", {}), data["fault_windows"],
-                                         data.get("end_s"), data.get("load_end_s"))
-        if services is not None:
-            images["services"] = plots.save(services, folder, "services")
-        if data.get("sample_orders"):
-            images["sequence"] = plots.save(plots.sequence_figure(data["sample_orders"]), folder, "sequence")
         graph = _system_graph(data["config"]["model"], folder)
-        if graph is not None:
-            images["system_graph"] = graph
+        images = _saved(drawn, folder)
+        images["system_graph"] = graph
         context = {
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
@@ -128,10 +140,17 @@ def _markdown_bold_to_html(text: str) -> Markup:
     return Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(text))))
 
 
-def write_compare_report(out_dir: Path, comp: dict) -> None:
-    """The whole report folder of a comparison."""
+def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCESS) -> None:
+    """The whole report folder of a comparison; its figures drawn by ``drawing``."""
 
     def fill(folder: Path) -> None:
+        drawn = {  # started first, the largest first: helpers draw while the rest is written
+            "psp_rate": drawing.figure(f"{_PLOTS}:psp_rate_figure", comp["exemplars"], comp["fault_windows"],
+                                       comp["end_s"], comp.get("load_end_s")),
+            "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
+            "latency_cdf": drawing.figure(f"{_PLOTS}:latency_cdf_figure",
+                                          {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}),
+        }
         (folder / "results.json").write_text(_json(comp), encoding="utf-8")
         rows: list[list] = []
         for variant, exemplar in comp["exemplars"].items():
@@ -143,13 +162,7 @@ def write_compare_report(out_dir: Path, comp: dict) -> None:
             for index, (seed, kpis) in enumerate(zip(comp["seeds"], runs), start=1):
                 kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
-        images = {
-            "pareto": plots.save(plots.pareto_figure(comp["stats"], comp["pareto_front"]), folder, "pareto"),
-            "psp_rate": plots.save(plots.psp_rate_figure(comp["exemplars"], comp["fault_windows"], comp["end_s"],
-                                                         comp.get("load_end_s")), folder, "psp_rate"),
-            "latency_cdf": plots.save(plots.latency_cdf_figure(
-                {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}), folder, "latency_cdf"),
-        }
+        images = _saved(drawn, folder)
         context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}

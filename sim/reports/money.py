@@ -6,6 +6,7 @@ currency in the workload they are shown in minor units, and a first row names th
 from __future__ import annotations
 
 from sim import format as fmt
+from sim.components.money_back_matching import MONEY_BACK_BREAKS, bucket_of
 
 
 def money_rows(data: dict) -> list[dict]:
@@ -64,6 +65,11 @@ def money_rows(data: dict) -> list[dict]:
                          + " · ".join(f"{name.replace('_', ' ')} {scheduled['buckets'][name]:,} "
                                       f"({amount(scheduled['amounts_minor'][name])})"
                                       for name in ("auto_fixed", "by_hand", "unknown"))))
+        auto_fix = data["config"]["model"]["reconciliation"]["auto_fix"]
+        for when, found in (("end of run", recon), ("during the run", scheduled)):
+            money_back = _money_back(found.get("kinds", {}) if found else {}, auto_fix)
+            if money_back:
+                rows.append((f"refund and chargeback breaks ({when})", money_back))
     fx = summary.get("fx")
     if fx:
         code = fx["settlement_currency"]
@@ -73,3 +79,10 @@ def money_rows(data: dict) -> list[dict]:
                            f"{fmt.money(fx['netted_fees_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
     rows.append(("late ledger bookings", f"{summary.get('late_ledger_bookings', 0):,}"))
     return [{"label": label, "value": value} for label, value in rows]
+
+
+def _money_back(kinds: dict[str, int], auto_fix: bool) -> str:
+    """The refund and chargeback breaks among ``kinds`` (kind -> count), each with its bucket
+    ("chargeback not booked 2, auto fixed"); empty when there are none."""
+    return " · ".join(f"{kind.replace('_', ' ')} {count:,}, {bucket_of(kind, auto_fix).replace('_', ' ')}"
+                      for kind, count in kinds.items() if kind in MONEY_BACK_BREAKS)

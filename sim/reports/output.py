@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.reports.drawing import Drawing
 
 REPORTS_DIR = Path("reports")
 
@@ -13,13 +17,15 @@ def default_out_dir(name: str, variant: str | None = None) -> Path:
     return REPORTS_DIR / (f"{slug}--{variant}" if variant else slug)
 
 
-def write_run_outputs(out_dir: Path, result) -> None:
+def write_run_outputs(out_dir: Path, result, drawing: Drawing | None = None) -> None:
     """The whole report folder of a run (report.html, summary.md, results.json, metrics.csv,
-    plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict)."""
-    from sim.reports.bundle import write_run_report  # here, so ``paychaos --help`` imports no matplotlib
+    plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict); figures
+    drawn by ``drawing`` (default: in this process)."""
+    from sim.reports.bundle import write_run_report  # here, so ``paychaos --help`` imports no report code
+    from sim.reports.drawing import IN_PROCESS
     from sim.runners.kpis import enrich
 
     data = result if isinstance(result, dict) else result.data
     if "kpis" not in data:
         data = enrich(data, result.world)
-    write_run_report(Path(out_dir), data)
+    write_run_report(Path(out_dir), data, drawing or IN_PROCESS)

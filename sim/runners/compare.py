@@ -199,11 +199,3 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
                       for v, rep in results.items()},
         "config": first["config"]["scenario"],
     }
-
-
-def headline_kpis() -> list[str]:
-    """The KPIs the terminal ranking shows."""
-    return ["success_rate", "psp_requests_per_order", "peak_psp_rate_after_recovery_per_s", "p99_latency_ms",
-            "dead_lettered", "double_charges"]
-
-

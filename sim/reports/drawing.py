@@ -1,0 +1,149 @@
+"""Where a report's figures are drawn: in two helper processes started before the simulation, or
+in this process.
+
+A report's figures cost more than the rest of the report together (matplotlib's import, then
+building and laying out each figure), and the simulation before them uses one core. The CLI starts
+:func:`drawing` right after the input is read: two forked processes import matplotlib and the
+plotting code on the idle core while the simulation runs, then draw the report's figures side by
+side. The PNG bytes are the same as drawn here (same code, same matplotlib, no global state).
+
+Figures are named by ``"module:function"`` so this process never imports matplotlib for them. Any
+trouble with the helpers (no ``fork`` on this platform, threads already running, a helper that
+died or took longer than :data:`WAIT_S`) falls back to drawing the figure here: slower, never
+different and never stuck. ``PAYCHAOS_DRAW_WORKERS=0`` draws everything here (the test suite's
+default, where many short commands would each pay for two helpers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+WORKERS = 2
+"""Helper processes: the machines this targets have two cores, and the simulation is over when
+they draw."""
+WAIT_S = 120.0
+"""The longest wait for one figure from a helper before drawing it here instead (a report's
+largest figure takes about a second)."""
+PRELOAD = ("sim.reports.plots", "sim.reports.sweep_figures")
+"""What a helper imports while the simulation runs."""
+
+
+def call(target: str, *args: Any) -> Any:
+    """``target(*args)``, the function named ``"module:function"``."""
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def figure_png(target: str, *args: Any) -> bytes | None:
+    """Call ``target`` (``"module:function"``, a function returning a matplotlib Figure or None)
+    with ``args`` and render the figure as PNG bytes (None when there is no figure)."""
+    from sim.reports.figures import png
+
+    figure = call(target, *args)
+    return None if figure is None else png(figure)
+
+
+class Drawn:
+    """Something being drawn: :meth:`result` waits for it (drawing it here if the helper fails)."""
+
+    def __init__(self, pending: Any, target: str, args: tuple) -> None:
+        self._pending, self._function, self._args = pending, target, args
+
+    def result(self) -> Any:
+        if self._pending is not None:
+            try:
+                return self._pending.get(WAIT_S)
+            except Exception:  # a helper that died, hung or failed: draw it here, where an error shows
+                pass
+        return call(self._function, *self._args)
+
+
+class Drawing:
+    """Draws on helper processes when it has them, else in this process (lazily, when the result
+    is asked for)."""
+
+    def __init__(self, pool: Any = None, workers: int = 1) -> None:
+        self._pool = pool
+        self.workers = workers
+        """How many things are drawn at once (1 in this process): callers split work into this many parts."""
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def call(self, target: str, *args: Any) -> Drawn:
+        """Start ``target(*args)`` (``"module:function"``, returning something picklable)."""
+        pending = self._pool.apply_async(call, (target, *args)) if self._pool is not None else None
+        return Drawn(pending, target, args)
+
+    def figure(self, target: str, *args: Any) -> Drawn:
+        """Start drawing the figure ``target(*args)`` returns; ``.result()`` gives its PNG bytes."""
+        return self.call(f"{__name__}:figure_png", target, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()  # nothing is left to draw; never wait for a helper
+            self._pool.join()
+            self._pool = None
+
+
+IN_PROCESS = Drawing()
+"""Draws every figure in this process (the reports' default: the API, tests, notebooks)."""
+
+
+def _helper_start() -> None:
+    """A helper's start: leave Ctrl-C to the command, and import the plotting code now, while the
+    simulation runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for module in PRELOAD:
+        importlib.import_module(module)
+    _first_draw()
+
+
+def _first_draw() -> None:
+    """Draw a small throwaway figure: a process's first draw loads fonts and fills caches (about a
+    fifth of a report figure's cost), better paid while the simulation runs."""
+    from sim.reports.figures import new_figure, png
+
+    figure = new_figure(2, 1)
+    axes = figure.subplots()
+    axes.plot([0, 1], [0, 1])
+    axes.set_title("warm-up")
+    axes.set_xlabel("x")
+    png(figure)
+
+
+def _helpers_wanted() -> int:
+    text = os.environ.get("PAYCHAOS_DRAW_WORKERS", str(WORKERS))
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return WORKERS
+
+
+@contextmanager
+def drawing() -> Iterator[Drawing]:
+    """Helpers for one command's report, stopped when the block ends; in-process drawing when they
+    cannot be had safely (forking a process that runs threads can deadlock the child)."""
+    workers = _helpers_wanted()
+    if workers == 0 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield IN_PROCESS
+        return
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start)
+    except OSError:
+        yield IN_PROCESS
+        return
+    helpers = Drawing(pool, workers)
+    try:
+        yield helpers
+    finally:
+        helpers.close()
+
+

@@ -1,0 +1,110 @@
+"""Report figures drawn by helper processes: the same bytes as drawn in-process, no matplotlib in
+the command's own process, and a helper that fails or hangs costs time, never the figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from helpers import ROOT
+from sim.reports import drawing
+from sim.reports.drawing import Drawing, drawing as start_drawing
+
+_CLI = r"""
+import json, sys
+from sim.cli import main
+code = main(sys.argv[1:])
+print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules}))
+"""
+
+
+def _cli(argv: list[str], workers: str) -> dict:
+    env = {**os.environ, "PAYCHAOS_DRAW_WORKERS": workers}
+    done = subprocess.run([sys.executable, "-c", _CLI, *argv], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("PARENT "))
+    return json.loads(line.removeprefix("PARENT "))
+
+
+def test_a_run_report_drawn_by_helpers_is_byte_identical_and_the_command_never_imports_matplotlib(tmp_path):
+    helped = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "helped")], "2")
+    here = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "here")], "0")
+    assert helped == {"code": 0, "matplotlib": False}  # every figure came from a helper
+    assert here == {"code": 0, "matplotlib": True}
+    files = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert {"timeseries.png", "latency_cdf.png", "services.png", "sequence.png", "report.html"} <= set(files)
+    assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
+    for name in files:
+        assert (tmp_path / "helped" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def _slow_in_a_helper(parent_pid: int):
+    """A small figure; in any process but ``parent_pid`` it first sleeps far past the wait."""
+    from sim.reports.figures import new_figure
+
+    if os.getpid() != parent_pid:
+        time.sleep(60)
+    figure = new_figure(2, 1)
+    figure.subplots().plot([0, 1], [1, 0])
+    return figure
+
+
+def _fails_in_a_helper(parent_pid: int):
+    if os.getpid() != parent_pid:
+        raise MemoryError("a helper out of memory")
+    return _slow_in_a_helper(parent_pid)
+
+
+def test_a_helper_that_hangs_or_fails_costs_the_wait_and_the_figure_is_drawn_here(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(drawing, "WAIT_S", 1.0)
+    expected = drawing.figure_png(f"{__name__}:_slow_in_a_helper", os.getpid())
+    # one helper made directly (this test process may run threads that an earlier test left, and
+    # then ``drawing()`` rightly draws in-process)
+    figures = Drawing(multiprocessing.get_context("fork").Pool(1), 1)
+    try:
+        started = time.monotonic()
+        hung = figures.figure(f"{__name__}:_slow_in_a_helper", os.getpid()).result()
+        failed = figures.figure(f"{__name__}:_fails_in_a_helper", os.getpid()).result()
+        waited = time.monotonic() - started
+    finally:
+        figures.close()
+    assert hung == expected and failed == expected
+    assert 1.0 <= waited < 30  # the hung helper's wait, then drawn here
+
+
+def test_a_sweep_report_drawn_by_helpers_is_byte_identical(tmp_path, monkeypatch):
+    from test_sweep_run import tiny_sweep
+
+    path = tiny_sweep(tmp_path, replications=2)
+    helped = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "helped")], "2")
+    here = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "here")], "0")
+    assert helped["code"] == here["code"] == 0 and not helped["matplotlib"] and here["matplotlib"]
+    files = sorted(p.name for p in (tmp_path / "here" / "report").iterdir())
+    assert len([f for f in files if f.endswith(".png")]) == 6  # 3 KPIs: a line plot and a heatmap each
+    assert files == sorted(p.name for p in (tmp_path / "helped" / "report").iterdir())
+    for name in files:
+        assert (tmp_path / "helped" / "report" / name).read_bytes() == (tmp_path / "here" / "report" / name).read_bytes()
+
+
+def test_no_helpers_when_asked_for_none_or_when_threads_run(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("PAYCHAOS_DRAW_WORKERS", "0")
+    with start_drawing() as figures:
+        assert not figures.parallel
+    monkeypatch.setenv("PAYCHAOS_DRAW_WORKERS", "2")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with start_drawing() as figures:
+            assert not figures.parallel  # forking a process that runs threads could deadlock the child
+    finally:
+        stop.set()
+        thread.join()
+    assert isinstance(figures, Drawing)
