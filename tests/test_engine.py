@@ -223,3 +223,82 @@ def test_events_due_at_the_same_time_run_in_simpys_order_whichever_heap_holds_th
         (1.0, "far urgent"), (1.0, "near urgent"),
         (1.0, "far normal, first"), (1.0, "far normal, last"), (1.0, "near normal"), (1.0, "near light"),
     ]
+
+
+def _processes_that_interrupt_fail_and_return(env: simpy.Environment, seed: int, log: list) -> None:
+    """Processes that wait on each other, return values, fail, catch failures and interrupt each
+    other (a Kafka crash interrupts its workers): every path of a process's resume."""
+    rng = random.Random(seed)
+    procs: list = []
+
+    def worker(name: int):
+        try:
+            for step in range(rng.randint(1, 5)):
+                choice = rng.random()
+                if choice < 0.2 and procs:
+                    other = rng.choice(procs)
+                    try:
+                        got = yield other  # a process is an event: its return value or its failure
+                        log.append((env.now, name, "joined", got))
+                    except ValueError as failure:
+                        log.append((env.now, name, "saw failure", str(failure), type(failure.__cause__).__name__))
+                elif choice < 0.35:
+                    failed = env.event()
+                    failed.fail(KeyError(f"k{name}"))
+                    failed.defused = True  # the run must not crash if an interrupt comes first
+                    try:
+                        yield failed
+                    except KeyError as failure:
+                        log.append((env.now, name, "caught", str(failure)))
+                else:
+                    yield env.timeout(rng.choice([0.0, 0.5, 1.0, rng.random()]))
+                    log.append((env.now, name, step))
+                if rng.random() < 0.15:
+                    raise ValueError(f"worker {name} failed")
+                if rng.random() < 0.2 and procs:
+                    target = rng.choice(procs)
+                    if target.is_alive and target is not env.active_process:
+                        target.interrupt(("by", name))
+            return ("done", name)
+        except simpy.Interrupt as interrupt:
+            log.append((env.now, name, "interrupted", interrupt.cause))
+            return ("interrupted", name)
+
+    for name in range(rng.randint(2, 6)):
+        process = env.process(worker(name))
+        process.defused = True  # a failed worker nobody waits on must not crash the run
+        procs.append(process)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+def test_engine_processes_resume_fail_and_get_interrupted_as_simpys(seed):
+    plain, fast = simpy.Environment(), Engine()
+    log_plain: list = []
+    log_fast: list = []
+    _processes_that_interrupt_fail_and_return(plain, seed, log_plain)
+    _processes_that_interrupt_fail_and_return(fast, seed, log_fast)
+    plain.run(until=30)
+    fast.run(until=30)
+    assert log_fast == log_plain
+    assert next(fast._eid) == next(plain._eid)
+
+
+def test_engine_starts_the_kernels_process_and_refuses_what_is_not_an_event():
+    from sim.kernel.process import Process
+
+    env = Engine()
+
+    def returns():
+        yield env.timeout(1)
+        return 42
+
+    def yields_junk():
+        yield "not an event"
+
+    started = env.process(returns())
+    assert type(started) is Process and isinstance(started, simpy.Process)
+    env.run(until=2)
+    assert started.value == 42 and not started.is_alive
+    env.process(yields_junk())
+    with pytest.raises(RuntimeError, match='Invalid yield value "not an event"'):
+        env.run(until=3)

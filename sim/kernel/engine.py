@@ -27,11 +27,14 @@ Re-run ``tests/test_engine.py`` and the results digests on any SimPy upgrade.
 from __future__ import annotations
 
 from heapq import heappop, heappush
-from typing import Any
+from types import MethodType
+from typing import Any, Callable
 
 import simpy
 from simpy.core import EmptySchedule, Infinity
 from simpy.events import NORMAL, URGENT
+
+from sim.kernel.process import Process
 
 
 _BEFORE_URGENT = -1
@@ -51,12 +54,24 @@ class Engine(simpy.Environment):
     """A ``simpy.Environment`` with a two-heap event queue and a ``run(until=<time>)`` that does
     not call ``step`` per event."""
 
+    process: Callable[[Any], Process]  # type: ignore[assignment]  # an attribute over SimPy's BoundClass alias
+    """``env.process(generator)`` starts a :class:`sim.kernel.process.Process` (SimPy's, resumed by
+    compiled code)."""
+    timeout: Callable[..., simpy.Timeout]  # type: ignore[assignment]
+    event: Callable[[], simpy.Event]  # type: ignore[assignment]
+    """SimPy's aliases, bound to this environment once in ``__init__`` as SimPy binds its own
+    (``BoundClass.bind_early``, which sees only the class's own namespace, so without these a
+    subclass pays a descriptor call and a new bound method on every ``env.timeout``)."""
+
     now: float = 0.0
     """The current time: a plain attribute kept equal to SimPy's ``_now`` (which SimPy's own code
     reads and writes), not SimPy's property, whose call the model pays ~10 times a payment."""
 
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
+        self.process = MethodType(Process, self)
+        self.timeout = MethodType(simpy.Timeout, self)
+        self.event = MethodType(simpy.Event, self)
         self.now = self._now
         self._far: list[Entry] = []
         """SimPy's queue entries scheduled :data:`NEAR_S` or more ahead (SimPy's ``_queue`` holds

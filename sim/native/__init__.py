@@ -43,6 +43,7 @@ COMPILED: tuple[str, ...] = (
     "sim.components.checkout",  # 4.1
     "sim.components.ledger",  # 4.1
     "sim.kernel.scheduling",  # 3.8
+    "sim.kernel.process",  # SimPy's Process._resume, ~12 a payment
     "sim.components.executor",  # 3.7
     "sim.components.payment_service",  # 2.8
     "sim.components.bank",  # 1.7
