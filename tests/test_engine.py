@@ -296,9 +296,9 @@ def test_engine_starts_the_kernels_process_and_refuses_what_is_not_an_event():
         yield "not an event"
 
     started = env.process(returns())
-    assert type(started) is Process and isinstance(started, simpy.Process)
+    assert type(started) is Process and started.is_alive and not started.triggered
     env.run(until=2)
-    assert started.value == 42 and not started.is_alive
+    assert started.value == 42 and started.ok and started.processed and not started.is_alive
     env.process(yields_junk())
     with pytest.raises(RuntimeError, match='Invalid yield value "not an event"'):
         env.run(until=3)

@@ -31,7 +31,7 @@ from types import MethodType
 from typing import Any, Callable
 
 import simpy
-from simpy.core import EmptySchedule, Infinity
+from simpy.core import EmptySchedule, Infinity, StopSimulation
 from simpy.events import NORMAL, URGENT
 
 from sim.kernel.process import Process
@@ -122,6 +122,8 @@ class Engine(simpy.Environment):
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, simpy.Event):
             return super().run(until)
+        if isinstance(until, Process):
+            return self._run_until_process(until)
         at = float(until)
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
@@ -151,6 +153,20 @@ class Engine(simpy.Environment):
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
                 raise _failure(event)
+
+    def _run_until_process(self, until: Process) -> Any:
+        """SimPy's ``run(until=event)`` for one of the kernel's processes (not a ``simpy.Event``,
+        which SimPy's ``run`` would take for a time): step until it ends, return its value."""
+        if until.callbacks is None:
+            return until.value
+        until.callbacks.append(StopSimulation.callback)
+        try:
+            while True:
+                self.step()
+        except StopSimulation as stop:
+            return stop.args[0]
+        except EmptySchedule:
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') from None
 
 
 def _failure(event: simpy.Event) -> BaseException:
