@@ -19,9 +19,9 @@ SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process
 ``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
-can be combined with ``|`` or ``&``: use ``env.timeout`` there. Short waits go straight onto the
-engine's near heap (see :mod:`sim.kernel.engine`; on a plain SimPy environment, its one heap), a
-Python call less per event; longer ones through ``env.schedule``. SimPy internals: re-run
+can be combined with ``|`` or ``&``: use ``env.timeout`` there. On the engine they are scheduled by a
+compiled call of its ``schedule`` (see :mod:`sim.kernel.engine`), on a plain SimPy environment
+(tests, validation models) straight onto its heap. SimPy internals: re-run
 ``tests/test_engine.py`` and the results digests on a SimPy upgrade.
 """
 
@@ -31,9 +31,21 @@ from heapq import heappush
 from typing import Any, Callable, Union
 
 import simpy
-from simpy.events import NORMAL
 
-from sim.kernel.engine import NEAR_S
+from sim.kernel.engine import NEAR_S, NORMAL, Engine
+
+
+def _at(env: simpy.Environment, event: Any, delay_s: float) -> None:
+    """Schedule ``event`` (normal priority) ``delay_s`` from now, with the event id a ``Timeout``
+    would take: on the engine's heaps by a compiled call; on a plain SimPy environment (tests,
+    validation models), onto its one heap."""
+    if isinstance(env, Engine):
+        env.schedule(event, NORMAL, delay_s)
+    elif delay_s < NEAR_S:
+        queue: list[Any] = env._queue  # (SimPy types it as a list of Event entries)
+        heappush(queue, (env._now + delay_s, NORMAL, next(env._eid), event))
+    else:
+        env.schedule(event, simpy.events.NORMAL, delay_s)
 
 
 class Step:
@@ -72,10 +84,7 @@ def sleep(env: simpy.Environment, delay_s: float) -> Wait:
     wait.callbacks = []
     wait._ok = True
     wait._value = None
-    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), wait))  # type: ignore[misc]  # a light event on SimPy's queue
-    else:
-        env.schedule(wait, NORMAL, delay_s)  # type: ignore[arg-type]
+    _at(env, wait, delay_s)
     return wait
 
 
@@ -103,20 +112,14 @@ def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[objec
     """Call ``callback(event)`` ``delay_s`` (>= 0) from now."""
     call = Step()
     call.callbacks = (callback,)
-    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), call))  # type: ignore[misc]  # a light event on SimPy's queue
-    else:
-        env.schedule(call, NORMAL, delay_s)  # type: ignore[arg-type]
+    _at(env, call, delay_s)
 
 
 def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[..., None], ...], delay_s: float) -> None:
     """Call each of ``handlers`` (a tuple built once per component) with ``step`` ``delay_s``
     (>= 0) from now, scheduled exactly where ``env.timeout(delay_s)`` would be."""
     step.callbacks = handlers
-    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), step))  # type: ignore[misc]  # a light event on SimPy's queue
-    else:
-        env.schedule(step, NORMAL, delay_s)  # type: ignore[arg-type]
+    _at(env, step, delay_s)
 
 
 def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, delay_s: float) -> None:
@@ -124,10 +127,7 @@ def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, del
     ``event.succeed(value)`` does, later, as one event (no timeout in between)."""
     event._ok = True
     event._value = value
-    if delay_s < NEAR_S:  # Engine.schedule's near heap, inlined (a plain SimPy queue too)
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), event))
-    else:
-        env.schedule(event, NORMAL, delay_s)
+    _at(env, event, delay_s)
 
 
 def wake_up(env: simpy.Environment, wait: Wait) -> None:
@@ -141,7 +141,7 @@ def wake_up(env: simpy.Environment, wait: Wait) -> None:
         for callback in callbacks:
             callback(wait)
     else:
-        env.schedule(wait, NORMAL, 0)  # type: ignore[arg-type]
+        _at(env, wait, 0.0)
 
 
 def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
@@ -149,7 +149,7 @@ def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
     process: the waiting process resumes after the current one yields)."""
     wait._ok = True
     wait._value = value
-    env.schedule(wait, NORMAL, 0.0)  # type: ignore[arg-type]
+    _at(env, wait, 0.0)
 
 
 def resume_with(event: simpy.Event | Wait, value: object) -> None:

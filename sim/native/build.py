@@ -91,5 +91,6 @@ def build(native_dir: Path = NATIVE_DIR, modules: Sequence[str] = COMPILED, forc
     shutil.copytree(work / "lib", native_dir)
     (native_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     shutil.rmtree(work, ignore_errors=True)
+    (native_dir.parent / f"{native_dir.name}-build.log").unlink(missing_ok=True)  # a failed build's, now stale
     print(f"native: compiled {len(modules)} modules in {time.monotonic() - started:.0f} s ({native_dir.name}/)")
     return 0
