@@ -35,6 +35,7 @@ from simpy.core import EmptySchedule, Infinity, StopSimulation
 import simpy.events
 from typing import Final
 
+from sim.kernel.light import Light
 from sim.kernel.process import Process
 
 
@@ -93,7 +94,7 @@ class Engine(simpy.Environment):
         self._far_next = Infinity
         """The time of the first entry of ``_far`` (infinity when it is empty)."""
 
-    def schedule(self, event: simpy.Event, priority: int = NORMAL, delay: float = 0) -> None:
+    def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """SimPy's ``schedule``, onto the near or the far heap."""
         entry: Entry = (self._now + delay, priority, next(self._eid), event)
         if delay < NEAR_S:
@@ -162,6 +163,12 @@ class Engine(simpy.Environment):
                 stop.callbacks = []
                 self.schedule(stop, _BEFORE_URGENT)
                 return None
+            if isinstance(event, Light):  # (never fails; its fields read directly)
+                callbacks = event.callbacks
+                event.callbacks = None
+                for callback in callbacks:
+                    callback(event)
+                continue
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)

@@ -22,16 +22,21 @@ SimPy internals: ``PENDING``, ``Initialize``, ``Interruption`` and ``_describe_f
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 from simpy.events import PENDING, Initialize, Interruption, _describe_frame
+
+from sim.kernel.light import Light, Wait
+
+if TYPE_CHECKING:  # (the engine imports this module to start processes)
+    from sim.kernel.engine import Engine
 
 
 class Process:
     """A SimPy process with fixed fields (see the module's docstring)."""
 
-    env: Any
+    env: Engine
     callbacks: Any
     """SimPy's: a list while the process runs, None once its end has been processed."""
     _value: Any
@@ -44,7 +49,7 @@ class Process:
     """``self._resume``, bound once (SimPy binds it anew on every wait; equal either way, so an
     interrupt still finds it among its target's callbacks)."""
 
-    def __init__(self, env: Any, generator: Generator[Any, Any, Any]) -> None:
+    def __init__(self, env: Engine, generator: Generator[Any, Any, Any]) -> None:
         if not hasattr(generator, "throw"):
             raise ValueError(f"{generator} is not a generator.")
         self.env = env
@@ -57,12 +62,14 @@ class Process:
     def _resume(self, event: Any) -> None:
         """Resume the generator with ``event``'s value (or throw its exception into it) until it
         yields an event not yet triggered, or ends; then trigger this process with its result."""
-        env: Any = self.env
+        env = self.env
         env._active_proc = self
         generator: Any = self._generator
         while True:
             try:
-                if event._ok:
+                if isinstance(event, Wait):  # the usual wait (never fails; fields read directly)
+                    event = generator.send(event._value)
+                elif event._ok:
                     event = generator.send(event._value)
                 else:
                     # The process must handle the failed event or fail itself: it gets its own
@@ -83,11 +90,14 @@ class Process:
                 self._value = failure
                 env.schedule(self)
                 break
-            try:
+            if isinstance(event, Light):
                 callbacks = event.callbacks
-            except AttributeError:
-                raise RuntimeError(
-                    f'\n{_describe_frame(generator.gi_frame)}Invalid yield value "{event}"') from None
+            else:
+                try:
+                    callbacks = event.callbacks
+                except AttributeError:
+                    raise RuntimeError(
+                        f'\n{_describe_frame(generator.gi_frame)}Invalid yield value "{event}"') from None
             if callbacks is not None:
                 # Not triggered yet: resume when it is.
                 callbacks.append(self._resume_callback)

@@ -33,6 +33,12 @@ from typing import Any, Callable, Union
 import simpy
 
 from sim.kernel.engine import NEAR_S, NORMAL, Engine
+from sim.kernel.light import Step, Wait
+
+__all__ = [
+    "Step", "Wait", "Waitable", "active_process", "call_after", "fire_now", "resume_with", "schedule_step",
+    "sleep", "succeed_after", "timeout_calling", "until_fired", "wake", "wake_up",
+]
 
 
 def _at(env: simpy.Environment, event: Any, delay_s: float) -> None:
@@ -46,31 +52,6 @@ def _at(env: simpy.Environment, event: Any, delay_s: float) -> None:
         heappush(queue, (env._now + delay_s, NORMAL, next(env._eid), event))
     else:
         env.schedule(event, simpy.events.NORMAL, delay_s)
-
-
-class Step:
-    """A component's own object scheduled as an event: the loop pops it and calls its handlers
-    with it, so one object per charge (say) replaces a partial, a bound method and an event per
-    step. Subclasses add ``__slots__`` for their state and no ``__init__`` (the component fills
-    the slots: a frame per object saved). Schedule one with :func:`schedule_step`, at most once
-    at a time."""
-
-    __slots__ = ("callbacks",)
-    callbacks: Any
-    """The handlers the loop calls (SimPy's ``callbacks``; None once fired)."""
-    _ok = True
-
-
-class Wait:
-    """What a process waits on: a Timeout without the Event machinery (no dict, no value
-    argument, no delay check: callers pass delays >= 0). ``_value`` is what the wait returns to
-    the process (``None`` unless a callback sets it before the process resumes)."""
-
-    __slots__ = ("callbacks", "_ok", "_value")
-    callbacks: Any
-    """SimPy's ``callbacks``: a list while pending, None once fired."""
-    _ok: bool
-    _value: object
 
 
 Waitable = Union[simpy.Event, Wait]

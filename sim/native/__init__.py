@@ -43,7 +43,8 @@ COMPILED: tuple[str, ...] = (
     "sim.components.checkout",  # 4.1
     "sim.components.ledger",  # 4.1
     "sim.kernel.scheduling",  # 3.8
-    "sim.kernel.process",  # SimPy's Process._resume, ~12 a payment
+    "sim.kernel.process",  # SimPy's Process, resumed ~12 times a payment
+    "sim.kernel.light",  # the light events, read by the loop and the processes
     "sim.components.executor",  # 3.7
     "sim.components.payment_service",  # 2.8
     "sim.components.bank",  # 1.7

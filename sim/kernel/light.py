@@ -1,0 +1,44 @@
+"""The kernel's light events: objects SimPy's loop pops and fires like its own events, without
+SimPy's ``Event`` machinery (no ``__dict__``, no value argument, no delay check). Compiled, their
+fields are C struct fields, which the engine's loop and the processes read directly.
+
+- :class:`Light`: what they share, ``callbacks``. A light event never fails (``_ok`` is always
+  True), so the loop does not check.
+- :class:`Step`: a component's own object scheduled as an event (a PSP charge, a webhook chain).
+- :class:`Wait`: what a process waits on (a Timeout without the machinery).
+
+Schedule them with the helpers of :mod:`sim.kernel.scheduling`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Light:
+    """A light event: SimPy's loop needs only its ``callbacks`` (and ``_ok``, always True)."""
+
+    __slots__ = ("callbacks",)
+    callbacks: Any
+    """SimPy's ``callbacks``: the handlers the loop calls (a list or a tuple), None once fired."""
+
+
+class Step(Light):
+    """A component's own object scheduled as an event: the loop pops it and calls its handlers
+    with it, so one object per charge (say) replaces a partial, a bound method and an event per
+    step. Subclasses add ``__slots__`` for their state and no ``__init__`` (the component fills
+    the slots: a frame per object saved). Schedule one with :func:`schedule_step`, at most once
+    at a time."""
+
+    __slots__ = ()
+    _ok = True
+
+
+class Wait(Light):
+    """What a process waits on: a Timeout without the Event machinery (no dict, no value
+    argument, no delay check: callers pass delays >= 0). ``_value`` is what the wait returns to
+    the process (``None`` unless a callback sets it before the process resumes)."""
+
+    __slots__ = ("_ok", "_value")
+    _ok: bool
+    _value: object
