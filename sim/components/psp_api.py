@@ -45,9 +45,11 @@ REPLIES = tuple(Reply(code) for code in ReplyCode)
 """The shared reply of each code (without Retry-After), indexed by code."""
 
 
-@dataclass(slots=True)
+@dataclass
 class ChargeRequest:
-    """A charge as the platform sends it: a card *token*, never a card number."""
+    """A charge as the platform sends it: a card *token*, never a card number. (A plain dataclass:
+    compiled, mypyc makes it a class with fixed fields; with ``slots=True`` it would stay a Python
+    class, built through its ``__init__`` on every charge.)"""
 
     key: int
     order_id: int
