@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -201,3 +201,12 @@ class Metrics:
         if hist is None:
             hist = self.histograms[name] = Histogram()
         return hist
+
+
+class Recorder(Protocol):
+    """What a component that also serves under another name records into: a run's :class:`Metrics`,
+    or a stand-in with the same two attributes (the secondary PSP's renames every key). Compiled, a
+    parameter typed ``Metrics`` accepts only that class; one typed ``Recorder`` accepts either."""
+
+    counters: Any
+    series: Any
