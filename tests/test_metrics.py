@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.observe.metrics import Histogram
+from sim.observe.metrics import Histogram, TimeSeries
 
 latencies = st.one_of(
     st.floats(min_value=0.0, max_value=1e6, allow_nan=False), st.just(0.0), st.floats(min_value=0.0, max_value=2e-6),
@@ -66,3 +66,22 @@ def test_add_all_in_slices_records_what_adding_one_by_one_records(monkeypatch):
     assert bulk.counts == one_by_one.counts
     assert (bulk.count, bulk.total, bulk.zeros) == (one_by_one.count, one_by_one.total, one_by_one.zeros)
     assert (bulk.minimum, bulk.maximum) == (one_by_one.minimum, one_by_one.maximum)
+
+
+def test_a_gauge_keeps_the_type_of_its_values():
+    """Queue lengths stay ints in the results (compiled, a ``float`` parameter would make them 1.0,
+    and change the results' digest)."""
+    series = TimeSeries(10.0)
+    series.gauge("queue", 5.0, 3)
+    series.gauge("queue", 15.0, 2.5)
+    series.gauge("queue", 16.0, 1)
+    assert series.gauges["queue"] == [3, 2.5]
+    assert type(series.gauges["queue"][0]) is int
+
+
+def test_a_histogram_summary_keeps_its_count_an_int():
+    histogram = Histogram()
+    histogram.add(0.25)
+    summary = histogram.summary()
+    assert type(summary["count"]) is int
+    assert summary["max"] == 0.25

@@ -51,6 +51,16 @@ def test_t_plus_lag_pays_only_what_was_credited_lag_ago():
     assert [t.amount_minor for t in world.payout_provider.report] == [1000, 700]  # what the 120 s run saw
 
 
+
+def test_payout_runs_keep_only_the_snapshots_from_the_lagged_one_on():
+    """A long run's memory stays flat: a snapshot older than the one a run pays from is never read
+    again, so it is dropped (what is paid is unchanged: the test above)."""
+    world = paying(lag="120s")
+    paid_order(world)
+    world.env.run(until=60 * 20 + 1)  # 20 runs, one a minute
+    assert world.payouts.runs == 20
+    assert [at for at, _ in world.payouts._snapshots] == [1080.0, 1140.0, 1200.0]  # lagged (1200 − 120 s) on
+
 def slow_provider_then_normal(world):
     provider = world.payout_provider
     world.env.timeout(60).callbacks.append(lambda _e: setattr(provider, "_latency", lambda: 1.5))

@@ -17,7 +17,7 @@ dispute when it is won (the amount given back): reconciliation matches them agai
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from sim.components.psp_settlement import CHARGEBACK
 from sim.kernel.scheduling import call_after
@@ -26,13 +26,25 @@ from sim.config.distributions import make_sampler
 if TYPE_CHECKING:
     import simpy
 
-    from sim.components.ledger import Ledger
     from sim.components.psp import Psp
-    from sim.components.wallet import Wallet
     from sim.config.model import ChargebacksConfig
     from sim.domain.truth import GroundTruth
     from sim.observe.metrics import Metrics
     from sim.rng import Streams
+
+
+class DisputeBooks(Protocol):
+    """Where a dispute notice is booked: the ledger, or the wallet that follows it. A protocol rather
+    than their classes: compiled, a parameter typed ``Ledger`` accepts only that class (a test
+    stands in a handler that loses the notice)."""
+
+    def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None: ...
+
+
+class DisputeBalances(Protocol):
+    """The wallet as a dispute notice moves it (see :class:`DisputeBooks`)."""
+
+    def take_back(self, order_id: int, amount_minor: int) -> None: ...
 
 
 class Chargebacks:
@@ -40,7 +52,7 @@ class Chargebacks:
 
     def __init__(
         self, env: "simpy.Environment", cfg: "ChargebacksConfig", balances, truth: "GroundTruth",
-        ledger: "Ledger", wallet: "Wallet", streams: "Streams", metrics: "Metrics",
+        ledger: DisputeBooks, wallet: DisputeBalances, streams: "Streams", metrics: "Metrics",
     ) -> None:
         self.env = env
         self.cfg = cfg

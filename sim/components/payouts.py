@@ -64,7 +64,7 @@ class Payouts:
         self.payouts: dict[int, Payout] = {}
         """Payout id -> the payout (ids from 1, in request order)."""
         self._snapshots: list[tuple[float, list[int]]] = []
-        """(time, ledger seller payables) seen by each run, to apply the lag."""
+        """(time, ledger seller payables) seen by each run from the lagged one on, to apply the lag."""
         self.runs = 0
         self._in_flight: set[int] = set()
         """Payout ids whose provider call is still being retried."""
@@ -92,12 +92,13 @@ class Payouts:
         balances = [ledger.seller_payable(seller, currency)
                     for seller in range(self.sellers) for currency in range(self.currencies)]
         self._snapshots.append((now, balances))
-        lagged = None
-        for at, seen in self._snapshots:  # the latest snapshot at least ``lag`` old
+        lagged, first = None, 0
+        for index, (at, seen) in enumerate(self._snapshots):  # the latest snapshot at least ``lag`` old
             if at <= now - cfg.lag_s + 1e-9:
-                lagged = seen
+                lagged, first = seen, index
         if lagged is None:
             return
+        del self._snapshots[:first]  # older ones can never be the lagged one again: memory stays flat
         for row, balance in enumerate(balances):
             payable = min(balance, lagged[row])
             payable -= int(payable * cfg.reserve_fraction)

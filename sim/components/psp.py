@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from sim.config.model import PspConfig
     from sim.domain.orders import Orders
     from sim.domain.population import Population
-    from sim.observe.metrics import Metrics
+    from sim.observe.metrics import Recorder
     from sim.rng import Streams
 
 __all__ = [  # the PSP's API is re-exported: callers import it from here
@@ -114,7 +114,7 @@ class Psp:
         banks: "Banks",
         population: "Population",
         streams: "Streams",
-        metrics: "Metrics",
+        metrics: "Recorder",
         name: str = "psp",
         orders: "Orders | None" = None,
     ) -> None:

@@ -157,7 +157,7 @@ class Settlement:
             return days
         orders, odd = self.orders, self._odd_money
         field = 0 if name == "amount_minor" else 1
-        values = np.zeros(len(order_ids), dtype=np.int64)
+        values: np.ndarray = np.zeros(len(order_ids), dtype=np.int64)
         if orders is not None:
             known = np.nonzero((order_ids >= 0) & (order_ids < len(orders)))[0]  # rows of other orders are exceptions
             column = orders.amount_column() if field == 0 else as_numpy(orders.currency).astype(np.int64)

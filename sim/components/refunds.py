@@ -109,7 +109,8 @@ class Refunds:
             reply = ReplyEvent(env)
             self.api.refund(order_id, card_token, amount_minor, currency, key, reply)
             yield reply | env.timeout(cfg.timeout_s)
-            code = reply.value.code if reply.processed else None
+            answer = reply.value if reply.processed else None
+            code = answer.code if answer is not None else None
             if self.trace.on:
                 self.trace.add(env.now, order_id, f"refund:{'timeout' if code is None else code.name}")
             if code in DEFINITE_SUCCESS:
@@ -125,7 +126,7 @@ class Refunds:
                 return
             if retrier is None:
                 retrier = Retrier(cfg.retry, self._backoff, env.now)
-            delay = retrier.next_delay_s(env.now, reply.value.retry_after_s if code is not None else 0.0)
+            delay = retrier.next_delay_s(env.now, answer.retry_after_s if answer is not None else 0.0)
             if delay is None:
                 self.status[refund_id] = GAVE_UP
                 self._counters["refunds.gave_up"] += 1

@@ -82,7 +82,7 @@ class MicrosColumn:
                 self._bases.append(0)
             self._base_us = self._bases[-1]
         offset = -1 if micros is None else micros - self._base_us
-        if 0 <= offset <= _MAX_OFFSET_US:
+        if micros is not None and 0 <= offset <= _MAX_OFFSET_US:
             offsets.append(offset)
             return micros / 1e6
         offsets.append(0)

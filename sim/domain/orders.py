@@ -60,7 +60,7 @@ _WIDER = {"H": "i", "i": "q", "b": "h", "h": "i"}
 def widened(column: array, value: int) -> array:
     """``column`` copied into the next wider typecode until ``value`` fits, ``value`` appended
     (the upgrade path of a narrow column; ``OverflowError`` beyond 64 bits)."""
-    code = column.typecode
+    code: str = column.typecode
     while True:
         code = _WIDER.get(code, "")
         if not code:
@@ -390,7 +390,7 @@ class Orders:
         start, stop, _ = slice(start, stop).indices(len(self))
         firsts = as_numpy(self.checkouts.first_order)
         ids = np.arange(start, max(start, stop), dtype=firsts.dtype)  # the column's own width: a 12.7M-order day holds
-        checkouts = np.searchsorted(firsts, ids, side="right").astype(np.int64, copy=False)  # fewer temporaries
+        checkouts: np.ndarray = np.searchsorted(firsts, ids, side="right").astype(np.int64, copy=False)  # fewer temporaries
         del ids
         checkouts -= 1
         for order_id, checkout in self._odd_checkout.items():
@@ -440,7 +440,7 @@ class Orders:
         first = low >> CHUNK_BITS
         chunk_bases = np.frombuffer(self._line_chunk_base, dtype=np.int64)[first:((high - 1) >> CHUNK_BITS) + 1]
         skip = first << CHUNK_BITS
-        bases = np.repeat(chunk_bases, CHUNK)[low - skip:high - skip]
+        bases: np.ndarray = np.repeat(chunk_bases, CHUNK)[low - skip:high - skip]
         bases += as_numpy(self._line_base)[low:high]
         checkouts -= low
         lines = bases[checkouts]

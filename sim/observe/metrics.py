@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -77,9 +77,9 @@ class Histogram:
         In slices of :data:`ADD_ALL_SLICE` values, so its temporaries (a dozen float64 arrays) stay
         small however many orders a run had; float32 values are widened a slice at a time (the
         same values ``astype`` would give)."""
-        values = np.asarray(values)
-        for start in range(0, values.size, ADD_ALL_SLICE):
-            self._add_slice(np.asarray(values[start:start + ADD_ALL_SLICE], dtype=np.float64))
+        column = np.asarray(values)
+        for start in range(0, column.size, ADD_ALL_SLICE):
+            self._add_slice(np.asarray(column[start:start + ADD_ALL_SLICE], dtype=np.float64))
 
     def _add_slice(self, values: np.ndarray) -> None:
         """:meth:`add_all` of one slice (float64)."""
@@ -137,7 +137,7 @@ class Histogram:
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, int | float | None]:
         return {
             "count": self.count,
             "mean": _finite(self.mean),
@@ -158,7 +158,8 @@ class TimeSeries:
     def __init__(self, bin_s: float) -> None:
         self.bin_s = bin_s
         self.counts: dict[str, list[int]] = {}
-        self.gauges: dict[str, list[float]] = {}
+        self.gauges: dict[str, list[int | float]] = {}
+        """A gauge keeps the type of its values (a queue length stays an int in the results)."""
 
     def count(self, name: str, now: float, n: int = 1) -> None:
         series = self.counts.get(name)
@@ -169,7 +170,7 @@ class TimeSeries:
             series.extend([0] * (index + 1 - len(series)))
         series[index] += n
 
-    def gauge(self, name: str, now: float, value: float) -> None:
+    def gauge(self, name: str, now: float, value: int | float) -> None:
         """Record ``value`` for the bin of ``now``; the largest value in a bin is kept."""
         series = self.gauges.get(name)
         if series is None:
@@ -200,3 +201,12 @@ class Metrics:
         if hist is None:
             hist = self.histograms[name] = Histogram()
         return hist
+
+
+class Recorder(Protocol):
+    """What a component that also serves under another name records into: a run's :class:`Metrics`,
+    or a stand-in with the same two attributes (the secondary PSP's renames every key). Compiled, a
+    parameter typed ``Metrics`` accepts only that class; one typed ``Recorder`` accepts either."""
+
+    counters: Any
+    series: Any
