@@ -91,6 +91,51 @@ def test_a_sweep_report_drawn_by_helpers_is_byte_identical(tmp_path, monkeypatch
         assert (tmp_path / "helped" / "report" / name).read_bytes() == (tmp_path / "here" / "report" / name).read_bytes()
 
 
+def test_a_compare_report_drawn_by_helpers_is_byte_identical(tmp_path):
+    """With helpers, a comparison's exemplar figures are drawn while the later replications run."""
+    from test_compare import SMALL
+
+    from helpers import write_scenario
+
+    path = write_scenario(tmp_path, "async-kafka.yaml", **SMALL)
+    argv = ["compare", str(path), "--variants", "none,fixed", "--replications", "2", "--workers", "1"]
+    helped = _cli([*argv, "--out", str(tmp_path / "helped")], "2")
+    here = _cli([*argv, "--out", str(tmp_path / "here")], "0")
+    assert helped == {"code": 0, "matplotlib": False} and here == {"code": 0, "matplotlib": True}
+    files = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert {"psp_rate.png", "latency_cdf.png", "pareto.png", "report.html"} <= set(files)
+    assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
+    for name in files:
+        assert (tmp_path / "helped" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def _line_figure(values: list):
+    from sim.reports.figures import new_figure
+
+    figure = new_figure(2, 1)
+    figure.subplots().plot(range(len(values)), values)
+    return figure
+
+
+def test_a_figure_started_early_is_the_one_the_report_gets_when_the_arguments_are_the_same():
+    import multiprocessing
+
+    figures = Drawing(multiprocessing.get_context("fork").Pool(1), 1)
+    try:
+        values = [0, 1, 3]
+        figures.figure_early(f"{__name__}:_line_figure", values)
+        early = figures._early[0][2]
+        assert figures.figure(f"{__name__}:_line_figure", list(values)) is early  # equal, not the same list
+        assert figures.figure(f"{__name__}:_line_figure", [0, 1, 2]) is not early
+        assert figures.figure(f"{__name__}:_line_figure", [0.0, 1, 3]) is not early  # equal, another type
+        assert early.result() == drawing.figure_png(f"{__name__}:_line_figure", values)
+    finally:
+        figures.close()
+    in_process = Drawing()
+    in_process.figure_early(f"{__name__}:_line_figure", [0, 1])  # nothing to start: drawn when asked for
+    assert in_process._early == []
+
+
 def test_no_helpers_when_asked_for_none_or_when_threads_run(monkeypatch):
     import threading
 

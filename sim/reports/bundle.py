@@ -140,16 +140,33 @@ def _markdown_bold_to_html(text: str) -> Markup:
     return Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(text))))
 
 
+def _psp_rate_figure(part: dict) -> tuple:
+    """The PSP-rate figure of a comparison (or of its exemplar fields): its target and arguments."""
+    return f"{_PLOTS}:psp_rate_figure", part["exemplars"], part["fault_windows"], part["end_s"], part.get("load_end_s")
+
+
+def _compare_latency_figure(part: dict) -> tuple:
+    """The latency CDF figure of a comparison (or of its exemplar fields): its target and arguments."""
+    return f"{_PLOTS}:latency_cdf_figure", {v: e["latency_cdf"] for v, e in part["exemplars"].items()}
+
+
+def start_exemplar_figures(drawing: Drawing, exemplar: dict) -> None:
+    """Start the comparison figures that its variants' first runs alone decide (``exemplar``:
+    ``sim.runners.compare.exemplar_fields``), the largest first: with R replications they are
+    drawn while the other replications run, and :func:`write_compare_report` picks them up."""
+    drawing.figure_early(*_psp_rate_figure(exemplar))
+    drawing.figure_early(*_compare_latency_figure(exemplar))
+
+
 def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCESS) -> None:
-    """The whole report folder of a comparison; its figures drawn by ``drawing``."""
+    """The whole report folder of a comparison; its figures drawn by ``drawing`` (or started early
+    by :func:`start_exemplar_figures`)."""
 
     def fill(folder: Path) -> None:
         drawn = {  # started first, the largest first: helpers draw while the rest is written
-            "psp_rate": drawing.figure(f"{_PLOTS}:psp_rate_figure", comp["exemplars"], comp["fault_windows"],
-                                       comp["end_s"], comp.get("load_end_s")),
+            "psp_rate": drawing.figure(*_psp_rate_figure(comp)),
             "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
-            "latency_cdf": drawing.figure(f"{_PLOTS}:latency_cdf_figure",
-                                          {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}),
+            "latency_cdf": drawing.figure(*_compare_latency_figure(comp)),
         }
         (folder / "results.json").write_text(_json(comp), encoding="utf-8")
         rows: list[list] = []
