@@ -17,7 +17,7 @@ _CLI = r"""
 import json, sys
 from sim.cli import main
 code = main(sys.argv[1:])
-print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules}))
+print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules, "pandas": "pandas" in sys.modules}))
 """
 
 
@@ -32,8 +32,8 @@ def _cli(argv: list[str], workers: str) -> dict:
 def test_a_run_report_drawn_by_helpers_is_byte_identical_and_the_command_never_imports_matplotlib(tmp_path):
     helped = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "helped")], "2")
     here = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "here")], "0")
-    assert helped == {"code": 0, "matplotlib": False}  # every figure came from a helper
-    assert here == {"code": 0, "matplotlib": True}
+    assert helped == {"code": 0, "matplotlib": False, "pandas": False}  # every figure came from a helper
+    assert here == {"code": 0, "matplotlib": True, "pandas": False}
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert {"timeseries.png", "latency_cdf.png", "services.png", "sequence.png", "report.html"} <= set(files)
     assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
@@ -84,6 +84,7 @@ def test_a_sweep_report_drawn_by_helpers_is_byte_identical(tmp_path, monkeypatch
     helped = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "helped")], "2")
     here = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "here")], "0")
     assert helped["code"] == here["code"] == 0 and not helped["matplotlib"] and here["matplotlib"]
+    assert not helped["pandas"] and here["pandas"]  # the points frame is made where the figures are drawn
     files = sorted(p.name for p in (tmp_path / "here" / "report").iterdir())
     assert len([f for f in files if f.endswith(".png")]) == 6  # 3 KPIs: a line plot and a heatmap each
     assert files == sorted(p.name for p in (tmp_path / "helped" / "report").iterdir())
@@ -101,7 +102,8 @@ def test_a_compare_report_drawn_by_helpers_is_byte_identical(tmp_path):
     argv = ["compare", str(path), "--variants", "none,fixed", "--replications", "2", "--workers", "1"]
     helped = _cli([*argv, "--out", str(tmp_path / "helped")], "2")
     here = _cli([*argv, "--out", str(tmp_path / "here")], "0")
-    assert helped == {"code": 0, "matplotlib": False} and here == {"code": 0, "matplotlib": True}
+    assert helped == {"code": 0, "matplotlib": False, "pandas": False}
+    assert here == {"code": 0, "matplotlib": True, "pandas": False}
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert {"psp_rate.png", "latency_cdf.png", "pareto.png", "report.html"} <= set(files)
     assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())

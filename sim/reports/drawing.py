@@ -30,7 +30,7 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PRELOAD = ("sim.reports.plots", "sim.reports.sweep_figures")
+PRELOAD = ("sim.reports.plots", "sim.reports.sweep_points")
 """What a helper imports while the simulation runs."""
 
 
