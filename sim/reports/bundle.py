@@ -118,20 +118,19 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)
-        images = _saved(drawn, folder)
-        images["system_graph"] = graph
-        context = {
+        context = {  # everything but the figures, made while the helpers draw them
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
             "money": money.money_rows(data),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }
-        (folder / "report.html").write_text(
-            _HTML.get_template("run.html.j2").render(images={k: _b64(v) for k, v in images.items()}, **context),
-            encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(images=images, **context),
-                                           encoding="utf-8")
+        html, md = _HTML.get_template("run.html.j2"), _MD.get_template("summary.md.j2")  # compiled meanwhile too
+        images = _saved(drawn, folder)
+        images["system_graph"] = graph
+        (folder / "report.html").write_text(html.render(images={k: _b64(v) for k, v in images.items()}, **context),
+                                            encoding="utf-8")
+        (folder / "summary.md").write_text(md.render(images=images, **context), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
 
@@ -179,13 +178,15 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
             for index, (seed, kpis) in enumerate(zip(comp["seeds"], runs), start=1):
                 kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
-        images = _saved(drawn, folder)
         context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
-        (folder / "report.html").write_text(_HTML.get_template("compare.html.j2").render(
+        # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw
+        (folder / "summary.md").write_text(_MD.get_template("compare.md.j2").render(**context), encoding="utf-8")
+        html = _HTML.get_template("compare.html.j2")
+        images = _saved(drawn, folder)
+        (folder / "report.html").write_text(html.render(
             images={k: _b64(v) for k, v in images.items()},
             recommendation_html=_markdown_bold_to_html(comp["recommendation"]["text"]), **context), encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("compare.md.j2").render(**context), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)

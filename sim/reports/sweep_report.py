@@ -99,6 +99,9 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
                                        f"{parameter_label(parameters[1])}{at}"}]
                     drawn.append((shows, drawing.call(f"{_POINTS}:heatmap", rows, parameters, columns, facet,
                                                       kpi, units)))
+        # made while the helpers draw: the table, the templates (compiled on first use)
+        table = [_table_row(record, parameters, kpis, units) for record in points["records"]]
+        html, md = _HTML.get_template("sweep.html.j2"), _MD.get_template("sweep.md.j2")
         figures = []
         for shows, pending in drawn:
             result = pending.result()
@@ -114,10 +117,10 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
             "unmeasured": [k for k in kpis if k not in plotted],
-            "table": [_table_row(record, parameters, kpis, units) for record in points["records"]],
+            "table": table,
         }
-        (folder / "index.md").write_text(_MD.get_template("sweep.md.j2").render(**context), encoding="utf-8")
-        (folder / "index.html").write_text(_HTML.get_template("sweep.html.j2").render(**context), encoding="utf-8")
+        (folder / "index.md").write_text(md.render(**context), encoding="utf-8")
+        (folder / "index.html").write_text(html.render(**context), encoding="utf-8")
 
     write_folder_atomic(out_dir / "report", fill)
     return out_dir / "report" / "index.html"
