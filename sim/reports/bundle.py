@@ -13,26 +13,17 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim import format as fmt
-from sim.reports import money, tables
+from sim.reports import money, tables, template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
-_TEMPLATES = Path(__file__).parent / "templates"
 _PLOTS = "sim.reports.plots"
 """Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
-_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
-_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
-                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-for _env in (_HTML, _MD):
-    _env.filters["num"] = fmt.number  # every number a template prints goes through the one formatter
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
@@ -125,7 +116,8 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }
-        html, md = _HTML.get_template("run.html.j2"), _MD.get_template("summary.md.j2")  # compiled meanwhile too
+        html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too
+        md = template_env.markdown().get_template("summary.md.j2")
         images = _saved(drawn, folder)
         images["system_graph"] = graph
         (folder / "report.html").write_text(html.render(images={k: _b64(v) for k, v in images.items()}, **context),
@@ -182,8 +174,9 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
         # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw
-        (folder / "summary.md").write_text(_MD.get_template("compare.md.j2").render(**context), encoding="utf-8")
-        html = _HTML.get_template("compare.html.j2")
+        (folder / "summary.md").write_text(template_env.markdown().get_template("compare.md.j2").render(**context),
+                                           encoding="utf-8")
+        html = template_env.html().get_template("compare.html.j2")
         images = _saved(drawn, folder)
         (folder / "report.html").write_text(html.render(
             images={k: _b64(v) for k, v in images.items()},

@@ -16,13 +16,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
 import numpy as np
 
 from sim import __version__
 from sim.atomic import write_folder_atomic, write_text_atomic
 from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES
 from sim import format as fmt
+from sim.reports import template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 
 if TYPE_CHECKING:
@@ -37,11 +37,6 @@ ACRONYMS = {"psp": "PSP", "dlq": "DLQ", "db": "DB", "p99": "p99", "mtbf": "MTBF"
 _POINTS = "sim.reports.sweep_points"
 """Where the points frame and the figures are made (named, not imported: a drawing helper imports
 pandas and matplotlib)."""
-_TEMPLATES = Path(__file__).parent / "templates"
-_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
-_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
-                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def parameter_label(key: str) -> str:
@@ -101,7 +96,8 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
                                                       kpi, units)))
         # made while the helpers draw: the table, the templates (compiled on first use)
         table = [_table_row(record, parameters, kpis, units) for record in points["records"]]
-        html, md = _HTML.get_template("sweep.html.j2"), _MD.get_template("sweep.md.j2")
+        html = template_env.html().get_template("sweep.html.j2")
+        md = template_env.markdown().get_template("sweep.md.j2")
         figures = []
         for shows, pending in drawn:
             result = pending.result()
