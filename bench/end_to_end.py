@@ -8,7 +8,11 @@ simulations. Runs are in-process (``run`` with one replication, ``compare --work
 the parent, interpreter start-up included) and CPU time (the child's own, children included) are
 both reported: on a shared machine the CPU ratio is the steadier one.
 
-    python -m bench.end_to_end [--quick]
+    python -m bench.end_to_end [--quick] [--profile]
+
+``--profile`` also splits each command's time beyond its simulations into where it goes: before
+the first simulation (interpreter, imports, input), between simulations, after the last one (the
+report), and the process's exit (seen from the parent).
 """
 
 from __future__ import annotations
@@ -30,17 +34,20 @@ _CHILD = r"""
 import json, resource, sys, time
 import sim.runners.run as run_module
 
-spent = {"wall_s": 0.0, "cpu_s": 0.0, "simulations": 0}
+spent = {"wall_s": 0.0, "cpu_s": 0.0, "simulations": 0, "first_start": None, "last_end": None}
 real = run_module.simulate
 
 def timed(*args, **kwargs):
     wall, cpu = time.perf_counter(), time.process_time()
+    if spent["first_start"] is None:
+        spent["first_start"] = time.monotonic()
     try:
         return real(*args, **kwargs)
     finally:
         spent["wall_s"] += time.perf_counter() - wall
         spent["cpu_s"] += time.process_time() - cpu
         spent["simulations"] += 1
+        spent["last_end"] = time.monotonic()
 
 run_module.simulate = timed
 from sim.cli import main
@@ -48,16 +55,17 @@ code = main(sys.argv[1:])
 own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 spent["process_cpu_s"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 spent["exit_code"] = code
+spent["main_end"] = time.monotonic()
 print("END_TO_END " + json.dumps(spent))
 """
 
 
 def measure(argv: list[str]) -> dict:
     """Run ``paychaos ARGV`` in a fresh process; its wall/CPU time against its simulations'."""
-    started = time.perf_counter()
+    started, since = time.perf_counter(), time.monotonic()
     done = subprocess.run([sys.executable, "-c", _CHILD, *argv], cwd=ROOT, capture_output=True, text=True,
                           check=False)
-    wall_s = time.perf_counter() - started
+    wall_s, until = time.perf_counter() - started, time.monotonic()
     line = next((x for x in done.stdout.splitlines() if x.startswith("END_TO_END ")), None)
     if line is None:
         raise RuntimeError(f"paychaos {' '.join(argv)} printed no timing:\n{done.stderr[-2000:]}")
@@ -74,6 +82,12 @@ def measure(argv: list[str]) -> dict:
         "cpu_s": round(spent["process_cpu_s"], 3),
         "simulation_cpu_s": round(spent["cpu_s"], 3),
         "ratio_cpu": round(spent["process_cpu_s"] / spent["cpu_s"], 3),
+        "phases_s": {  # the time beyond the simulations, by where it goes (monotonic clocks, Linux: system-wide)
+            "before": round(spent["first_start"] - since, 3),
+            "between": round(spent["last_end"] - spent["first_start"] - spent["wall_s"], 3),
+            "after": round(spent["main_end"] - spent["last_end"], 3),
+            "exit": round(until - spent["main_end"], 3),
+        },
     }
 
 
@@ -101,11 +115,16 @@ def end_to_end(quick: bool = False) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.end_to_end", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller commands (a smoke test)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also say where the time beyond the simulations goes (before, between, after, exit)")
     args = parser.parse_args(argv)
     for name, row in end_to_end(args.quick).items():
         print(f"{name:8} wall {row['wall_s']:7.1f} s / simulations {row['simulation_wall_s']:7.1f} s = "
               f"{row['ratio_wall']:.2f}x (target {row['target_ratio_wall']}); CPU {row['cpu_s']:.1f} / "
               f"{row['simulation_cpu_s']:.1f} s = {row['ratio_cpu']:.2f}x  [{row['command']}]")
+        if args.profile:
+            print("         beyond the simulations: " + ", ".join(f"{phase} {seconds:.2f} s"
+                                                             for phase, seconds in row["phases_s"].items()))
     return 0
 
 

@@ -37,7 +37,8 @@ from sim.config.sweep import (
 )
 from sim.config.kpis import KPI_DESCRIPTIONS, KPI_NAMES
 from sim.errors import ConfigError
-from sim.reports.sweep_report import point_ci, points_frame, write_sweep_report
+from sim.reports.sweep_points import point_ci, points_frame
+from sim.reports.sweep_report import write_sweep_report
 from sim.runners.kpis import kpis as run_kpis
 from sim.runners.run import RunResult, run_scenario
 from sim.runners.sweep import execute, run_sweep

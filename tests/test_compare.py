@@ -13,6 +13,7 @@ from helpers import SCENARIOS, write_scenario
 from sim.cli import main
 from sim.config.loader import load_scenario
 from sim.runners.compare import (
+    exemplar_fields,
     pareto_front,
     paired,
     ranking,
@@ -91,6 +92,24 @@ def test_common_random_numbers_same_customers_and_faults_across_variants(tmp_pat
     assert all(same[k.key]["mean"] in (0.0, None) for k in KPIS)
     assert results["none"].runs[0]["kpis"] != results["fixed"].runs[0]["kpis"]
     assert results["fixed"].runs[0]["kpis"]["success_rate"] > results["none"].runs[0]["kpis"]["success_rate"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_exemplars_are_announced_once_every_variant_s_first_run_is_in(tmp_path, workers):
+    """A report starts on the exemplars (its PSP-rate and latency figures) while later replications
+    run: the hook hears of them once, with every variant's first run, before the last run ends."""
+    loaded = load_scenario(write_scenario(tmp_path, "async-kafka.yaml", **SMALL))
+    events: list = []
+    results = run_comparison(loaded, ["none", "fixed"], 3, workers=workers,
+                             progress=lambda n: events.append("run"),
+                             on_exemplars=lambda first_runs: events.append(first_runs))
+    announced = [e for e in events if e != "run"]
+    assert len(announced) == 1 and list(announced[0]) == ["none", "fixed"]
+    assert all(announced[0][v] is results[v].first for v in ("none", "fixed"))
+    assert events.index(announced[0]) < len(events) - 1  # before the last run is in
+    comp = summarize_comparison(loaded, results, "none", "test")
+    assert exemplar_fields(announced[0]) == {key: comp[key] for key in ("fault_windows", "end_s", "load_end_s",
+                                                                        "exemplars")}
 
 
 def test_compare_cli_writes_the_report_and_prints_the_ranking(tmp_path, capsys):

@@ -17,7 +17,7 @@ _CLI = r"""
 import json, sys
 from sim.cli import main
 code = main(sys.argv[1:])
-print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules}))
+print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules, "pandas": "pandas" in sys.modules}))
 """
 
 
@@ -32,8 +32,8 @@ def _cli(argv: list[str], workers: str) -> dict:
 def test_a_run_report_drawn_by_helpers_is_byte_identical_and_the_command_never_imports_matplotlib(tmp_path):
     helped = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "helped")], "2")
     here = _cli(["run", "scenarios/poison-pills.yaml", "--out", str(tmp_path / "here")], "0")
-    assert helped == {"code": 0, "matplotlib": False}  # every figure came from a helper
-    assert here == {"code": 0, "matplotlib": True}
+    assert helped == {"code": 0, "matplotlib": False, "pandas": False}  # every figure came from a helper
+    assert here == {"code": 0, "matplotlib": True, "pandas": False}
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert {"timeseries.png", "latency_cdf.png", "services.png", "sequence.png", "report.html"} <= set(files)
     assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
@@ -84,11 +84,58 @@ def test_a_sweep_report_drawn_by_helpers_is_byte_identical(tmp_path, monkeypatch
     helped = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "helped")], "2")
     here = _cli(["sweep", str(path), "--executor", "serial", "--out", str(tmp_path / "here")], "0")
     assert helped["code"] == here["code"] == 0 and not helped["matplotlib"] and here["matplotlib"]
+    assert not helped["pandas"] and here["pandas"]  # the points frame is made where the figures are drawn
     files = sorted(p.name for p in (tmp_path / "here" / "report").iterdir())
     assert len([f for f in files if f.endswith(".png")]) == 6  # 3 KPIs: a line plot and a heatmap each
     assert files == sorted(p.name for p in (tmp_path / "helped" / "report").iterdir())
     for name in files:
         assert (tmp_path / "helped" / "report" / name).read_bytes() == (tmp_path / "here" / "report" / name).read_bytes()
+
+
+def test_a_compare_report_drawn_by_helpers_is_byte_identical(tmp_path):
+    """With helpers, a comparison's exemplar figures are drawn while the later replications run."""
+    from test_compare import SMALL
+
+    from helpers import write_scenario
+
+    path = write_scenario(tmp_path, "async-kafka.yaml", **SMALL)
+    argv = ["compare", str(path), "--variants", "none,fixed", "--replications", "2", "--workers", "1"]
+    helped = _cli([*argv, "--out", str(tmp_path / "helped")], "2")
+    here = _cli([*argv, "--out", str(tmp_path / "here")], "0")
+    assert helped == {"code": 0, "matplotlib": False, "pandas": False}
+    assert here == {"code": 0, "matplotlib": True, "pandas": False}
+    files = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert {"psp_rate.png", "latency_cdf.png", "pareto.png", "report.html"} <= set(files)
+    assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
+    for name in files:
+        assert (tmp_path / "helped" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def _line_figure(values: list):
+    from sim.reports.figures import new_figure
+
+    figure = new_figure(2, 1)
+    figure.subplots().plot(range(len(values)), values)
+    return figure
+
+
+def test_a_figure_started_early_is_the_one_the_report_gets_when_the_arguments_are_the_same():
+    import multiprocessing
+
+    figures = Drawing(multiprocessing.get_context("fork").Pool(1), 1)
+    try:
+        values = [0, 1, 3]
+        figures.figure_early(f"{__name__}:_line_figure", values)
+        early = figures._early[0][2]
+        assert figures.figure(f"{__name__}:_line_figure", list(values)) is early  # equal, not the same list
+        assert figures.figure(f"{__name__}:_line_figure", [0, 1, 2]) is not early
+        assert figures.figure(f"{__name__}:_line_figure", [0.0, 1, 3]) is not early  # equal, another type
+        assert early.result() == drawing.figure_png(f"{__name__}:_line_figure", values)
+    finally:
+        figures.close()
+    in_process = Drawing()
+    in_process.figure_early(f"{__name__}:_line_figure", [0, 1])  # nothing to start: drawn when asked for
+    assert in_process._early == []
 
 
 def test_no_helpers_when_asked_for_none_or_when_threads_run(monkeypatch):

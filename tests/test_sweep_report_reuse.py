@@ -9,7 +9,7 @@ import pytest
 
 from sim.reports.figures import png
 from sim.reports.sweep_figures import _line_plot
-from sim.reports.sweep_report import points_frame
+from sim.reports.sweep_points import points_frame
 
 KPIS = ["success_rate", "time_to_recover_s", "p99_latency_ms", "double_charges", "psp_requests_per_order"]
 """A percentage, a KPI with no value at any point (NaN), a latency, a constant, a ratio."""

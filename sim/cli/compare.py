@@ -50,10 +50,10 @@ def main(args: argparse.Namespace) -> int:
     from sim.config.loader import load_scenario
     from sim.config.messages import did_you_mean
     from sim.errors import ConfigError
-    from sim.reports.bundle import write_compare_report
+    from sim.reports.bundle import start_exemplar_figures, write_compare_report
     from sim.reports.drawing import drawing
     from sim.reports.output import default_out_dir
-    from sim.runners.compare import resolve_variants, run_comparison, summarize_comparison
+    from sim.runners.compare import exemplar_fields, resolve_variants, run_comparison, summarize_comparison
 
     console = make_console()
     loaded = load_scenario(args.scenario)
@@ -68,9 +68,14 @@ def main(args: argparse.Namespace) -> int:
     total = len(variants) * replications
     check_total_runs(loaded, total, "variants × --replications", variants)
     with drawing() as figures:  # helpers warm up on the idle core while the runs go
+
+        def on_exemplars(first_runs: dict[str, dict]) -> None:  # drawn while the other replications run
+            start_exemplar_figures(figures, exemplar_fields(first_runs))
+
         with progress_bar(console, f"compare {loaded.scenario.name}: {len(variants)} variants × {replications}",
                           total) as advance:
-            results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance)
+            results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance,
+                                     on_exemplars if figures.parallel else None)
         comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
         out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
         with console.status("writing the report…"):

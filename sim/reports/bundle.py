@@ -13,26 +13,17 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
 import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim import format as fmt
-from sim.reports import money, tables
+from sim.reports import money, tables, template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
-_TEMPLATES = Path(__file__).parent / "templates"
 _PLOTS = "sim.reports.plots"
 """Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
-_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
-_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
-                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-for _env in (_HTML, _MD):
-    _env.filters["num"] = fmt.number  # every number a template prints goes through the one formatter
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
@@ -118,20 +109,20 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)
-        images = _saved(drawn, folder)
-        images["system_graph"] = graph
-        context = {
+        context = {  # everything but the figures, made while the helpers draw them
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
             "money": money.money_rows(data),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }
-        (folder / "report.html").write_text(
-            _HTML.get_template("run.html.j2").render(images={k: _b64(v) for k, v in images.items()}, **context),
-            encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("summary.md.j2").render(images=images, **context),
-                                           encoding="utf-8")
+        html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too
+        md = template_env.markdown().get_template("summary.md.j2")
+        images = _saved(drawn, folder)
+        images["system_graph"] = graph
+        (folder / "report.html").write_text(html.render(images={k: _b64(v) for k, v in images.items()}, **context),
+                                            encoding="utf-8")
+        (folder / "summary.md").write_text(md.render(images=images, **context), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
 
@@ -140,16 +131,33 @@ def _markdown_bold_to_html(text: str) -> Markup:
     return Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", str(escape(text))))
 
 
+def _psp_rate_figure(part: dict) -> tuple:
+    """The PSP-rate figure of a comparison (or of its exemplar fields): its target and arguments."""
+    return f"{_PLOTS}:psp_rate_figure", part["exemplars"], part["fault_windows"], part["end_s"], part.get("load_end_s")
+
+
+def _compare_latency_figure(part: dict) -> tuple:
+    """The latency CDF figure of a comparison (or of its exemplar fields): its target and arguments."""
+    return f"{_PLOTS}:latency_cdf_figure", {v: e["latency_cdf"] for v, e in part["exemplars"].items()}
+
+
+def start_exemplar_figures(drawing: Drawing, exemplar: dict) -> None:
+    """Start the comparison figures that its variants' first runs alone decide (``exemplar``:
+    ``sim.runners.compare.exemplar_fields``), the largest first: with R replications they are
+    drawn while the other replications run, and :func:`write_compare_report` picks them up."""
+    drawing.figure_early(*_psp_rate_figure(exemplar))
+    drawing.figure_early(*_compare_latency_figure(exemplar))
+
+
 def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCESS) -> None:
-    """The whole report folder of a comparison; its figures drawn by ``drawing``."""
+    """The whole report folder of a comparison; its figures drawn by ``drawing`` (or started early
+    by :func:`start_exemplar_figures`)."""
 
     def fill(folder: Path) -> None:
         drawn = {  # started first, the largest first: helpers draw while the rest is written
-            "psp_rate": drawing.figure(f"{_PLOTS}:psp_rate_figure", comp["exemplars"], comp["fault_windows"],
-                                       comp["end_s"], comp.get("load_end_s")),
+            "psp_rate": drawing.figure(*_psp_rate_figure(comp)),
             "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
-            "latency_cdf": drawing.figure(f"{_PLOTS}:latency_cdf_figure",
-                                          {v: e["latency_cdf"] for v, e in comp["exemplars"].items()}),
+            "latency_cdf": drawing.figure(*_compare_latency_figure(comp)),
         }
         (folder / "results.json").write_text(_json(comp), encoding="utf-8")
         rows: list[list] = []
@@ -162,13 +170,16 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
             for index, (seed, kpis) in enumerate(zip(comp["seeds"], runs), start=1):
                 kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
-        images = _saved(drawn, folder)
         context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
-        (folder / "report.html").write_text(_HTML.get_template("compare.html.j2").render(
+        # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw
+        (folder / "summary.md").write_text(template_env.markdown().get_template("compare.md.j2").render(**context),
+                                           encoding="utf-8")
+        html = template_env.html().get_template("compare.html.j2")
+        images = _saved(drawn, folder)
+        (folder / "report.html").write_text(html.render(
             images={k: _b64(v) for k, v in images.items()},
             recommendation_html=_markdown_bold_to_html(comp["recommendation"]["text"]), **context), encoding="utf-8")
-        (folder / "summary.md").write_text(_MD.get_template("compare.md.j2").render(**context), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)

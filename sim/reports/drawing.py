@@ -30,7 +30,7 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PRELOAD = ("sim.reports.plots", "sim.reports.sweep_figures")
+PRELOAD = ("sim.reports.plots", "sim.reports.sweep_points")
 """What a helper imports while the simulation runs."""
 
 
@@ -66,19 +66,29 @@ class Drawn:
 
 class Drawing:
     """Draws on helper processes when it has them, else in this process (lazily, when the result
-    is asked for)."""
+    is asked for).
+
+    With helpers, a figure can be started before its report asks for it (:meth:`figure_early`: a
+    comparison's exemplar figures while later replications run); the report, asking for the same
+    figure with equal arguments, gets the one already started. Equal arguments give the same
+    bytes, so this changes no output, only when the figure is drawn."""
 
     def __init__(self, pool: Any = None, workers: int = 1) -> None:
         self._pool = pool
         self.workers = workers
         """How many things are drawn at once (1 in this process): callers split work into this many parts."""
+        self._early: list[tuple[str, tuple, Drawn]] = []
 
     @property
     def parallel(self) -> bool:
         return self._pool is not None
 
     def call(self, target: str, *args: Any) -> Drawn:
-        """Start ``target(*args)`` (``"module:function"``, returning something picklable)."""
+        """Start ``target(*args)`` (``"module:function"``, returning something picklable), unless
+        it was started early."""
+        for early_target, early_args, drawn in self._early:
+            if early_target == target and _same(early_args, args):
+                return drawn
         pending = self._pool.apply_async(call, (target, *args)) if self._pool is not None else None
         return Drawn(pending, target, args)
 
@@ -86,11 +96,37 @@ class Drawing:
         """Start drawing the figure ``target(*args)`` returns; ``.result()`` gives its PNG bytes."""
         return self.call(f"{__name__}:figure_png", target, *args)
 
+    def figure_early(self, target: str, *args: Any) -> None:
+        """Start drawing a figure a report will ask for with these arguments (with helpers only:
+        in this process a figure is drawn when asked for anyway)."""
+        if self._pool is not None:
+            drawn = self.figure(target, *args)
+            self._early.append((f"{__name__}:figure_png", (target, *args), drawn))
+
     def close(self) -> None:
+        self._early.clear()
         if self._pool is not None:
             self._pool.terminate()  # nothing is left to draw; never wait for a helper
             self._pool.join()
             self._pool = None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a`` and ``b`` equal and of the same types all the way down (1 and 1.0, or True and 1, are
+    equal but may be drawn differently). Arguments built from the same objects are compared
+    mostly by identity, so this is cheap for the figures' large series."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays and frames have no one truth value: not the same
+        return False
 
 
 IN_PROCESS = Drawing()

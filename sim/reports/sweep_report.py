@@ -4,7 +4,9 @@ compare reports' template, one self-contained file) and Markdown.
 
 Written into ``<sweep out>/report/`` atomically, beside ``points.csv`` (the per-point means and
 confidence intervals that the plots show). Each figure is rendered once, as PNG: embedded in
-``index.html`` and linked from ``index.md``.
+``index.html`` and linked from ``index.md``. The per-point statistics (pandas) are computed where
+the figures are drawn (``sim.reports.sweep_points`` on the drawing helpers): this process imports
+no pandas, and the figures start the moment the runs end.
 """
 
 from __future__ import annotations
@@ -14,16 +16,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
 import numpy as np
-import pandas as pd
 
 from sim import __version__
 from sim.atomic import write_folder_atomic, write_text_atomic
-from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES, kpi_bounds
+from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES
 from sim import format as fmt
+from sim.reports import template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
-from sim.stats import mean_ci
 
 if TYPE_CHECKING:
     from sim.config.sweep import LoadedSweep
@@ -34,32 +34,9 @@ LABEL_CHARS = 32
 """Axis labels wrap at this many characters (a long KPI name must not run off the figure)."""
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 ACRONYMS = {"psp": "PSP", "dlq": "DLQ", "db": "DB", "p99": "p99", "mtbf": "MTBF", "mttr": "MTTR"}
-_FIGURES = "sim.reports.sweep_figures"
-"""Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
-_TEMPLATES = Path(__file__).parent / "templates"
-_HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
-_MD = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False, trim_blocks=True,
-                         lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-
-
-def point_ci(values, kpi: str) -> tuple[float, float, float]:
-    """Mean and 95 % CI of one KPI over a point's seeds (``sim.stats.mean_ci``, clipped to the
-    KPI's physical range); NaN when undefined."""
-    stat = mean_ci(values, kpi_bounds(kpi))
-    return tuple(math.nan if stat[k] is None else stat[k] for k in ("mean", "low", "high"))  # type: ignore[return-value]
-
-
-def points_frame(rows: list[dict], parameters: list[str], kpis: list[str]) -> pd.DataFrame:
-    """One row per point: the parameter values, the number of runs, and per KPI its mean and CI."""
-    frame = pd.DataFrame(rows)
-    records = []
-    for point, group in frame.groupby("point", sort=True):
-        record = {"point": point, **{p: group[p].iloc[0] for p in parameters}, "runs": len(group)}
-        for kpi in kpis:
-            record[kpi], record[f"{kpi}_ci_low"], record[f"{kpi}_ci_high"] = point_ci(group[kpi].tolist(), kpi)
-        records.append(record)
-    return pd.DataFrame.from_records(records)
+_POINTS = "sim.reports.sweep_points"
+"""Where the points frame and the figures are made (named, not imported: a drawing helper imports
+pandas and matplotlib)."""
 
 
 def parameter_label(key: str) -> str:
@@ -80,15 +57,16 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
     return index.html."""
     out_dir = Path(out_dir)
     parameters, kpis = sweep.parameter_keys, list(sweep.spec.kpis)
-    points = points_frame(rows, parameters, list(dict.fromkeys([*kpis, *KPI_NAMES])))
-    write_text_atomic(out_dir / POINTS_FILE, points.to_csv(index=False, lineterminator="\n"))
+    columns = list(dict.fromkeys([*kpis, *KPI_NAMES]))
+    points = drawing.call(f"{_POINTS}:summary", rows, parameters, columns, kpis).result()
+    write_text_atomic(out_dir / POINTS_FILE, points["csv"])
     grid = sweep.spec.sample == "grid"
     units = {p: sweep.unit(p) for p in parameters}
     # a parameter with one value gets no plot against it (a line through one point says nothing):
     # the table shows that point
-    varied = [p for p in parameters if points[p].nunique() > 1]
+    varied = points["varied"]
     # a KPI no run measured (a recovery time without a fault, say) gets a name, not an empty plot
-    plotted = [k for k in kpis if points[k].notna().any()]
+    plotted = points["plotted"]
 
     def fill(folder: Path) -> None:
         drawn: list[tuple[list[dict], Drawn]] = []  # (what each PNG shows, the PNGs being drawn)
@@ -100,22 +78,26 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             for chunk in _chunks(plotted, drawing.workers):  # one figure per helper, redrawn for each KPI
                 shows = [{"kpi": kpi, "file": f"{kpi}--{_slug(parameter)}.png",
                           "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"} for kpi in chunk]
-                drawn.append((shows, drawing.call(f"{_FIGURES}:line_plots_png", points, parameter,
+                drawn.append((shows, drawing.call(f"{_POINTS}:line_plots", rows, parameters, columns, parameter,
                                                   others[0] if others else None, chunk, units)))
         if grid and len(parameters) >= 2 and parameters[0] in varied and parameters[1] in varied:
             # a third parameter gets one heatmap per value (a phase diagram per load, say), not a
             # mean over its values; further ones are averaged
-            facets = [(None, points)] if len(parameters) == 2 else list(points.groupby(parameters[2], sort=True))
+            facets = [(None, None)] if len(parameters) == 2 else list(enumerate(points["facets"]))
             for kpi in plotted:
-                for value, subset in facets:
+                for facet, value in facets:
                     suffix = "" if value is None else f"--{_slug(str(plain_value(value)))}"
                     at = "" if value is None else \
                         f" at {parameter_label(parameters[2])} = {fmt.setting(plain_value(value), units[parameters[2]])}"
                     shows = [{"kpi": kpi, "file": f"{kpi}--heatmap{suffix}.png",
                               "title": f"{kpi_label(kpi)}: {parameter_label(parameters[0])} × "
                                        f"{parameter_label(parameters[1])}{at}"}]
-                    drawn.append((shows, drawing.figure(f"{_FIGURES}:heatmap_figure", subset, parameters[0],
-                                                        parameters[1], kpi, units)))
+                    drawn.append((shows, drawing.call(f"{_POINTS}:heatmap", rows, parameters, columns, facet,
+                                                      kpi, units)))
+        # made while the helpers draw: the table, the templates (compiled on first use)
+        table = [_table_row(record, parameters, kpis, units) for record in points["records"]]
+        html = template_env.html().get_template("sweep.html.j2")
+        md = template_env.markdown().get_template("sweep.md.j2")
         figures = []
         for shows, pending in drawn:
             result = pending.result()
@@ -131,10 +113,10 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
             "unmeasured": [k for k in kpis if k not in plotted],
-            "table": [_table_row(record, parameters, kpis, units) for record in points.to_dict("records")],
+            "table": table,
         }
-        (folder / "index.md").write_text(_MD.get_template("sweep.md.j2").render(**context), encoding="utf-8")
-        (folder / "index.html").write_text(_HTML.get_template("sweep.html.j2").render(**context), encoding="utf-8")
+        (folder / "index.md").write_text(md.render(**context), encoding="utf-8")
+        (folder / "index.html").write_text(html.render(**context), encoding="utf-8")
 
     write_folder_atomic(out_dir / "report", fill)
     return out_dir / "report" / "index.html"

@@ -9,6 +9,8 @@ narrower than comparing two independent means.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from sim.config.loader import LoadedScenario
 from sim.config.messages import did_you_mean
 from sim.errors import ConfigError
@@ -42,13 +44,41 @@ def resolve_variants(loaded: LoadedScenario, names: list[str] | None) -> list[st
 
 def run_comparison(loaded: LoadedScenario, variants: list[str], replications: int,
                    seed: int | None = None, workers: int | None = None,
-                   progress: Progress | None = None) -> dict[str, Replicated]:
-    """R replications per variant, the same seeds for every variant (common random numbers)."""
+                   progress: Progress | None = None,
+                   on_exemplars: Callable[[dict[str, dict]], None] | None = None) -> dict[str, Replicated]:
+    """R replications per variant, the same seeds for every variant (common random numbers).
+    ``on_exemplars(first_runs)`` is called once every variant's first run is in (after the first
+    seed's runs, as the others go), with ``{variant: its first run}``: what
+    :func:`exemplar_fields` needs, so a report can start on it."""
     seeds = replication_seeds(loaded.scenario.seed if seed is None else seed, replications)
-    # seed-major: consecutive jobs share a seed, so a worker reuses that seed's population
+    # seed-major: consecutive jobs share a seed, so a worker reuses that seed's population; the
+    # first len(variants) jobs are the variants' exemplars
     jobs = [(loaded, s, variant, False) for s in seeds for variant in variants]
-    runs = run_many(jobs, workers, progress)
+    firsts: dict[int, dict] = {}
+
+    def on_done(index: int, run: dict) -> None:
+        if on_exemplars is None or index >= len(variants):
+            return
+        firsts[index] = run
+        if len(firsts) == len(variants):
+            on_exemplars({variant: firsts[i] for i, variant in enumerate(variants)})
+
+    runs = run_many(jobs, workers, progress, on_done)
     return {variant: Replicated(runs[i::len(variants)]) for i, variant in enumerate(variants)}
+
+
+def exemplar_fields(first_runs: dict[str, dict]) -> dict:
+    """The part of a comparison's results that its variants' first runs alone decide: the fault
+    windows, the end, and each variant's exemplar (its first run's series, latency CDF, recovery,
+    KPIs and seed). The PSP-rate and latency figures are drawn from these alone."""
+    first = next(iter(first_runs.values()))
+    return {
+        "fault_windows": first["fault_windows"],
+        "end_s": first["end_s"],
+        "load_end_s": first.get("load_end_s"),
+        "exemplars": {v: {key: run[key] for key in ("series", "latency_cdf", "recovery", "kpis", "seed")}
+                      for v, run in first_runs.items()},
+    }
 
 
 def paired(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict]]:
@@ -175,6 +205,7 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
     diffs = paired(results, baseline)
     front = pareto_front(stats)
     first = next(iter(results.values())).first
+    exemplar = exemplar_fields({variant: rep.first for variant, rep in results.items()})
     return {
         "kind": "comparison",
         "scenario": loaded.scenario.name,
@@ -192,10 +223,9 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
         "recommendation": recommend(stats, diffs, baseline, front, results),
         "per_replication": {v: [run["kpis"] for run in rep.runs] for v, rep in results.items()},
         "verdicts": {v: [run["verdict"] for run in rep.runs] for v, rep in results.items()},
-        "fault_windows": first["fault_windows"],
-        "end_s": first["end_s"],
-        "load_end_s": first.get("load_end_s"),
-        "exemplars": {v: {key: rep.first[key] for key in ("series", "latency_cdf", "recovery", "kpis", "seed")}
-                      for v, rep in results.items()},
+        "fault_windows": exemplar["fault_windows"],
+        "end_s": exemplar["end_s"],
+        "load_end_s": exemplar["load_end_s"],
+        "exemplars": exemplar["exemplars"],
         "config": first["config"]["scenario"],
     }

@@ -25,6 +25,8 @@ from sim.runners.run import run_scenario
 from sim.stats import mean_ci, t975  # noqa: F401  (re-exported: the one CI implementation)
 
 Progress = Callable[[int], None]
+Done = Callable[[int, dict], None]
+"""Told of each finished job: its index in the job list and its results."""
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -64,23 +66,29 @@ def _job(args: tuple) -> dict:
     return run_one(loaded, seed, variant, samples)
 
 
-def run_many(jobs: list[tuple], workers: int | None = None, progress: Progress | None = None) -> list[dict]:
+def run_many(jobs: list[tuple], workers: int | None = None, progress: Progress | None = None,
+             on_done: Done | None = None) -> list[dict]:
     """Run ``(loaded, seed, variant, samples)`` jobs, in parallel when ``workers`` > 1; results in
-    job order whatever finishes first (so outputs do not depend on scheduling)."""
+    job order whatever finishes first (so outputs do not depend on scheduling). ``on_done(index,
+    results)`` hears of each job as it finishes (a caller can start on what one job gave)."""
     workers = default_workers(len(jobs)) if workers is None else max(1, workers)
     results: list[dict | None] = [None] * len(jobs)
+
+    def finished(index: int, result: dict) -> None:
+        results[index] = result
+        if on_done:
+            on_done(index, result)
+        if progress:
+            progress(1)
+
     if workers == 1 or len(jobs) == 1:
         for index, job in enumerate(jobs):
-            results[index] = _job(job)
-            if progress:
-                progress(1)
+            finished(index, _job(job))
         return results  # type: ignore[return-value]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_job, job): index for index, job in enumerate(jobs)}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if progress:
-                progress(1)
+            finished(futures[future], future.result())
     return results  # type: ignore[return-value]
 
 
