@@ -113,15 +113,18 @@ def test_engine_runs_simpys_order_and_stops_where_simpy_stops(seed, until):
 def test_light_events_run_where_simpys_events_run(engine, seed):
     """The kernel's helpers against timeout / callbacks / event(), on the engine and on a plain
     SimPy environment: the same log, the same number of event ids."""
-    plain, light = simpy.Environment(), engine()
-    log_plain: list = []
-    log_light: list = []
-    _program(plain, seed, False, log_plain)
-    _program(light, seed, True, log_light)
-    plain.run(until=25)
-    light.run(until=25)
-    assert log_light == log_plain
-    assert next(light._eid) == next(plain._eid)
+    assert _log_and_event_ids(engine, lambda env, log: _program(env, seed, True, log), 25) == \
+        _log_and_event_ids(simpy.Environment, lambda env, log: _program(env, seed, False, log), 25)
+
+
+def _log_and_event_ids(environment, program, until: float) -> tuple[list, int]:
+    """What ``program(env, log)`` logs on a new ``environment()`` run until ``until``, and the
+    next event id (the same events scheduled)."""
+    env = environment()
+    log: list = []
+    program(env, log)
+    env.run(until=until)
+    return log, next(env._eid)
 
 
 def test_events_at_the_stop_time_wait_for_the_next_run():
@@ -272,15 +275,10 @@ def _processes_that_interrupt_fail_and_return(env: simpy.Environment, seed: int,
 
 @given(seed=st.integers(0, 2**32 - 1))
 def test_engine_processes_resume_fail_and_get_interrupted_as_simpys(seed):
-    plain, fast = simpy.Environment(), Engine()
-    log_plain: list = []
-    log_fast: list = []
-    _processes_that_interrupt_fail_and_return(plain, seed, log_plain)
-    _processes_that_interrupt_fail_and_return(fast, seed, log_fast)
-    plain.run(until=30)
-    fast.run(until=30)
-    assert log_fast == log_plain
-    assert next(fast._eid) == next(plain._eid)
+    def program(env, log):
+        _processes_that_interrupt_fail_and_return(env, seed, log)
+
+    assert _log_and_event_ids(Engine, program, 30) == _log_and_event_ids(simpy.Environment, program, 30)
 
 
 def test_engine_starts_the_kernels_process_and_refuses_what_is_not_an_event():
