@@ -300,3 +300,28 @@ def test_engine_starts_the_kernels_process_and_refuses_what_is_not_an_event():
     env.process(yields_junk())
     with pytest.raises(RuntimeError, match='Invalid yield value "not an event"'):
         env.run(until=3)
+
+
+@pytest.mark.parametrize("child_takes_s", [1.0, 9.0])
+def test_a_process_in_a_condition_behaves_as_simpys(child_takes_s):
+    """``process | timeout`` and ``process & timeout``: the condition sees the kernel's process as an
+    event (its value once it ends, nothing before)."""
+
+    def program(env, log):
+        def child():
+            yield env.timeout(child_takes_s)
+            return "child done"
+
+        def parent():
+            started = env.process(child())
+            first = yield started | env.timeout(5)
+            log.append((env.now, started in first, started.triggered))
+            both = yield started & env.timeout(10)
+            log.append((env.now, both[started]))
+
+        env.process(parent())
+
+    assert _log_and_event_ids(Engine, program, 20) == _log_and_event_ids(simpy.Environment, program, 20)
+    log, _ = _log_and_event_ids(Engine, program, 20)
+    first_s = min(child_takes_s, 5.0)
+    assert log == [(first_s, child_takes_s < 5, child_takes_s < 5), (first_s + 10.0, "child done")]
