@@ -198,3 +198,26 @@ def test_reconcile_sorts_double_and_unknown_captures_in_order_id_order(finished)
         ("capture_without_order", UNKNOWN, count + 5, "the PSP charged an order we do not have"),
     ]
     assert report.matched == len(rows)
+
+
+def test_card_scan_finds_numbers_in_every_kind_of_container():
+    """The scan's inline checks of a container's scalar items (floats, booleans, None, integers)
+    skip nothing that holds a card number: integers in lists, tuples, sets and dict values, text
+    anywhere, integer arrays; and a look-alike that is no issued card is not reported."""
+    from array import array
+    from types import SimpleNamespace
+
+    pan = "4111111111111111"
+    store = SimpleNamespace(
+        floats=[1.5, None, True, 7, 4111111111111112],  # scalars only, one a near miss
+        ints=[0.5, False, int(pan)],
+        nested=(1, [2.0, {3: int(pan)}]),
+        tags={"x", f"pan={pan}"},
+        column=array("q", [5, int(pan)]),
+        note="short",
+    )
+    scan = card_data._Scan({pan}, skip=set())
+    scan.visit(store, "store", 0)
+    assert [v.message.split(" stored in ")[1] for v in scan.violations] == [
+        "store.ints[]", "store.nested[][][]", "store.tags[]", "store.column",
+    ]

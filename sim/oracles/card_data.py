@@ -11,7 +11,7 @@ import re
 from array import array
 from collections import deque
 from types import GetSetDescriptorType
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -43,32 +43,19 @@ def platform_stores(world: "World") -> dict[str, object]:
 
 
 def no_card_data(world: "World") -> list[Violation]:
-    numbers = {card.number for card in world.population.cards}
-    as_ints = {int(n) for n in numbers}
     outside = (world.psp, world.banks, world.population, world.truth, world.metrics, world.streams, world.env)
-    skip = {id(x) for x in outside}
-    violations: list[Violation] = []
-    seen_paths: set[str] = set()
-    visited: set[int] = set()
-
-    def check(path: str, value: object) -> None:
-        found = _card_in(value, numbers, as_ints)
-        if found and path not in seen_paths:
-            seen_paths.add(path)
-            violations.append(Violation(
-                "no_card_data", f"card number {_masked(found)} stored in {path}",
-            ))
-
+    scan = _Scan({card.number for card in world.population.cards}, {id(x) for x in outside})
     for root, store in platform_stores(world).items():
-        _collect(store, root, skip, visited, 0, check)
-    return violations
+        scan.visit(store, root, 0)
+    return scan.violations
 
 
 def _card_in(value: object, numbers: set[str], as_ints: set[int]) -> str | None:
     if isinstance(value, str):
-        for match in _DIGITS.findall(value):
-            if match in numbers:
-                return match
+        if len(value) >= 12:
+            for match in _DIGITS.findall(value):
+                if match in numbers:
+                    return match
     elif isinstance(value, array):
         if value.typecode in "lLqQ":
             hit = as_ints.intersection(value)
@@ -79,47 +66,85 @@ def _card_in(value: object, numbers: set[str], as_ints: set[int]) -> str | None:
     return None
 
 
-def _collect(obj: object, path: str, skip: set[int], visited: set[int], depth: int,
-             leaf: Callable[[str, object], None]) -> None:
-    """Call ``leaf(path, value)`` for each leaf value (text, numbers, integer arrays) under
-    ``obj``, depth first, with a readable path: checked as found, not gathered into a list (a
-    tuple per leaf, millions in a long run). A plain recursive call per value, not a generator
-    chain that hands each leaf up through every level; the path of a container's items is
-    formatted once per container."""
-    if isinstance(obj, (str, int, array)):
-        leaf(path, obj)
-        return
-    if obj is None or isinstance(obj, (float, bytes, bytearray, bool, random.Random, simpy.Environment)):
-        return
-    if id(obj) in skip or id(obj) in visited or depth > MAX_DEPTH or callable(obj) and not hasattr(obj, "__dict__"):
-        return
-    visited.add(id(obj))
-    depth += 1
-    if isinstance(obj, dict):
-        key_path, item_path = f"{path}[key]", f"{path}[]"
-        for key, value in obj.items():
-            _collect(key, key_path, skip, visited, depth, leaf)
-            _collect(value, f"{path}[{key!r}]" if isinstance(key, str) else item_path, skip, visited, depth, leaf)
-    elif isinstance(obj, (list, tuple, set, frozenset, deque)):
-        item_path = f"{path}[]"
-        for item in obj:
-            _collect(item, item_path, skip, visited, depth, leaf)
-    elif isinstance(obj, simpy.Event):
-        return
-    else:
-        names = list(getattr(obj, "__dict__", {}))
-        for cls in type(obj).__mro__:
-            names.extend(getattr(cls, "__slots__", ()))
-            if cls.__module__ in COMPILED:  # compiled (sim.native), a class keeps its attributes as descriptors
-                names.extend(name for name, value in vars(cls).items() if type(value) is GetSetDescriptorType)
-        for name in dict.fromkeys(names):
-            if name.startswith("__"):
-                continue
-            try:
-                value = getattr(obj, name)
-            except AttributeError:
-                continue
-            _collect(value, f"{path}.{name.lstrip('_')}", skip, visited, depth, leaf)
+class _Scan:
+    """One scan: the issued card numbers (as text and as integers), what was visited, what was
+    found. Leaves (text, numbers, integer arrays) are checked as found, not gathered into a list (a
+    tuple per leaf, millions in a long run); a plain recursive call per value, not a generator chain
+    that hands each leaf up through every level. A container's items that are plain floats, integers,
+    booleans or None, most of what a run holds, are checked in the container's loop without a call."""
+
+    def __init__(self, numbers: set[str], skip: set[int]) -> None:
+        self.numbers = numbers
+        self.as_ints = {int(n) for n in numbers}
+        self.skip = skip
+        self.visited: set[int] = set()
+        self.violations: list[Violation] = []
+        self.seen_paths: set[str] = set()
+
+    def leaf(self, path: str, value: object) -> None:
+        found = _card_in(value, self.numbers, self.as_ints)
+        if found and path not in self.seen_paths:
+            self.seen_paths.add(path)
+            self.violations.append(Violation("no_card_data", f"card number {_masked(found)} stored in {path}"))
+
+    def item(self, value: object, path: str, depth: int) -> None:
+        """``visit`` for a container's item, with the common scalar types checked inline."""
+        kind = type(value)
+        if kind is float or value is None or kind is bool:
+            return
+        if kind is int:
+            if value in self.as_ints:
+                self.leaf(path, value)
+            return
+        self.visit(value, path, depth)
+
+    def visit(self, obj: object, path: str, depth: int) -> None:
+        """Check every leaf value under ``obj``, depth first, with a readable path; the path of a
+        container's items is formatted once per container."""
+        if isinstance(obj, (str, int, array)):
+            self.leaf(path, obj)
+            return
+        if obj is None or isinstance(obj, (float, bytes, bytearray, bool, random.Random, simpy.Environment)):
+            return
+        key = id(obj)
+        if key in self.skip or key in self.visited or depth > MAX_DEPTH or callable(obj) and not hasattr(obj, "__dict__"):
+            return
+        self.visited.add(key)
+        depth += 1
+        item = self.item
+        if isinstance(obj, dict):
+            key_path, item_path = f"{path}[key]", f"{path}[]"
+            for key, value in obj.items():
+                item(key, key_path, depth)
+                item(value, f"{path}[{key!r}]" if isinstance(key, str) else item_path, depth)
+        elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+            item_path = f"{path}[]"
+            as_ints = self.as_ints
+            for value in obj:
+                kind = type(value)
+                if kind is float or value is None or kind is bool:
+                    continue
+                if kind is int:
+                    if value in as_ints:
+                        self.leaf(item_path, value)
+                    continue
+                self.visit(value, item_path, depth)
+        elif isinstance(obj, simpy.Event):
+            return
+        else:
+            names = list(getattr(obj, "__dict__", {}))
+            for cls in type(obj).__mro__:
+                names.extend(getattr(cls, "__slots__", ()))
+                if cls.__module__ in COMPILED:  # compiled (sim.native), a class keeps its attributes as descriptors
+                    names.extend(name for name, value in vars(cls).items() if type(value) is GetSetDescriptorType)
+            for name in dict.fromkeys(names):
+                if name.startswith("__"):
+                    continue
+                try:
+                    value = getattr(obj, name)
+                except AttributeError:
+                    continue
+                item(value, f"{path}.{name.lstrip('_')}", depth)
 
 
 def _masked(number: str) -> str:
