@@ -80,12 +80,26 @@ class _Scan:
         self.visited: set[int] = set()
         self.violations: list[Violation] = []
         self.seen_paths: set[str] = set()
+        self.declared: dict[type, list[str]] = {}
 
     def leaf(self, path: str, value: object) -> None:
         found = _card_in(value, self.numbers, self.as_ints)
         if found and path not in self.seen_paths:
             self.seen_paths.add(path)
             self.violations.append(Violation("no_card_data", f"card number {_masked(found)} stored in {path}"))
+
+    def class_attributes(self, kind: type) -> list[str]:
+        """The attributes a class declares outside instance dictionaries (slots; a compiled class's
+        fields, which are descriptors), looked up once per class and scan."""
+        names = self.declared.get(kind)
+        if names is None:
+            names = []
+            for cls in kind.__mro__:
+                names.extend(getattr(cls, "__slots__", ()))
+                if cls.__module__ in COMPILED:  # compiled (sim.native), a class keeps its attributes as descriptors
+                    names.extend(name for name, value in vars(cls).items() if type(value) is GetSetDescriptorType)
+            self.declared[kind] = names
+        return names
 
     def item(self, value: object, path: str, depth: int) -> None:
         """``visit`` for a container's item, with the common scalar types checked inline."""
@@ -132,11 +146,7 @@ class _Scan:
         elif isinstance(obj, simpy.Event):
             return
         else:
-            names = list(getattr(obj, "__dict__", {}))
-            for cls in type(obj).__mro__:
-                names.extend(getattr(cls, "__slots__", ()))
-                if cls.__module__ in COMPILED:  # compiled (sim.native), a class keeps its attributes as descriptors
-                    names.extend(name for name, value in vars(cls).items() if type(value) is GetSetDescriptorType)
+            names = [*getattr(obj, "__dict__", ()), *self.class_attributes(type(obj))]
             for name in dict.fromkeys(names):
                 if name.startswith("__"):
                     continue
