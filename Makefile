@@ -26,9 +26,10 @@ demo: $(STAMP) native
 	$(PY) -m sim run scenarios/baseline.yaml --out reports/demo/baseline || test $$? -eq 1
 	$(PY) -m sim compare scenarios/compare-retry-policies.yaml --out reports/demo/compare-retry-policies || test $$? -eq 1
 
-# Both cores (pytest-xdist); tests write only to their own temporary folders.
+# Both cores (pytest-xdist); tests write only to their own temporary folders. Work stealing: a worker
+# that runs out takes pending tests from the other, so a few long explorations do not end the run alone.
 test: $(STAMP) native
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --dist worksteal
 
 # Throughput and memory against a plain SimPy reference measured in the same run, and what a user
 # waits for: run, compare and sweep end to end against their own simulations (several minutes).
