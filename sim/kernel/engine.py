@@ -27,6 +27,7 @@ Re-run ``tests/test_engine.py`` and the results digests on any SimPy upgrade.
 from __future__ import annotations
 
 from heapq import heappop, heappush
+from itertools import count
 from types import MethodType
 from typing import Any, Callable
 
@@ -39,6 +40,14 @@ from sim.kernel.light import Light
 from sim.kernel.process import Process
 
 
+_heappush: Final = heappush
+_heappop: Final = heappop
+"""``heapq``'s functions as constants: compiled, a C static each (a module-global name is a
+dictionary lookup on every call, twice an event)."""
+
+_INFINITY: Final = Infinity
+"""SimPy's infinity (no event), as a constant."""
+
 URGENT: Final = 0
 NORMAL: Final = 1
 """SimPy's two priorities, as constants compiled code folds in (SimPy's are module names it would
@@ -46,7 +55,7 @@ look up on every use)."""
 assert (URGENT, NORMAL) == (simpy.events.URGENT, simpy.events.NORMAL)
 _BEFORE_URGENT = -1
 
-NEAR_S = 0.05
+NEAR_S: Final = 0.05
 """Events scheduled less than this ahead go to the near heap, the others to the far heap. Any
 value gives the same order; this one gives the fewest comparisons on the baseline's latencies
 (0.01 s and 1 s cost ~1.5% and ~4% more instructions per payment)."""
@@ -72,11 +81,24 @@ class Engine(simpy.Environment):
 
     _now: float
     _queue: list[Any]
-    _eid: Any
     _active_proc: Any
     """SimPy's own state, declared so that compiled code reads and writes it as fields of the
     engine, not through the instance's ``__dict__`` (the clock moves ~14 times a payment, and the
     running process is set and cleared on every resume)."""
+
+    _next_eid: int = 0
+    """The id the next scheduled event takes: SimPy's ``_eid`` counter as a plain int (compiled,
+    an unboxed field; ``next`` on an ``itertools.count`` is a call through the builtins module)."""
+
+    @property
+    def _eid(self) -> count[int]:
+        """SimPy's event-id counter, for code that reads it as SimPy's (``next(env._eid)``: the
+        id the next event takes; reading does not take it)."""
+        return count(self._next_eid)
+
+    @_eid.setter
+    def _eid(self, ids: count[int]) -> None:
+        self._next_eid = next(ids)  # (SimPy's ``__init__`` sets a fresh ``count()``)
 
     now: float = 0.0
     """The current time: a plain attribute kept equal to SimPy's ``_now`` (which SimPy's own code
@@ -91,18 +113,20 @@ class Engine(simpy.Environment):
         self._far: list[Entry] = []
         """SimPy's queue entries scheduled :data:`NEAR_S` or more ahead (SimPy's ``_queue`` holds
         the others)."""
-        self._far_next = Infinity
+        self._far_next = _INFINITY
         """The time of the first entry of ``_far`` (infinity when it is empty)."""
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """SimPy's ``schedule``, onto the near or the far heap."""
-        entry: Entry = (self._now + delay, priority, next(self._eid), event)
+        eid = self._next_eid
+        self._next_eid = eid + 1
+        entry: Entry = (self._now + delay, priority, eid, event)
         if delay < NEAR_S:
             near: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
-            heappush(near, entry)
+            _heappush(near, entry)
         else:
             far = self._far
-            heappush(far, entry)
+            _heappush(far, entry)
             self._far_next = far[0][0]
 
     def peek(self) -> float:
@@ -111,14 +135,14 @@ class Engine(simpy.Environment):
 
     def _pop(self) -> Entry:
         """The first entry of both heaps: SimPy's order (time, priority, event id)."""
-        queue: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
+        queue: list[Entry] = self._queue  # (SimPy types it as a list of Event entries)
         far = self._far
         if queue:
             at = queue[0][0]
             if at < self._far_next or (at == self._far_next and queue[0] < far[0]):
-                return heappop(queue)
-        entry = heappop(far)
-        self._far_next = far[0][0] if far else Infinity
+                return _heappop(queue)  # type: ignore[no-any-return]
+        entry: Entry = _heappop(far)
+        self._far_next = far[0][0] if far else _INFINITY
         return entry
 
     def step(self) -> None:
@@ -146,15 +170,19 @@ class Engine(simpy.Environment):
         stop._ok = True
         stop._value = None
         self.schedule(stop, URGENT, at - self._now)
-        queue: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
+        queue: list[Entry] = self._queue  # (SimPy types it as a list of Event entries)
         far = self._far
+        entry: Entry
         while True:
-            # _pop, inlined: never empty, ``stop`` is queued
+            # _pop, inlined: never empty, ``stop`` is queued. Entries typed: their fields are
+            # read unboxed, not through generic item lookups and comparisons.
             if queue and (queue[0][0] < self._far_next or (queue[0][0] == self._far_next and queue[0] < far[0])):
-                now, _, _, event = heappop(queue)
+                entry = _heappop(queue)
             else:
-                now, _, _, event = heappop(far)
-                self._far_next = far[0][0] if far else Infinity
+                entry = _heappop(far)
+                self._far_next = far[0][0] if far else _INFINITY
+            now = entry[0]
+            event = entry[3]
             self._now = self.now = now
             if event is stop:
                 # SimPy's stop callback raises StopSimulation inside step(), which puts the stop
