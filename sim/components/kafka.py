@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Final
 
 import simpy
 
@@ -43,7 +43,7 @@ from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
 
-TRIM_BATCH = 8
+TRIM_BATCH: Final = 8
 """A commit drops what every group has committed only once this many messages may have piled up:
 trimming at every commit cost a call per message. A partition holds at most 7 such stale records
 (memory, and what the end-of-run card-data scan walks, stay small)."""
@@ -61,7 +61,7 @@ class Message:
     produced_at: float
 
 
-_new_message = Message.__new__
+_new_message: Final = Message.__new__
 """A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
 dataclass ``__init__`` (a Python frame) on every record."""
 

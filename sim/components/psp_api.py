@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Callable, Union
+from typing import Callable, Union, Final
 
 import simpy
 
@@ -28,9 +28,9 @@ class ReplyCode(IntEnum):
     IN_FLIGHT = 10  # status query: still processing
 
 
-DEFINITE_SUCCESS = frozenset({ReplyCode.APPROVED})
-DEFINITE_FAILURE = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
-RETRYABLE = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.CONFLICT, ReplyCode.UNAVAILABLE})
+DEFINITE_SUCCESS: Final = frozenset({ReplyCode.APPROVED})
+DEFINITE_FAILURE: Final = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
+RETRYABLE: Final = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.CONFLICT, ReplyCode.UNAVAILABLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class Reply:
     retry_after_s: float = 0.0
 
 
-REPLIES = tuple(Reply(code) for code in ReplyCode)
+REPLIES: Final = tuple(Reply(code) for code in ReplyCode)
 """The shared reply of each code (without Retry-After), indexed by code."""
 
 
