@@ -49,9 +49,11 @@ trimming at every commit cost a call per message. A partition holds at most 7 su
 (memory, and what the end-of-run card-data scan walks, stay small)."""
 
 
-@dataclass(slots=True)
+@dataclass
 class Message:
-    """One record of a partition log."""
+    """One record of a partition log. (A plain dataclass with an ``__init__`` of its own: compiled,
+    a class with fixed fields built by a native call; the dataclass's generated ``__init__``, or
+    ``slots=True``, would keep a Python frame or a Python class on every record.)"""
 
     topic: str
     partition: int
@@ -60,10 +62,13 @@ class Message:
     value: Any
     produced_at: float
 
-
-_new_message: Final = Message.__new__
-"""A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
-dataclass ``__init__`` (a Python frame) on every record."""
+    def __init__(self, topic: str, partition: int, offset: int, key: int, value: Any, produced_at: float) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.produced_at = produced_at
 
 
 class OrderIdHandler(NamedTuple):
@@ -143,14 +148,7 @@ class Topic:
             p = key % count
             part = parts[p]
             offset = part.end
-            msg = _new_message(Message)
-            msg.topic = name
-            msg.partition = p
-            msg.offset = offset
-            msg.key = key
-            msg.value = value
-            msg.produced_at = now
-            part.log.append(msg)
+            part.log.append(Message(name, p, offset, key, value, now))
             part.end = offset + 1
             wake = part.wake
             if wake is not None:
