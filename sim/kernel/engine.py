@@ -8,7 +8,8 @@ polls, slow bank answers), while nearly every event it runs was scheduled a few 
 earlier. :class:`Engine` puts events scheduled less than :data:`NEAR_S` ahead on SimPy's heap (the
 near heap, a handful of entries) and the others on a far heap, and pops whichever head comes first
 in SimPy's order (time, then priority, then event id): the same order as one heap, with a third of
-the comparisons (~6% of a run).
+the comparisons (~6% of a run). Compiled, both heaps hold :class:`sim.kernel.queue.Entry` objects
+ordered by compiled comparisons, not SimPy's tuples (see :mod:`sim.kernel.queue`).
 
 **The loop.** SimPy's ``run`` calls ``step()`` once per event; ``run(until=<time>)`` here pops and
 fires events itself, with SimPy's rules: the stop event is scheduled and put back as SimPy does
@@ -20,7 +21,8 @@ event, is SimPy's own loop over :meth:`Engine.step`.
 reads the time ~10 times a payment, and SimPy's ``now`` is a property call.
 
 SimPy internals this relies on: its ``_queue`` (touched only by ``schedule``, ``peek`` and
-``step``, all overridden here, and by :mod:`sim.kernel.scheduling`), ``_eid`` and ``_now``.
+``step``, all overridden here, and by :mod:`sim.kernel.scheduling`; empty when compiled), ``_eid``
+and ``_now``.
 Re-run ``tests/test_engine.py`` and the results digests on any SimPy upgrade.
 """
 
@@ -36,8 +38,10 @@ from simpy.core import EmptySchedule, Infinity, StopSimulation
 import simpy.events
 from typing import Final
 
+from sim.kernel import queue as native_queue
 from sim.kernel.light import Light
 from sim.kernel.process import Process
+from sim.kernel.queue import order_of
 
 
 _heappush: Final = heappush
@@ -115,11 +119,25 @@ class Engine(simpy.Environment):
         the others)."""
         self._far_next = _INFINITY
         """The time of the first entry of ``_far`` (infinity when it is empty)."""
+        self._native = native_queue.COMPILED
+        """Compiled: the heaps are ``_near`` and ``_far_entries``, of :class:`sim.kernel.queue.Entry`
+        (SimPy's ``_queue`` and ``_far`` stay empty); as Python, SimPy's tuples and ``heapq``."""
+        self._near: list[native_queue.Entry] = []
+        self._far_entries: list[native_queue.Entry] = []
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """SimPy's ``schedule``, onto the near or the far heap."""
         eid = self._next_eid
         self._next_eid = eid + 1
+        if self._native:
+            native = native_queue.Entry(self._now + delay, order_of(priority, eid), event)
+            if delay < NEAR_S:
+                native_queue.push(self._near, native)
+            else:
+                far_entries = self._far_entries
+                native_queue.push(far_entries, native)
+                self._far_next = far_entries[0].at
+            return
         entry: Entry = (self._now + delay, priority, eid, event)
         if delay < NEAR_S:
             near: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
@@ -130,8 +148,25 @@ class Engine(simpy.Environment):
             self._far_next = far[0][0]
 
     def peek(self) -> float:
+        if self._native:
+            near = self._near
+            return min(near[0].at, self._far_next) if near else self._far_next
         queue = self._queue
         return min(queue[0][0], self._far_next) if queue else self._far_next
+
+    def _pop_native(self) -> tuple[float, Any]:
+        """The time and event of the first entry of both compiled heaps (IndexError when both are
+        empty): SimPy's order."""
+        near = self._near
+        far = self._far_entries
+        if near:
+            head = near[0]
+            if head.at < self._far_next or (head.at == self._far_next and native_queue.before(head, far[0])):
+                native_queue.pop(near)
+                return head.at, head.event
+        entry = native_queue.pop(far)
+        self._far_next = far[0].at if far else _INFINITY
+        return entry.at, entry.event
 
     def _pop(self) -> Entry:
         """The first entry of both heaps: SimPy's order (time, priority, event id)."""
@@ -148,7 +183,10 @@ class Engine(simpy.Environment):
     def step(self) -> None:
         """SimPy's step on the two heaps."""
         try:
-            now, _, _, event = self._pop()
+            if self._native:
+                now, event = self._pop_native()
+            else:
+                now, _, _, event = self._pop()
         except IndexError:
             raise EmptySchedule() from None
         self._now = self.now = now
@@ -172,17 +210,22 @@ class Engine(simpy.Environment):
         self.schedule(stop, URGENT, at - self._now)
         queue: list[Entry] = self._queue  # (SimPy types it as a list of Event entries)
         far = self._far
+        native = self._native
         entry: Entry
         while True:
-            # _pop, inlined: never empty, ``stop`` is queued. Entries typed: their fields are
-            # read unboxed, not through generic item lookups and comparisons.
-            if queue and (queue[0][0] < self._far_next or (queue[0][0] == self._far_next and queue[0] < far[0])):
-                entry = _heappop(queue)
+            # never empty: ``stop`` is queued
+            if native:
+                now, event = self._pop_native()
             else:
-                entry = _heappop(far)
-                self._far_next = far[0][0] if far else _INFINITY
-            now = entry[0]
-            event = entry[3]
+                # _pop, inlined. Entries typed: their fields are read unboxed, not through
+                # generic item lookups and comparisons.
+                if queue and (queue[0][0] < self._far_next or (queue[0][0] == self._far_next and queue[0] < far[0])):
+                    entry = _heappop(queue)
+                else:
+                    entry = _heappop(far)
+                    self._far_next = far[0][0] if far else _INFINITY
+                now = entry[0]
+                event = entry[3]
             self._now = self.now = now
             if event is stop:
                 # SimPy's stop callback raises StopSimulation inside step(), which puts the stop
