@@ -7,6 +7,7 @@ and :mod:`sim.kernel.scheduling` are checked against ``simpy.Environment`` and
 
 from __future__ import annotations
 
+import heapq
 import random
 
 import pytest
@@ -18,6 +19,7 @@ from sim.kernel.scheduling import (
     Step, active_process, call_after, fire_now, resume_with, schedule_step, sleep, succeed_after,
     timeout_calling, until_fired, wake_up,
 )
+from sim.kernel import queue as native_queue
 from sim.kernel.engine import NEAR_S, Engine
 
 
@@ -325,3 +327,37 @@ def test_a_process_in_a_condition_behaves_as_simpys(child_takes_s):
     log, _ = _log_and_event_ids(Engine, program, 20)
     first_s = min(child_takes_s, 5.0)
     assert log == [(first_s, child_takes_s < 5, child_takes_s < 5), (first_s + 10.0, "child done")]
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.5]), st.sampled_from([-1, 0, 1])), max_size=60),
+       st.lists(st.booleans(), max_size=120))
+def test_the_compiled_heaps_pop_entries_in_heapqs_order(entries, pops):
+    """:mod:`sim.kernel.queue` against ``heapq`` on SimPy's tuples: times and priorities that tie
+    (the event id decides), pushes and pops interleaved."""
+    mine: list[native_queue.Entry] = []
+    reference: list = []
+    popped_mine, popped_reference = [], []
+    moves = iter(pops)
+    for eid, (at, priority) in enumerate(entries):
+        native_queue.push(mine, native_queue.Entry(at, native_queue.order_of(priority, eid), eid))
+        heapq.heappush(reference, (at, priority, eid, eid))
+        if next(moves, False):
+            head = native_queue.pop(mine)
+            popped_mine.append((head.at, head.event))
+            popped_reference.append(heapq.heappop(reference)[::3])
+    while reference:
+        head = native_queue.pop(mine)
+        popped_mine.append((head.at, head.event))
+        popped_reference.append(heapq.heappop(reference)[::3])
+    assert popped_mine == popped_reference and not mine
+    with pytest.raises(IndexError):
+        native_queue.pop(mine)
+
+
+def test_the_engine_uses_the_compiled_heaps_only_when_compiled():
+    env = Engine()
+    assert env._native is native_queue.COMPILED
+    env.timeout(1.0)
+    env.timeout(0.01)
+    assert bool(env._near) == bool(env._far_entries) == native_queue.COMPILED
+    assert bool(env._queue) == bool(env._far) == (not native_queue.COMPILED)

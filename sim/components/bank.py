@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from array import array
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from sim.kernel.scheduling import call_after
 from sim.components.psp import ReplyCode
@@ -40,17 +40,17 @@ if TYPE_CHECKING:
     from sim.observe.metrics import Metrics
     from sim.rng import Streams
 
-BALANCE_SIGMA = 1.0
+BALANCE_SIGMA: Final = 1.0
 """Spread of the lognormal initial balances (p99 ≈ 10× the median)."""
 
-LOW_BALANCE_DIVISOR = 100
+LOW_BALANCE_DIVISOR: Final = 100
 """A low-balance buyer holds between 0 and ``balance_median_minor / LOW_BALANCE_DIVISOR``."""
 
-_APPROVED = ReplyCode.APPROVED
-_DECLINED_FUNDS = ReplyCode.DECLINED_FUNDS
-_DECLINED_LIMIT = ReplyCode.DECLINED_LIMIT
-_ERROR_5XX = ReplyCode.ERROR_5XX
-_NOT_FOUND = ReplyCode.NOT_FOUND
+_APPROVED: Final = ReplyCode.APPROVED
+_DECLINED_FUNDS: Final = ReplyCode.DECLINED_FUNDS
+_DECLINED_LIMIT: Final = ReplyCode.DECLINED_LIMIT
+_ERROR_5XX: Final = ReplyCode.ERROR_5XX
+_NOT_FOUND: Final = ReplyCode.NOT_FOUND
 
 
 class Hold:

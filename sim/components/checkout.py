@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from operator import attrgetter
-from typing import Any, Generator, Protocol, Sequence
+from typing import Any, Generator, Protocol, Sequence, Final
 
 import simpy
 
@@ -22,15 +22,16 @@ from sim.observe.metrics import Metrics
 from sim.policies.retry import Retrier
 from sim.rng import Streams
 
-_Z99 = 2.3263478740408408
+_Z99: Final = 2.3263478740408408
 _FINAL = {Response.ACCEPTED: "accepted", Response.SUCCEEDED: "succeeded", Response.FAILED: "failed",
           Response.IN_PROGRESS: "in_progress", Response.REJECTED: "rejected", Response.UNAVAILABLE: "unavailable"}
-_FINAL_COUNTER = {response: f"client.{name}" for response, name in _FINAL.items()}
-_UNAVAILABLE = Response.UNAVAILABLE  # read once, as in payment_service
-_THROTTLED = Response.THROTTLED
-_DEFINITE = (Response.FAILED, Response.REJECTED)
+_FINAL_COUNTER: Final = {response: f"client.{name}" for response, name in _FINAL.items()}
+_UNAVAILABLE: Final = Response.UNAVAILABLE  # read once, as in payment_service
+_THROTTLED: Final = Response.THROTTLED
+_DEFINITE: Final = (Response.FAILED, Response.REJECTED)
 """Definite failures: a client retries them only with the ``retry.retry_non_retryable`` flaw."""
-_log, _floor = math.log, math.floor
+_log: Final = math.log
+_floor: Final = math.floor
 
 
 class _Attempt:
@@ -63,9 +64,9 @@ class _Session:
         self.wake: Wait | None = None
 
 
-_NO_LINES: list[OrderLine] = []
+_NO_LINES: Final[list[OrderLine]] = []
 
-_waiting = attrgetter("waiting")
+_waiting: Final = attrgetter("waiting")
 """The client timeout's "still pending?" test: a C call, no Python frame per checkout."""
 
 

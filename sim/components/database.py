@@ -8,7 +8,7 @@ the new primary, then queue for a connection in the order they were made.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Final
 
 import simpy
 
@@ -19,7 +19,7 @@ from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState
 from sim.rng import Streams
 
-_REVERTIBLE = frozenset({OrderState.SUCCESS, OrderState.FAILED})
+_REVERTIBLE: Final = frozenset({OrderState.SUCCESS, OrderState.FAILED})
 
 
 class Database:

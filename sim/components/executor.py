@@ -18,7 +18,7 @@ writes one round trip later, so a zombie consumer paused between the two overwri
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Final
 
 import simpy
 
@@ -46,26 +46,29 @@ if TYPE_CHECKING:
     from sim.components.kafka import Topic
     from sim.components.producer import Producer
 
-FRESH_KEY_BASE = 1 << 40
+FRESH_KEY_BASE: Final = 1 << 40
 """Fresh keys (flawed design) live above every order id."""
 
-DONE, EXHAUSTED = 0, 1
+DONE: Final = 0
+EXHAUSTED: Final = 1
 """What :meth:`Executor.execute` returns: the order is settled (final, pending, handed to a retry
 topic or dead-lettered), or (``defer_exhausted``) the attempts ran out and the caller decides."""
 
-PRIMARY, SECONDARY = 0, 1
+PRIMARY: Final = 0
+SECONDARY: Final = 1
 
-_CHARGE, _QUERY = 0, 1
-_NOT_STARTED = int(OrderState.NOT_STARTED)
-_EXECUTING = OrderState.EXECUTING
-_PENDING = OrderState.PENDING
-_UNKNOWN = OrderState.UNKNOWN
-_TERMINAL = frozenset(int(s) for s in TERMINAL_STATES)
-_OVERLOADED = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.UNAVAILABLE})
+_CHARGE: Final = 0
+_QUERY: Final = 1
+_NOT_STARTED: Final = int(OrderState.NOT_STARTED)
+_EXECUTING: Final = OrderState.EXECUTING
+_PENDING: Final = OrderState.PENDING
+_UNKNOWN: Final = OrderState.UNKNOWN
+_TERMINAL: Final = frozenset(int(s) for s in TERMINAL_STATES)
+_OVERLOADED: Final = frozenset({ReplyCode.ERROR_5XX, ReplyCode.RATE_LIMITED, ReplyCode.UNAVAILABLE})
 """Answers a breaker, a throttle and a retry budget count as failures of the PSP."""
-_NOT_SENT = Reply(ReplyCode.UNAVAILABLE)
+_NOT_SENT: Final = Reply(ReplyCode.UNAVAILABLE)
 """A call refused locally (breaker open, throttled): never reached the PSP."""
-PSP_TIMEOUT = "psp timeout"
+PSP_TIMEOUT: Final = "psp timeout"
 """Cause of the interrupt that ends a PSP call at its timeout."""
 
 

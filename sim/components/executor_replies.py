@@ -33,7 +33,7 @@ timed-out charge with ``status_query_after_timeout``, else backs off and repeats
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from sim.components.outcomes import DECLINES
 from sim.components.psp_api import ReplyCode
@@ -41,17 +41,26 @@ from sim.components.psp_api import ReplyCode
 if TYPE_CHECKING:
     from sim.config.model import ExecutorConfig
 
-SUCCEED, DECLINE, PEND = 0, 1, 2
+SUCCEED: Final = 0
+DECLINE: Final = 1
+PEND: Final = 2
 """Final decisions: the order is settled from the answer (at most PEND)."""
-FAIL_OVER, CHARGE_AGAIN, ASK, CHARGE_SAME_KEY, NEW_KEY, RETRY, TIMEOUT_FAIL_OVER, TIMEOUT = range(3, 11)
+FAIL_OVER: Final = 3
+CHARGE_AGAIN: Final = 4
+ASK: Final = 5
+CHARGE_SAME_KEY: Final = 6
+NEW_KEY: Final = 7
+RETRY: Final = 8
+TIMEOUT_FAIL_OVER: Final = 9
+TIMEOUT: Final = 10
 """Decisions to try again (see the module docstring)."""
 
-TIMED_OUT = len(ReplyCode)
+TIMED_OUT: Final = len(ReplyCode)
 """The row of "no answer before the timeout" in the table."""
 
-NOTHING_CHARGED = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
+NOTHING_CHARGED: Final = frozenset({ReplyCode.UNAVAILABLE, ReplyCode.RATE_LIMITED})
 """Answers given before the PSP did anything: failing over to another PSP is safe."""
-KEY_IN_FLIGHT = frozenset({ReplyCode.IN_FLIGHT, ReplyCode.CONFLICT})
+KEY_IN_FLIGHT: Final = frozenset({ReplyCode.IN_FLIGHT, ReplyCode.CONFLICT})
 
 NAMES = ("SUCCEED", "DECLINE", "PEND", "FAIL_OVER", "CHARGE_AGAIN", "ASK", "CHARGE_SAME_KEY", "NEW_KEY", "RETRY",
          "TIMEOUT_FAIL_OVER", "TIMEOUT")

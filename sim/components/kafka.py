@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Final
 
 import simpy
 
@@ -43,15 +43,17 @@ from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
 
-TRIM_BATCH = 8
+TRIM_BATCH: Final = 8
 """A commit drops what every group has committed only once this many messages may have piled up:
 trimming at every commit cost a call per message. A partition holds at most 7 such stale records
 (memory, and what the end-of-run card-data scan walks, stay small)."""
 
 
-@dataclass(slots=True)
+@dataclass
 class Message:
-    """One record of a partition log."""
+    """One record of a partition log. (A plain dataclass with an ``__init__`` of its own: compiled,
+    a class with fixed fields built by a native call; the dataclass's generated ``__init__``, or
+    ``slots=True``, would keep a Python frame or a Python class on every record.)"""
 
     topic: str
     partition: int
@@ -60,10 +62,13 @@ class Message:
     value: Any
     produced_at: float
 
-
-_new_message = Message.__new__
-"""A ``Message`` with no field set yet: ``publish`` sets every field itself, which skips the
-dataclass ``__init__`` (a Python frame) on every record."""
+    def __init__(self, topic: str, partition: int, offset: int, key: int, value: Any, produced_at: float) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.produced_at = produced_at
 
 
 class OrderIdHandler(NamedTuple):
@@ -143,14 +148,7 @@ class Topic:
             p = key % count
             part = parts[p]
             offset = part.end
-            msg = _new_message(Message)
-            msg.topic = name
-            msg.partition = p
-            msg.offset = offset
-            msg.key = key
-            msg.value = value
-            msg.produced_at = now
-            part.log.append(msg)
+            part.log.append(Message(name, p, offset, key, value, now))
             part.end = offset + 1
             wake = part.wake
             if wake is not None:

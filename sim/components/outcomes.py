@@ -8,7 +8,7 @@ and the ledger.
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from typing import Any, Generator, Final
 
 import simpy
 
@@ -20,14 +20,14 @@ from sim.domain.orders import OrderState, Orders
 from sim.observe.metrics import Metrics
 from sim.observe.trace import Trace
 
-DECLINES = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
+DECLINES: Final = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
 # Plain ints: attribute access on an enum class costs a Python call on the hot path.
-_SUCCESS = int(OrderState.SUCCESS)
-_FAILED = int(OrderState.FAILED)
-_PENDING = int(OrderState.PENDING)
-_APPROVED = int(ReplyCode.APPROVED)
-_R_PENDING = int(ReplyCode.PENDING)
-_MAY_BECOME_PENDING = frozenset({int(OrderState.NOT_STARTED), int(OrderState.EXECUTING), int(OrderState.UNKNOWN)})
+_SUCCESS: Final = int(OrderState.SUCCESS)
+_FAILED: Final = int(OrderState.FAILED)
+_PENDING: Final = int(OrderState.PENDING)
+_APPROVED: Final = int(ReplyCode.APPROVED)
+_R_PENDING: Final = int(ReplyCode.PENDING)
+_MAY_BECOME_PENDING: Final = frozenset({int(OrderState.NOT_STARTED), int(OrderState.EXECUTING), int(OrderState.UNKNOWN)})
 
 
 class _SuccessCounters(dict[str, str]):
@@ -39,7 +39,7 @@ class _SuccessCounters(dict[str, str]):
         return name
 
 
-_SUCCESS_VIA = _SuccessCounters()
+_SUCCESS_VIA: Final = _SuccessCounters()
 
 
 class Outcomes:

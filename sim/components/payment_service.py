@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from enum import IntEnum
 from functools import partial
-from typing import Any, Callable, Generator, NamedTuple, Sequence
+from typing import Any, Callable, Generator, NamedTuple, Sequence, Final
 
 import simpy
 
@@ -36,9 +36,9 @@ from sim.policies.shedding import LoadShedder
 from sim.rng import Streams
 
 
-_NOT_STARTED = int(OrderState.NOT_STARTED)
-_SUCCESS = int(OrderState.SUCCESS)
-_FAILED = int(OrderState.FAILED)
+_NOT_STARTED: Final = int(OrderState.NOT_STARTED)
+_SUCCESS: Final = int(OrderState.SUCCESS)
+_FAILED: Final = int(OrderState.FAILED)
 
 
 class Response(IntEnum):
@@ -54,9 +54,13 @@ class Response(IntEnum):
 
 
 # The members, read once: an Enum class attribute is a Python call in 3.11 (+0.4 % instructions per payment without).
-_ACCEPTED, _SUCCEEDED, _FAILED_RESPONSE = Response.ACCEPTED, Response.SUCCEEDED, Response.FAILED
-_IN_PROGRESS, _REJECTED, _UNAVAILABLE = Response.IN_PROGRESS, Response.REJECTED, Response.UNAVAILABLE
-_THROTTLED = Response.THROTTLED
+_ACCEPTED: Final = Response.ACCEPTED
+_SUCCEEDED: Final = Response.SUCCEEDED
+_FAILED_RESPONSE: Final = Response.FAILED
+_IN_PROGRESS: Final = Response.IN_PROGRESS
+_REJECTED: Final = Response.REJECTED
+_UNAVAILABLE: Final = Response.UNAVAILABLE
+_THROTTLED: Final = Response.THROTTLED
 
 
 class OrderLine(NamedTuple):
@@ -68,7 +72,7 @@ class OrderLine(NamedTuple):
     line: int
 
 
-new_order_line: Callable[[tuple[int, int, int, int]], OrderLine] = partial(tuple.__new__, OrderLine)
+new_order_line: Final[Callable[[tuple[int, int, int, int]], OrderLine]] = partial(tuple.__new__, OrderLine)
 """``OrderLine`` from a (seller, amount_minor, currency, line) tuple, in C: the clients make about
 1.5 lines per checkout, and ``OrderLine(...)`` runs a Python ``__new__`` frame each time."""
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import simpy
@@ -67,7 +67,7 @@ __all__ = [  # the PSP's API is re-exported: callers import it from here
     "Reply", "ReplyCode", "ReplyEvent",
 ]
 
-EXPIRED_KEY_MEMORY_MAX_S = 3600.0
+EXPIRED_KEY_MEMORY_MAX_S: Final = 3600.0
 """Expired keys are remembered for min(TTL, this) after expiry, so a reuse is recognised and
 counted (``psp.key_expired_reuse``); memory stays bounded by TTL + this."""
 
@@ -83,15 +83,15 @@ class _Query:
         self.deadline_s = deadline_s
 
 
-_APPROVED = int(ReplyCode.APPROVED)
-_PENDING = int(ReplyCode.PENDING)
-_IN_FLIGHT = int(ReplyCode.IN_FLIGHT)
-_R_PENDING = REPLIES[ReplyCode.PENDING]
-_R_ERROR_5XX = REPLIES[ReplyCode.ERROR_5XX]
-_R_CONFLICT = REPLIES[ReplyCode.CONFLICT]
-_R_INVALID = REPLIES[ReplyCode.INVALID]
-_R_UNAVAILABLE = REPLIES[ReplyCode.UNAVAILABLE]
-_R_NOT_FOUND = REPLIES[ReplyCode.NOT_FOUND]
+_APPROVED: Final = int(ReplyCode.APPROVED)
+_PENDING: Final = int(ReplyCode.PENDING)
+_IN_FLIGHT: Final = int(ReplyCode.IN_FLIGHT)
+_R_PENDING: Final = REPLIES[ReplyCode.PENDING]
+_R_ERROR_5XX: Final = REPLIES[ReplyCode.ERROR_5XX]
+_R_CONFLICT: Final = REPLIES[ReplyCode.CONFLICT]
+_R_INVALID: Final = REPLIES[ReplyCode.INVALID]
+_R_UNAVAILABLE: Final = REPLIES[ReplyCode.UNAVAILABLE]
+_R_NOT_FOUND: Final = REPLIES[ReplyCode.NOT_FOUND]
 
 
 def _no_time() -> float:

@@ -7,7 +7,7 @@ Where the scheme or the bank has finite capacity, the charge is an event at its 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, MutableMapping
+from typing import TYPE_CHECKING, Callable, MutableMapping, Final
 
 from sim.components.psp_api import ChargeRequest, OnReply, ReplyCode
 from sim.config.policies import RetryStrategy
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from sim.components.bank import Banks
     from sim.config.policies import RetryPolicy
 
-_ERROR_5XX = int(ReplyCode.ERROR_5XX)
-_DECLINED = (ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT)
+_ERROR_5XX: Final = int(ReplyCode.ERROR_5XX)
+_DECLINED: Final = (ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT)
 """The issuer's definite answers a PSP retries only with the ``bank_retry.retry_non_retryable`` flaw."""
 
 

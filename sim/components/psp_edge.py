@@ -4,7 +4,7 @@ no answer)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, MutableMapping
+from typing import TYPE_CHECKING, Callable, MutableMapping, Final
 
 from sim.components.psp_api import REPLIES, OnReply, Reply, ReplyCode
 from sim.policies.budget import TokenBucket
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from sim.components.psp_faults import PspFaults
 
-_R_UNAVAILABLE = REPLIES[ReplyCode.UNAVAILABLE]
+_R_UNAVAILABLE: Final = REPLIES[ReplyCode.UNAVAILABLE]
 
 
 class PspEdge:

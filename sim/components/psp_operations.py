@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Final
 
 
 from sim.components.psp import DAY_S, OnReply, Reply, ReplyCode, ReplyEvent
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from sim.rng import Streams
 
 CAPTURE, VOID, REFUND = "capture", "void", "refund"
-_IN_FLIGHT = ReplyCode.IN_FLIGHT
-_APPROVED = ReplyCode.APPROVED
+_IN_FLIGHT: Final = ReplyCode.IN_FLIGHT
+_APPROVED: Final = ReplyCode.APPROVED
 
 
 class PspOperations:

@@ -4,7 +4,7 @@ up to ``max_deliveries`` times."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, MutableMapping
+from typing import TYPE_CHECKING, Callable, MutableMapping, Final
 
 from sim.components.psp_api import ReplyCode
 from sim.kernel.scheduling import Step, schedule_step
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sim.config.distributions import Sampler
     from sim.config.model import WebhookConfig
 
-_CODES = tuple(ReplyCode)
+_CODES: Final = tuple(ReplyCode)
 
 WebhookSink = Callable[[int, ReplyCode], None]
 """Called with (order_id, final code) per delivery."""

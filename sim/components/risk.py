@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from heapq import heappop, heappush
-from typing import Any, Generator
+from typing import Any, Generator, Final
 
 import simpy
 
@@ -31,7 +31,9 @@ from sim.policies.budget import RetryBudget
 from sim.policies.retry import Retrier
 from sim.rng import Streams
 
-APPROVE, REJECT, UNAVAILABLE = 0, 1, 2
+APPROVE: Final = 0
+REJECT: Final = 1
+UNAVAILABLE: Final = 2
 
 
 class QueueStats:

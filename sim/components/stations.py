@@ -37,17 +37,23 @@ import math
 import random
 from collections import deque
 from heapq import heappop, heappush, heapreplace
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 import simpy
 
 from sim.kernel.scheduling import call_after
 from sim.config.capacity import QueueConfig
 
-STARTED, QUEUED, REJECTED = 0, 1, 2
+STARTED: Final = 0
+QUEUED: Final = 1
+REJECTED: Final = 2
 """What :meth:`SlotStation.acquire` did with a request."""
 
-_INF = math.inf
+_INF: Final = math.inf
+_heappush: Final = heappush
+_heappop: Final = heappop
+_heapreplace: Final = heapreplace
+"""Constants: compiled, a C static each, not a module-global lookup per call (see sim.kernel.engine)."""
 
 
 class StationStats:
@@ -301,10 +307,11 @@ class DelayStation(_Station):
             stats.service_s += service_s
             return service_s if at_s is None else at_s - self.env.now + service_s
         stats.arrivals += 1
-        now = self.env.now if at_s is None else at_s
+        clock = self.env.now  # read once: compiled, ``env.now`` is a generic attribute lookup
+        now = clock if at_s is None else at_s
         waiting = self._waiting
         while waiting and waiting[0] <= now:
-            heappop(waiting)
+            _heappop(waiting)
         free_at = self._free_at
         start = free_at[0] if free_at else _INF
         if start <= now:  # a server is free: no queue, nothing to reject or drop
@@ -315,12 +322,12 @@ class DelayStation(_Station):
                 return -1.0
             if start - now > self.max_wait_s or (self.drop_expired and start > deadline_s):
                 leave = min(now + self.max_wait_s, max(start, deadline_s if self.drop_expired else start))
-                heappush(waiting, leave)
+                _heappush(waiting, leave)
                 stats.waited += 1
                 stats.dropped += 1
-                self._last_drop_wait = leave - self.env.now
+                self._last_drop_wait = leave - clock
                 return -2.0
-            heappush(waiting, start)
+            _heappush(waiting, start)
             stats.waited += 1
             if len(waiting) > stats.peak_queue:
                 stats.peak_queue = len(waiting)
@@ -331,14 +338,14 @@ class DelayStation(_Station):
         else:
             service_s *= self.slowdown
         end = start + service_s
-        heapreplace(free_at, end)
+        _heapreplace(free_at, end)
         stats.served += 1
         stats.service_s += service_s
         if end > deadline_s:
             stats.wasted += 1
             stats.wasted_s += service_s
         stats.busy_area += service_s
-        return end - self.env.now
+        return end - clock
 
     _last_drop_wait = 0.0
 

@@ -8,7 +8,8 @@ polls, slow bank answers), while nearly every event it runs was scheduled a few 
 earlier. :class:`Engine` puts events scheduled less than :data:`NEAR_S` ahead on SimPy's heap (the
 near heap, a handful of entries) and the others on a far heap, and pops whichever head comes first
 in SimPy's order (time, then priority, then event id): the same order as one heap, with a third of
-the comparisons (~6% of a run).
+the comparisons (~6% of a run). Compiled, both heaps hold :class:`sim.kernel.queue.Entry` objects
+ordered by compiled comparisons, not SimPy's tuples (see :mod:`sim.kernel.queue`).
 
 **The loop.** SimPy's ``run`` calls ``step()`` once per event; ``run(until=<time>)`` here pops and
 fires events itself, with SimPy's rules: the stop event is scheduled and put back as SimPy does
@@ -20,13 +21,15 @@ event, is SimPy's own loop over :meth:`Engine.step`.
 reads the time ~10 times a payment, and SimPy's ``now`` is a property call.
 
 SimPy internals this relies on: its ``_queue`` (touched only by ``schedule``, ``peek`` and
-``step``, all overridden here, and by :mod:`sim.kernel.scheduling`), ``_eid`` and ``_now``.
+``step``, all overridden here, and by :mod:`sim.kernel.scheduling`; empty when compiled), ``_eid``
+and ``_now``.
 Re-run ``tests/test_engine.py`` and the results digests on any SimPy upgrade.
 """
 
 from __future__ import annotations
 
 from heapq import heappop, heappush
+from itertools import count
 from types import MethodType
 from typing import Any, Callable
 
@@ -35,9 +38,19 @@ from simpy.core import EmptySchedule, Infinity, StopSimulation
 import simpy.events
 from typing import Final
 
+from sim.kernel import queue as native_queue
 from sim.kernel.light import Light
 from sim.kernel.process import Process
+from sim.kernel.queue import order_of
 
+
+_heappush: Final = heappush
+_heappop: Final = heappop
+"""``heapq``'s functions as constants: compiled, a C static each (a module-global name is a
+dictionary lookup on every call, twice an event)."""
+
+_INFINITY: Final = Infinity
+"""SimPy's infinity (no event), as a constant."""
 
 URGENT: Final = 0
 NORMAL: Final = 1
@@ -46,7 +59,7 @@ look up on every use)."""
 assert (URGENT, NORMAL) == (simpy.events.URGENT, simpy.events.NORMAL)
 _BEFORE_URGENT = -1
 
-NEAR_S = 0.05
+NEAR_S: Final = 0.05
 """Events scheduled less than this ahead go to the near heap, the others to the far heap. Any
 value gives the same order; this one gives the fewest comparisons on the baseline's latencies
 (0.01 s and 1 s cost ~1.5% and ~4% more instructions per payment)."""
@@ -72,11 +85,24 @@ class Engine(simpy.Environment):
 
     _now: float
     _queue: list[Any]
-    _eid: Any
     _active_proc: Any
     """SimPy's own state, declared so that compiled code reads and writes it as fields of the
     engine, not through the instance's ``__dict__`` (the clock moves ~14 times a payment, and the
     running process is set and cleared on every resume)."""
+
+    _next_eid: int = 0
+    """The id the next scheduled event takes: SimPy's ``_eid`` counter as a plain int (compiled,
+    an unboxed field; ``next`` on an ``itertools.count`` is a call through the builtins module)."""
+
+    @property
+    def _eid(self) -> count[int]:
+        """SimPy's event-id counter, for code that reads it as SimPy's (``next(env._eid)``: the
+        id the next event takes; reading does not take it)."""
+        return count(self._next_eid)
+
+    @_eid.setter
+    def _eid(self, ids: count[int]) -> None:
+        self._next_eid = next(ids)  # (SimPy's ``__init__`` sets a fresh ``count()``)
 
     now: float = 0.0
     """The current time: a plain attribute kept equal to SimPy's ``_now`` (which SimPy's own code
@@ -91,40 +117,76 @@ class Engine(simpy.Environment):
         self._far: list[Entry] = []
         """SimPy's queue entries scheduled :data:`NEAR_S` or more ahead (SimPy's ``_queue`` holds
         the others)."""
-        self._far_next = Infinity
+        self._far_next = _INFINITY
         """The time of the first entry of ``_far`` (infinity when it is empty)."""
+        self._native = native_queue.COMPILED
+        """Compiled: the heaps are ``_near`` and ``_far_entries``, of :class:`sim.kernel.queue.Entry`
+        (SimPy's ``_queue`` and ``_far`` stay empty); as Python, SimPy's tuples and ``heapq``."""
+        self._near: list[native_queue.Entry] = []
+        self._far_entries: list[native_queue.Entry] = []
 
     def schedule(self, event: Any, priority: int = NORMAL, delay: float = 0) -> None:
         """SimPy's ``schedule``, onto the near or the far heap."""
-        entry: Entry = (self._now + delay, priority, next(self._eid), event)
+        eid = self._next_eid
+        self._next_eid = eid + 1
+        if self._native:
+            native = native_queue.Entry(self._now + delay, order_of(priority, eid), event)
+            if delay < NEAR_S:
+                native_queue.push(self._near, native)
+            else:
+                far_entries = self._far_entries
+                native_queue.push(far_entries, native)
+                self._far_next = far_entries[0].at
+            return
+        entry: Entry = (self._now + delay, priority, eid, event)
         if delay < NEAR_S:
             near: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
-            heappush(near, entry)
+            _heappush(near, entry)
         else:
             far = self._far
-            heappush(far, entry)
+            _heappush(far, entry)
             self._far_next = far[0][0]
 
     def peek(self) -> float:
+        if self._native:
+            near = self._near
+            return min(near[0].at, self._far_next) if near else self._far_next
         queue = self._queue
         return min(queue[0][0], self._far_next) if queue else self._far_next
 
+    def _pop_native(self) -> tuple[float, Any]:
+        """The time and event of the first entry of both compiled heaps (IndexError when both are
+        empty): SimPy's order."""
+        near = self._near
+        far = self._far_entries
+        if near:
+            head = near[0]
+            if head.at < self._far_next or (head.at == self._far_next and native_queue.before(head, far[0])):
+                native_queue.pop(near)
+                return head.at, head.event
+        entry = native_queue.pop(far)
+        self._far_next = far[0].at if far else _INFINITY
+        return entry.at, entry.event
+
     def _pop(self) -> Entry:
         """The first entry of both heaps: SimPy's order (time, priority, event id)."""
-        queue: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
+        queue: list[Entry] = self._queue  # (SimPy types it as a list of Event entries)
         far = self._far
         if queue:
             at = queue[0][0]
             if at < self._far_next or (at == self._far_next and queue[0] < far[0]):
-                return heappop(queue)
-        entry = heappop(far)
-        self._far_next = far[0][0] if far else Infinity
+                return _heappop(queue)  # type: ignore[no-any-return]
+        entry: Entry = _heappop(far)
+        self._far_next = far[0][0] if far else _INFINITY
         return entry
 
     def step(self) -> None:
         """SimPy's step on the two heaps."""
         try:
-            now, _, _, event = self._pop()
+            if self._native:
+                now, event = self._pop_native()
+            else:
+                now, _, _, event = self._pop()
         except IndexError:
             raise EmptySchedule() from None
         self._now = self.now = now
@@ -146,15 +208,24 @@ class Engine(simpy.Environment):
         stop._ok = True
         stop._value = None
         self.schedule(stop, URGENT, at - self._now)
-        queue: list[Any] = self._queue  # (SimPy types it as a list of Event entries)
+        queue: list[Entry] = self._queue  # (SimPy types it as a list of Event entries)
         far = self._far
+        native = self._native
+        entry: Entry
         while True:
-            # _pop, inlined: never empty, ``stop`` is queued
-            if queue and (queue[0][0] < self._far_next or (queue[0][0] == self._far_next and queue[0] < far[0])):
-                now, _, _, event = heappop(queue)
+            # never empty: ``stop`` is queued
+            if native:
+                now, event = self._pop_native()
             else:
-                now, _, _, event = heappop(far)
-                self._far_next = far[0][0] if far else Infinity
+                # _pop, inlined. Entries typed: their fields are read unboxed, not through
+                # generic item lookups and comparisons.
+                if queue and (queue[0][0] < self._far_next or (queue[0][0] == self._far_next and queue[0] < far[0])):
+                    entry = _heappop(queue)
+                else:
+                    entry = _heappop(far)
+                    self._far_next = far[0][0] if far else _INFINITY
+                now = entry[0]
+                event = entry[3]
             self._now = self.now = now
             if event is stop:
                 # SimPy's stop callback raises StopSimulation inside step(), which puts the stop

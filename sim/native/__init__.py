@@ -70,6 +70,7 @@ COMPILED: tuple[str, ...] = (
     "sim.components.executor_replies",
     "sim.components.deadlines",
     "sim.components.risk",
+    "sim.kernel.queue",  # the engine's heaps, compiled entries and comparisons
 )
 """The modules compiled: the hot path of a payment, the columnar tables it appends to included
 (their ``array`` columns are Python objects to mypyc, their numpy readers typed ``np.ndarray``).

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence, Final
 
 import numpy as np
 
 
-_GROWTH = 1.02
-_LOG_GROWTH = math.log(_GROWTH)
-_FLOOR = 1e-6  # values below a microsecond fall in the zero bucket
-_EDGE = 1e-9
+_GROWTH: Final = 1.02
+_LOG_GROWTH: Final = math.log(_GROWTH)
+_FLOOR: Final = 1e-6  # values below a microsecond fall in the zero bucket
+_EDGE: Final = 1e-9
 """A bucket position (in buckets) this close to an integer is rechecked with ``math.log``: numpy's
 and libm's logarithms differ by a few units in the last place, ~1e-13 buckets here."""
-_log = math.log
-_floor = math.floor
+_log: Final = math.log
+_floor: Final = math.floor
 
 
 ADD_ALL_SLICE = 1 << 16

@@ -9,12 +9,14 @@ however many attempts the retry policy would allow.
 
 from __future__ import annotations
 
+from typing import Final
+
 from sim.config.policies import RetryBudgetPolicy
 
-_MICRO = 1_000_000
+_MICRO: Final = 1_000_000
 """Retry-budget tokens are held as integer millionths so that ten successes at 0.1 make exactly one."""
 
-_EPSILON = 1e-9
+_EPSILON: Final = 1e-9
 """Slack for the float refill of ``TokenBucket`` (0.1 s at 10/s must give a whole token)."""
 
 
