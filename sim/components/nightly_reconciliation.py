@@ -306,7 +306,7 @@ class NightlyReconciliation:
         """One order's refunds or chargebacks matched (``apply``: fixing what auto-fix fixes)."""
         offset, given_back = self._acknowledged[kind].get(order_id, 0), self._given_back
         if kind == "refund":
-            return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys.get(order_id, set()),
+            return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys_of(order_id),
                                  ours.get(order_id, []), self.ledger, self.wallet, self.refunds, self.cfg.auto_fix,
                                  offset, apply)
         return match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), self.ledger, self.chargebacks, offset,
