@@ -133,3 +133,54 @@ def test_money_back_keeps_each_orders_refund_keys():
     assert given_back.dispute_fees == {2: 15}
     assert given_back.refund_keys_of(1) == {11, 12} and given_back.refund_keys_of(4) == {40}
     assert given_back.refund_keys_of(3) == set() and given_back.refund_keys_of(2) == set()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_int_map_with_removals_against_a_dict(seed):
+    """Removed keys read as absent, come back at the end when put again, and survive regrowth."""
+    rng = random.Random(seed)
+    ours, reference = IntMap(), {}
+    for _ in range(4000):
+        key, roll = rng.randrange(300), rng.random()
+        if roll < 0.5:
+            ours[key] = reference[key] = rng.randrange(10**9)
+        elif roll < 0.75:
+            ours.discard(key)
+            reference.pop(key, None)
+        else:
+            assert ours.get(key) == reference.get(key)
+    assert ours.items() == list(reference.items()) and len(ours) == len(reference)
+    ours[2**70] = 1  # into a dict: the removed stay removed
+    reference[2**70] = 1
+    assert ours.items() == list(reference.items())
+    ours.discard(2**70)
+    assert ours == {k: v for k, v in reference.items() if k != 2**70}
+
+
+def test_transfer_report_reads_back_its_transfers():
+    from sim.components.payout_provider import Transfer, TransferReport
+
+    transfers = [Transfer(i + 1, i % 7, i % 2, 1000 * i - 5, 3600.0 * i + 0.125) for i in range(50)]
+    report = TransferReport()
+    for transfer in transfers:
+        report.append(transfer)
+    assert list(report) == transfers and report == transfers and len(report) == 50 and report[-1] == transfers[-1]
+    assert report.has_payout(50) and not report.has_payout(51) and TransferReport() == []
+
+
+def test_payout_book_reads_and_writes_its_columns():
+    from sim.components.payouts import PayoutBook
+
+    book = PayoutBook()
+    rows = [(i % 5, i % 2, 100 * i + 7, 3600.0 * i) for i in range(20)]
+    for seller, currency, amount, at in rows:
+        book.open(seller, currency, amount, at)
+    book[3].closed_at_s, book[3].outcome = 7300.5, "paid"
+    book[20].outcome = "returned"
+    assert len(book) == 20 and list(book) == list(range(1, 21)) and 0 not in book and 21 not in book
+    assert [(p.seller, p.currency, p.amount_minor, p.opened_at_s) for p in book.values()] == rows
+    assert [(p.payout_id, p.outcome, p.closed_at_s) for p in book.values() if p.outcome != "open"] == [
+        (3, "paid", 7300.5), (20, "returned", None)]
+    assert book.get(21) is None and book.get(0) is None
+    with pytest.raises(KeyError):
+        book[21]
