@@ -48,15 +48,11 @@ class DriftColumn:
             self._odd[index] = value
 
     def __getitem__(self, index: int) -> int:
+        """The value at ``index`` (IndexError past the end, from the columns)."""
         if index < 0:
             index += len(self._offsets)
-        offset = self._offsets[index]  # IndexError past the end
-        odd = self._odd
-        if odd:
-            value = odd.get(index)
-            if value is not None:
-                return value
-        return index + self._bases[index >> CHUNK_BITS] + offset
+        value = self._odd.get(index) if self._odd else None  # the exceptions hold only valid positions
+        return value if value is not None else index + self._bases[index >> CHUNK_BITS] + self._offsets[index]
 
     def to_numpy(self, start: int = 0) -> np.ndarray:
         """Entries ``start:`` as a new int64 array (beyond 64 bits: OverflowError, as a numpy int64 column would)."""
