@@ -184,3 +184,14 @@ def test_payout_book_reads_and_writes_its_columns():
     assert book.get(21) is None and book.get(0) is None
     with pytest.raises(KeyError):
         book[21]
+
+
+def test_payout_book_lists_its_open_payouts_in_id_order():
+    from sim.components.payouts import PayoutBook
+
+    book = PayoutBook()
+    for i in range(6):
+        book.open(i, 0, 100, 1.0)
+    book[2].outcome, book[5].outcome = "paid", "returned"
+    assert book.open_ids() == [1, 3, 4, 6] == [p.payout_id for p in book.values() if p.outcome == "open"]
+    assert PayoutBook().open_ids() == []

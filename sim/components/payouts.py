@@ -110,6 +110,14 @@ class PayoutBook(Mapping[int, Payout]):
         self._outcome.append(0)
         return Payout(self, len(self._outcome))
 
+    def open_ids(self) -> list[int]:
+        """The ids of the payouts still open, in id order (a scan of one byte column, in C)."""
+        outcome, found, at = self._outcome, [], self._outcome.find(0)
+        while at >= 0:
+            found.append(at + 1)
+            at = outcome.find(0, at + 1)
+        return found
+
     def __getitem__(self, payout_id: int) -> Payout:
         if not (type(payout_id) is int and 1 <= payout_id <= len(self._outcome)):
             raise KeyError(payout_id)
@@ -166,9 +174,9 @@ class Payouts:
         now = env.now
         self.runs += 1
         self._counters["payouts.runs"] += 1
-        for payout in self.payouts.values() if cfg.check_report else ():
-            if payout.outcome == "open" and payout.payout_id not in self._in_flight:
-                self._close(payout, self.provider.transferred(payout.payout_id), "payout_report")
+        for payout_id in self.payouts.open_ids() if cfg.check_report else ():
+            if payout_id not in self._in_flight:
+                self._close(self.payouts[payout_id], self.provider.transferred(payout_id), "payout_report")
         balances = [ledger.seller_payable(seller, currency)
                     for seller in range(self.sellers) for currency in range(self.currencies)]
         self._snapshots.append((now, balances))
