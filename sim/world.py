@@ -7,6 +7,7 @@ explicitly. Random streams are named after the component that draws from them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import simpy
@@ -81,9 +82,10 @@ class SettlementFile:
             lines = sorted(lines + self._psps[1].settlement.lines(), key=lambda line: (line.at_s, line.order_id))
         return lines
 
-    def adjustments(self) -> "list[Line]":
-        """The refund and chargeback lines of every PSP (without the millions of capture lines)."""
-        return [line for psp in self._psps for line in psp.settlement.adjustments]
+    def adjustments(self) -> "Iterator[Line]":
+        """The refund and chargeback lines of every PSP, one at a time (without the millions of
+        capture lines)."""
+        return (line for psp in self._psps for line in psp.settlement.adjustments)
 
     def __len__(self) -> int:
         return sum(len(p.settlement_column("day")) for p in self._psps)

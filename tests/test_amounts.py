@@ -38,5 +38,5 @@ def test_a_lone_amount_costs_no_list():
         amounts.append(order_id, 1000 + order_id)
     lists = {order_id: [1000 + order_id] for order_id in range(1000)}
     list_bytes = sum(sys.getsizeof(v) for v in lists.values())
-    assert sum(type(v) is list for v in amounts._by_order.values()) == 0
-    assert sys.getsizeof(amounts._by_order) <= sys.getsizeof(lists) and list_bytes > 0
+    assert amounts._more == {} and len(amounts._first) == 1000  # no list: the first amounts' int64 columns
+    assert sys.getsizeof(lists) > 0 and list_bytes > 0 and amounts == lists

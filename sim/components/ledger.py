@@ -29,6 +29,7 @@ from sim.components.psp import DAY_S
 from sim.components.fees import Fees
 from sim.components.fx import FxRates, convert_minor
 from sim.components.fx_money_back import FxMoneyBack
+from sim.domain.intmap import IntMap
 from sim.components.psp_settlement import CHARGEBACK, REFUND
 from sim.config.distributions import make_sampler
 from sim.config.model import LedgerConfig
@@ -120,11 +121,11 @@ class Ledger:
         differences it booked."""
         self.fx_result_minor = 0
         """FX gains less losses booked (settlement minor units)."""
-        self.refunded_minor_of: dict[int, int] = {}
+        self.refunded_minor_of = IntMap()
         """Per refunded order: refunds booked (presentment minor units; completeness reads it)."""
-        self.charged_back_minor_of: dict[int, int] = {}
+        self.charged_back_minor_of = IntMap()
         """Per disputed order: chargebacks booked, less disputes won back."""
-        self.chargeback_fees_of: dict[int, int] = {}
+        self.chargeback_fees_of = IntMap()
         """Per disputed order: the dispute fees booked (reconciliation books a missing one)."""
         self.money_back_touched: dict[str, dict[int, int | None]] | None = None
         """Per kind (``refund``, ``chargeback``): the orders whose total above changed since a reader
@@ -455,7 +456,7 @@ class Ledger:
             before = self.refunded_minor_of.get(order_id)
             if self.money_back_touched is not None:
                 self.money_back_touched["refund"].setdefault(order_id, before)
-            self.refunded_minor_of[order_id] = (before or 0) + amount_minor
+            self.refunded_minor_of.put(order_id, (before or 0) + amount_minor)
 
     def post_chargeback(self, order_id: int, amount_minor: int, fee_minor: int) -> None:
         """A dispute the PSP told us about: it took ``amount_minor`` (given back when negative: a
@@ -472,9 +473,9 @@ class Ledger:
         before = self.charged_back_minor_of.get(order_id)
         if self.money_back_touched is not None:
             self.money_back_touched["chargeback"].setdefault(order_id, before)
-        self.charged_back_minor_of[order_id] = (before or 0) + amount_minor
+        self.charged_back_minor_of.put(order_id, (before or 0) + amount_minor)
         if fee_minor:
-            self.chargeback_fees_of[order_id] = self.chargeback_fees_of.get(order_id, 0) + fee_minor
+            self.chargeback_fees_of.put(order_id, (self.chargeback_fees_of.get(order_id) or 0) + fee_minor)
         self.reversed_minor["chargeback_fee"] = self.reversed_minor.get("chargeback_fee", 0) + fee_minor
 
     def track_money_back(self) -> None:

@@ -26,11 +26,12 @@ Chargebacks (the PSP's dispute lines, net of won disputes, against what the ledg
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from sim.components.psp_settlement import CAPTURE, REFUND, Line
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, Break, ReconciliationReport
 from sim.components.refunds import FAILED, GAVE_UP, REFUNDED, WAITING
+from sim.domain.intmap import IntMap
 
 if TYPE_CHECKING:
     from sim.components.chargebacks import Chargebacks
@@ -59,23 +60,38 @@ class MoneyBack:
     keys of its refund lines, accumulated line by line."""
 
     def __init__(self) -> None:
-        self.refunded: dict[int, int] = {}
-        self.charged_back: dict[int, int] = {}
-        self.dispute_fees: dict[int, int] = {}
+        self.refunded = IntMap()
+        self.charged_back = IntMap()
+        self.dispute_fees = IntMap()
         """Per order, the fees of its chargeback lines."""
-        self.refund_keys: dict[int, set[int]] = {}
+        self._refund_keys: dict[int, int | set[int]] = {}
+        """Per refunded order, its refund lines' keys: a lone key as the int (most orders), a set from the second."""
 
     def add(self, line: Line) -> None:
         """Count one refund or chargeback line (refunds of extra captures, keys below 0, aside)."""
+        order_id = line.order_id
         if line.type == REFUND:
             if line.key < 0:
                 return
-            self.refunded[line.order_id] = self.refunded.get(line.order_id, 0) - line.amount_minor
-            self.refund_keys.setdefault(line.order_id, set()).add(line.key)
+            self.refunded[order_id] = (self.refunded.get(order_id) or 0) - line.amount_minor
+            held = self._refund_keys.get(order_id)
+            if held is None:
+                self._refund_keys[order_id] = line.key
+            elif type(held) is set:
+                held.add(line.key)
+            elif held != line.key:
+                self._refund_keys[order_id] = {held, line.key}
         else:
-            self.charged_back[line.order_id] = self.charged_back.get(line.order_id, 0) - line.amount_minor
+            self.charged_back[order_id] = (self.charged_back.get(order_id) or 0) - line.amount_minor
             if line.fee_minor:
-                self.dispute_fees[line.order_id] = self.dispute_fees.get(line.order_id, 0) + line.fee_minor
+                self.dispute_fees[order_id] = (self.dispute_fees.get(order_id) or 0) + line.fee_minor
+
+    def refund_keys_of(self, order_id: int) -> set[int]:
+        """The keys of ``order_id``'s refund lines (a new set; empty if none)."""
+        held = self._refund_keys.get(order_id)
+        if held is None:
+            return set()
+        return set(held) if type(held) is set else {held}
 
 
 def refunds_by_order(refunds: "Refunds | None") -> dict[int, list[tuple[int, int]]]:
@@ -154,7 +170,7 @@ def match_chargebacks(order_id: int, at_psp: int, ledger: "Ledger", chargebacks:
                   + ("booked from the PSP's report" if fixed else "to book from the PSP's report"), rest)]
 
 
-def reconcile_money_back(lines: "list[Line]", ledger: "Ledger", wallet: "Wallet", refunds: "Refunds | None",
+def reconcile_money_back(lines: "Iterable[Line]", ledger: "Ledger", wallet: "Wallet", refunds: "Refunds | None",
                          chargebacks: "Chargebacks | None", auto_fix: bool, report: ReconciliationReport) -> None:
     """The end-of-run check: every refund and chargeback line of the PSPs' files (``lines``; capture
     lines are skipped) against the ledger, per order, adding breaks and timing differences to ``report``."""
@@ -165,7 +181,7 @@ def reconcile_money_back(lines: "list[Line]", ledger: "Ledger", wallet: "Wallet"
     ours = refunds_by_order(refunds)
     for order_id in sorted(set(given_back.refunded) | set(ledger.refunded_minor_of)):
         _count(report, match_refunds(order_id, given_back.refunded.get(order_id, 0),
-                                     given_back.refund_keys.get(order_id, set()), ours.get(order_id, []),
+                                     given_back.refund_keys_of(order_id), ours.get(order_id, []),
                                      ledger, wallet, refunds, auto_fix))
     for order_id in sorted(set(given_back.charged_back) | set(ledger.charged_back_minor_of)):
         _count(report, match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), ledger, chargebacks,

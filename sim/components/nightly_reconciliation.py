@@ -96,12 +96,14 @@ class NightlyReconciliation:
         """Disputes (their notices in flight are timing differences)."""
         self._counters = metrics.counters
         self.runs: list[NightlyRun] = []
-        self._rows_seen = {psp.slots.name: (0, np.zeros(0, dtype=bool)) for psp in psps}
-        """Per PSP: (rows before this index all seen, which rows from it on are seen)."""
+        self._rows_seen = {psp.slots.name: (0, 0, np.zeros(0, dtype=np.uint8)) for psp in psps}
+        """Per PSP: (rows before this index all seen, how many rows from it on are tracked, which
+        of them are seen: one bit a row, ``np.packbits`` little-endian)."""
         self._rows_of = bytearray()
         """Per order: settlement rows seen so far (saturating at 255)."""
         self._done = bytearray()
-        """Per order: reconciled (matched or broken); later rows of it are extra captures."""
+        """Per order, one bit (order ``o``: bit ``o % 8`` of byte ``o // 8``): reconciled (matched or
+        broken); later rows of it are extra captures."""
         self._waiting_rows: dict[int, int] = {}
         """Order -> amount of its rows seen while our side did not have it yet (timing)."""
         self._waiting_ours: dict[int, int] = {}
@@ -167,9 +169,13 @@ class NightlyReconciliation:
         return run
 
     def _grow(self, count: int) -> None:
-        for column in (self._rows_of, self._done):
-            if len(column) < count:
-                column.extend(bytes(count - len(column)))
+        if len(self._rows_of) < count:
+            self._rows_of.extend(bytes(count - len(self._rows_of)))
+        if len(self._done) < (count + 7) >> 3:
+            self._done.extend(bytes(((count + 7) >> 3) - len(self._done)))
+
+    def _is_done(self, order_id: int) -> bool:
+        return bool(self._done[order_id >> 3] >> (order_id & 7) & 1)
 
     def _new_rows(self, now: float) -> dict[int, int]:
         """Order -> amount of the rows of PSP days closed by now, not seen before."""
@@ -177,7 +183,10 @@ class NightlyReconciliation:
         for psp in self.psps:
             days = psp.settlement_column("day")
             name = psp.slots.name
-            first, seen = self._rows_seen[name]
+            first, tracked, packed = self._rows_seen[name]
+            seen = np.zeros(tracked, dtype=bool)
+            if tracked:  # (unpackbits of an empty buffer with a count reads garbage)
+                seen[:] = np.unpackbits(packed, count=tracked, bitorder="little")
             if first + len(seen) < len(days):
                 seen = np.concatenate([seen, np.zeros(len(days) - first - len(seen), dtype=bool)])
             closed = math.floor((now - psp.cfg.settlement_cutoff_s) / DAY_S) - 1
@@ -185,7 +194,7 @@ class NightlyReconciliation:
             seen[due] = True
             due += first
             done = int(np.argmin(seen)) if not seen.all() else len(seen)  # the seen prefix is dropped
-            self._rows_seen[name] = (first + done, seen[done:].copy())
+            self._rows_seen[name] = (first + done, len(seen) - done, np.packbits(seen[done:], bitorder="little"))
             order_ids = psp.settlement_column("order_id")[due].tolist()
             amounts = psp.settlement_column("amount_minor")[due].tolist()
             for order_id, amount in zip(order_ids, amounts):
@@ -200,7 +209,10 @@ class NightlyReconciliation:
         count = len(orders)
         state = np.frombuffer(bytes(orders.state), dtype=np.uint8)[:count]
         finished = orders.finished_at_column()[:count]
-        done = np.frombuffer(bytes(self._done[:count]), dtype=np.uint8)
+        done = np.zeros(count, dtype=np.uint8)
+        have = min(count, 8 * len(self._done))
+        if have:  # (unpackbits of an empty buffer with a count reads garbage)
+            done[:have] = np.unpackbits(np.frombuffer(self._done, dtype=np.uint8), count=have, bitorder="little")
         mask = (state == _SUCCESS) & (finished >= 0) & (finished < close_s) & (done == 0)
         candidates = np.nonzero(mask)[0].tolist()
         if self.capture is None:
@@ -216,7 +228,7 @@ class NightlyReconciliation:
         amount = orders.amount_minor[order_id]
         settled = self._waiting_rows.get(order_id)
         rows = self._rows_of[order_id]
-        if self._done[order_id]:  # reconciled already: a row now is one more capture
+        if self._is_done(order_id):  # reconciled already: a row now is one more capture
             self._waiting_rows.pop(order_id, None)
             self._extra_captures(order_id, rows, amount, run)
             return
@@ -306,14 +318,14 @@ class NightlyReconciliation:
         """One order's refunds or chargebacks matched (``apply``: fixing what auto-fix fixes)."""
         offset, given_back = self._acknowledged[kind].get(order_id, 0), self._given_back
         if kind == "refund":
-            return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys.get(order_id, set()),
+            return match_refunds(order_id, given_back.refunded.get(order_id, 0), given_back.refund_keys_of(order_id),
                                  ours.get(order_id, []), self.ledger, self.wallet, self.refunds, self.cfg.auto_fix,
                                  offset, apply)
         return match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), self.ledger, self.chargebacks, offset,
                                  given_back.dispute_fees.get(order_id, 0), self.wallet, self.cfg.auto_fix, apply)
 
     def _finish(self, order_id: int) -> None:
-        self._done[order_id] = 1
+        self._done[order_id >> 3] |= 1 << (order_id & 7)
         self._waiting_rows.pop(order_id, None)
         self._waiting_ours.pop(order_id, None)
 

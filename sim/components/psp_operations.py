@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Final
 
 from sim.components.psp import DAY_S, OnReply, Reply, ReplyCode, ReplyEvent
 from sim.components.psp_settlement import REFUND
+from sim.domain.intmap import IntMap
 from sim.kernel.scheduling import call_after, succeed_after
 from sim.config.distributions import make_sampler
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from sim.rng import Streams
 
 CAPTURE, VOID, REFUND = "capture", "void", "refund"
-_IN_FLIGHT: Final = ReplyCode.IN_FLIGHT
+_IN_FLIGHT_CODE: Final = int(ReplyCode.IN_FLIGHT)
 _APPROVED: Final = ReplyCode.APPROVED
 
 
@@ -59,9 +60,10 @@ class PspOperations:
         self._faults = streams.stream("psp.operations.faults")
         self.refund_failure_probability = refund_failure_probability
         """Share of refunds the PSP declines for good (the card account closed)."""
-        self._answers: dict[str, dict[int, ReplyCode]] = {}
-        """operation -> key -> the stored answer (IN_FLIGHT while processing): a dict per operation,
-        not one keyed by (operation, key), spares a tuple per stored answer."""
+        self._answers: dict[str, IntMap] = {}
+        """operation -> key -> the stored answer's code (IN_FLIGHT while processing): a map per
+        operation, not one keyed by (operation, key), spares a tuple per stored answer; an
+        :class:`IntMap`, not a dict, spares a dict entry and an int object (a refund's key is kept all run)."""
         self._unkeyed = 0
         """Captures executed without a key (their settlement rows get keys -1, -2, ...)."""
         self.lists_refunds_of: Callable[[int], "Psp"] = lambda _order_id: psp
@@ -104,17 +106,19 @@ class PspOperations:
             self._counters["psp.no_reply"] += 1
             return
         if key is not None:
-            answers = self._answers.setdefault(operation, {})
+            answers = self._answers.get(operation)
+            if answers is None:
+                answers = self._answers[operation] = IntMap()
             stored = answers.get(key)
-            if stored is _IN_FLIGHT:
+            if stored == _IN_FLIGHT_CODE:
                 self._counters["psp.conflicts"] += 1
                 self._reply(ReplyCode.CONFLICT, on_reply, False)
                 return
             if stored is not None:
                 self._counters[f"psp.{operation}_replays"] += 1
-                self._reply(stored, on_reply, False)
+                self._reply(ReplyCode(stored), on_reply, False)
                 return
-            answers[key] = _IN_FLIGHT
+            answers.put(key, _IN_FLIGHT_CODE)
         delay = self._latency()
         for extra in faults.extra_latency:
             delay += extra()
@@ -129,7 +133,7 @@ class PspOperations:
         """Spontaneous 5xx: nothing done, the key is free again."""
         self._counters["psp.errors"] += 1
         if key is not None:
-            self._answers[operation].pop(key, None)
+            self._answers[operation].discard(key)
         self._reply(ReplyCode.ERROR_5XX, on_reply, False)
 
     def _at_bank(self, operation: str, order_id: int, amount_minor: int, currency: int, key: int | None,
@@ -154,7 +158,7 @@ class PspOperations:
                 settlement.adjust(REFUND, settlement.day_of(now, listing.faults.clock_skew_s), order_id, -amount_minor, 0,
                                   currency, now, key if key is not None else -1)
         if key is not None:
-            self._answers[operation][key] = code
+            self._answers[operation].put(key, int(code))
         self._reply(code, on_reply, code == _APPROVED)
 
     def _refund_at_bank(self, order_id: int, card_token: int, amount_minor: int, currency: int) -> ReplyCode:

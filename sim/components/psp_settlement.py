@@ -3,23 +3,25 @@ order, type, amount (negative for money going back), fee, currency and settlemen
 idempotency key (and, for captures, the admission time the oracles read).
 
 Captures are millions of rows, kept as compact columns; refunds and chargebacks are a few per
-cent of them, kept as plain tuples (:meth:`Settlement.adjust`). :meth:`Settlement.column` reads
-the capture columns, :meth:`Settlement.lines` the whole file.
+cent of them, kept as columns too (:class:`Adjustments`, read back as :class:`Line` tuples).
+:meth:`Settlement.column` reads the capture columns, :meth:`Settlement.lines` the whole file.
 
 A row is deduplicated against values known to be equal (it still has every field, see
 :meth:`Settlement.column`): the key is stored only where it is not the order id, the amount and
 currency only where they are not the order's, the day only where it is not the cut-off formula's
-for the stored capture time (a clock skew); the admission time as a float32 offset back from the
+for the stored capture time (a clock skew); the order id as an int16 offset from its row's drift
+(:class:`sim.domain.drift.DriftColumn`); the admission time as a float32 offset back from the
 capture (relative precision 6e-8); the capture time to the microsecond."""
 
 from __future__ import annotations
 
 import math
 from array import array
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
 
+from sim.domain.drift import DriftColumn
 from sim.domain.microtimes import MicrosColumn
 from sim.domain.orders import as_numpy, widened
 
@@ -57,6 +59,75 @@ class Line(NamedTuple):
     """The idempotency key (the charge's or capture's key; a refund's refund id; a dispute: the order id)."""
 
 
+def pushed(column: array, value: int) -> array:
+    """``column`` with ``value`` appended: itself, or a wider copy when the value does not fit."""
+    try:
+        column.append(value)
+    except OverflowError:
+        return widened(column, value)
+    return column
+
+
+class Adjustments:
+    """The refund and chargeback lines of a settlement file, in the order the PSP made them: a
+    sequence of :class:`Line` kept as columns (about 40 bytes a line, not a tuple of nine objects).
+    ``settles_on`` is not stored: it is ``day + 1 + settlement_days``, as the file computes it."""
+
+    __slots__ = ("settlement_days", "_kinds", "_kind", "_day", "_order", "_amount", "_fee", "_currency", "_at", "_key")
+
+    def __init__(self, settlement_days: int = 0) -> None:
+        self.settlement_days = settlement_days
+        self._kinds: list[str] = [REFUND, CHARGEBACK]  # line type -> its code, the position here
+        self._kind = bytearray()
+        self._day = array("i")  # each widens itself to 64 bits for a value beyond ±2^31
+        self._order = array("i")
+        self._amount = array("i")
+        self._fee = array("i")
+        self._currency = bytearray()
+        self._at = array("d")  # exact: the time the line was made
+        self._key = array("q")
+
+    def __len__(self) -> int:
+        return len(self._kind)
+
+    def append(self, line: Line) -> None:
+        """Add ``line`` (its ``settles_on`` must be the file's: it is derived, not stored)."""
+        if line.settles_on != line.day + 1 + self.settlement_days:
+            raise ValueError(f"{line}: settles_on is not day + 1 + {self.settlement_days}")
+        kinds = self._kinds
+        if line.type not in kinds:
+            kinds.append(line.type)
+        self._kind.append(kinds.index(line.type))
+        self._day = pushed(self._day, line.day)
+        self._order = pushed(self._order, line.order_id)
+        self._amount = pushed(self._amount, line.amount_minor)
+        self._fee = pushed(self._fee, line.fee_minor)
+        self._currency.append(line.currency)
+        self._at.append(line.at_s)
+        self._key.append(line.key)
+
+    def __getitem__(self, index: int) -> Line:
+        day = self._day[index]
+        return Line(day, self._order[index], self._kinds[self._kind[index]], self._amount[index], self._fee[index],
+                    self._currency[index], day + 1 + self.settlement_days, self._at[index], self._key[index])
+
+    def __iter__(self) -> Iterator[Line]:
+        """The lines one at a time (never all of them as tuples at once)."""
+        for index in range(len(self._kind)):
+            yield self[index]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the same lines, as this or as any sequence of tuples."""
+        if isinstance(other, Adjustments):
+            return list(self) == list(other)
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Adjustments({list(self)!r})"
+
+
 class Settlement:
     """The settlement file of one PSP. ``orders``: the merchant's order table, storage only (the
     amounts and currencies that need no copy); None stores every row's money."""
@@ -68,9 +139,9 @@ class Settlement:
         """Days after a PSP day closes that its lines are paid (T+N)."""
         self.fees: "Fees | None" = None
         """The PSP's fee schedule (set by :meth:`charge_fees`); None: captures cost no fee."""
-        self.adjustments: list[Line] = []
+        self.adjustments = Adjustments(settlement_days)
         """Refund and chargeback lines, in the order the PSP made them."""
-        self._order = array("i")
+        self._order = DriftColumn()  # about in row order: int16 offsets
         self._at = MicrosColumn()
         self._odd_day: dict[int, int] = {}  # row -> day, where not floor((at − cut-off) / 1 day)
         self._odd_money: dict[int, tuple[int, int]] = {}  # row -> (amount, currency), where not the order's
@@ -103,10 +174,7 @@ class Settlement:
                admitted_at: float) -> None:
         """Append one row."""
         row = len(self._order)
-        try:
-            self._order.append(order_id)
-        except OverflowError:
-            self._order = widened(self._order, order_id)
+        self._order.append(order_id)
         at = self._at.append(captured_at)
         if day != math.floor((at - self.cutoff_s) / DAY_S):
             self._odd_day[row] = day
@@ -120,7 +188,7 @@ class Settlement:
 
     def order_ids_from(self, row: int) -> list[int]:
         """The order ids of the capture rows from ``row`` on."""
-        return self._order[row:].tolist()
+        return self._order.tolist(row)
 
     def shift_last(self, captured_at: float, waited_s: float) -> None:
         """Tests only: move the last row's capture time and its wait since admission."""
@@ -139,7 +207,7 @@ class Settlement:
             if fees is None:
                 return np.zeros(len(amounts), dtype=np.int64)
             return fees.fixed_minor + (amounts * fees.rate).astype(np.int64)  # Fees.psp_fee_minor, per row
-        order_ids = np.array(self._order, dtype=np.int64)
+        order_ids = self._order.to_numpy()
         if name == "order_id":
             return order_ids
         if name == "key":
@@ -176,7 +244,7 @@ class Settlement:
         captures = [Line(day, order_id, CAPTURE, amount, fee, currency, settles_on, at, key)
                     for day, order_id, amount, fee, currency, settles_on, at, key
                     in zip(*(self.column(name).tolist() for name in names))]
-        return sorted(captures + self.adjustments, key=lambda line: (line.at_s, line.order_id))
+        return sorted(captures + list(self.adjustments), key=lambda line: (line.at_s, line.order_id))
 
     def keys(self) -> list[tuple[int, float]]:
         """Per row: the idempotency key of the charge and when the PSP admitted that request."""

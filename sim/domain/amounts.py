@@ -3,7 +3,8 @@
 Ground truth records each refund, dispute or capture of an order as a list of amounts: an order
 may be refunded twice, and the oracles must see each. Most orders have exactly one, and a dict of
 one-element lists spends a list object and its buffer (~100 bytes) on each. :class:`AmountsByOrder`
-stores a lone amount as the plain int and switches to a list at the second; it reads as the
+keeps each order's first amount in an :class:`~sim.domain.intmap.IntMap` (two int64 columns, ~25
+bytes an order, not a dict entry and two int objects) and the rest, rare, in a dict of lists; it reads as the
 ``dict[int, list[int]]`` it replaces (a read-only mapping: ``get``, ``items``, ``==`` a dict), in
 the order orders were first recorded.
 """
@@ -12,48 +13,52 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from sim.domain.intmap import IntMap
+
 
 class AmountsByOrder(Mapping[int, list[int]]):
     """Order id -> the amounts recorded for it, in recording order (a new list per read)."""
 
-    __slots__ = ("_by_order",)
+    __slots__ = ("_first", "_more")
 
     def __init__(self) -> None:
-        self._by_order: dict[int, int | list[int]] = {}
+        self._first = IntMap()  # order -> its first amount, in the order orders were first recorded
+        self._more: dict[int, list[int]] = {}  # order -> its later amounts (an order refunded twice)
 
     def append(self, order_id: int, amount_minor: int) -> None:
         """Record one more amount for ``order_id``."""
-        by_order = self._by_order
-        held = by_order.get(order_id)
-        if held is None:
-            by_order[order_id] = amount_minor
-        elif type(held) is list:
-            held.append(amount_minor)
+        if order_id in self._first:
+            self._more.setdefault(order_id, []).append(amount_minor)
         else:
-            by_order[order_id] = [held, amount_minor]
+            self._first[order_id] = amount_minor
 
     def total_of(self, order_id: int) -> int:
         """The sum of ``order_id``'s amounts (0 if none)."""
-        held = self._by_order.get(order_id, 0)
-        return sum(held) if type(held) is list else held
+        first = self._first.get(order_id)
+        if first is None:
+            return 0
+        more = self._more.get(order_id)
+        return first + sum(more) if more else first
 
     def count_of(self, order_id: int) -> int:
         """How many amounts ``order_id`` has."""
-        held = self._by_order.get(order_id)
-        return 0 if held is None else len(held) if type(held) is list else 1
+        if order_id not in self._first:
+            return 0
+        more = self._more.get(order_id)
+        return 1 + len(more) if more else 1
 
     def __getitem__(self, order_id: int) -> list[int]:
-        held = self._by_order[order_id]
-        return list(held) if type(held) is list else [held]
+        first = self._first[order_id]  # KeyError: none recorded
+        return [first, *self._more.get(order_id, ())]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._by_order)
+        return iter(self._first)
 
     def __len__(self) -> int:
-        return len(self._by_order)
+        return len(self._first)
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._by_order
+        return order_id in self._first
 
     def __repr__(self) -> str:
         return f"AmountsByOrder({dict(self.items())!r})"

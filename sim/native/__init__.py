@@ -71,6 +71,8 @@ COMPILED: tuple[str, ...] = (
     "sim.components.deadlines",
     "sim.components.risk",
     "sim.kernel.queue",  # the engine's heaps, compiled entries and comparisons
+    "sim.domain.drift",  # the settlement file's order ids, int16 offsets (read per capture row)
+    "sim.domain.intmap",  # the ledger's per-order refund and chargeback totals
 )
 """The modules compiled: the hot path of a payment, the columnar tables it appends to included
 (their ``array`` columns are Python objects to mypyc, their numpy readers typed ``np.ndarray``).
