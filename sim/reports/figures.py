@@ -38,6 +38,20 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def lean_layout(fig: Figure, inner_x=()) -> Figure:
+    """Leave out of the constrained layout what cannot move it, the same pixels for less work: every
+    axes' spines (they lie on its edges; their outward tick marks sit within the tick labels, and
+    measuring them updates every tick once more per layout pass) and the x axis of ``inner_x``,
+    panels above another with the same x axis, whose tick labels are hidden (their tick marks
+    stick out less than the gap between the panels). About a tenth of a panel figure's draw."""
+    for ax in fig.axes:
+        for spine in ax.spines.values():
+            spine.set_in_layout(False)
+    for ax in inner_x:
+        ax.xaxis.set_in_layout(False)
+    return fig
+
+
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes: one draw (with the layout), then the opaque pixels as RGB (the
     figure's white background leaves nothing for an alpha channel to say: a quarter less to
