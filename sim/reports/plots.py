@@ -237,7 +237,7 @@ def sequence_figure(samples: list[dict]) -> Figure:
     if not samples:
         axes[0].axis("off")
         axes[0].text(0.5, 0.5, "no sample orders", ha="center")
-    return fig
+    return lean_layout(fig, contained=axes if samples else ())
 
 
 def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
