@@ -155,3 +155,27 @@ def test_no_helpers_when_asked_for_none_or_when_threads_run(monkeypatch):
         stop.set()
         thread.join()
     assert isinstance(figures, Drawing)
+
+
+def _collector_state() -> tuple[int, bool]:
+    import gc
+
+    return gc.get_freeze_count(), "matplotlib" in sys.modules
+
+
+def test_a_helper_freezes_what_it_holds_before_its_first_figure(monkeypatch):
+    """The objects a helper was forked with, matplotlib and the warm-up are out of the garbage
+    collector's reach (a full collection would scan them again during a report figure); the
+    command's own collector is left as it was."""
+    import gc
+
+    monkeypatch.setenv("PAYCHAOS_DRAW_WORKERS", "1")
+    before = gc.get_freeze_count()
+    with start_drawing() as figures:
+        if not figures.parallel:
+            import pytest
+
+            pytest.skip("no fork on this platform")
+        frozen, warmed = figures.call(f"{__name__}:_collector_state").result()
+    assert warmed and frozen > 10_000
+    assert gc.get_freeze_count() == before

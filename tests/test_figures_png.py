@@ -3,9 +3,10 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from sim.reports import plots
+from sim.reports import plots, sweep_figures
 from sim.reports.figures import new_figure, png
 
 
@@ -38,3 +39,64 @@ def test_a_fixed_title_height_draws_the_same_pixels_as_matplotlibs_own_placement
     fixed, auto = _figure(), _figure()
     auto.axes[0].set_title("a title")  # matplotlib's placement, measured on every draw
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png(fixed)))), np.asarray(Image.open(io.BytesIO(png(auto)))))
+
+
+def _full_layout(fig):
+    """``fig`` with everything back in the constrained layout (as it was before ``lean_layout``)."""
+    for ax in fig.axes:
+        ax.xaxis.set_in_layout(True)
+        for artist in ax.get_children():
+            artist.set_in_layout(True)
+    return fig
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A short run with a fault, finite-capacity services and sample orders: its JSON-ready data."""
+    from helpers import SCENARIOS
+    from sim.config.loader import load_scenario
+    from sim.runners.replicate import Replicated, run_one
+
+    loaded = load_scenario(SCENARIOS / "metastable-retry-storm.yaml")
+    return Replicated([run_one(loaded, loaded.scenario.seed, None, samples=True)]).to_dict()
+
+
+def _sweep_points():
+    import pandas as pd
+
+    return pd.DataFrame({"model.executor.psp_timeout": [0.3, 0.3, 2.0, 2.0], "workload.rate": [4.0, 8.0, 4.0, 8.0],
+                         "success_rate": [0.91, 0.95, 0.97, 0.99], "success_rate_ci_low": [0.9, 0.93, 0.95, 0.98],
+                         "success_rate_ci_high": [0.92, 0.97, 0.99, 1.0]})
+
+
+FIGURES = {
+    "timeseries": lambda d: plots.timeseries_figure(d["series"], d["fault_windows"], d["end_s"], d["load_end_s"]),
+    "services": lambda d: plots.services_figure(d["series"], d["summary"]["services"], d["fault_windows"],
+                                                d["end_s"], d["load_end_s"]),
+    "psp_rate": lambda d: plots.psp_rate_figure({"a": d, "b": d}, d["fault_windows"], d["end_s"], d["load_end_s"]),
+    "sequence": lambda d: plots.sequence_figure(d["sample_orders"]),
+    "latency_cdf": lambda d: plots.latency_cdf_figure({"a": d["latency_cdf"]}),
+    "line_plot": lambda d: sweep_figures._line_plot(_sweep_points(), "model.executor.psp_timeout", "workload.rate",
+                                                    "success_rate", {"model.executor.psp_timeout": "s",
+                                                                     "workload.rate": "/s"}),
+    "heatmap": lambda d: sweep_figures.heatmap_figure(_sweep_points(), "model.executor.psp_timeout", "workload.rate",
+                                                      "success_rate", {"model.executor.psp_timeout": "s",
+                                                                       "workload.rate": "/s"}),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_a_lean_layout_draws_the_same_pixels_as_the_full_constrained_layout(small_run, name):
+    """``lean_layout`` leaves out of the layout what cannot move it: the report figures come out
+    pixel for pixel as they were."""
+    assert small_run["sample_orders"] and small_run["summary"]["services"] and small_run["fault_windows"]
+    lean = FIGURES[name](small_run)
+    assert lean is not None and not any(s.get_in_layout() for ax in lean.axes for s in ax.spines.values())
+    full = _full_layout(FIGURES[name](small_run))
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png(lean)))), np.asarray(Image.open(io.BytesIO(png(full)))))
+
+
+def test_panels_sharing_a_time_axis_leave_their_hidden_x_axes_out_of_the_layout(small_run):
+    figure = FIGURES["timeseries"](small_run)
+    assert len(figure.axes) > 2
+    assert [ax.xaxis.get_in_layout() for ax in figure.axes] == [False] * (len(figure.axes) - 1) + [True]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from test_payouts import paying
 from test_timelines import paid_order, place_order, quiet_world
 
-from sim.components.seller_wait import fifo_waits, seller_wait
+from sim.components.seller_wait import fifo_waits, fifo_waits_by_account, seller_wait
 from sim.runners.summary import _payouts
 
 
@@ -67,3 +68,43 @@ def test_without_payouts_the_summary_has_no_wait():
     paid_order(world)
     world.env.run(until=100)
     assert _payouts(world) is None
+
+
+def _accounts(draw_accounts):
+    """Per account: credits (capture time, amount > 0) and transfers (time, amount ≥ 0), in time order."""
+    accounts = []
+    for credits, transfers in draw_accounts:
+        accounts.append((sorted(credits), sorted(transfers)))
+    return accounts
+
+
+_money = st.lists(st.tuples(st.floats(0, 1e4, allow_nan=False), st.integers(1, 5_000)), min_size=1, max_size=8)
+_paid = st.lists(st.tuples(st.floats(0, 1e4, allow_nan=False), st.integers(0, 9_000)), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_money, _paid), max_size=6))
+def test_matching_every_account_at_once_gives_the_pieces_of_matching_them_one_by_one(drawn):
+    """``fifo_waits_by_account`` (one numpy pass) against ``fifo_waits`` account after account:
+    the same waits and amounts in the same order, and the same money left unpaid."""
+    accounts = _accounts(drawn)
+    waits, amounts, unpaid = [], [], 0
+    for credits, transfers in accounts:
+        wait, amount, left = fifo_waits(np.array([t for t, _ in credits]), np.array([a for _, a in credits], dtype=np.int64),
+                                        np.array([t for t, _ in transfers], dtype=np.float64),
+                                        np.array([a for _, a in transfers], dtype=np.int64))
+        waits.append(wait)
+        amounts.append(amount)
+        unpaid += left
+    credit_bounds = np.cumsum([0] + [len(c) for c, _ in accounts])
+    transfer_bounds = np.cumsum([0] + [len(t) for _, t in accounts])
+    got = fifo_waits_by_account(
+        np.array([t for c, _ in accounts for t, _ in c], dtype=np.float64),
+        np.array([a for c, _ in accounts for _, a in c], dtype=np.int64), credit_bounds,
+        np.array([t for _, p in accounts for t, _ in p], dtype=np.float64),
+        np.array([a for _, p in accounts for _, a in p], dtype=np.int64), transfer_bounds)
+    expected_waits = np.concatenate(waits) if waits else np.zeros(0)
+    expected_amounts = np.concatenate(amounts) if amounts else np.zeros(0, dtype=np.int64)
+    assert got[1].dtype == np.int64 and got[1].tolist() == expected_amounts.tolist()
+    assert got[0].tolist() == expected_waits.tolist()
+    assert got[2] == unpaid

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim import format as fmt
-from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, new_figure, png, shade_faults, svg,
-                                 time_axis)
+from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, lean_layout, new_figure, png,
+                                 shade_faults, svg, time_axis)
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 FIRST_SERIES = ("goodput", "psp_requests")
@@ -117,7 +117,7 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}",
                  fontsize=SMALL_PT, x=0.01, ha="left")
-    return fig
+    return lean_layout(fig, axes[:-1])
 
 
 HUMAN_TICKS_MS = (1.0, 10.0, 100.0, 1e3, 1e4, 6e4, 6e5, 3.6e6, 3.6e7)
@@ -146,7 +146,7 @@ def latency_cdf_figure(cdfs: dict[str, dict]) -> Figure:
     if cdfs:
         ax.legend(fontsize=SMALL_PT, loc="lower right")
     ax.set_title("latency CDF (dotted: p50, p95, p99)", fontsize=FONT_PT, y=TITLE_Y)
-    return fig
+    return lean_layout(fig)
 
 
 LANES = ("payment service", "executor", "PSP", "card scheme", "issuing bank", "DLQ")
@@ -237,7 +237,7 @@ def sequence_figure(samples: list[dict]) -> Figure:
     if not samples:
         axes[0].axis("off")
         axes[0].text(0.5, 0.5, "no sample orders", ha="center")
-    return fig
+    return lean_layout(fig, contained=axes if samples else ())
 
 
 def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
@@ -281,7 +281,7 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
                          fontsize=FONT_PT, y=TITLE_Y)
     axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=FONT_PT, y=TITLE_Y)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
-    return fig
+    return lean_layout(fig, axes[:-1].ravel())
 
 
 def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
@@ -309,7 +309,7 @@ def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
     ax.grid(alpha=0.25)
     ax.margins(0.15)
     fig.legend(fontsize=SMALL_PT, loc="outside right upper")
-    return fig
+    return lean_layout(fig)
 
 
 def save(fig: Figure, folder: Path, name: str, vector: bool = False) -> bytes:
@@ -363,4 +363,4 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
     fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
                  "servers busy (blue, right); wasted = share of its work done for callers who had given up",
                  fontsize=SMALL_PT, x=0.01, ha="left")
-    return fig
+    return lean_layout(fig, axes[:-1])

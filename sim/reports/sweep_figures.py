@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
 from sim import format as fmt
-from sim.reports.figures import FONT_PT, SMALL_PT, TITLE_Y, new_figure, png
+from sim.reports.figures import FONT_PT, SMALL_PT, TITLE_Y, lean_layout, new_figure, png
 from sim.reports.sweep_report import LABEL_CHARS, MAX_LINES, PALETTE, plain_value, kpi_label, parameter_label
 
 
@@ -94,7 +94,7 @@ def _line_plot(points: pd.DataFrame, parameter: str, split: str | None, kpi: str
     if groups[0][0] is not None:
         ax.legend(fontsize=SMALL_PT)
     ax.grid(alpha=0.3)
-    return fig
+    return lean_layout(fig)
 
 
 def _cleared(ax: Axes) -> Axes:
@@ -137,4 +137,4 @@ def heatmap_figure(points: pd.DataFrame, x: str, y: str, kpi: str, units: dict[s
     _kpi_axis(bar.ax.yaxis, kpi)
     bar.ax.tick_params(labelsize=SMALL_PT)
     ax.set_title(textwrap.fill(f"{kpi_label(kpi)} (mean over the seeds)", 2 * LABEL_CHARS), fontsize=FONT_PT, y=TITLE_Y)
-    return fig
+    return lean_layout(fig)
