@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from test_payouts import paying
 from test_timelines import paid_order, place_order, quiet_world
 
-from sim.components.seller_wait import fifo_waits, fifo_waits_by_account, seller_wait
+from sim.components.seller_wait import _matched_in_groups, fifo_waits, fifo_waits_by_account, seller_wait
 from sim.runners.summary import _payouts
 
 
@@ -108,3 +108,21 @@ def test_matching_every_account_at_once_gives_the_pieces_of_matching_them_one_by
     assert got[1].dtype == np.int64 and got[1].tolist() == expected_amounts.tolist()
     assert got[0].tolist() == expected_waits.tolist()
     assert got[2] == unpaid
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_money, _paid), min_size=1, max_size=6), st.integers(1, 20))
+def test_matching_in_groups_of_accounts_gives_the_one_pass_result(drawn, group_credits):
+    """Groups of whole accounts (a simulated day's memory bound) give the one-pass pieces, in the
+    same order, and the same money unpaid, whatever the group size (one credit: an account a group)."""
+    accounts = _accounts(drawn)
+    args = (np.array([t for c, _ in accounts for t, _ in c], dtype=np.float64),
+            np.array([a for c, _ in accounts for _, a in c], dtype=np.int64),
+            np.cumsum([0] + [len(c) for c, _ in accounts]),
+            np.array([t for _, p in accounts for t, _ in p], dtype=np.float64),
+            np.array([a for _, p in accounts for _, a in p], dtype=np.int64),
+            np.cumsum([0] + [len(t) for _, t in accounts]))
+    whole = fifo_waits_by_account(*args)
+    grouped = _matched_in_groups(*args, group_credits=group_credits)
+    assert grouped[0].tolist() == whole[0].tolist() and grouped[1].tolist() == whole[1].tolist()
+    assert grouped[1].dtype == np.int64 and grouped[2] == whole[2]

@@ -84,6 +84,37 @@ def fifo_waits_by_account(credit_at: np.ndarray, credits: np.ndarray, credit_bou
     return waits, pieces, int((account_end - offset - paid_total).sum())
 
 
+GROUP_CREDITS = 1 << 20
+"""Credits matched per :func:`fifo_waits_by_account` call: its temporaries are a few arrays the
+size of what it matches, ~100 bytes a credit, so a simulated day's ~12 M payments go in groups of
+whole accounts instead of at once (the pieces and their order are the same)."""
+
+
+def _matched_in_groups(credit_at: np.ndarray, credits: np.ndarray, credit_bounds: np.ndarray,
+                       transfer_at: np.ndarray, transfers: np.ndarray, transfer_bounds: np.ndarray,
+                       group_credits: int = GROUP_CREDITS) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`fifo_waits_by_account` over consecutive groups of whole accounts of about
+    ``group_credits`` credits each (an account larger than that is a group of its own),
+    concatenated: the same result, with temporaries bounded by a group."""
+    if len(credit_bounds) < 2:
+        return fifo_waits_by_account(credit_at, credits, credit_bounds, transfer_at, transfers, transfer_bounds)
+    waits, amounts, unpaid = [], [], 0
+    first = 0
+    accounts = len(credit_bounds) - 1
+    while first < accounts:
+        last = max(first + 1, int(np.searchsorted(credit_bounds, credit_bounds[first] + group_credits, side="right")) - 1)
+        last = min(last, accounts)
+        c0, c1 = int(credit_bounds[first]), int(credit_bounds[last])
+        t0, t1 = int(transfer_bounds[first]), int(transfer_bounds[last])
+        w, a, u = fifo_waits_by_account(credit_at[c0:c1], credits[c0:c1], credit_bounds[first:last + 1] - c0,
+                                        transfer_at[t0:t1], transfers[t0:t1], transfer_bounds[first:last + 1] - t0)
+        waits.append(w)
+        amounts.append(a)
+        unpaid += u
+        first = last
+    return np.concatenate(waits), np.concatenate(amounts), unpaid
+
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The value below which a share ``q`` of the total weight lies."""
     order = np.argsort(values, kind="stable")
@@ -148,11 +179,12 @@ def seller_wait(world: "World") -> SellerWait:
             paid_at.append(at)
             paid_minor_each.append(minor)
         transfer_bounds.append(len(paid_at))
-    all_waits, all_amounts, unpaid = fifo_waits_by_account(
+    del sellers, currencies
+    all_waits, all_amounts, unpaid = _matched_in_groups(
         captured_at, owed, np.append(np.asarray(starts, dtype=np.int64), len(owed)),
         np.array(paid_at, dtype=np.float64), np.array(paid_minor_each, dtype=np.int64),
         np.array(transfer_bounds, dtype=np.int64))
-    del sellers, currencies, captured_at, owed  # matched: only the paid pieces are needed now
+    del captured_at, owed  # matched: only the paid pieces are needed now
     paid_minor = int(all_amounts.sum())
     if not paid_minor:
         return SellerWait(None, None, 0, unpaid)
