@@ -10,6 +10,7 @@ The picture and ``paychaos graph`` still build a ``networkx.DiGraph``.
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Hashable, Iterable, Iterator
 
 
@@ -84,20 +85,13 @@ def reachable(edges: Iterable[tuple], source: Hashable, target: Hashable) -> boo
 
 
 def has_cycle(edges: Iterable[tuple]) -> bool:
-    """Whether ``edges`` ((u, v, ...) tuples) form a directed cycle (a node in no topological order)."""
-    successors: dict[Hashable, list[Hashable]] = {}
-    waiting: dict[Hashable, int] = {}
+    """Whether ``edges`` ((u, v, ...) tuples) form a directed cycle (the standard library's
+    topological sorter finds none)."""
+    sorter: TopologicalSorter = TopologicalSorter()
     for u, v, *_ in edges:
-        successors.setdefault(u, []).append(v)
-        waiting.setdefault(u, 0)
-        waiting[v] = waiting.get(v, 0) + 1
-    ready = [node for node, count in waiting.items() if count == 0]
-    done = 0
-    while ready:
-        node = ready.pop()
-        done += 1
-        for nxt in successors.get(node, ()):
-            waiting[nxt] -= 1
-            if waiting[nxt] == 0:
-                ready.append(nxt)
-    return done < len(waiting)
+        sorter.add(v, u)
+    try:
+        sorter.prepare()
+    except CycleError:
+        return True
+    return False
