@@ -23,7 +23,7 @@ import numpy as np
 
 from sim.domain.drift import DriftColumn
 from sim.domain.microtimes import MicrosColumn
-from sim.domain.orders import as_numpy, widened
+from sim.domain.orders import as_numpy, pushed
 
 if TYPE_CHECKING:
     from sim.components.fees import Fees
@@ -57,15 +57,6 @@ class Line(NamedTuple):
     """When the PSP made it (our clock)."""
     key: int
     """The idempotency key (the charge's or capture's key; a refund's refund id; a dispute: the order id)."""
-
-
-def pushed(column: array, value: int) -> array:
-    """``column`` with ``value`` appended: itself, or a wider copy when the value does not fit."""
-    try:
-        column.append(value)
-    except OverflowError:
-        return widened(column, value)
-    return column
 
 
 class Adjustments:

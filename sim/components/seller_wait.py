@@ -103,7 +103,6 @@ def _matched_in_groups(credit_at: np.ndarray, credits: np.ndarray, credit_bounds
     accounts = len(credit_bounds) - 1
     while first < accounts:
         last = max(first + 1, int(np.searchsorted(credit_bounds, credit_bounds[first] + group_credits, side="right")) - 1)
-        last = min(last, accounts)
         c0, c1 = int(credit_bounds[first]), int(credit_bounds[last])
         t0, t1 = int(transfer_bounds[first]), int(transfer_bounds[last])
         w, a, u = fifo_waits_by_account(credit_at[c0:c1], credits[c0:c1], credit_bounds[first:last + 1] - c0,

@@ -73,6 +73,15 @@ def widened(column: array, value: int) -> array:
         return wider
 
 
+def pushed(column: array, value: int) -> array:
+    """``column`` with ``value`` appended: itself, or a wider copy when the value does not fit."""
+    try:
+        column.append(value)
+    except OverflowError:
+        return widened(column, value)
+    return column
+
+
 def as_numpy(column: array | bytearray) -> np.ndarray:
     """A read-only numpy view of a column (its own dtype: the typecode)."""
     if isinstance(column, bytearray):
