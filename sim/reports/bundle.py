@@ -17,13 +17,12 @@ import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim.reports import money, tables, template_env
+from sim.reports import money, run_figures, tables, template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
-_PLOTS = "sim.reports.plots"
-"""Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
+_PLOTS = run_figures.PLOTS
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
@@ -93,19 +92,17 @@ def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
 
 
 def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -> None:
-    """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``."""
+    """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``
+    (or started during the run: ``sim.runners.early_figures``)."""
 
     def fill(folder: Path) -> None:
-        drawn = {  # started first, the largest first: helpers draw while the rest is written
-            "timeseries": drawing.figure(f"{_PLOTS}:timeseries_figure", data["series"], data["fault_windows"],
-                                         data.get("end_s"), data.get("load_end_s")),
-            "services": drawing.figure(f"{_PLOTS}:services_figure", data["series"], data["summary"].get("services", {}),
-                                       data["fault_windows"], data.get("end_s"), data.get("load_end_s")),
-        }
+        figures = run_figures.series_figures(data["series"], data["summary"].get("services", {}),
+                                             data["fault_windows"], data.get("end_s"), data.get("load_end_s"))
         if data.get("sample_orders"):
-            drawn["sequence"] = drawing.figure(f"{_PLOTS}:sequence_figure", data["sample_orders"])
-        drawn["latency_cdf"] = drawing.figure(f"{_PLOTS}:latency_cdf_figure",
-                                              {data["variant"] or data["scenario"]: data["latency_cdf"]})
+            figures["sequence"] = run_figures.sequence_figure(data["sample_orders"])
+        figures["latency_cdf"] = run_figures.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]})
+        # started first, the largest first: helpers draw while the rest is written (or started them during the run)
+        drawn = {name: drawing.figure(*figure) for name, figure in figures.items()}
         (folder / "results.json").write_text(_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)

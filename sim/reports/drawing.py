@@ -88,7 +88,7 @@ class Drawing:
         """Start ``target(*args)`` (``"module:function"``, returning something picklable), unless
         it was started early."""
         for early_target, early_args, drawn in self._early:
-            if early_target == target and _same(early_args, args):
+            if early_target == target and same_arguments(early_args, args):
                 return drawn
         pending = self._pool.apply_async(call, (target, *args)) if self._pool is not None else None
         return Drawn(pending, target, args)
@@ -112,7 +112,7 @@ class Drawing:
             self._pool = None
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_arguments(a: Any, b: Any) -> bool:
     """``a`` and ``b`` equal and of the same types all the way down (1 and 1.0, or True and 1, are
     equal but may be drawn differently). Arguments built from the same objects are compared
     mostly by identity, so this is cheap for the figures' large series."""
@@ -121,9 +121,9 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return list(a) == list(b) and all(same_arguments(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_arguments(x, y) for x, y in zip(a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):  # arrays and frames have no one truth value: not the same
