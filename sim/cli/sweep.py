@@ -48,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.cli.progress import as_run, counted, make_console
     from sim.config.sweep import load_sweep
     from sim import format as fmt
-    from sim.reports.drawing import IN_PROCESS, drawing
+    from sim.reports.drawing import IN_PROCESS, SWEEP, drawing
     from sim.runners.sweep import run_sweep
 
     console = make_console()
@@ -59,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
     total = len(sweep.points) * len(sweep.seeds)
     console.print(f"sweep [bold]{sweep.spec.name}[/bold]: {len(sweep.points)} point(s) × {len(sweep.seeds)} seed(s) "
                   f"= {total} runs on {args.executor}" + (f" ({args.workers} workers)" if args.workers else ""))
-    with drawing() if not args.no_report else nullcontext(IN_PROCESS) as figures:  # warmed while the runs go
+    with drawing(SWEEP) if not args.no_report else nullcontext(IN_PROCESS) as figures:  # warmed while the runs go
         started = time.perf_counter()
         try:
             with counted(console, "running", total) as update:

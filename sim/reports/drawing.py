@@ -31,8 +31,11 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PRELOAD = ("sim.reports.plots", "sim.reports.sweep_points")
-"""What a helper imports while the simulation runs."""
+PLOTS = ("sim.reports.plots",)
+"""What a helper imports while the simulation runs: the plotting code (matplotlib)."""
+SWEEP = PLOTS + ("sim.reports.sweep_points",)
+"""What a sweep's helpers import: the plotting code and the per-point frame (pandas, about 0.2 s
+a helper that a run or a comparison never needs)."""
 
 
 def call(target: str, *args: Any) -> Any:
@@ -134,7 +137,7 @@ IN_PROCESS = Drawing()
 """Draws every figure in this process (the reports' default: the API, tests, notebooks)."""
 
 
-def _helper_start() -> None:
+def _helper_start(preload: tuple[str, ...]) -> None:
     """A helper's start: leave Ctrl-C to the command, and import the plotting code now, while the
     simulation runs.
 
@@ -144,7 +147,7 @@ def _helper_start() -> None:
     shared page forces the operating system to copy it)."""
     gc.freeze()  # the forked command's objects: never scanned (nor their pages copied) here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    for module in PRELOAD:
+    for module in preload:
         importlib.import_module(module)
     _first_draw()
     gc.collect()  # the warm-up's garbage, then what the imports left is frozen too
@@ -173,15 +176,16 @@ def _helpers_wanted() -> int:
 
 
 @contextmanager
-def drawing() -> Iterator[Drawing]:
-    """Helpers for one command's report, stopped when the block ends; in-process drawing when they
-    cannot be had safely (forking a process that runs threads can deadlock the child)."""
+def drawing(preload: tuple[str, ...] = PLOTS) -> Iterator[Drawing]:
+    """Helpers for one command's report, importing the modules ``preload`` while the simulation
+    runs, stopped when the block ends; in-process drawing when they cannot be had safely (forking
+    a process that runs threads can deadlock the child)."""
     workers = _helpers_wanted()
     if workers == 0 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield IN_PROCESS
         return
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start)
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start, initargs=(preload,))
     except OSError:
         yield IN_PROCESS
         return
