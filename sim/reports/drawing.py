@@ -59,8 +59,10 @@ class Drawn:
     def __init__(self, pending: Any, target: str, args: tuple) -> None:
         self._pending, self._function, self._args = pending, target, args
 
-    def result(self) -> Any:
-        if self._pending is not None:
+    def result(self, wait: bool = True) -> Any:
+        """The result; without ``wait``, made here unless a helper has it ready (for work this
+        process would otherwise wait on a busy helper for)."""
+        if self._pending is not None and (wait or self._pending.ready()):
             try:
                 return self._pending.get(WAIT_S)
             except Exception:  # a helper that died, hung or failed: draw it here, where an error shows
