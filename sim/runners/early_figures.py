@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sim.domain.orders import TERMINAL_STATES, OrderState
 from sim.observe.recovery import goodput_counts
-from sim.observe.samples import SampleTrace, pick_samples
+from sim.observe.samples import LABELS, SampleTrace, pick_samples
 from sim.reports import run_figures
 from sim.reports.drawing import Drawing, same_arguments
 from sim.runners.kpis import latency_cdf
@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 TRIES = 2
 """Early starts of the sequence diagrams at most (a pick can still change: a failed order gives
 way to a dead-lettered one)."""
-EVERY = 8
-"""Look at the sample orders every this many progress slices once the load phase is over (a look
-costs about a millisecond of the run's own process)."""
+EVERY = 20
+"""Look at the sample orders every this many progress slices (a tenth of the run; a look costs
+about a millisecond of the run's own process). The samples settle early; the load phase is most
+of a run's time, the drain after it little."""
 _SETTLED = frozenset(int(state) for state in TERMINAL_STATES) - {int(OrderState.DEAD_LETTERED)}
 """States a sample order does not leave again (a dead-lettered one may be replayed)."""
 
@@ -73,8 +74,8 @@ def report_series(world: World) -> dict:
 
 
 class EarlyRunFigures:
-    """``peek`` for :func:`sim.runners.run.simulate`: after the load phase, starts the sequence
-    diagrams once every sample order picked so far is settled (again if the pick changes, at most
+    """``peek`` for :func:`sim.runners.run.simulate`: starts the sequence diagrams once every
+    sample order picked so far is settled (and one of each kind is picked, or no order is to come) (again if the pick changes, at most
     :data:`TRIES` times); after the last slice, every figure of the report whose arguments differ
     from what was started. Does nothing when ``drawing`` draws in this process."""
 
@@ -91,11 +92,11 @@ class EarlyRunFigures:
 
     def __call__(self, world: World) -> None:
         now = world.env.now
-        if not self.drawing.parallel or now < world.load_end_s:
+        if not self.drawing.parallel:
             return
         final = now >= world.end_s
         self._looks += 1
-        if not final and (self._looks - 1) % self.every:
+        if not final and self._looks % self.every:
             return
         figures = {}
         if final:
@@ -104,7 +105,8 @@ class EarlyRunFigures:
         trace = world.trace
         if isinstance(trace, SampleTrace) and trace.orders is not None:
             picked = pick_samples(trace.orders, sorted(trace.by_order))  # read only: no pruning
-            if picked and (final or all(world.orders.state[order] in _SETTLED for order in picked)):
+            complete = len(picked) == len(LABELS) or now >= world.load_end_s  # no kind still to come
+            if picked and (final or complete and all(world.orders.state[order] in _SETTLED for order in picked)):
                 figures["sequence"] = run_figures.sequence_figure(sample_order_data(world, picked))
         if final:
             figures["latency_cdf"] = run_figures.latency_cdf_figure({self.label: latency_cdf(world)})
