@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
+from sim.cli.quick_exit import pause, settle
 
 if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
     from rich.console import Console
@@ -56,6 +57,7 @@ def _run(console: Console, loaded, args, figures: Drawing | None = None) -> dict
 
 
 def main(args: argparse.Namespace) -> int:
+    pause()  # no collection until the simulations start (settle)
     from sim.cli.progress import as_run, make_console
     from sim.config.loader import load_scenario
     from sim.reports.console import print_run_summary
@@ -68,6 +70,7 @@ def main(args: argparse.Namespace) -> int:
     if args.variant is not None:
         from sim.config.loader import variant_model
         variant_model(loaded, args.variant)  # an unknown variant is bad input: exit 2 before any work
+    settle()  # what is loaded now stays: no collection rescans it during the runs
     with drawing() as figures:  # helpers warm up on the idle core while the simulation runs
         data = _run(console, loaded, args, figures)
         out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
