@@ -10,7 +10,7 @@ from sim.reports import plots, run_figures
 from sim.reports.drawing import Drawing, same_arguments
 from sim.reports.figures import png
 from sim.reports.series_view import cut_series
-from sim.runners.early_figures import EarlyRunFigures
+from sim.reports.early_figures import EarlyRunFigures
 from sim.runners.replicate import run_one
 from sim.runners.run import result_digest
 

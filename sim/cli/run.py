@@ -39,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(console: Console, loaded, args, figures: Drawing | None = None) -> dict:
     """The run's (or replications') results; a single run starts its report's figures on
-    ``figures``'s helpers once they look final (``sim.runners.early_figures``)."""
+    ``figures``'s helpers once they look final (``sim.reports.early_figures``)."""
     from sim.cli.progress import progress_bar, simulated_time
-    from sim.runners.early_figures import EarlyRunFigures
+    from sim.reports.early_figures import EarlyRunFigures
     from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
 
     count = args.replications or loaded.scenario.replications

@@ -89,7 +89,7 @@ def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
 
 def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -> None:
     """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``
-    (or started during the run: ``sim.runners.early_figures``)."""
+    (or started during the run: ``sim.reports.early_figures``)."""
 
     def fill(folder: Path) -> None:
         figures = run_figures.series_figures(data["series"], data["summary"].get("services", {}),

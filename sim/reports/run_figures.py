@@ -1,7 +1,7 @@
 """A run report's figures as ``(target, *arguments)`` for :class:`sim.reports.drawing.Drawing`.
 
 Built the same way from a finished run's results (the report) and from a run still going
-(``sim.runners.early_figures``): a figure started early is the report's when its arguments came
+(``sim.reports.early_figures``): a figure started early is the report's when its arguments came
 out equal (same values, same types), and each figure is a function of its arguments alone. The
 arguments are what the figures read: the time series cut where their time axis ends, and of each
 service only the fields its panel shows.

@@ -3,7 +3,7 @@ never imports it): the series in panel order, where the time axis ends, and the 
 
 A figure drawn from the cut series is the figure drawn from the whole series: the cut is what the
 figure reads. Cut series are what a report hands its drawing helpers, and what a run still going
-can already give (``sim.runners.early_figures``): once nothing more happens, the cut stays the same.
+can already give (``sim.reports.early_figures``): once nothing more happens, the cut stays the same.
 """
 
 from __future__ import annotations
