@@ -9,6 +9,7 @@ an interval outside what can happen says nothing more than its clipped part.
 from __future__ import annotations
 
 import math
+from functools import cache
 from statistics import NormalDist
 from typing import Iterable
 
@@ -56,8 +57,10 @@ def t_critical(level: float, dof: int) -> float:
     return (low + high) / 2.0
 
 
+@cache
 def t975(dof: int) -> float:
-    """Two-sided 95 % critical value of Student's t with ``dof`` degrees of freedom."""
+    """Two-sided 95 % critical value of Student's t with ``dof`` degrees of freedom (kept: a
+    comparison asks for the same few hundreds of times, each a bisection of 100 steps)."""
     return t_critical(0.95, dof)
 
 

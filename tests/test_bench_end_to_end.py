@@ -14,3 +14,14 @@ def test_a_run_is_measured_against_its_one_simulation(tmp_path):
     assert row["simulations"] == 1  # sample orders are traced in the run itself
     assert 0 < row["simulation_wall_s"] < row["wall_s"] and 0 < row["simulation_cpu_s"] < row["cpu_s"]
     assert abs(row["ratio_wall"] - row["wall_s"] / row["simulation_wall_s"]) < 0.01 * row["ratio_wall"]
+
+
+def test_the_cpu_beyond_the_simulations_is_split_by_phase(tmp_path):
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="20s", drain="20s", workload={"rate": "2/s"})
+    row = measure(["run", str(path), "--out", str(tmp_path / "out")])
+    cpu = row["phases_cpu_s"]
+    assert set(cpu) == {"before", "between", "after", "helpers"}
+    assert cpu["before"] > 0.1 and cpu["after"] > 0  # the imports before; the report after
+    assert abs(cpu["between"]) < 0.05  # one simulation: nothing between
+    own = cpu["before"] + cpu["between"] + cpu["after"] + row["simulation_cpu_s"]
+    assert abs(own + cpu["helpers"] - row["cpu_s"]) < 0.05 * row["cpu_s"]  # the phases add up to the whole

@@ -179,3 +179,25 @@ def test_a_helper_freezes_what_it_holds_before_its_first_figure(monkeypatch):
         frozen, warmed = figures.call(f"{__name__}:_collector_state").result()
     assert warmed and frozen > 10_000
     assert gc.get_freeze_count() == before
+
+
+def _process_id(sleep_s: float = 0.0) -> int:
+    time.sleep(sleep_s)
+    return os.getpid()
+
+
+def test_without_waiting_a_result_a_busy_helper_has_not_made_is_made_here():
+    import multiprocessing
+
+    figures = Drawing(multiprocessing.get_context("fork").Pool(1), 1)
+    try:
+        done = figures.call(f"{__name__}:_process_id")
+        helper = done.result()  # waited for: the helper made it
+        assert helper != os.getpid()
+        assert done.result(wait=False) == helper  # ready: taken from the helper
+        figures.call(f"{__name__}:_process_id", 30.0)  # the only helper is busy for long
+        queued = figures.call(f"{__name__}:_process_id")
+        started = time.monotonic()
+        assert queued.result(wait=False) == os.getpid() and time.monotonic() - started < 5  # made here at once
+    finally:
+        figures.close()

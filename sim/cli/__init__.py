@@ -20,7 +20,7 @@ from sim.cli import schema as schema_command
 from sim.cli import show as show_command
 from sim.cli import sweep as sweep_command
 from sim.cli import validate as validate_command
-from sim.cli.quick_exit import exit_quickly
+from sim.cli.quick_exit import exit_quickly, unsettle
 from sim.errors import PaychaosError
 
 COMMANDS = [
@@ -73,3 +73,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("paychaos: interrupted", file=sys.stderr)
         return 130
+    finally:
+        unsettle()  # a command's frozen objects are collectable again in a process that goes on

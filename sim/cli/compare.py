@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
+from sim.cli.quick_exit import pause, settle
 
 if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
     from rich.console import Console
@@ -46,6 +47,7 @@ def _command(args: argparse.Namespace, variants: list[str], replications: int) -
 
 
 def main(args: argparse.Namespace) -> int:
+    pause()  # no collection until the simulations start (settle)
     from sim.cli.progress import as_run, make_console, progress_bar
     from sim.config.loader import load_scenario
     from sim.config.messages import did_you_mean
@@ -67,6 +69,7 @@ def main(args: argparse.Namespace) -> int:
                                          else DEFAULT_REPLICATIONS)
     total = len(variants) * replications
     check_total_runs(loaded, total, "variants × --replications", variants)
+    settle()  # what is loaded now stays: no collection rescans it during the runs
     with drawing() as figures:  # helpers warm up on the idle core while the runs go
 
         def on_exemplars(first_runs: dict[str, dict]) -> None:  # drawn while the other replications run

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
+from sim.cli.quick_exit import pause, settle
 
 if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
     from rich.console import Console
+
+    from sim.reports.drawing import Drawing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=main)
 
 
-def _run(console: Console, loaded, args) -> dict:
+def _run(console: Console, loaded, args, figures: Drawing | None = None) -> dict:
+    """The run's (or replications') results; a single run starts its report's figures on
+    ``figures``'s helpers once they look final (``sim.reports.early_figures``)."""
     from sim.cli.progress import progress_bar, simulated_time
+    from sim.reports.early_figures import EarlyRunFigures
     from sim.runners.replicate import Replicated, replicate, replication_seeds, run_one
 
     count = args.replications or loaded.scenario.replications
@@ -43,12 +49,15 @@ def _run(console: Console, loaded, args) -> dict:
     if count == 1:
         seed = replication_seeds(loaded.scenario.seed if args.seed is None else args.seed, 1)[0]
         with simulated_time(console, f"simulating {loaded.scenario.name}") as on_time:
-            return Replicated([run_one(loaded, seed, args.variant, samples=True, on_time=on_time)]).to_dict()
+            peek = EarlyRunFigures(figures, args.variant or loaded.scenario.name) if figures is not None else None
+            return Replicated([run_one(loaded, seed, args.variant, samples=True, on_time=on_time,
+                                       peek=peek)]).to_dict()
     with progress_bar(console, f"{loaded.scenario.name}: {count} replications", count) as advance:
         return replicate(loaded, count, args.variant, args.seed, args.workers, advance).to_dict()
 
 
 def main(args: argparse.Namespace) -> int:
+    pause()  # no collection until the simulations start (settle)
     from sim.cli.progress import as_run, make_console
     from sim.config.loader import load_scenario
     from sim.reports.console import print_run_summary
@@ -61,8 +70,9 @@ def main(args: argparse.Namespace) -> int:
     if args.variant is not None:
         from sim.config.loader import variant_model
         variant_model(loaded, args.variant)  # an unknown variant is bad input: exit 2 before any work
+    settle()  # what is loaded now stays: no collection rescans it during the runs
     with drawing() as figures:  # helpers warm up on the idle core while the simulation runs
-        data = _run(console, loaded, args)
+        data = _run(console, loaded, args, figures)
         out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
         with console.status("writing the report…"):
             write_run_outputs(out_dir, data, figures)

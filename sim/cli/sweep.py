@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from sim.cli.arguments import positive_int
+from sim.cli.quick_exit import pause, settle
 from sim.reports.output import REPORTS_DIR
 
 EXECUTORS = ("serial", "local", "dask")  # sim.runners.sweep.EXECUTORS without importing it (a test checks they agree)
@@ -45,10 +46,11 @@ def default_sweep_dir(name: str) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
+    pause()  # no collection until the simulations start (settle)
     from sim.cli.progress import as_run, counted, make_console
     from sim.config.sweep import load_sweep
     from sim import format as fmt
-    from sim.reports.drawing import IN_PROCESS, drawing
+    from sim.reports.drawing import IN_PROCESS, SWEEP, drawing
     from sim.runners.sweep import run_sweep
 
     console = make_console()
@@ -59,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
     total = len(sweep.points) * len(sweep.seeds)
     console.print(f"sweep [bold]{sweep.spec.name}[/bold]: {len(sweep.points)} point(s) × {len(sweep.seeds)} seed(s) "
                   f"= {total} runs on {args.executor}" + (f" ({args.workers} workers)" if args.workers else ""))
-    with drawing() if not args.no_report else nullcontext(IN_PROCESS) as figures:  # warmed while the runs go
+    settle()  # what is loaded now stays: no collection rescans it during the runs
+    with drawing(SWEEP) if not args.no_report else nullcontext(IN_PROCESS) as figures:  # warmed while the runs go
         started = time.perf_counter()
         try:
             with counted(console, "running", total) as update:

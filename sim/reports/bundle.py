@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 import re
 from pathlib import Path
 
@@ -17,22 +16,18 @@ import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim.reports import money, tables, template_env
+from sim.reports import money, run_figures, tables, template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
+from sim.reports.output import results_json
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 
-_PLOTS = "sim.reports.plots"
-"""Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
+_PLOTS = run_figures.PLOTS
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
                  "psp_rate.png", "latency_cdf.png")
 """Each figure is rendered once, as PNG (embedded in report.html, linked from the Markdown)."""
-
-
-def _json(data: dict) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def metrics_csv(series: dict, end_s: float | None = None, variant: str | None = None) -> list[list]:
@@ -93,20 +88,18 @@ def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
 
 
 def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -> None:
-    """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``."""
+    """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``
+    (or started during the run: ``sim.reports.early_figures``)."""
 
     def fill(folder: Path) -> None:
-        drawn = {  # started first, the largest first: helpers draw while the rest is written
-            "timeseries": drawing.figure(f"{_PLOTS}:timeseries_figure", data["series"], data["fault_windows"],
-                                         data.get("end_s"), data.get("load_end_s")),
-            "services": drawing.figure(f"{_PLOTS}:services_figure", data["series"], data["summary"].get("services", {}),
-                                       data["fault_windows"], data.get("end_s"), data.get("load_end_s")),
-        }
+        figures = run_figures.series_figures(data["series"], data["summary"].get("services", {}),
+                                             data["fault_windows"], data.get("end_s"), data.get("load_end_s"))
         if data.get("sample_orders"):
-            drawn["sequence"] = drawing.figure(f"{_PLOTS}:sequence_figure", data["sample_orders"])
-        drawn["latency_cdf"] = drawing.figure(f"{_PLOTS}:latency_cdf_figure",
-                                              {data["variant"] or data["scenario"]: data["latency_cdf"]})
-        (folder / "results.json").write_text(_json(data), encoding="utf-8")
+            figures["sequence"] = run_figures.sequence_figure(data["sample_orders"])
+        figures["latency_cdf"] = run_figures.latency_cdf_figure({data["variant"] or data["scenario"]: data["latency_cdf"]})
+        # started first, the largest first: helpers draw while the rest is written (or started them during the run)
+        drawn = {name: drawing.figure(*figure) for name, figure in figures.items()}
+        (folder / "results.json").write_text(results_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)
         context = {  # everything but the figures, made while the helpers draw them
@@ -159,7 +152,9 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
             "pareto": drawing.figure(f"{_PLOTS}:pareto_figure", comp["stats"], comp["pareto_front"]),
             "latency_cdf": drawing.figure(*_compare_latency_figure(comp)),
         }
-        (folder / "results.json").write_text(_json(comp), encoding="utf-8")
+        # a comparison's JSON (a MB, ~0.1 s: indented, so Python's own encoder) on a helper the
+        # figures leave idle; taken from it only if done when needed, else made here
+        json_text = drawing.call("sim.reports.output:results_json", comp)
         rows: list[list] = []
         for variant, exemplar in comp["exemplars"].items():
             part = metrics_csv(exemplar["series"], comp["end_s"], variant)
@@ -181,5 +176,6 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
         (folder / "report.html").write_text(html.render(
             images={k: _b64(v) for k, v in images.items()},
             recommendation_html=_markdown_bold_to_html(comp["recommendation"]["text"]), **context), encoding="utf-8")
+        (folder / "results.json").write_text(json_text.result(wait=False), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)

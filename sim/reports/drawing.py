@@ -31,8 +31,11 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PRELOAD = ("sim.reports.plots", "sim.reports.sweep_points")
-"""What a helper imports while the simulation runs."""
+PLOTS = ("sim.reports.plots",)
+"""What a helper imports while the simulation runs: the plotting code (matplotlib)."""
+SWEEP = PLOTS + ("sim.reports.sweep_points",)
+"""What a sweep's helpers import: the plotting code and the per-point frame (pandas, about 0.2 s
+a helper that a run or a comparison never needs)."""
 
 
 def call(target: str, *args: Any) -> Any:
@@ -56,8 +59,10 @@ class Drawn:
     def __init__(self, pending: Any, target: str, args: tuple) -> None:
         self._pending, self._function, self._args = pending, target, args
 
-    def result(self) -> Any:
-        if self._pending is not None:
+    def result(self, wait: bool = True) -> Any:
+        """The result; without ``wait``, made here unless a helper has it ready (for work this
+        process would otherwise wait on a busy helper for)."""
+        if self._pending is not None and (wait or self._pending.ready()):
             try:
                 return self._pending.get(WAIT_S)
             except Exception:  # a helper that died, hung or failed: draw it here, where an error shows
@@ -88,7 +93,7 @@ class Drawing:
         """Start ``target(*args)`` (``"module:function"``, returning something picklable), unless
         it was started early."""
         for early_target, early_args, drawn in self._early:
-            if early_target == target and _same(early_args, args):
+            if early_target == target and same_arguments(early_args, args):
                 return drawn
         pending = self._pool.apply_async(call, (target, *args)) if self._pool is not None else None
         return Drawn(pending, target, args)
@@ -112,7 +117,7 @@ class Drawing:
             self._pool = None
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_arguments(a: Any, b: Any) -> bool:
     """``a`` and ``b`` equal and of the same types all the way down (1 and 1.0, or True and 1, are
     equal but may be drawn differently). Arguments built from the same objects are compared
     mostly by identity, so this is cheap for the figures' large series."""
@@ -121,9 +126,9 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+        return list(a) == list(b) and all(same_arguments(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_arguments(x, y) for x, y in zip(a, b))
     try:
         return bool(a == b)
     except (TypeError, ValueError):  # arrays and frames have no one truth value: not the same
@@ -134,7 +139,7 @@ IN_PROCESS = Drawing()
 """Draws every figure in this process (the reports' default: the API, tests, notebooks)."""
 
 
-def _helper_start() -> None:
+def _helper_start(preload: tuple[str, ...]) -> None:
     """A helper's start: leave Ctrl-C to the command, and import the plotting code now, while the
     simulation runs.
 
@@ -144,7 +149,7 @@ def _helper_start() -> None:
     shared page forces the operating system to copy it)."""
     gc.freeze()  # the forked command's objects: never scanned (nor their pages copied) here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    for module in PRELOAD:
+    for module in preload:
         importlib.import_module(module)
     _first_draw()
     gc.collect()  # the warm-up's garbage, then what the imports left is frozen too
@@ -173,15 +178,16 @@ def _helpers_wanted() -> int:
 
 
 @contextmanager
-def drawing() -> Iterator[Drawing]:
-    """Helpers for one command's report, stopped when the block ends; in-process drawing when they
-    cannot be had safely (forking a process that runs threads can deadlock the child)."""
+def drawing(preload: tuple[str, ...] = PLOTS) -> Iterator[Drawing]:
+    """Helpers for one command's report, importing the modules ``preload`` while the simulation
+    runs, stopped when the block ends; in-process drawing when they cannot be had safely (forking
+    a process that runs threads can deadlock the child)."""
     workers = _helpers_wanted()
     if workers == 0 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield IN_PROCESS
         return
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start)
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_helper_start, initargs=(preload,))
     except OSError:
         yield IN_PROCESS
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,12 @@ if TYPE_CHECKING:
     from sim.reports.drawing import Drawing
 
 REPORTS_DIR = Path("reports")
+
+
+def results_json(data: dict) -> str:
+    """``results.json``'s text: sorted keys, two-space indents, no NaN (a helper can make it: this
+    module imports nothing heavy)."""
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def default_out_dir(name: str, variant: str | None = None) -> Path:

@@ -18,9 +18,9 @@ from matplotlib.ticker import FuncFormatter
 from sim import format as fmt
 from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, lean_layout, new_figure, png,
                                  shade_faults, svg, time_axis)
+from sim.reports.series_view import ordered_series, shown_bins, shown_end_s
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
-FIRST_SERIES = ("goodput", "psp_requests")
 SERIES_LABELS = {
     "goodput": "goodput\n(successful orders/s)",
     "psp_requests": "PSP request rate\n(req/s)",
@@ -29,8 +29,6 @@ SERIES_LABELS = {
     "stuck_orders": "stuck orders\n(in flight too long)",
 }
 MAX_POINTS = 1500
-QUIET_MARGIN = 0.08
-"""After the last activity, this fraction of the shown span is kept before the axis ends."""
 
 
 def _label(name: str, kind: str) -> str:
@@ -41,37 +39,12 @@ def _label(name: str, kind: str) -> str:
     return f"{name}\n(per s)" if kind == "count" else name
 
 
-def ordered_series(series: dict) -> list[tuple[str, str, list]]:
-    """(name, "count"|"gauge", values) for every series, goodput and PSP rate first."""
-    items = [(n, "count", v) for n, v in series.get("counts", {}).items()]
-    items += [(n, "gauge", v) for n, v in series.get("gauges", {}).items()]
-    return sorted(items, key=lambda item: (FIRST_SERIES.index(item[0]) if item[0] in FIRST_SERIES else 99, item[0]))
-
-
-def shown_end_s(series: dict, end_s: float | None, load_end_s: float | None) -> float:
-    """Where the time axis ends: the run's end, or shortly after the last bin in which anything
-    happened (a count above zero, a gauge changing) when the drain was quiet after that (a long
-    idle drain would squeeze the run)."""
-    bin_s = series["bin_s"]
-    lengths = [len(v) for _, _, v in ordered_series(series)]
-    end = end_s if end_s is not None else max(lengths, default=1) * bin_s
-    last = 0
-    for _, kind, values in ordered_series(series):
-        y = np.asarray(values, dtype=float)
-        # a count is active while nonzero; a gauge while it changes (a DLQ that stays full is quiet)
-        active = np.nonzero(y)[0] if kind == "count" else np.nonzero(np.diff(y))[0] + 1
-        if active.size:
-            last = max(last, int(active[-1]) + 1)
-    busy_until = max(last * bin_s, load_end_s or 0.0)
-    return min(end, busy_until + QUIET_MARGIN * busy_until) if busy_until > 0 else end
-
-
 def _xy(values: list, bin_s: float, kind: str, end_s: float | None) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(values, dtype=float)
     if kind == "count":
         y = y / bin_s
     if end_s is not None:
-        y = y[: int(end_s / bin_s + 1e-9) + 1]
+        y = y[: shown_bins(bin_s, end_s)]
     x = np.arange(y.size) * bin_s
     if y.size > MAX_POINTS:  # keep peaks visible: max over groups of bins
         group = int(np.ceil(y.size / MAX_POINTS))
@@ -92,10 +65,11 @@ def _drain_note(ax, load_end_s: float | None, shown_s: float, end_s: float | Non
 
 
 def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None,
-                      load_end_s: float | None = None) -> Figure:
-    """One panel per series; fault windows shaded and named; dotted line: the drain starts."""
+                      load_end_s: float | None = None, shown_s: float | None = None) -> Figure:
+    """One panel per series; fault windows shaded and named; dotted line: the drain starts.
+    ``shown_s``: where the time axis ends, when ``series`` was cut there (``series_view.cut_series``)."""
     items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
-    shown = shown_end_s(series, end_s, load_end_s)
+    shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * max(1, len(items)) + 1.2)
     axes = fig.subplots(max(1, len(items)), 1, sharex=True, squeeze=False)[:, 0]
     bin_s = series["bin_s"]
@@ -327,15 +301,17 @@ SERVICE_PREFIXES = ("queue.", "busy.")
 
 
 def services_figure(series: dict, services: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
-                    load_end_s: float | None = None) -> Figure | None:
+                    load_end_s: float | None = None, shown_s: float | None = None) -> Figure | None:
     """One panel per finite-capacity service: requests waiting (left axis) and the share of its
-    servers busy (right axis, %), per bin, with fault windows shaded; None without such services."""
+    servers busy (right axis, %), per bin, with fault windows shaded; None without such services.
+    ``services``: each service's ``servers``, ``mean_queue``, ``utilisation`` and
+    ``wasted_work_share`` (a run summary's, or just these); ``shown_s`` as in :func:`timeseries_figure`."""
     gauges = series.get("gauges", {})
     names = [name for name in services if f"queue.{name}" in gauges and services[name].get("servers")]
     names.sort(key=lambda n: (-(services[n].get("mean_queue") or 0.0), -(services[n].get("utilisation") or 0.0), n))
     if not names:
         return None
-    shown = shown_end_s(series, end_s, load_end_s)
+    shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * len(names) + 1.2)
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     bin_s = series["bin_s"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sim.config.loader import LoadedScenario
 from sim.domain.orders import OrderState
@@ -23,6 +23,9 @@ from sim.config.kpis import KPIS, kpi_bounds
 from sim.runners.kpis import enrich
 from sim.runners.run import run_scenario
 from sim.stats import mean_ci, t975  # noqa: F401  (re-exported: the one CI implementation)
+
+if TYPE_CHECKING:
+    from sim.world import World
 
 Progress = Callable[[int], None]
 Done = Callable[[int, dict], None]
@@ -42,22 +45,29 @@ def pick_sample_orders(world) -> dict[int, str]:
     return pick_samples(world.orders, range(len(world.orders)))
 
 
+def sample_order_data(world, picked: dict[int, str]) -> list[dict]:
+    """The picked orders (id -> label), JSON-ready with their traced events, for the sequence diagrams."""
+    orders, trace = world.orders, world.trace
+    return [
+        {"order": order_id, "label": label, "created_at_s": round(orders.created_at[order_id], 6),
+         "state": OrderState(orders.state[order_id]).name, "psp_attempts": orders.psp_attempts[order_id],
+         "events": [[t, what] for t, what in trace.of(order_id)]}
+        for order_id, label in sorted(picked.items())
+    ]
+
+
 def run_one(loaded: LoadedScenario, seed: int, variant: str | None = None, samples: bool = False,
-            on_time: Callable[[float, float], None] | None = None) -> dict:
+            on_time: Callable[[float, float], None] | None = None,
+            peek: Callable[[World], None] | None = None) -> dict:
     """One run's JSON-ready results with KPIs; with ``samples``, the sample orders' events too,
-    traced during the run itself; ``on_time(now, end)`` reports progress."""
-    result = run_scenario(loaded, seed=seed, variant=variant, samples=samples, on_time=on_time)
+    traced during the run itself; ``on_time(now, end)`` reports progress, ``peek(world)`` looks at
+    the run while it goes (``sim.runners.run.simulate``)."""
+    result = run_scenario(loaded, seed=seed, variant=variant, samples=samples, on_time=on_time, peek=peek)
     data = enrich(result.data, result.world)
     if samples:
         picked = pick_sample_orders(result.world)
         if picked:
-            orders, trace = result.world.orders, result.world.trace
-            data["sample_orders"] = [
-                {"order": order_id, "label": label, "created_at_s": round(orders.created_at[order_id], 6),
-                 "state": OrderState(orders.state[order_id]).name, "psp_attempts": orders.psp_attempts[order_id],
-                 "events": [[t, what] for t, what in trace.of(order_id)]}
-                for order_id, label in sorted(picked.items())
-            ]
+            data["sample_orders"] = sample_order_data(result.world, picked)
     return data
 
 

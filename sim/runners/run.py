@@ -66,15 +66,17 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
              trace_orders: frozenset[int] | None = None, trace_requests: bool = False,
              samples: bool = False, on_time: Callable[[float, float], None] | None = None,
              watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0,
+             peek: Callable[[World], None] | None = None,
              ) -> tuple[World, list[Verdict], object]:
     """Build and run the world; return it with the oracle verdicts and the reconciliation. With
     ``samples`` (and no full trace), ``world.trace`` is a :class:`SampleTrace` that keeps the sample
     orders, request send times included, for the report's sequence diagrams (tracing changes no
     outcome). ``on_time(now, end)`` reports progress in simulated time; ``watch(world)`` is called
-    every ``watch_every_s`` of simulated time (a benchmark's memory probe). Stopping the run in
-    slices changes no outcome."""
-    if on_time is not None and watch is not None:
-        raise ValueError("simulate takes on_time or watch, not both")
+    every ``watch_every_s`` of simulated time (a benchmark's memory probe); ``peek(world)`` after
+    each of the progress slices (a report's figures started before the run ends: it must change
+    nothing in the world). Stopping the run in slices changes no outcome."""
+    if watch is not None and (on_time is not None or peek is not None):
+        raise ValueError("simulate takes on_time and peek, or watch, not both")
     fix_mmap_threshold()  # growing columns stay off the fragmenting heap (sim.observe.memory)
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
@@ -87,8 +89,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     world = build_world(model, scenario, seed, trace)
     if isinstance(trace, SampleTrace):
         trace.bind(world.orders)
-    if on_time is not None:
-        run_reporting(world, on_time)
+    if on_time is not None or peek is not None:
+        run_reporting(world, on_time, peek)
     elif watch is None:
         world.env.run(until=world.end_s)
     else:
@@ -116,26 +118,31 @@ PROGRESS_STEPS = 200
 """A run that reports its progress stops this many times (the order of events is unchanged)."""
 
 
-def run_reporting(world: World, on_time: Callable[[float, float], None]) -> None:
-    """Run to the end in ``PROGRESS_STEPS`` slices, calling ``on_time(now, end)`` after each (a
-    progress bar in simulated time). Stopping and resuming keeps every event's order."""
+def run_reporting(world: World, on_time: Callable[[float, float], None] | None,
+                  peek: Callable[[World], None] | None = None) -> None:
+    """Run to the end in ``PROGRESS_STEPS`` slices, calling ``on_time(now, end)`` (a progress bar in
+    simulated time) and ``peek(world)`` after each. Stopping and resuming keeps every event's order."""
     end = world.end_s
     for step in range(1, PROGRESS_STEPS + 1):
         world.env.run(until=end * step / PROGRESS_STEPS)
-        on_time(world.env.now, end)
+        if on_time is not None:
+            on_time(world.env.now, end)
+        if peek is not None:
+            peek(world)
 
 
 def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str | None = None,
                  explain: bool = True, samples: bool = False,
                  on_time: Callable[[float, float], None] | None = None,
-                 watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0) -> RunResult:
+                 watch: Callable[[World], None] | None = None, watch_every_s: float = 300.0,
+                 peek: Callable[[World], None] | None = None) -> RunResult:
     """Run once; when an oracle fails and ``explain`` is set, re-run deterministically with a
     trace of the offending orders so each violation says what happened, when. With ``samples``,
-    ``world.trace`` keeps the sample orders; ``watch`` probes the run (see :func:`simulate`)."""
+    ``world.trace`` keeps the sample orders; ``watch`` and ``peek`` probe the run (see :func:`simulate`)."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     world, verdicts, recon = simulate(loaded, seed, variant, samples=samples, on_time=on_time,
-                                      watch=watch, watch_every_s=watch_every_s)
+                                      watch=watch, watch_every_s=watch_every_s, peek=peek)
     if explain and any(not v.passed for v in verdicts):
         _explain(loaded, seed, variant, verdicts)
     data = {
@@ -147,13 +154,10 @@ def run_scenario(loaded: LoadedScenario, seed: int | None = None, variant: str |
         "summary": summarize(world, recon),
         "oracles": [v.to_dict() for v in verdicts],
         "reconciliation": _recon_dict(recon, world),
-        "fault_windows": [
-            {"fault": w.index, "kind": w.kind, "target": w.target, "start_s": w.start_s, "end_s": w.end_s}
-            for w in sorted(world.fault_windows, key=lambda w: (w.start_s, w.index))
-        ],
+        "fault_windows": fault_window_data(world),
         "dead_letters": world.dlq.reasons(),
         "counters": dict(sorted(world.metrics.counters.items())),
-        "series": _series(world),
+        "series": series_data(world),
         "config": {
             "scenario": scenario.model_dump(mode="json", by_alias=True),
             "model": world.model.model_dump(mode="json", by_alias=True),
@@ -230,7 +234,14 @@ def _recon_dict(recon, world: World) -> dict | None:
     }
 
 
-def _series(world: World) -> dict:
+def fault_window_data(world: World) -> list[dict]:
+    """The run's fault windows (so far), JSON-ready, by start."""
+    return [{"fault": w.index, "kind": w.kind, "target": w.target, "start_s": w.start_s, "end_s": w.end_s}
+            for w in sorted(world.fault_windows, key=lambda w: (w.start_s, w.index))]
+
+
+def series_data(world: World) -> dict:
+    """The run's time series (so far), JSON-ready."""
     series = world.metrics.series
     return {
         "bin_s": series.bin_s,

@@ -1,0 +1,124 @@
+"""A run report's figures started before the run's results are in, on the drawing helpers.
+
+Drawing a run's report figures after the run is most of what ``paychaos run`` adds to its
+simulation. Their data is in earlier than the report: the time series, the stations' integrals and
+the orders' latencies when the event loop ends (the oracles, the reconciliation and the summary
+still to come take a while), the sample orders of the sequence diagrams often long before, once
+the orders picked are in a state they do not leave. :class:`EarlyRunFigures`, called between the
+run's progress slices, builds those figures' arguments as the finished run gives them (the
+report's own builders, ``sim.reports.run_figures``) and starts them on the helpers
+(``Drawing.figure_early``). The report asks for its figures with the final arguments and gets an
+early one only when those are equal: a guess that turned out wrong costs helper time, never a
+different picture. It reads the world and changes nothing in it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sim.domain.orders import TERMINAL_STATES, OrderState
+from sim.observe.recovery import goodput_counts
+from sim.observe.samples import LABELS, SampleTrace, pick_samples
+from sim.reports import run_figures
+from sim.reports.drawing import Drawing, same_arguments
+from sim.runners.kpis import latency_cdf
+from sim.runners.replicate import sample_order_data
+from sim.runners.run import fault_window_data, series_data
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+TRIES = 2
+"""Early starts of the sequence diagrams at most (a pick can still change: a failed order gives
+way to a dead-lettered one)."""
+EVERY = 20
+"""Look at the sample orders every this many progress slices (a tenth of the run; a look costs
+about a millisecond of the run's own process). The samples settle early; the load phase is most
+of a run's time, the drain after it little."""
+_SETTLED = frozenset(int(state) for state in TERMINAL_STATES) - {int(OrderState.DEAD_LETTERED)}
+"""States a sample order does not leave again (a dead-lettered one may be replayed)."""
+
+
+def services_at_end(world: World) -> dict[str, dict]:
+    """What the services figure reads of each station (``summary.services``), as the run's summary
+    gives it at ``world.end_s``: the stations' time integrals carried to the end as the summary
+    carries them. Read only: the stations are not advanced."""
+    end = world.end_s
+    view = {}
+    for name, station in sorted(world.stations.items()):
+        stats = station.stats
+        if not stats.arrivals:
+            continue
+        elapsed = end - stats.last_s
+        busy_area, queue_area = stats.busy_area, stats.queue_area
+        if elapsed > 0.0:
+            busy_area += stats.busy * elapsed
+            queue_area += stats.queued * elapsed
+        finite = not math.isinf(stats.servers)
+        view[name] = {
+            "servers": stats.servers if finite else None,
+            "mean_queue": round(queue_area / end, 6) if end > 0 else 0.0,
+            "utilisation": round(busy_area / (stats.servers * end), 6) if end > 0 and finite else None,
+            "wasted_work_share": round(stats.wasted_s / stats.service_s, 6) if stats.service_s > 0 else 0.0,
+        }
+    return view
+
+
+def report_series(world: World) -> dict:
+    """The run's series as its results have them (``sim.runners.kpis.enrich`` adds goodput)."""
+    series = series_data(world)
+    series["counts"]["goodput"] = goodput_counts(world)
+    series["counts"] = dict(sorted(series["counts"].items()))
+    return series
+
+
+class EarlyRunFigures:
+    """``peek`` for :func:`sim.runners.run.simulate`: starts the sequence diagrams once every
+    sample order picked so far is settled (and one of each kind is picked, or no order is to come) (again if the pick changes, at most
+    :data:`TRIES` times); after the last slice, every figure of the report whose arguments differ
+    from what was started. Does nothing when ``drawing`` draws in this process."""
+
+    def __init__(self, drawing: Drawing, label: str, tries: int = TRIES, every: int = EVERY) -> None:
+        self.drawing = drawing
+        self.label = label
+        """The run's name in the latency CDF's legend: its variant, else its scenario."""
+        self.tries, self.every = tries, every
+        self.started: dict[str, tuple] = {}
+        """Each figure as last started: ``(target, *arguments)``."""
+        self.starts: dict[str, int] = {}
+        """How many times each figure was started."""
+        self._looks = 0
+
+    def __call__(self, world: World) -> None:
+        now = world.env.now
+        if not self.drawing.parallel:
+            return
+        final = now >= world.end_s
+        self._looks += 1
+        if not final and self._looks % self.every:
+            return
+        figures = {}
+        if final:
+            figures = run_figures.series_figures(report_series(world), services_at_end(world),
+                                                 fault_window_data(world), world.end_s, world.load_end_s)
+        trace = world.trace
+        if isinstance(trace, SampleTrace) and trace.orders is not None:
+            picked = pick_samples(trace.orders, sorted(trace.by_order))  # read only: no pruning
+            complete = len(picked) == len(LABELS) or now >= world.load_end_s  # no kind still to come
+            if picked and (final or complete and all(world.orders.state[order] in _SETTLED for order in picked)):
+                figures["sequence"] = run_figures.sequence_figure(sample_order_data(world, picked))
+        if final:
+            figures["latency_cdf"] = run_figures.latency_cdf_figure({self.label: latency_cdf(world)})
+        for name, figure in figures.items():
+            self._start(name, figure, final)
+
+    def _start(self, name: str, figure: tuple, final: bool) -> None:
+        before = self.started.get(name)
+        if before is not None and same_arguments(before, figure):
+            return
+        if not final and self.starts.get(name, 0) >= self.tries:
+            return
+        self.starts[name] = self.starts.get(name, 0) + 1
+        self.started[name] = figure
+        self.drawing.figure_early(*figure)
