@@ -33,7 +33,7 @@ from typing import Any, Callable, Union
 import simpy
 
 from sim.kernel.engine import NEAR_S, NORMAL, Engine
-from sim.kernel.light import Step, Wait
+from sim.kernel.light import Step, Wait, run_callbacks
 
 __all__ = [
     "Step", "Wait", "Waitable", "active_process", "call_after", "fire_now", "resume_with", "schedule_step",
@@ -85,8 +85,7 @@ def fire_now(event: simpy.Event | Wait) -> None:
     event._ok = True
     event._value = None
     callbacks, event.callbacks = event.callbacks, None
-    for callback in callbacks:
-        callback(event)
+    run_callbacks(callbacks, event)
 
 
 def call_after(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> None:
@@ -119,8 +118,7 @@ def wake_up(env: simpy.Environment, wait: Wait) -> None:
     wait._value = None
     if env._active_proc is None:
         callbacks, wait.callbacks = wait.callbacks, None
-        for callback in callbacks:
-            callback(wait)
+        run_callbacks(callbacks, wait)
     else:
         _at(env, wait, 0.0)
 
