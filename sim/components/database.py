@@ -13,7 +13,7 @@ from typing import Callable, Final
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Wait, call_after, sleep
+from sim.kernel.scheduling import Wait, call_after, clock, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState
@@ -48,20 +48,20 @@ class Database:
 
     def write(self) -> Wait:
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._unavailable_until > clock(env):
             return sleep(env, self._delay_s(self._write_s()))
         return sleep(env, self._delay(self._write_s()))  # no failover: a call less per write
 
     def read(self) -> Wait:
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._unavailable_until > clock(env):
             return sleep(env, self._delay_s(self._read_s()))
         return sleep(env, self._delay(self._read_s()))  # no failover: a call less per read
 
     def write_then(self, callback: Callable[[object], None]) -> None:
         """A write whose completion only ``callback`` handles (nobody waits in a process)."""
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._unavailable_until > clock(env):
             call_after(env, self._delay_s(self._write_s()), callback)
         else:
             call_after(env, self._delay(self._write_s()), callback)  # no failover: a call less per write
@@ -70,7 +70,7 @@ class Database:
         """Until a call taking ``service_s`` on a connection ends, after any failover pause and
         pool queue."""
         until = self._unavailable_until
-        if until > self.env.now:
+        if until > clock(self.env):
             return self._delay(service_s, at_s=until)
         return self._delay(service_s)
 

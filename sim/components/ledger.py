@@ -23,7 +23,7 @@ from typing import Any, Callable, Generator
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, sleep
+from sim.kernel.scheduling import Waitable, clock, sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.psp import DAY_S
 from sim.components.fees import Fees
@@ -167,7 +167,7 @@ class Ledger:
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
         self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
-        half = (order_id, self.env.now)
+        half = (order_id, clock(self.env))
         self.unbalanced.append(half)
         yield sleep(self.env, self._queued_s(self._draw_s()))
         self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
@@ -220,7 +220,7 @@ class Ledger:
             self._post(seller, currency, -amount)
         else:
             self._post_fees(seller, currency, amount)
-        now = self.env.now
+        now = clock(self.env)
         if self.fx is not None and currency != self.fx.settlement and order_id not in self.fx_booked:
             self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
         clearing = self.clearing_open
@@ -246,12 +246,12 @@ class Ledger:
         fx, settlement_currency = self.fx, currency
         carried = amount_minor
         if fx is not None and currency != fx.settlement:
-            booked = self.fx_booked.setdefault(order_id, [fx.rate(currency, self.env.now), self.orders.amount_minor[order_id]])
+            booked = self.fx_booked.setdefault(order_id, [fx.rate(currency, clock(self.env)), self.orders.amount_minor[order_id]])
             carried, settlement_currency = convert_minor(amount_minor, booked[0]), fx.settlement
         self._post(PSP_RECEIVABLE, settlement_currency, -carried)
         self._post(PSP_CLEARING, settlement_currency, carried)
         self.transactions += 1
-        clearing[order_id] = [amount_minor, self._clearing_due(self.env.now)]
+        clearing[order_id] = [amount_minor, self._clearing_due(clock(self.env))]
         early = self._settled_unopened.pop(order_id, None)
         if early is not None:  # closed at its booked value (no FX difference: the settlement booked none)
             part = min(early, amount_minor)
@@ -274,7 +274,7 @@ class Ledger:
         """A payment's transaction is in: count it (late or not), tell the listener, flag the order."""
         orders = self.orders
         self.transactions += 1
-        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+        if clock(self.env) - orders.finished_at_of(order_id) > self.late_after_s:
             self.late_bookings += 1
         recorded = self.recorded
         if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
@@ -290,7 +290,7 @@ class Ledger:
         if fx is None or currency == fx.settlement:
             self._post(account, currency, amount_minor)
             return
-        converted = fx.convert(currency, amount_minor, self.env.now)
+        converted = fx.convert(currency, amount_minor, clock(self.env))
         self._post(FX_CONVERSION, currency, amount_minor)
         self._post(FX_CONVERSION, fx.settlement, -converted)
         self._post(account, fx.settlement, converted)
@@ -358,7 +358,7 @@ class Ledger:
         fx, currency = self.fx, self.orders.currency[order_id]
         if fx is None or currency == fx.settlement:
             return
-        rate = fx.rate(currency, self.env.now)
+        rate = fx.rate(currency, clock(self.env))
         paid_rate = self.fx_money_back.booked(kind, order_id, amount_minor, fee_minor, rate)
         if paid_rate is not None and self.fx_revalue:
             difference = _net(amount_minor, fee_minor, paid_rate) - _net(amount_minor, fee_minor, rate)

@@ -15,7 +15,7 @@ import simpy
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, sleep
+from sim.kernel.scheduling import Waitable, clock, sleep
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -78,8 +78,8 @@ class Wallet:
                 return
             self.conflicts += 1
             if retrier is None:
-                retrier = Retrier(self.cfg.occ_retry, self._backoff, env.now)
-            delay = retrier.next_delay_s(env.now)
+                retrier = Retrier(self.cfg.occ_retry, self._backoff, clock(env))
+            delay = retrier.next_delay_s(clock(env))
             if delay is None:
                 self.metrics.counters["wallet.occ_gave_up"] += 1
                 return
