@@ -90,6 +90,8 @@ class CheckoutClients:
         self.env = env
         self.workload = workload
         self.cfg = cfg
+        self._timeout_s = cfg.timeout_s
+        """``cfg.timeout_s``, read per session: a field, not a pydantic lookup."""
         self.population = population
         self.service = service
         self.metrics = metrics
@@ -197,7 +199,7 @@ class CheckoutClients:
         answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`),
         which joins the pool in its turn."""
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
-        timeout_s = self.cfg.timeout_s
+        timeout_s = self._timeout_s
         idle = self._idle_sessions
         retry_definite = self._retry_definite
         attempt: _Attempt | None = session.timed_out

@@ -109,6 +109,8 @@ class Executor:
         EXHAUSTED instead of dead-lettering when the attempts run out."""
         self.env = env
         self.cfg = cfg
+        self._query_first = cfg.status_query_after_timeout
+        """``cfg.status_query_after_timeout``, read per execution: a field, not a pydantic lookup."""
         self.psp = psp
         self.psps = (psp, secondary)
         self.secondary = secondary
@@ -232,7 +234,7 @@ class Executor:
                 yield from self._pause()
             yield self.db.write()  # the act, on what was read a round trip (or a stall) ago
         resumed = state != _NOT_STARTED
-        query_first = cfg.status_query_after_timeout
+        query_first = self._query_first
         action = _CHARGE
         started = clock(env)
         if resumed:

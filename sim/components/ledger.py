@@ -18,7 +18,7 @@ booked to FX gains/losses.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Final, Generator
 
 import simpy
 
@@ -37,26 +37,26 @@ from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
-PSP_RECEIVABLE = -1
+PSP_RECEIVABLE: Final = -1
 """Account id of the PSP receivable (what the PSP holds for us); seller payables use the seller id."""
-CHARGEBACK_FEES = -4
+CHARGEBACK_FEES: Final = -4
 """Account id of the dispute fees the PSP charged us (an expense)."""
-PLATFORM_REVENUE = -2
+PLATFORM_REVENUE: Final = -2
 """Account id of the platform's commission (revenue)."""
-PSP_FEES = -3
+PSP_FEES: Final = -3
 """Account id of the PSP's fees per capture (an expense)."""
-PAYOUT_CLEARING = -5
+PAYOUT_CLEARING: Final = -5
 """Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
-FX_CONVERSION = -6
+FX_CONVERSION: Final = -6
 """Account id of currency conversion (one per currency): a converted amount enters it in the
 presentment currency and leaves it in the settlement currency, so each currency balances."""
-FX_GAINS_LOSSES = -7
+FX_GAINS_LOSSES: Final = -7
 """Account id of FX gains (credits) and losses (debits), in the settlement currency."""
-PSP_CLEARING = -8
+PSP_CLEARING: Final = -8
 """Account id of captures booked and not yet paid by the PSP's settlement (``ledger.psp_clearing_deadline``
 set): each capture's entry must be closed by its settlement within a deadline."""
 
-EFFECTS_GROWTH = 1024
+EFFECTS_GROWTH: Final = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
 order that needs them: events come in about order id order, so not a bytes object and an extend
 per event. Slots past the last order count 0, as absent ones do."""
@@ -78,6 +78,9 @@ class Ledger:
         PSP clearing; False: the payment's booking opens the clearing entry."""
         self.env = env
         self.cfg = cfg
+        self._dedupe = cfg.dedupe
+        self._atomic = cfg.atomic_entries
+        """``cfg.dedupe`` and ``cfg.atomic_entries``, read per payment: fields, not a pydantic lookup."""
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
@@ -158,10 +161,10 @@ class Ledger:
     def record(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
         yield sleep(self.env, self._queued_s(self._draw_s()))
-        if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
+        if self._dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
-        if self.cfg.atomic_entries:
+        if self._atomic:
             self.post_transaction(order_id)
             return
         orders = self.orders

@@ -120,6 +120,10 @@ class Psp:
     ) -> None:
         self.env = env
         self.cfg = cfg
+        self._error_p = cfg.error_probability
+        self._pending_p = cfg.pending_probability
+        """The configuration's error and pending probabilities, read per charge: fields (a pydantic
+        model's attribute is a lookup through its ``__getattr__`` hook, ~250 instructions)."""
         self.banks = banks
         self.population = population
         self.metrics = metrics
@@ -351,14 +355,13 @@ class Psp:
         charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq, usual)
         request.admitted_at_us = round(now * 1e6)
 
-        cfg = self.cfg
         slots = self.slots
         delay = (self._api_s() + self._latency()) * (slots.factor(slots.stats.busy) if slots.contended else slots.slowdown)
         for extra in faults.extra_latency:
             delay += extra()
         rng = self._decisions
-        error_p = cfg.error_probability + faults.error_probability
-        pending_p = cfg.pending_probability + faults.pending_probability
+        error_p = self._error_p + faults.error_probability
+        pending_p = self._pending_p + faults.pending_probability
         if error_p > 0.0 and rng.random() < error_p:
             schedule_step(env, charge, self._to_fail, delay)
         elif pending_p > 0.0 and rng.random() < pending_p:

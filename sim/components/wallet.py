@@ -33,6 +33,8 @@ class Wallet:
     ) -> None:
         self.env = env
         self.cfg = cfg
+        self._dedupe = cfg.dedupe
+        """``cfg.dedupe``, read per payment: a field, not a pydantic lookup."""
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
@@ -62,7 +64,7 @@ class Wallet:
     def credit(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
-        if self.cfg.dedupe and order_id < len(self.applied) and self.applied[order_id]:
+        if self._dedupe and order_id < len(self.applied) and self.applied[order_id]:
             yield sleep(env, self._queued_s(self._draw_s()))
             self.metrics.counters["wallet.deduplicated"] += 1
             return
