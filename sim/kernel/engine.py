@@ -236,10 +236,18 @@ class Engine(simpy.Environment):
             if isinstance(event, Light):  # (never fails; its fields read directly)
                 callbacks = event.callbacks
                 event.callbacks = None
-                run_callbacks(callbacks, event)
+                if native:
+                    run_callbacks(callbacks, event)
+                else:  # (as Python, a call per event would cost more than the loop it saves)
+                    for callback in callbacks:
+                        callback(event)
                 continue
             callbacks, event.callbacks = event.callbacks, None
-            run_callbacks(callbacks, event)
+            if native:
+                run_callbacks(callbacks, event)
+            else:
+                for callback in callbacks:
+                    callback(event)
             if not event._ok and not hasattr(event, "_defused"):
                 raise _failure(event)
 
