@@ -361,3 +361,47 @@ def test_the_engine_uses_the_compiled_heaps_only_when_compiled():
     env.timeout(0.01)
     assert bool(env._near) == bool(env._far_entries) == native_queue.COMPILED
     assert bool(env._queue) == bool(env._far) == (not native_queue.COMPILED)
+
+
+@pytest.mark.parametrize("module", ["sim.kernel.light", "pure"])
+@pytest.mark.parametrize("kind", [list, tuple, iter])
+def test_run_callbacks_calls_each_in_order_with_the_event_whatever_holds_them(module, kind):
+    """A fired event's handlers run in order, each with the event, whether they are a list (SimPy's
+    events, a process's wait), a tuple (a step's handlers) or any other iterable; compiled or pure."""
+    from sim.kernel import light
+    from tests.helpers import pure
+
+    run_callbacks = (light if module == "sim.kernel.light" else pure("sim.kernel.light")).run_callbacks
+    calls: list = []
+    event = object()
+    handlers = [lambda e, i=i: calls.append((i, e)) for i in range(4)]
+    run_callbacks(kind(handlers), event)
+    assert calls == [(i, event) for i in range(4)]
+    run_callbacks(kind([]), event)
+    assert len(calls) == 4
+    with pytest.raises(TypeError):
+        run_callbacks(None, event)  # a processed event's callbacks: not iterable, as in SimPy
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clock_reads_the_time_of_the_engine_and_of_plain_simpy_alike(seed):
+    """``clock(env)`` is ``env.now`` on the engine (its field) and on a plain SimPy environment,
+    at every event of the same random program."""
+    from sim.kernel.scheduling import clock
+
+    seen: dict[str, list] = {}
+    for name, environment in (("simpy", simpy.Environment()), ("engine", Engine())):
+        rng = random.Random(seed)
+        times = seen.setdefault(name, [])
+
+        def tick(env=environment, times=times, rng=rng):
+            for _ in range(20):
+                yield env.timeout(rng.choice([0.0, 0.01, 0.3, rng.random()]))
+                times.append((clock(env), env.now))
+
+        environment.process(tick())
+        assert clock(environment) == 0.0
+        environment.run(until=50.0)
+        assert clock(environment) == environment.now == 50.0
+    assert seen["engine"] == seen["simpy"]
+    assert all(read == now for read, now in seen["engine"])

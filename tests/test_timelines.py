@@ -180,6 +180,39 @@ def test_database_without_a_pool_never_queues():
     assert done == [("a", 0.003), ("b", 0.003), ("c", 0.003)] and db.pool.stats.waited == 0
 
 
+@pytest.mark.parametrize("environment", ["simpy", "engine"])
+def test_database_calls_wait_out_a_failover_and_only_while_it_lasts(environment):
+    """3 ms calls: before any failover a call takes 3 ms; one made during a failover ending at
+    t=1 s ends 3 ms after it; after it, 3 ms again (write, read and write_then alike)."""
+    from sim.components.database import Database
+    from sim.config.model import DatabaseConfig
+    from sim.kernel.engine import Engine
+    from sim.rng import Streams
+    import simpy
+
+    env = simpy.Environment() if environment == "simpy" else Engine()
+    db = Database(env, DatabaseConfig(write_latency="3ms", read_latency="3ms", connections=None), Streams(1))
+    done = []
+
+    def calls(label):
+        yield db.write()
+        done.append((label, "write", round(env.now, 6)))
+        yield db.read()
+        done.append((label, "read", round(env.now, 6)))
+        db.write_then(lambda _e: done.append((label, "write_then", round(env.now, 6))))
+
+    env.process(calls("before"))
+    env.timeout(0.5).callbacks.append(lambda _e: setattr(db, "unavailable_until", 1.0))
+    env.timeout(0.6).callbacks.append(lambda _e: env.process(calls("during")))
+    env.timeout(2.0).callbacks.append(lambda _e: env.process(calls("after")))
+    env.run()
+    assert done == [
+        ("before", "write", 0.003), ("before", "read", 0.006), ("before", "write_then", 0.009),
+        ("during", "write", 1.003), ("during", "read", 1.006), ("during", "write_then", 1.009),
+        ("after", "write", 2.003), ("after", "read", 2.006), ("after", "write_then", 2.009),
+    ]
+
+
 def test_a_pending_order_is_in_flight_while_polled_and_lost_when_nobody_can_learn_its_outcome():
     world = quiet_world(psp={**CONSTANT_MODEL["psp"], "pending_probability": 1.0, "pending_resolution": "100s"},
                         executor={**CONSTANT_MODEL["executor"], "pending_poll": "60s"})

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from array import array
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sim.kernel.scheduling import call_after
 from sim.components.psp import ReplyCode
@@ -73,6 +73,22 @@ class Hold:
 
 class Banks:
     """The issuing banks: one balance per buyer, authorisations after scheme + bank latency."""
+
+    _error_p: Any
+    _decline_p: Any
+    """The configuration's error and decline probabilities, read per authorisation: fields (a
+    pydantic model's attribute is a lookup through its ``__getattr__`` hook), kept by :attr:`cfg`."""
+
+    @property
+    def cfg(self) -> "BanksConfig":
+        """The banks' configuration (a test may swap it mid-run)."""
+        return self._cfg
+
+    @cfg.setter
+    def cfg(self, cfg: "BanksConfig") -> None:
+        self._cfg = cfg
+        self._error_p = cfg.error_probability
+        self._decline_p = cfg.decline_limit_probability
 
     def __init__(
         self,
@@ -173,11 +189,10 @@ class Banks:
         and passes ``now``: no callback object, no second clock read per authorisation.)"""
         counters = self._counters
         counters["banks.authorisations"] += 1
-        cfg = self.cfg
         rng = self._decisions
         card = self._cards[card_token]
-        error_p = cfg.error_probability + self.error_surge_probability
-        decline_p = cfg.decline_limit_probability + self.decline_surge_probability
+        error_p = self._error_p + self.error_surge_probability
+        decline_p = self._decline_p + self.decline_surge_probability
         surges = self.bank_surges
         if surges is not None:
             decline_extra, error_extra = surges[card.bank]

@@ -13,7 +13,7 @@ import simpy
 
 from sim.components.payment_service import OrderLine, Response, new_order_line
 from sim.components.deadlines import Deadlines
-from sim.kernel.scheduling import Wait, Waitable, call_after, fire_now, until_fired
+from sim.kernel.scheduling import Wait, Waitable, call_after, clock, fire_now, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
@@ -90,6 +90,8 @@ class CheckoutClients:
         self.env = env
         self.workload = workload
         self.cfg = cfg
+        self._timeout_s = cfg.timeout_s
+        """``cfg.timeout_s``, read per session: a field, not a pydantic lookup."""
         self.population = population
         self.service = service
         self.metrics = metrics
@@ -128,13 +130,13 @@ class CheckoutClients:
             for _ in range(self.cfg.closed_population.size):  # every buyer starts by thinking
                 self._think()
         elif self.workload.rate_per_s > 0:
-            self._next_arrival(self.env.now)
+            self._next_arrival(clock(self.env))
 
     def _think(self) -> None:
         """Closed population: a buyer is done (answered, or gave up) and thinks before its next
         checkout, which starts only within the load phase."""
         gap = self._think_s()  # type: ignore[misc]  # (never None here)
-        if self.env.now + gap < self.until_s:
+        if clock(self.env) + gap < self.until_s:
             call_after(self.env, gap, self._arrive_closed)
 
     def _arrive_closed(self, _event: object) -> None:
@@ -144,7 +146,7 @@ class CheckoutClients:
             return
         self.checkouts += 1
         buyer, lines = self._draw_cart()
-        now = self.env.now
+        now = clock(self.env)
         self._start(buyer, lines, now)
 
     def _start(self, buyer: int, lines: list[OrderLine], now: float) -> None:
@@ -159,7 +161,7 @@ class CheckoutClients:
             self.env.process(self._session(_Session(buyer, lines, now)))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 
     def _rate_changed(self, _event: object) -> None:
-        self._next_arrival(self.env.now)
+        self._next_arrival(clock(self.env))
 
     def _next_arrival(self, now: float) -> None:
         """Schedule the next checkout: Poisson arrivals whose rate may change (spikes, daily
@@ -177,7 +179,7 @@ class CheckoutClients:
             call_after(env, gap, self._arrive)
 
     def _arrive(self, _event: object) -> None:
-        now = self.env.now
+        now = clock(self.env)
         self.checkouts += 1
         buyer, lines = self._draw_cart()
         limit = self.workload.max_checkouts
@@ -197,7 +199,7 @@ class CheckoutClients:
         answer is not read); the buyer carries on in a new session (:meth:`_give_up_waiting`),
         which joins the pool in its turn."""
         env, counters, service, deadlines = self.env, self.metrics.counters, self.service, self._deadlines
-        timeout_s = self.cfg.timeout_s
+        timeout_s = self._timeout_s
         idle = self._idle_sessions
         retry_definite = self._retry_definite
         attempt: _Attempt | None = session.timed_out
@@ -206,7 +208,7 @@ class CheckoutClients:
         else:  # started by the client's timeout: the buyer first waits, or gives up
             session.timed_out = None
             attempt = yield from self._retry(attempt)
-            now = env.now
+            now = clock(env)
         while True:
             while attempt is not None:
                 deadlines.arm(attempt, now)
@@ -216,7 +218,7 @@ class CheckoutClients:
                     break
                 attempt.waiting = False
                 if response < _UNAVAILABLE and not (retry_definite and response in _DEFINITE):
-                    self.latency.add(env.now - attempt.started)
+                    self.latency.add(clock(env) - attempt.started)
                     counters[_FINAL_COUNTER[response]] += 1
                     if self._closed:
                         self._think()
@@ -230,7 +232,7 @@ class CheckoutClients:
                 else:  # FLAW (retry.retry_non_retryable): the buyer tries again after a decline
                     counters["client.definite_retried"] += 1
                 attempt = yield from self._retry(attempt, retry_after_s)
-                now = env.now
+                now = clock(env)
             session.wake = until_fired()
             idle.append(session)
             yield session.wake
@@ -296,14 +298,14 @@ class CheckoutClients:
             retrier = Retrier(self.cfg.retry, self._behaviour, attempt.started)
             if self._patience_s is not None:
                 attempt.patience_s = self._patience_s()
-        delay = retrier.next_delay_s(env.now, retry_after_s)
+        delay = retrier.next_delay_s(clock(env), retry_after_s)
         patience = self._patience_s
-        if delay is not None and patience is not None and env.now + delay - attempt.started > attempt.patience_s:
+        if delay is not None and patience is not None and clock(env) + delay - attempt.started > attempt.patience_s:
             counters["client.abandoned"] += 1  # the buyer's patience ran out before the next attempt
             delay = None
         if delay is None:
             counters["client.gave_up"] += 1
-            self.latency.add(env.now - attempt.started)
+            self.latency.add(clock(env) - attempt.started)
             if self._closed:
                 self._think()
             return None

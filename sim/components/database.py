@@ -13,7 +13,7 @@ from typing import Callable, Final
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Wait, call_after, sleep
+from sim.kernel.scheduling import Wait, call_after, clock, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import DatabaseConfig
 from sim.domain.orders import Checkouts, Orders, OrderState
@@ -31,6 +31,8 @@ class Database:
         self._write_s = make_sampler(cfg.write_latency, streams.stream("db.write"))
         self._read_s = make_sampler(cfg.read_latency, streams.stream("db.read"))
         self._unavailable_until = 0.0
+        self._failed_over = False
+        """Whether a failover ever set :attr:`unavailable_until` (until then no call reads the clock)."""
         self.lost_writes = 0
         """Order status writes lost to failovers (asynchronous replication)."""
         self.pool = DelayStation(env, name, cfg.connections, cfg.queue)
@@ -45,23 +47,24 @@ class Database:
     @unavailable_until.setter
     def unavailable_until(self, until_s: float) -> None:
         self._unavailable_until = until_s
+        self._failed_over = True
 
     def write(self) -> Wait:
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._failed_over and self._unavailable_until > clock(env):
             return sleep(env, self._delay_s(self._write_s()))
         return sleep(env, self._delay(self._write_s()))  # no failover: a call less per write
 
     def read(self) -> Wait:
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._failed_over and self._unavailable_until > clock(env):
             return sleep(env, self._delay_s(self._read_s()))
         return sleep(env, self._delay(self._read_s()))  # no failover: a call less per read
 
     def write_then(self, callback: Callable[[object], None]) -> None:
         """A write whose completion only ``callback`` handles (nobody waits in a process)."""
         env = self.env
-        if self._unavailable_until > env.now:
+        if self._failed_over and self._unavailable_until > clock(env):
             call_after(env, self._delay_s(self._write_s()), callback)
         else:
             call_after(env, self._delay(self._write_s()), callback)  # no failover: a call less per write
@@ -70,7 +73,7 @@ class Database:
         """Until a call taking ``service_s`` on a connection ends, after any failover pause and
         pool queue."""
         until = self._unavailable_until
-        if until > self.env.now:
+        if until > clock(self.env):
             return self._delay(service_s, at_s=until)
         return self._delay(service_s)
 

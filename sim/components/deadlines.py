@@ -16,7 +16,7 @@ from typing import Callable, Generic, TypeVar
 
 import simpy
 
-from sim.kernel.scheduling import call_after
+from sim.kernel.scheduling import call_after, clock
 
 T = TypeVar("T")
 
@@ -45,14 +45,14 @@ class Deadlines(Generic[T]):
         """``now``: the current time, when the caller has it at hand (``env.now`` is a property:
         a Python call)."""
         if now is None:
-            now = self.env.now
+            now = clock(self.env)
         self._due.append((now + self.delay_s, item))
         if not self._armed:
             self._armed = True
             call_after(self.env, self.delay_s, self._fire)
 
     def _fire(self, _event: object) -> None:
-        now = self.env.now
+        now = clock(self.env)
         queue, pending, expire = self._due, self._pending, self._expire
         while queue:
             deadline, item = queue[0]

@@ -32,7 +32,7 @@ from sim.components.executor_replies import (
     TIMEOUT_FAIL_OVER, reply_table,
 )
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
-from sim.kernel.scheduling import Waitable, active_process
+from sim.kernel.scheduling import Waitable, active_process, clock
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -109,6 +109,8 @@ class Executor:
         EXHAUSTED instead of dead-lettering when the attempts run out."""
         self.env = env
         self.cfg = cfg
+        self._query_first = cfg.status_query_after_timeout
+        """``cfg.status_query_after_timeout``, read per execution: a field, not a pydantic lookup."""
         self.psp = psp
         self.psps = (psp, secondary)
         self.secondary = secondary
@@ -185,7 +187,7 @@ class Executor:
         env = self.env
 
         def handle(message: Message) -> Generator[Waitable, Any, None]:
-            wait = message.produced_at + delay_s - env.now
+            wait = message.produced_at + delay_s - clock(env)
             if wait > 0:
                 yield env.timeout(wait)
             value = message.value
@@ -200,7 +202,7 @@ class Executor:
     def _poison(self, message: Message) -> Generator[Waitable, Any, None]:
         if self.cfg.poison_pills != "crash":
             yield self.db.write()
-        reject_poison(self.dlq, self.cfg.poison_pills, "executor", message, self.env.now, self.metrics.counters)
+        reject_poison(self.dlq, self.cfg.poison_pills, "executor", message, clock(self.env), self.metrics.counters)
 
     # -- keys ----------------------------------------------------------------------------------
     def key_for(self, order_id: int) -> int:
@@ -232,9 +234,9 @@ class Executor:
                 yield from self._pause()
             yield self.db.write()  # the act, on what was read a round trip (or a stall) ago
         resumed = state != _NOT_STARTED
-        query_first = cfg.status_query_after_timeout
+        query_first = self._query_first
         action = _CHARGE
-        started = env.now
+        started = clock(env)
         if resumed:
             metrics.counters["executor.resumed"] += 1
             if order_id in self._clean:
@@ -293,7 +295,7 @@ class Executor:
                 continue
             if retrier is None:
                 retrier = Retrier(cfg.retry, self.rng, started)
-            delay = retrier.next_delay_s(env.now, retry_after)
+            delay = retrier.next_delay_s(clock(env), retry_after)
             if delay is not None and self._budgeted and not budget.can_retry():
                 metrics.counters["executor.retry_budget_denied"] += 1
                 delay = None
@@ -337,7 +339,7 @@ class Executor:
         if stage < len(self.retry_stages) or self.defer_exhausted:
             yield self.db.write()
             if indefinite:
-                orders.transition(order_id, _UNKNOWN, env.now)
+                orders.transition(order_id, _UNKNOWN, clock(env))
             else:
                 self._clean.add(order_id)
             if stage < len(self.retry_stages):
@@ -373,7 +375,7 @@ class Executor:
         self.on_secondary.add(order_id)
         self.metrics.counters["executor.fallback_to_secondary"] += 1
         if self.trace.on:
-            self.trace.add(self.env.now, order_id, "executor:fallback_to_secondary")
+            self.trace.add(clock(self.env), order_id, "executor:fallback_to_secondary")
         return SECONDARY
 
     # -- one PSP call --------------------------------------------------------------------------
@@ -381,7 +383,7 @@ class Executor:
         """One call to the primary PSP through the breaker and the throttle (when either is on;
         unguarded calls go straight to :meth:`_call`, without this frame on every resume)."""
         env, counters = self.env, self.metrics.counters
-        now = env.now
+        now = clock(env)
         if not self.breaker.allow(now):
             counters["executor.breaker_rejected"] += 1
             return _NOT_SENT
@@ -390,8 +392,8 @@ class Executor:
             return _NOT_SENT
         reply = yield from self._call(key, order_id, query, PRIMARY)
         failed = reply is None or reply.code in _OVERLOADED
-        self.breaker.record(env.now, not failed, env.now - now)
-        self.throttle.record(env.now, not failed)
+        self.breaker.record(clock(env), not failed, clock(env) - now)
+        self.throttle.record(clock(env), not failed)
         return reply
 
     def _call(self, key: int, order_id: int, query: bool, target: int = PRIMARY) -> Generator[Waitable, Any, Reply | None]:
@@ -411,9 +413,9 @@ class Executor:
         done = ReplyEvent(env)
         psp = self.psps[target]
         if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
-            self.trace.add(env.now, order_id, f"executor:{'query' if query else 'charge'}:sent")
+            self.trace.add(clock(env), order_id, f"executor:{'query' if query else 'charge'}:sent")
         cut = self.cut_links and self.cut[target]
-        deadline_s = env.now + self._timeouts.delay_s
+        deadline_s = clock(env) + self._timeouts.delay_s
         if query:
             self.metrics.counters["executor.status_queries"] += 1
             if not cut:
@@ -434,7 +436,7 @@ class Executor:
 
     def _trace_reply(self, order_id: int, query: bool, reply: Reply | None) -> None:
         what = "timeout" if reply is None else ReplyCode(reply.code).name
-        self.trace.add(self.env.now, order_id, f"executor:{'query' if query else 'charge'}:{what}")
+        self.trace.add(clock(self.env), order_id, f"executor:{'query' if query else 'charge'}:{what}")
 
     # -- dead letters and replay ---------------------------------------------------------------
     def _dead_letter(self, order_id: int, reason: str) -> Generator[Waitable, Any, None]:
@@ -443,12 +445,12 @@ class Executor:
         if self.orders.state[order_id] in _TERMINAL:
             return
         if reason == "unknown_outcome":
-            self.orders.transition(order_id, OrderState.UNKNOWN, env.now)
-        self.orders.transition(order_id, OrderState.DEAD_LETTERED, env.now)
-        self.dlq.add(order_id, reason, env.now)
+            self.orders.transition(order_id, OrderState.UNKNOWN, clock(env))
+        self.orders.transition(order_id, OrderState.DEAD_LETTERED, clock(env))
+        self.dlq.add(order_id, reason, clock(env))
         self.metrics.counters[f"dlq.{reason}"] += 1
         if self.trace.on:
-            self.trace.add(env.now, order_id, f"executor:dead_lettered:{reason}")
+            self.trace.add(clock(env), order_id, f"executor:dead_lettered:{reason}")
 
     def replay(self, entries: list[DeadLetter]) -> int:
         """Hand dead-lettered orders back for execution, after an incident. Each becomes UNKNOWN
@@ -464,7 +466,7 @@ class Executor:
                 continue
             if orders.state[order_id] != OrderState.DEAD_LETTERED:
                 continue
-            orders.transition(order_id, _UNKNOWN, env.now)
+            orders.transition(order_id, _UNKNOWN, clock(env))
             replayed += 1
             if self.orders_topic is not None and self.producer is not None:
                 env.process(self.producer.send(self.orders_topic, order_id, order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
@@ -496,7 +498,7 @@ class Executor:
             elif reply.code == ReplyCode.NOT_FOUND and orders.state[order_id] == _PENDING:
                 # The PSP dropped the pending charge (a bank error) or forgot the key: charge again.
                 self.metrics.counters["executor.pending_forgotten"] += 1
-                orders.transition(order_id, _EXECUTING, env.now)
+                orders.transition(order_id, _EXECUTING, clock(env))
                 self._clean.add(order_id)
                 if (yield from self.execute(order_id)) == EXHAUSTED:
                     # No caller retries this execution (it was the poll's, not a request's): the

@@ -19,35 +19,35 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Final
 
 from sim.domain.microtimes import CHUNK, MicrosColumn
 
 if TYPE_CHECKING:
     from sim.domain.orders import Orders
 
-ABSENT = -1
+ABSENT: Final = -1
 """``find``: the key is unknown (never seen, removed, or purged)."""
-EXPIRED = -2
+EXPIRED: Final = -2
 """``find``: the key is known but older than the TTL; treat as absent."""
 
-_COMPACT_MIN = CHUNK
-_DENSE_GROWTH = 1024
+_COMPACT_MIN: Final = CHUNK
+_DENSE_GROWTH: Final = 1024
 """Slots the dense index grows by beyond the key that needs it."""
-_DENSE_SLACK = 1 << 16
+_DENSE_SLACK: Final = 1 << 16
 """A key up to this far beyond the dense index's end grows the index; a farther key (a fresh key
 of the flawed design, a test's odd key) goes to the dict."""
-_KEY_CHUNK_BITS = 12
+_KEY_CHUNK_BITS: Final = 12
 """The dense index keeps one base per 4096 keys (see :class:`IdempotencyStore`)."""
-_NO_ENTRY = -32768
+_NO_ENTRY: Final = -32768
 """Dense index slot: no entry for this key on the dense side."""
-_MAX_OFFSET = 32767
-_UNSET = -(1 << 62)
+_MAX_OFFSET: Final = 32767
+_UNSET: Final = -(1 << 62)
 """Base of a chunk of keys none of which has had an entry yet."""
-_REPLACED = 0x80
+_REPLACED: Final = 0x80
 """Code-byte flag: the entry no longer answers for its key (replaced or removed)."""
-_CODE = 0x7F
-_NONE = float("inf")
+_CODE: Final = 0x7F
+_NONE: Final = float("inf")
 """``_head_at`` when no entry is retained."""
 
 

@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple, Final
 
 import simpy
 
-from sim.kernel.scheduling import Wait, Waitable, call_after, until_fired, wake_up
+from sim.kernel.scheduling import Wait, Waitable, call_after, clock, until_fired, wake_up
 from sim.observe.metrics import Metrics
 
 Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
@@ -140,7 +140,7 @@ class Topic:
             counters[self._c_failed] += len(records)
             return None
         env = self.env
-        now = env.now
+        now = clock(env)
         name = self.name
         parts = self._parts
         count = self.partition_count
@@ -568,7 +568,7 @@ class ConsumerGroup:
             self.rebalances += 1
             self._counters["kafka.rebalances"] += 1
             if self._metrics is not None:
-                self._metrics.series.count("kafka.rebalances", env.now)
+                self._metrics.series.count("kafka.rebalances", clock(env))
             for p in range(self.topic.partition_count):
                 self.assignment[p] = None
             for w in self._workers:

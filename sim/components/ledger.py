@@ -18,12 +18,12 @@ booked to FX gains/losses.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Final, Generator
 
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, sleep
+from sim.kernel.scheduling import Waitable, clock, sleep
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.psp import DAY_S
 from sim.components.fees import Fees
@@ -37,26 +37,26 @@ from sim.domain.orders import BOTH_UPDATED, LEDGER_UPDATED, Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
 
-PSP_RECEIVABLE = -1
+PSP_RECEIVABLE: Final = -1
 """Account id of the PSP receivable (what the PSP holds for us); seller payables use the seller id."""
-CHARGEBACK_FEES = -4
+CHARGEBACK_FEES: Final = -4
 """Account id of the dispute fees the PSP charged us (an expense)."""
-PLATFORM_REVENUE = -2
+PLATFORM_REVENUE: Final = -2
 """Account id of the platform's commission (revenue)."""
-PSP_FEES = -3
+PSP_FEES: Final = -3
 """Account id of the PSP's fees per capture (an expense)."""
-PAYOUT_CLEARING = -5
+PAYOUT_CLEARING: Final = -5
 """Account id of payouts requested and not yet known paid or returned (must close by a deadline)."""
-FX_CONVERSION = -6
+FX_CONVERSION: Final = -6
 """Account id of currency conversion (one per currency): a converted amount enters it in the
 presentment currency and leaves it in the settlement currency, so each currency balances."""
-FX_GAINS_LOSSES = -7
+FX_GAINS_LOSSES: Final = -7
 """Account id of FX gains (credits) and losses (debits), in the settlement currency."""
-PSP_CLEARING = -8
+PSP_CLEARING: Final = -8
 """Account id of captures booked and not yet paid by the PSP's settlement (``ledger.psp_clearing_deadline``
 set): each capture's entry must be closed by its settlement within a deadline."""
 
-EFFECTS_GROWTH = 1024
+EFFECTS_GROWTH: Final = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
 order that needs them: events come in about order id order, so not a bytes object and an extend
 per event. Slots past the last order count 0, as absent ones do."""
@@ -78,6 +78,9 @@ class Ledger:
         PSP clearing; False: the payment's booking opens the clearing entry."""
         self.env = env
         self.cfg = cfg
+        self._dedupe = cfg.dedupe
+        self._atomic = cfg.atomic_entries
+        """``cfg.dedupe`` and ``cfg.atomic_entries``, read per payment: fields, not a pydantic lookup."""
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
@@ -158,16 +161,16 @@ class Ledger:
     def record(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
         yield sleep(self.env, self._queued_s(self._draw_s()))
-        if self.cfg.dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
+        if self._dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
-        if self.cfg.atomic_entries:
+        if self._atomic:
             self.post_transaction(order_id)
             return
         orders = self.orders
         # FLAW: two separate writes; a crash in between leaves half a transaction
         self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
-        half = (order_id, self.env.now)
+        half = (order_id, clock(self.env))
         self.unbalanced.append(half)
         yield sleep(self.env, self._queued_s(self._draw_s()))
         self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
@@ -220,7 +223,7 @@ class Ledger:
             self._post(seller, currency, -amount)
         else:
             self._post_fees(seller, currency, amount)
-        now = self.env.now
+        now = clock(self.env)
         if self.fx is not None and currency != self.fx.settlement and order_id not in self.fx_booked:
             self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
         clearing = self.clearing_open
@@ -246,12 +249,12 @@ class Ledger:
         fx, settlement_currency = self.fx, currency
         carried = amount_minor
         if fx is not None and currency != fx.settlement:
-            booked = self.fx_booked.setdefault(order_id, [fx.rate(currency, self.env.now), self.orders.amount_minor[order_id]])
+            booked = self.fx_booked.setdefault(order_id, [fx.rate(currency, clock(self.env)), self.orders.amount_minor[order_id]])
             carried, settlement_currency = convert_minor(amount_minor, booked[0]), fx.settlement
         self._post(PSP_RECEIVABLE, settlement_currency, -carried)
         self._post(PSP_CLEARING, settlement_currency, carried)
         self.transactions += 1
-        clearing[order_id] = [amount_minor, self._clearing_due(self.env.now)]
+        clearing[order_id] = [amount_minor, self._clearing_due(clock(self.env))]
         early = self._settled_unopened.pop(order_id, None)
         if early is not None:  # closed at its booked value (no FX difference: the settlement booked none)
             part = min(early, amount_minor)
@@ -274,7 +277,7 @@ class Ledger:
         """A payment's transaction is in: count it (late or not), tell the listener, flag the order."""
         orders = self.orders
         self.transactions += 1
-        if self.env.now - orders.finished_at_of(order_id) > self.late_after_s:
+        if clock(self.env) - orders.finished_at_of(order_id) > self.late_after_s:
             self.late_bookings += 1
         recorded = self.recorded
         if self.on_booked is not None and (order_id >= len(recorded) or not recorded[order_id]):
@@ -290,7 +293,7 @@ class Ledger:
         if fx is None or currency == fx.settlement:
             self._post(account, currency, amount_minor)
             return
-        converted = fx.convert(currency, amount_minor, self.env.now)
+        converted = fx.convert(currency, amount_minor, clock(self.env))
         self._post(FX_CONVERSION, currency, amount_minor)
         self._post(FX_CONVERSION, fx.settlement, -converted)
         self._post(account, fx.settlement, converted)
@@ -358,7 +361,7 @@ class Ledger:
         fx, currency = self.fx, self.orders.currency[order_id]
         if fx is None or currency == fx.settlement:
             return
-        rate = fx.rate(currency, self.env.now)
+        rate = fx.rate(currency, clock(self.env))
         paid_rate = self.fx_money_back.booked(kind, order_id, amount_minor, fee_minor, rate)
         if paid_rate is not None and self.fx_revalue:
             difference = _net(amount_minor, fee_minor, paid_rate) - _net(amount_minor, fee_minor, rate)

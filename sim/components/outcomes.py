@@ -12,7 +12,7 @@ from typing import Any, Generator, Final
 
 import simpy
 
-from sim.kernel.scheduling import Waitable
+from sim.kernel.scheduling import Waitable, clock
 from sim.components.kafka import Topic
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
@@ -60,21 +60,21 @@ class Outcomes:
         orders = self.orders
         state = orders.state[order_id]
         if self.trace.on:
-            self.trace.add(self.env.now, order_id, f"{source}:{ReplyCode(code).name}")
+            self.trace.add(clock(self.env), order_id, f"{source}:{ReplyCode(code).name}")
         if code == _APPROVED:
             if state == _SUCCESS:  # about half the calls (webhooks after the executor's reply)
                 return False
-            orders.transition(order_id, _SUCCESS, self.env.now)
+            orders.transition(order_id, _SUCCESS, clock(self.env))
             self.metrics.counters[_SUCCESS_VIA[source]] += 1
             return True
         if code in DECLINES:
             if state == _SUCCESS:
                 self.metrics.counters["late_decline_ignored"] += 1
             elif state != _FAILED:
-                orders.transition(order_id, _FAILED, self.env.now)
+                orders.transition(order_id, _FAILED, clock(self.env))
             return False
         if code == _R_PENDING and state in _MAY_BECOME_PENDING:
-            orders.transition(order_id, _PENDING, self.env.now)
+            orders.transition(order_id, _PENDING, clock(self.env))
         return False
 
     def publish_success(self, order_id: int) -> Generator[Waitable, Any, None]:

@@ -25,7 +25,7 @@ from sim.components.psp import ReplyCode
 from sim.components.risk import RiskService
 from sim.components.stations import REJECTED, SlotStation
 from sim.config.capacity import QueueConfig
-from sim.kernel.scheduling import Waitable, sleep, until_fired, wake
+from sim.kernel.scheduling import Waitable, clock, sleep, until_fired, wake
 from sim.config.distributions import make_sampler
 from sim.config.model import PaymentServiceConfig
 from sim.domain.orders import HANDED_ON, Checkouts, OrderState, Orders
@@ -143,7 +143,7 @@ class PaymentService:
         self, key: int, buyer: int, card_token: int, lines: Sequence[OrderLine], deadline_s: float,
     ) -> Generator[Waitable, Any, Response]:
         """Load shedding on: refuse the request beyond the concurrency limit, else handle it."""
-        if not self.shedder.try_enter(self.env.now):
+        if not self.shedder.try_enter(clock(self.env)):
             self.metrics.counters["payment_service.shed"] += 1
             return self._refused
         try:
@@ -156,13 +156,13 @@ class PaymentService:
     ) -> Generator[Waitable, Any, Response]:
         """One request on one of the service's threads (it waits for one, or gets a 503)."""
         threads = self.request_threads
-        started = self.env.now
+        started = clock(self.env)
         if not threads.try_start():
             admitted = yield from _wait_for(threads, deadline_s, self.env)
             if not admitted:
                 self.metrics.counters["payment_service.overloaded"] += 1
                 return self._refused
-            started = self.env.now
+            started = clock(self.env)
         try:
             env, checkouts, counters = self.env, self.checkouts, self.metrics.counters
             yield sleep(env, self._latency_s() * (threads.factor(threads.stats.busy) if threads.contended else threads.slowdown))
@@ -186,7 +186,7 @@ class PaymentService:
             if existing >= 0:
                 counters["payment_service.unique_violations"] += 1
                 return (yield from self._status_and_redispatch(existing, deadline_s))
-            orders, now, count = self.orders, env.now, len(lines)
+            orders, now, count = self.orders, clock(env), len(lines)
             # the column's length: no __len__ frame
             checkout_id = checkouts.add(key, buyer, card_token, len(orders.state), count, now)
             order_ids = orders.add_all(checkout_id, lines, now)
@@ -196,7 +196,7 @@ class PaymentService:
                 return (yield from self._execute(checkout_id, False, deadline_s))
             return (yield from self._publish(order_ids))
         finally:
-            threads.release(self.env.now - started, deadline_s)
+            threads.release(clock(self.env) - started, deadline_s)
 
     def _dispatch(self, checkout_id: int, redispatch: bool = False,
                   deadline_s: float = math.inf) -> Generator[Waitable, Any, Response]:
@@ -217,17 +217,17 @@ class PaymentService:
         threads = self.threads
         for order_id in mine:
             try:
-                started = self.env.now
+                started = clock(self.env)
                 taken = threads.try_start()  # type: ignore[union-attr]  # (never None here)
                 if not taken:
                     # refused: the order stays NOT_STARTED until a retry hands it on
                     taken = yield from _wait_for(threads, deadline_s, self.env)  # type: ignore[arg-type]  # (never None here)
-                    started = self.env.now
+                    started = clock(self.env)
                 if taken:
                     try:
                         result = yield from self.executor.execute(order_id)
                     finally:
-                        threads.release(self.env.now - started)  # type: ignore[union-attr]  # (never None here)
+                        threads.release(clock(self.env) - started)  # type: ignore[union-attr]  # (never None here)
                     if result != DONE:
                         yield from self._retry_executor(order_id)
                     elif self._layer_retries:
@@ -252,9 +252,9 @@ class PaymentService:
         """Sync wiring: the executor's attempts ran out; call it again per ``executor_retry``
         (each call makes the executor's own attempts: retries multiply across layers)."""
         env, metrics, budget = self.env, self.metrics, self.executor_budget
-        retrier = Retrier(self.cfg.executor_retry, self._retry_rng, env.now)
+        retrier = Retrier(self.cfg.executor_retry, self._retry_rng, clock(env))
         while True:
-            delay = retrier.next_delay_s(env.now)
+            delay = retrier.next_delay_s(clock(env))
             if delay is not None and not budget.can_retry():
                 metrics.counters["payment_service.retry_budget_denied"] += 1
                 delay = None
@@ -264,15 +264,15 @@ class PaymentService:
             metrics.counters["payment_service.executor_retries"] += 1
             yield env.timeout(delay)
             threads = self.threads
-            started = env.now
+            started = clock(env)
             if not threads.try_start():  # type: ignore[union-attr]  # (never None here)
                 if not (yield from _wait_for(threads, math.inf, env)):  # type: ignore[arg-type]  # (never None here)
                     continue
-                started = env.now
+                started = clock(env)
             try:
                 result = yield from self.executor.execute(order_id)
             finally:
-                threads.release(env.now - started)  # type: ignore[union-attr]  # (never None here)
+                threads.release(clock(env) - started)  # type: ignore[union-attr]  # (never None here)
             if result == DONE:
                 budget.record_success()
                 return
@@ -328,7 +328,7 @@ class PaymentService:
         delivery publishes a success event again (no idempotency)."""
         self.metrics.counters["payment_service.webhook_overwrites"] += 1
         new_state = webhook_state(code)
-        self.orders.transition(order_id, new_state, self.env.now)
+        self.orders.transition(order_id, new_state, clock(self.env))
         if new_state == _SUCCESS:
             self.env.process(self.outcomes.publish_success(order_id))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
 

@@ -10,7 +10,7 @@ from typing import Any, Generator, Sequence
 import simpy
 
 from sim.components.kafka import Topic
-from sim.kernel.scheduling import Waitable, resume_with, sleep
+from sim.kernel.scheduling import Waitable, clock, resume_with, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import KafkaConfig, ProducerConfig
 from sim.observe.metrics import Metrics
@@ -62,8 +62,8 @@ class Producer:
             if (yield ack):
                 return True
             if retrier is None:
-                retrier = Retrier(self.cfg.retry, self.rng, env.now)
-            delay = retrier.next_delay_s(env.now)
+                retrier = Retrier(self.cfg.retry, self.rng, clock(env))
+            delay = retrier.next_delay_s(clock(env))
             if delay is None:
                 self.metrics.counters[f"producer.{self.name}.gave_up"] += 1
                 return False

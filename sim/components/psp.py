@@ -51,7 +51,7 @@ from sim.components.psp_settlement import DAY_S, Settlement
 from sim.components.psp_webhooks import Webhooks, WebhookSink
 from sim.components.stations import REJECTED, STARTED, SlotStation
 from sim.config.distributions import make_sampler
-from sim.kernel.scheduling import call_after, schedule_step, succeed_after
+from sim.kernel.scheduling import call_after, clock, schedule_step, succeed_after
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
@@ -120,6 +120,10 @@ class Psp:
     ) -> None:
         self.env = env
         self.cfg = cfg
+        self._error_p = cfg.error_probability
+        self._pending_p = cfg.pending_probability
+        """The configuration's error and pending probabilities, read per charge: fields (a pydantic
+        model's attribute is a lookup through its ``__getattr__`` hook, ~250 instructions)."""
         self.banks = banks
         self.population = population
         self.metrics = metrics
@@ -188,7 +192,7 @@ class Psp:
         counters["psp.requests"] += 1
         counters["psp.charge_requests"] += 1
         env = self.env
-        self._series.count("psp_requests", env.now)
+        self._series.count("psp_requests", clock(env))
         charge = Charge()
         charge.request = request
         charge.on_reply = on_reply
@@ -203,7 +207,7 @@ class Psp:
         counters["psp.requests"] += 1
         counters["psp.queries"] += 1
         env = self.env
-        self._series.count("psp_requests", env.now)
+        self._series.count("psp_requests", clock(env))
         call_after(env, self._network(), partial(self._query_arrives, _Query(key, on_reply, deadline_s)))
 
     def settlement_file(self) -> list[tuple[int, int, int, int, float]]:
@@ -238,7 +242,7 @@ class Psp:
     def stored_code(self, key: int) -> int | None:
         """The answer stored under ``key`` (PENDING while its bank has not answered), or None when
         the key is unknown here (never seen, dropped, or purged). For end-of-run checks."""
-        seq = self._store.find(key, self.env.now, math.inf)
+        seq = self._store.find(key, clock(self.env), math.inf)
         return self._store.code(seq) if seq >= 0 else None
 
     @property
@@ -257,7 +261,7 @@ class Psp:
     # ------------------------------------------------------------------ arrival
 
     def _charge_arrives(self, charge: Charge) -> None:
-        now = self.env.now
+        now = clock(self.env)
         if self._edge.stops(now, charge.on_reply):  # type: ignore[arg-type]  # (set until the caller's answer)
             return
         charge.holding = False
@@ -275,7 +279,7 @@ class Psp:
     def _admit(self, charge: Charge) -> None:
         """A slot took the charge after it queued."""
         charge.holding = True
-        charge.started_at = self.env.now
+        charge.started_at = clock(self.env)
         self._process(charge)
 
     def _dropped(self, charge: Charge) -> None:
@@ -302,7 +306,7 @@ class Psp:
         """The charge's answer goes out: its slot takes the next request in the queue."""
         if charge.holding:
             charge.holding = False
-            now = self.env.now
+            now = clock(self.env)
             deadline_s = charge.request.deadline_s
             if now > deadline_s:  # the caller stopped waiting: the work was done for nobody
                 self._series.count("psp_wasted", now)
@@ -311,7 +315,7 @@ class Psp:
     def _process(self, charge: Charge) -> None:
         """The PSP's application takes the charge: idempotency, then processing."""
         env = self.env
-        now = env.now
+        now = clock(env)
         request = charge.request
         faults = self.faults
         store = self._store
@@ -351,14 +355,13 @@ class Psp:
         charge.seq = store.add(key, fingerprint, _IN_FLIGHT, now, seq, usual)
         request.admitted_at_us = round(now * 1e6)
 
-        cfg = self.cfg
         slots = self.slots
         delay = (self._api_s() + self._latency()) * (slots.factor(slots.stats.busy) if slots.contended else slots.slowdown)
         for extra in faults.extra_latency:
             delay += extra()
         rng = self._decisions
-        error_p = cfg.error_probability + faults.error_probability
-        pending_p = cfg.pending_probability + faults.pending_probability
+        error_p = self._error_p + faults.error_probability
+        pending_p = self._pending_p + faults.pending_probability
         if error_p > 0.0 and rng.random() < error_p:
             schedule_step(env, charge, self._to_fail, delay)
         elif pending_p > 0.0 and rng.random() < pending_p:
@@ -396,7 +399,7 @@ class Psp:
         if committed:
             self._counters["psp.charges_committed"] += 1
             if self.capture_api is None:  # captured in the authorisation: a settlement row now
-                now = self.env.now
+                now = clock(self.env)
                 settlement = self.settlement
                 settlement.append(settlement.day_of(now, self.faults.clock_skew_s), order_id, request.amount_minor,
                                   request.currency, now, request.key, request.admitted_at_us / 1e6)
@@ -433,7 +436,7 @@ class Psp:
         call_after(self.env, self._network(), partial(_deliver, on_reply, reply))
 
     def _query_arrives(self, query: _Query, _event: object) -> None:
-        now = self.env.now
+        now = clock(self.env)
         if self._edge.stops(now, query.on_reply):
             return
         if self._limited:
@@ -465,7 +468,7 @@ class Psp:
 
     def _answer(self, query: _Query) -> None:
         store = self._store
-        seq = store.find(query.key, self.env.now, self.key_ttl_s())
+        seq = store.find(query.key, clock(self.env), self.key_ttl_s())
         if seq < 0:
             self._reply(_R_NOT_FOUND, query.on_reply)
         else:

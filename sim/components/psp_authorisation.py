@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, MutableMapping, Final
 
 from sim.components.psp_api import ChargeRequest, OnReply, ReplyCode
 from sim.config.policies import RetryStrategy
-from sim.kernel.scheduling import Step, schedule_step
+from sim.kernel.scheduling import Step, clock, schedule_step
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Authorisation:
     def _bank_answered(self, charge: Charge) -> None:
         """The bank decides now; a bank error is retried per ``bank_retry`` (and, with its
         ``retry_non_retryable`` flaw, the issuer's decline too)."""
-        now = self.env.now
+        now = clock(self.env)
         request = charge.request
         if charge.bank_refused:
             self._counters["banks.overload_refused"] += 1

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Callable, Final
 from sim.components.psp import DAY_S, OnReply, Reply, ReplyCode, ReplyEvent
 from sim.components.psp_settlement import REFUND
 from sim.domain.intmap import IntMap
-from sim.kernel.scheduling import call_after, succeed_after
+from sim.kernel.scheduling import call_after, clock, succeed_after
 from sim.config.distributions import make_sampler
 
 if TYPE_CHECKING:
@@ -90,13 +90,13 @@ class PspOperations:
         counters["psp.requests"] += 1
         counters[f"psp.{operation}_requests"] += 1
         env = self.env
-        self.psp.metrics.series.count("psp_requests", env.now)
+        self.psp.metrics.series.count("psp_requests", clock(env))
         call_after(env, self._network(), partial(self._arrive, operation, order_id, amount_minor, currency, key, on_reply, card_token))
 
     def _arrive(self, operation: str, order_id: int, amount_minor: int, currency: int, key: int | None,
                 on_reply: OnReply, card_token: int, _event: object) -> None:
         env, faults = self.env, self.psp.faults
-        now = env.now
+        now = clock(env)
         fraction = faults.partial_outage_fraction
         if faults.outage > 0 or (fraction > 0.0 and self._faults.random() < fraction):
             self._counters["psp.unavailable"] += 1
@@ -138,7 +138,7 @@ class PspOperations:
 
     def _at_bank(self, operation: str, order_id: int, amount_minor: int, currency: int, key: int | None,
                  admitted_at: float, on_reply: OnReply, card_token: int, _event: object) -> None:
-        psp, now = self.psp, self.env.now
+        psp, now = self.psp, clock(self.env)
         if operation == CAPTURE:
             code = self.banks.capture(order_id, amount_minor, now)
             if code == _APPROVED:

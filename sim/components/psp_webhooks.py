@@ -45,6 +45,9 @@ class Webhooks:
     ) -> None:
         self.env = env
         self.cfg = cfg
+        self._duplicate_p = cfg.duplicate_probability
+        self._loss_p = cfg.loss_probability
+        """The configuration's probabilities, read per delivery: fields, not pydantic lookups."""
         self.sink = sink
         self._faults = faults
         self._rng = rng
@@ -72,15 +75,15 @@ class Webhooks:
             schedule_step(env, delivery, self._to_attempt, delay)
             if duplicate:
                 return
-            duplicate_p = self.cfg.duplicate_probability + faults.webhook_duplicate_probability
+            duplicate_p = self._duplicate_p + faults.webhook_duplicate_probability
             if not (duplicate_p > 0.0 and self._rng.random() < duplicate_p):
                 return
             self._counters["psp.webhook_duplicates"] += 1
 
     def _attempt(self, delivery: _Delivery) -> None:
-        cfg = self.cfg
-        loss_p = cfg.loss_probability + self._faults.webhook_loss_probability
+        loss_p = self._loss_p + self._faults.webhook_loss_probability
         if loss_p > 0.0 and self._rng.random() < loss_p:
+            cfg = self.cfg
             if delivery.attempt < cfg.max_deliveries:
                 delivery.attempt += 1
                 schedule_step(self.env, delivery, self._to_attempt, cfg.redelivery_interval_s)

@@ -22,7 +22,7 @@ from typing import Any, Generator, Final
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, sleep
+from sim.kernel.scheduling import Waitable, clock, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
@@ -124,7 +124,7 @@ class RiskService:
         """Start keeping the stage's statistics (a finite FIFO stage only: the M/M/c quantities)."""
         if self.cfg.servers is None or self.cfg.queue.discipline != "fifo":
             raise ValueError("queue statistics are kept for a finite FIFO risk stage only")
-        self.stats = QueueStats(self.metrics, self.env.now)
+        self.stats = QueueStats(self.metrics, clock(self.env))
         return self.stats
 
     def check(self, amount_minor: int) -> Generator[Waitable, Any, int]:
@@ -140,20 +140,20 @@ class RiskService:
         env, counters = self.env, self.metrics.counters
         retrier: Retrier | None = None
         while True:
-            now = env.now
+            now = clock(env)
             if self._guarded and not self.breaker.allow(now):
                 counters["risk.breaker_open"] += 1
                 return self._fallback(amount_minor)
             decision = yield from self._attempt(amount_minor, decide=False)
             if self._guarded:
-                self.breaker.record(env.now, decision != UNAVAILABLE, env.now - now)
+                self.breaker.record(clock(env), decision != UNAVAILABLE, clock(env) - now)
             if decision != UNAVAILABLE:
                 self.budget.record_success()
                 if decision == APPROVE or not self._retry_rejects:
                     return decision
             if retrier is None:
                 retrier = Retrier(self.cfg.retry, self._retry_rng, now)
-            delay = retrier.next_delay_s(env.now) if self._retries else None
+            delay = retrier.next_delay_s(clock(env)) if self._retries else None
             if delay is not None and not self.budget.can_retry():
                 counters["risk.retry_budget_denied"] += 1
                 delay = None
@@ -175,7 +175,7 @@ class RiskService:
                 yield sleep(env, timeout_s)  # without a timeout, the refused connection is seen at once
             return self._fallback(amount_minor) if decide else UNAVAILABLE
         service_s = self._latency_s()
-        now = env.now
+        now = clock(env)
         if self._in_turn:
             answered = yield from self._served_in_turn(service_s, now + timeout_s, timeout_s)
             if answered is None or not answered:
@@ -229,7 +229,7 @@ class RiskService:
     def _fallback(self, amount_minor: int) -> int:
         if fails_open(self.cfg, amount_minor):
             self.metrics.counters["risk.fallback_used"] += 1
-            self.unchecked.append((self.env.now, amount_minor))
+            self.unchecked.append((clock(self.env), amount_minor))
             return APPROVE
         self.metrics.counters["risk.unavailable"] += 1
         return UNAVAILABLE

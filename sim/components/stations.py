@@ -41,7 +41,7 @@ from typing import Any, Callable, Final
 
 import simpy
 
-from sim.kernel.scheduling import call_after
+from sim.kernel.scheduling import call_after, clock
 from sim.config.capacity import QueueConfig
 
 STARTED: Final = 0
@@ -178,7 +178,7 @@ class SlotStation(_Station):
         stats.arrivals += 1
         busy = stats.busy
         if busy < self.capacity and not self._jobs:
-            now = self.env.now
+            now = clock(self.env)
             elapsed = now - stats.last_s  # stats.advance(now), inlined: twice per payment per station
             if elapsed > 0.0:
                 stats.busy_area += busy * elapsed
@@ -197,7 +197,7 @@ class SlotStation(_Station):
         if len(self._jobs) >= self.max_queue:
             stats.rejected += 1
             return REJECTED
-        now = self.env.now
+        now = clock(self.env)
         stats.advance(now)
         self._jobs.append((job, on_start, on_drop, now, deadline_s))
         stats.waited += 1
@@ -210,7 +210,7 @@ class SlotStation(_Station):
         """A request leaves its server after ``service_s`` of work (counted as wasted when it ends
         after ``deadline_s``); the next queued request, if any, takes the server."""
         stats = self.stats
-        now = self.env.now
+        now = clock(self.env)
         elapsed = now - stats.last_s  # stats.advance(now), inlined (see try_start)
         if elapsed > 0.0:
             stats.busy_area += stats.busy * elapsed
@@ -255,13 +255,13 @@ class SlotStation(_Station):
     # -- faults ---------------------------------------------------------------------------------
     def lose_servers(self, count: int) -> None:
         """``count`` servers stop taking work (those busy finish what they do)."""
-        self.stats.advance(self.env.now)
+        self.stats.advance(clock(self.env))
         self.capacity -= count
 
     def restore_servers(self, count: int) -> None:
-        self.stats.advance(self.env.now)
+        self.stats.advance(clock(self.env))
         self.capacity += count
-        self._start_queued(self.env.now)
+        self._start_queued(clock(self.env))
 
     @property
     def queue_length(self) -> int:
@@ -305,10 +305,10 @@ class DelayStation(_Station):
             service_s *= self.slowdown
             stats.served += 1
             stats.service_s += service_s
-            return service_s if at_s is None else at_s - self.env.now + service_s
+            return service_s if at_s is None else at_s - clock(self.env) + service_s
         stats.arrivals += 1
-        clock = self.env.now  # read once: compiled, ``env.now`` is a generic attribute lookup
-        now = clock if at_s is None else at_s
+        time_now = clock(self.env)
+        now = time_now if at_s is None else at_s
         waiting = self._waiting
         while waiting and waiting[0] <= now:
             _heappop(waiting)
@@ -325,7 +325,7 @@ class DelayStation(_Station):
                 _heappush(waiting, leave)
                 stats.waited += 1
                 stats.dropped += 1
-                self._last_drop_wait = leave - clock
+                self._last_drop_wait = leave - time_now
                 return -2.0
             _heappush(waiting, start)
             stats.waited += 1
@@ -345,7 +345,7 @@ class DelayStation(_Station):
             stats.wasted += 1
             stats.wasted_s += service_s
         stats.busy_area += service_s
-        return end - clock
+        return end - time_now
 
     _last_drop_wait = 0.0
 
@@ -386,7 +386,7 @@ class DelayStation(_Station):
         if self._slots is not None:
             self._slots.restore_servers(count)
             return
-        now = self.env.now
+        now = clock(self.env)
         for _ in range(min(count, len(self._lost))):
             heappush(self._free_at, max(now, self._lost.pop()))
 
@@ -394,14 +394,14 @@ class DelayStation(_Station):
     def queue_length(self) -> int:
         if self._slots is not None:
             return self._slots.queue_length
-        now = self.env.now
+        now = clock(self.env)
         return sum(1 for t in self._waiting if t > now)
 
     @property
     def in_service(self) -> int:
         if self._slots is not None:
             return self._slots.in_service
-        now = self.env.now
+        now = clock(self.env)
         return sum(1 for t in self._free_at if t > now)
 
 

@@ -15,7 +15,7 @@ import simpy
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.fees import Fees
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, sleep
+from sim.kernel.scheduling import Waitable, clock, sleep
 from sim.components.ledger import record_effect
 from sim.config.distributions import make_sampler
 from sim.config.model import WalletConfig
@@ -33,6 +33,8 @@ class Wallet:
     ) -> None:
         self.env = env
         self.cfg = cfg
+        self._dedupe = cfg.dedupe
+        """``cfg.dedupe``, read per payment: a field, not a pydantic lookup."""
         self.orders = orders
         self.checkouts = checkouts
         self.metrics = metrics
@@ -62,7 +64,7 @@ class Wallet:
     def credit(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
-        if self.cfg.dedupe and order_id < len(self.applied) and self.applied[order_id]:
+        if self._dedupe and order_id < len(self.applied) and self.applied[order_id]:
             yield sleep(env, self._queued_s(self._draw_s()))
             self.metrics.counters["wallet.deduplicated"] += 1
             return
@@ -78,8 +80,8 @@ class Wallet:
                 return
             self.conflicts += 1
             if retrier is None:
-                retrier = Retrier(self.cfg.occ_retry, self._backoff, env.now)
-            delay = retrier.next_delay_s(env.now)
+                retrier = Retrier(self.cfg.occ_retry, self._backoff, clock(env))
+            delay = retrier.next_delay_s(clock(env))
             if delay is None:
                 self.metrics.counters["wallet.occ_gave_up"] += 1
                 return

@@ -39,7 +39,7 @@ import simpy.events
 from typing import Final
 
 from sim.kernel import queue as native_queue
-from sim.kernel.light import Light
+from sim.kernel.light import Light, run_callbacks
 from sim.kernel.process import Process
 from sim.kernel.queue import order_of
 
@@ -191,8 +191,7 @@ class Engine(simpy.Environment):
             raise EmptySchedule() from None
         self._now = self.now = now
         callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
+        run_callbacks(callbacks, event)
         if not event._ok and not hasattr(event, "_defused"):
             raise _failure(event)
 
@@ -237,12 +236,18 @@ class Engine(simpy.Environment):
             if isinstance(event, Light):  # (never fails; its fields read directly)
                 callbacks = event.callbacks
                 event.callbacks = None
-                for callback in callbacks:
-                    callback(event)
+                if native:
+                    run_callbacks(callbacks, event)
+                else:  # (as Python, a call per event would cost more than the loop it saves)
+                    for callback in callbacks:
+                        callback(event)
                 continue
             callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:
-                callback(event)
+            if native:
+                run_callbacks(callbacks, event)
+            else:
+                for callback in callbacks:
+                    callback(event)
             if not event._ok and not hasattr(event, "_defused"):
                 raise _failure(event)
 

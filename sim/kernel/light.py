@@ -15,6 +15,24 @@ from __future__ import annotations
 from typing import Any
 
 
+def run_callbacks(callbacks: Any, event: Any) -> None:
+    """Call each of ``callbacks`` (a fired event's, already detached from it) with ``event``, in
+    order, as SimPy's loop does. A list or a tuple (a light event's), looped over by index when
+    compiled: a generic ``for`` over an untyped value builds an iterator and calls it per item
+    (~500 instructions a payment in the loop alone)."""
+    if type(callbacks) is tuple:
+        handlers: tuple[Any, ...] = callbacks
+        for handler in handlers:
+            handler(event)
+    elif type(callbacks) is list:
+        waiters: list[Any] = callbacks
+        for waiter in waiters:
+            waiter(event)
+    else:
+        for callback in callbacks:
+            callback(event)
+
+
 class Light:
     """A light event: SimPy's loop needs only its ``callbacks`` (and ``_ok``, always True)."""
 

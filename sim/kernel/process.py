@@ -44,6 +44,8 @@ class Process:
     _defused: bool
     """Unset until defused: SimPy's loop asks ``hasattr(event, "_defused")``."""
     _generator: Any
+    _send: Callable[[Any], Any]
+    """``self._generator.send``, bound once: a call without a method lookup on every resume."""
     _target: Any
     _resume_callback: Callable[[Any], None]
     """``self._resume``, bound once (SimPy binds it anew on every wait; equal either way, so an
@@ -56,6 +58,7 @@ class Process:
         self.callbacks = []
         self._value = PENDING
         self._generator = generator
+        self._send = generator.send
         self._resume_callback = self._resume
         self._target = Initialize(env, self)  # type: ignore[arg-type]  # an event as SimPy's loop sees one
 
@@ -65,12 +68,13 @@ class Process:
         env = self.env
         env._active_proc = self
         generator: Any = self._generator
+        send = self._send
         while True:
             try:
                 if isinstance(event, Wait):  # the usual wait (never fails; fields read directly)
-                    event = generator.send(event._value)
+                    event = send(event._value)
                 elif event._ok:
-                    event = generator.send(event._value)
+                    event = send(event._value)
                 else:
                     # The process must handle the failed event or fail itself: it gets its own
                     # copy of the exception (other processes may hold the original).
@@ -100,7 +104,11 @@ class Process:
                         f'\n{_describe_frame(generator.gi_frame)}Invalid yield value "{event}"') from None
             if callbacks is not None:
                 # Not triggered yet: resume when it is.
-                callbacks.append(self._resume_callback)
+                if type(callbacks) is list:  # (always, but for a foreign event's): a direct append
+                    waiters: list[Any] = callbacks
+                    waiters.append(self._resume_callback)
+                else:
+                    callbacks.append(self._resume_callback)
                 break
         self._target = event
         env._active_proc = None
