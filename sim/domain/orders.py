@@ -92,7 +92,7 @@ def as_numpy(column: array | bytearray) -> np.ndarray:
 def byte_column(values: bytearray, start: int, stop: int) -> np.ndarray:
     """A copy of entries ``start:stop`` of a per-order byte column (uint8), zeros past its end: an
     end-of-run check's chunk of a column that may be shorter than the orders table."""
-    column = np.zeros(max(0, stop - start), dtype=np.uint8)
+    column: np.ndarray = np.zeros(max(0, stop - start), dtype=np.uint8)
     size = max(0, min(stop, len(values)) - start)
     if size:
         column[:size] = np.frombuffer(values, dtype=np.uint8, count=size, offset=start)
