@@ -121,8 +121,9 @@ def extrapolate(result: dict, day_payments: float, half: tuple[int, float | None
     """Time and peak memory of the whole day, from a partial day's per-payment rates. The end-of-run
     checks' extra RSS above the last probe is extrapolated along the line through it and the extra
     of a run half as long (``half``: payments, extra), so what the checks hold per payment grows
-    with the day and what they hold in bounded chunks does not (never below the measured extra);
-    without ``half`` it is scaled by payments, as if all of it grew with the run."""
+    with the day and what they hold in bounded chunks does not (never below the larger of the two
+    measured extras: fragmentation makes them noisy); without ``half`` it is scaled by payments, as
+    if all of it grew with the run."""
     scale = day_payments / result["payments"]
     growth = result["rss_growth_per_payment_bytes"]
     if growth is None:  # a run short of 1M payments: the growth over its second half
@@ -130,11 +131,12 @@ def extrapolate(result: dict, day_payments: float, half: tuple[int, float | None
     first = result["probes"][0]["rss_mib"] if result["probes"] else 0.0
     extra = max(0.0, result.get("checks_rss_extra_mib") or 0.0)
     if half is not None and half[1] is not None and half[0] < result["payments"]:
-        per_payment = max(0.0, (extra - max(0.0, half[1])) / (result["payments"] - half[0]))
-        checks = extra + per_payment * (day_payments - result["payments"])
-        how_checks = (f"the end-of-run extra above the last probe ({extra:g} MiB) plus its growth per payment from a run "
-                      f"half as long ({half[1]:g} MiB at {half[0]:,} payments; {per_payment * 2**20:.1f} B a payment) "
-                      "times the payments to come")
+        half_extra = max(0.0, half[1])
+        per_payment = max(0.0, (extra - half_extra) / (result["payments"] - half[0]))
+        checks = max(extra, half_extra) + per_payment * (day_payments - result["payments"])
+        how_checks = (f"the larger end-of-run extra above the last probe of this run ({extra:g} MiB) and of a run half "
+                      f"as long ({half_extra:g} MiB at {half[0]:,} payments), plus the growth per payment between "
+                      f"them ({per_payment * 2**20:.1f} B a payment, never below 0) times the payments to come")
     else:
         checks = extra * scale
         how_checks = "what the end-of-run checks added above the last probe, scaled by payments"
