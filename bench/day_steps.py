@@ -34,13 +34,6 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _hwm_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def steps(world, model) -> list[tuple[str, Callable[[dict], object]]]:
     """The end-of-run steps of ``sim.runners.run.simulate`` and ``run_scenario``, in their order, each
     a function of a shared state dict (the reconciliation report lives there)."""
@@ -74,7 +67,7 @@ def steps(world, model) -> list[tuple[str, Callable[[dict], object]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.day import _loaded
+    from bench.day import _loaded, high_water_mib
     from sim.observe.memory import fix_mmap_threshold
     from sim.observe.trace import Trace
     from sim.runners.kpis import goodput_counts, latency_cdf
@@ -114,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             before = rss_mib()
             _reset_peak_rss()
             step(state)
-            peak = _hwm_mib() - before
+            peak = high_water_mib() - before
         print(f"  {name:32s} peak {peak:7.1f} MiB above {before:7.1f}  ({peak * 2**20 / payments:6.1f} B a payment)"
               f"  CPU {time.process_time() - cpu:6.2f} s", flush=True)
     return 0
