@@ -19,8 +19,9 @@ import numpy as np
 SLICE_ROWS = 1 << 18
 """Rows a reduction reads at a time (4 MiB of a float64/int64 pair)."""
 
-SPILL_AFTER_ROWS = 1 << 20
-"""Rows kept in memory before the columns go to a temporary file (16 MiB)."""
+SPILL_AFTER_ROWS = 1 << 16
+"""Rows kept in memory before the columns go to a temporary file (1 MiB): a short run's pieces stay
+in memory; a long run's cost a few bounded slices, not 16 bytes a payment."""
 
 _DTYPES = (np.dtype(np.float64), np.dtype(np.int64))
 
