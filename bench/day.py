@@ -5,7 +5,9 @@ as in any run. The run is probed every 5 simulated minutes (the run stops in sli
 no outcome): payments so far, RSS, CPU. Reported: wall and CPU time, peak RSS, RSS growth per
 payment between 200k and 1M payments (what grows with history), the verdicts and KPIs.
 ``--hours H`` plays only the first H hours (same rate, same drain) and extrapolates time and
-memory to the whole day from the measured per-payment rates, saying so.
+memory to the whole day from the measured per-payment rates, saying so; it also plays H/2 hours in
+a fresh process, so that the end-of-run checks' extra memory is extrapolated along its measured
+growth per payment (what they read in bounded chunks does not grow with the day).
 
     python -m bench.day [--hours 24] [--out bench/day-results.json]
 """
@@ -16,11 +18,13 @@ import argparse
 import dataclasses
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.measure import BENCH_DIR, peak_rss_mib, rss_mib
@@ -32,6 +36,19 @@ PEAK_RSS_TARGET_MIB = 1024.0
 GROWTH_WINDOW = (200_000, 1_000_000)
 """Payments between which RSS growth per payment is measured (the issue's definition)."""
 PROBE_EVERY_S = 300.0
+
+
+def high_water_mib() -> float:
+    """Peak RSS of this process's own memory since it started (Linux VmHWM): unlike ``ru_maxrss``,
+    not the RSS of the process it was forked from (a spawned worker's ``ru_maxrss`` starts at its
+    parent's, which exec keeps). ``peak_rss_mib()`` elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return peak_rss_mib()
 
 
 def _loaded(hours: float):
@@ -88,8 +105,8 @@ def run_day(hours: float = DAY_HOURS, on_probe=None) -> dict:
         "cpu_s": round(cpu_s, 1),
         "simulation_cpu_s": sim_cpu_s,
         "checks_cpu_s": round(cpu_s - sim_cpu_s, 1) if sim_cpu_s is not None else None,
-        "peak_rss_mib": round(peak_rss_mib(), 1),
-        "checks_rss_extra_mib": round(peak_rss_mib() - max(p["rss_mib"] for p in probes), 1) if probes else None,
+        "peak_rss_mib": round(high_water_mib(), 1),
+        "checks_rss_extra_mib": round(high_water_mib() - max(p["rss_mib"] for p in probes), 1) if probes else None,
         "rss_growth_per_payment_bytes": growth_per_payment(probes),
         "rss_growth_per_payment_bytes_second_half": growth_per_payment(
             probes, (payments // 2, payments)) if payments >= 2 else None,
@@ -100,21 +117,49 @@ def run_day(hours: float = DAY_HOURS, on_probe=None) -> dict:
     }
 
 
-def extrapolate(result: dict, day_payments: float) -> dict:
-    """Time and peak memory of the whole day, from a partial day's per-payment rates."""
+def _checks_extra(hours: float) -> tuple[int, float | None]:
+    """(payments, end-of-run RSS extra above the last probe) of a run of ``hours`` (meant for a
+    fresh process: another run's heap would blur its RSS)."""
+    result = run_day(hours)
+    return result["payments"], result["checks_rss_extra_mib"]
+
+
+def checks_extra_at_half(hours: float) -> tuple[int, float | None]:
+    """:func:`_checks_extra` of a run of half ``hours``, in a fresh spawned process."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_checks_extra, hours / 2).result()
+
+
+def extrapolate(result: dict, day_payments: float, half: tuple[int, float | None] | None = None) -> dict:
+    """Time and peak memory of the whole day, from a partial day's per-payment rates. The end-of-run
+    checks' extra RSS above the last probe is extrapolated along the line through it and the extra
+    of a run half as long (``half``: payments, extra), so what the checks hold per payment grows
+    with the day and what they hold in bounded chunks does not (never below the larger of the two
+    measured extras: fragmentation makes them noisy); without ``half`` it is scaled by payments, as
+    if all of it grew with the run."""
     scale = day_payments / result["payments"]
     growth = result["rss_growth_per_payment_bytes"]
     if growth is None:  # a run short of 1M payments: the growth over its second half
         growth = result["rss_growth_per_payment_bytes_second_half"]
     first = result["probes"][0]["rss_mib"] if result["probes"] else 0.0
-    checks = max(0.0, result.get("checks_rss_extra_mib") or 0.0) * scale
+    extra = max(0.0, result.get("checks_rss_extra_mib") or 0.0)
+    if half is not None and half[1] is not None and half[0] < result["payments"]:
+        half_extra = max(0.0, half[1])
+        per_payment = max(0.0, (extra - half_extra) / (result["payments"] - half[0]))
+        checks = max(extra, half_extra) + per_payment * (day_payments - result["payments"])
+        how_checks = (f"the larger end-of-run extra above the last probe of this run ({extra:g} MiB) and of a run half "
+                      f"as long ({half_extra:g} MiB at {half[0]:,} payments), plus the growth per payment between "
+                      f"them ({per_payment * 2**20:.1f} B a payment, never below 0) times the payments to come")
+    else:
+        checks = extra * scale
+        how_checks = "what the end-of-run checks added above the last probe, scaled by payments"
     return {
         "payments": round(day_payments),
         "cpu_s": round(result["cpu_s"] * scale, 1),
+        "checks_rss_extra_mib": round(checks, 1),
         "peak_rss_mib": (round(first + growth * day_payments / 2**20 + checks, 1) if growth is not None else None),
         "how": "CPU time scaled by payments; peak RSS = first probe + growth per payment x payments "
-               "(growth between 200k and 1M payments, or over the second half of a shorter run) + what "
-               "the end-of-run checks added above the last probe, scaled by payments",
+               "(growth between 200k and 1M payments, or over the second half of a shorter run) + " + how_checks,
     }
 
 
@@ -137,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     result = run_day(args.hours, on_probe)
     full = args.hours >= DAY_HOURS
     day_payments = _loaded(DAY_HOURS).scenario.workload.expected_checkouts(DAY_HOURS * 3600.0) * 1.4725
-    result["extrapolated_day"] = None if full else extrapolate(result, day_payments)
+    if not full:
+        half = checks_extra_at_half(args.hours)
+        result["half_run"] = {"hours": args.hours / 2, "payments": half[0], "checks_rss_extra_mib": half[1]}
+    result["extrapolated_day"] = None if full else extrapolate(result, day_payments, half)
     judged = result if full else result["extrapolated_day"]
     result["targets"] = {
         "wall_s": {"observed": result["wall_s"] if full else None, "target": f"<= {WALL_TARGET_S:g}",

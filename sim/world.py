@@ -46,7 +46,7 @@ from sim.components.wallet import Wallet
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.config.topics import ORDERS_TOPIC, SUCCESS_TOPIC
-from sim.domain.orders import Checkouts, Orders
+from sim.domain.orders import COLUMN_CHUNK, Checkouts, Orders
 from sim.domain.population import Population, generate_population
 from sim.domain.truth import GroundTruth
 from sim.faults.runner import FaultWindow, start_faults
@@ -94,14 +94,23 @@ class SettlementFile:
         """The order id of every row (in no particular order)."""
         return np.concatenate([p.settlement_column("order_id") for p in self._psps]).astype(np.int64)
 
+    def order_id_chunks(self, size: int) -> "Iterator[np.ndarray]":
+        """:meth:`order_ids` ``size`` rows at a time (int64 arrays; an end-of-run check's bounded read)."""
+        for psp in self._psps:
+            for start in range(0, len(psp.settlement), size):
+                yield psp.settlement.order_ids(start, start + size)
+
     def timing_differences(self) -> int:
         """Rows the PSP settled on another day than our clock puts their capture in (its clock is
         skewed across the daily cut-off): they settle a day early or late, a timing difference for
         reconciliation, not a break."""
         count = 0
         for psp in self._psps:
-            ours = np.floor((psp.settlement_column("captured_at") - psp.cfg.settlement_cutoff_s) / DAY_S)
-            count += int((psp.settlement_column("day") != ours.astype(np.int64)).sum())
+            settlement = psp.settlement
+            for start in range(0, len(settlement), COLUMN_CHUNK):  # a slice of rows at a time
+                stop = start + COLUMN_CHUNK
+                ours = np.floor((settlement.column("captured_at", start, stop) - psp.cfg.settlement_cutoff_s) / DAY_S)
+                count += int((settlement.column("day", start, stop) != ours.astype(np.int64)).sum())
         return count
 
 

@@ -26,7 +26,9 @@ Chargebacks (the PSP's dispute lines, net of won disputes, against what the ledg
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import numpy as np
 
 from sim.components.psp_settlement import CAPTURE, REFUND, Line
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, Break, ReconciliationReport
@@ -64,8 +66,10 @@ class MoneyBack:
         self.charged_back = IntMap()
         self.dispute_fees = IntMap()
         """Per order, the fees of its chargeback lines."""
-        self._refund_keys: dict[int, int | set[int]] = {}
-        """Per refunded order, its refund lines' keys: a lone key as the int (most orders), a set from the second."""
+        self._refund_key = IntMap()
+        """Per refunded order with one refund key, that key (most orders)."""
+        self._refund_keys: dict[int, set[int]] = {}
+        """Per refunded order with more than one refund key, its keys."""
 
     def add(self, line: Line) -> None:
         """Count one refund or chargeback line (refunds of extra captures, keys below 0, aside)."""
@@ -74,12 +78,15 @@ class MoneyBack:
             if line.key < 0:
                 return
             self.refunded[order_id] = (self.refunded.get(order_id) or 0) - line.amount_minor
-            held = self._refund_keys.get(order_id)
+            many = self._refund_keys.get(order_id)
+            if many is not None:
+                many.add(line.key)
+                return
+            held = self._refund_key.get(order_id)
             if held is None:
-                self._refund_keys[order_id] = line.key
-            elif type(held) is set:
-                held.add(line.key)
+                self._refund_key.put(order_id, line.key)
             elif held != line.key:
+                self._refund_key.discard(order_id)
                 self._refund_keys[order_id] = {held, line.key}
         else:
             self.charged_back[order_id] = (self.charged_back.get(order_id) or 0) - line.amount_minor
@@ -88,20 +95,49 @@ class MoneyBack:
 
     def refund_keys_of(self, order_id: int) -> set[int]:
         """The keys of ``order_id``'s refund lines (a new set; empty if none)."""
-        held = self._refund_keys.get(order_id)
-        if held is None:
-            return set()
-        return set(held) if type(held) is set else {held}
+        many = self._refund_keys.get(order_id)
+        if many is not None:
+            return set(many)
+        held = self._refund_key.get(order_id)
+        return set() if held is None else {held}
 
 
-def refunds_by_order(refunds: "Refunds | None") -> dict[int, list[tuple[int, int]]]:
+class RefundsByOrder:
+    """Order -> [(refund id, amount)] of the refunds our API accepted for it, in request order
+    (extra captures' refunds, ids below 0, aside): three sorted int64 columns, not a dict of lists."""
+
+    def __init__(self, refunds: "Refunds | None") -> None:
+        ids, orders, amounts = refunds.requests.columns() if refunds is not None else (np.zeros(0, np.int64),) * 3
+        ours = ids >= 0
+        ids, orders, amounts = ids[ours], orders[ours], amounts[ours]
+        by_order = np.argsort(orders, kind="stable")
+        self._ids, self._orders, self._amounts = ids[by_order], orders[by_order], amounts[by_order]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def get(self, order_id: int, default: "list[tuple[int, int]] | None" = None) -> list[tuple[int, int]]:
+        low = int(np.searchsorted(self._orders, order_id, side="left"))
+        high = int(np.searchsorted(self._orders, order_id, side="right"))
+        if low == high:
+            return [] if default is None else default
+        return list(zip(self._ids[low:high].tolist(), self._amounts[low:high].tolist()))
+
+
+def refunds_by_order(refunds: "Refunds | None") -> RefundsByOrder:
     """Order -> (refund id, amount) of the refunds our API accepted for it (extra captures' aside)."""
-    found: dict[int, list[tuple[int, int]]] = {}
-    if refunds is not None:
-        for refund_id, (order_id, amount) in refunds.requests.items():
-            if refund_id >= 0:
-                found.setdefault(order_id, []).append((refund_id, amount))
-    return found
+    return RefundsByOrder(refunds)
+
+
+def _orders_of(*maps: IntMap) -> Iterator[int]:
+    """The order ids of any of ``maps``, ascending, once each (read a slice at a time)."""
+    ids = np.unique(np.concatenate([np.zeros(0, np.int64)] + [
+        np.fromiter(m.keys(), dtype=np.int64, count=len(m)) for m in maps]))
+    for start in range(0, len(ids), _IDS_AT_ONCE):
+        yield from ids[start:start + _IDS_AT_ONCE].tolist()
+
+
+_IDS_AT_ONCE = 1 << 16
 
 
 def match_refunds(order_id: int, at_psp: int, keys: set[int], ours: list[tuple[int, int]], ledger: "Ledger",
@@ -179,11 +215,11 @@ def reconcile_money_back(lines: "Iterable[Line]", ledger: "Ledger", wallet: "Wal
         if line.type != CAPTURE:
             given_back.add(line)
     ours = refunds_by_order(refunds)
-    for order_id in sorted(set(given_back.refunded) | set(ledger.refunded_minor_of)):
+    for order_id in _orders_of(given_back.refunded, ledger.refunded_minor_of):
         _count(report, match_refunds(order_id, given_back.refunded.get(order_id, 0),
                                      given_back.refund_keys_of(order_id), ours.get(order_id, []),
                                      ledger, wallet, refunds, auto_fix))
-    for order_id in sorted(set(given_back.charged_back) | set(ledger.charged_back_minor_of)):
+    for order_id in _orders_of(given_back.charged_back, ledger.charged_back_minor_of):
         _count(report, match_chargebacks(order_id, given_back.charged_back.get(order_id, 0), ledger, chargebacks,
                                          fees_at_psp=given_back.dispute_fees.get(order_id, 0), wallet=wallet,
                                          auto_fix=auto_fix))

@@ -119,6 +119,13 @@ class Adjustments:
         return f"Adjustments({list(self)!r})"
 
 
+def _patched(column: np.ndarray, odd: dict[int, int], start: int, stop: int) -> None:
+    """Write the exceptions ``odd`` (row -> value) of rows ``start:stop`` into ``column`` (those rows)."""
+    for row, value in odd.items():
+        if start <= row < stop:
+            column[row - start] = value
+
+
 class Settlement:
     """The settlement file of one PSP. ``orders``: the merchant's order table, storage only (the
     amounts and currencies that need no copy); None stores every row's money."""
@@ -177,6 +184,10 @@ class Settlement:
             self._odd_key[row] = key
         self._waited.append(at - admitted_at)  # from the capture time as stored
 
+    def order_ids(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """The order ids of the capture rows ``start:stop`` (int64, new array)."""
+        return self._order.to_numpy(start, stop)
+
     def order_ids_from(self, row: int) -> list[int]:
         """The order ids of the capture rows from ``row`` on."""
         return self._order.tolist(row)
@@ -185,44 +196,45 @@ class Settlement:
         """Tests only: move the last row's capture time and its wait since admission."""
         self._at[-1], self._waited[-1] = captured_at, waited_s
 
-    def column(self, name: str) -> np.ndarray:
+    def column(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """One column of the capture lines as a new numpy array (end-of-run checks read columns, not
         millions of row tuples): ``day``, ``order_id``, ``amount_minor``, ``currency``, ``key``,
-        ``fee_minor``, ``settles_on`` (int64), ``captured_at`` or ``admitted_at`` (float64)."""
+        ``fee_minor``, ``settles_on`` (int64), ``captured_at`` or ``admitted_at`` (float64); rows
+        ``start:stop`` when given (a bounded read)."""
         if name not in COLUMNS and name not in ("key", "admitted_at", "fee_minor", "settles_on"):
             raise KeyError(name)
+        start, stop, _ = slice(start, stop).indices(len(self._order))
         if name == "settles_on":
-            return self.column("day") + 1 + self.settlement_days
+            return self.column("day", start, stop) + 1 + self.settlement_days
         if name == "fee_minor":
-            amounts, fees = self.column("amount_minor"), self.fees
+            amounts, fees = self.column("amount_minor", start, stop), self.fees
             if fees is None:
                 return np.zeros(len(amounts), dtype=np.int64)
             return fees.fixed_minor + (amounts * fees.rate).astype(np.int64)  # Fees.psp_fee_minor, per row
-        order_ids = self._order.to_numpy()
+        if name == "captured_at":
+            return self._at.to_numpy(start, stop)
+        if name == "admitted_at":
+            return self._at.to_numpy(start, stop) - np.array(self._waited[start:stop], dtype=np.float64)
+        if name == "day":
+            days = np.floor((self._at.to_numpy(start, stop) - self.cutoff_s) / DAY_S).astype(np.int64)
+            _patched(days, self._odd_day, start, stop)
+            return days
+        order_ids = self._order.to_numpy(start, stop)
         if name == "order_id":
             return order_ids
         if name == "key":
-            for row, key in self._odd_key.items():
-                order_ids[row] = key
+            _patched(order_ids, self._odd_key, start, stop)
             return order_ids
-        if name == "captured_at":
-            return self._at.to_numpy()
-        if name == "admitted_at":
-            return self._at.to_numpy() - np.array(self._waited, dtype=np.float64)
-        if name == "day":
-            days = np.floor((self._at.to_numpy() - self.cutoff_s) / DAY_S).astype(np.int64)
-            for row, day in self._odd_day.items():
-                days[row] = day
-            return days
         orders, odd = self.orders, self._odd_money
         field = 0 if name == "amount_minor" else 1
         values: np.ndarray = np.zeros(len(order_ids), dtype=np.int64)
         if orders is not None:
             known = np.nonzero((order_ids >= 0) & (order_ids < len(orders)))[0]  # rows of other orders are exceptions
-            column = orders.amount_column() if field == 0 else as_numpy(orders.currency).astype(np.int64)
+            column = as_numpy(orders.amount_minor) if field == 0 else as_numpy(orders.currency)
             values[known] = column[order_ids[known]]
         for row, money in odd.items():
-            values[row] = money[field]
+            if start <= row < stop:
+                values[row - start] = money[field]
         return values
 
     def rows(self) -> list[tuple[int, int, int, int, float]]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from sim.components.capture import GAVE_UP, REFUSED, STATUS_NAMES, VOIDED, WAITING, Capturer
 from sim.components.ledger import Ledger
 from sim.components.wallet import Wallet
-from sim.domain.orders import OrderState, Orders
+from sim.domain.orders import COLUMN_CHUNK, OrderState, Orders, byte_column, column_chunks
 
 AUTO, HAND, UNKNOWN = "auto_fixed", "by_hand", "unknown"
 _SUCCESS = int(OrderState.SUCCESS)
@@ -73,18 +73,18 @@ def reconcile(
     (then the break is auto-fixed, not left to a human)."""
     report = ReconciliationReport()
     count = len(orders)
-    order_ids = settlement.order_ids() if hasattr(settlement, "order_ids") else np.fromiter(
-        (row[1] for row in settlement), dtype=np.int64)
-    outside = (order_ids < 0) | (order_ids >= count)  # rows for orders we do not have (none, normally)
-    per_order = np.bincount(order_ids[~outside], minlength=count)  # captures per order: no sort
-    state = _column(orders.state, count)
-    clean = (per_order == 1) & (state == _SUCCESS)
-    if auto_fix:
-        clean &= (_column(ledger.recorded, count) > 0) & (_column(wallet.applied, count) > 0)
-    report.matched += int(clean.sum())
-    charged = per_order > 0
-    irregular = np.nonzero(charged & ~clean)[0]
-    unknown, unknown_times = np.unique(order_ids[outside], return_counts=True)
+    per_order, unknown, unknown_times = captures_per_order(settlement, count)
+    irregular_parts = []
+    for start, stop in column_chunks(count):  # a chunk of orders at a time: bounded temporaries
+        captured = per_order[start:stop]
+        clean = (captured == 1) & (byte_column(orders.state, start, stop) == _SUCCESS)
+        if auto_fix:
+            clean &= (byte_column(ledger.recorded, start, stop) > 0) & (byte_column(wallet.applied, start, stop) > 0)
+        report.matched += int(clean.sum())
+        irregular_parts.append(np.nonzero((captured > 0) & ~clean)[0] + start)
+        del clean
+    irregular = np.concatenate(irregular_parts) if irregular_parts else np.zeros(0, np.int64)
+    del irregular_parts
     for order_id, times in zip(irregular.tolist() + unknown.tolist(), per_order[irregular].tolist() + unknown_times.tolist()):
         if not 0 <= order_id < count:
             report.breaks.append(Break("capture_without_order", UNKNOWN, order_id, "the PSP charged an order we do not have"))
@@ -113,9 +113,9 @@ def reconcile(
                 orders.transition(order_id, OrderState.SUCCESS, now)
         if orders.state[order_id] == OrderState.SUCCESS and auto_fix:
             _complete_bookkeeping(order_id, orders, ledger, wallet, report)
-    odd = ((_column(orders.state, count) == _SUCCESS) & ~charged) | (_column(ledger.recorded, count) > 1)
-    for order_id in np.nonzero(odd)[0].tolist():
-        if orders.state[order_id] == OrderState.SUCCESS and not charged[order_id] and capture is not None:
+    for order_id in _odd_orders(orders, ledger, per_order):
+        charged = per_order[order_id] > 0
+        if orders.state[order_id] == OrderState.SUCCESS and not charged and capture is not None:
             status = capture.status_of(order_id)
             if status in (WAITING, VOIDED):
                 report.timing += 1
@@ -126,7 +126,7 @@ def reconcile(
             else:
                 report.breaks.append(Break("success_without_capture", UNKNOWN, order_id, "we say paid, the PSP settled nothing",
                                            orders.amount_minor[order_id]))
-        elif orders.state[order_id] == OrderState.SUCCESS and not charged[order_id]:
+        elif orders.state[order_id] == OrderState.SUCCESS and not charged:
             report.breaks.append(Break("success_without_capture", UNKNOWN, order_id, "we say paid, the PSP settled nothing",
                                        orders.amount_minor[order_id]))
         if ledger.times_recorded(order_id) > 1:
@@ -149,12 +149,40 @@ def reconcile(
     return report
 
 
-def _column(values: bytearray, count: int) -> np.ndarray:
-    """A copy of a per-order byte column, cut or padded with zeros to ``count`` orders."""
-    column = np.zeros(count, dtype=np.uint8)
-    size = min(count, len(values))
-    column[:size] = np.frombuffer(bytes(values[:size]), dtype=np.uint8)
-    return column
+def captures_per_order(settlement: Iterable[tuple[int, int, int, int, float]], count: int,
+                       chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Capture rows per order id ``0:count`` (a byte each; int64 if an order has 255 or more), and
+    the order ids outside that range with their row counts (ascending), from the settlement file's
+    order ids read ``chunk`` rows at a time."""
+    chunk = chunk or COLUMN_CHUNK
+    if hasattr(settlement, "order_id_chunks"):
+        chunks: Iterable[np.ndarray] = settlement.order_id_chunks(chunk)
+    else:
+        chunks = [np.fromiter((row[1] for row in settlement), dtype=np.int64)]
+    per_order = np.zeros(count, dtype=np.uint8)
+    rows, outside_parts = 0, []
+    for order_ids in chunks:
+        outside = (order_ids < 0) | (order_ids >= count)  # rows for orders we do not have (none, normally)
+        outside_parts.append(order_ids[outside])
+        inside = order_ids[~outside]
+        rows += len(inside)
+        np.add.at(per_order, inside, 1)
+    if int(per_order.sum(dtype=np.int64)) != rows:  # a byte wrapped: count again, wide (never, in practice)
+        per_order = np.zeros(count, dtype=np.int64)
+        for order_ids in (settlement.order_id_chunks(chunk) if hasattr(settlement, "order_id_chunks") else chunks):
+            np.add.at(per_order, order_ids[(order_ids >= 0) & (order_ids < count)], 1)
+    unknown, unknown_times = np.unique(np.concatenate(outside_parts) if outside_parts else np.zeros(0, np.int64),
+                                       return_counts=True)
+    return per_order, unknown, unknown_times
+
+
+def _odd_orders(orders: Orders, ledger: Ledger, per_order: np.ndarray) -> Iterator[int]:
+    """Order ids (ascending) SUCCESS without a capture, or booked more than once in the ledger, read
+    a chunk of orders at a time (as each is handled only its own ledger row changes)."""
+    for start, stop in column_chunks(len(per_order)):
+        odd = (byte_column(orders.state, start, stop) == _SUCCESS) & (per_order[start:stop] == 0)
+        odd |= byte_column(ledger.recorded, start, stop) > 1
+        yield from (np.nonzero(odd)[0] + start).tolist()
 
 
 def _fail_pending(order_id: int, orders: Orders, now: float, report: ReconciliationReport) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 
+import numpy as np
+
 _ABSENT = -1
 
 
@@ -42,6 +44,10 @@ class RefundRequests(Mapping[int, tuple[int, int]]):
         self._orders.append(order_id)
         self._amounts.append(amount_minor)
         self._status.append(status)
+
+    def columns(self) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+        """(refund ids, order ids, amounts) of every refund in request order (int64, new arrays)."""
+        return tuple(np.array(column, dtype=np.int64) for column in (self._ids, self._orders, self._amounts))  # type: ignore[return-value]
 
     def row(self, refund_id: int) -> int:
         """The row of ``refund_id``, or -1 if it is not recorded."""

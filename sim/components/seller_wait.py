@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from sim.domain.orders import as_numpy, column_chunks
+from sim.domain.spill import SPILL_AFTER_ROWS, Spill, pairwise_sum
+from sim.domain.spill import weighted_quantile as spilled_quantile
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -84,10 +86,10 @@ def fifo_waits_by_account(credit_at: np.ndarray, credits: np.ndarray, credit_bou
     return waits, pieces, int((account_end - offset - paid_total).sum())
 
 
-GROUP_CREDITS = 1 << 20
+GROUP_CREDITS = 1 << 18
 """Credits matched per :func:`fifo_waits_by_account` call: its temporaries are a few arrays the
-size of what it matches, ~100 bytes a credit, so a simulated day's ~12 M payments go in groups of
-whole accounts instead of at once (the pieces and their order are the same)."""
+size of what it matches, ~100 bytes a credit (~25 MiB a group), so a simulated day's ~12 M
+payments go in groups of whole accounts instead of at once (the pieces and their order are the same)."""
 
 
 def _matched_in_groups(credit_at: np.ndarray, credits: np.ndarray, credit_bounds: np.ndarray,
@@ -121,71 +123,143 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(values[order[np.searchsorted(running, q * running[-1], side="left")]])  # no sorted copy
 
 
-def seller_wait(world: "World") -> SellerWait:
-    """The seller's wait over every payment the ledger booked and the bank captured."""
-    orders, ledger, truth, capture = world.orders, world.ledger, world.truth, world.capture
-    count = min(len(orders), len(ledger.recorded), len(truth.captures))
-    booked = (as_numpy(ledger.recorded)[:count] > 0) & (as_numpy(truth.captures)[:count] > 0)
-    ids = np.nonzero(booked)[0]
-    del booked
-    captured = as_numpy(orders.amount_minor)[ids].astype(np.int64)
-    if capture is not None:  # a partial capture took less than the order
-        for order_id, amount in capture.amount_minor.items():
-            at = int(np.searchsorted(ids, order_id))
-            if at < len(ids) and ids[at] == order_id:
-                captured[at] = amount
-    taken_back = np.zeros(len(ids), dtype=np.int64)
-    for given_back in (ledger.refunded_minor_of, ledger.charged_back_minor_of):
-        if not given_back:
-            continue
-        back_ids = np.fromiter(given_back.keys(), dtype=np.int64, count=len(given_back))
-        at = np.searchsorted(ids, back_ids)  # one search for all, not a numpy call per refund
-        hit = at < len(ids)
-        hit[hit] = ids[at[hit]] == back_ids[hit]
-        np.add.at(taken_back, at[hit], np.fromiter(given_back.values(), dtype=np.int64, count=len(given_back))[hit])
-    fees = ledger.fees
-    if fees is not None:  # the seller's share (in place: no copies of the per-payment columns)
-        captured -= (captured * fees.commission_rate).astype(np.int64)
-        taken_back -= (taken_back * fees.commission_rate).astype(np.int64)
-    captured -= taken_back
-    owed = captured
-    del captured, taken_back
-    keep = owed > 0
-    ids, owed = ids[keep], owed[keep]  # only what is still owed is matched: the rest is dropped now
-    del keep
-    captured_at = np.empty(len(ids), dtype=np.float64)
-    after_s = np.frombuffer(truth.first_capture_after_s, dtype=np.float32)
-    bounds = np.searchsorted(ids, [start for start, _ in column_chunks(count)] + [count])
-    for (start, stop), first, last in zip(column_chunks(count), bounds[:-1], bounds[1:]):  # a chunk at a time
-        chunk = ids[first:last]
-        captured_at[first:last] = orders.created_at_column(start, stop)[chunk - start] + after_s[chunk]
-    sellers, currencies = as_numpy(orders.seller)[ids], as_numpy(orders.currency)[ids]  # their own widths
-    del ids
-    transfers: dict[tuple[int, int], list[tuple[float, int]]] = {}
+class _Owed:
+    """What sellers are owed per payment, read from the world's columns a chunk of orders at a time:
+    every payment the ledger booked and the bank captured, its captured amount (a partial capture
+    took less), less what refunds and chargebacks took back, each net of the commission."""
+
+    def __init__(self, world: "World") -> None:
+        orders, ledger, truth, capture = world.orders, world.ledger, world.truth, world.capture
+        self.orders, self.count = orders, min(len(orders), len(ledger.recorded), len(truth.captures))
+        self.recorded, self.captures = as_numpy(ledger.recorded), as_numpy(truth.captures)
+        self.amount = as_numpy(orders.amount_minor)
+        self.seller, self.currency = as_numpy(orders.seller), as_numpy(orders.currency)
+        self.after_s = np.frombuffer(truth.first_capture_after_s, dtype=np.float32)
+        self.partial = _sorted_items(capture.amount_minor if capture is not None else {})
+        self.given_back = [_sorted_items(m) for m in (ledger.refunded_minor_of, ledger.charged_back_minor_of) if m]
+        self.rate = ledger.fees.commission_rate if ledger.fees is not None else None
+
+    def rows(self, start: int, stop: int, sellers: tuple[int, int] | None = None,
+             times: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(order ids ascending, amounts owed > 0, capture times, accounts) of orders ``start:stop``
+        (of sellers ``sellers[0]:sellers[1]`` only, when given; no times unless ``times``). An
+        account is ``seller * 256 + currency``: accounts sort as (seller, currency)."""
+        stop = min(stop, self.count)
+        seller = self.seller[start:stop]
+        booked = (self.recorded[start:stop] > 0) & (self.captures[start:stop] > 0)
+        if sellers is not None:
+            booked &= (seller >= sellers[0]) & (seller < sellers[1])
+        ids = np.nonzero(booked)[0] + start
+        del booked
+        owed = self.amount[ids].astype(np.int64)
+        _put(owed, ids, self.partial, add=False)
+        taken_back = np.zeros(len(ids), dtype=np.int64)
+        for items in self.given_back:
+            _put(taken_back, ids, items, add=True)
+        if self.rate is not None:  # the seller's share
+            owed -= (owed * self.rate).astype(np.int64)
+            taken_back -= (taken_back * self.rate).astype(np.int64)
+        owed -= taken_back
+        keep = owed > 0
+        ids, owed = ids[keep], owed[keep]
+        accounts = self.seller[ids].astype(np.int64) * 256 + self.currency[ids]
+        if not times or not len(ids):
+            return ids, owed, np.zeros(len(ids)), accounts
+        captured_at = self.orders.created_at_column(start, stop)[ids - start] + self.after_s[ids]
+        return ids, owed, captured_at, accounts
+
+
+def _sorted_items(mapping) -> tuple[np.ndarray, np.ndarray]:
+    """(keys ascending, their values) of an int-to-int mapping, as int64 columns."""
+    keys = np.fromiter(mapping.keys(), dtype=np.int64, count=len(mapping))
+    values = np.fromiter(mapping.values(), dtype=np.int64, count=len(mapping))
+    order = np.argsort(keys, kind="stable")
+    return keys[order], values[order]
+
+
+def _put(column: np.ndarray, ids: np.ndarray, items: tuple[np.ndarray, np.ndarray], add: bool) -> None:
+    """Set (or add) ``items``' values at the rows of ``column`` whose order id (``ids``, ascending)
+    is an item's key; keys not among ``ids`` are skipped."""
+    keys, values = items
+    if not len(ids) or not len(keys):
+        return
+    low, high = int(np.searchsorted(keys, ids[0], side="left")), int(np.searchsorted(keys, ids[-1], side="right"))
+    keys, values = keys[low:high], values[low:high]
+    at = np.searchsorted(ids, keys)
+    hit = at < len(ids)
+    hit[hit] = ids[at[hit]] == keys[hit]
+    if add:
+        np.add.at(column, at[hit], values[hit])
+    else:
+        column[at[hit]] = values[hit]
+
+
+def _seller_groups(owed: _Owed, group_credits: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of sellers of about ``group_credits`` credits each (a seller with more is a
+    range of its own), from a count of every seller's credits."""
+    per_seller = np.zeros(0, np.int64)
+    for start, stop in column_chunks(owed.count):
+        counts = np.bincount(owed.rows(start, stop, times=False)[3] >> 8)
+        if len(counts) > len(per_seller):
+            per_seller = np.concatenate([per_seller, np.zeros(len(counts) - len(per_seller), np.int64)])
+        per_seller[:len(counts)] += counts
+    ends = np.cumsum(per_seller)
+    groups, first = [], 0
+    while first < len(per_seller):
+        before = int(ends[first - 1]) if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, before + group_credits, side="right")))
+        groups.append((first, last))
+        first = last
+    return groups
+
+
+def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after: int = SPILL_AFTER_ROWS) -> SellerWait:
+    """The seller's wait over every payment the ledger booked and the bank captured. Sellers are
+    matched in groups of about ``group_credits`` credits, each group's payments read from the
+    columns a chunk at a time; the paid pieces go to a :class:`Spill` (a temporary file past
+    ``spill_after``) and are reduced from it: the numbers of one pass over every account at once,
+    with memory bounded by a group at any run size."""
+    owed = _Owed(world)
+    transfers: dict[int, list[tuple[float, int]]] = {}
     provider = world.payout_provider
     for transfer in provider.report if provider is not None else ():
-        transfers.setdefault((transfer.seller, transfer.currency), []).append((transfer.at_s, transfer.amount_minor))
-    by_account = np.lexsort((captured_at, currencies, sellers))
-    sellers, currencies = sellers[by_account], currencies[by_account]
-    captured_at, owed = captured_at[by_account], owed[by_account]
-    del by_account
-    starts = np.flatnonzero(np.r_[True, (np.diff(sellers) != 0) | (np.diff(currencies) != 0)]) if len(owed) else []
-    paid_at: list[float] = []
-    paid_minor_each: list[int] = []
-    transfer_bounds = [0]
-    for seller, currency in zip(sellers[starts].tolist(), currencies[starts].tolist()):
-        for at, minor in transfers.get((seller, currency), ()):
-            paid_at.append(at)
-            paid_minor_each.append(minor)
-        transfer_bounds.append(len(paid_at))
-    del sellers, currencies
-    all_waits, all_amounts, unpaid = _matched_in_groups(
-        captured_at, owed, np.append(np.asarray(starts, dtype=np.int64), len(owed)),
-        np.array(paid_at, dtype=np.float64), np.array(paid_minor_each, dtype=np.int64),
-        np.array(transfer_bounds, dtype=np.int64))
-    del captured_at, owed  # matched: only the paid pieces are needed now
-    paid_minor = int(all_amounts.sum())
-    if not paid_minor:
-        return SellerWait(None, None, 0, unpaid)
-    mean = float((all_waits * all_amounts).sum() / paid_minor)
-    return SellerWait(round(mean, 6), round(weighted_quantile(all_waits, all_amounts, 0.95), 6), paid_minor, unpaid)
+        transfers.setdefault(transfer.seller * 256 + transfer.currency, []).append((transfer.at_s, transfer.amount_minor))
+    unpaid, paid_minor = 0, 0
+    with Spill(spill_after) as pieces:
+        for sellers in _seller_groups(owed, group_credits):
+            parts = [owed.rows(start, stop, sellers) for start, stop in column_chunks(owed.count)]
+            amounts = np.concatenate([p[1] for p in parts])
+            captured_at = np.concatenate([p[2] for p in parts])
+            accounts = np.concatenate([p[3] for p in parts])
+            del parts
+            by_account = np.lexsort((captured_at, accounts))
+            accounts, captured_at, amounts = accounts[by_account], captured_at[by_account], amounts[by_account]
+            del by_account
+            starts = np.flatnonzero(np.r_[True, np.diff(accounts) != 0]) if len(accounts) else np.zeros(0, np.int64)
+            paid_at: list[float] = []
+            paid_minor_each: list[int] = []
+            transfer_bounds = [0]
+            for account in accounts[starts].tolist():
+                for at, minor in transfers.get(account, ()):
+                    paid_at.append(at)
+                    paid_minor_each.append(minor)
+                transfer_bounds.append(len(paid_at))
+            del accounts
+            waits, paid, left = _matched_in_groups(
+                captured_at, amounts, np.append(starts.astype(np.int64), len(amounts)),
+                np.array(paid_at, dtype=np.float64), np.array(paid_minor_each, dtype=np.int64),
+                np.array(transfer_bounds, dtype=np.int64), group_credits)
+            del captured_at, amounts
+            unpaid += left
+            paid_minor += int(paid.sum())
+            pieces.append(waits, paid)
+            del waits, paid
+        if not paid_minor:
+            return SellerWait(None, None, 0, unpaid)
+
+        def weighted(start: int, stop: int) -> np.ndarray:
+            waits, paid = pieces.read(start, stop)
+            return waits * paid
+
+        mean = pairwise_sum(weighted, pieces.rows) / paid_minor
+        return SellerWait(round(mean, 6), round(spilled_quantile(pieces, 0.95), 6), paid_minor, unpaid)

@@ -54,9 +54,9 @@ class DriftColumn:
         value = self._odd.get(index) if self._odd else None  # the exceptions hold only valid positions
         return value if value is not None else index + self._bases[index >> CHUNK_BITS] + self._offsets[index]
 
-    def to_numpy(self, start: int = 0) -> np.ndarray:
-        """Entries ``start:`` as a new int64 array (beyond 64 bits: OverflowError, as a numpy int64 column would)."""
-        start, stop, _ = slice(start, None).indices(len(self._offsets))
+    def to_numpy(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Entries ``start:stop`` as a new int64 array (beyond 64 bits: OverflowError, as a numpy int64 column would)."""
+        start, stop, _ = slice(start, stop).indices(len(self._offsets))
         if stop <= start:
             return np.zeros(0, np.int64)
         first = start >> CHUNK_BITS
@@ -66,7 +66,7 @@ class DriftColumn:
         values += np.frombuffer(self._offsets, dtype=np.int16)[start:stop]
         values += np.arange(start, stop, dtype=np.int64)
         for index, value in self._odd.items():
-            if index >= start:
+            if start <= index < stop:
                 values[index - start] = value
         return values
 

@@ -89,6 +89,16 @@ def as_numpy(column: array | bytearray) -> np.ndarray:
     return np.frombuffer(column, dtype=column.typecode) if len(column) else np.zeros(0, column.typecode)
 
 
+def byte_column(values: bytearray, start: int, stop: int) -> np.ndarray:
+    """A copy of entries ``start:stop`` of a per-order byte column (uint8), zeros past its end: an
+    end-of-run check's chunk of a column that may be shorter than the orders table."""
+    column: np.ndarray = np.zeros(max(0, stop - start), dtype=np.uint8)
+    size = max(0, min(stop, len(values)) - start)
+    if size:
+        column[:size] = np.frombuffer(values, dtype=np.uint8, count=size, offset=start)
+    return column
+
+
 class _DerivedColumn:
     """``view[o]``: a column the compact table derives per order instead of storing it, read by
     ``read(o)`` (and written, where that makes sense, by ``write(o, value)``)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
 from sim.components.refunds import FAILED, GAVE_UP, REFUNDED, WAITING
-from sim.domain.orders import OrderState
+from sim.domain.orders import OrderState, byte_column, column_chunks
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -34,24 +34,23 @@ def _captures(world: "World", recon: ReconciliationReport | None) -> list[Violat
     """SUCCESS orders the bank authorised have a booking; booked orders were authorised (but for
     orders reconciliation left to a human)."""
     orders, truth, ledger = world.orders, world.truth, world.ledger
-    count = len(orders)
-    held = np.zeros(count, dtype=bool)
-    holds = truth.holds
-    shared = min(count, len(holds))
-    held[:shared] = np.frombuffer(bytes(holds[:shared]), dtype=np.uint8) > 0
-    booked = np.zeros(count, dtype=bool)
-    shared = min(count, len(ledger.recorded))
-    booked[:shared] = np.frombuffer(bytes(ledger.recorded[:shared]), dtype=np.uint8) > 0
-    success = np.frombuffer(bytes(orders.state), dtype=np.uint8)[:count] == _SUCCESS
     flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
+    missing: list[int] = []
+    unauthorised: list[int] = []
+    for start, stop in column_chunks(len(orders)):  # a chunk at a time: bounded temporaries
+        held = byte_column(truth.holds, start, stop) > 0
+        booked = byte_column(ledger.recorded, start, stop) > 0
+        success = byte_column(orders.state, start, stop) == _SUCCESS
+        missing += (np.nonzero(held & success & ~booked)[0] + start).tolist()
+        unauthorised += (np.nonzero(booked & ~held)[0] + start).tolist()
     violations = [
         Violation("ledger_complete", f"order {o}: the bank took the payment, the order is SUCCESS, the ledger has no "
                   "booking of it", [o])
-        for o in np.nonzero(held & success & ~booked)[0].tolist() if o not in flagged
+        for o in missing if o not in flagged
     ]
     violations += [
         Violation("ledger_complete", f"order {o}: booked in the ledger, never authorised at the bank", [o])
-        for o in np.nonzero(booked & ~held)[0].tolist() if o not in flagged
+        for o in unauthorised if o not in flagged
     ]
     return violations
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.components.psp import ReplyCode
 from sim.components.reconciliation import HAND, UNKNOWN, ReconciliationReport
-from sim.domain.orders import OrderState
+from sim.domain.orders import OrderState, byte_column, column_chunks
 from sim.oracles.base import Violation
 
 if TYPE_CHECKING:
@@ -24,13 +24,12 @@ def charged_iff_succeeded(world: "World", recon: ReconciliationReport | None) ->
     orders, truth = world.orders, world.truth
     flagged = recon.orders_in(HAND, UNKNOWN) if recon is not None else set()
     violations = []
-    count = len(orders)
-    holds = truth.holds  # the captures when captured at authorisation
-    shared = min(count, len(holds))
-    captured = np.zeros(count, dtype=bool)
-    captured[:shared] = np.frombuffer(bytes(holds[:shared]), dtype=np.uint8) > 0
-    succeeded = np.frombuffer(bytes(orders.state), dtype=np.uint8) == int(OrderState.SUCCESS)
-    for order_id in np.nonzero(captured != succeeded)[0].tolist():
+    differ: list[int] = []
+    for start, stop in column_chunks(len(orders)):  # a chunk at a time: bounded temporaries
+        captured = byte_column(truth.holds, start, stop) > 0  # the captures when captured at authorisation
+        succeeded = byte_column(orders.state, start, stop) == int(OrderState.SUCCESS)
+        differ += (np.nonzero(captured != succeeded)[0] + start).tolist()
+    for order_id in differ:
         charged = truth.holds_of(order_id) > 0
         succeeded = orders.state[order_id] == OrderState.SUCCESS
         if charged == succeeded or order_id in flagged:
@@ -55,7 +54,8 @@ def _failed_while_undecided(world: "World") -> list[Violation]:
     """FAILED orders the PSP still holds PENDING (its bank has not answered): nobody may call them
     failed yet, the bank may still capture them."""
     orders, executor = world.orders, world.executor
-    failed = np.nonzero(np.frombuffer(bytes(orders.state), dtype=np.uint8) == int(OrderState.FAILED))[0].tolist()
+    failed = [o for start, stop in column_chunks(len(orders))
+              for o in (np.nonzero(byte_column(orders.state, start, stop) == int(OrderState.FAILED))[0] + start).tolist()]
     violations = []
     for order_id in failed:
         on_secondary = world.secondary_psp is not None and order_id in executor.on_secondary

@@ -27,11 +27,12 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from sim.domain.orders import as_numpy
+from sim.domain.orders import as_numpy, column_chunks
+from sim.domain.quantiles import linear_quantiles, order_statistics
 
 from sim.observe.recovery import (  # noqa: F401  (re-exported: the KPI names live here)
     AFTER_RECOVERY_S, BACKLOG_FACTOR, BACKLOG_SLACK, BASELINE_WINDOW_S, COLLAPSE_FRACTION, RECOVERY_FRACTION,
@@ -45,19 +46,28 @@ CDF_POINTS = 201
 
 
 def latency_cdf(world: "World") -> dict:
-    """End-to-end latency (created → terminal) quantiles, ``CDF_POINTS`` evenly spaced in [0, 1]."""
-    orders = world.orders
-    if not len(orders):
-        return {"quantiles": [], "latency_ms": []}
-    latency_s = as_numpy(orders.latency_s)  # float32: selected first, then one float64 copy, scaled in place
-    latency = latency_s[latency_s >= 0].astype(np.float64)
-    del latency_s
-    latency *= 1000.0
-    if not latency.size:
+    """End-to-end latency (created → terminal) quantiles, ``CDF_POINTS`` evenly spaced in [0, 1]:
+    ``np.quantile`` of every finished order's latency (ms), found from the float32 column a chunk
+    at a time (:mod:`sim.domain.quantiles`), not from a full-length float64 copy."""
+    latency_s = as_numpy(world.orders.latency_s)
+
+    def finished() -> Iterator[np.ndarray]:
+        for start, stop in column_chunks(len(latency_s)):
+            chunk = latency_s[start:stop]
+            yield chunk[chunk >= 0]
+
+    count = sum(len(chunk) for chunk in finished())
+    if not count:
         return {"quantiles": [], "latency_ms": []}
     q = np.linspace(0.0, 1.0, CDF_POINTS)
-    return {"quantiles": [round(float(x), 4) for x in q],  # the copy is ours: partitioned in place
-            "latency_ms": [round(float(x), 3) for x in np.quantile(latency, q, overwrite_input=True)]}
+
+    def values_at(positions: np.ndarray) -> np.ndarray:
+        latency = order_statistics(finished, positions).astype(np.float64)
+        latency *= 1000.0
+        return latency
+
+    return {"quantiles": [round(float(x), 4) for x in q],
+            "latency_ms": [round(float(x), 3) for x in linear_quantiles(count, q, values_at)]}
 
 
 def fault_recovery(data: dict) -> list[dict]:
