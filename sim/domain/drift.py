@@ -10,13 +10,14 @@ fit is kept, exact, in a small exceptions dict.
 from __future__ import annotations
 
 from array import array
+from typing import Final
 
 import numpy as np
 
 from sim.domain.microtimes import CHUNK, CHUNK_BITS
 
-_MASK = CHUNK - 1
-_MAX_OFFSET = 32767
+_MASK: Final = CHUNK - 1
+_MAX_OFFSET: Final = 32767
 
 
 class DriftColumn:

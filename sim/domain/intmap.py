@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import operator
 from array import array
-from typing import Iterator
+from typing import Final, Iterator
 
-_EMPTY = -1
-_MIN_SLOTS = 8
+_EMPTY: Final = -1
+_MIN_SLOTS: Final = 8
 
 
 class IntMap:

@@ -15,15 +15,15 @@ within half a microsecond.
 from __future__ import annotations
 
 from array import array
-from typing import Iterator
+from typing import Final, Iterator
 
 import numpy as np
 
-CHUNK_BITS = 12
-CHUNK = 1 << CHUNK_BITS
+CHUNK_BITS: Final = 12
+CHUNK: Final = 1 << CHUNK_BITS
 """Entries per chunk (per stored base)."""
-_MASK = CHUNK - 1
-_MAX_OFFSET_US = 0xFFFFFFFF
+_MASK: Final = CHUNK - 1
+_MAX_OFFSET_US: Final = 0xFFFFFFFF
 
 
 def to_micros(at_s: float) -> float:

@@ -26,7 +26,7 @@ from array import array
 import math
 from bisect import bisect_right
 from enum import IntEnum
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Final, Iterable
 
 import numpy as np
 
@@ -43,15 +43,15 @@ class OrderState(IntEnum):
 
 
 TERMINAL_STATES = frozenset({OrderState.SUCCESS, OrderState.FAILED, OrderState.DEAD_LETTERED})
-_TERMINAL = bytes(1 if s in TERMINAL_STATES else 0 for s in range(len(OrderState)))
+_TERMINAL: Final = bytes(1 if s in TERMINAL_STATES else 0 for s in range(len(OrderState)))
 
-_SUCCESS = int(OrderState.SUCCESS)
-_FAILED_STATE = int(OrderState.FAILED)
+_SUCCESS: Final = int(OrderState.SUCCESS)
+_FAILED_STATE: Final = int(OrderState.FAILED)
 
-WALLET_UPDATED = 1
-LEDGER_UPDATED = 2
-BOTH_UPDATED = WALLET_UPDATED | LEDGER_UPDATED
-HANDED_ON = 4
+WALLET_UPDATED: Final = 1
+LEDGER_UPDATED: Final = 2
+BOTH_UPDATED: Final = WALLET_UPDATED | LEDGER_UPDATED
+HANDED_ON: Final = 4
 """Outbox column: the order's record reached the payment-orders topic (the broker acked it)."""
 
 _WIDER = {"H": "i", "i": "q", "b": "h", "h": "i"}
@@ -220,19 +220,19 @@ class Checkouts:
         return range(first, first + self.order_count[checkout_id])
 
 
-_KEY_GROWTH = 1024
+_KEY_GROWTH: Final = 1024
 """Slots the key index grows by beyond the key that needs it."""
-_KEY_CHUNK_BITS = 12
+_KEY_CHUNK_BITS: Final = 12
 """The key index keeps one base per 4096 keys."""
-_NO_CHECKOUT = -32768
+_NO_CHECKOUT: Final = -32768
 """Key index slot: no checkout for this key (or one kept in ``_odd_keys``)."""
-_MAX_KEY_OFFSET = 32767
-_UNSET = -(1 << 62)
+_MAX_KEY_OFFSET: Final = 32767
+_UNSET: Final = -(1 << 62)
 """Base of a chunk of keys none of which has a checkout yet."""
 
-RECENT = 4096
+RECENT: Final = 4096
 """Orders whose checkout and creation time are also kept in a small ring (see ``Orders``)."""
-_RECENT_MASK = RECENT - 1
+_RECENT_MASK: Final = RECENT - 1
 
 
 class Orders:
