@@ -38,19 +38,6 @@ GROWTH_WINDOW = (200_000, 1_000_000)
 PROBE_EVERY_S = 300.0
 
 
-def high_water_mib() -> float:
-    """Peak RSS of this process's own memory since it started (Linux VmHWM): unlike ``ru_maxrss``,
-    not the RSS of the process it was forked from (a spawned worker's ``ru_maxrss`` starts at its
-    parent's, which exec keeps). ``peak_rss_mib()`` elsewhere."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return peak_rss_mib()
-
-
 def _loaded(hours: float):
     from sim.config.loader import load_scenario
 
@@ -105,8 +92,8 @@ def run_day(hours: float = DAY_HOURS, on_probe=None) -> dict:
         "cpu_s": round(cpu_s, 1),
         "simulation_cpu_s": sim_cpu_s,
         "checks_cpu_s": round(cpu_s - sim_cpu_s, 1) if sim_cpu_s is not None else None,
-        "peak_rss_mib": round(high_water_mib(), 1),
-        "checks_rss_extra_mib": round(high_water_mib() - max(p["rss_mib"] for p in probes), 1) if probes else None,
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "checks_rss_extra_mib": round(peak_rss_mib() - max(p["rss_mib"] for p in probes), 1) if probes else None,
         "rss_growth_per_payment_bytes": growth_per_payment(probes),
         "rss_growth_per_payment_bytes_second_half": growth_per_payment(
             probes, (payments // 2, payments)) if payments >= 2 else None,

@@ -22,7 +22,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Callable
 
-from bench.measure import rss_mib
+from bench.measure import peak_rss_mib, rss_mib
 
 
 def _reset_peak_rss() -> bool:
@@ -67,7 +67,7 @@ def steps(world, model) -> list[tuple[str, Callable[[dict], object]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.day import _loaded, high_water_mib
+    from bench.day import _loaded
     from sim.observe.memory import fix_mmap_threshold
     from sim.observe.trace import Trace
     from sim.runners.kpis import goodput_counts, latency_cdf
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             before = rss_mib()
             _reset_peak_rss()
             step(state)
-            peak = high_water_mib() - before
+            peak = peak_rss_mib() - before
         print(f"  {name:32s} peak {peak:7.1f} MiB above {before:7.1f}  ({peak * 2**20 / payments:6.1f} B a payment)"
               f"  CPU {time.process_time() - cpu:6.2f} s", flush=True)
     return 0

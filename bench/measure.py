@@ -89,7 +89,17 @@ def rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
+    """Peak resident set size of this process's own memory since it started (Linux VmHWM).
+
+    Not ``ru_maxrss``: Linux keeps it across fork and exec, so a spawned worker's starts at the
+    RSS of the process it was forked from, and a child measured from a large parent would report
+    the parent's size. ``ru_maxrss`` (KiB on Linux) only where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
