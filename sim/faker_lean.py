@@ -54,7 +54,8 @@ def lean_generator(locale: str, providers: list[str]) -> Any:
     steps, weighting on): the same providers in the same order, so the same values from a seed."""
     from faker.generator import Generator
 
-    generator = Generator(locale=locale, use_weighting=True)
+    config: dict[str, Any] = {"locale": locale, "use_weighting": True}  # Factory.create's, in its order
+    generator = Generator(**config)
     for path in providers:
         module = importlib.import_module(path)
         lang = None
@@ -71,7 +72,7 @@ def lean_generator(locale: str, providers: list[str]) -> Any:
 
 
 faker_package()
-import faker.generator  # noqa: E402  (Faker's base, imported with the model as before; the providers when asked for)
+importlib.import_module("faker.generator")  # Faker's base, imported with the model as before; the providers when asked for
 
 
 def Faker(locale: str = DEFAULT_LOCALE, providers: list[str] | None = None) -> Any:  # noqa: N802 (faker's name)
