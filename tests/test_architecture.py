@@ -102,8 +102,9 @@ def test_the_kernel_is_where_the_internals_are():
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"native"}),  # the guard that serves compiled modules, installed by the package itself
-    frozenset({"sim", "units", "errors", "rng", "atomic", "stats"}),  # leaves: sim is the package itself
-    #                         (its version); stats: confidence intervals, from the standard library alone
+    frozenset({"sim", "units", "errors", "rng", "atomic", "stats", "faker_lean"}),  # leaves: sim is the
+    #                         package itself (its version); stats: confidence intervals, from the standard
+    #                         library alone; faker_lean: the population's Faker generator, Faker alone
     frozenset({"config"}),  # the schema and what is derived from it alone: samplers from distributions,
     #                         the system graph, fault specs and targets, topic names, KPI and coverage names
     frozenset({"domain"}),  # orders and their states, read by the observers (sample traces, recovery)

@@ -15,7 +15,7 @@ import random
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from faker import Faker
+from sim.faker_lean import Faker
 
 
 @dataclass(frozen=True, slots=True)
