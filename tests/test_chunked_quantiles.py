@@ -41,3 +41,16 @@ def test_a_dropped_chunk_changes_the_order_statistics():
     with pytest.raises(ValueError, match="past the 90 values"):
         order_statistics(dropped, np.array([95]))
     assert order_statistics(lambda: list(_chunked(values, 10)())[1:], np.array([0])).tolist() == [10.0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 0.5, 2.0, 1e-30, 7e3]), min_size=2, max_size=200))
+def test_one_chunk_sorted_gives_what_the_bit_passes_give(latencies):
+    """A column of one chunk is sorted instead of read by its bits: the same float32 values, -0.0 as 0.0."""
+    values = np.array(latencies, dtype=np.float32)
+    positions = np.arange(len(values))
+    one = order_statistics(lambda: [values], positions)
+    passes = order_statistics(_chunked(values, len(values) - 1), positions)  # two chunks: the bit passes
+    assert one.tobytes() == passes.tobytes()
+    with pytest.raises(ValueError, match="past the"):
+        order_statistics(lambda: [values], np.array([len(values)]))

@@ -21,6 +21,11 @@ def order_statistics(chunks: Callable[[], Iterable[np.ndarray]], positions: np.n
     """The values (float32) at sorted ``positions`` (0-based, each below the count) of the float32
     values >= 0 that ``chunks()`` yields (called once a pass; any chunking, the same values)."""
     positions = np.asarray(positions, dtype=np.int64)
+    single = _one_chunk(chunks)
+    if single is not None:  # a column of one chunk (a run up to CHUNK orders): sorted, ~15x cheaper
+        if len(positions) and positions[-1] >= len(single):
+            raise ValueError(f"position {positions[-1]} is past the {len(single)} values read")
+        return np.sort(single)[positions] + np.float32(0.0)  # -0.0 read as 0.0, as by its bits below
     prefix = np.zeros(len(positions), np.int64)  # per position: the value's bits found so far
     within = positions.copy()  # per position: its place among the values under that prefix
     for width, shift in _PASSES:
@@ -42,6 +47,15 @@ def order_statistics(chunks: Callable[[], Iterable[np.ndarray]], positions: np.n
             within[index] -= int(running[row][digit - 1]) if digit else 0
             prefix[index] = (prefix[index] << width) | digit
     return prefix.astype(np.uint32).view(np.float32)
+
+
+def _one_chunk(chunks: Callable[[], Iterable[np.ndarray]]) -> np.ndarray | None:
+    """The values, if ``chunks()`` yields at most one chunk (an empty float32 array for none)."""
+    parts = iter(chunks())
+    first = next(parts, None)
+    if next(parts, None) is not None:
+        return None
+    return np.zeros(0, np.float32) if first is None else first
 
 
 def linear_quantiles(count: int, q: np.ndarray,
