@@ -18,7 +18,7 @@ booked to FX gains/losses.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Final, Generator
+from typing import Any, Callable, Final, Generator, SupportsIndex
 
 import simpy
 
@@ -102,9 +102,8 @@ class Ledger:
         draw = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.db = DelayStation(env, "ledger_db", cfg.connections, cfg.queue)
         """The service's database connection pool: each call queues for a connection."""
-        self._queued_s = self.db.delay_s
         self._draw_s = draw
-        """A call's time: ``_queued_s(_draw_s())`` (two bound calls, no closure frame per call)."""
+        """A call's time: ``db.delay_s(_draw_s())`` (compiled, the station's a direct C call)."""
         self._balances: dict[tuple[int, int], int] = {}
         """What :attr:`balances` answers: brought up to date from ``_cells`` when read."""
         self._cells: list[list[int]] = [[] for _ in range(CURRENCY_ROWS)]
@@ -223,7 +222,7 @@ class Ledger:
 
     def record(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
-        yield sleep(self.env, self._queued_s(self._draw_s()))
+        yield sleep(self.env, self.db.delay_s(self._draw_s()))
         if self._dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
@@ -235,7 +234,7 @@ class Ledger:
         self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
         half = (order_id, clock(self.env))
         self.unbalanced.append(half)
-        yield sleep(self.env, self._queued_s(self._draw_s()))
+        yield sleep(self.env, self.db.delay_s(self._draw_s()))
         self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
         self.post_transaction(order_id, receivable_posted=True)
 
@@ -596,12 +595,13 @@ def record_effect(counts: bytearray, orders: Orders, checkouts: Checkouts, order
     when this was the second of wallet and ledger for every order of the checkout."""
     if order_id >= len(counts):
         counts.extend(bytes(order_id + 1 - len(counts) + EFFECTS_GROWTH))
-    count = counts[order_id]  # each column read once (compiled, each read is a generic item call)
+    at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+    count = counts[at]  # each column read once
     if count < 255:
-        counts[order_id] = count + 1
+        counts[at] = count + 1
     flags = orders.flags
-    both = flags[order_id] | flag
-    flags[order_id] = both
+    both = flags[at] | flag
+    flags[at] = both
     if both & BOTH_UPDATED == BOTH_UPDATED:
         mark_payment_done(orders, checkouts, order_id)
 
