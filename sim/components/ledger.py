@@ -244,7 +244,8 @@ class Ledger:
         flag, ``is_payment_done`` when the wallet was first. Written out in one function: it runs
         once per payment, and each call it made cost a Python frame."""
         orders = self.orders
-        currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
+        at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+        currency, amount = orders.currency[at], orders.amount_minor[at]
         if self.clearing_open is not None or (self.fx is not None and currency != self.fx.settlement):
             self._post_slow(order_id, receivable_posted)
             return
@@ -258,7 +259,7 @@ class Ledger:
                 row = self._row(PSP_RECEIVABLE, currency)
             row[_RECEIVABLE_CELL] += amount
             self.entries += 2
-        seller = orders.seller[order_id] + ACCOUNT_BASE
+        seller = orders.seller[at] + ACCOUNT_BASE
         if seller >= len(row) or row[seller] == UNPOSTED:
             row = self._row(seller - ACCOUNT_BASE, currency)
         fees = self.fees
@@ -611,7 +612,7 @@ def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> No
     Called once ``order_id`` has both (the second update checks: the first one has nothing to
     check, so it does not call this)."""
     flags = orders.flags
-    checkout = orders.checkout_of(order_id)
+    checkout: SupportsIndex = orders.checkout_of(order_id)  # boxed once for its three columns
     first = checkouts.first_order[checkout]
     for other in range(first, first + checkouts.order_count[checkout]):  # checkouts.orders_of
         if flags[other] & BOTH_UPDATED != BOTH_UPDATED:

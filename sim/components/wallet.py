@@ -8,7 +8,7 @@ the setting of the AWS backoff-and-jitter experiment.
 from __future__ import annotations
 
 import random
-from typing import Any, Generator
+from typing import Any, Generator, SupportsIndex
 
 import simpy
 
@@ -67,7 +67,8 @@ class Wallet:
             yield sleep(env, self.db.delay_s(self._draw_s()))
             self.metrics.counters["wallet.deduplicated"] += 1
             return
-        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+        row = orders.seller[at] * self.currencies + orders.currency[at]
         version = self.version
         retrier: Retrier | None = None
         while True:
