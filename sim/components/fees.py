@@ -15,10 +15,12 @@ class Fees:
     __slots__ = ("fixed_minor", "rate", "commission_rate", "on")
 
     def __init__(self, cfg: "FeesConfig") -> None:
-        self.fixed_minor = cfg.psp_fixed_minor
-        self.rate = cfg.psp_rate
-        self.commission_rate = cfg.commission_rate
-        self.on = bool(cfg.psp_fixed_minor or cfg.psp_rate or cfg.commission_rate)
+        # typed: compiled, the ledger's and the wallet's arithmetic on them is C arithmetic, not
+        # generic number calls on the configuration's values
+        self.fixed_minor: int = int(cfg.psp_fixed_minor)
+        self.rate: float = float(cfg.psp_rate)
+        self.commission_rate: float = float(cfg.commission_rate)
+        self.on: bool = bool(cfg.psp_fixed_minor or cfg.psp_rate or cfg.commission_rate)
         """False when every fee is zero: the ledger then posts two entries per payment, as before fees."""
 
     def psp_fee_minor(self, amount_minor: int) -> int:

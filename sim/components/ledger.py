@@ -18,7 +18,7 @@ booked to FX gains/losses.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Final, Generator
+from typing import Any, Callable, Final, Generator, SupportsIndex
 
 import simpy
 
@@ -56,6 +56,18 @@ PSP_CLEARING: Final = -8
 """Account id of captures booked and not yet paid by the PSP's settlement (``ledger.psp_clearing_deadline``
 set): each capture's entry must be closed by its settlement within a deadline."""
 
+ACCOUNT_BASE: Final = 8
+"""Added to an account id to find its cell in a currency's row of balances (the lowest id is -8)."""
+CURRENCY_ROWS: Final = 256
+"""Currencies the ledger keeps balances for (ids 0-255, as the orders table stores them)."""
+ROW_GROWTH: Final = 64
+"""Cells a row of balances grows by beyond the account that needs it."""
+UNPOSTED: Final = -(1 << 62)
+"""A cell of an account no entry was posted to (in no balance's reach: 4.6e18 minor units)."""
+_RECEIVABLE_CELL: Final = PSP_RECEIVABLE + ACCOUNT_BASE
+_REVENUE_CELL: Final = PLATFORM_REVENUE + ACCOUNT_BASE
+_FEES_CELL: Final = PSP_FEES + ACCOUNT_BASE
+
 EFFECTS_GROWTH: Final = 1024
 """Slots the per-order effect counts (ledger ``recorded``, wallet ``applied``) grow by beyond the
 order that needs them: events come in about order id order, so not a bytes object and an extend
@@ -90,11 +102,19 @@ class Ledger:
         draw = make_sampler(cfg.latency, streams.stream("ledger.latency"))
         self.db = DelayStation(env, "ledger_db", cfg.connections, cfg.queue)
         """The service's database connection pool: each call queues for a connection."""
-        self._queued_s = self.db.delay_s
         self._draw_s = draw
-        """A call's time: ``_queued_s(_draw_s())`` (two bound calls, no closure frame per call)."""
-        self.balances: dict[tuple[int, int], int] = {}
-        """(account, currency) -> sum of entries (debits positive, credits negative)."""
+        """A call's time: ``db.delay_s(_draw_s())`` (compiled, the station's a direct C call)."""
+        self._balances: dict[tuple[int, int], int] = {}
+        """What :attr:`balances` answers: brought up to date from ``_cells`` when read."""
+        self._cells: list[list[int]] = [[] for _ in range(CURRENCY_ROWS)]
+        """Per currency, per account + ``ACCOUNT_BASE``: the sum of its entries, ``UNPOSTED`` until
+        the first (a list read per entry, where a dictionary keyed by (account, currency) built,
+        hashed and looked up a tuple)."""
+        self._posted: list[tuple[int, int]] = []
+        """(account, currency) of every balance, in the order of its first entry (the keys of
+        :attr:`balances`, in their order)."""
+        self._synced = 0
+        """Balances of ``_posted`` already keys of ``_balances``."""
         self.recorded = bytearray()
         """Transactions recorded per order id (more than one = a duplicate effect)."""
         self.transactions = 0
@@ -150,9 +170,51 @@ class Ledger:
         self.late_bookings = 0
         """Payments booked more than ``late_after_s`` after the order succeeded (timeliness)."""
 
+    @property
+    def balances(self) -> dict[tuple[int, int], int]:
+        """(account, currency) -> sum of entries (debits positive, credits negative): every balance
+        an entry was posted to, in the order of its first entry. Brought up to date at each read
+        (a pass over the balances: read it at the end, or in tests)."""
+        balances, cells, posted = self._balances, self._cells, self._posted
+        for index in range(self._synced, len(posted)):
+            balances[posted[index]] = 0
+        self._synced = len(posted)
+        for key in posted:
+            account, currency = key
+            balances[key] = cells[currency][account + ACCOUNT_BASE]
+        return balances
+
+    def balance(self, account: int, currency: int) -> int:
+        """The sum of ``account``'s entries in ``currency`` (0 before any)."""
+        index = account + ACCOUNT_BASE
+        if not 0 <= currency < len(self._cells) or index < 0:
+            return 0
+        row = self._cells[currency]
+        if index >= len(row):
+            return 0
+        value = row[index]
+        return 0 if value == UNPOSTED else value
+
+    def _row(self, account: int, currency: int) -> list[int]:
+        """``currency``'s row of balances, long enough for ``account``, whose cell is marked posted
+        (0 the first time: it becomes a key of :attr:`balances`)."""
+        index = account + ACCOUNT_BASE
+        if not 0 <= currency < CURRENCY_ROWS or index < 0:
+            raise ValueError(f"ledger: no balance for account {account} in currency {currency}")
+        row = self._cells[currency]
+        if index >= len(row):
+            row.extend([UNPOSTED] * (index + 1 - len(row) + ROW_GROWTH))
+        if row[index] == UNPOSTED:
+            row[index] = 0
+            self._posted.append((account, currency))
+        return row
+
     def _post(self, account: int, currency: int, amount_minor: int) -> None:
-        key = (account, currency)
-        self.balances[key] = self.balances.get(key, 0) + amount_minor
+        row = self._cells[currency] if 0 <= currency < CURRENCY_ROWS else self._row(account, currency)
+        index = account + ACCOUNT_BASE
+        if index >= len(row) or index < 0 or row[index] == UNPOSTED:
+            row = self._row(account, currency)
+        row[index] += amount_minor
         self.entries += 1
 
     def times_recorded(self, order_id: int) -> int:
@@ -160,7 +222,7 @@ class Ledger:
 
     def record(self, order_id: int) -> Generator[Waitable, Any, None]:
         """Post the transaction of a successful order (once, when dedupe is on)."""
-        yield sleep(self.env, self._queued_s(self._draw_s()))
+        yield sleep(self.env, self.db.delay_s(self._draw_s()))
         if self._dedupe and order_id < len(self.recorded) and self.recorded[order_id]:
             self.metrics.counters["ledger.deduplicated"] += 1
             return
@@ -172,7 +234,7 @@ class Ledger:
         self._receivable(orders.currency[order_id], orders.amount_minor[order_id], self.capture_account)
         half = (order_id, clock(self.env))
         self.unbalanced.append(half)
-        yield sleep(self.env, self._queued_s(self._draw_s()))
+        yield sleep(self.env, self.db.delay_s(self._draw_s()))
         self.unbalanced.remove(half)  # this one: other partitions' halves may have come since
         self.post_transaction(order_id, receivable_posted=True)
 
@@ -182,32 +244,39 @@ class Ledger:
         flag, ``is_payment_done`` when the wallet was first. Written out in one function: it runs
         once per payment, and each call it made cost a Python frame."""
         orders = self.orders
-        currency, amount = orders.currency[order_id], orders.amount_minor[order_id]
+        at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+        currency, amount = orders.currency[at], orders.amount_minor[at]
         if self.clearing_open is not None or (self.fx is not None and currency != self.fx.settlement):
             self._post_slow(order_id, receivable_posted)
             return
-        balances = self.balances
+        # ``_post``, inlined (it runs once per payment): the currency's row, each cell checked posted
+        # (first posted in the order of ``_post``'s calls: the order of :attr:`balances`)
+        row = self._cells[currency]
         if receivable_posted:
             self.entries += 1
-        else:  # debit the PSP receivable (``_post``, inlined)
-            key = (PSP_RECEIVABLE, currency)
-            balances[key] = balances.get(key, 0) + amount
+        else:  # debit the PSP receivable
+            if len(row) <= _RECEIVABLE_CELL or row[_RECEIVABLE_CELL] == UNPOSTED:
+                row = self._row(PSP_RECEIVABLE, currency)
+            row[_RECEIVABLE_CELL] += amount
             self.entries += 2
+        seller = orders.seller[at] + ACCOUNT_BASE
+        if seller >= len(row) or row[seller] == UNPOSTED:
+            row = self._row(seller - ACCOUNT_BASE, currency)
         fees = self.fees
-        key = (orders.seller[order_id], currency)  # credit the seller payable (its share)
-        if fees is None:
-            balances[key] = balances.get(key, 0) - amount
-        else:  # ``_post_fees``, inlined: it runs once per payment
+        if fees is None:  # credit the seller payable (its share)
+            row[seller] -= amount
+        else:  # ``_post_fees``, inlined
             commission = int(amount * fees.commission_rate)
-            balances[key] = balances.get(key, 0) - amount + commission
+            row[seller] -= amount - commission
             if commission:
-                key = (PLATFORM_REVENUE, currency)
-                balances[key] = balances.get(key, 0) - commission
+                if row[_REVENUE_CELL] == UNPOSTED:
+                    row = self._row(PLATFORM_REVENUE, currency)
+                row[_REVENUE_CELL] -= commission
             fee = fees.fixed_minor + int(amount * fees.rate)
-            key = (PSP_FEES, currency)
-            balances[key] = balances.get(key, 0) + fee
-            key = (PSP_RECEIVABLE, currency)
-            balances[key] -= fee
+            if row[_FEES_CELL] == UNPOSTED:
+                row = self._row(PSP_FEES, currency)
+            row[_FEES_CELL] += fee
+            row[_RECEIVABLE_CELL] -= fee
             self.entries += 3 if commission else 2
         self._booked(order_id, amount)
 
@@ -513,7 +582,7 @@ class Ledger:
 
     def seller_payable(self, seller: int, currency: int) -> int:
         """What the ledger says the platform owes ``seller`` (positive)."""
-        return -self.balances.get((seller, currency), 0)
+        return -self.balance(seller, currency)
 
 
 def _net(amount_minor: int, fee_minor: int, rate: float) -> int:
@@ -527,11 +596,14 @@ def record_effect(counts: bytearray, orders: Orders, checkouts: Checkouts, order
     when this was the second of wallet and ledger for every order of the checkout."""
     if order_id >= len(counts):
         counts.extend(bytes(order_id + 1 - len(counts) + EFFECTS_GROWTH))
-    if counts[order_id] < 255:
-        counts[order_id] += 1
+    at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+    count = counts[at]  # each column read once
+    if count < 255:
+        counts[at] = count + 1
     flags = orders.flags
-    flags[order_id] |= flag
-    if flags[order_id] & BOTH_UPDATED == BOTH_UPDATED:
+    both = flags[at] | flag
+    flags[at] = both
+    if both & BOTH_UPDATED == BOTH_UPDATED:
         mark_payment_done(orders, checkouts, order_id)
 
 
@@ -540,7 +612,7 @@ def mark_payment_done(orders: Orders, checkouts: Checkouts, order_id: int) -> No
     Called once ``order_id`` has both (the second update checks: the first one has nothing to
     check, so it does not call this)."""
     flags = orders.flags
-    checkout = orders.checkout_of(order_id)
+    checkout: SupportsIndex = orders.checkout_of(order_id)  # boxed once for its three columns
     first = checkouts.first_order[checkout]
     for other in range(first, first + checkouts.order_count[checkout]):  # checkouts.orders_of
         if flags[other] & BOTH_UPDATED != BOTH_UPDATED:

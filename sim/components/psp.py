@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, SupportsIndex
 
 import numpy as np
 import simpy
@@ -346,9 +346,10 @@ class Psp:
         # compared field by field: cheaper than hashing the order's (a 2^-32 collision stores the
         # same value as an odd fingerprint); a usual fingerprint is not stored, so not computed.
         orders = self.orders
+        at: SupportsIndex = key  # boxed once (see ``sim.domain.orders.Orders.transition``)
         usual = None if orders is None else (
             key == request.order_id and 0 <= key < len(orders.state)
-            and orders.amount_minor[key] == request.amount_minor and orders.currency[key] == request.currency
+            and orders.amount_minor[at] == request.amount_minor and orders.currency[at] == request.currency
             and orders.checkouts.card_token[orders.checkout_of(key)] == request.card_token)
         fingerprint = None if usual else params_fingerprint(request.order_id, request.amount_minor, request.currency,
                                                             request.card_token)

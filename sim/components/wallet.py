@@ -8,7 +8,7 @@ the setting of the AWS backoff-and-jitter experiment.
 from __future__ import annotations
 
 import random
-from typing import Any, Generator
+from typing import Any, Generator, SupportsIndex
 
 import simpy
 
@@ -45,9 +45,8 @@ class Wallet:
         draw = make_sampler(cfg.latency, streams.stream("wallet.latency"))
         self.db = DelayStation(env, "wallet_db", cfg.connections, cfg.queue)
         """The service's database connection pool: each call queues for a connection."""
-        self._queued_s = self.db.delay_s
         self._draw_s = draw
-        """A call's time: ``_queued_s(_draw_s())`` (two bound calls, no closure frame per call)."""
+        """A call's time: ``db.delay_s(_draw_s())`` (compiled, the station's a direct C call)."""
         self._backoff: random.Random = streams.stream("wallet.backoff")
         self.balance = [0] * (sellers * currencies)
         self.version = [0] * (sellers * currencies)
@@ -65,15 +64,16 @@ class Wallet:
         """Add the order's amount to its seller's balance (once, when dedupe is on)."""
         env, orders = self.env, self.orders
         if self._dedupe and order_id < len(self.applied) and self.applied[order_id]:
-            yield sleep(env, self._queued_s(self._draw_s()))
+            yield sleep(env, self.db.delay_s(self._draw_s()))
             self.metrics.counters["wallet.deduplicated"] += 1
             return
-        row = orders.seller[order_id] * self.currencies + orders.currency[order_id]
+        at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+        row = orders.seller[at] * self.currencies + orders.currency[at]
         version = self.version
         retrier: Retrier | None = None
         while True:
             seen_version = version[row]
-            yield sleep(env, self._queued_s(self._draw_s()))  # read, compute, write
+            yield sleep(env, self.db.delay_s(self._draw_s()))  # read, compute, write
             self.write_attempts += 1
             if version[row] == seen_version:
                 self._apply(order_id, row)

@@ -26,7 +26,7 @@ from array import array
 import math
 from bisect import bisect_right
 from enum import IntEnum
-from typing import Any, Callable, Final, Iterable
+from typing import Any, Callable, Final, Iterable, SupportsIndex
 
 import numpy as np
 
@@ -230,6 +230,10 @@ _MAX_KEY_OFFSET: Final = 32767
 _UNSET: Final = -(1 << 62)
 """Base of a chunk of keys none of which has a checkout yet."""
 
+_NO_ORDER: Final = -(1 << 62)
+"""A slot of the ring of recent orders that holds none (an int, not None: compiled, the ring's
+slots are compared as C integers, not as objects with the order id boxed)."""
+
 RECENT: Final = 4096
 """Orders whose checkout and creation time are also kept in a small ring (see ``Orders``)."""
 _RECENT_MASK: Final = RECENT - 1
@@ -258,7 +262,7 @@ class Orders:
         self._line_chunk_base = array("q")
         self._odd_lines: dict[int, int] = {}  # order -> line, where the checkout's rule does not hold
         self._odd_created: dict[int, float] = {}  # order -> created_at, where not its checkout's
-        self._recent_order: list[int | None] = [None] * RECENT
+        self._recent_order = [_NO_ORDER] * RECENT
         self._recent_checkout = [0] * RECENT
         self._recent_created = [0.0] * RECENT
         """The checkout and creation time of the last ``RECENT`` orders (slot ``o % RECENT``, which
@@ -480,17 +484,20 @@ class Orders:
 
     def transition(self, order_id: int, new_state: int, now: float) -> None:
         """Set the state; a move out of SUCCESS or FAILED is recorded (it must never happen)."""
-        old = self.state[order_id]
+        # The index boxed once: compiled, a column (``bytearray``, ``array``) is read and written by
+        # generic item calls, each of which boxed an ``int`` index into a new object.
+        at: SupportsIndex = order_id
+        old = self.state[at]
         if old == new_state:
             return
         if old == _SUCCESS or old == _FAILED_STATE:
             self.illegal_transitions.append((order_id, now, old, new_state))
-        self.state[order_id] = new_state
+        self.state[at] = new_state
         if _TERMINAL[new_state]:
             latency_s = self.latency_s
-            if latency_s[order_id] < 0:
+            if latency_s[at] < 0:
                 slot = order_id & _RECENT_MASK  # created_at_of's ring, inlined: a frame less per payment
-                latency_s[order_id] = now - (self._recent_created[slot] if self._recent_order[slot] == order_id
+                latency_s[at] = now - (self._recent_created[slot] if self._recent_order[slot] == order_id
                                              else self.created_at_of(order_id))
             self.in_flight.pop(order_id, None)
         elif order_id not in self.in_flight:

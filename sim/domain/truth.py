@@ -8,7 +8,7 @@ float32 offset from the order's creation (``created_at_of``; relative precision 
 from __future__ import annotations
 
 from array import array
-from typing import Callable
+from typing import Callable, SupportsIndex
 
 from sim.domain.amounts import AmountsByOrder
 
@@ -129,13 +129,14 @@ class GroundTruth:
         if missing > 0:  # orders are captured about in order: the columns grow by a few slots
             captures.extend(bytes(missing))
             self.first_capture_after_s.extend(array("f", bytes(4 * missing)))
-        count = captures[order_id]
+        at: SupportsIndex = order_id  # boxed once (see ``sim.domain.orders.Orders.transition``)
+        count = captures[at]
         if count == 0:
-            self.first_capture_after_s[order_id] = now - self.created_at_of(order_id)
+            self.first_capture_after_s[at] = now - self.created_at_of(order_id)
         else:
             self.extra_capture_times.setdefault(order_id, []).append(now)
         if count < 255:
-            captures[order_id] = count + 1
+            captures[at] = count + 1
         self.capture_count += 1
         if self.holds_apart:
             self.captured_minor_of.append(order_id, amount_minor)

@@ -73,6 +73,7 @@ COMPILED: tuple[str, ...] = (
     "sim.kernel.queue",  # the engine's heaps, compiled entries and comparisons
     "sim.domain.drift",  # the settlement file's order ids, int16 offsets (read per capture row)
     "sim.domain.intmap",  # the ledger's per-order refund and chargeback totals
+    "sim.components.psp_faults",  # the PSP's fault knobs, read ~12 times a payment (edge, processing, webhooks)
 )
 """The modules compiled: the hot path of a payment, the columnar tables it appends to included
 (their ``array`` columns are Python objects to mypyc, their numpy readers typed ``np.ndarray``).
