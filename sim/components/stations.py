@@ -95,7 +95,20 @@ class StationStats:
             self.last_s = now
 
     def as_dict(self, now: float) -> dict[str, Any]:
+        """The stats at ``now`` (the time integrals carried there first, so later calls go on
+        from ``now``)."""
         self.advance(now)
+        return self.view(now)
+
+    def view(self, now: float) -> dict[str, Any]:
+        """The stats at ``now`` without changing them: the time integrals carried to ``now`` in a
+        copy, with :meth:`advance`'s arithmetic (so after ``advance(now)`` the same numbers).
+        Read mid-run (the report's early figures), it leaves the run's own integrals alone."""
+        busy_area, queue_area = self.busy_area, self.queue_area
+        elapsed = now - self.last_s
+        if elapsed > 0.0:
+            busy_area += self.busy * elapsed
+            queue_area += self.queued * elapsed
         servers = self.servers
         return {
             "servers": servers if servers != _INF else None,
@@ -107,8 +120,8 @@ class StationStats:
             "wasted": self.wasted,
             "goodput_share": round((self.served - self.wasted) / self.served, 6) if self.served else None,
             "wasted_work_share": round(self.wasted_s / self.service_s, 6) if self.service_s > 0 else 0.0,
-            "utilisation": round(self.busy_area / (servers * now), 6) if now > 0 and servers != _INF else None,
-            "mean_queue": round(self.queue_area / now, 6) if now > 0 else 0.0,
+            "utilisation": round(busy_area / (servers * now), 6) if now > 0 and servers != _INF else None,
+            "mean_queue": round(queue_area / now, 6) if now > 0 else 0.0,
             "peak_queue": self.peak_queue,
         }
 
