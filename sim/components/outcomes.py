@@ -17,7 +17,7 @@ from sim.components.kafka import Topic
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.domain.orders import OrderState, Orders
-from sim.observe.metrics import Metrics
+from sim.observe.metrics import Count, Metrics
 from sim.observe.trace import Trace
 
 DECLINES: Final = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
@@ -28,18 +28,6 @@ _PENDING: Final = int(OrderState.PENDING)
 _APPROVED: Final = int(ReplyCode.APPROVED)
 _R_PENDING: Final = int(ReplyCode.PENDING)
 _MAY_BECOME_PENDING: Final = frozenset({int(OrderState.NOT_STARTED), int(OrderState.EXECUTING), int(OrderState.UNKNOWN)})
-
-
-class _SuccessCounters(dict[str, str]):
-    """Source → its ``success_via.<source>`` counter name, made once per source rather than
-    concatenated (and hashed anew) on every success."""
-
-    def __missing__(self, source: str) -> str:
-        name = self[source] = "success_via." + source
-        return name
-
-
-_SUCCESS_VIA: Final = _SuccessCounters()
 
 
 class Outcomes:
@@ -53,6 +41,8 @@ class Outcomes:
         self.success_topic = success_topic
         self.metrics = metrics
         self.trace = trace
+        self._success_via: dict[str, Count] = {}
+        """Source → its ``success_via.<source>`` counter, made at its first success."""
 
     def apply(self, order_id: int, code: int, source: str) -> bool:
         """Apply a definite or pending answer; True when the order just became SUCCESS
@@ -65,7 +55,10 @@ class Outcomes:
             if state == _SUCCESS:  # about half the calls (webhooks after the executor's reply)
                 return False
             orders.transition(order_id, _SUCCESS, clock(self.env))
-            self.metrics.counters[_SUCCESS_VIA[source]] += 1
+            success_via = self._success_via.get(source)
+            if success_via is None:
+                success_via = self._success_via[source] = self.metrics.count("success_via." + source)
+            success_via.n += 1
             return True
         if code in DECLINES:
             if state == _SUCCESS:
