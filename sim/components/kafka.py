@@ -38,7 +38,8 @@ from typing import Any, Literal, NamedTuple, Final
 
 import simpy
 
-from sim.kernel.scheduling import Wait, Waitable, call_after, clock, until_fired, wake_up
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import Wait, Waitable, call_after, clock, engine_of, until_fired, wake_up
 from sim.observe.metrics import Count, Metrics
 
 Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
@@ -107,6 +108,8 @@ class Topic:
         if partitions < 1:
             raise ValueError(f"topic {name!r}: partitions must be >= 1, got {partitions}")
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.name = name
         self.partition_count = partitions
         self.available = True
@@ -141,7 +144,8 @@ class Topic:
             counters[self._c_failed] += len(records)
             return None
         env = self.env
-        now = clock(env)
+        engine = self._engine
+        now = engine.now if engine is not None else clock(env)
         name = self.name
         parts = self._parts
         count = self.partition_count

@@ -12,7 +12,8 @@ from typing import Any, Generator, Final
 
 import simpy
 
-from sim.kernel.scheduling import Waitable, clock
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import Waitable, clock, engine_of
 from sim.components.kafka import Topic
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
@@ -36,6 +37,8 @@ class Outcomes:
         metrics: Metrics, trace: Trace,
     ) -> None:
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.orders = orders
         self.producer = producer
         self.success_topic = success_topic
@@ -54,7 +57,8 @@ class Outcomes:
         if code == _APPROVED:
             if state == _SUCCESS:  # about half the calls (webhooks after the executor's reply)
                 return False
-            orders.transition(order_id, _SUCCESS, clock(self.env))
+            engine = self._engine
+            orders.transition(order_id, _SUCCESS, engine.now if engine is not None else clock(self.env))
             success_via = self._success_via.get(source)
             if success_via is None:
                 success_via = self._success_via[source] = self.metrics.count("success_via." + source)
