@@ -405,3 +405,34 @@ def test_clock_reads_the_time_of_the_engine_and_of_plain_simpy_alike(seed):
         assert clock(environment) == environment.now == 50.0
     assert seen["engine"] == seen["simpy"]
     assert all(read == now for read, now in seen["engine"])
+
+
+def test_engine_of_is_the_engine_or_none_and_its_time_is_the_clock():
+    from sim.kernel.scheduling import clock, engine_of
+
+    env = Engine()
+    assert engine_of(env) is env
+    assert engine_of(simpy.Environment()) is None
+    env.timeout(2.5)
+    env.run(until=3.0)
+    assert engine_of(env).now == clock(env) == env.now == 3.0
+
+
+def test_popped_entries_are_reused_and_let_their_events_go():
+    """Compiled, a popped heap entry keeps no event and is filled again by the next schedule: the
+    heaps never hold more entries than were queued at once, whatever the run's length."""
+    env = Engine()
+
+    def ticker():
+        for _ in range(200):
+            yield env.timeout(0.01)
+            yield env.timeout(1.0)
+
+    env.process(ticker())
+    env.process(ticker())
+    env.run(until=1000.0)
+    if not native_queue.COMPILED:
+        assert env._spare == []
+        return
+    assert 0 < len(env._spare) <= 6  # two processes, a wait each, their starts and the stop event
+    assert all(entry.event is None for entry in env._spare[:env._spares])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.observe.metrics import Histogram, TimeSeries
+from sim.observe.metrics import Histogram, Metrics, TimeSeries
 
 latencies = st.one_of(
     st.floats(min_value=0.0, max_value=1e6, allow_nan=False), st.just(0.0), st.floats(min_value=0.0, max_value=2e-6),
@@ -85,3 +85,19 @@ def test_a_histogram_summary_keeps_its_count_an_int():
     summary = histogram.summary()
     assert type(summary["count"]) is int
     assert summary["max"] == 0.25
+
+
+def test_count_fields_are_added_into_the_counters_when_read():
+    metrics = Metrics()
+    delivered = metrics.count("kafka.pay.delivered")
+    assert metrics.count("kafka.pay.delivered") is delivered  # one field per name
+    idle = metrics.count("kafka.idle.delivered")
+    metrics.counters["kafka.pay.delivered"] += 2  # the dictionary and the field add up
+    delivered.n += 1
+    delivered.n += 1
+    assert metrics.counters["kafka.pay.delivered"] == 4
+    assert "kafka.idle.delivered" not in metrics.counters  # a field that counted nothing adds no key
+    delivered.n += 1
+    idle.n += 1
+    assert dict(metrics.counters) == {"kafka.pay.delivered": 5, "kafka.idle.delivered": 1}
+    assert metrics.counters["kafka.pay.delivered"] == 5  # read twice: added once

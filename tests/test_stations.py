@@ -120,6 +120,20 @@ def test_slot_station_starts_queues_and_rejects():
     assert started == ["b"] and slots.stats.served == 1 and slots.stats.rejected == 1
 
 
+def test_view_reads_the_integrals_at_a_time_without_advancing_them():
+    env = Engine()
+    slots = SlotStation(env, "psp", 2, QueueConfig())
+    slots.acquire("a", lambda _job: None)  # one busy server from 0 s
+    stats = slots.stats
+    before = (stats.busy_area, stats.queue_area, stats.last_s)
+    seen = stats.view(4.0)
+    assert (stats.busy_area, stats.queue_area, stats.last_s) == before  # nothing carried
+    assert seen["utilisation"] == round(4.0 / (2 * 4.0), 6) == 0.5
+    assert stats.view(4.0) == seen  # read twice, the same
+    assert stats.as_dict(4.0) == seen  # as_dict carries the integrals, then reads the same view
+    assert stats.last_s == 4.0 and stats.view(4.0) == seen
+
+
 arrival = st.tuples(
     st.floats(0.0, 5.0, allow_nan=False).map(lambda x: round(x, 3)),
     st.floats(0.001, 2.0, allow_nan=False).map(lambda x: round(x, 3)),

@@ -32,7 +32,8 @@ from sim.components.executor_replies import (
     TIMEOUT_FAIL_OVER, reply_table,
 )
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
-from sim.kernel.scheduling import Waitable, active_process, clock
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import Waitable, active_process, clock, engine_of
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -108,6 +109,8 @@ class Executor:
         replayed orders go; ``defer_exhausted`` (sync wiring with payment-service retries): return
         EXHAUSTED instead of dead-lettering when the attempts run out."""
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.cfg = cfg
         self._query_first = cfg.status_query_after_timeout
         """``cfg.status_query_after_timeout``, read per execution: a field, not a pydantic lookup."""
@@ -236,7 +239,8 @@ class Executor:
         resumed = state != _NOT_STARTED
         query_first = self._query_first
         action = _CHARGE
-        started = clock(env)
+        engine = self._engine
+        started = engine.now if engine is not None else clock(env)
         if resumed:
             metrics.counters["executor.resumed"] += 1
             if order_id in self._clean:
@@ -415,7 +419,9 @@ class Executor:
         if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
             self.trace.add(clock(env), order_id, f"executor:{'query' if query else 'charge'}:sent")
         cut = self.cut_links and self.cut[target]
-        deadline_s = clock(env) + self._timeouts.delay_s
+        engine = self._engine
+        now = engine.now if engine is not None else clock(env)
+        deadline_s = now + self._timeouts.delay_s
         if query:
             self.metrics.counters["executor.status_queries"] += 1
             if not cut:
@@ -431,7 +437,7 @@ class Executor:
                 psp.charge(request, done)  # type: ignore[union-attr]  # (never None here)
         if cut:
             self.metrics.counters["executor.partitioned"] += 1
-        self._timeouts.arm((active_process(env), done))  # type: ignore[arg-type]  # (never None here)
+        self._timeouts.arm((active_process(env), done), now)  # type: ignore[arg-type]  # (never None here)
         return done
 
     def _trace_reply(self, order_id: int, query: bool, reply: Reply | None) -> None:

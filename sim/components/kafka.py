@@ -38,8 +38,9 @@ from typing import Any, Literal, NamedTuple, Final
 
 import simpy
 
-from sim.kernel.scheduling import Wait, Waitable, call_after, clock, until_fired, wake_up
-from sim.observe.metrics import Metrics
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import Wait, Waitable, call_after, clock, engine_of, until_fired, wake_up
+from sim.observe.metrics import Count, Metrics
 
 Handler = Callable[["Message"], Generator[Waitable, Any, Any]]
 
@@ -107,6 +108,8 @@ class Topic:
         if partitions < 1:
             raise ValueError(f"topic {name!r}: partitions must be >= 1, got {partitions}")
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.name = name
         self.partition_count = partitions
         self.available = True
@@ -115,6 +118,7 @@ class Topic:
         self._recovered: simpy.Event | None = None
         self._counters: dict[str, int] = metrics.counters if metrics is not None else Counter()
         self._c_published = f"kafka.{name}.published"
+        self._published: Count = metrics.count(self._c_published) if metrics is not None else Count()
         self._c_failed = f"kafka.{name}.publish_failed"
 
     def set_available(self, up: bool) -> None:
@@ -140,7 +144,8 @@ class Topic:
             counters[self._c_failed] += len(records)
             return None
         env = self.env
-        now = clock(env)
+        engine = self._engine
+        now = engine.now if engine is not None else clock(env)
         name = self.name
         parts = self._parts
         count = self.partition_count
@@ -154,7 +159,7 @@ class Topic:
             if wake is not None:
                 part.wake = None
                 wake_up(env, wake)
-        counters[self._c_published] += len(records)
+        self._published.n += len(records)  # (never empty: ``offset`` would be unbound)
         return offset
 
     def end_offset(self, partition: int) -> int:
@@ -282,6 +287,7 @@ class ConsumerGroup:
         self._metrics = metrics
         self._counters: dict[str, int] = metrics.counters if metrics is not None else Counter()
         self._c_delivered = f"kafka.{topic.name}.delivered"
+        self._delivered: Count = metrics.count(self._c_delivered) if metrics is not None else Count()
         self._c_redelivered = f"kafka.{topic.name}.redelivered"
         topic._groups.append(self)
 
@@ -398,7 +404,7 @@ class ConsumerGroup:
         process = handler.process if isinstance(handler, OrderIdHandler) else None
         before = self._before
         counters = self._counters
-        c_delivered, c_redelivered = self._c_delivered, self._c_redelivered
+        delivered, c_redelivered = self._delivered, self._c_redelivered
         high = self._high
         committed = self.committed
         owners = self._workers
@@ -439,7 +445,7 @@ class ConsumerGroup:
                 # commit="after": the record is still held (nothing past the committed offset is trimmed)
                 msg = batch[pos - batch_start] if before else part.log[pos - part.base]
                 pos += 1
-                counters[c_delivered] += 1
+                delivered.n += 1
                 if pos <= high[p]:
                     counters[c_redelivered] += 1
                 else:

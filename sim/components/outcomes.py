@@ -12,12 +12,13 @@ from typing import Any, Generator, Final
 
 import simpy
 
-from sim.kernel.scheduling import Waitable, clock
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import Waitable, clock, engine_of
 from sim.components.kafka import Topic
 from sim.components.producer import Producer
 from sim.components.psp import ReplyCode
 from sim.domain.orders import OrderState, Orders
-from sim.observe.metrics import Metrics
+from sim.observe.metrics import Count, Metrics
 from sim.observe.trace import Trace
 
 DECLINES: Final = frozenset({ReplyCode.DECLINED_FUNDS, ReplyCode.DECLINED_LIMIT, ReplyCode.INVALID})
@@ -30,29 +31,21 @@ _R_PENDING: Final = int(ReplyCode.PENDING)
 _MAY_BECOME_PENDING: Final = frozenset({int(OrderState.NOT_STARTED), int(OrderState.EXECUTING), int(OrderState.UNKNOWN)})
 
 
-class _SuccessCounters(dict[str, str]):
-    """Source → its ``success_via.<source>`` counter name, made once per source rather than
-    concatenated (and hashed anew) on every success."""
-
-    def __missing__(self, source: str) -> str:
-        name = self[source] = "success_via." + source
-        return name
-
-
-_SUCCESS_VIA: Final = _SuccessCounters()
-
-
 class Outcomes:
     def __init__(
         self, env: simpy.Environment, orders: Orders, producer: Producer, success_topic: Topic,
         metrics: Metrics, trace: Trace,
     ) -> None:
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.orders = orders
         self.producer = producer
         self.success_topic = success_topic
         self.metrics = metrics
         self.trace = trace
+        self._success_via: dict[str, Count] = {}
+        """Source → its ``success_via.<source>`` counter, made at its first success."""
 
     def apply(self, order_id: int, code: int, source: str) -> bool:
         """Apply a definite or pending answer; True when the order just became SUCCESS
@@ -64,8 +57,12 @@ class Outcomes:
         if code == _APPROVED:
             if state == _SUCCESS:  # about half the calls (webhooks after the executor's reply)
                 return False
-            orders.transition(order_id, _SUCCESS, clock(self.env))
-            self.metrics.counters[_SUCCESS_VIA[source]] += 1
+            engine = self._engine
+            orders.transition(order_id, _SUCCESS, engine.now if engine is not None else clock(self.env))
+            success_via = self._success_via.get(source)
+            if success_via is None:
+                success_via = self._success_via[source] = self.metrics.count("success_via." + source)
+            success_via.n += 1
             return True
         if code in DECLINES:
             if state == _SUCCESS:

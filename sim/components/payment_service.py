@@ -164,7 +164,7 @@ class PaymentService:
                 return self._refused
             started = clock(self.env)
         try:
-            env, checkouts, counters = self.env, self.checkouts, self.metrics.counters
+            env, checkouts, counters = self.env, self.checkouts, self.metrics.raw_counters
             yield sleep(env, self._latency_s() * (threads.factor(threads.stats.busy) if threads.contended else threads.slowdown))
             if not self.available:
                 return _UNAVAILABLE
@@ -310,7 +310,7 @@ class PaymentService:
         """The PSP's notification arrives (maybe late, twice, or out of order): stored after one
         database write. No process unless a success must be published (most webhooks confirm
         what the executor already applied)."""
-        self.metrics.counters["webhooks_received"] += 1
+        self.metrics.raw_counters["webhooks_received"] += 1
         self.db.write_then(partial(self._webhook_stored, order_id, code))
 
     def _webhook_stored(self, order_id: int, code: int, _event: simpy.Event) -> None:

@@ -41,7 +41,8 @@ from typing import Any, Callable, Final
 
 import simpy
 
-from sim.kernel.scheduling import call_after, clock
+from sim.kernel.engine import Engine
+from sim.kernel.scheduling import call_after, clock, engine_of
 from sim.config.capacity import QueueConfig
 
 STARTED: Final = 0
@@ -95,7 +96,20 @@ class StationStats:
             self.last_s = now
 
     def as_dict(self, now: float) -> dict[str, Any]:
+        """The stats at ``now`` (the time integrals carried there first, so later calls go on
+        from ``now``)."""
         self.advance(now)
+        return self.view(now)
+
+    def view(self, now: float) -> dict[str, Any]:
+        """The stats at ``now`` without changing them: the time integrals carried to ``now`` in a
+        copy, with :meth:`advance`'s arithmetic (so after ``advance(now)`` the same numbers).
+        Read mid-run (the report's early figures), it leaves the run's own integrals alone."""
+        busy_area, queue_area = self.busy_area, self.queue_area
+        elapsed = now - self.last_s
+        if elapsed > 0.0:
+            busy_area += self.busy * elapsed
+            queue_area += self.queued * elapsed
         servers = self.servers
         return {
             "servers": servers if servers != _INF else None,
@@ -107,8 +121,8 @@ class StationStats:
             "wasted": self.wasted,
             "goodput_share": round((self.served - self.wasted) / self.served, 6) if self.served else None,
             "wasted_work_share": round(self.wasted_s / self.service_s, 6) if self.service_s > 0 else 0.0,
-            "utilisation": round(self.busy_area / (servers * now), 6) if now > 0 and servers != _INF else None,
-            "mean_queue": round(self.queue_area / now, 6) if now > 0 else 0.0,
+            "utilisation": round(busy_area / (servers * now), 6) if now > 0 and servers != _INF else None,
+            "mean_queue": round(queue_area / now, 6) if now > 0 else 0.0,
             "peak_queue": self.peak_queue,
         }
 
@@ -121,6 +135,8 @@ class _Station:
         if cfg.discipline == "random" and rng is None:
             raise ValueError(f"station {name!r}: discipline 'random' needs a random stream (rng=...)")
         self.env = env
+        self._engine: Engine | None = engine_of(env)
+        """The engine, to read the time from (see ``engine_of``); None on a plain SimPy environment."""
         self.name = name
         self.cfg = cfg
         self.servers: int | float = servers if servers is not None else _INF
@@ -178,7 +194,8 @@ class SlotStation(_Station):
         stats.arrivals += 1
         busy = stats.busy
         if busy < self.capacity and not self._jobs:
-            now = clock(self.env)
+            engine = self._engine
+            now = engine.now if engine is not None else clock(self.env)
             elapsed = now - stats.last_s  # stats.advance(now), inlined: twice per payment per station
             if elapsed > 0.0:
                 stats.busy_area += busy * elapsed
@@ -210,7 +227,8 @@ class SlotStation(_Station):
         """A request leaves its server after ``service_s`` of work (counted as wasted when it ends
         after ``deadline_s``); the next queued request, if any, takes the server."""
         stats = self.stats
-        now = clock(self.env)
+        engine = self._engine
+        now = engine.now if engine is not None else clock(self.env)
         elapsed = now - stats.last_s  # stats.advance(now), inlined (see try_start)
         if elapsed > 0.0:
             stats.busy_area += stats.busy * elapsed
@@ -307,7 +325,8 @@ class DelayStation(_Station):
             stats.service_s += service_s
             return service_s if at_s is None else at_s - clock(self.env) + service_s
         stats.arrivals += 1
-        time_now = clock(self.env)
+        engine = self._engine
+        time_now = engine.now if engine is not None else clock(self.env)
         now = time_now if at_s is None else at_s
         waiting = self._waiting
         while waiting and waiting[0] <= now:

@@ -38,7 +38,8 @@ from sim.kernel.queue import COMPILED
 from sim.kernel.light import Step, Wait, run_callbacks
 
 __all__ = [
-    "Step", "Wait", "Waitable", "active_process", "call_after", "clock", "fire_now", "resume_with", "schedule_step",
+    "Step", "Wait", "Waitable", "active_process", "call_after", "clock", "engine_of", "fire_now", "resume_with",
+    "schedule_step",
     "sleep", "succeed_after", "timeout_calling", "until_fired", "wake", "wake_up",
 ]
 
@@ -162,6 +163,15 @@ def clock(env: simpy.Environment) -> float:
     if isinstance(env, Engine):
         return env.now
     return env.now
+
+
+def engine_of(env: simpy.Environment) -> Engine | None:
+    """``env`` as the kernel's engine, None for a plain SimPy environment (tests, validation
+    models): for a component that reads the time on every request to keep, and read the time as
+    ``engine.now if engine is not None else clock(env)``. Compiled, the engine's field as
+    :func:`clock` reads it; as Python, an attribute read, where :func:`clock` is a call of an
+    ``attrgetter`` (~500 instructions against ~100)."""
+    return env if isinstance(env, Engine) else None
 
 
 def active_process(env: simpy.Environment) -> simpy.Process | None:

@@ -186,15 +186,57 @@ class TimeSeries:
         return max(lengths, default=0)
 
 
+class Count:
+    """One named counter of :class:`Metrics` as a field: ``count.n += 1``. Compiled, a C integer
+    field incremented in place; ``counters[name] += 1`` on the ``defaultdict`` is two dictionary
+    lookups, a generic add and a new int object (~600 instructions; a payment counts ~17 times).
+    For counters the hot path increments; :attr:`Metrics.counters` adds what they hold."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
 class Metrics:
     """All streaming observations of one run."""
 
     def __init__(self, bin_s: float = 10.0) -> None:
-        self.counters: defaultdict[str, int] = defaultdict(int)
-        """Named counts. A defaultdict rather than a Counter: ``counters[name] += 1`` is on the
-        hot path and a Counter (a Python subclass of dict) makes it three times slower."""
+        self._counters: defaultdict[str, int] = defaultdict(int)
+        self.raw_counters = self._counters
+        """The dictionary of :attr:`counters` as it is, the :class:`Count` fields not added in:
+        for code on the hot path that only adds to it (reading :attr:`counters` walks the fields)."""
+        self._cells: list[Count] = []
+        """The :class:`Count` fields handed out (see :meth:`count`), and their names."""
+        self._cell_names: list[str] = []
         self.histograms: dict[str, Histogram] = {}
         self.series = TimeSeries(bin_s)
+
+    @property
+    def counters(self) -> defaultdict[str, int]:
+        """Named counts. A defaultdict rather than a Counter: ``counters[name] += 1`` is on the
+        hot path and a Counter (a Python subclass of dict) makes it three times slower. What the
+        :class:`Count` fields hold is added in first (a field that counted nothing adds no key, as
+        ``+= 1`` on the dictionary would not have), so whoever reads the counters through this
+        attribute sees every count; a component that keeps the dictionary only adds to it."""
+        counters = self._counters
+        cells = self._cells
+        for i in range(len(cells)):  # (read on the hot path too: a loop over a typed list, by index)
+            cell = cells[i]
+            if cell.n:
+                counters[self._cell_names[i]] += cell.n
+                cell.n = 0
+        return counters
+
+    def count(self, name: str) -> Count:
+        """The counter ``name`` as a field to increment (``count.n += 1``; by at least 1, or a key
+        of 0 would be missing from :attr:`counters`). One field per name, shared by every caller."""
+        if name in self._cell_names:
+            return self._cells[self._cell_names.index(name)]
+        cell = Count()
+        self._cells.append(cell)
+        self._cell_names.append(name)
+        return cell
 
     def histogram(self, name: str) -> Histogram:
         hist = self.histograms.get(name)

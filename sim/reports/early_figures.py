@@ -14,7 +14,6 @@ different picture. It reads the world and changes nothing in it.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from sim.domain.orders import TERMINAL_STATES, OrderState
@@ -43,26 +42,20 @@ _SETTLED = frozenset(int(state) for state in TERMINAL_STATES) - {int(OrderState.
 def services_at_end(world: World) -> dict[str, dict]:
     """What the services figure reads of each station (``summary.services``), as the run's summary
     gives it at ``world.end_s``: the stations' time integrals carried to the end as the summary
-    carries them. Read only: the stations are not advanced."""
+    carries them (``StationStats.view``). Read only: the stations are not advanced."""
     end = world.end_s
     view = {}
     for name, station in sorted(world.stations.items()):
         stats = station.stats
         if not stats.arrivals:
             continue
-        elapsed = end - stats.last_s
-        busy_area, queue_area = stats.busy_area, stats.queue_area
-        if elapsed > 0.0:
-            busy_area += stats.busy * elapsed
-            queue_area += stats.queued * elapsed
-        finite = not math.isinf(stats.servers)
-        view[name] = {
-            "servers": stats.servers if finite else None,
-            "mean_queue": round(queue_area / end, 6) if end > 0 else 0.0,
-            "utilisation": round(busy_area / (stats.servers * end), 6) if end > 0 and finite else None,
-            "wasted_work_share": round(stats.wasted_s / stats.service_s, 6) if stats.service_s > 0 else 0.0,
-        }
+        at_end = stats.view(end)
+        view[name] = {field: at_end[field] for field in _SERVICE_FIELDS}
     return view
+
+
+_SERVICE_FIELDS = ("servers", "mean_queue", "utilisation", "wasted_work_share")
+"""The fields of a station's stats the services figure reads."""
 
 
 def report_series(world: World) -> dict:
