@@ -20,7 +20,7 @@ from sim.kernel.scheduling import (
     timeout_calling, until_fired, wake_up,
 )
 from sim.kernel import queue as native_queue
-from sim.kernel.engine import NEAR_S, Engine
+from sim.kernel.engine import DISTANT_S, NEAR_S, Engine
 
 
 def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
@@ -49,7 +49,7 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
 
     def worker(name: int):
         for step in range(rng.randint(1, 6)):
-            delay = rng.choice([0.0, NEAR_S / 2, 0.5, 1.0, rng.random()])  # near and far heaps
+            delay = rng.choice([0.0, NEAR_S / 2, 0.5, 1.0, rng.random(), DISTANT_S, DISTANT_S * 1.5])  # all heaps
             how = rng.choice(["sleep", "succeed_after", "resume_with"])
             value = yield wait(delay, how)
             log.append((env.now, name, step, value))
@@ -212,6 +212,57 @@ def _ties_across_heaps(env: simpy.Environment, log: list) -> None:
 
     env.timeout(1.0 - near).callbacks.append(later)
     schedule("far normal, last", 1, 1.0)
+
+
+def _ties_with_the_distant_heap(env: simpy.Environment, log: list) -> None:
+    """Events due at exactly t = DISTANT_S + 1: some scheduled at 0 (distant heap), some 1 s before
+    (far heap), some just before (near heap), urgent and normal; and one distant event alone, due
+    while nothing else is queued."""
+    at = DISTANT_S + 1.0
+    near = 2 ** -6
+
+    def note(name):
+        return lambda _event: log.append((env.now, name))
+
+    def schedule(name, priority, delay):
+        event = env.event()
+        event._ok, event._value = True, None
+        event.callbacks.append(note(name))
+        env.schedule(event, priority, delay)
+
+    schedule("distant normal, first", 1, at)
+    schedule("distant urgent", 0, at)
+    schedule("distant alone", 1, at * 3)
+
+    def one_second_before(_event):
+        schedule("far normal", 1, 1.0)
+        schedule("far urgent", 0, 1.0)
+
+    def just_before(_event):
+        schedule("near normal", 1, near)
+        schedule("near urgent", 0, near)
+
+    env.timeout(at - 1.0).callbacks.append(one_second_before)
+    env.timeout(at - near).callbacks.append(just_before)
+    schedule("distant normal, last", 1, at)
+
+
+@pytest.mark.parametrize("until", [DISTANT_S * 4, None])
+def test_events_due_at_the_same_time_run_in_simpys_order_with_the_distant_heap(until):
+    plain, fast = simpy.Environment(), Engine()
+    log_plain: list = []
+    log_fast: list = []
+    _ties_with_the_distant_heap(plain, log_plain)
+    _ties_with_the_distant_heap(fast, log_fast)
+    assert fast.peek() == plain.peek() == DISTANT_S  # the far timeout at 1 s before, first
+    plain.run(until=until)
+    fast.run(until=until)
+    at = DISTANT_S + 1.0
+    assert log_fast == log_plain == [
+        (at, "distant urgent"), (at, "far urgent"), (at, "near urgent"),
+        (at, "distant normal, first"), (at, "distant normal, last"), (at, "far normal"), (at, "near normal"),
+        (at * 3, "distant alone"),
+    ]
 
 
 @pytest.mark.parametrize("until", [2.0, None])  # Engine's loop, and SimPy's loop over Engine.step
