@@ -187,11 +187,9 @@ def test_now_is_the_time_of_the_event_being_run_however_the_engine_is_driven(how
     assert env.now == env._now
 
 
-def _ties_across_heaps(env: simpy.Environment, log: list) -> None:
-    """Events due at exactly t = 1: some scheduled long before (far heap), some just before (near
-    heap), urgent and normal: SimPy runs them by priority, then by the order they were scheduled."""
-    near = 2 ** -6  # below NEAR_S, and exact in binary: 1 - near + near == 1
-    assert near < NEAR_S
+def _noting(env: simpy.Environment, log: list):
+    """(note, schedule): a callback that logs the time and a name, and a way to schedule a
+    triggered event carrying it with a priority and a delay (onto whichever heap the delay picks)."""
 
     def note(name):
         return lambda _event: log.append((env.now, name))
@@ -201,6 +199,17 @@ def _ties_across_heaps(env: simpy.Environment, log: list) -> None:
         event._ok, event._value = True, None
         event.callbacks.append(note(name))
         env.schedule(event, priority, delay)
+
+    return note, schedule
+
+
+def _ties_across_heaps(env: simpy.Environment, log: list) -> None:
+    """Events due at exactly t = 1: some scheduled long before (far heap), some just before (near
+    heap), urgent and normal: SimPy runs them by priority, then by the order they were scheduled."""
+    near = 2 ** -6  # below NEAR_S, and exact in binary: 1 - near + near == 1
+    assert near < NEAR_S
+
+    note, schedule = _noting(env, log)
 
     schedule("far normal, first", 1, 1.0)
     schedule("far urgent", 0, 1.0)
@@ -221,14 +230,7 @@ def _ties_with_the_distant_heap(env: simpy.Environment, log: list) -> None:
     at = DISTANT_S + 1.0
     near = 2 ** -6
 
-    def note(name):
-        return lambda _event: log.append((env.now, name))
-
-    def schedule(name, priority, delay):
-        event = env.event()
-        event._ok, event._value = True, None
-        event.callbacks.append(note(name))
-        env.schedule(event, priority, delay)
+    note, schedule = _noting(env, log)
 
     schedule("distant normal, first", 1, at)
     schedule("distant urgent", 0, at)
