@@ -14,3 +14,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 # Reports draw their figures in this process: two drawing helpers per command would cost the suite's
 # many short commands more than they save. tests/test_drawing.py runs the helpers themselves.
 os.environ.setdefault("PAYCHAOS_DRAW_WORKERS", "0")
+
+
+HEAVY_MARKERS = ("slow", "validation")
+"""Tests that start first: on two workers (``make test``: pytest-xdist, work stealing) a long test
+collected last runs alone at the end while the other worker idles; started first, the short tests
+fill in around it."""
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The heavy tests first, each group in collection order (the order is still fixed)."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in HEAVY_MARKERS))

@@ -163,22 +163,33 @@ def _collector_state() -> tuple[int, bool]:
     return gc.get_freeze_count(), "matplotlib" in sys.modules
 
 
-def test_a_helper_freezes_what_it_holds_before_its_first_figure(monkeypatch):
+_FREEZE_CHECK = r"""
+import gc, json, os
+os.environ["PAYCHAOS_DRAW_WORKERS"] = "1"
+from sim.reports.drawing import drawing
+before = gc.get_freeze_count()
+with drawing() as figures:
+    parallel = figures.parallel
+    state = figures.call("test_drawing:_collector_state").result() if parallel else None
+print("STATE " + json.dumps({"parallel": parallel, "state": state, "same": gc.get_freeze_count() == before}))
+"""
+
+
+def test_a_helper_freezes_what_it_holds_before_its_first_figure():
     """The objects a helper was forked with, matplotlib and the warm-up are out of the garbage
     collector's reach (a full collection would scan them again during a report figure); the
-    command's own collector is left as it was."""
-    import gc
-
-    monkeypatch.setenv("PAYCHAOS_DRAW_WORKERS", "1")
-    before = gc.get_freeze_count()
-    with start_drawing() as figures:
-        if not figures.parallel:
-            import pytest
-
-            pytest.skip("no fork on this platform")
-        frozen, warmed = figures.call(f"{__name__}:_collector_state").result()
+    command's own collector is left as it was. In a fresh process: this one may run threads an
+    earlier test left (a kept sweep pool), and then helpers are rightly not forked."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", _FREEZE_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("STATE ")), None)
+    assert line is not None, done.stderr
+    result = json.loads(line.removeprefix("STATE "))
+    assert result["parallel"], "no drawing helper was forked in a fresh process"
+    frozen, warmed = result["state"]
     assert warmed and frozen > 10_000
-    assert gc.get_freeze_count() == before
+    assert result["same"]
 
 
 def _process_id(sleep_s: float = 0.0) -> int:

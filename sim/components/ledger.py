@@ -113,8 +113,6 @@ class Ledger:
         self._posted: list[tuple[int, int]] = []
         """(account, currency) of every balance, in the order of its first entry (the keys of
         :attr:`balances`, in their order)."""
-        self._synced = 0
-        """Balances of ``_posted`` already keys of ``_balances``."""
         self.recorded = bytearray()
         """Transactions recorded per order id (more than one = a duplicate effect)."""
         self.transactions = 0
@@ -175,11 +173,8 @@ class Ledger:
         """(account, currency) -> sum of entries (debits positive, credits negative): every balance
         an entry was posted to, in the order of its first entry. Brought up to date at each read
         (a pass over the balances: read it at the end, or in tests)."""
-        balances, cells, posted = self._balances, self._cells, self._posted
-        for index in range(self._synced, len(posted)):
-            balances[posted[index]] = 0
-        self._synced = len(posted)
-        for key in posted:
+        balances, cells = self._balances, self._cells
+        for key in self._posted:
             account, currency = key
             balances[key] = cells[currency][account + ACCOUNT_BASE]
         return balances
