@@ -17,6 +17,7 @@ from sim.components.nightly_reconciliation import refunded_extra
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, reconcile
 from sim.config.loader import LoadedScenario, variant_model
 from sim.config.scenario import Scenario
+from sim.observe.collector import run_pace
 from sim.observe.memory import fix_mmap_threshold
 from sim.observe.samples import SampleTrace
 from sim.observe.trace import Trace
@@ -86,31 +87,32 @@ def simulate(loaded: LoadedScenario, seed: int | None = None, variant: str | Non
     else:
         trace = Trace(enabled=scenario.trace or trace_orders is not None, only=trace_orders,
                       requests=trace_requests or samples)
-    world = build_world(model, scenario, seed, trace)
-    if isinstance(trace, SampleTrace):
-        trace.bind(world.orders)
-    if on_time is not None or peek is not None:
-        run_reporting(world, on_time, peek)
-    elif watch is None:
-        world.env.run(until=world.end_s)
-    else:
-        at = 0.0
-        while at < world.end_s:
-            at = min(world.end_s, at + watch_every_s)
-            world.env.run(until=at)
-            watch(world)
-    verdicts = check(world)
-    recon = None
-    if model.reconciliation.enabled:
-        recon = reconcile(
-            world.settlement_file(), world.orders, world.ledger, world.wallet,
-            world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
-            capture=world.capture, pending=model.reconciliation.pending, refunded_extra=refunded_extra(world.refunds),
-        )
-        recon.timing += world.settlement_file().timing_differences()
-        reconcile_money_back(world.settlement_file().adjustments(), world.ledger, world.wallet, world.refunds,
-                             world.chargebacks, model.reconciliation.auto_fix, recon)
-    verdicts += check_reconciled(world, recon)
+    with run_pace():  # the collector's young generation scanned less often (sim.observe.collector)
+        world = build_world(model, scenario, seed, trace)
+        if isinstance(trace, SampleTrace):
+            trace.bind(world.orders)
+        if on_time is not None or peek is not None:
+            run_reporting(world, on_time, peek)
+        elif watch is None:
+            world.env.run(until=world.end_s)
+        else:
+            at = 0.0
+            while at < world.end_s:
+                at = min(world.end_s, at + watch_every_s)
+                world.env.run(until=at)
+                watch(world)
+        verdicts = check(world)
+        recon = None
+        if model.reconciliation.enabled:
+            recon = reconcile(
+                world.settlement_file(), world.orders, world.ledger, world.wallet,
+                world.population.sellers, len(world.population.currencies), world.env.now, model.reconciliation.auto_fix,
+                capture=world.capture, pending=model.reconciliation.pending, refunded_extra=refunded_extra(world.refunds),
+            )
+            recon.timing += world.settlement_file().timing_differences()
+            reconcile_money_back(world.settlement_file().adjustments(), world.ledger, world.wallet, world.refunds,
+                                 world.chargebacks, model.reconciliation.auto_fix, recon)
+        verdicts += check_reconciled(world, recon)
     return world, verdicts, recon
 
 
