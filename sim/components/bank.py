@@ -106,6 +106,9 @@ class Banks:
         self.truth = truth
         self.metrics = metrics
         self._counters = metrics.counters
+        self._authorisations = metrics.count("banks.authorisations")
+        self._captures = metrics.count("banks.captures")
+        """The counters every charge increments, as fields (Metrics.count)."""
         self._cards = population.cards
         self.decline_surge_probability = 0.0
         """Fault knob (issuer decline surge): extra probability of DECLINED_LIMIT; injectors add
@@ -187,8 +190,8 @@ class Banks:
         """The issuer's decision on a charge at ``now``: an APPROVED charge debits the buyer and
         records the capture in the ground truth at that instant. (The caller schedules the wait
         and passes ``now``: no callback object, no second clock read per authorisation.)"""
+        self._authorisations.n += 1
         counters = self._counters
-        counters["banks.authorisations"] += 1
         rng = self._decisions
         card = self._cards[card_token]
         error_p = self._error_p + self.error_surge_probability
@@ -215,7 +218,7 @@ class Banks:
             self._hold(order_id, buyer, amount_minor, currency)
             return _APPROVED
         self.truth.record_capture(order_id, amount_minor, currency, now)
-        counters["banks.captures"] += 1
+        self._captures.n += 1
         if self.disputes is not None:
             self.disputes.on_capture(order_id, buyer, amount_minor, currency)
         return _APPROVED
@@ -255,7 +258,7 @@ class Banks:
             if hold.rest_minor == 0:
                 hold.open = False
             self.truth.record_capture(order_id, amount_minor, hold.currency, now)
-            self._counters["banks.captures"] += 1
+            self._captures.n += 1
             if self.disputes is not None:
                 self.disputes.on_capture(order_id, hold.buyer, amount_minor, hold.currency)
             return _APPROVED

@@ -95,6 +95,8 @@ class CheckoutClients:
         self.population = population
         self.service = service
         self.metrics = metrics
+        self._final_counts = [metrics.count(_FINAL_COUNTER[response]) for response in sorted(_FINAL)]
+        """``client.<answer>`` per final answer, indexed by it (Metrics.count: fields the hot path increments)."""
         self.until_s = until_s
         self._arrivals = streams.stream("client.arrivals")
         self._carts = streams.stream("client.carts")
@@ -219,7 +221,7 @@ class CheckoutClients:
                 attempt.waiting = False
                 if response < _UNAVAILABLE and not (retry_definite and response in _DEFINITE):
                     self.latency.add(clock(env) - attempt.started)
-                    counters[_FINAL_COUNTER[response]] += 1
+                    self._final_counts[response].n += 1
                     if self._closed:
                         self._think()
                     break

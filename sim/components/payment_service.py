@@ -104,6 +104,9 @@ class PaymentService:
         """Sync wiring: the executor's threads (instances × threads), one per order being executed."""
         self.outcomes = outcomes
         self.metrics = metrics
+        self._checkouts_accepted = metrics.count("checkouts_accepted")
+        self._orders_created = metrics.count("orders_created")
+        """Counters every accepted checkout increments, as fields (Metrics.count)."""
         self._latency_s = make_sampler(cfg.latency, streams.stream("payment_service.latency"))
         self.available = True
         self.outbox = outbox
@@ -190,8 +193,8 @@ class PaymentService:
             # the column's length: no __len__ frame
             checkout_id = checkouts.add(key, buyer, card_token, len(orders.state), count, now)
             order_ids = orders.add_all(checkout_id, lines, now)
-            counters["checkouts_accepted"] += 1
-            counters["orders_created"] += count
+            self._checkouts_accepted.n += 1
+            self._orders_created.n += count  # a checkout has at least one line
             if self.sync:
                 return (yield from self._execute(checkout_id, False, deadline_s))
             return (yield from self._publish(order_ids))

@@ -52,6 +52,7 @@ from sim.components.psp_webhooks import Webhooks, WebhookSink
 from sim.components.stations import REJECTED, STARTED, SlotStation
 from sim.config.distributions import make_sampler
 from sim.kernel.scheduling import call_after, clock, schedule_step, succeed_after
+from sim.observe.metrics import Count
 
 if TYPE_CHECKING:
     from sim.components.bank import Banks
@@ -132,6 +133,11 @@ class Psp:
 
         self._counters = counters = metrics.counters
         self._series = metrics.series
+        # the counters every charge or query increments, as fields (Metrics.count)
+        self._requests: Count = metrics.count("psp.requests")
+        self._charge_requests: Count = metrics.count("psp.charge_requests")
+        self._queries: Count = metrics.count("psp.queries")
+        self._charges_committed: Count = metrics.count("psp.charges_committed")
         self._network = make_sampler(cfg.network_latency, streams.stream("psp.network"))
         self._latency = make_sampler(cfg.latency, streams.stream("psp.latency"))
         self._decisions = streams.stream("psp.decisions")
@@ -141,7 +147,8 @@ class Psp:
         webhook_rng = streams.stream("psp.webhook")
         self.webhooks = Webhooks(env, cfg.webhook, self.faults, webhook_rng, make_sampler(cfg.webhook.delay, webhook_rng), counters)
         self._authorisation = Authorisation(
-            env, banks, cfg.bank_retry, streams.stream("psp.bank_retry"), counters, self._bank_answered, self._bank_gave_up,
+            env, banks, cfg.bank_retry, streams.stream("psp.bank_retry"), counters, metrics.count("psp.bank_attempts"),
+            self._bank_answered, self._bank_gave_up,
         )
         # The callbacks of the steps of a charge (see Charge), built once.
         self._to_arrival = (self._charge_arrives,)
@@ -188,9 +195,8 @@ class Psp:
     def charge(self, request: ChargeRequest, on_reply: OnReply) -> None:
         """Send a charge; ``on_reply`` is called once with the answer, or never (no reply,
         reply lost)."""
-        counters = self._counters
-        counters["psp.requests"] += 1
-        counters["psp.charge_requests"] += 1
+        self._requests.n += 1
+        self._charge_requests.n += 1
         env = self.env
         self._series.count("psp_requests", clock(env))
         charge = Charge()
@@ -203,9 +209,8 @@ class Psp:
         """Ask for the status of idempotency key ``key``: the stored code (APPROVED, a decline,
         PENDING), IN_FLIGHT, or NOT_FOUND (unknown or expired). ``deadline_s``: when the caller
         stops waiting."""
-        counters = self._counters
-        counters["psp.requests"] += 1
-        counters["psp.queries"] += 1
+        self._requests.n += 1
+        self._queries.n += 1
         env = self.env
         self._series.count("psp_requests", clock(env))
         call_after(env, self._network(), partial(self._query_arrives, _Query(key, on_reply, deadline_s)))
@@ -398,7 +403,7 @@ class Psp:
         order_id = request.order_id
         committed = code == _APPROVED
         if committed:
-            self._counters["psp.charges_committed"] += 1
+            self._charges_committed.n += 1
             if self.capture_api is None:  # captured in the authorisation: a settlement row now
                 now = clock(self.env)
                 settlement = self.settlement

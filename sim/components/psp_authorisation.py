@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, MutableMapping, Final
 from sim.components.psp_api import ChargeRequest, OnReply, ReplyCode
 from sim.config.policies import RetryStrategy
 from sim.kernel.scheduling import Step, clock, schedule_step
+from sim.observe.metrics import Count
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Authorisation:
 
     def __init__(
         self, env: "simpy.Environment", banks: "Banks", retry: "RetryPolicy", rng: "random.Random",
-        counters: MutableMapping[str, int], decided: Callable[[Charge, int], None],
+        counters: MutableMapping[str, int], bank_attempts: Count, decided: Callable[[Charge, int], None],
         gave_up: Callable[[Charge], None],
     ) -> None:
         self.env = env
@@ -64,6 +65,8 @@ class Authorisation:
         self._retry_rng = rng
         self._retry_declines = retry.retry_non_retryable
         self._counters = counters
+        self._bank_attempts = bank_attempts
+        """``psp.bank_attempts`` as a field (Metrics.count): every attempt increments it."""
         self._decided = decided
         self._gave_up = gave_up
         # the callbacks of the steps (see Charge), built once
@@ -73,7 +76,7 @@ class Authorisation:
 
     def send(self, charge: Charge, after_s: float) -> None:
         """Send the charge, ``after_s`` from now, through the card scheme to its bank."""
-        self._counters["psp.bank_attempts"] += 1
+        self._bank_attempts.n += 1
         charge.bank_refused = False
         banks, env = self.banks, self.env
         if banks.direct:  # no queue on the way: one event, at the decision

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sim.config.model import SecondaryPspConfig
     from sim.domain.orders import Orders
     from sim.domain.population import Population
-    from sim.observe.metrics import Metrics
+    from sim.observe.metrics import Count, Metrics
     from sim.rng import Streams
 
 NAME = "secondary_psp"
@@ -68,8 +68,12 @@ class _PrefixedSeries:
 
 class _PrefixedMetrics:
     def __init__(self, metrics: "Metrics") -> None:
+        self._metrics = metrics
         self.counters = _PrefixedCounters(metrics.counters)
         self.series = _PrefixedSeries(metrics.series)
+
+    def count(self, name: str) -> "Count":
+        return self._metrics.count(_rename(name))
 
 
 def build_secondary_psp(

@@ -252,3 +252,5 @@ class Recorder(Protocol):
 
     counters: Any
     series: Any
+
+    def count(self, name: str) -> "Count": ...
