@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -10,6 +11,9 @@ from sim.config.loader import LoadedScenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+"""The depth of this test run (tests/conftest.py loads it as the Hypothesis profile): ``ci`` modest,
+``dev`` (a developer's ``make test``) deeper, ``deep`` deepest."""
 SCENARIOS = ROOT / "scenarios"
 
 
