@@ -247,7 +247,7 @@ class Metrics:
 
 class Recorder(Protocol):
     """What a component that also serves under another name records into: a run's :class:`Metrics`,
-    or a stand-in with the same two attributes (the secondary PSP's renames every key). Compiled, a
+    or a stand-in with the same two attributes and ``count`` (the secondary PSP's renames every key). Compiled, a
     parameter typed ``Metrics`` accepts only that class; one typed ``Recorder`` accepts either."""
 
     counters: Any
