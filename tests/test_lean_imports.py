@@ -1,0 +1,99 @@
+"""``sim.cli.lean_imports``: a command reaches its first simulation without importing
+``importlib.metadata``, and SimPy, pydantic and ``importlib.metadata`` imported later work as
+their own imports leave them. Each check runs in a fresh interpreter (this one has them all)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python(code: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_a_command_reaches_its_first_simulation_without_importlib_metadata(tmp_path):
+    out = _python("""
+        import importlib.abc, importlib.util, os, sys
+
+        def first(*args, **kwargs):  # the command's first simulation: what is imported by now?
+            print("metadata" if "importlib.metadata" in sys.modules else "none", "simpy" in sys.modules)
+            sys.stdout.flush()
+            os._exit(0)
+
+        class Wrap(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name != "sim.runners.run":
+                    return None
+                sys.meta_path.remove(self)
+                spec = importlib.util.find_spec(name)
+                load = spec.loader.exec_module
+
+                def exec_module(module):
+                    load(module)
+                    module.simulate = first
+
+                spec.loader.exec_module = exec_module
+                return spec
+
+        sys.meta_path.insert(0, Wrap())
+        from sim.cli import main
+        main(sys.argv[1:])
+        """, "run", "scenarios/baseline.yaml", "--out", str(tmp_path / "run"))
+    assert out.split() == ["none", "True"]
+
+
+def test_simpy_and_pydantic_work_and_importlib_metadata_is_the_real_one_later():
+    out = _python("""
+        import sys
+        from sim.cli.lean_imports import import_simpy, without_plugin_scan
+
+        without_plugin_scan()
+        import_simpy()
+        from sim.config.loader import load_scenario
+
+        loaded = load_scenario("scenarios/baseline.yaml")  # pydantic validators built: no plugin scan
+        import simpy
+
+        env = simpy.Environment()
+        env.timeout(1.5)
+        env.run()
+        assert env.now == 1.5
+        assert "importlib.metadata" not in sys.modules
+        assert not hasattr(sys.modules["importlib"], "metadata")
+        version = simpy.__version__  # looked up now, from the real importlib.metadata
+        import importlib.metadata
+
+        assert version == importlib.metadata.version("simpy") and simpy.__dict__["__version__"] == version
+        assert hasattr(importlib.metadata, "distributions") and hasattr(importlib.metadata, "entry_points")
+        try:
+            simpy.no_such_name
+        except AttributeError:
+            print("ok")
+        """)
+    assert out.split() == ["ok"]
+
+
+def test_libraries_imported_first_are_left_as_they_are():
+    out = _python("""
+        import sys
+        import importlib.metadata
+        import pydantic.plugin._loader as loader
+        from sim.cli.lean_imports import PLUGIN_LOADER, import_simpy, without_plugin_scan
+
+        without_plugin_scan()
+        import_simpy()
+        import simpy
+
+        assert sys.modules[PLUGIN_LOADER] is loader
+        assert "__getattr__" not in simpy.__dict__ and simpy.__version__ == importlib.metadata.version("simpy")
+        print("ok")
+        """)
+    assert out.split() == ["ok"]
