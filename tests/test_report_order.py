@@ -1,7 +1,10 @@
-"""A sweep report starts its line plots with the points summary, on what the rows say the summary
+"""What a report starts before it waits for its figures.
+
+A sweep report starts its line plots with the points summary, on what the rows say the summary
 will find (``sim.reports.sweep_report._varied_and_plotted``), and keeps them only if the summary
 finds the same: the guess must agree with the summary, and a wrong one must cost time, never a
-different report."""
+different report. A run's and a comparison's report call ``meanwhile`` (the command's terminal
+summary) once all else is made, before they wait for a figure."""
 
 from __future__ import annotations
 
@@ -11,11 +14,17 @@ from pathlib import Path
 import pytest
 
 from bench.sweep import sweep_file
+from helpers import write_scenario
+from sim.cli import main
 from sim.config.kpis import KPI_NAMES
+from sim.config.loader import load_scenario
 from sim.config.sweep import load_sweep
 from sim.reports import sweep_report
+from sim.reports.bundle import write_compare_report, write_run_report
 from sim.reports.drawing import Drawing, Drawn, call
 from sim.reports.sweep_points import summary
+from sim.runners.compare import run_comparison, summarize_comparison
+from sim.runners.replicate import Replicated, run_one
 
 KPIS = ["success_rate", "time_to_recover_s", "p99_latency_ms", "dead_lettered"]
 
@@ -116,3 +125,43 @@ def test_a_wrong_guess_gives_the_same_report(bench_sweep, monkeypatch):
     right, wrong = _report(folder / "right"), _report(folder / "wrong")
     assert len([name for name in right if name.endswith(".png")]) == 5
     assert wrong == right
+
+
+SMALL = dict(duration="1m", drain="1m", seed=3, bin="1s", workload={"rate": "8/s", "buyers": 200, "sellers": 20},
+             faults=[{"kind": "psp_outage", "at": "20s", "for": "15s"}],
+             variants={"none": {"executor.retry": {"strategy": "none"}},
+                       "fixed": {"executor.retry": {"strategy": "fixed", "max_attempts": 4, "base": "1s"}}})
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    return load_scenario(write_scenario(tmp_path_factory.mktemp("small"), "async-kafka.yaml", **SMALL))
+
+
+def _meanwhile_before_the_figures(log: list[str]) -> None:
+    waited = log.index("meanwhile")
+    assert log.count("meanwhile") == 1 and not any(entry.startswith("result") for entry in log[:waited])
+    assert log[:waited].count("start figure_png") == log.count("start figure_png") >= 3  # all started before
+
+
+def test_a_run_report_prints_its_summary_before_it_waits_for_a_figure(small, tmp_path):
+    data = Replicated([run_one(small, small.scenario.seed, None, samples=True)]).to_dict()
+    log: list[str] = []
+    write_run_report(tmp_path / "run", data, _Recording(log), lambda: log.append("meanwhile"))
+    _meanwhile_before_the_figures(log)
+
+
+def test_a_comparison_report_prints_its_ranking_before_it_waits_for_a_figure(small, tmp_path):
+    variants = ["none", "fixed"]
+    comp = summarize_comparison(small, run_comparison(small, variants, 1, workers=1), "none", "paychaos compare")
+    log: list[str] = []
+    write_compare_report(tmp_path / "compare", comp, _Recording(log), lambda: log.append("meanwhile"))
+    _meanwhile_before_the_figures(log)
+
+
+def test_the_terminal_summary_ends_with_where_the_report_is(small, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", small.scenario_path, "--out", str(out)]) in (0, 1)
+    lines = capsys.readouterr().out.replace(str(out / "report.html"), "REPORT").splitlines()
+    assert lines[-1] == "report: REPORT" and lines[-2].startswith(("PASS", "FAIL"))
+    assert sum(line.startswith("report:") for line in lines) == 1
