@@ -1,13 +1,19 @@
 """``sim.cli.lean_imports``: a command reaches its first simulation without importing
 ``importlib.metadata``, and SimPy, pydantic and ``importlib.metadata`` imported later work as
-their own imports leave them. Each check runs in a fresh interpreter (this one has them all)."""
+their own imports leave them; a piped command imports no ``rich.progress`` (``sim.cli.progress``),
+a terminal's bar still draws. Each import check runs in a fresh interpreter (this one has them all)."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from rich.console import Console
+
+from sim.cli.progress import counted, progress_bar, simulated_time
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,12 +25,13 @@ def _python(code: str, *args: str) -> str:
     return done.stdout
 
 
-def test_a_command_reaches_its_first_simulation_without_importlib_metadata(tmp_path):
+def test_a_piped_command_reaches_its_first_simulation_without_importlib_metadata_or_a_bar(tmp_path):
     out = _python("""
         import importlib.abc, importlib.util, os, sys
 
         def first(*args, **kwargs):  # the command's first simulation: what is imported by now?
-            print("metadata" if "importlib.metadata" in sys.modules else "none", "simpy" in sys.modules)
+            print("metadata" if "importlib.metadata" in sys.modules else "none", "simpy" in sys.modules,
+                  "rich.progress" in sys.modules, "rich.console" in sys.modules)
             sys.stdout.flush()
             os._exit(0)
 
@@ -47,7 +54,19 @@ def test_a_command_reaches_its_first_simulation_without_importlib_metadata(tmp_p
         from sim.cli import main
         main(sys.argv[1:])
         """, "run", "scenarios/baseline.yaml", "--out", str(tmp_path / "run"))
-    assert out.split() == ["none", "True"]
+    assert out.split() == ["none", "True", "False", "True"]
+
+
+def test_a_terminal_still_gets_its_bars():
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with progress_bar(console, "replications", 3) as advance:
+        advance(3)
+    with counted(console, "running", 2) as update:
+        update(2)
+    with simulated_time(console, "simulating") as on_time:
+        on_time(30.0, 60.0)
+    drawn = console.file.getvalue()
+    assert "replications" in drawn and "3/3" in drawn and "running" in drawn and "2/2" in drawn
 
 
 def test_simpy_and_pydantic_work_and_importlib_metadata_is_the_real_one_later():
