@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"run": 1.3, "compare": 1.15, "sweep": 1.15}
 
 _CHILD = r"""
-import importlib.abc, importlib.util, json, resource, sys, time
+import json, resource, sys, time
+from bench.when_loaded import when_loaded
 
 spent = {"wall_s": 0.0, "cpu_s": 0.0, "simulations": 0, "first_start": None, "last_end": None,
          "cpu_before_s": None, "cpu_last_end": None}
@@ -55,25 +56,11 @@ def timed(*args, **kwargs):
         spent["last_end"] = time.monotonic()
         spent["cpu_last_end"] = time.process_time()
 
-class WrapWhenLoaded(importlib.abc.MetaPathFinder):
-    # wraps simulate when the command imports sim.runners.run: imported here first, it would
-    # import SimPy before the command's own start does (sim.cli.lean_imports)
-    def find_spec(self, name, path, target=None):
-        if name != "sim.runners.run":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        load = spec.loader.exec_module
+def wrap(module):
+    global real
+    real, module.simulate = module.simulate, timed
 
-        def exec_module(module):
-            global real
-            load(module)
-            real, module.simulate = module.simulate, timed
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-sys.meta_path.insert(0, WrapWhenLoaded())
+when_loaded("sim.runners.run", wrap)  # not imported here: it would import SimPy before the command's start
 from sim.cli import main
 code = main(sys.argv[1:])
 own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -27,7 +27,8 @@ def _python(code: str, *args: str) -> str:
 
 def test_a_piped_command_reaches_its_first_simulation_without_importlib_metadata_or_a_bar(tmp_path):
     out = _python("""
-        import importlib.abc, importlib.util, os, sys
+        import os, sys
+        from bench.when_loaded import when_loaded
 
         def first(*args, **kwargs):  # the command's first simulation: what is imported by now?
             print("metadata" if "importlib.metadata" in sys.modules else "none", "simpy" in sys.modules,
@@ -35,22 +36,7 @@ def test_a_piped_command_reaches_its_first_simulation_without_importlib_metadata
             sys.stdout.flush()
             os._exit(0)
 
-        class Wrap(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name != "sim.runners.run":
-                    return None
-                sys.meta_path.remove(self)
-                spec = importlib.util.find_spec(name)
-                load = spec.loader.exec_module
-
-                def exec_module(module):
-                    load(module)
-                    module.simulate = first
-
-                spec.loader.exec_module = exec_module
-                return spec
-
-        sys.meta_path.insert(0, Wrap())
+        when_loaded("sim.runners.run", lambda module: setattr(module, "simulate", first))
         from sim.cli import main
         main(sys.argv[1:])
         """, "run", "scenarios/baseline.yaml", "--out", str(tmp_path / "run"))
@@ -116,3 +102,14 @@ def test_libraries_imported_first_are_left_as_they_are():
         print("ok")
         """)
     assert out.split() == ["ok"]
+
+
+def test_the_end_to_end_bench_wraps_the_command_s_own_simulations(tmp_path):
+    from bench.end_to_end import measure
+    from helpers import write_scenario
+
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="30s", drain="30s", seed=1,
+                          workload={"rate": "5/s", "buyers": 50, "sellers": 5}, replications=2)
+    row = measure(["run", str(path), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert row["simulations"] == 2 and 0 < row["simulation_cpu_s"] < row["cpu_s"]
+    assert row["phases_s"]["before"] > 0 and row["phases_cpu_s"]["before"] > 0
