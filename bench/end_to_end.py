@@ -36,11 +36,11 @@ TARGETS = {"run": 1.3, "compare": 1.15, "sweep": 1.15}
 
 _CHILD = r"""
 import json, resource, sys, time
-import sim.runners.run as run_module
+from bench.when_loaded import when_loaded
 
 spent = {"wall_s": 0.0, "cpu_s": 0.0, "simulations": 0, "first_start": None, "last_end": None,
          "cpu_before_s": None, "cpu_last_end": None}
-real = run_module.simulate
+real = None
 
 def timed(*args, **kwargs):
     wall, cpu = time.perf_counter(), time.process_time()
@@ -56,7 +56,11 @@ def timed(*args, **kwargs):
         spent["last_end"] = time.monotonic()
         spent["cpu_last_end"] = time.process_time()
 
-run_module.simulate = timed
+def wrap(module):
+    global real
+    real, module.simulate = module.simulate, timed
+
+when_loaded("sim.runners.run", wrap)  # not imported here: it would import SimPy before the command's start
 from sim.cli import main
 code = main(sys.argv[1:])
 own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

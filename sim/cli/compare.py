@@ -81,9 +81,8 @@ def main(args: argparse.Namespace) -> int:
                                      on_exemplars if figures.parallel else None)
         comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
         out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
-        with console.status("writing the report…"):
-            write_compare_report(out_dir, comp, figures)
-    print_ranking(console, comp)
+        with console.status("writing the report…"):  # the ranking printed while the figures are drawn
+            write_compare_report(out_dir, comp, figures, lambda: print_ranking(console, comp))
     console.print(f"reproduce: {as_run(comp['command'])}", highlight=False)
     console.print(f"report: {Path(out_dir) / 'report.html'}")
     failed = [v for v, verdicts in comp["verdicts"].items() if any(x != "pass" for x in verdicts)]

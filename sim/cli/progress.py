@@ -1,6 +1,7 @@
 """Progress of long work as a person wants it: a rich bar in a terminal, plain lines when the output
 is piped or logged (a bar there prints nothing until the end), and a console that does not wrap
-long lines at 80 columns when it is not a terminal."""
+long lines at 80 columns when it is not a terminal. ``rich.progress`` is imported only for a bar
+(about a quarter of rich's import, before a command's first simulation)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sim import format as fmt
 
@@ -73,13 +73,17 @@ class _Lines:
 
 
 @contextmanager
-def _tracker(console: Console, description: str, total: float, show: Callable[[float], str],
-             columns: tuple) -> Iterator[Callable[[float], None]]:
-    """``update(done)``: a bar in a terminal, lines when piped."""
+def _tracker(console: Console, description: str, total: float,
+             show: Callable[[float], str]) -> Iterator[Callable[[float], None]]:
+    """``update(done)`` of counted work: a bar in a terminal, lines when piped."""
     if not console.is_terminal:
         lines = _Lines(console, description, total, show)
         yield lines.update
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda done: progress.update(task, completed=done)
@@ -88,9 +92,7 @@ def _tracker(console: Console, description: str, total: float, show: Callable[[f
 @contextmanager
 def progress_bar(console: Console, description: str, total: int) -> Iterator[Callable[[int], None]]:
     """Counted work (replications, comparisons, sweep runs); yields ``advance(n=1)``."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn())
-    with _tracker(console, description, total, lambda n: f"{int(n):,}", columns) as update:
+    with _tracker(console, description, total, lambda n: f"{int(n):,}") as update:
         state = {"done": 0}
 
         def advance(n: int = 1) -> None:
@@ -103,17 +105,13 @@ def progress_bar(console: Console, description: str, total: int) -> Iterator[Cal
 @contextmanager
 def counted(console: Console, description: str, total: int) -> Iterator[Callable[[int], None]]:
     """Counted work reported as a running total; yields ``update(done)``."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn())
-    with _tracker(console, description, total, lambda n: f"{int(n):,}", columns) as update:
+    with _tracker(console, description, total, lambda n: f"{int(n):,}") as update:
         yield update
 
 
 @contextmanager
 def simulated_time(console: Console, description: str) -> Iterator[Callable[[float, float], None]]:
     """One run's progress in simulated time; yields ``on_time(now_s, end_s)`` for the runner."""
-    columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.fields[shown]}"), TimeElapsedColumn())
     if not console.is_terminal:
         state: dict = {}
 
@@ -124,6 +122,9 @@ def simulated_time(console: Console, description: str) -> Iterator[Callable[[flo
 
         yield on_time_lines
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[shown]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(description, total=1.0, shown="")
 

@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     pause()  # no collection until the simulations start (settle)
     from sim.cli.progress import as_run, make_console
     from sim.config.loader import load_scenario
-    from sim.reports.console import print_run_summary
+    from sim.reports.console import print_report_path, print_run_summary
     from sim.reports.drawing import drawing
     from sim.reports.output import default_out_dir, write_run_outputs
     from sim.runners.run import result_digest
@@ -74,9 +74,10 @@ def main(args: argparse.Namespace) -> int:
     with drawing() as figures:  # helpers warm up on the idle core while the simulation runs
         data = _run(console, loaded, args, figures)
         out_dir = args.out or default_out_dir(loaded.scenario.name, args.variant)
-        with console.status("writing the report…"):
-            write_run_outputs(out_dir, data, figures)
-    print_run_summary(console, data, out_dir, as_run(data["command"]))
+        with console.status("writing the report…"):  # the summary printed while the figures are drawn
+            write_run_outputs(out_dir, data, figures,
+                              lambda: print_run_summary(console, data, None, as_run(data["command"])))
+    print_report_path(console, out_dir)
     if args.check_determinism:
         again = _run(console, loaded, args)
         first, second = result_digest(data), result_digest(again)

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from typing import Callable
 
 import yaml
 from markupsafe import Markup, escape
@@ -87,9 +88,11 @@ def _saved(drawn: dict[str, Drawn], folder: Path) -> dict[str, bytes]:
     return images
 
 
-def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -> None:
+def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
+                     meanwhile: Callable[[], None] | None = None) -> None:
     """The whole report folder of one (possibly replicated) run; its figures drawn by ``drawing``
-    (or started during the run: ``sim.reports.early_figures``)."""
+    (or started during the run: ``sim.reports.early_figures``). ``meanwhile()`` is called once the
+    rest is made and before the figures are waited for (the command's terminal summary)."""
 
     def fill(folder: Path) -> None:
         figures = run_figures.series_figures(data["series"], data["summary"].get("services", {}),
@@ -111,6 +114,8 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS) -
         }
         html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too
         md = template_env.markdown().get_template("summary.md.j2")
+        if meanwhile is not None:
+            meanwhile()
         images = _saved(drawn, folder)
         images["system_graph"] = graph
         (folder / "report.html").write_text(html.render(images={k: _b64(v) for k, v in images.items()}, **context),
@@ -142,9 +147,11 @@ def start_exemplar_figures(drawing: Drawing, exemplar: dict) -> None:
     drawing.figure_early(*_compare_latency_figure(exemplar))
 
 
-def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCESS) -> None:
+def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCESS,
+                         meanwhile: Callable[[], None] | None = None) -> None:
     """The whole report folder of a comparison; its figures drawn by ``drawing`` (or started early
-    by :func:`start_exemplar_figures`)."""
+    by :func:`start_exemplar_figures`). ``meanwhile()`` is called once the rest is made and before
+    the figures are waited for (the command's terminal ranking)."""
 
     def fill(folder: Path) -> None:
         drawn = {  # started first, the largest first: helpers draw while the rest is written
@@ -172,6 +179,8 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
         (folder / "summary.md").write_text(template_env.markdown().get_template("compare.md.j2").render(**context),
                                            encoding="utf-8")
         html = template_env.html().get_template("compare.html.j2")
+        if meanwhile is not None:
+            meanwhile()
         images = _saved(drawn, folder)
         (folder / "report.html").write_text(html.render(
             images={k: _b64(v) for k, v in images.items()},

@@ -70,7 +70,12 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None, comman
         failed = sum(1 for v in reps["verdicts"] if v != "pass")
         console.print(f"replications: {reps['count']} ({failed} failed); KPIs with 95 % confidence intervals in the report")
     if out_dir is not None:
-        console.print(f"report: {Path(out_dir) / 'report.html'}")
+        print_report_path(console, out_dir)
+
+
+def print_report_path(console: Console, out_dir: Path) -> None:
+    """The summary's last line: where the report is."""
+    console.print(f"report: {Path(out_dir) / 'report.html'}")
 
 
 def _ms(value):

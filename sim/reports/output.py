@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from sim.reports.drawing import Drawing
@@ -24,10 +24,11 @@ def default_out_dir(name: str, variant: str | None = None) -> Path:
     return REPORTS_DIR / (f"{slug}--{variant}" if variant else slug)
 
 
-def write_run_outputs(out_dir: Path, result, drawing: Drawing | None = None) -> None:
+def write_run_outputs(out_dir: Path, result, drawing: Drawing | None = None,
+                      meanwhile: Callable[[], None] | None = None) -> None:
     """The whole report folder of a run (report.html, summary.md, results.json, metrics.csv,
     plots); ``result`` is a ``RunResult`` or results already enriched with KPIs (a dict); figures
-    drawn by ``drawing`` (default: in this process)."""
+    drawn by ``drawing`` (default: in this process); ``meanwhile()`` called while they are drawn."""
     from sim.reports.bundle import write_run_report  # here, so ``paychaos --help`` imports no report code
     from sim.reports.drawing import IN_PROCESS
     from sim.runners.kpis import enrich
@@ -35,4 +36,4 @@ def write_run_outputs(out_dir: Path, result, drawing: Drawing | None = None) -> 
     data = result if isinstance(result, dict) else result.data
     if "kpis" not in data:
         data = enrich(data, result.world)
-    write_run_report(Path(out_dir), data, drawing or IN_PROCESS)
+    write_run_report(Path(out_dir), data, drawing or IN_PROCESS, meanwhile)

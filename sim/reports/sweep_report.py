@@ -58,10 +58,15 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
     out_dir = Path(out_dir)
     parameters, kpis = sweep.parameter_keys, list(sweep.spec.kpis)
     columns = list(dict.fromkeys([*kpis, *KPI_NAMES]))
-    points = drawing.call(f"{_POINTS}:summary", rows, parameters, columns, kpis).result()
-    write_text_atomic(out_dir / POINTS_FILE, points["csv"])
+    pending = drawing.call(f"{_POINTS}:summary", rows, parameters, columns, kpis)
     grid = sweep.spec.sample == "grid"
     units = {p: sweep.unit(p) for p in parameters}
+    # the line plots start with the summary, on what the rows say it will find; taken only if it
+    # finds the same (else drawn again with what it found: a wrong guess costs time, never a picture)
+    guess = _varied_and_plotted(rows, parameters, kpis)
+    early = _line_plots(drawing, rows, parameters, columns, units, grid, *guess) if guess else None
+    points = pending.result()
+    write_text_atomic(out_dir / POINTS_FILE, points["csv"])
     # a parameter with one value gets no plot against it (a line through one point says nothing):
     # the table shows that point
     varied = points["varied"]
@@ -69,17 +74,9 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
     plotted = points["plotted"]
 
     def fill(folder: Path) -> None:
-        drawn: list[tuple[list[dict], Drawn]] = []  # (what each PNG shows, the PNGs being drawn)
-        line_plotted = varied[:1] if grid and len(parameters) == 2 and len(varied) == 2 else varied
-        # with a heatmap of the two parameters, one line plot (one line per value of the second)
-        # shows the rest: the plot against the second would repeat the same points
-        for parameter in line_plotted:
-            others = [p for p in varied if p != parameter]
-            for chunk in _chunks(plotted, drawing.workers):  # one figure per helper, redrawn for each KPI
-                shows = [{"kpi": kpi, "file": f"{kpi}--{_slug(parameter)}.png",
-                          "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"} for kpi in chunk]
-                drawn.append((shows, drawing.call(f"{_POINTS}:line_plots", rows, parameters, columns, parameter,
-                                                  others[0] if others else None, chunk, units)))
+        # (what each PNG shows, the PNGs being drawn)
+        drawn = early if early is not None and guess == (varied, plotted) else \
+            _line_plots(drawing, rows, parameters, columns, units, grid, varied, plotted)
         if grid and len(parameters) >= 2 and parameters[0] in varied and parameters[1] in varied:
             # a third parameter gets one heatmap per value (a phase diagram per load, say), not a
             # mean over its values; further ones are averaged
@@ -120,6 +117,39 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
 
     write_folder_atomic(out_dir / "report", fill)
     return out_dir / "report" / "index.html"
+
+
+def _line_plots(drawing: Drawing, rows: list[dict], parameters: list[str], columns: list[str], units: dict[str, str],
+                grid: bool, varied: list[str], plotted: list[str]) -> list[tuple[list[dict], Drawn]]:
+    """Start the line plots of the ``plotted`` KPIs against each of the ``varied`` parameters: what
+    each PNG shows, and the PNGs being drawn (one figure per helper, redrawn for each KPI)."""
+    drawn = []
+    line_plotted = varied[:1] if grid and len(parameters) == 2 and len(varied) == 2 else varied
+    # with a heatmap of the two parameters, one line plot (one line per value of the second)
+    # shows the rest: the plot against the second would repeat the same points
+    for parameter in line_plotted:
+        others = [p for p in varied if p != parameter]
+        for chunk in _chunks(plotted, drawing.workers):
+            shows = [{"kpi": kpi, "file": f"{kpi}--{_slug(parameter)}.png",
+                      "title": f"{kpi_label(kpi)} against {parameter_label(parameter)}"} for kpi in chunk]
+            drawn.append((shows, drawing.call(f"{_POINTS}:line_plots", rows, parameters, columns, parameter,
+                                              others[0] if others else None, chunk, units)))
+    return drawn
+
+
+def _varied_and_plotted(rows: list[dict], parameters: list[str], kpis: list[str]) -> tuple[list[str], list[str]] | None:
+    """What the points summary (``sim.reports.sweep_points.summary``) will call ``varied`` and
+    ``plotted``, read from the rows without pandas: the parameters with more than one value (None
+    and NaN are no value), the KPIs some run measured. None when the rows cannot say (a value
+    that is not hashable): the summary alone decides then."""
+    def measured(value: object) -> bool:
+        return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+    try:
+        varied = [p for p in parameters if len({row[p] for row in rows if measured(row.get(p))}) > 1]
+    except TypeError:
+        return None
+    return varied, [k for k in kpis if any(measured(row.get(k)) for row in rows)]
 
 
 def _b64(data: bytes) -> str:
