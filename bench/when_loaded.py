@@ -1,8 +1,8 @@
 """Change a module the moment it is first imported, without importing it first.
 
 A benchmark that wraps ``sim.runners.run.simulate`` must not import that module before the command
-does: importing it imports SimPy and the model ahead of the command's own start
-(``sim.cli.lean_imports``), and the measurement would be of another start. Imports only importlib.
+does: importing it imports SimPy and the model ahead of the command's own start, and the
+measurement would be of another start. Imports only importlib.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from sim.cli import schema as schema_command
 from sim.cli import show as show_command
 from sim.cli import sweep as sweep_command
 from sim.cli import validate as validate_command
-from sim.cli.lean_imports import import_simpy, without_plugin_scan
 from sim.cli.quick_exit import exit_quickly, unsettle
 from sim.errors import PaychaosError
 
@@ -30,8 +29,6 @@ COMMANDS = [
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-SIMULATING = {"run", "compare", "sweep", "explore", "estimate"}
-"""The commands that import SimPy (:func:`sim.cli.lean_imports.import_simpy` first)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,9 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    without_plugin_scan()  # neither pydantic nor SimPy asks importlib.metadata at start (sim.cli.lean_imports)
-    if args.command in SIMULATING:
-        import_simpy()
     try:
         return args.handler(args)
     except PaychaosError as exc:  # bad input, or an environment paychaos cannot run in
