@@ -108,30 +108,56 @@ def pairwise_sum(read: Callable[[int, int], np.ndarray], rows: int, size: int = 
 
 
 _DIGIT_BITS = 16
+SORT_BELOW_ROWS = 1 << 15
+"""Up to this many rows, :func:`weighted_quantile` sorts them instead of counting digits (measured:
+2,000 rows 0.3 ms against 7 ms, 20,000 rows 2.7 against 5.5, 65,536 rows 11 against 9)."""
 
 
-def weighted_quantile(spill: Spill, q: float, size: int = SLICE_ROWS) -> float:
-    """The smallest value whose rows, with every smaller value's, weigh at least ``q`` of the total:
-    what sorting the values (stably), summing their weights in that order and taking the first
-    value where the running sum reaches ``q`` × the total gives. Values must be >= 0 and not -0.0
-    (their float64 bits then sort as int64) and weights > 0 with a total below 2**53 (exact as
-    float64). Found digit by digit, 16 bits of the value's bits a pass over the rows."""
-    total = 0
-    for start, stop in spill.slices(size):
-        total += int(spill.read(start, stop)[1].sum())
+def _checked_total(total: int) -> int:
     if total <= 0:
         raise ValueError("weighted_quantile needs a positive total weight")
     if total >= 1 << 53:
         raise ValueError(f"weighted_quantile: total weight {total} is not exact as float64")
+    return total
+
+
+def _checked_bits(values: np.ndarray) -> np.ndarray:
+    bits = values.view(np.int64)
+    if np.any(bits < 0):
+        raise ValueError("weighted_quantile needs values >= 0 (and no -0.0)")
+    return bits
+
+
+def _sorted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """:func:`weighted_quantile` of rows held in memory, by the stable sort itself."""
+    _checked_bits(values)
+    total = _checked_total(int(weights.sum()))
+    order = np.argsort(values, kind="stable")
+    running = np.cumsum(weights[order]).astype(np.float64)
+    return float(values[order[np.searchsorted(running, q * np.float64(total), side="left")]])
+
+
+def weighted_quantile(spill: Spill, q: float, size: int = SLICE_ROWS, sort_below_rows: int = SORT_BELOW_ROWS) -> float:
+    """The smallest value whose rows, with every smaller value's, weigh at least ``q`` of the total:
+    what sorting the values (stably), summing their weights in that order and taking the first
+    value where the running sum reaches ``q`` × the total gives. Values must be >= 0 and not -0.0
+    (their float64 bits then sort as int64) and weights > 0 with a total below 2**53 (exact as
+    float64). Found digit by digit, 16 bits of the value's bits a pass over the rows; up to
+    ``sort_below_rows`` rows, by that stable sort itself (four passes over 65,536-bin counters
+    cost a small run ~20 ms)."""
+    if spill.rows <= sort_below_rows:
+        return _sorted_quantile(*spill.read(0, spill.rows), q)
+    total = 0
+    for start, stop in spill.slices(size):
+        total += int(spill.read(start, stop)[1].sum())
+    _checked_total(total)
     target = q * np.float64(total)
     prefix, below = 0, 0  # the value's bits chosen so far; the weight of every value under them
     for shift in range(64 - _DIGIT_BITS, -1, -_DIGIT_BITS):
         per_digit = np.zeros(1 << _DIGIT_BITS, np.float64)
         for start, stop in spill.slices(size):
             values, weights = spill.read(start, stop)
-            bits = values.view(np.int64)
-            if np.any(bits < 0):
-                raise ValueError("weighted_quantile needs values >= 0 (and no -0.0)")
+            bits = _checked_bits(values)
             if shift < 64 - _DIGIT_BITS:
                 under = (bits >> (shift + _DIGIT_BITS)) == prefix
                 bits, weights = bits[under], weights[under]
