@@ -82,7 +82,7 @@ def drops_exhausted(cfg: ExecutorConfig, stage: int) -> bool:
 def _waiting(call: tuple[simpy.Process, ReplyEvent]) -> bool:
     """The caller still waits for this call's reply."""
     process = call[0]
-    reply: Any = call[1]  # (SimPy types ``callbacks`` as a list, None once fired: compiled, read untyped)
+    reply = call[1]
     return reply.callbacks is not None and process.target is reply
 
 
@@ -414,7 +414,7 @@ class Executor:
         """Send one PSP request and arm its timeout: the event to wait on (the reply, or the
         timeout's interrupt: see :func:`_timed_out`)."""
         env = self.env
-        done = ReplyEvent(env)
+        done = ReplyEvent()
         psp = self.psps[target]
         if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
             self.trace.add(clock(env), order_id, f"executor:{'query' if query else 'charge'}:sent")
