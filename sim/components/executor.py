@@ -33,7 +33,7 @@ from sim.components.executor_replies import (
 )
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
 from sim.kernel.engine import Engine
-from sim.kernel.scheduling import Waitable, active_process, clock, engine_of
+from sim.kernel.scheduling import Waitable, active_process, clock, engine_of, sleep
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -192,7 +192,7 @@ class Executor:
         def handle(message: Message) -> Generator[Waitable, Any, None]:
             wait = message.produced_at + delay_s - clock(env)
             if wait > 0:
-                yield env.timeout(wait)
+                yield sleep(env, wait)
             value = message.value
             if is_poison(value):
                 yield from self._poison(message)
@@ -306,7 +306,7 @@ class Executor:
             if delay is None:
                 return (yield from self._exhausted(order_id, stage, indefinite))
             metrics.counters["executor.retries"] += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)
 
     def _next_attempt(
         self, decision: int, order_id: int, action: int, key: int, target: int, indefinite: bool, ever_indefinite: bool,
@@ -492,7 +492,7 @@ class Executor:
     def _poll_until_final(self, order_id: int, key: int, target: int) -> Generator[Waitable, Any, None]:
         env, orders = self.env, self.orders
         while orders.state[order_id] == _PENDING:
-            yield env.timeout(self.cfg.pending_poll_s)
+            yield sleep(env, self.cfg.pending_poll_s)
             if orders.state[order_id] != _PENDING:
                 return
             reply = yield from self._call(key, order_id, True, target)

@@ -68,4 +68,4 @@ class Producer:
                 self.metrics.counters[f"producer.{self.name}.gave_up"] += 1
                 return False
             self.metrics.counters[f"producer.{self.name}.retries"] += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)

@@ -21,7 +21,7 @@ import simpy
 from sim.components.psp import DEFINITE_FAILURE, DEFINITE_SUCCESS, ReplyCode, ReplyEvent
 from sim.components.refund_table import RefundRequests
 from sim.config.distributions import make_sampler
-from sim.kernel.scheduling import Waitable, first_of
+from sim.kernel.scheduling import Waitable, first_of, sleep
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class Refunds:
     def _refund(self, refund_id: int, order_id: int, amount_minor: int, after_s: float) -> Generator[Waitable, None, None]:
         env, cfg, orders = self.env, self.cfg, self.orders
         if after_s > 0.0:
-            yield env.timeout(after_s)
+            yield sleep(env, after_s)
         card_token = self.checkouts.card_token[orders.checkout_of(order_id)]
         currency = orders.currency[order_id]
         key = refund_id
@@ -136,7 +136,7 @@ class Refunds:
             if cfg.new_id_on_retry:  # FLAW: the retry is a new refund to the PSP
                 key = self._next_retry_id
                 self._next_retry_id += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)
 
     def start_sweeps(self, settlement) -> None:
         """Every ``extra_captures_every``, refund the extra captures ``settlement`` (the PSPs'
