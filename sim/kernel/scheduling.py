@@ -189,10 +189,10 @@ def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
     _at(env, wait, 0.0)
 
 
-def resume_with(event: simpy.Event | Wait, value: object) -> None:
-    """Set what a process waiting on ``event`` receives when it resumes; from a callback of the
-    event, which runs before the process does."""
-    event._value = value
+def resume_with(wait: Wait, value: object) -> None:
+    """Set what a process waiting on ``wait`` receives when it resumes; from a callback of the
+    wait, which runs before the process does."""
+    wait._value = value
 
 
 def timeout_calling(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> simpy.Timeout:
