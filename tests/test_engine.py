@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.kernel.scheduling import (
-    Step, active_process, call_after, fire_now, resume_with, schedule_step, sleep, succeed_after,
+    Answer, Step, active_process, call_after, fire_now, first_of, resume_with, schedule_step, sleep, succeed_after,
     timeout_calling, until_fired, wake_up,
 )
 from sim.kernel import queue as native_queue
@@ -37,7 +37,7 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
         if how == "succeed_after":  # an event that fires later with a value, as a PSP reply
             if not light:
                 return env.timeout(delay, ("replied", delay))
-            event = env.event()
+            event = until_fired()
             succeed_after(env, event, ("replied", delay), delay)
             return event
         # resume_with: a callback of the wait sets what the process resumes with
@@ -50,8 +50,19 @@ def _program(env: simpy.Environment, seed: int, light: bool, log: list) -> None:
     def worker(name: int):
         for step in range(rng.randint(1, 6)):
             delay = rng.choice([0.0, NEAR_S / 2, 0.5, 1.0, rng.random(), DISTANT_S, DISTANT_S * 1.5])  # all heaps
-            how = rng.choice(["sleep", "succeed_after", "resume_with"])
-            value = yield wait(delay, how)
+            how = rng.choice(["sleep", "succeed_after", "resume_with", "first_of"])
+            if how == "first_of":  # a reply that may come after the caller's timeout (a PSP call)
+                timeout_s = rng.choice([0.0, 0.5, 1.0, delay])  # ties with the reply included
+                if light:
+                    reply = Answer()
+                    succeed_after(env, reply, ("replied", delay), delay)
+                    yield first_of(env, reply, timeout_s)
+                else:
+                    reply = env.timeout(delay, ("replied", delay))
+                    yield reply | env.timeout(timeout_s)
+                value = ("first_of", reply.processed, reply.value if reply.processed else None)
+            else:
+                value = yield wait(delay, how)
             log.append((env.now, name, step, value))
             assert (active_process(env) if light else env.active_process) is procs[name]
             if rng.random() < 0.3:

@@ -22,6 +22,7 @@ import simpy
 from sim.components.dlq import DeadLetterQueue, consume_order_ids
 from sim.components.psp import DEFINITE_SUCCESS, ReplyCode, ReplyEvent
 from sim.config.distributions import make_sampler
+from sim.kernel.scheduling import Waitable, first_of
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class Capturer:
     def status_of(self, order_id: int) -> int:
         return self.status[order_id] if order_id < len(self.status) else NONE
 
-    def on_success(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def on_success(self, order_id: int) -> Generator[Waitable, None, None]:
         """A payment-success event: start the order's fulfilment once (duplicates are skipped)."""
         status = self.status
         if order_id >= len(status):
@@ -83,7 +84,7 @@ class Capturer:
         self.env.process(self._fulfil(order_id))
         yield from ()
 
-    def _fulfil(self, order_id: int) -> Generator[simpy.Event, None, None]:
+    def _fulfil(self, order_id: int) -> Generator[Waitable, None, None]:
         env, cfg, rng = self.env, self.cfg, self._decisions
         orders = self.orders
         cancelled = cfg.cancel_probability > 0.0 and rng.random() < cfg.cancel_probability
@@ -98,12 +99,12 @@ class Capturer:
         key = order_id if cfg.idempotency_key else None
         retrier: Retrier | None = None
         while True:
-            reply = ReplyEvent(env)
+            reply = ReplyEvent()
             if cancelled:
                 self.api.void(order_id, key, reply)
             else:
                 self.api.capture(order_id, amount, orders.currency[order_id], key, reply)
-            yield reply | env.timeout(cfg.timeout_s)
+            yield first_of(env, reply, cfg.timeout_s)
             code = reply.value.code if reply.processed else None
             self._note(order_id, f"capture:{operation}:{'timeout' if code is None else code.name}")
             if code in DEFINITE_SUCCESS or code in _REFUSED:

@@ -13,7 +13,7 @@ import simpy
 
 from sim.components.payment_service import OrderLine, Response, new_order_line
 from sim.components.deadlines import Deadlines
-from sim.kernel.scheduling import Wait, Waitable, call_after, clock, fire_now, until_fired
+from sim.kernel.scheduling import Wait, Waitable, call_after, clock, fire_now, sleep, until_fired
 from sim.config.distributions import lognormal_sampler, make_sampler
 from sim.config.model import ClientConfig
 from sim.config.scenario import Workload
@@ -312,12 +312,12 @@ class CheckoutClients:
                 self._think()
             return None
         counters["client.retries"] += 1
-        yield env.timeout(delay)
+        yield sleep(env, delay)
         key = self._new_key() if self.cfg.regenerate_key_on_retry else attempt.key  # FLAW: a new checkout
         retry = _Attempt(key, attempt.buyer, attempt.lines, attempt.started, retrier)
         retry.patience_s = attempt.patience_s
         return retry
 
     def _second_click(self, key: int, buyer: int, token: int, lines: list[OrderLine]) -> Generator:
-        yield self.env.timeout(self._double_click_s())
+        yield sleep(self.env, self._double_click_s())
         yield from self.service.handle_checkout(key, buyer, token, lines)

@@ -33,7 +33,7 @@ from sim.components.executor_replies import (
 )
 from sim.components.psp import ChargeRequest, Psp, Reply, ReplyCode, ReplyEvent
 from sim.kernel.engine import Engine
-from sim.kernel.scheduling import Waitable, active_process, clock, engine_of
+from sim.kernel.scheduling import Waitable, active_process, clock, engine_of, sleep
 from sim.config.model import ExecutorConfig
 from sim.domain.orders import TERMINAL_STATES, Checkouts, OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -82,7 +82,7 @@ def drops_exhausted(cfg: ExecutorConfig, stage: int) -> bool:
 def _waiting(call: tuple[simpy.Process, ReplyEvent]) -> bool:
     """The caller still waits for this call's reply."""
     process = call[0]
-    reply: Any = call[1]  # (SimPy types ``callbacks`` as a list, None once fired: compiled, read untyped)
+    reply = call[1]
     return reply.callbacks is not None and process.target is reply
 
 
@@ -192,7 +192,7 @@ class Executor:
         def handle(message: Message) -> Generator[Waitable, Any, None]:
             wait = message.produced_at + delay_s - clock(env)
             if wait > 0:
-                yield env.timeout(wait)
+                yield sleep(env, wait)
             value = message.value
             if is_poison(value):
                 yield from self._poison(message)
@@ -306,7 +306,7 @@ class Executor:
             if delay is None:
                 return (yield from self._exhausted(order_id, stage, indefinite))
             metrics.counters["executor.retries"] += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)
 
     def _next_attempt(
         self, decision: int, order_id: int, action: int, key: int, target: int, indefinite: bool, ever_indefinite: bool,
@@ -414,7 +414,7 @@ class Executor:
         """Send one PSP request and arm its timeout: the event to wait on (the reply, or the
         timeout's interrupt: see :func:`_timed_out`)."""
         env = self.env
-        done = ReplyEvent(env)
+        done = ReplyEvent()
         psp = self.psps[target]
         if self.trace.on and self.trace.requests:  # sequence diagrams draw each request when sent
             self.trace.add(clock(env), order_id, f"executor:{'query' if query else 'charge'}:sent")
@@ -492,7 +492,7 @@ class Executor:
     def _poll_until_final(self, order_id: int, key: int, target: int) -> Generator[Waitable, Any, None]:
         env, orders = self.env, self.orders
         while orders.state[order_id] == _PENDING:
-            yield env.timeout(self.cfg.pending_poll_s)
+            yield sleep(env, self.cfg.pending_poll_s)
             if orders.state[order_id] != _PENDING:
                 return
             reply = yield from self._call(key, order_id, True, target)

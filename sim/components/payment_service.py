@@ -265,7 +265,7 @@ class PaymentService:
                 yield from self.executor.give_up(order_id)
                 return
             metrics.counters["payment_service.executor_retries"] += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)
             threads = self.threads
             started = clock(env)
             if not threads.try_start():  # type: ignore[union-attr]  # (never None here)

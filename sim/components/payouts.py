@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Generator
 import simpy
 
 from sim.components.psp import DEFINITE_SUCCESS, ReplyEvent
+from sim.kernel.scheduling import Waitable, first_of
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class Payouts:
     def start(self) -> None:
         self.env.process(self._schedule())
 
-    def _schedule(self) -> Generator[simpy.Event, None, None]:
+    def _schedule(self) -> Generator[Waitable, None, None]:
         env, cfg = self.env, self.cfg
         yield env.timeout(cfg.first_run_s)
         while True:
@@ -207,14 +208,14 @@ class Payouts:
         self._in_flight.add(payout.payout_id)
         self.env.process(self._pay(payout))
 
-    def _pay(self, payout: Payout) -> Generator[simpy.Event, None, None]:
+    def _pay(self, payout: Payout) -> Generator[Waitable, None, None]:
         env, cfg = self.env, self.cfg
         key = payout.payout_id if cfg.idempotency_key else None
         retrier: Retrier | None = None
         while True:
-            reply = ReplyEvent(env)
+            reply = ReplyEvent()
             self.provider.send(payout.payout_id, key, payout.seller, payout.currency, payout.amount_minor, reply)
-            yield reply | env.timeout(cfg.timeout_s)
+            yield first_of(env, reply, cfg.timeout_s)
             code = reply.value.code if reply.processed else None
             if code in DEFINITE_SUCCESS:
                 self._in_flight.discard(payout.payout_id)

@@ -10,7 +10,7 @@ from typing import Any, Generator, Sequence
 import simpy
 
 from sim.components.kafka import Topic
-from sim.kernel.scheduling import Waitable, clock, resume_with, sleep
+from sim.kernel.scheduling import Wait, Waitable, clock, resume_with, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import KafkaConfig, ProducerConfig
 from sim.observe.metrics import Metrics
@@ -37,7 +37,7 @@ class Producer:
         """Publish one record and wait for the ack; False when the retries ran out (not sent)."""
         return self.send_all(topic, ((key, value),))
 
-    def _reach_broker(self, topic: Topic, records: Sequence[tuple[int, object]], ack: simpy.Event) -> None:
+    def _reach_broker(self, topic: Topic, records: Sequence[tuple[int, object]], ack: Wait) -> None:
         """The batch reaches the broker: a callback of the ack's timeout, run before the producer
         resumes, so idle consumers wake at once (no extra event); the ack's value tells the
         producer whether the broker took the batch (it is up or down for all of it). A sender that
@@ -68,4 +68,4 @@ class Producer:
                 self.metrics.counters[f"producer.{self.name}.gave_up"] += 1
                 return False
             self.metrics.counters[f"producer.{self.name}.retries"] += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Callable, Union, Final
 
-import simpy
+from sim.kernel.scheduling import Answer
 
 
 class ReplyCode(IntEnum):
@@ -76,10 +76,12 @@ class ChargeRequest:
         self.deadline_s = deadline_s
 
 
-class ReplyEvent(simpy.Event):
+class ReplyEvent(Answer):
     """Where a caller waiting in a SimPy process wants the PSP's answer: instead of calling back,
     the PSP schedules this event to fire when the reply arrives (one event for the network trip
-    and the wake-up). It never fires when no reply comes; the caller's own timeout handles that."""
+    and the wake-up: :func:`~sim.kernel.scheduling.succeed_after`). It never fires when no reply
+    comes; the caller's own timeout handles that (:func:`~sim.kernel.scheduling.first_of`, or an
+    interrupt). ``value`` is the :class:`Reply`."""
 
     __slots__ = ()
 

@@ -21,6 +21,7 @@ import simpy
 from sim.components.psp import DEFINITE_FAILURE, DEFINITE_SUCCESS, ReplyCode, ReplyEvent
 from sim.components.refund_table import RefundRequests
 from sim.config.distributions import make_sampler
+from sim.kernel.scheduling import Waitable, first_of, sleep
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
@@ -90,13 +91,13 @@ class Refunds:
             return refund_id
         self.requests.add(refund_id, order_id, amount_minor, WAITING)
         self._counters["refunds.requested"] += 1
-        self.env.process(self._refund(refund_id, order_id, amount_minor, after_s))
+        self.env.process(self._refund(refund_id, order_id, amount_minor, after_s))  # type: ignore[arg-type]  # (SimPy's types know no Wait)
         return refund_id
 
-    def _refund(self, refund_id: int, order_id: int, amount_minor: int, after_s: float) -> Generator[simpy.Event, None, None]:
+    def _refund(self, refund_id: int, order_id: int, amount_minor: int, after_s: float) -> Generator[Waitable, None, None]:
         env, cfg, orders = self.env, self.cfg, self.orders
         if after_s > 0.0:
-            yield env.timeout(after_s)
+            yield sleep(env, after_s)
         card_token = self.checkouts.card_token[orders.checkout_of(order_id)]
         currency = orders.currency[order_id]
         key = refund_id
@@ -106,9 +107,9 @@ class Refunds:
             self.wallet.take_back(order_id, amount_minor)
         retrier: Retrier | None = None
         while True:
-            reply = ReplyEvent(env)
+            reply = ReplyEvent()
             self.api.refund(order_id, card_token, amount_minor, currency, key, reply)
-            yield reply | env.timeout(cfg.timeout_s)
+            yield first_of(env, reply, cfg.timeout_s)
             answer = reply.value if reply.processed else None
             code = answer.code if answer is not None else None
             if self.trace.on:
@@ -135,7 +136,7 @@ class Refunds:
             if cfg.new_id_on_retry:  # FLAW: the retry is a new refund to the PSP
                 key = self._next_retry_id
                 self._next_retry_id += 1
-            yield env.timeout(delay)
+            yield sleep(env, delay)
 
     def start_sweeps(self, settlement) -> None:
         """Every ``extra_captures_every``, refund the extra captures ``settlement`` (the PSPs'

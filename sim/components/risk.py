@@ -22,7 +22,7 @@ from typing import Any, Generator, Final
 import simpy
 
 from sim.components.stations import DelayStation
-from sim.kernel.scheduling import Waitable, clock, sleep
+from sim.kernel.scheduling import Waitable, clock, first_of, sleep
 from sim.config.distributions import make_sampler
 from sim.config.model import RiskConfig
 from sim.observe.metrics import Histogram, Metrics
@@ -223,7 +223,7 @@ class RiskService:
         self.station.serve(service_s, served, deadline_s, refused)
         if timeout_s == math.inf:
             return (yield answer)
-        yield answer | env.timeout(timeout_s)
+        yield first_of(env, answer, timeout_s)
         return answer.value if answer.triggered else None
 
     def _fallback(self, amount_minor: int) -> int:

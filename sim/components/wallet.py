@@ -85,7 +85,7 @@ class Wallet:
             if delay is None:
                 self.metrics.counters["wallet.occ_gave_up"] += 1
                 return
-            yield env.timeout(delay)
+            yield sleep(env, delay)
 
     def apply_credit(self, order_id: int) -> None:
         """The write itself: balance and version of the seller's row, the dedupe mark, the flag."""

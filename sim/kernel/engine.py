@@ -188,8 +188,9 @@ class Engine(simpy.Environment):
         return min(queue[0][0], self._far_next) if queue else self._far_next
 
     def _pop_native(self) -> tuple[float, Any]:
-        """The time and event of the first entry of both compiled heaps (IndexError when both are
-        empty): SimPy's order."""
+        """The time and event of the next entry in SimPy's order (IndexError when every heap is
+        empty): first the distant heap's due entries move to the far heap (:meth:`_bring_distant`),
+        then the earlier of the near and far heaps' heads is popped."""
         if self._distant_next <= self._far_next:
             self._bring_distant()
         near = self._near

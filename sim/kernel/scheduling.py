@@ -12,14 +12,17 @@ things components would otherwise do by hand with SimPy's private names.
   of the loop (an idle consumer by a publish, an idle buyer session by an arrival); :func:`wake`,
   for one woken with a value through the queue (a thread handed to a waiting request).
 - :func:`succeed_after`, :func:`resume_with`, :func:`timeout_calling` and :func:`active_process`:
-  an event that fires later with a value, the value a process resumes with, a Timeout with a
+  a wait that fires later with a value, the value a process resumes with, a Timeout with a
   callback, the running process.
+- :func:`first_of`, for "wait for this event, but no longer than t": SimPy's
+  ``event | env.timeout(t)`` without its ``Condition`` (a pure-Python event, its check callbacks and
+  its value: ~15k instructions).
 
 SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process only those and
 ``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
-can be combined with ``|`` or ``&``: use ``env.timeout`` there. On the engine they are scheduled by a
+can be combined with ``|`` or ``&``: use :func:`first_of`, or ``env.timeout`` with SimPy's events. On the engine they are scheduled by a
 compiled call of its ``schedule`` (see :mod:`sim.kernel.engine`), on a plain SimPy environment
 (tests, validation models) straight onto its heap. SimPy internals: re-run
 ``tests/test_engine.py`` and the results digests on a SimPy upgrade.
@@ -35,10 +38,11 @@ import simpy
 
 from sim.kernel.engine import NEAR_S, NORMAL, Engine
 from sim.kernel.queue import COMPILED
-from sim.kernel.light import Step, Wait, run_callbacks
+from sim.kernel.light import Answer, Step, Wait, run_callbacks
 
 __all__ = [
-    "Step", "Wait", "Waitable", "active_process", "call_after", "clock", "engine_of", "fire_now", "resume_with",
+    "Answer", "Step", "Wait", "Waitable", "active_process", "call_after", "clock", "engine_of", "fire_now", "first_of",
+    "resume_with",
     "schedule_step",
     "sleep", "succeed_after", "timeout_calling", "until_fired", "wake", "wake_up",
 ]
@@ -109,12 +113,55 @@ def schedule_step(env: simpy.Environment, step: Step, handlers: tuple[Callable[.
     _at(env, step, delay_s)
 
 
-def succeed_after(env: simpy.Environment, event: simpy.Event, value: object, delay_s: float) -> None:
-    """Make the untriggered ``event`` succeed with ``value`` ``delay_s`` (>= 0) from now: what
+def succeed_after(env: simpy.Environment, wait: Wait, value: object, delay_s: float) -> None:
+    """Fire the untriggered ``wait`` with ``value`` ``delay_s`` (>= 0) from now: what SimPy's
     ``event.succeed(value)`` does, later, as one event (no timeout in between)."""
-    event._ok = True
-    event._value = value
-    _at(env, event, delay_s)
+    wait._ok = True
+    wait._value = value
+    _at(env, wait, delay_s)
+
+
+class _FirstOf(Wait):
+    """A :func:`first_of` wait; its :meth:`fire` is the callback both of its event and of its
+    timer. (A method, not ``__call__``: compiled by mypyc 2.4, a native subclass that adds
+    ``__call__`` crashed at the first write of an inherited field.)"""
+
+    __slots__ = ("env", "fired")
+    env: simpy.Environment
+    fired: bool
+
+    def fire(self, _event: object) -> None:
+        """The first call fires the wait (through the queue, as SimPy's ``Condition.succeed``);
+        later calls do nothing."""
+        if not self.fired:
+            self.fired = True
+            self._ok = True
+            _at(self.env, self, 0.0)
+
+
+def first_of(env: simpy.Environment, event: Waitable, timeout_s: float) -> Wait:
+    """A wait for a process to ``yield`` that fires when ``event`` fires or ``timeout_s`` (>= 0)
+    has passed, whichever comes first; the process resumes with None, and tells which by looking
+    at ``event`` (processed or not). The same event ids in the same order as SimPy's
+    ``event | env.timeout(timeout_s)`` (the timer scheduled first, then ``event`` checked; the
+    wake-up scheduled now when the first of them fires), so a result does not move. ``event``
+    must not fail (a PSP's reply, a light wait)."""
+    first = _FirstOf()
+    first.callbacks = []
+    first._ok = False
+    first._value = None
+    first.env = env
+    first.fired = False
+    fire = first.fire
+    timer = Step()
+    timer.callbacks = (fire,)
+    _at(env, timer, timeout_s)
+    callbacks = event.callbacks
+    if callbacks is None:  # already processed: fires now, as a Condition built on it would
+        fire(event)
+    else:
+        callbacks.append(fire)
+    return first
 
 
 def wake_up(env: simpy.Environment, wait: Wait) -> None:
@@ -142,10 +189,10 @@ def wake(env: simpy.Environment, wait: Wait, value: object = None) -> None:
     _at(env, wait, 0.0)
 
 
-def resume_with(event: simpy.Event | Wait, value: object) -> None:
-    """Set what a process waiting on ``event`` receives when it resumes; from a callback of the
-    event, which runs before the process does."""
-    event._value = value
+def resume_with(wait: Wait, value: object) -> None:
+    """Set what a process waiting on ``wait`` receives when it resumes; from a callback of the
+    wait, which runs before the process does."""
+    wait._value = value
 
 
 def timeout_calling(env: simpy.Environment, delay_s: float, callback: Callable[[object], None]) -> simpy.Timeout:
