@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) native
 
-# The hot path compiled with mypyc into .native/ (sim/native): a no-op while it matches the sources,
+# The hot path compiled with mypyc into .native/ (sim/native), a C file per module on every core: a no-op while it matches the sources,
 # rebuilt when one changed; a build that fails prints one line and the model runs as pure Python.
 # The package's bytecode is compiled too (a no-op while it is current), so no command pays for it.
 native: $(STAMP)

@@ -61,6 +61,26 @@ CAUGHT_BY_SCENARIO = {
                                  [{"kind": "service_outage", "target": "payout_provider", "at": "20s", "for": "40s"}]),
 }
 
+_PROBED: dict[str, tuple[list, dict]] = {}
+
+
+@pytest.fixture(autouse=True)
+def probe_each_model_once(monkeypatch):
+    """``explore`` starts with a probe run per fault kind and target (~0.8 s of CPU), to keep those
+    the model has: a function of the model file alone, and ~110 explores here hunt 27 models. Each
+    model is probed once per test process; every explore still draws from the same kinds."""
+    from sim.runners import explore as module
+
+    probe = module.usable_kinds
+
+    def probed_once(kinds, model, model_data, model_path):
+        if model_path not in _PROBED:
+            _PROBED[model_path] = probe(kinds, model, model_data, model_path)
+        usable, dropped = _PROBED[model_path]
+        return list(usable), dict(dropped)
+
+    monkeypatch.setattr(module, "usable_kinds", probed_once)
+
 
 def test_every_flawed_model_is_listed_and_names_its_oracle():
     files = {p.stem for p in (MODELS / "flawed").glob("*.yaml")}

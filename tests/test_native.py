@@ -139,3 +139,32 @@ def test_a_failed_build_prints_one_line_and_leaves_pure_python(tmp_path, capsys)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("native: build failed (") and "running pure Python" in out
     assert not (tmp_path / "native").exists()
+
+
+def test_the_build_compiles_a_groups_c_files_at_once_largest_first(tmp_path):
+    """mypyc's multi-file group is one extension of many C files, which setuptools compiles one by
+    one: ``parallel_compile`` gives each file its own call, on two threads at once, largest first,
+    and returns the object files in the sources' order (a one-file extension passes straight through)."""
+    import threading
+
+    from sim.native.build import parallel_compile
+
+    sources = []
+    for name, size in (("small", 10), ("large", 1000), ("medium", 100)):
+        sources.append(str(tmp_path / f"{name}.c"))
+        (tmp_path / f"{name}.c").write_text("x" * size)
+    both_running = threading.Barrier(2, timeout=5)
+    calls = []
+
+    def compile(files, output_dir=None, **kwargs):
+        calls.append((files, output_dir, kwargs))
+        if len(calls) <= 2:
+            both_running.wait()  # a serial compile would never get the second call here: BrokenBarrierError
+        return [f[:-2] + ".o" for f in files]
+
+    objects = parallel_compile(compile, jobs=2)(sources, "out", debug=True)
+    assert objects == [s[:-2] + ".o" for s in sources]
+    assert sorted(files[0] for files, _, _ in calls[:2]) == sorted(sources[1:])  # the two largest first
+    assert [files for files, _, _ in calls[2:]] == [[sources[0]]]
+    assert all(len(files) == 1 and out == "out" and kwargs == {"debug": True} for files, out, kwargs in calls)
+    assert parallel_compile(compile, jobs=2)(sources[:1], "out") == [sources[0][:-2] + ".o"]
