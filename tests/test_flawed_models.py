@@ -5,6 +5,8 @@ violation with ``paychaos run``, and fixing the one flawed knob makes that same 
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import pytest
@@ -61,7 +63,7 @@ CAUGHT_BY_SCENARIO = {
                                  [{"kind": "service_outage", "target": "payout_provider", "at": "20s", "for": "40s"}]),
 }
 
-_PROBED: dict[str, tuple[list, dict]] = {}
+_PROBED: dict[tuple, tuple[list, dict]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -74,9 +76,10 @@ def probe_each_model_once(monkeypatch):
     probe = module.usable_kinds
 
     def probed_once(kinds, model, model_data, model_path):
-        if model_path not in _PROBED:
-            _PROBED[model_path] = probe(kinds, model, model_data, model_path)
-        usable, dropped = _PROBED[model_path]
+        key = (model_path, tuple(info.kind for info in kinds), json.dumps(model_data, sort_keys=True, default=str))
+        if key not in _PROBED:  # (the same file, kinds and model data: the same probe runs)
+            _PROBED[key] = probe(kinds, model, model_data, model_path)
+        usable, dropped = _PROBED[key]
         return list(usable), dict(dropped)
 
     monkeypatch.setattr(module, "usable_kinds", probed_once)
