@@ -6,7 +6,6 @@ violation with ``paychaos run``, and fixing the one flawed knob makes that same 
 from __future__ import annotations
 
 import json
-
 import re
 
 import pytest
