@@ -22,9 +22,10 @@ SimPy's loop needs only ``callbacks`` and ``_ok`` of what it pops, and a process
 ``_value`` of what it yields. These take the same event id from ``env.schedule`` as a Timeout
 would, so they run in exactly the place ``env.timeout(d)`` would, at about half the cost (no
 Event dict, no value argument, no per-call delay check: callers pass delays >= 0). None of them
-can be combined with ``|`` or ``&``: use :func:`first_of`, or ``env.timeout`` with SimPy's events. On the engine they are scheduled by a
-compiled call of its ``schedule`` (see :mod:`sim.kernel.engine`), on a plain SimPy environment
-(tests, validation models) straight onto its heap. SimPy internals: re-run
+can be combined with ``|`` or ``&``: use :func:`first_of`, or ``env.timeout`` with SimPy's
+events. On the engine they are scheduled by a compiled call of its ``schedule`` (see
+:mod:`sim.kernel.engine`), on a plain SimPy environment (tests, validation models) straight onto
+its heap. SimPy internals: re-run
 ``tests/test_engine.py`` and the results digests on a SimPy upgrade.
 """
 
@@ -42,9 +43,7 @@ from sim.kernel.light import Answer, Step, Wait, run_callbacks
 
 __all__ = [
     "Answer", "Step", "Wait", "Waitable", "active_process", "call_after", "clock", "engine_of", "fire_now", "first_of",
-    "resume_with",
-    "schedule_step",
-    "sleep", "succeed_after", "timeout_calling", "until_fired", "wake", "wake_up",
+    "resume_with", "schedule_step", "sleep", "succeed_after", "timeout_calling", "until_fired", "wake", "wake_up",
 ]
 
 
