@@ -11,9 +11,10 @@ from helpers import scenario
 from hypothesis import given, settings, strategies as st
 
 import sim.components.seller_wait as seller_wait_module
-from sim.components.seller_wait import SellerWait, _matched_in_groups, seller_wait, weighted_quantile
+from sim.components.seller_wait import SellerWait, _matched_in_groups, seller_wait
 from sim.domain.orders import as_numpy, column_chunks
 from sim.domain.spill import Spill, pairwise_sum
+from sim.domain.spill import sorted_weighted_quantile as weighted_quantile
 from sim.domain.spill import weighted_quantile as spilled_quantile
 from sim.runners.run import run_scenario
 

@@ -116,13 +116,6 @@ def _matched_in_groups(credit_at: np.ndarray, credits: np.ndarray, credit_bounds
     return np.concatenate(waits), np.concatenate(amounts), unpaid
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The value below which a share ``q`` of the total weight lies."""
-    order = np.argsort(values, kind="stable")
-    running = np.cumsum(weights[order])
-    return float(values[order[np.searchsorted(running, q * running[-1], side="left")]])  # no sorted copy
-
-
 class _Owed:
     """What sellers are owed per payment, read from the world's columns a chunk of orders at a time:
     every payment the ledger booked and the bank captured, its captured amount (a partial capture

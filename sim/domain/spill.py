@@ -128,8 +128,9 @@ def _checked_bits(values: np.ndarray) -> np.ndarray:
     return bits
 
 
-def _sorted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """:func:`weighted_quantile` of rows held in memory, by the stable sort itself."""
+def sorted_weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """:func:`weighted_quantile` of rows held in memory, by the stable sort itself (the one-pass
+    answer the digit-by-digit search must equal)."""
     _checked_bits(values)
     total = _checked_total(int(weights.sum()))
     order = np.argsort(values, kind="stable")
@@ -146,7 +147,7 @@ def weighted_quantile(spill: Spill, q: float, size: int = SLICE_ROWS, sort_below
     ``sort_below_rows`` rows, by that stable sort itself (four passes over 65,536-bin counters
     cost a small run ~20 ms)."""
     if spill.rows <= sort_below_rows:
-        return _sorted_quantile(*spill.read(0, spill.rows), q)
+        return sorted_weighted_quantile(*spill.read(0, spill.rows), q)
     total = 0
     for start, stop in spill.slices(size):
         total += int(spill.read(start, stop)[1].sum())
