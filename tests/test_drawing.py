@@ -171,15 +171,18 @@ before = gc.get_freeze_count()
 with drawing() as figures:
     parallel = figures.parallel
     state = figures.call("test_drawing:_collector_state").result() if parallel else None
-print("STATE " + json.dumps({"parallel": parallel, "state": state, "same": gc.get_freeze_count() == before}))
+    niceness = figures.call("os:nice", 0).result() if parallel else None
+print("STATE " + json.dumps({"parallel": parallel, "state": state, "same": gc.get_freeze_count() == before,
+                             "niceness": niceness, "own_niceness": os.nice(0)}))
 """
 
 
-def test_a_helper_freezes_what_it_holds_before_its_first_figure():
+def test_a_helper_freezes_what_it_holds_before_its_first_figure_and_runs_at_a_lower_priority():
     """The objects a helper was forked with, matplotlib and the warm-up are out of the garbage
     collector's reach (a full collection would scan them again during a report figure); the
-    command's own collector is left as it was. In a fresh process: this one may run threads an
-    earlier test left (a kept sweep pool), and then helpers are rightly not forked."""
+    command's own collector is left as it was. A helper runs at a lower CPU priority than the
+    command, which keeps its own. In a fresh process: this one may run threads an earlier test
+    left (a kept sweep pool), and then helpers are rightly not forked."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", _FREEZE_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
@@ -190,6 +193,7 @@ def test_a_helper_freezes_what_it_holds_before_its_first_figure():
     frozen, warmed = result["state"]
     assert warmed and frozen > 10_000
     assert result["same"]
+    assert result["niceness"] == min(19, result["own_niceness"] + drawing.HELPER_NICENESS) > result["own_niceness"]
 
 
 def _process_id(sleep_s: float = 0.0) -> int:
