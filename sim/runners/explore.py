@@ -81,6 +81,9 @@ class ExploreResult:
     shrink_runs: int = 0
     oracle: str | None = None
     failing: tuple[str, ...] = ()
+    """The oracles the shrunk plan breaks."""
+    found_failing: tuple[str, ...] = ()
+    """The oracles the plan as the search found it broke, before shrinking."""
     plan: dict | None = None
     messages: list[str] = field(default_factory=list)
     skipped_kinds: dict[str, str] = field(default_factory=dict)
@@ -265,7 +268,8 @@ def explore(
     if found is None:
         return result
     result.runs_to_violation = result.runs
-    target = state["target"] = state["target"] or evaluate(found).failing[0]
+    result.found_failing = evaluate(found).failing  # (already run: the memo has it)
+    target = state["target"] = state["target"] or result.found_failing[0]
 
     def still_fails(plan: dict) -> bool:
         failing = target in evaluate(plan).failing
