@@ -61,8 +61,14 @@ def window(start_s: float, end_s: float) -> str:
     return f"{number(start_s / length)} {name} → {number(end_s / length)} {name}"
 
 
-def value(key: str, x, signed: bool = False) -> str:
-    """One KPI value as text, e.g. ``96.12 %``, ``1.17``, ``3.5 min``, ``250 ms``, ``–`` when missing."""
+MINOR_UNITS = "minor units"
+"""The unit of the money KPIs (``*_minor``): integer cents, pence, yen... of the workload's currency."""
+
+
+def value(key: str, x, signed: bool = False, currency: str | None = None) -> str:
+    """One KPI value as text, e.g. ``96.12 %``, ``1.17``, ``3.5 min``, ``250 ms``, ``–`` when missing.
+    A money KPI reads in ``currency`` when the run has one (``1,234.50 EUR``), else as the sum of
+    minor units it is (see :func:`workload_currency`)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     sign = "+" if signed and x > 0 else ""
@@ -74,29 +80,48 @@ def value(key: str, x, signed: bool = False) -> str:
         return duration(x / 1000.0, signed)
     if unit == "s":
         return duration(x, signed)
+    if unit == MINOR_UNITS and currency is not None:
+        return sign + money(x, currency)
     if key in INTEGER_LIKE and float(x).is_integer():
         text = f"{sign}{int(x):,}"
     else:
         text = number(x, signed)
-    return f"{text} {unit}".rstrip() if unit and unit != "minor units" else text
+    return f"{text} {unit}".rstrip() if unit and unit != MINOR_UNITS else text
 
 
-def ci(key: str, stat: dict, signed: bool = False) -> str:
-    """``mean`` or ``mean ± half`` (95 % CI) from a ``mean_ci`` dict."""
+def workload_currency(scenario: dict) -> str | None:
+    """The currency of a scenario's workload (its resolved configuration) when it has only one:
+    its money KPIs then read in it. Amounts of several currencies are summed in minor units,
+    which no single currency's amount can show (the report says which currencies)."""
+    codes = scenario["workload"]["currencies"]
+    return codes[0] if len(codes) == 1 else None
+
+
+def money_label(label: str, key: str, scenario: dict) -> str:
+    """A KPI's label, naming what a money KPI's sum is in when the workload has several currencies."""
+    if KPI_BY_KEY[key].unit != MINOR_UNITS or workload_currency(scenario) is not None:
+        return label
+    return f"{label}, in {MINOR_UNITS} summed over {', '.join(scenario['workload']['currencies'])}"
+
+
+def ci(key: str, stat: dict, signed: bool = False, currency: str | None = None) -> str:
+    """``mean`` or ``mean ± half`` (95 % CI) from a ``mean_ci`` dict (the unit said once)."""
     if stat["mean"] is None:
         return "–"
-    text = value(key, stat["mean"], signed)
+    text = value(key, stat["mean"], signed, currency)
     if stat.get("half_width") is None:
         return text
-    half = value(key, stat["half_width"]).replace(" pp", "").replace(" %", "")
+    half = value(key, stat["half_width"], currency=currency).replace(" pp", "").replace(" %", "")
+    if currency is not None:
+        half = half.removesuffix(f" {currency}")
     return f"{text} ± {half}"
 
 
-def interval(key: str, stat: dict) -> str:
+def interval(key: str, stat: dict, currency: str | None = None) -> str:
     """``[low, high]`` of a 95 % CI, or ``–``."""
     if stat.get("low") is None:
         return "–"
-    return f"[{value(key, stat['low'])}, {value(key, stat['high'])}]"
+    return f"[{value(key, stat['low'], currency=currency)}, {value(key, stat['high'], currency=currency)}]"
 
 
 def significant(stat: dict) -> bool:

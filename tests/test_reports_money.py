@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from helpers import scenario
 
+from sim import format as fmt
 from sim.format import money
 from sim.reports.output import write_run_outputs
 from sim.reports.money import money_rows
+from sim.reports.tables import comparison_rows, kpi_rows
 from sim.runners.run import run_scenario
 
 
@@ -42,13 +44,63 @@ def test_a_single_currency_run_reports_its_money_flows_in_that_currency(tmp_path
         f"p95 · {money(summary['payouts']['seller_unpaid_minor'], 'EUR')} still owed at the end")
     assert rows["seller's wait (capture to money in the bank)"] in (out / "report.html").read_text()
     assert (kpis["captured_twice_minor"], kpis["held_twice"], kpis["recon_open_minor"]) == (0, 0, 0)
+    cards = {row["key"]: row for row in kpi_rows(result.data)}  # the key indicators, in the same currency
+    assert cards["chargeback_losses_minor"]["value"] == money(kpis["chargeback_losses_minor"], "EUR")
+    assert cards["chargeback_losses_minor"]["label"] == "chargeback losses (amounts and fees)"
+    assert cards["money_at_risk_minor"]["value"] == "0.00 EUR"
+    assert f"| {money(kpis['chargeback_losses_minor'], 'EUR')} |" in (out / "summary.md").read_text()
+
+
+def test_money_kpis_read_in_the_workload_currency_with_their_interval():
+    key = "chargeback_losses_minor"
+    assert fmt.value(key, 1_879_505) == "1,879,505"  # several currencies: the sum of minor units
+    assert fmt.value(key, 1_879_505, currency="EUR") == "18,795.05 EUR"
+    assert fmt.value(key, 1_879_505, currency="JPY") == "1,879,505 JPY"
+    assert fmt.value(key, 250.5, signed=True, currency="USD") == "+2.50 USD"
+    assert fmt.value(key, -250, signed=True, currency="USD") == "-2.50 USD"
+    stat = {"mean": 360_650.0, "half_width": 550_200.0, "low": 0.0, "high": 910_850.0}
+    assert fmt.ci(key, stat, currency="EUR") == "3,606.50 EUR ± 5,502.00"
+    assert fmt.interval(key, stat, currency="EUR") == "[0.00 EUR, 9,108.50 EUR]"
+    assert fmt.ci("success_rate", {"mean": 0.5, "half_width": 0.01}, currency="EUR") == "50.00 % ± 1.00"
+    one, two = {"workload": {"currencies": ["EUR"]}}, {"workload": {"currencies": ["EUR", "USD"]}}
+    assert (fmt.workload_currency(one), fmt.workload_currency(two)) == ("EUR", None)
+    assert fmt.money_label("money at risk", "money_at_risk_minor", one) == "money at risk"
+    assert fmt.money_label("money at risk", "money_at_risk_minor", two) == "money at risk, in minor units summed over EUR, USD"
+    assert fmt.money_label("DLQ count", "dead_lettered", two) == "DLQ count"
+
+
+def test_a_comparison_ranks_money_in_the_workload_currency():
+    from sim.config.kpis import KPIS
+
+    stat = {"mean": 1_000.0, "half_width": 20.0, "low": 980.0, "high": 1_020.0, "n": 2}
+    diff = {"mean": -100.0, "half_width": 10.0, "low": -110.0, "high": -90.0, "n": 2}
+    comp = {"config": {"workload": {"currencies": ["GBP"]}}, "variants": ["a", "b"], "baseline": "a",
+            "ranking": {k.key: [{"variant": "b", "rank": 1, "mean": 900.0}, {"variant": "a", "rank": 2, "mean": 1_000.0}]
+                        for k in KPIS},
+            "stats": {v: {k.key: stat for k in KPIS} for v in "ab"},
+            "paired_differences": {v: {k.key: diff for k in KPIS} for v in "ab"}}
+    rows = {row["key"]: row for row in comparison_rows(comp)}
+    cells = {cell["variant"]: cell for cell in rows["captured_twice_minor"]["cells"]}
+    assert cells["a"]["text"] == "10.00 GBP ± 0.20" and cells["b"]["diff"] == "-1.00 GBP ± 0.10"
+    assert rows["captured_twice_minor"]["label"] == "money taken twice"
+    comp["config"]["workload"]["currencies"] = ["GBP", "EUR"]
+    rows = {row["key"]: row for row in comparison_rows(comp)}
+    assert rows["captured_twice_minor"]["cells"][0]["text"] == "1,000 ± 20"
+    assert rows["captured_twice_minor"]["label"] == "money taken twice, in minor units summed over GBP, EUR"
 
 
 def test_several_currencies_are_summed_in_minor_units_and_said_so(tmp_path):
     loaded = scenario(tmp_path, "async-kafka.yaml", duration="30s", drain="1m", seed=3,
                       workload={"rate": "2/s", "currencies": ["EUR", "USD"]})
-    rows = money_rows(run_scenario(loaded, explain=False).data)
+    from sim.runners.kpis import enrich
+
+    result = run_scenario(loaded, explain=False)
+    data = enrich(result.data, result.world)
+    rows = money_rows(data)
     assert rows[0] == {"label": "amounts", "value": "minor units, summed over EUR, USD"}
+    cards = {row["key"]: row for row in kpi_rows(data)}
+    assert cards["money_at_risk_minor"] == {**cards["money_at_risk_minor"], "value": "0",
+                                            "label": "money at risk, in minor units summed over EUR, USD"}
 
 
 def test_refund_and_chargeback_breaks_are_counted_by_kind_with_their_bucket():

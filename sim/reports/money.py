@@ -15,15 +15,16 @@ def money_rows(data: dict) -> list[dict]:
     late bookings."""
     summary = data["summary"]
     codes = data["config"]["scenario"]["workload"]["currencies"]
+    currency = fmt.workload_currency(data["config"]["scenario"])
 
     def amount(minor: int | None) -> str:
         if minor is None:
             return "–"
-        if len(codes) == 1:
-            return fmt.money(minor, codes[0])
+        if currency is not None:
+            return fmt.money(minor, currency)
         return f"{minor:,}"
 
-    rows = [] if len(codes) == 1 else [("amounts", f"minor units, summed over {', '.join(codes)}")]
+    rows = [] if currency is not None else [("amounts", f"{fmt.MINOR_UNITS}, summed over {', '.join(codes)}")]
     rows += [
         ("held twice (a hold released later)", f"{summary['held_twice']:,} cart lines · {amount(summary['held_twice_minor'])}"),
         ("captured twice (money taken twice)",

@@ -19,8 +19,9 @@ def verdict_rows(data: dict) -> list[dict]:
     rows = [{"ok": v["passed"], "name": v["oracle"], "detail": v["description"]
              + ("" if v["passed"] else f" — {v['count']} violation(s): "
                 + "; ".join(x["message"] for x in v["violations"][:3]))} for v in data["oracles"]]
+    currency = fmt.workload_currency(data["config"]["scenario"])
     rows += [{"ok": e["held"], "name": f"expect {e['name']} {e['expected']}",
-              "detail": f"observed {fmt.value(e['name'], e['observed'])}"
+              "detail": f"observed {fmt.value(e['name'], e['observed'], currency=currency)}"
               + (f" ({EXPECTATION_MEANINGS[e['name']]})" if e["name"] in EXPECTATION_MEANINGS else "")}
              for e in data["expectations"]]
     return rows
@@ -29,13 +30,15 @@ def verdict_rows(data: dict) -> list[dict]:
 def kpi_rows(data: dict) -> list[dict]:
     """{label, value, ci} per KPI; CIs when the run was replicated."""
     stats = (data.get("replications") or {}).get("kpis")
+    scenario = data["config"]["scenario"]
+    currency = fmt.workload_currency(scenario)
     rows = []
     for kpi in KPIS:
-        row = {"key": kpi.key, "label": kpi.label, "better": kpi.better,
-               "value": fmt.value(kpi.key, data["kpis"][kpi.key]), "mean": "", "ci": ""}
+        row = {"key": kpi.key, "label": fmt.money_label(kpi.label, kpi.key, scenario), "better": kpi.better,
+               "value": fmt.value(kpi.key, data["kpis"][kpi.key], currency=currency), "mean": "", "ci": ""}
         if stats:
-            row["mean"] = fmt.value(kpi.key, stats[kpi.key]["mean"])
-            row["ci"] = fmt.interval(kpi.key, stats[kpi.key])
+            row["mean"] = fmt.value(kpi.key, stats[kpi.key]["mean"], currency=currency)
+            row["ci"] = fmt.interval(kpi.key, stats[kpi.key], currency)
         rows.append(row)
     return rows
 
@@ -74,6 +77,7 @@ def comparison_rows(comp: dict) -> list[dict]:
     """Per KPI some variant has a value for: {label, cells: [{variant, text, diff, significant,
     rank}]} (a KPI no run measured, e.g. the payout delay without payouts, is listed by
     :func:`unmeasured_kpis` instead of as a row of dashes)."""
+    currency = fmt.workload_currency(comp["config"])
     rows = []
     for kpi in KPIS:
         if not comp["ranking"][kpi.key]:
@@ -84,11 +88,13 @@ def comparison_rows(comp: dict) -> list[dict]:
             stat = comp["stats"][variant][kpi.key]
             diff = comp["paired_differences"][variant][kpi.key]
             cells.append({
-                "variant": variant, "text": fmt.ci(kpi.key, stat), "rank": ranks.get(variant),
-                "diff": "" if variant == comp["baseline"] or diff["mean"] is None else fmt.ci(kpi.key, diff, signed=True),
+                "variant": variant, "text": fmt.ci(kpi.key, stat, currency=currency), "rank": ranks.get(variant),
+                "diff": "" if variant == comp["baseline"] or diff["mean"] is None
+                else fmt.ci(kpi.key, diff, signed=True, currency=currency),
                 "significant": fmt.significant(diff),
             })
-        rows.append({"key": kpi.key, "label": kpi.label, "better": kpi.better, "cells": cells})
+        rows.append({"key": kpi.key, "label": fmt.money_label(kpi.label, kpi.key, comp["config"]),
+                     "better": kpi.better, "cells": cells})
     return rows
 
 
@@ -99,9 +105,11 @@ def unmeasured_kpis(comp: dict) -> list[str]:
 
 def ranking_lines(comp: dict, keys: list[str]) -> list[str]:
     """``success rate: a > b > c`` lines, best first."""
+    currency = fmt.workload_currency(comp["config"])
     lines = []
     for key in keys:
         kpi = next(k for k in KPIS if k.key == key)
-        ordered = " > ".join(f"{r['variant']} ({fmt.value(key, r['mean'])})" for r in comp["ranking"][key])
+        ordered = " > ".join(f"{r['variant']} ({fmt.value(key, r['mean'], currency=currency)})"
+                             for r in comp["ranking"][key])
         lines.append(f"{kpi.label} ({kpi.better} is better): {ordered}")
     return lines
