@@ -110,3 +110,10 @@ def test_refund_and_chargeback_breaks_are_counted_by_kind_with_their_bucket():
     assert _money_back(kinds, True) == ("chargeback booked not made 1, by hand · chargeback not booked 2, auto fixed · "
                                         "refund not booked 4, auto fixed")
     assert _money_back(kinds, False).count("by hand") == 3 and _money_back({"missing_ledger_entry": 3}, True) == ""
+
+
+def test_a_sweep_labels_its_money_kpis_as_minor_units():
+    from sim.reports.sweep_report import kpi_label
+
+    assert kpi_label("chargeback_losses_minor") == "chargeback losses (amounts and fees), in minor units"
+    assert kpi_label("success_rate") == "success rate" and kpi_label("my_kpi") == "my kpi"

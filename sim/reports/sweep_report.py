@@ -49,7 +49,12 @@ def parameter_label(key: str) -> str:
 
 
 def kpi_label(kpi: str) -> str:
-    return KPI_BY_KEY[kpi].label if kpi in KPI_BY_KEY else kpi.replace("_", " ")
+    """A KPI's label; a money KPI's says it is in minor units (a sweep's points may differ in
+    their currencies, so no one currency is assumed)."""
+    if kpi not in KPI_BY_KEY:
+        return kpi.replace("_", " ")
+    label = KPI_BY_KEY[kpi].label
+    return f"{label}, in {fmt.MINOR_UNITS}" if KPI_BY_KEY[kpi].unit == fmt.MINOR_UNITS else label
 
 
 def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], drawing: Drawing = IN_PROCESS) -> Path:
