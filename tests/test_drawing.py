@@ -216,3 +216,25 @@ def test_without_waiting_a_result_a_busy_helper_has_not_made_is_made_here():
         assert queued.result(wait=False) == os.getpid() and time.monotonic() - started < 5  # made here at once
     finally:
         figures.close()
+
+
+_NO_SETPRIORITY = r"""
+import os
+os.environ["PAYCHAOS_DRAW_WORKERS"] = "1"
+
+def refused(increment):
+    raise PermissionError("setpriority is not allowed here")
+
+os.nice = refused  # a sandbox without setpriority; the forked helper inherits it
+from sim.reports import drawing
+drawing.WAIT_S = 10.0
+with drawing.drawing(preload=()) as figures:
+    helper = figures.call("os:getpid").result() if figures.parallel else None
+print("HELPER", helper is not None and helper != os.getpid())
+"""
+
+
+def test_a_helper_that_may_not_lower_its_priority_still_draws():
+    done = subprocess.run([sys.executable, "-c", _NO_SETPRIORITY], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert "HELPER True" in done.stdout, done.stderr[-2000:]

@@ -155,7 +155,10 @@ def _helper_start(preload: tuple[str, ...]) -> None:
     shared page forces the operating system to copy it)."""
     gc.freeze()  # the forked command's objects: never scanned (nor their pages copied) here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    os.nice(HELPER_NICENESS)  # the simulation keeps its core while the helpers warm up
+    try:
+        os.nice(HELPER_NICENESS)  # the simulation keeps its core while the helpers warm up
+    except OSError:  # a sandbox without setpriority: the same figures, only sooner in contention
+        pass
     for module in preload:
         importlib.import_module(module)
     _first_draw()
