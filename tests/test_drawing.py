@@ -238,3 +238,26 @@ def test_a_helper_that_may_not_lower_its_priority_still_draws():
     done = subprocess.run([sys.executable, "-c", _NO_SETPRIORITY], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, check=False)
     assert "HELPER True" in done.stdout, done.stderr[-2000:]
+
+
+_BROKEN_WARM_UP = r"""
+import os
+os.environ["PAYCHAOS_DRAW_WORKERS"] = "1"
+from sim.reports import drawing
+drawing.WAIT_S = 10.0
+with drawing.drawing(preload=("sim.no_such_module",)) as figures:
+    helper = figures.call("os:getpid").result() if figures.parallel else None
+    try:
+        figures.call("sim.no_such_module:draw").result()
+    except ModuleNotFoundError as error:
+        print("ERROR", error.name)
+print("HELPER", helper is not None and helper != os.getpid())
+"""
+
+
+def test_a_helper_whose_warm_up_fails_still_starts_and_a_failing_figure_fails_here():
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _BROKEN_WARM_UP], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert "HELPER True" in done.stdout and "ERROR sim.no_such_module" in done.stdout, done.stderr[-2000:]
+    assert time.monotonic() - started < 10.0  # no helper restarted over and over, no figure waited WAIT_S

@@ -159,9 +159,13 @@ def _helper_start(preload: tuple[str, ...]) -> None:
         os.nice(HELPER_NICENESS)  # the simulation keeps its core while the helpers warm up
     except OSError:  # a sandbox without setpriority: the same figures, only sooner in contention
         pass
-    for module in preload:
-        importlib.import_module(module)
-    _first_draw()
+    try:
+        for module in preload:
+            importlib.import_module(module)
+        _first_draw()
+    except Exception:  # a helper that cannot warm up still starts (a pool restarts a helper whose start
+        pass  # fails, again and again, and each figure would wait WAIT_S): a figure it is given then
+        # fails there and is drawn in the command, where the error shows
     gc.collect()  # the warm-up's garbage, then what the imports left is frozen too
     gc.freeze()
 
