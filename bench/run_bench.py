@@ -158,7 +158,7 @@ def report(results: dict, console: Console) -> None:
                   f"{sweep['identical_results']}")
     for name, row in results["end_to_end"].items():
         console.print(f"end to end {name}: wall {row['wall_s']:.1f} s over simulations {row['simulation_wall_s']:.1f} s "
-                      f"= {row['ratio_wall']:.2f}x; CPU {row['cpu_s']:.1f} s over {row['simulation_cpu_s']:.1f} s "
+                      f"= {row['ratio_wall']:.2f}x ({row['beyond_wall_s']:.2f} s beyond them); CPU {row['cpu_s']:.1f} s over {row['simulation_cpu_s']:.1f} s "
                       f"= {row['ratio_cpu']:.2f}x  ({row['command']})")
     for group in ("targets", "budgets"):
         for name, target in results[group].items():

@@ -14,6 +14,7 @@ def test_a_run_is_measured_against_its_one_simulation(tmp_path):
     assert row["simulations"] == 1  # sample orders are traced in the run itself
     assert 0 < row["simulation_wall_s"] < row["wall_s"] and 0 < row["simulation_cpu_s"] < row["cpu_s"]
     assert abs(row["ratio_wall"] - row["wall_s"] / row["simulation_wall_s"]) < 0.01 * row["ratio_wall"]
+    assert abs(row["beyond_wall_s"] - (row["wall_s"] - row["simulation_wall_s"])) < 0.002
 
 
 def test_the_cpu_beyond_the_simulations_is_split_by_phase(tmp_path):
