@@ -19,9 +19,8 @@ def verdict_rows(data: dict) -> list[dict]:
     rows = [{"ok": v["passed"], "name": v["oracle"], "detail": v["description"]
              + ("" if v["passed"] else f" — {v['count']} violation(s): "
                 + "; ".join(x["message"] for x in v["violations"][:3]))} for v in data["oracles"]]
-    currency = fmt.workload_currency(data["config"]["scenario"])
     rows += [{"ok": e["held"], "name": f"expect {e['name']} {e['expected']}",
-              "detail": f"observed {fmt.value(e['name'], e['observed'], currency=currency)}"
+              "detail": f"observed {fmt.value(e['name'], e['observed'])}"
               + (f" ({EXPECTATION_MEANINGS[e['name']]})" if e["name"] in EXPECTATION_MEANINGS else "")}
              for e in data["expectations"]]
     return rows
