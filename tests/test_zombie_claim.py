@@ -48,3 +48,18 @@ def test_without_a_zombie_either_claim_passes(tmp_path, claim):
     result = _run(tmp_path, claim, [])
     assert _failed(result) == []
     assert "kafka.handler_stalls" not in result.data["counters"]
+
+
+def test_a_wallet_zombie_and_the_partitions_next_owner_credit_an_order_once(tmp_path):
+    """A zombie wallet consumer and the partition's next owner credit the same success event at
+    once: both pass the dedupe mark read before the transaction, so the mark is read again in the
+    write itself (a unique key on the processed event), and the second credit is a duplicate."""
+    zombie = {"kind": "consumer_zombie", "target": "wallet", "at": "0s", "for": "13s"}
+    loaded = scenario(tmp_path, "async-kafka.yaml", name="wallet-zombie", seed=2114630381, duration="30s",
+                      drain="1h", workload={"rate": "1/s", "max_checkouts": 1}, faults=[zombie],
+                      overrides={"kafka.max_poll_interval": "10s"})
+    result = run_scenario(loaded, explain=False)
+    counters = result.data["counters"]
+    assert counters["kafka.handler_stalls"] == 1 and counters["kafka.commit_rejected"] >= 1
+    assert counters["wallet.deduplicated"] >= 1  # the second credit, stopped in its write
+    assert _failed(result) == []  # before: wallet credited 2 times for order 0, wallet != ledger

@@ -60,8 +60,17 @@ class Wallet:
     def times_applied(self, order_id: int) -> int:
         return self.applied[order_id] if order_id < len(self.applied) else 0
 
+    def applied_at_write(self, order_id: int) -> bool:
+        """The dedupe mark, read in the write's own transaction: two deliveries of one order in
+        flight at once (a zombie consumer and the partition's next owner) both pass the check
+        before the read, and only this one stops the second (a unique key on the processed event,
+        not a read before the transaction)."""
+        return order_id < len(self.applied) and self.applied[order_id] > 0
+
     def credit(self, order_id: int) -> Generator[Waitable, Any, None]:
-        """Add the order's amount to its seller's balance (once, when dedupe is on)."""
+        """Add the order's amount to its seller's balance (once, when dedupe is on: the mark is
+        read first, a delivery already applied costs one read, and again in the write, see
+        :meth:`applied_at_write`)."""
         env, orders = self.env, self.orders
         if self._dedupe and order_id < len(self.applied) and self.applied[order_id]:
             yield sleep(env, self.db.delay_s(self._draw_s()))
@@ -75,7 +84,10 @@ class Wallet:
             seen_version = version[row]
             yield sleep(env, self.db.delay_s(self._draw_s()))  # read, compute, write
             self.write_attempts += 1
-            if version[row] == seen_version:
+            if version[row] == seen_version:  # the conditional write: the row unchanged since read, and
+                if self._dedupe and self.applied_at_write(order_id):  # the order's mark checked in it
+                    self.metrics.counters["wallet.deduplicated"] += 1
+                    return
                 self._apply(order_id, row)
                 return
             self.conflicts += 1
