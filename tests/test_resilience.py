@@ -116,6 +116,20 @@ def test_retry_topics_recover_orders_after_a_short_outage(tmp_path):
     assert result.passed
 
 
+def test_an_order_settled_while_its_attempts_run_out_is_not_sent_down_the_retry_topics(tmp_path):
+    """Found by explore on the fixed retry-topics model: a charge times out, a webhook settles the
+    order SUCCESS, the status query times out too and the attempts run out. Handing it to the next
+    retry topic wrote UNKNOWN over SUCCESS; the hand-over is a conditional write, like the claim."""
+    loaded = scenario(tmp_path, "flawed/retry-topic-drops-exhausted.yaml", seed=1055909684, duration="30s",
+                      drain="1h", workload={"rate": "5/s", "max_checkouts": 15},
+                      overrides={"executor.retry_topics.exhausted": "dead_letter"},
+                      faults=[{"kind": "slowdown", "target": "psp", "at": "0s", "for": "30s", "factor": 250.75}])
+    result = run_scenario(loaded, explain=False)
+    assert result.data["counters"]["executor.already_done"] >= 1  # settled before the hand-over
+    assert verdict(result, "flags_consistent")["passed"]  # before: order 17 moved from SUCCESS to UNKNOWN
+    assert result.passed
+
+
 REPLAY_FAULTS = [  # charged, reply lost, webhooks lost for good: dead-lettered although paid
     {"kind": "psp_reply_lost_after_commit", "at": "10s", "for": "30s", "probability": 1.0},
     {"kind": "network_partition", "target": "psp~payment_service", "at": "10s", "for": "30s"},

@@ -341,7 +341,10 @@ class Executor:
         """In-process attempts ran out: next retry topic, the caller, or the DLQ."""
         env, orders = self.env, self.orders
         if stage < len(self.retry_stages) or self.defer_exhausted:
-            yield self.db.write()
+            yield self.db.write()  # conditional, as the claim: a webhook or the monitor may have settled it
+            if orders.state[order_id] in _TERMINAL:
+                self.metrics.counters["executor.already_done"] += 1
+                return DONE
             if indefinite:
                 orders.transition(order_id, _UNKNOWN, clock(env))
             else:
