@@ -139,9 +139,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "shedding": {"overrides": {"payment_service.shedding": {"enabled": True, "max_in_flight": 6},
                                "payment_service.threads": 4}},
     "bank_retries": {"overrides": {"psp.bank_retry": _GROWING}},
-    "retry_topics": {"overrides": _RETRY_TOPICS,
-                     "faults": _PSP_DOWN + [{"kind": "consumer_crash", "target": "executor-retry-1", "at": "25s",
-                                             "for": "20s"}]},
+    "retry_topics": {"overrides": _RETRY_TOPICS,  # a whole outage longer than the stages' 17 s: orders run out of them
+                     "faults": [{"kind": "psp_outage", "at": "20s", "for": "30s"},
+                                {"kind": "consumer_crash", "target": "executor-retry-1", "at": "25s", "for": "20s"}]},
     "retry_topics_on": {"overrides": _RETRY_TOPICS, "faults": _PSP_DOWN},
     "dual_psp": {"overrides": {
         "executor.status_query_after_timeout": False,
