@@ -69,6 +69,18 @@ def _sweep_points():
                          "success_rate_ci_high": [0.92, 0.97, 0.99, 1.0]})
 
 
+def _pareto_stats():
+    """A comparison's KPI statistics for variants with long names, one without a PSP rate."""
+    def kpis(requests, success, p99_ms):
+        return {"psp_requests_per_order": {"mean": requests, "half_width": 0.02},
+                "success_rate": {"mean": success, "half_width": 0.004}, "p99_latency_ms": {"mean": p99_ms}}
+    return {"no-retries": kpis(1.0, 0.93, 900.0),
+            "exponential-backoff-full-jitter-retry-budget": kpis(1.2, 0.995, 4_200.0),
+            "immediate-retries-without-idempotency-keys": kpis(3.4, 0.97, 12_500.0),
+            "no-data": {"psp_requests_per_order": {"mean": None, "half_width": None},
+                        "success_rate": {"mean": None, "half_width": None}, "p99_latency_ms": {"mean": None}}}
+
+
 FIGURES = {
     "timeseries": lambda d: plots.timeseries_figure(d["series"], d["fault_windows"], d["end_s"], d["load_end_s"]),
     "services": lambda d: plots.services_figure(d["series"], d["summary"]["services"], d["fault_windows"],
@@ -76,6 +88,7 @@ FIGURES = {
     "psp_rate": lambda d: plots.psp_rate_figure({"a": d, "b": d}, d["fault_windows"], d["end_s"], d["load_end_s"]),
     "sequence": lambda d: plots.sequence_figure(d["sample_orders"]),
     "latency_cdf": lambda d: plots.latency_cdf_figure({"a": d["latency_cdf"]}),
+    "pareto": lambda d: plots.pareto_figure(_pareto_stats(), ["exponential-backoff-full-jitter-retry-budget"]),
     "line_plot": lambda d: sweep_figures._line_plot(_sweep_points(), "model.executor.psp_timeout", "workload.rate",
                                                     "success_rate", {"model.executor.psp_timeout": "s",
                                                                      "workload.rate": "/s"}),
@@ -100,3 +113,18 @@ def test_panels_sharing_a_time_axis_leave_their_hidden_x_axes_out_of_the_layout(
     figure = FIGURES["timeseries"](small_run)
     assert len(figure.axes) > 2
     assert [ax.xaxis.get_in_layout() for ax in figure.axes] == [False] * (len(figure.axes) - 1) + [True]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_everything_drawn_in_a_report_figure_lies_within_it(small_run, name):
+    """No title, label or legend runs off the picture (a long one-line title was cut off at the
+    right edge of the services figure): after a draw, the box around everything the figure draws
+    (matplotlib's own tight box, every artist counted) is inside the figure, to the pixel."""
+    figure = _full_layout(FIGURES[name](small_run))
+    png(figure)
+    drawn = figure.get_tightbbox(figure.canvas.get_renderer())  # inches
+    inside = figure.bbox_inches
+    slack = 1.0 / figure.dpi
+    assert (drawn.x0 >= inside.x0 - slack and drawn.y0 >= inside.y0 - slack
+            and drawn.x1 <= inside.x1 + slack and drawn.y1 <= inside.y1 + slack), \
+        f"{name}: drawn {drawn.bounds} beyond the figure {inside.bounds} (inches)"

@@ -337,6 +337,6 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
     axes[-1].set_xlim(0, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
-                 "servers busy (blue, right); wasted = share of its work done for callers who had given up",
+                 "servers busy (blue, right);\nwasted = share of its work done for callers who had given up",
                  fontsize=SMALL_PT, x=0.01, ha="left")
     return lean_layout(fig, axes[:-1])
