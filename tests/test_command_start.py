@@ -42,6 +42,31 @@ def test_a_piped_command_reaches_its_first_simulation_without_a_bar(tmp_path):
     assert out.split() == ["True", "False", "True"]
 
 
+def test_a_command_starts_no_blas_threads_unless_asked(tmp_path, monkeypatch):
+    """numpy's OpenBLAS would start a spinning thread per core at import (about 0.1 s of CPU a
+    command); at its first simulation a command's process has numpy and no thread beyond its own
+    and the drawing pool's three Python threads. A number the user set is kept."""
+    code = """
+        import os, sys, threading
+        from bench.when_loaded import when_loaded
+
+        def first(*args, **kwargs):
+            native = int(open("/proc/self/status").read().split("Threads:")[1].split()[0])
+            print("numpy" in sys.modules, native - threading.active_count(), os.environ["OPENBLAS_NUM_THREADS"])
+            sys.stdout.flush()
+            os._exit(0)
+
+        when_loaded("sim.runners.run", lambda module: setattr(module, "simulate", first))
+        from sim.cli import main
+        main(sys.argv[1:])
+        """
+    argv = ("run", "scenarios/baseline.yaml", "--out", str(tmp_path / "run"))
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert _python(code, *argv).split() == ["True", "0", "1"]
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert _python(code, *argv).split() == ["True", "1", "2"]
+
+
 def test_a_terminal_still_gets_its_bars():
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
     with progress_bar(console, "replications", 3) as advance:

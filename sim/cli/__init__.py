@@ -20,6 +20,7 @@ from sim.cli import schema as schema_command
 from sim.cli import show as show_command
 from sim.cli import sweep as sweep_command
 from sim.cli import validate as validate_command
+from sim.cli.blas import one_blas_thread
 from sim.cli.quick_exit import exit_quickly, unsettle
 from sim.errors import PaychaosError
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     exit_quickly()  # the process's exit skips a last collection of all it imported
+    one_blas_thread()  # before numpy's import: no BLAS threads spinning beside the simulation
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
