@@ -40,9 +40,7 @@ def _report_figures(data: dict, label: str) -> dict[str, tuple]:
     return figures
 
 
-def _looked_at_run() -> tuple[dict, _Recording, str]:
-    """The poison-pills run looked at by :class:`EarlyRunFigures`: its results, what was started
-    early (and when), and the run's label."""
+def test_every_figure_of_a_run_report_is_started_before_the_report_with_the_arguments_it_asks_for():
     loaded = load_scenario(ROOT / "scenarios/poison-pills.yaml")
     recording = _Recording()
     peek = EarlyRunFigures(recording, loaded.scenario.name)
@@ -51,16 +49,11 @@ def _looked_at_run() -> tuple[dict, _Recording, str]:
         recording.now = world.env.now
         peek(world)
 
-    return run_one(loaded, loaded.scenario.seed, samples=True, peek=look), recording, loaded.scenario.name
-
-
-def test_every_figure_of_a_run_report_is_started_before_the_report_with_the_arguments_it_asks_for():
-    looked_at, recording, label = _looked_at_run()
-    loaded = load_scenario(ROOT / "scenarios/poison-pills.yaml")
+    looked_at = run_one(loaded, loaded.scenario.seed, samples=True, peek=look)
     plain = run_one(loaded, loaded.scenario.seed, samples=True)
     assert result_digest(looked_at) == result_digest(plain)  # looking changes nothing
     assert looked_at["sample_orders"] == plain["sample_orders"]
-    wanted = _report_figures(looked_at, label)
+    wanted = _report_figures(looked_at, loaded.scenario.name)
     started = {figure[0]: (now, figure) for now, figure in recording.early}
     assert len(started) == len(recording.early) == 4  # each started once
     for name, figure in wanted.items():
@@ -123,8 +116,16 @@ def test_a_latency_cdf_started_early_is_started_again_when_the_end_disagrees(mon
         return cdf
 
     monkeypatch.setattr(early_figures, "latency_cdf", first_one_off)
-    data, recording, label = _looked_at_run()
-    wanted = _report_figures(data, label)["latency_cdf"]
+    loaded = load_scenario(ROOT / "scenarios/poison-pills.yaml")
+    recording = _Recording()
+    peek = EarlyRunFigures(recording, loaded.scenario.name)
+
+    def look(world) -> None:
+        recording.now = world.env.now
+        peek(world)
+
+    data = run_one(loaded, loaded.scenario.seed, samples=True, peek=look)
+    wanted = _report_figures(data, loaded.scenario.name)["latency_cdf"]
     latency = [(now, figure) for now, figure in recording.early if figure[0] == wanted[0]]
     assert [now for now, _ in latency] == [calls[0], data["end_s"]] and calls[0] < data["end_s"]
     assert not same_arguments(latency[0][1], wanted) and same_arguments(latency[1][1], wanted)
