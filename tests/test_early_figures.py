@@ -61,8 +61,6 @@ def test_every_figure_of_a_run_report_is_started_before_the_report_with_the_argu
         assert same_arguments(early, figure), name
         if name == "sequence":  # settled long before the end: drawn while the run goes on
             assert now < looked_at["end_s"]
-        elif name == "latency_cdf":  # every order finished during the drain: no latency is still to come
-            assert looked_at["load_end_s"] <= now < looked_at["end_s"]
         else:
             assert now == looked_at["end_s"]
 
@@ -98,34 +96,3 @@ def test_the_cut_series_draw_the_figures_of_the_whole_series():
         plots.timeseries_figure(series, windows, 600.0, 150.0))
     assert png(plots.services_figure(*figures["services"][1:])) == png(
         plots.services_figure(series, services, windows, 600.0, 150.0))
-
-
-def test_a_latency_cdf_started_early_is_started_again_when_the_end_disagrees(monkeypatch):
-    """The early latency CDF is a guess (a late order can still finish): when the end's latencies
-    differ from the early ones, the figure is started again with the end's, and the report takes
-    that one."""
-    import sim.reports.early_figures as early_figures
-
-    real, calls = early_figures.latency_cdf, []
-
-    def first_one_off(world):
-        cdf = real(world)
-        calls.append(world.env.now)
-        if len(calls) == 1:  # what an order finishing after the early look would do
-            cdf = {**cdf, "latency_ms": [x + 1.0 for x in cdf["latency_ms"]]}
-        return cdf
-
-    monkeypatch.setattr(early_figures, "latency_cdf", first_one_off)
-    loaded = load_scenario(ROOT / "scenarios/poison-pills.yaml")
-    recording = _Recording()
-    peek = EarlyRunFigures(recording, loaded.scenario.name)
-
-    def look(world) -> None:
-        recording.now = world.env.now
-        peek(world)
-
-    data = run_one(loaded, loaded.scenario.seed, samples=True, peek=look)
-    wanted = _report_figures(data, loaded.scenario.name)["latency_cdf"]
-    latency = [(now, figure) for now, figure in recording.early if figure[0] == wanted[0]]
-    assert [now for now, _ in latency] == [calls[0], data["end_s"]] and calls[0] < data["end_s"]
-    assert not same_arguments(latency[0][1], wanted) and same_arguments(latency[1][1], wanted)

@@ -4,8 +4,7 @@ Drawing a run's report figures after the run is most of what ``paychaos run`` ad
 simulation. Their data is in earlier than the report: the time series, the stations' integrals and
 the orders' latencies when the event loop ends (the oracles, the reconciliation and the summary
 still to come take a while), the sample orders of the sequence diagrams often long before, once
-the orders picked are in a state they do not leave, and the latencies once the load is over and
-every order has finished (a latency is set once, at an order's first final state). :class:`EarlyRunFigures`, called between the
+the orders picked are in a state they do not leave. :class:`EarlyRunFigures`, called between the
 run's progress slices, builds those figures' arguments as the finished run gives them (the
 report's own builders, ``sim.reports.run_figures``) and starts them on the helpers
 (``Drawing.figure_early``). The report asks for its figures with the final arguments and gets an
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.domain.orders import TERMINAL_STATES, OrderState, as_numpy
+from sim.domain.orders import TERMINAL_STATES, OrderState
 from sim.observe.recovery import goodput_counts
 from sim.observe.samples import LABELS, SampleTrace, pick_samples
 from sim.reports import run_figures
@@ -38,12 +37,6 @@ about a millisecond of the run's own process). The samples settle early; the loa
 of a run's time, the drain after it little."""
 _SETTLED = frozenset(int(state) for state in TERMINAL_STATES) - {int(OrderState.DEAD_LETTERED)}
 """States a sample order does not leave again (a dead-lettered one may be replayed)."""
-
-
-def every_order_finished(world: World) -> bool:
-    """No order created so far is still without a latency (none has yet reached a final state)."""
-    latency_s = as_numpy(world.orders.latency_s)
-    return bool(len(latency_s)) and not (latency_s < 0).any()
 
 
 def services_at_end(world: World) -> dict[str, dict]:
@@ -76,10 +69,8 @@ def report_series(world: World) -> dict:
 class EarlyRunFigures:
     """``peek`` for :func:`sim.runners.run.simulate`: starts the sequence diagrams once every
     sample order picked so far is settled (and one of each kind is picked, or no order is to come) (again if the pick changes, at most
-    :data:`TRIES` times); the latency CDF once the load is over and every order has finished
-    (a customer's late retry can still add one: then it is started again at the end); after the
-    last slice, every figure of the report whose arguments differ from what was started. Does
-    nothing when ``drawing`` draws in this process."""
+    :data:`TRIES` times); after the last slice, every figure of the report whose arguments differ
+    from what was started. Does nothing when ``drawing`` draws in this process."""
 
     def __init__(self, drawing: Drawing, label: str, tries: int = TRIES, every: int = EVERY) -> None:
         self.drawing = drawing
@@ -110,7 +101,7 @@ class EarlyRunFigures:
             complete = len(picked) == len(LABELS) or now >= world.load_end_s  # no kind still to come
             if picked and (final or complete and all(world.orders.state[order] in _SETTLED for order in picked)):
                 figures["sequence"] = run_figures.sequence_figure(sample_order_data(world, picked))
-        if final or ("latency_cdf" not in self.started and now >= world.load_end_s and every_order_finished(world)):
+        if final:
             figures["latency_cdf"] = run_figures.latency_cdf_figure({self.label: latency_cdf(world)})
         for name, figure in figures.items():
             self._start(name, figure, final)
