@@ -62,6 +62,9 @@ def test_kpi_values_read_in_their_unit():
     assert fmt.value("peak_psp_rate_per_s", 1402.0) == "1,402 req/s"  # a rate, not a duration
     assert fmt.value("success_rate", 0.92771) == "92.77 %"
     assert fmt.value("dead_lettered", 1120) == "1,120"
+    assert fmt.value("wasted_work_share", 0.0013) == "0.13 %"  # shares read in per cent, not 0.0013
+    assert fmt.value("recovered", 0.6) == "60.00 %"  # of the replications
+    assert fmt.value("wasted_work_share", 0.002, signed=True) == "+0.20 pp"
     assert fmt.setting(0.25, "s") == "250 ms" and fmt.setting(16.0, "s") == "16 s"
 
 
@@ -98,6 +101,7 @@ def test_intervals_are_clipped_to_the_kpis_physical_range():
     from sim.config.kpis import kpi_bounds
 
     assert kpi_bounds("success_rate") == (0.0, 1.0) and kpi_bounds("dead_lettered") == (0.0, None)
+    assert kpi_bounds("recovered") == kpi_bounds("wasted_work_share") == (0.0, 1.0)  # shares, shown in per cent
 
 
 # -- Markdown and KPI wording ----------------------------------------------------------------------

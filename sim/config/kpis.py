@@ -32,7 +32,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("p99_latency_ms", "p99 end-to-end latency", "lower", "ms"),
     Kpi("time_to_recover_s", "time to recover, goodput and backlog (worst fault)", "lower", "s"),
     Kpi("time_collapsed_s", "time collapsed (goodput below half its level before the first fault)", "lower", "s"),
-    Kpi("recovered", "1 when goodput and backlog came back after every fault, 0 when the run stayed down", "higher"),
+    Kpi("recovered", "runs whose goodput and backlog came back after every fault", "higher"),
     Kpi("wasted_work_share", "share of all service time spent on requests whose caller had given up", "lower"),
     Kpi("peak_psp_rate_per_s", "peak PSP request rate", "lower", "req/s"),
     Kpi("peak_psp_rate_after_recovery_per_s", "peak PSP request rate after recovery", "lower", "req/s"),
@@ -76,7 +76,7 @@ reads first (every KPI is still in the CSVs)."""
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
 
 
-UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed"})
+UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed", "wasted_work_share", "recovered"})
 
 
 def kpi_bounds(key: str) -> tuple[float, float | None]:
