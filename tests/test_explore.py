@@ -57,6 +57,10 @@ def test_cli_explore_writes_a_counterexample_that_run_replays(tmp_path, monkeypa
     assert cli_main(["explore", FRESH_KEY, "--budget", "20", "--seed", "1", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
     assert "minimal: " in printed and "reproduces no_double_charge" in printed
+    lines = printed.splitlines()  # piped: plain progress lines, no bar's last frame
+    assert "exploring: 2 of 20 (10 %)" in lines and not any("━" in line for line in lines)
+    assert any(line.startswith("exploring: no_double_charge broken after ") and line.endswith("; shrinking")
+               for line in lines)
     document = yaml.safe_load(out.read_text())
     assert len(document.get("faults", [])) <= 2 and document["workload"]["max_checkouts"] <= 300  # small (no fault here)
     assert not document["model"].startswith("/")  # relative to the file, no machine path
@@ -156,3 +160,23 @@ def test_a_pending_payment_the_psp_drops_is_executed_again(tmp_path):
     result = run_scenario(loaded)
     assert result.data["counters"]["executor.pending_forgotten"] >= 1
     assert result.data["summary"]["stuck"] == 0 and result.passed
+
+
+def test_cli_explore_draws_bars_in_a_terminal():
+    """In a terminal, explore's progress is two rich bars: the exploration, then the shrinking with
+    what broke and the best plan so far."""
+    import io
+
+    from rich.console import Console
+
+    from sim.cli.explore import _bars
+    from sim.runners.explore import Progress
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    with _bars(console, 20, 40) as on_progress:
+        on_progress(Progress("explore", 7, 0, None, None))
+        on_progress(Progress("shrink", 9, 12, "no_double_charge", "psp_timeout(at 0s)"))
+    shown = out.getvalue()
+    assert "exploring" in shown and "9/20" in shown and "no_double_charge broken" in shown
+    assert "shrinking" in shown and "12/40" in shown and "psp_timeout(at 0s)" in shown

@@ -4,9 +4,14 @@ then a minimal counterexample scenario that ``paychaos run`` replays to the same
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from sim.cli.arguments import positive_int
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_SHRINK_BUDGET = 400  # sim.runners.explore's, without importing Hypothesis (a test checks they agree)
 STRATEGIES = ("random", "guided", "exhaustive")  # sim.runners.explore's, likewise
@@ -36,17 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=main)
 
 
-def main(args: argparse.Namespace) -> int:
+@contextmanager
+def _bars(console: Console, budget: int, shrink_budget: int) -> Iterator[Callable[[Any], None]]:
+    """Progress in a terminal: a bar for the exploration, then one for the shrinking, with what
+    broke and the best plan so far; yields ``on_progress(p)``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Column
 
-    from sim.cli.progress import make_console
-    from sim.config.loader import load_scenario
-    from sim.runners import explore as explore_runner
-    from sim.runners.run import run_scenario
-
-    console = make_console()
-    explore_runner.check_budget(args.budget)
     with Progress(
         TextColumn("[bold]{task.description:<9}", table_column=Column(no_wrap=True, min_width=9)),
         BarColumn(bar_width=20), MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=7)),
@@ -54,22 +55,55 @@ def main(args: argparse.Namespace) -> int:
         TextColumn("{task.fields[note]}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=32)),
         console=console, transient=False,
     ) as progress:
-        exploring = progress.add_task("exploring", total=args.budget, note="")
+        exploring = progress.add_task("exploring", total=budget, note="")
         shrinking = None
 
-        def on_progress(p: explore_runner.Progress) -> None:
+        def on_progress(p) -> None:
             nonlocal shrinking
-            progress.update(exploring, completed=min(p.runs, args.budget))
+            progress.update(exploring, completed=min(p.runs, budget))
             if p.phase == "shrink":
                 if shrinking is None:
                     progress.update(exploring, note=f"[red]{p.target} broken[/red]")
-                    shrinking = progress.add_task("shrinking", total=args.shrink_budget, note="")
+                    shrinking = progress.add_task("shrinking", total=shrink_budget, note="")
                 progress.update(shrinking, completed=p.shrink_runs, note=(p.best or "")[:60])
 
+        yield on_progress
+
+
+@contextmanager
+def _lines(console: Console, budget: int, shrink_budget: int) -> Iterator[Callable[[Any], None]]:
+    """Progress when piped or logged (a bar would print only its last frame, at the end): a line
+    each tenth of the budget, a line naming what broke, then a line each tenth of the shrinking."""
+    from sim.cli.progress import counted
+
+    with ExitStack() as stack:
+        explored = stack.enter_context(counted(console, "exploring", budget))
+        shrunk: list[Callable[[int], None]] = []
+
+        def on_progress(p) -> None:
+            if p.phase != "shrink":
+                explored(min(p.runs, budget))
+                return
+            if not shrunk:
+                console.print(f"exploring: {p.target} broken after {p.runs:,} runs; shrinking", highlight=False)
+                shrunk.append(stack.enter_context(counted(console, "shrinking", shrink_budget)))
+            shrunk[0](p.shrink_runs)
+
+        yield on_progress
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.cli.progress import make_console
+    from sim.config.loader import load_scenario
+    from sim.runners import explore as explore_runner
+    from sim.runners.run import run_scenario
+
+    console = make_console()
+    explore_runner.check_budget(args.budget)
+    progress = _bars if console.is_terminal else _lines
+    with progress(console, args.budget, args.shrink_budget) as on_progress:
         result = explore_runner.explore(args.model, args.budget, args.seed, args.shrink_budget, on_progress,
                                         strategy=args.strategy)
-        if not result.found:
-            progress.update(exploring, completed=args.budget)
     for kind, reason in sorted(result.skipped_kinds.items()):
         console.print(f"[dim]not explored: {kind} ({reason})[/dim]")
     console.print(f"{args.strategy} search: {result.runs} runs, {result.distinct_states} distinct abstract states"
