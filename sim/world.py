@@ -333,7 +333,7 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     for consumer_group in groups.values():
         consumer_group.start()
 
-    monitor = InFlightMonitor(env, model.monitor, orders, psp, executor, outcomes, metrics)
+    monitor = InFlightMonitor(env, model.monitor, orders, executor, outcomes, metrics)
     monitor.start()
     if outbox is not None:
         outbox.start()

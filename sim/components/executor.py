@@ -213,6 +213,14 @@ class Executor:
             return order_id
         return self.last_key.get(order_id, order_id)
 
+    def psp_for(self, order_id: int) -> Psp:
+        """The PSP an order's charges went to, where its status is asked: the secondary once the
+        order failed over to it (never back), else the primary."""
+        secondary = self.secondary
+        if secondary is not None and order_id in self.on_secondary:
+            return secondary
+        return self.psp
+
     def _new_key(self, order_id: int) -> int:
         if self._order_id_keys:
             return order_id

@@ -1,7 +1,9 @@
 """The in-flight monitor: alerts on orders stuck in a non-terminal state, and asks the PSP.
 
 It does not re-run payments: it applies what the PSP says it did (a definite answer) and leaves
-the rest to a human, the DLQ and reconciliation.
+the rest to a human, the DLQ and reconciliation. It asks the PSP the order's charges went to
+(``Executor.psp_for``): with dual-PSP routing, an order that failed over is known only to the
+secondary, and the primary's "no such payment" would leave it stuck for good.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import simpy
 
 from sim.components.executor import Executor
 from sim.components.outcomes import DECLINES, Outcomes
-from sim.components.psp import Psp, Reply, ReplyCode
+from sim.components.psp import Reply, ReplyCode
 from sim.config.model import MonitorConfig
 from sim.domain.orders import OrderState, Orders
 from sim.observe.metrics import Metrics
@@ -22,13 +24,12 @@ _QUERYABLE = frozenset({OrderState.EXECUTING, OrderState.PENDING, OrderState.UNK
 
 class InFlightMonitor:
     def __init__(
-        self, env: simpy.Environment, cfg: MonitorConfig, orders: Orders, psp: Psp, executor: Executor,
+        self, env: simpy.Environment, cfg: MonitorConfig, orders: Orders, executor: Executor,
         outcomes: Outcomes, metrics: Metrics,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.orders = orders
-        self.psp = psp
         self.executor = executor
         self.outcomes = outcomes
         self.metrics = metrics
@@ -50,7 +51,8 @@ class InFlightMonitor:
                     self.alerted[order_id] = env.now
                     self.metrics.counters["monitor.alerts"] += 1
                 if cfg.query_psp and orders.state[order_id] in _QUERYABLE:
-                    self.psp.query(self.executor.key_for(order_id), self._answer_for(order_id))
+                    executor = self.executor
+                    executor.psp_for(order_id).query(executor.key_for(order_id), self._answer_for(order_id))
 
     def _answer_for(self, order_id: int):
         def on_reply(reply: Reply) -> None:

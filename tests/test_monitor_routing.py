@@ -1,0 +1,35 @@
+"""The in-flight monitor asks the PSP an order's charges went to. Found by ``paychaos explore`` on
+the shipped dual-PSP design (guided, seed 10, with a 10 s ``max_poll_interval``): two orders fail
+over to the secondary PSP under a rate limit and succeed there; a database failover then loses
+both SUCCESS writes (they were within its replication lag), so the orders are back in EXECUTING.
+The monitor asked the primary, which has never seen them, and they stayed stuck for the hour's
+drain (``nothing_lost``)."""
+
+from __future__ import annotations
+
+from helpers import scenario, verdict
+
+from sim.runners.run import run_scenario
+
+
+def _failover_after_fallback(tmp_path):
+    return scenario(
+        tmp_path, "dual-psp.yaml", seed=2274144015, duration="30s", drain="1h",
+        overrides={"kafka.max_poll_interval": "10s"},
+        workload={"rate": "5/s", "max_checkouts": 130},
+        faults=[{"kind": "db_failover", "at": "29s", "for": "1s", "replication_lag": "5s"},
+                {"kind": "psp_rate_limit", "at": "26s", "for": "1s", "rate": "5/s"}],
+    )
+
+
+def test_the_monitor_resolves_an_order_that_failed_over_from_the_psp_that_charged_it(tmp_path):
+    result = run_scenario(_failover_after_fallback(tmp_path), explain=False)
+    counters = result.world.metrics.counters
+    executor = result.world.executor
+    assert counters["executor.fallback_to_secondary"] >= 2 and counters["monitor.alerts"] >= 2  # the story happened
+    assert verdict(result, "nothing_lost")["passed"], verdict(result, "nothing_lost")
+    assert counters["monitor.resolved"] >= 2
+    on_secondary = sorted(executor.on_secondary)
+    assert all(executor.psp_for(order) is result.world.secondary_psp for order in on_secondary)
+    assert executor.psp_for(max(on_secondary) + 1) is result.world.psp  # never failed over: the primary
+    assert result.passed, [v for v in result.data["oracles"] if not v["passed"]]
