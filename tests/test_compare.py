@@ -183,3 +183,14 @@ def test_retry_policies_on_the_shipped_scenario():
     assert mean["circuit-breaker"]["success_rate"] > mean["none"]["success_rate"]
     assert all(v == "pass" for verdicts in comp["verdicts"].values() for v in verdicts)
     assert comp["ranking"]["psp_requests_per_order"][-1]["variant"] == "immediate"
+
+
+def test_the_pareto_sentence_names_the_few_variants_off_the_front():
+    from sim.runners.compare import pareto_sentence
+
+    variants = ["none", "immediate", "fixed", "exponential"]
+    assert pareto_sentence(["none", "fixed", "exponential"], variants).endswith(
+        ": every variant but immediate (for each, another is at least as good on all three and better on one).")
+    assert pareto_sentence(["exponential"], variants).endswith(": exponential.")  # a short front is named
+    assert pareto_sentence(["none", "fixed"], variants).endswith(": none, fixed.")  # half: the front itself
+    assert pareto_sentence(variants, variants).startswith("Every variant is Pareto-optimal")

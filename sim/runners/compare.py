@@ -193,9 +193,21 @@ def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict
             f"({fmt.number(mean(worst, 'peak_psp_rate_after_recovery_per_s'))} req/s peak) and **{calm}** least "
             f"({fmt.number(mean(calm, 'peak_psp_rate_after_recovery_per_s'))} req/s).")
     if front:
-        sentences.append(f"Pareto-optimal (success ↑, PSP load ↓, p99 ↓; differences inside the 95% CIs are "
-                         f"ties): {', '.join(front)}.")
+        sentences.append(pareto_sentence(front, list(stats)))
     return {"variant": chosen, "text": " ".join(sentences), "safe_variants": safe}
+
+
+def pareto_sentence(front: list[str], variants: list[str]) -> str:
+    """Which variants are Pareto-optimal, said the short way: the front itself, or when most
+    variants are on it, the few that are not (a list of eight of nine names says nothing at a glance)."""
+    criteria = "success ↑, PSP load ↓, p99 ↓; differences inside the 95% CIs are ties"
+    dominated = [v for v in variants if v not in front]
+    if not dominated:
+        return f"Every variant is Pareto-optimal ({criteria}): none is beaten on all three by another."
+    if len(dominated) < len(front):
+        return (f"Pareto-optimal ({criteria}): every variant but {', '.join(dominated)} (for each, another is "
+                f"at least as good on all three and better on one).")
+    return f"Pareto-optimal ({criteria}): {', '.join(front)}."
 
 
 def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated], baseline: str,
