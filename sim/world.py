@@ -14,7 +14,7 @@ import simpy
 
 from sim.components.bank import Banks
 from sim.components.capture import Capturer
-from sim.components.capturing_psp import CapturingPsp
+from sim.components.capturing_psp import CapturingPsp, RefundsAtCapturingPsp
 from sim.components.chargebacks import Chargebacks
 from sim.components.checkout import CheckoutClients
 from sim.components.database import Database
@@ -39,7 +39,7 @@ from sim.components.psp_settlement import Line
 from sim.components.refunds import Refunds
 from sim.components.retry_topics import build_retry_topics
 from sim.components.risk import RiskService
-from sim.components.secondary_psp import build_secondary_psp
+from sim.components.secondary_psp import build_secondary_psp, secondary_streams
 from sim.components.settlement import Settlements
 from sim.components.stations import DelayStation, SlotStation
 from sim.components.wallet import Wallet
@@ -286,7 +286,13 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     operations = PspOperations(psp, banks, truth, streams, model.refunds.failure_probability)  # capture, void, refund
     capturing = CapturingPsp(psp, secondary)  # refund and dispute lines go to the file of the PSP that captured
     operations.lists_refunds_of = capturing.of
-    refunds = Refunds(env, model.refunds, orders, checkouts, operations, ledger, wallet, streams, metrics, trace)
+    refund_api: PspOperations | RefundsAtCapturingPsp = operations
+    if secondary is not None:  # a refund is asked of the PSP that captured the payment
+        secondary_operations = PspOperations(secondary, banks, truth, secondary_streams(streams),
+                                             model.refunds.failure_probability)
+        secondary_operations.lists_refunds_of = capturing.of
+        refund_api = RefundsAtCapturingPsp(capturing, operations, secondary_operations)
+    refunds = Refunds(env, model.refunds, orders, checkouts, refund_api, ledger, wallet, streams, metrics, trace)
     payout_provider = payouts = None
     if model.payouts.enabled:
         payout_provider = PayoutProvider(env, model.payouts.provider, streams, metrics)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.components.psp import Psp
+    from sim.components.psp import OnReply, Psp
+    from sim.components.psp_operations import PspOperations
 
 
 class CapturingPsp:
@@ -35,3 +36,20 @@ class CapturingPsp:
             self._at_secondary.update(settlement.order_ids_from(self._read))
             self._read = len(settlement)
         return secondary if order_id in self._at_secondary else self.primary
+
+
+class RefundsAtCapturingPsp:
+    """The refund API of the PSP that captured each payment: a refund of a payment the secondary
+    captured (a fail-over) is asked of the secondary, with its own idempotency store, latency,
+    faults and counters (``secondary_psp.refund_requests``); any other of the primary. A refund
+    sent to a PSP that never captured the payment would find nothing to give back."""
+
+    def __init__(self, capturing: CapturingPsp, primary: "PspOperations", secondary: "PspOperations") -> None:
+        self.capturing = capturing
+        self.primary = primary
+        self.secondary = secondary
+
+    def refund(self, order_id: int, card_token: int, amount_minor: int, currency: int, key: int | None,
+               on_reply: "OnReply") -> None:
+        api = self.secondary if self.capturing.of(order_id) is self.capturing.secondary else self.primary
+        api.refund(order_id, card_token, amount_minor, currency, key, on_reply)

@@ -25,6 +25,7 @@ from sim.kernel.scheduling import Waitable, first_of, sleep
 from sim.policies.retry import Retrier
 
 if TYPE_CHECKING:
+    from sim.components.capturing_psp import RefundsAtCapturingPsp
     from sim.components.ledger import Ledger
     from sim.components.psp_operations import PspOperations
     from sim.components.wallet import Wallet
@@ -45,7 +46,7 @@ class Refunds:
 
     def __init__(
         self, env: simpy.Environment, cfg: "RefundsConfig", orders: "Orders", checkouts: "Checkouts",
-        api: "PspOperations", ledger: "Ledger", wallet: "Wallet", streams: "Streams", metrics: "Metrics",
+        api: "PspOperations | RefundsAtCapturingPsp", ledger: "Ledger", wallet: "Wallet", streams: "Streams", metrics: "Metrics",
         trace: "Trace",
     ) -> None:
         self.env = env

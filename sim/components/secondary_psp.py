@@ -76,6 +76,12 @@ class _PrefixedMetrics:
         return self._metrics.count(_rename(name))
 
 
+def secondary_streams(streams: "Streams") -> "Streams":
+    """The secondary PSP's random streams: the primary's names under ``secondary_psp.*`` (its
+    refund API draws its own latencies and faults)."""
+    return _PrefixedStreams(streams)  # type: ignore[return-value]
+
+
 def build_secondary_psp(
     env: "simpy.Environment", cfg: "SecondaryPspConfig", banks: "Banks", population: "Population",
     streams: "Streams", metrics: "Metrics", orders: "Orders | None" = None,

@@ -1,9 +1,14 @@
-"""The in-flight monitor asks the PSP an order's charges went to. Found by ``paychaos explore`` on
+"""With dual-PSP routing, what follows a charge goes to the PSP that made it.
+
+The in-flight monitor asks the PSP an order's charges went to. Found by ``paychaos explore`` on
 the shipped dual-PSP design (guided, seed 10, with a 10 s ``max_poll_interval``): two orders fail
 over to the secondary PSP under a rate limit and succeed there; a database failover then loses
 both SUCCESS writes (they were within its replication lag), so the orders are back in EXECUTING.
 The monitor asked the primary, which has never seen them, and they stayed stuck for the hour's
-drain (``nothing_lost``)."""
+drain (``nothing_lost``).
+
+A refund is asked of the PSP that captured the payment (it was always asked of the primary, which
+had never captured a failed-over payment)."""
 
 from __future__ import annotations
 
@@ -32,4 +37,21 @@ def test_the_monitor_resolves_an_order_that_failed_over_from_the_psp_that_charge
     on_secondary = sorted(executor.on_secondary)
     assert all(executor.psp_for(order) is result.world.secondary_psp for order in on_secondary)
     assert executor.psp_for(max(on_secondary) + 1) is result.world.psp  # never failed over: the primary
+    assert result.passed, [v for v in result.data["oracles"] if not v["passed"]]
+
+
+def test_a_refund_is_asked_of_the_psp_that_captured_the_payment(tmp_path):
+    loaded = scenario(
+        tmp_path, "dual-psp.yaml", seed=7, duration="4m", drain="1h",
+        overrides={"refunds.probability": 0.5},
+        workload={"rate": "5/s"},
+        faults=[{"kind": "psp_outage", "at": "1m", "for": "2m"}],  # the primary down: payments fail over
+    )
+    result = run_scenario(loaded, explain=False)
+    counters = result.world.metrics.counters
+    failed_over = counters["executor.fallback_to_secondary"]
+    assert failed_over > 50 and counters["refunds.refunded"] > 50
+    assert counters["secondary_psp.refund_requests"] > 0 and counters["secondary_psp.refunds_committed"] > 0
+    assert counters["psp.refunds_committed"] + counters["secondary_psp.refunds_committed"] == counters["refunds.refunded"]
+    assert counters["secondary_psp.refunds_committed"] <= counters["secondary_psp.charges_committed"]
     assert result.passed, [v for v in result.data["oracles"] if not v["passed"]]
