@@ -68,11 +68,10 @@ class Chargebacks:
         self._resolution = make_sampler(cfg.resolution_delay, streams.stream("chargebacks.resolution"))
         self.booked: dict[int, int] = {}
         """Order id -> chargebacks the ledger booked (a won dispute is booked back as -1)."""
-        self.unnoticed_minor = 0
-        """Moved at the bank, not yet told to the platform (notices in flight): the ledger cannot
-        know it yet."""
         self.unnoticed_of: dict[int, int] = {}
-        """The same per order (entries at 0 removed): the completeness oracle allows for them."""
+        """Per order, moved at the bank, not yet told to the platform (notices in flight; a won
+        dispute negative): the ledger cannot know it yet, and the money and completeness oracles
+        allow for it (entries at 0 removed)."""
         self.unnoticed_fees_of: dict[int, int] = {}
         """Per order, the dispute fees of the notices in flight (entries at 0 removed)."""
         self.psp_of: "Callable[[int], Psp] | None" = None
@@ -102,7 +101,6 @@ class Chargebacks:
         self.truth.record_chargeback(order_id, amount_minor, currency)
         self._line(order_id, -amount_minor, self.cfg.fee_minor, currency)
         self._counters["chargebacks.disputed"] += 1
-        self.unnoticed_minor += amount_minor
         self._unnoticed(order_id, amount_minor, self.cfg.fee_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, amount_minor, self.cfg.fee_minor))
         won = self._decisions.random() < self.cfg.win_probability
@@ -116,7 +114,6 @@ class Chargebacks:
         self.balances[buyer] -= amount_minor
         self.truth.record_chargeback(order_id, -amount_minor, currency)
         self._line(order_id, amount_minor, 0, currency)
-        self.unnoticed_minor -= amount_minor
         self._unnoticed(order_id, -amount_minor)
         call_after(self.env, self._notice(), partial(self._book, order_id, -amount_minor, 0))
 
@@ -124,7 +121,6 @@ class Chargebacks:
         """The PSP's notice: take the amount back from the seller (give it back when negative, a won
         dispute) and book the fee."""
         self.booked[order_id] = self.booked.get(order_id, 0) + (1 if amount_minor > 0 else -1)
-        self.unnoticed_minor -= amount_minor
         self._unnoticed(order_id, -amount_minor, -fee_minor)
         self.ledger.post_chargeback(order_id, amount_minor, fee_minor)
         self.wallet.take_back(order_id, amount_minor)

@@ -175,9 +175,16 @@ class Refunds:
     def unsettled_minor(self) -> int:
         """Refunds whose outcome we do not know yet (waiting, in flight, or given up on after
         retries): the bank may have paid them, the ledger cannot have booked them."""
+        return sum(self.unsettled_of().values())
+
+    def unsettled_of(self) -> dict[int, int]:
+        """:meth:`unsettled_minor` per order (orders with none left out)."""
         status = self.status
-        return sum(amount for refund_id, (_order, amount) in self.requests.items()
-                   if status[refund_id] in (WAITING, GAVE_UP))
+        per_order: dict[int, int] = {}
+        for refund_id, (order_id, amount) in self.requests.items():
+            if status[refund_id] in (WAITING, GAVE_UP):
+                per_order[order_id] = per_order.get(order_id, 0) + amount
+        return per_order
 
     def refunds_of(self) -> dict[int, int]:
         """Order id -> refunds our API accepted for it."""

@@ -160,6 +160,24 @@ def wallet_equals_ledger(world: "World") -> list[Violation]:
     return violations
 
 
+def unnoticed_minor_by_currency(world: "World") -> dict[int, int]:
+    """Money moved at the banks that the ledger cannot know of yet, per currency: disputes and won
+    disputes whose notice is on its way (a won one counts negative), and refunds whose answer we
+    have not had. Per currency: one currency's notices in flight say nothing of another's ledger."""
+    currency_of = world.orders.currency
+    per_currency: dict[int, int] = {}
+    pending: list[dict[int, int]] = []
+    if world.chargebacks is not None:
+        pending.append(world.chargebacks.unnoticed_of)
+    if world.refunds is not None:
+        pending.append(world.refunds.unsettled_of())
+    for per_order in pending:
+        for order_id, amount in per_order.items():
+            currency = currency_of[order_id]
+            per_currency[currency] = per_currency.get(currency, 0) + amount
+    return per_currency
+
+
 def money_conserved(world: "World") -> list[Violation]:
     """The ledger never claims more than buyers paid. (1) What buyers lost at their banks (net of
     refunds; holds count, the ledger books a payment at its success) is at least what the ledger says the PSP holds for us (its
@@ -168,16 +186,15 @@ def money_conserved(world: "World") -> list[Violation]:
     PSP receivable is at most what the PSP captured less what it refunded and charged back (plus
     open holds). Disputes whose notice is still on its way, and refunds whose answer we have not
     had (in flight, or given up on: a by-hand item), are allowed for in both.
-    A capture the ledger has not booked yet is reconciliation's business, not a violation here."""
+    Both allowances are per currency (:func:`unnoticed_minor_by_currency`). A capture the ledger
+    has not booked yet is reconciliation's business, not a violation here."""
     banks, truth, ledger = world.banks, world.truth, world.ledger
     violations = []
     currencies = set(truth.captured_minor_by_currency) | set(truth.held_minor_by_currency)
     open_holds = sum(truth.open_held_minor(currency) for currency in currencies)
     buyers_paid = banks.initial_total_minor - sum(banks.balance_minor)  # holds included: booked at success
-    unnoticed = world.chargebacks.unnoticed_minor if world.chargebacks is not None else 0
-    if world.refunds is not None:  # refunds whose answer we have not had: the ledger cannot know
-        unnoticed += world.refunds.unsettled_minor()
-    buyers_paid += unnoticed
+    unnoticed_by_currency = unnoticed_minor_by_currency(world)
+    buyers_paid += sum(unnoticed_by_currency.values())
     receivables: dict[int, int] = {}  # what the ledger says buyers paid: held by the PSP, or paid to it as fees
     for (account, currency), amount in ledger.balances.items():
         if account in BUYER_MONEY_ACCOUNTS:
@@ -196,7 +213,7 @@ def money_conserved(world: "World") -> list[Violation]:
         refunded = truth.refunded_minor_by_currency.get(currency, 0)
         refunded += truth.charged_back_minor_by_currency.get(currency, 0)
         open_hold = truth.open_held_minor(currency)  # to be captured at shipment (delayed captures)
-        if receivable > captured - refunded + open_hold + unnoticed:
+        if receivable > captured - refunded + open_hold + unnoticed_by_currency.get(currency, 0):
             code = world.population.currencies[currency]
             more = f" and gave back {refunded}" if refunded else ""
             more += f" (holds {open_hold} open)" if truth.holds_apart else ""
