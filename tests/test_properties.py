@@ -24,7 +24,7 @@ from sim.config.model import LedgerConfig, WalletConfig
 from sim.domain.orders import Checkouts, Orders
 from sim.observe.metrics import Metrics
 from sim.rng import Streams
-from sim.runners.explore import load_model_file, plans, run_plan, usable_kinds
+from sim.runners.explore import load_model_file, model_currencies, plans, run_plan, usable_kinds
 from sim.runners.swarm import catalogue
 
 _KINDS: dict[str, list] = {}
@@ -53,7 +53,7 @@ def test_every_oracle_holds_on_the_sync_design_under_random_faults(data):
 def _every_oracle_holds(data, name: str) -> None:
     """A random workload and fault schedule (drawn before the run) on a correct model."""
     model, model_data, path, kinds = _model(name)
-    plan = data.draw(plans(kinds, "property"))
+    plan = data.draw(plans(kinds, "property", model_currencies(model)))
     failing, messages = run_plan(plan, model, model_data, path)
     assert failing == (), messages
 

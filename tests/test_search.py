@@ -135,3 +135,29 @@ def test_fault_choices_cover_every_kind_and_target():
     kinds = _kinds("consumer_crash", targets=("executor", "wallet", "ledger"))
     assert [(c.kind, c.target) for c in fault_choices(kinds)] == [
         ("consumer_crash", "executor"), ("consumer_crash", "wallet"), ("consumer_crash", "ledger")]
+
+
+def test_plans_pay_in_currencies_the_models_fx_can_settle(tmp_path):
+    """A model whose FX settles in USD refuses a workload in EUR alone: explore's probe runs paid in
+    EUR (the default) and every fault kind was dropped ("no fault kind of the catalogue applies").
+    Plans and probes pay in EUR and USD, or in what the model's FX can settle."""
+    import yaml
+
+    from helpers import MODELS
+    from sim.runners.explore import explore
+    from sim.runners.space import workload_currencies
+
+    assert workload_currencies(None, []) == ["EUR", "USD"]
+    assert workload_currencies("USD", ["EUR"]) == ["EUR", "USD"]
+    assert workload_currencies("EUR", ["USD"]) == ["EUR", "USD"]
+    assert workload_currencies("GBP", ["USD", "CHF"]) == ["USD", "GBP", "CHF"]  # no rate for EUR: left out
+    model = yaml.safe_load((MODELS / "async-kafka.yaml").read_text())
+    model["fx"] = {"settlement_currency": "USD", "rates": {"EUR": 1.08}}
+    path = tmp_path / "settles-in-usd.yaml"
+    path.write_text(yaml.safe_dump(model))
+    result = explore(path, 3, seed=0)
+    assert not result.found and result.runs == 3
+    assert not any("settlement currency" in reason for reason in result.skipped_kinds.values())
+    model["fx"] = {"settlement_currency": "GBP", "rates": {"USD": 0.79}}
+    path.write_text(yaml.safe_dump(model))
+    assert explore(path, 2, seed=0, strategy="random").runs == 2

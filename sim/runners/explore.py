@@ -41,7 +41,7 @@ from sim.atomic import write_text_atomic
 from sim.runners.run import canonical_json, simulate
 from sim.domain.orders import OrderState
 from sim.runners.shrink import minimize
-from sim.runners.space import PlanSpace
+from sim.runners.space import WORKLOAD_DEFAULTS, PlanSpace, workload_currencies
 from sim.runners.swarm import KindInfo, catalogue, fault_dicts, targets_in
 
 LOAD_LEVELS_S = (60, 30, 120)
@@ -109,7 +109,7 @@ class _Found(AssertionError):
 
 
 @st.composite
-def plans(draw, kinds: list[KindInfo], name: str) -> dict:
+def plans(draw, kinds: list[KindInfo], name: str, currencies: list[str]) -> dict:
     """One scenario to run: a small workload, a seed, and 1..4 faults inside the load phase."""
     load_s = draw(st.sampled_from(LOAD_LEVELS_S))
     faults = draw(fault_dicts(kinds, load_s))
@@ -122,7 +122,7 @@ def plans(draw, kinds: list[KindInfo], name: str) -> dict:
         "duration": f"{load_s}s",
         "drain": DRAIN,
         "workload": {
-            "rate": f"{rate}/s", "max_checkouts": checkouts, "buyers": 200, "sellers": 20, "currencies": ["EUR", "USD"],
+            "rate": f"{rate}/s", "max_checkouts": checkouts, **WORKLOAD_DEFAULTS, "currencies": list(currencies),
         },
         "faults": faults,
     }
@@ -180,10 +180,17 @@ def run_plan(plan: dict, model: SystemModel, model_data: dict, model_path: str) 
     return outcome.failing, outcome.messages
 
 
+def model_currencies(model: SystemModel) -> list[str]:
+    """The currencies explored plans pay in against ``model`` (see ``sim.runners.space.workload_currencies``)."""
+    return workload_currencies(model.fx.settlement_currency, list(model.fx.rates))
+
+
 def usable_kinds(kinds: list[KindInfo], model: SystemModel, model_data: dict, model_path: str) -> tuple[list[KindInfo], dict[str, str]]:
     """Keep each kind's targets that exist in this model (a sync model has no executor consumer
-    group to crash): one tiny probe run per (kind, target)."""
+    group to crash): one tiny probe run per (kind, target), in the currencies the plans use (a
+    model that settles in USD refuses a workload in EUR alone)."""
     usable, dropped = [], {}
+    currencies = model_currencies(model)
     for info in kinds:
         keep = []
         candidates = targets_in(info, model)
@@ -193,7 +200,8 @@ def usable_kinds(kinds: list[KindInfo], model: SystemModel, model_data: dict, mo
         for target in candidates or (None,):
             fault = {"kind": info.kind, "at": "0s", "for": "1s", **info.simplest(target)}
             probe = {"name": "probe", "seed": 0, "duration": "2s", "drain": "0s",
-                     "workload": {"rate": "5/s", "max_checkouts": 1, "buyers": 5, "sellers": 2}, "faults": [fault]}
+                     "workload": {"rate": "5/s", "max_checkouts": 1, "buyers": 5, "sellers": 2, "currencies": currencies},
+                     "faults": [fault]}
             try:
                 failing, messages = run_plan(probe, model, model_data, model_path)
             except ValidationError as exc:
@@ -256,9 +264,10 @@ def explore(
         return outcome
 
     name = f"counterexample-{model.name}"
-    space = PlanSpace(kinds, name)
+    currencies = model_currencies(model)
+    space = PlanSpace(kinds, name, currencies)
     if strategy == "random":
-        found = _random_search(kinds, name, model_path, budget, seed, evaluate, state, report)
+        found = _random_search(kinds, name, currencies, budget, seed, evaluate, state, report)
     elif strategy == "guided":
         found = _guided_search(space, budget, random.Random(seed), evaluate, result, report)
     else:
@@ -284,7 +293,7 @@ def explore(
     return result
 
 
-def _random_search(kinds, name, model_path, budget, seed, evaluate, state, report) -> dict | None:
+def _random_search(kinds, name, currencies, budget, seed, evaluate, state, report) -> dict | None:
     """Swarm-random plans drawn by Hypothesis; the first violation shrunk by Hypothesis."""
 
     @hypothesis_seed(seed)
@@ -295,7 +304,7 @@ def _random_search(kinds, name, model_path, budget, seed, evaluate, state, repor
     )
     @given(st.data())
     def probe(data: st.DataObject) -> None:
-        plan = data.draw(plans(kinds, name), label="plan")
+        plan = data.draw(plans(kinds, name, currencies), label="plan")
         outcome = evaluate(plan)
         if outcome is INVALID:
             reject()

@@ -27,7 +27,20 @@ payments)."""
 LOADED = (20, 1200)
 """(rate, checkouts) of a loaded system: queues and polls hold several messages, so a crash finds
 work in flight (an at-most-once consumer loses what it polled and had not processed)."""
-WORKLOAD_DEFAULTS = {"buyers": 200, "sellers": 20, "currencies": ["EUR", "USD"]}
+WORKLOAD_DEFAULTS = {"buyers": 200, "sellers": 20}
+EXPLORED_CURRENCIES = ("EUR", "USD")
+"""The workload's currencies in explored plans (two: cross-currency mistakes need two), unless
+the model's FX settles in others (:func:`workload_currencies`)."""
+
+
+def workload_currencies(settlement_currency: str | None, rated: list[str]) -> list[str]:
+    """The currencies a plan's workload pays in: EUR and USD, or with FX on (a settlement currency
+    and starting rates), those of EUR and USD the model can settle, then its other currencies: a
+    workload in a currency the model has no rate for is refused."""
+    if settlement_currency is None:
+        return list(EXPLORED_CURRENCIES)
+    settled = [settlement_currency, *sorted(rated)]
+    return [c for c in EXPLORED_CURRENCIES if c in settled] + [c for c in settled if c not in EXPLORED_CURRENCIES]
 
 
 def parameter_values(strategy: Any, simplest: Any) -> list:
@@ -85,15 +98,17 @@ def seconds(text: str) -> int:
 class PlanSpace:
     """Plans for one model: a base plan, random faults, mutations, and an enumeration."""
 
-    def __init__(self, kinds: list[KindInfo], name: str) -> None:
+    def __init__(self, kinds: list[KindInfo], name: str, currencies: list[str] | None = None) -> None:
         self.choices = fault_choices(kinds)
         self._by_kind_target = {(c.kind, c.target): c for c in self.choices}
         self.name = name
+        self.currencies = list(currencies or EXPLORED_CURRENCIES)
 
     def plan(self, seed: int, load_s: int, rate: int, checkouts: int, faults: list[dict]) -> dict:
         return {
             "name": self.name, "seed": seed, "duration": f"{load_s}s", "drain": DRAIN,
-            "workload": {"rate": f"{rate}/s", "max_checkouts": checkouts, **copy.deepcopy(WORKLOAD_DEFAULTS)},
+            "workload": {"rate": f"{rate}/s", "max_checkouts": checkouts, **WORKLOAD_DEFAULTS,
+                         "currencies": list(self.currencies)},
             "faults": faults,
         }
 
