@@ -55,3 +55,25 @@ def test_a_refund_is_asked_of_the_psp_that_captured_the_payment(tmp_path):
     assert counters["psp.refunds_committed"] + counters["secondary_psp.refunds_committed"] == counters["refunds.refunded"]
     assert counters["secondary_psp.refunds_committed"] <= counters["secondary_psp.charges_committed"]
     assert result.passed, [v for v in result.data["oracles"] if not v["passed"]]
+
+
+def test_a_clearing_entry_is_due_by_the_settlement_of_the_psp_that_captured_it(tmp_path):
+    """With PSP clearing, a capture's clearing entry is due closed by its PSP's settlement plus the
+    deadline. The due date came from the primary's schedule for every payment: a payment captured
+    at a secondary that settles days later was overdue after 20 minutes (``psp_clearing_closed``;
+    found by explore on a dual-PSP design with PSP clearing, guided, seed 20)."""
+    loaded = scenario(
+        tmp_path, "dual-psp.yaml", seed=1769448475, duration="30s", drain="1h",
+        overrides={"psp.settlement_cutoff": "10m", "psp.settlement_days": 0, "ledger.psp_clearing_deadline": "10m"},
+        workload={"rate": "1/s", "max_checkouts": 1, "currencies": ["EUR", "USD"]},
+        faults=[{"kind": "psp_outage", "at": "0s", "for": "1s"}],  # the only payment fails over
+    )
+    result = run_scenario(loaded, explain=False)
+    world = result.world
+    assert world.executor.on_secondary == {0} and world.metrics.counters["secondary_psp.charges_committed"] == 1
+    secondary = world.model.secondary_psp
+    (amount, due), = world.ledger.clearing_open.values()  # still open: the secondary settles days later
+    assert secondary.settlement_days >= 1 and due > world.env.now
+    assert due == secondary.settlement_cutoff_s + (1 + secondary.settlement_days) * 86_400 + 600
+    assert verdict(result, "psp_clearing_closed")["passed"], verdict(result, "psp_clearing_closed")
+    assert result.passed, [v for v in result.data["oracles"] if not v["passed"]]

@@ -162,6 +162,9 @@ class Ledger:
         self._settled_unopened: dict[int, int] = {}
         """Clearing at capture: per order, settled before its capture's answer opened its entry."""
         self.clearing_days, self.clearing_cutoff_s = psp_clearing if psp_clearing is not None else (0, 0.0)
+        self.settlement_schedule_of: Callable[[int], tuple[int, float]] | None = None
+        """With a secondary PSP: the settlement schedule (days, cut-off) of the PSP that captured an
+        order, whose settlement closes its clearing entry; None: the primary's for every order."""
         self.clearing_closed = 0
         """Captures whose clearing entry the settlement closed."""
         self.late_after_s = cfg.on_time_within_s
@@ -292,14 +295,18 @@ class Ledger:
             self.fx_booked[order_id] = [self.fx.rate(currency, now), amount]
         clearing = self.clearing_open
         if clearing is not None and not self.clearing_at_capture and order_id not in clearing:
-            clearing[order_id] = [amount, self._clearing_due(now)]
+            clearing[order_id] = [amount, self._clearing_due(order_id, now)]
         self._booked(order_id, amount)
 
-    def _clearing_due(self, now: float) -> float:
-        """When a clearing entry opened at ``now`` must be closed: the settlement of its day (paid
-        at the start of day + 1 + N), plus the deadline."""
-        day = math.floor((now - self.clearing_cutoff_s) / DAY_S)
-        return self.clearing_cutoff_s + (day + 1 + self.clearing_days) * DAY_S + self.cfg.psp_clearing_deadline_s
+    def _clearing_due(self, order_id: int, now: float) -> float:
+        """When a clearing entry opened at ``now`` must be closed: the settlement of its day by the
+        PSP that captured it (paid at the start of day + 1 + N after its cut-off), plus the deadline."""
+        days, cutoff_s = self.clearing_days, self.clearing_cutoff_s
+        schedule_of = self.settlement_schedule_of
+        if schedule_of is not None:
+            days, cutoff_s = schedule_of(order_id)
+        day = math.floor((now - cutoff_s) / DAY_S)
+        return cutoff_s + (day + 1 + days) * DAY_S + self.cfg.psp_clearing_deadline_s
 
     def open_clearing(self, order_id: int, amount_minor: int) -> None:
         """A delayed capture took ``amount_minor`` (clearing at capture): move it from the PSP
@@ -318,7 +325,7 @@ class Ledger:
         self._post(PSP_RECEIVABLE, settlement_currency, -carried)
         self._post(PSP_CLEARING, settlement_currency, carried)
         self.transactions += 1
-        clearing[order_id] = [amount_minor, self._clearing_due(clock(self.env))]
+        clearing[order_id] = [amount_minor, self._clearing_due(order_id, clock(self.env))]
         early = self._settled_unopened.pop(order_id, None)
         if early is not None:  # closed at its booked value (no FX difference: the settlement booked none)
             part = min(early, amount_minor)
