@@ -56,7 +56,7 @@ _NOT_FOUND: Final = ReplyCode.NOT_FOUND
 class Hold:
     """One authorisation hold on a buyer's funds (delayed captures only)."""
 
-    __slots__ = ("order_id", "buyer", "amount_minor", "currency", "captured_minor", "open")
+    __slots__ = ("order_id", "buyer", "amount_minor", "currency", "captured_minor", "open", "expired")
 
     def __init__(self, order_id: int, buyer: int, amount_minor: int, currency: int) -> None:
         self.order_id = order_id
@@ -65,6 +65,8 @@ class Hold:
         self.currency = currency
         self.captured_minor = 0
         self.open = True
+        self.expired = False
+        """Closed by its validity running out (not a capture or a void)."""
 
     @property
     def rest_minor(self) -> int:
@@ -234,6 +236,7 @@ class Banks:
         """The hold's validity ran out: the rest not captured goes back to the buyer."""
         if hold.open:
             self._counters["banks.holds_expired"] += 1
+            hold.expired = True
             self._release(hold, "expiry")
 
     def _release(self, hold: Hold, why: str) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from sim.components.capture import WAITING as CAPTURE_WAITING
 from sim.components.ledger import (
     CHARGEBACK_FEES, FX_CONVERSION, FX_GAINS_LOSSES, PSP_CLEARING, PSP_FEES, PSP_RECEIVABLE,
 )
@@ -162,8 +163,10 @@ def wallet_equals_ledger(world: "World") -> list[Violation]:
 
 def unnoticed_minor_by_currency(world: "World") -> dict[int, int]:
     """Money moved at the banks that the ledger cannot know of yet, per currency: disputes and won
-    disputes whose notice is on its way (a won one counts negative), and refunds whose answer we
-    have not had. Per currency: one currency's notices in flight say nothing of another's ledger."""
+    disputes whose notice is on its way (a won one counts negative), refunds whose answer we have
+    not had, and holds that expired while our capture service still waits to capture them (it
+    learns at its capture, refused; the ledger then takes the payment back). Per currency: one
+    currency's notices in flight say nothing of another's ledger."""
     currency_of = world.orders.currency
     per_currency: dict[int, int] = {}
     pending: list[dict[int, int]] = []
@@ -171,11 +174,26 @@ def unnoticed_minor_by_currency(world: "World") -> dict[int, int]:
         pending.append(world.chargebacks.unnoticed_of)
     if world.refunds is not None:
         pending.append(world.refunds.unsettled_of())
+    if world.capture is not None:
+        pending.append(expired_before_capture(world))
     for per_order in pending:
         for order_id, amount in per_order.items():
             currency = currency_of[order_id]
             per_currency[currency] = per_currency.get(currency, 0) + amount
     return per_currency
+
+
+def expired_before_capture(world: "World") -> dict[int, int]:
+    """Per order our capture service has not yet captured or voided (its shipment still to come, or
+    its capture being retried), what its expired holds gave back to the buyer: the bank released
+    it, the ledger still carries the authorisation until the capture is refused."""
+    capture, expired = world.capture, {}
+    for order_id, holds in (world.banks.holds or {}).items():
+        if capture.status_of(order_id) == CAPTURE_WAITING:
+            released = sum(hold.rest_minor for hold in holds if hold.expired)
+            if released:
+                expired[order_id] = released
+    return expired
 
 
 def money_conserved(world: "World") -> list[Violation]:
