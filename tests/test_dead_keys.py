@@ -104,7 +104,8 @@ _FX = {"fx": {"settlement_currency": "EUR", "rates": {"USD": 0.92}, "volatility_
 CONTEXTS: dict[str, dict[str, Any]] = {
     "base": {},
     "tight_front": {"overrides": _TIGHT_FRONT, "faults": _SLOW[:1]},
-    "tight_back": {"overrides": _TIGHT_BACK, "faults": _SLOW[1:]},
+    "tight_back": {"overrides": _TIGHT_BACK,  # the banks' queue fills behind the scheme's only when they are slower still
+                   "faults": _SLOW[1:] + [{"kind": "slowdown", "target": "banks", "at": "45s", "for": "10s", "factor": 4}]},
     "sync": {"overrides": {"wiring": "sync", "executor.threads": 4, "executor.queue": {"max_queue": 30},
                            "payment_service.executor_retry": {**_GROWING, "base": "200ms"},
                            "payment_service.retry_budget": {"enabled": True, "max_tokens": 3, "tokens_per_success": 0.02}},
@@ -138,7 +139,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "closed_population": {"overrides": {"client.closed_population": {"enabled": True, "size": 40, "think_time": "2s"}}},
     "shedding": {"overrides": {"payment_service.shedding": {"enabled": True, "max_in_flight": 6},
                                "payment_service.threads": 4}},
-    "bank_retries": {"overrides": {"psp.bank_retry": _GROWING}},
+    "bank_retries": {"overrides": {"psp.bank_retry": _GROWING},  # errors often enough that some authorisations run out of tries
+                     "faults": [{"kind": "bank_errors", "at": "60s", "for": "10s", "probability": 0.6}]},
     "retry_topics": {"overrides": _RETRY_TOPICS,  # a whole outage longer than the stages' 17 s: orders run out of them
                      "faults": [{"kind": "psp_outage", "at": "20s", "for": "30s"},
                                 {"kind": "consumer_crash", "target": "executor-retry-1", "at": "25s", "for": "20s"}]},
@@ -152,7 +154,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
                    "probability": 0.3},
                   {"kind": "bank_errors", "at": "20s", "for": "20s", "probability": 0.3},
                   {"kind": "psp_clock_skew", "target": "secondary_psp", "at": "0s", "skew": "30s"},
-                  {"kind": "slowdown", "target": "secondary_psp", "at": "40s", "for": "15s", "factor": 30}]},
+                  {"kind": "slowdown", "target": "secondary_psp", "at": "40s", "for": "15s", "factor": 100}]},
     "monitor": {"overrides": {"monitor.stuck_after": "20s"}},
     "growing_backoff": {"overrides": {"client.retry": {"strategy": "exponential", "max_attempts": 4, "base": "1s"}}},
     "no_status_query": {"overrides": {"executor.status_query_after_timeout": False}},

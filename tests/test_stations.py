@@ -98,6 +98,33 @@ def test_contention_slows_service_with_concurrency():
     assert done == [("done", 1.0), ("done", 1.5)]  # the second starts with two in service: × (1 + 0.5·1)
 
 
+def test_a_slowdown_slows_the_work_in_service_only_until_it_ends():
+    """Base time 1 s starting at 0 under ×10 until 2 s: 0.2 s of work done by 2 s, the other 0.8 s
+    at full speed (2.8 s), not 10 s. Work that ends within the window takes the whole factor, work
+    starting after it none; stacked slowdowns multiply while both are on."""
+    env = Engine()
+    station = DelayStation(env, "s", 4, QueueConfig())
+    station.slow_down([(2.0, 10.0)])
+    assert math.isclose(station.stretched_s(1.0, 0.0), 2.8)
+    assert math.isclose(station.stretched_s(0.1, 0.0), 1.0)  # done within the window: × 10
+    assert station.stretched_s(1.0, 2.0) == station.stretched_s(1.0, 5.0) == 1.0  # starts after it ended
+    station.slow_down([(4.0, 2.0), (2.0, 10.0)])  # × 20 until 2 s, then × 2 until 4 s
+    assert math.isclose(station.stretched_s(1.0, 0.0), 2.0 + 0.9 * 2.0)  # 0.1 s of work by 2 s, 0.9 at × 2
+    assert station.slowdown == 20.0
+    station.slow_down([])
+    assert station.stretched_s(1.0, 0.0) == 1.0 and station.slowdown == 1.0
+
+
+def test_a_queued_request_is_served_at_the_speed_of_when_it_starts():
+    """FIFO on one server: the first request (1 s) starts in a ×10 slowdown ending at 2 s and takes
+    2.8 s; the second, queued behind it, starts at 2.8 s, after the slowdown, and takes 1 s."""
+    env = Engine()
+    station = DelayStation(env, "s", 1, QueueConfig())
+    station.slow_down([(2.0, 10.0)])
+    assert math.isclose(station.delay_s(1.0), 2.8)
+    assert math.isclose(station.delay_s(1.0), 3.8)
+
+
 def test_capacity_loss_and_restore():
     env = Engine()
     station = DelayStation(env, "s", 4, QueueConfig())
@@ -165,3 +192,24 @@ def test_fifo_recursion_equals_the_event_driven_queue(arrivals, servers, max_que
     assert fast == slow
     assert (fast_stats.served, fast_stats.rejected, fast_stats.dropped, fast_stats.wasted) == (
         slow_stats.served, slow_stats.rejected, slow_stats.dropped, slow_stats.wasted)
+
+
+def test_a_short_severe_database_slowdown_does_not_hold_the_system_down_after_it(tmp_path):
+    """Two stacked database slowdowns (× 1,000 for 30 s, × 250 for 26 s; found by explore): with the
+    whole request charged the factor, the executor's consumers sat in their database calls for the
+    hour's drain and 78 orders were never started (``nothing_lost``). Work speeds up with the
+    database when the slowdown ends, and every order finishes."""
+    from helpers import scenario, verdict
+
+    from sim.runners.run import run_scenario
+
+    loaded = scenario(
+        tmp_path, "async-kafka.yaml", seed=2667016347, duration="30s", drain="1h",
+        overrides={"kafka.max_poll_interval": "10s"}, workload={"rate": "5/s", "max_checkouts": 48},
+        faults=[{"kind": "slowdown", "target": "database", "at": "0s", "for": "30s", "factor": 1000},
+                {"kind": "slowdown", "target": "database", "at": "0s", "for": "26s", "factor": 250.75}],
+    )
+    result = run_scenario(loaded, explain=False)
+    assert result.world.stations["database"].stats.served > 100
+    assert verdict(result, "nothing_lost")["passed"], verdict(result, "nothing_lost")
+    assert result.data["summary"]["outcomes"]["SUCCESS"] > 0.9 * result.data["summary"]["orders"]

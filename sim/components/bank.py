@@ -25,7 +25,7 @@ from array import array
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from sim.kernel.scheduling import call_after
+from sim.kernel.scheduling import call_after, clock
 from sim.components.psp import ReplyCode
 from sim.components.stations import DelayStation
 from sim.config.distributions import make_sampler
@@ -168,7 +168,7 @@ class Banks:
 
     def scheme_latency_s(self) -> float:
         """One draw of the scheme's latency (an unlimited scheme: no queue)."""
-        return self._scheme_latency() * self.scheme.slowdown
+        return self.scheme.stretched_s(self._scheme_latency(), clock(self.env))
 
     def scheme_delay_s(self, deadline_s: float = math.inf) -> float:
         """An authorisation reaching the scheme now: until it leaves for the bank (-1: refused; -2:
@@ -177,7 +177,7 @@ class Banks:
 
     def bank_latency_s(self, card_token: int) -> float:
         """One draw of the issuer's latency, with its slowdown (an unlimited bank: no queue)."""
-        return self._bank_latency() * self.stations[self._cards[card_token].bank].slowdown
+        return self.stations[self._cards[card_token].bank].stretched_s(self._bank_latency(), clock(self.env))
 
     def bank_delay_s(self, card_token: int, deadline_s: float = math.inf) -> float:
         """An authorisation reaching the card's issuer now: until it decides (-1: refused; -2:

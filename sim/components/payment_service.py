@@ -168,7 +168,8 @@ class PaymentService:
             started = clock(self.env)
         try:
             env, checkouts, counters = self.env, self.checkouts, self.metrics.raw_counters
-            yield sleep(env, self._latency_s() * (threads.factor(threads.stats.busy) if threads.contended else threads.slowdown))
+            work_s = self._latency_s() * (threads.contention(threads.stats.busy) if threads.contended else 1.0)
+            yield sleep(env, threads.stretched_s(work_s, started))
             if not self.available:
                 return _UNAVAILABLE
             existing = checkouts.find(key)

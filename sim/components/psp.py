@@ -296,7 +296,7 @@ class Psp:
     def _answer_charge(self, charge: Charge, reply: Reply) -> None:
         """Answer a charge from the idempotency store (a replay, 409, INVALID): the request's API
         work (``api_latency``) holds its slot, then the answer goes out."""
-        api_s = self._api_s() * self.slots.slowdown
+        api_s = self.slots.stretched_s(self._api_s(), clock(self.env))
         if api_s <= 0.0:
             self._release(charge)
             self._reply(reply, charge.on_reply, False)  # type: ignore[arg-type]  # (set until the caller's answer)
@@ -362,7 +362,8 @@ class Psp:
         request.admitted_at_us = round(now * 1e6)
 
         slots = self.slots
-        delay = (self._api_s() + self._latency()) * (slots.factor(slots.stats.busy) if slots.contended else slots.slowdown)
+        work_s = (self._api_s() + self._latency()) * (slots.contention(slots.stats.busy) if slots.contended else 1.0)
+        delay = slots.stretched_s(work_s, now)
         for extra in faults.extra_latency:
             delay += extra()
         rng = self._decisions
@@ -457,7 +458,7 @@ class Psp:
 
     def _query_started(self, query: _Query) -> None:
         """A slot took the query: its API work, then the answer from the store as it is then."""
-        api_s = self._api_s() * self.slots.slowdown
+        api_s = self.slots.stretched_s(self._api_s(), clock(self.env))
         if api_s <= 0.0:
             self._query_done(query, api_s, None)
             return

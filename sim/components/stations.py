@@ -149,18 +149,56 @@ class _Station:
         self._sigma = cfg.contention
         self._kappa = cfg.coherency
         self.slowdown = 1.0
-        """Fault knob: service times are multiplied by this (a slowdown trigger)."""
+        """Fault knob: the active slowdowns' product (a slowdown trigger), for reports and tests;
+        service times follow :attr:`slowed`, window by window."""
+        self.slowed: list[tuple[float, float]] = []
+        """Active slowdowns as (end, factor), by end: work in service runs ``factor`` times slower
+        until ``end``, then at full speed again (:meth:`stretched_s`)."""
         self.stats = StationStats(name, self.servers)
         self.contended = self._sigma > 0.0 or self._kappa > 0.0
         """Service times grow with the requests in service (universal scalability law)."""
         self.unlimited = self.servers == _INF
         """Infinitely many servers: no queue, ever."""
 
-    def factor(self, in_service: int) -> float:
+    def contention(self, in_service: int) -> float:
         """Service-time multiplier for a request starting with ``in_service`` requests in service,
-        itself included (universal scalability law), times the slowdown."""
+        itself included (universal scalability law)."""
         n = in_service
-        return self.slowdown * (1.0 + self._sigma * (n - 1) + self._kappa * n * (n - 1))
+        return 1.0 + self._sigma * (n - 1) + self._kappa * n * (n - 1)
+
+    def stretched_s(self, work_s: float, start_s: float) -> float:
+        """How long ``work_s`` of service starting at ``start_s`` takes under the active slowdowns:
+        each slows what is in service by its factor until its end (stacked ones multiply), after
+        which the rest runs at full speed. A request in service when a slowdown ends speeds up with
+        the server, as a real one does; the whole request is not charged the factor (a short
+        severe slowdown would otherwise hold servers for hours after it ended). A slowdown that
+        starts later is not foreseen."""
+        slowed = self.slowed
+        if not slowed:
+            return work_s
+        at, left, took = start_s, work_s, 0.0
+        for index in range(len(slowed)):
+            end_s = slowed[index][0]
+            if end_s <= at:
+                continue
+            factor = 1.0
+            for later in range(index, len(slowed)):
+                factor *= slowed[later][1]
+            span = end_s - at
+            if left * factor <= span:
+                return took + left * factor
+            left -= span / factor
+            took += span
+            at = end_s
+        return took + left
+
+    def slow_down(self, windows: list[tuple[float, float]]) -> None:
+        """Set the active slowdowns: (end, factor) each (a fault injector's knob)."""
+        self.slowed = sorted(windows)
+        product = 1.0
+        for _end, factor in windows:
+            product *= factor
+        self.slowdown = product
 
 
 class SlotStation(_Station):
@@ -320,7 +358,7 @@ class DelayStation(_Station):
                 raise RuntimeError(f"station {self.name!r}: a {self.cfg.discipline} queue has no wait at arrival; "
                                    "serve() it")
             stats.arrivals += 1
-            service_s *= self.slowdown
+            service_s = self.stretched_s(service_s, clock(self.env) if at_s is None else at_s)
             stats.served += 1
             stats.service_s += service_s
             return service_s if at_s is None else at_s - clock(self.env) + service_s
@@ -353,9 +391,9 @@ class DelayStation(_Station):
             stats.queue_area += start - now
         if self._sigma or self._kappa:
             in_service = 1 + sum(1 for t in free_at if t > start)
-            service_s *= self.factor(in_service)
-        else:
-            service_s *= self.slowdown
+            service_s *= self.contention(in_service)
+        if self.slowed:
+            service_s = self.stretched_s(service_s, start)
         end = start + service_s
         _heapreplace(free_at, end)
         stats.served += 1
@@ -440,7 +478,8 @@ class _Lifo:
 
     def start(self, _job: object) -> None:
         station = self.station
-        self.service_s *= station.factor(self.slots.in_service)
+        work_s = self.service_s * station.contention(self.slots.in_service)
+        self.service_s = station.stretched_s(work_s, clock(station.env))
         call_after(station.env, self.service_s, self.finish)
 
     def finish(self, event: object) -> None:

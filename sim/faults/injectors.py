@@ -401,13 +401,10 @@ def slowdown(world: "World", fault: specs.Slowdown, rng: random.Random, end_s: f
         world.banks.direct = False  # the trip to the issuer is no longer one unqueued wait
 
     def recompute(stack: list) -> None:
-        product = 1.0
-        for factor in stack:
-            product *= factor
         for station in targets:
-            station.slowdown = product
+            station.slow_down(stack)
 
-    return _stacked(world, f"slowdown.{fault.target}", fault.factor, recompute)
+    return _stacked(world, f"slowdown.{fault.target}", (end_s, fault.factor), recompute)
 
 
 INJECTORS: dict[str, Injector] = {
