@@ -286,12 +286,12 @@ class CapacityLoss(FaultSchedule):
 
 
 class Slowdown(FaultSchedule):
-    """A service's work takes longer (a slow dependency, GC pauses, a cold cache): every service
-    time that starts during the window is multiplied by ``factor``."""
+    """A service's work takes longer (a slow dependency, GC pauses, a cold cache): work in service
+    during the window runs ``factor`` times slower, and at full speed again once it ends."""
 
     kind: Literal["slowdown"]
     target: str = _SERVICE_TARGET
-    factor: float = Field(3.0, ge=1.0, le=1000.0, description="service-time multiplier (at least 1)")
+    factor: float = Field(3.0, ge=1.0, le=1000.0, description="how many times slower work in service runs during the window (at least 1)")
 
 
 # -- operator actions ----------------------------------------------------------------------------

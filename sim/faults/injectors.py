@@ -395,7 +395,8 @@ def capacity_loss(world: "World", fault: specs.CapacityLoss, rng: random.Random,
 
 
 def slowdown(world: "World", fault: specs.Slowdown, rng: random.Random, end_s: float) -> Undo:
-    """Service times of the targeted stations × factor (stacked slowdowns multiply)."""
+    """Work in service at the targeted stations runs ``factor`` times slower until ``end_s``
+    (``Station.stretched_s``; stacked slowdowns multiply while both are on)."""
     targets = _stations_named(world, fault.target)
     if fault.target == "scheme" or fault.target.startswith("bank"):
         world.banks.direct = False  # the trip to the issuer is no longer one unqueued wait
