@@ -124,9 +124,6 @@ def hunt(out: Path, seeds: list[int], strategy: str, budget: int, only: list[str
     """Explore every hunted design (or those named in ``only``) at each seed; one dict per explore."""
     designs = hunted_designs()
     if only:
-        unknown = sorted(set(only) - set(designs))
-        if unknown:
-            raise SystemExit(f"bench.hunt: no design named {', '.join(unknown)} (known: {', '.join(designs)})")
         designs = {name: designs[name] for name in only}
     paths = write_designs(out / "models", designs)
     (out / "found").mkdir(parents=True, exist_ok=True)
@@ -170,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.budget < 1:
         print("bench.hunt: --budget must be at least 1", file=sys.stderr)
         return 2
-    lines = hunt(args.out, seeds, args.strategy, args.budget, [n for n in args.only.split(",") if n])
+    only = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(only) - set(hunted_designs()))
+    if unknown:
+        print(f"bench.hunt: no design named {', '.join(unknown)} (see --list)", file=sys.stderr)
+        return 2
+    lines = hunt(args.out, seeds, args.strategy, args.budget, only)
     found = [line for line in lines if line["found"]]
     print(f"{len(lines)} explores, {len(found)} found something" + (f": see {args.out / 'found'}" if found else ""))
     return 1 if found else 0

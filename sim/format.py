@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 
-from sim.config.kpis import KPI_BY_KEY
+from sim.config.kpis import KPI_BY_KEY, UNIT_INTERVAL_KPIS
 
-PERCENT = {"success_rate", "wasted_work_share", "recovered"}
-"""KPIs that are shares of 1, shown in per cent (differences in percentage points)."""
+PERCENT = UNIT_INTERVAL_KPIS - {"passed"}
+"""KPIs that are shares of 1, shown in per cent (differences in percentage points); ``passed`` reads
+as the 0 or 1 it is for one run."""
 INTEGER_LIKE = {"double_charges", "stuck", "dead_lettered", "recon_auto_fixed", "recon_by_hand", "recon_unknown",
                 "money_at_risk_minor", "orders", "failed", "charged_but_failed", "stuck_alerts",
                 "customer_in_progress", "customer_timeouts", "customer_gave_up", "duplicate_psp_calls",

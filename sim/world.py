@@ -287,9 +287,10 @@ def build_world(model: SystemModel, scenario: Scenario, seed: int, trace: Trace 
     capturing = CapturingPsp(psp, secondary)  # refund and dispute lines go to the file of the PSP that captured
     operations.lists_refunds_of = capturing.of
     if secondary is not None and ledger.clearing_open is not None:  # each PSP's settlement closes its own captures
-        by_psp = {id(psp): (model.psp.settlement_days, model.psp.settlement_cutoff_s),
-                  id(secondary): (model.secondary_psp.settlement_days, model.secondary_psp.settlement_cutoff_s)}
-        ledger.settlement_schedule_of = lambda order_id: by_psp[id(capturing.of(order_id))]
+        primary_schedule = (model.psp.settlement_days, model.psp.settlement_cutoff_s)
+        secondary_schedule = (secondary.cfg.settlement_days, secondary.cfg.settlement_cutoff_s)
+        ledger.settlement_schedule_of = lambda order_id: (
+            secondary_schedule if capturing.of(order_id) is secondary else primary_schedule)
     refund_api: PspOperations | RefundsAtCapturingPsp = operations
     if secondary is not None:  # a refund is asked of the PSP that captured the payment
         secondary_operations = PspOperations(secondary, banks, truth, secondary_streams(streams),

@@ -43,3 +43,6 @@ def test_a_design_that_keeps_its_flaw_is_reported_with_a_counterexample(tmp_path
 def test_bad_arguments_exit_2(tmp_path, capsys):
     assert hunt_module.main(["--seeds", "six", "--out", str(tmp_path)]) == 2
     assert "comma-separated integers" in capsys.readouterr().err
+    assert hunt_module.main(["--only", "async-kafka,no-such-design", "--out", str(tmp_path)]) == 2
+    assert "no design named no-such-design" in capsys.readouterr().err
+    assert not (tmp_path / "hunt.jsonl").exists()  # nothing run, nothing written

@@ -78,16 +78,17 @@ def _lines(console: Console, budget: int, shrink_budget: int) -> Iterator[Callab
 
     with ExitStack() as stack:
         explored = stack.enter_context(counted(console, "exploring", budget))
-        shrunk: list[Callable[[int], None]] = []
+        shrunk: Callable[[int], None] | None = None
 
         def on_progress(p) -> None:
+            nonlocal shrunk
             if p.phase != "shrink":
                 explored(min(p.runs, budget))
                 return
-            if not shrunk:
+            if shrunk is None:
                 console.print(f"exploring: {p.target} broken after {p.runs:,} runs; shrinking", highlight=False)
-                shrunk.append(stack.enter_context(counted(console, "shrinking", shrink_budget)))
-            shrunk[0](p.shrink_runs)
+                shrunk = stack.enter_context(counted(console, "shrinking", shrink_budget))
+            shrunk(p.shrink_runs)
 
         yield on_progress
 

@@ -172,13 +172,10 @@ class Refunds:
                     requested += 1
         return requested
 
-    def unsettled_minor(self) -> int:
-        """Refunds whose outcome we do not know yet (waiting, in flight, or given up on after
-        retries): the bank may have paid them, the ledger cannot have booked them."""
-        return sum(self.unsettled_of().values())
-
     def unsettled_of(self) -> dict[int, int]:
-        """:meth:`unsettled_minor` per order (orders with none left out)."""
+        """Per order, refunds whose outcome we do not know yet (waiting, in flight, or given up on
+        after retries): the bank may have paid them, the ledger cannot have booked them (orders
+        with none left out)."""
         status = self.status
         per_order: dict[int, int] = {}
         for refund_id, (order_id, amount) in self.requests.items():

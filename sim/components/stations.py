@@ -148,9 +148,6 @@ class _Station:
         self.max_wait_s = cfg.max_queue_wait_s if cfg.max_queue_wait_s is not None else _INF
         self._sigma = cfg.contention
         self._kappa = cfg.coherency
-        self.slowdown = 1.0
-        """Fault knob: the active slowdowns' product (a slowdown trigger), for reports and tests;
-        service times follow :attr:`slowed`, window by window."""
         self.slowed: list[tuple[float, float]] = []
         """Active slowdowns as (end, factor), by end: work in service runs ``factor`` times slower
         until ``end``, then at full speed again (:meth:`stretched_s`)."""
@@ -195,10 +192,14 @@ class _Station:
     def slow_down(self, windows: list[tuple[float, float]]) -> None:
         """Set the active slowdowns: (end, factor) each (a fault injector's knob)."""
         self.slowed = sorted(windows)
+
+    @property
+    def slowdown(self) -> float:
+        """How many times slower work in service runs now: the active slowdowns' product."""
         product = 1.0
-        for _end, factor in windows:
+        for _end, factor in self.slowed:
             product *= factor
-        self.slowdown = product
+        return product
 
 
 class SlotStation(_Station):
