@@ -5,6 +5,7 @@ is ever printed in scientific notation."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 from sim.config.kpis import KPI_BY_KEY, UNIT_INTERVAL_KPIS
 
@@ -104,6 +105,20 @@ def money_label(label: str, key: str, scenario: dict) -> str:
     if KPI_BY_KEY[key].unit != MINOR_UNITS or workload_currency(scenario) is not None:
         return label
     return f"{label}, in {MINOR_UNITS} summed over {', '.join(scenario['workload']['currencies'])}"
+
+
+def amounts(parts: dict[str, float | None]) -> str:
+    """Money of several currencies, each in its own: ``11,704.95 EUR + 7,090.10 USD`` (minor
+    units per currency code; currencies with nothing left out, ``0`` when all have nothing)."""
+    if any(minor is None for minor in parts.values()):
+        return "–"
+    return " + ".join(money(minor, code) for code, minor in parts.items() if minor) or "0"
+
+
+def by_currency(text_of: Callable[[str], str], codes: Iterable[str]) -> str:
+    """Texts of each currency's part of an amount (a mean with its CI, an interval), each in its
+    own currency: ``[1.00 EUR, 3.00 EUR]; [0.00 USD, 0.00 USD]``."""
+    return "; ".join(text_of(code) for code in codes)
 
 
 def ci(key: str, stat: dict, signed: bool = False, currency: str | None = None) -> str:

@@ -112,7 +112,9 @@ def test_a_capture_retried_without_a_key_captures_the_same_shipment_twice():
     assert world.truth.captured_minor_of[order] == [500, 500]
     [violation] = no_double_charge(world)
     assert violation.orders == [order] and "2 times" in violation.message
-    assert doubled(world) == {"held_twice": 0, "held_twice_minor": 0, "captured_twice": 1, "captured_twice_minor": 500}
+    assert doubled(world) == {"held_twice": 0, "held_twice_minor": 0, "held_twice_minor_by_currency": {},
+                              "captured_twice": 1, "captured_twice_minor": 500,
+                              "captured_twice_minor_by_currency": {world.orders.currency[order]: 500}}
 
 
 def test_a_double_authorisation_is_held_twice_but_captured_once_when_captures_are_delayed():
@@ -128,7 +130,9 @@ def test_a_double_authorisation_is_held_twice_but_captured_once_when_captures_ar
     env.process(world.executor.execute(order))
     env.run(until=30)
     assert world.truth.holds_of(order) == 2 and world.truth.captures_of(order) == 1
-    assert doubled(world) == {"held_twice": 1, "held_twice_minor": 1000, "captured_twice": 0, "captured_twice_minor": 0}
+    assert doubled(world) == {"held_twice": 1, "held_twice_minor": 1000,
+                              "held_twice_minor_by_currency": {world.orders.currency[order]: 1000},
+                              "captured_twice": 0, "captured_twice_minor": 0, "captured_twice_minor_by_currency": {}}
     assert no_double_charge(world) == []  # held twice is temporary harm, not money taken twice
     assert buyer_balance(world) == start - 2000
     env.run(until=62)

@@ -215,6 +215,18 @@ def test_timeseries_names_each_fault_draws_nothing_at_zero_and_reads_in_minutes(
     assert ticks and all(float(t).is_integer() for t in ticks), "whole messages on lag plots"
 
 
+def test_every_counted_series_has_a_label_a_person_reads():
+    """Each per-second series the model counts is named in words on the time-series figure, not
+    by its key (``psp_wasted (per s)``)."""
+    counted = set()
+    for path in (ROOT / "sim").rglob("*.py"):
+        counted |= set(re.findall(r'series\.count\("([^"]+)"', path.read_text()))
+    assert {"psp_requests", "psp_wasted", "kafka.rebalances"} <= counted  # the search finds them
+    for name in counted:
+        label = plots._label(name, "count")
+        assert name in plots.SERIES_LABELS and name not in label and "_" not in label, name
+
+
 def test_time_axis_units_follow_the_run_length():
     from sim.reports.figures import time_unit
 

@@ -37,7 +37,7 @@ def test_the_wait_runs_from_the_capture_through_the_t_plus_lag_to_the_transfer()
     wait = seller_wait(world)  # the 700 captured at 100.163 s, paid by the 240 s run
     assert wait.mean_s == pytest.approx((1000 * (180.12 - 0.163) + 700 * (240.12 - 100.163)) / 1700)
     assert wait.p95_s == pytest.approx(180.12 - 0.163) and (wait.paid_minor, wait.unpaid_minor) == (1700, 0)
-    summary = _payouts(world)
+    summary = _payouts(world, wait)
     assert summary["seller_wait_mean_s"] == wait.mean_s and summary["seller_wait_p95_s"] == wait.p95_s
     assert summary["mean_delay_s"] == pytest.approx(0.14)  # the payout's own delay: request to confirmed transfer
 
@@ -58,16 +58,16 @@ def test_a_refund_takes_its_part_out_of_what_the_seller_is_owed():
                                                    "partial_fraction": 0.4, "delay": "10s"})
     paid_order(world)
     world.env.run(until=20)  # refunded at 10.338 s
-    assert world.truth.refunds == {0: [400]} and seller_wait(world) == (None, None, 0, 600)
+    assert world.truth.refunds == {0: [400]} and seller_wait(world) == (None, None, 0, 600, {0: 600})
     world.env.run(until=181)
-    assert seller_wait(world) == (pytest.approx(180.12 - 0.163), pytest.approx(180.12 - 0.163), 600, 0)
+    assert seller_wait(world) == (pytest.approx(180.12 - 0.163), pytest.approx(180.12 - 0.163), 600, 0, {})
 
 
 def test_without_payouts_the_summary_has_no_wait():
     world = paying(enabled=False)
     paid_order(world)
     world.env.run(until=100)
-    assert _payouts(world) is None
+    assert _payouts(world, None) is None
 
 
 def _accounts(draw_accounts):

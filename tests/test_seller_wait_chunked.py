@@ -60,10 +60,17 @@ def one_pass(world) -> SellerWait:
         captured_at, owed, np.append(np.asarray(starts, dtype=np.int64), len(owed)), np.array(paid_at, dtype=np.float64),
         np.array(paid_each, dtype=np.int64), np.array(bounds, dtype=np.int64), 1 << 40)
     paid = int(amounts.sum())
+    by_currency: dict[int, int] = {}  # each account owed less what it was sent, never below 0, by currency
+    ends = list(starts[1:]) + [len(owed)] if len(owed) else []
+    for start, end, low, high in zip(starts, ends, bounds, bounds[1:]):
+        left = max(0, int(owed[start:end].sum()) - sum(paid_each[low:high]))
+        if left:
+            currency = int(currencies[start])
+            by_currency[currency] = by_currency.get(currency, 0) + left
     if not paid:
-        return SellerWait(None, None, 0, unpaid)
+        return SellerWait(None, None, 0, unpaid, by_currency)
     mean = float((waits * amounts).sum() / paid)
-    return SellerWait(round(mean, 6), round(weighted_quantile(waits, amounts, 0.95), 6), paid, unpaid)
+    return SellerWait(round(mean, 6), round(weighted_quantile(waits, amounts, 0.95), 6), paid, unpaid, by_currency)
 
 
 _MONEY_BACK = {"refunds.probability": 0.3, "refunds.delay": "10s", "refunds.partial_probability": 0.5,
@@ -90,6 +97,7 @@ def paid_world(tmp_path_factory, request):
 def test_chunked_grouped_spilled_wait_is_the_one_pass_wait(paid_world, monkeypatch, chunk, group_credits, spill_after):
     expected = one_pass(paid_world)
     assert expected.paid_minor > 0 and expected.unpaid_minor > 0  # both sides have work to do
+    assert sorted(expected.unpaid_minor_by_currency) == [0, 1]  # owed in both currencies
     if chunk is not None:
         monkeypatch.setattr(seller_wait_module, "column_chunks", lambda count, size=None: column_chunks(count, chunk))
     kwargs = {k: v for k, v in (("group_credits", group_credits), ("spill_after", spill_after)) if v is not None}

@@ -28,7 +28,9 @@ class Break:
     order_id: int | None = None
     detail: str = ""
     amount_minor: int = 0
-    """The money the break is about (minor units of the order's currency; summed over currencies in reports)."""
+    """The money the break is about (minor units of the order's currency, or of ``currency``)."""
+    currency: int | None = None
+    """The money's currency (index into the population's currencies) when the break has no order."""
 
 
 @dataclass
@@ -48,6 +50,18 @@ class ReconciliationReport:
         totals = {bucket: 0 for bucket in (AUTO, HAND, UNKNOWN)}
         for b in self.breaks:
             totals[b.bucket] += b.amount_minor
+        return totals
+
+    def amounts_by_currency(self, orders: Orders) -> dict[int, dict[str, int]]:
+        """:meth:`amounts` per currency (index into the population's currencies), of the breaks
+        about some money: an order's in its currency, one without an order in its own."""
+        totals: dict[int, dict[str, int]] = {}
+        for b in self.breaks:
+            if not b.amount_minor:
+                continue
+            currency = b.currency if b.currency is not None else orders.currency[b.order_id]
+            per_bucket = totals.setdefault(currency, {bucket: 0 for bucket in (AUTO, HAND, UNKNOWN)})
+            per_bucket[b.bucket] += b.amount_minor
         return totals
 
     def kinds(self) -> dict[str, int]:
@@ -143,7 +157,8 @@ def reconcile(
             actual = wallet.seller_balance(seller, currency)
             if expected != actual:
                 report.breaks.append(Break("wallet_differs_from_ledger", AUTO, None,
-                                           f"seller {seller}: wallet {actual} ledger {expected}", abs(expected - actual)))
+                                           f"seller {seller}: wallet {actual} ledger {expected}", abs(expected - actual),
+                                           currency))
                 if auto_fix:
                     wallet.balance[seller * currencies + currency] = expected
     return report

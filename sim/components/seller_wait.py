@@ -34,6 +34,8 @@ class SellerWait(NamedTuple):
     """Money matched to a payment (minor units, summed over currencies)."""
     unpaid_minor: int
     """Money sellers are still owed for payments at the end of the run."""
+    unpaid_minor_by_currency: dict[int, int]
+    """``unpaid_minor`` per currency (index into the population's currencies; only those owed)."""
 
 
 def fifo_waits(credit_at: np.ndarray, credits: np.ndarray, transfer_at: np.ndarray,
@@ -187,6 +189,22 @@ def _put(column: np.ndarray, ids: np.ndarray, items: tuple[np.ndarray, np.ndarra
         column[at[hit]] = values[hit]
 
 
+def _add_unpaid(unpaid: dict[int, int], accounts: np.ndarray, amounts: np.ndarray, starts: np.ndarray,
+                transfers: list[int], transfer_bounds: list[int]) -> None:
+    """Add each account's money still owed (what it was owed less what was transferred to it, never
+    below 0: the part of the line :func:`fifo_waits_by_account` leaves unpaid) to its currency's
+    total in ``unpaid``. Accounts (``seller * 256 + currency``) start at ``starts`` of ``amounts``."""
+    if not len(starts):
+        return
+    owed = np.add.reduceat(amounts, starts)
+    paid_all = np.concatenate([[0], np.cumsum(np.asarray(transfers, dtype=np.int64))])
+    bounds = np.asarray(transfer_bounds, dtype=np.int64)
+    left = owed - np.minimum(owed, paid_all[bounds[1:]] - paid_all[bounds[:-1]])
+    for currency, minor in zip((accounts & 0xFF).tolist(), left.tolist()):
+        if minor:
+            unpaid[currency] = unpaid.get(currency, 0) + minor
+
+
 def _seller_groups(owed: _Owed, group_credits: int) -> list[tuple[int, int]]:
     """Consecutive ranges of sellers of about ``group_credits`` credits each (a seller with more is a
     range of its own), from a count of every seller's credits."""
@@ -218,6 +236,7 @@ def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after:
     for transfer in provider.report if provider is not None else ():
         transfers.setdefault(transfer.seller * 256 + transfer.currency, []).append((transfer.at_s, transfer.amount_minor))
     unpaid, paid_minor = 0, 0
+    unpaid_by_currency: dict[int, int] = {}
     with Spill(spill_after) as pieces:
         for sellers in _seller_groups(owed, group_credits):
             parts = [owed.rows(start, stop, sellers) for start, stop in column_chunks(owed.count)]
@@ -237,6 +256,7 @@ def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after:
                     paid_at.append(at)
                     paid_minor_each.append(minor)
                 transfer_bounds.append(len(paid_at))
+            _add_unpaid(unpaid_by_currency, accounts[starts], amounts, starts, paid_minor_each, transfer_bounds)
             del accounts
             waits, paid, left = _matched_in_groups(
                 captured_at, amounts, np.append(starts.astype(np.int64), len(amounts)),
@@ -248,11 +268,11 @@ def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after:
             pieces.append(waits, paid)
             del waits, paid
         if not paid_minor:
-            return SellerWait(None, None, 0, unpaid)
+            return SellerWait(None, None, 0, unpaid, unpaid_by_currency)
 
         def weighted(start: int, stop: int) -> np.ndarray:
             waits, paid = pieces.read(start, stop)
             return waits * paid
 
         mean = pairwise_sum(weighted, pieces.rows) / paid_minor
-        return SellerWait(round(mean, 6), round(spilled_quantile(pieces, 0.95), 6), paid_minor, unpaid)
+        return SellerWait(round(mean, 6), round(spilled_quantile(pieces, 0.95), 6), paid_minor, unpaid, unpaid_by_currency)

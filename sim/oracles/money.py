@@ -50,25 +50,33 @@ def no_double_charge(world: "World") -> list[Violation]:
 
 def doubled(world: "World") -> dict[str, int]:
     """Cart lines held more than once and captured more than once, with the extra amounts (minor
-    units, summed over currencies): ``held_twice``, ``held_twice_minor``, ``captured_twice``,
-    ``captured_twice_minor``. Captured at authorisation, every hold is a capture and both agree."""
+    units, summed over currencies, and per currency index): ``held_twice``, ``held_twice_minor``,
+    ``held_twice_minor_by_currency``, and the same of ``captured_twice``. Captured at
+    authorisation, every hold is a capture and both agree."""
     truth, orders = world.truth, world.orders
-    result = {}
+    result: dict = {}
     for name, counts in (("held_twice", truth.holds), ("captured_twice", truth.captures)):
         per_line = captures_per_line(counts, orders.line_column)
         doubled_lines = int(np.count_nonzero(per_line > 1))
-        extra = 0
+        by_currency: dict[int, int] = {}
         if doubled_lines:  # rare: only the orders on those lines are read one by one
             on_doubled, their_lines = charged_on_doubled_lines(counts, orders.line_column, per_line)
             taken: dict[int, list[int]] = {}
+            currency_of_line: dict[int, int] = {}
             for order_id, line in zip(on_doubled.tolist(), their_lines.tolist()):
+                currency_of_line[line] = orders.currency[order_id]  # a cart line is in one currency
                 if name == "captured_twice" and truth.holds_apart:
                     taken.setdefault(line, []).extend(truth.captured_minor_of.get(order_id, []))
                 else:
                     taken.setdefault(line, []).extend([orders.amount_minor[order_id]] * counts[order_id])
-            extra = sum(sum(values) - max(values) for values in taken.values())
+            for line, values in taken.items():
+                extra = sum(values) - max(values)
+                if extra:
+                    currency = currency_of_line[line]
+                    by_currency[currency] = by_currency.get(currency, 0) + extra
         result[name] = doubled_lines
-        result[f"{name}_minor"] = extra
+        result[f"{name}_minor"] = sum(by_currency.values())
+        result[f"{name}_minor_by_currency"] = by_currency
     return result
 
 

@@ -1,9 +1,14 @@
 """The report's money block: what happened to the money of a run, in human units ("1,234.50 EUR").
 
 Amounts summed over several currencies cannot be one currency's amount: with more than one
-currency in the workload they are shown in minor units, and a first row names the currencies summed."""
+currency in the workload each amount reads in every currency (``summary.money_by_currency``:
+"18,795.05 EUR · 0.00 USD"). Results written before that split existed show their sums in minor
+units, with a first row naming the currencies summed."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from operator import itemgetter
 
 from sim import format as fmt
 from sim.components.money_back_matching import MONEY_BACK_BREAKS, bucket_of
@@ -16,56 +21,69 @@ def money_rows(data: dict) -> list[dict]:
     summary = data["summary"]
     codes = data["config"]["scenario"]["workload"]["currencies"]
     currency = fmt.workload_currency(data["config"]["scenario"])
+    split = summary.get("money_by_currency")
 
-    def amount(minor: int | None) -> str:
+    def amount(minor: int | None, part: Callable[[dict], int] | None = None) -> str:
+        """An amount in the run's currency; with several, ``part`` of each currency's money in it."""
         if minor is None:
             return "–"
         if currency is not None:
             return fmt.money(minor, currency)
+        if split is not None and part is not None:
+            return fmt.amounts({code: part(money) for code, money in split.items()})
         return f"{minor:,}"
 
-    rows = [] if currency is not None else [("amounts", f"{fmt.MINOR_UNITS}, summed over {', '.join(codes)}")]
+    def recon_amount(amounts: dict, parts: dict | None, bucket: str) -> str:
+        if currency is None and parts is not None:
+            return fmt.amounts({code: buckets[bucket] for code, buckets in parts.items()})
+        return amount(amounts.get(bucket, 0))
+
+    recon = data.get("reconciliation")
+    scheduled = (recon or {}).get("scheduled")
+    summed = currency is None and (split is None or scheduled and "amounts_minor_by_currency" not in scheduled)
+    rows = [("amounts", f"{fmt.MINOR_UNITS}, summed over {', '.join(codes)}")] if summed else []
     rows += [
-        ("held twice (a hold released later)", f"{summary['held_twice']:,} cart lines · {amount(summary['held_twice_minor'])}"),
-        ("captured twice (money taken twice)",
-         f"{summary['double_charges']:,} cart lines · {amount(summary['double_charged_minor'])}"),
+        ("held twice (a hold released later)", f"{summary['held_twice']:,} cart lines · "
+                                               f"{amount(summary['held_twice_minor'], itemgetter('held_twice_minor'))}"),
+        ("captured twice (money taken twice)", f"{summary['double_charges']:,} cart lines · "
+                                               f"{amount(summary['double_charged_minor'], itemgetter('double_charged_minor'))}"),
     ]
     refunds = summary.get("refunds")
     if refunds and refunds["requested"]:
         rows.append(("refunds", f"{refunds['refunded']:,} of {refunds['requested']:,} refunded ({refunds['partial']:,} partial, "
                                 f"{refunds['failed']:,} declined, {refunds['gave_up']:,} given up) · "
-                                f"{amount(refunds['refunded_minor'])} booked, {amount(refunds['paid_back_minor'])} paid back"))
+                                f"{amount(refunds['refunded_minor'], itemgetter('refunded_minor'))} booked, "
+                                f"{amount(refunds['paid_back_minor'], itemgetter('paid_back_minor'))} paid back"))
     chargebacks = summary.get("chargebacks")
     if chargebacks and chargebacks["disputed"]:
         rows.append(("chargebacks", f"{chargebacks['disputed']:,} disputed ({100 * chargebacks['rate']:.2f} % of captures), "
                                     f"{chargebacks['lost']:,} lost, {chargebacks['won']:,} won · losses "
-                                    f"{amount(chargebacks['losses_minor'])} (fees {amount(chargebacks['fees_minor'])})"))
+                                    f"{amount(chargebacks['losses_minor'], _losses)} "
+                                    f"(fees {amount(chargebacks['fees_minor'], itemgetter('chargeback_fees_minor'))})"))
     payouts = summary.get("payouts")
     if payouts:
         delay = fmt.duration(payouts["mean_delay_s"]) if payouts["mean_delay_s"] is not None else "–"
         rows.append(("payouts", f"{payouts['paid']:,} paid of {payouts['requested']:,} ({payouts['returned']:,} returned, "
-                                f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'])} · "
+                                f"{payouts['open']:,} open) · {amount(payouts['paid_out_minor'], itemgetter('paid_out_minor'))} · "
                                 f"{delay} mean from request to confirmed transfer"))
         waited = payouts.get("seller_wait_mean_s")
         rows.append(("seller's wait (capture to money in the bank)",
                      "–" if waited is None else f"{fmt.duration(waited)} mean, {fmt.duration(payouts['seller_wait_p95_s'])} "
-                     f"p95 · {amount(payouts['seller_unpaid_minor'])} still owed at the end"))
+                     f"p95 · {amount(payouts['seller_unpaid_minor'], itemgetter('seller_unpaid_minor'))} still owed at the end"))
     late_clearing = next((o["count"] for o in data["oracles"] if o["oracle"] == "clearing_closed"), 0)
     if payouts:
         rows.append(("clearing balances open past their deadline", f"{late_clearing:,}"))
-    recon = data.get("reconciliation")
     if recon:
-        amounts = recon.get("amounts_minor", {})
+        at_end = {code: money["reconciliation_minor"] for code, money in split.items()} if split is not None else None
         rows.append(("reconciliation breaks (end of run)", " · ".join(
-            f"{name.replace('_', ' ')} {recon['buckets'][name]:,} ({amount(amounts.get(name, 0))})"
-            for name in ("auto_fixed", "by_hand", "unknown"))))
-        scheduled = recon.get("scheduled")
+            f"{name.replace('_', ' ')} {recon['buckets'][name]:,} ({recon_amount(recon.get('amounts_minor', {}), at_end, name)})"
+            for name in BUCKETS)))
         if scheduled:
             rows.append((f"reconciliation during the run ({scheduled['runs']} runs)",
                          f"{scheduled['matched']:,} matched, {scheduled['timing_differences']:,} timing differences · "
-                         + " · ".join(f"{name.replace('_', ' ')} {scheduled['buckets'][name]:,} "
-                                      f"({amount(scheduled['amounts_minor'][name])})"
-                                      for name in ("auto_fixed", "by_hand", "unknown"))))
+                         + " · ".join(f"{name.replace('_', ' ')} {scheduled['buckets'][name]:,} ("
+                                      f"{recon_amount(scheduled['amounts_minor'], scheduled.get('amounts_minor_by_currency'), name)})"
+                                      for name in BUCKETS)))
         auto_fix = data["config"]["model"]["reconciliation"]["auto_fix"]
         for when, found in (("end of run", recon), ("during the run", scheduled)):
             money_back = _money_back(found.get("kinds", {}) if found else {}, auto_fix)
@@ -80,6 +98,14 @@ def money_rows(data: dict) -> list[dict]:
                            f"{fmt.money(fx['netted_fees_minor'], code)}) · FX result {fmt.money(fx['fx_result_minor'], code)}"))
     rows.append(("late ledger bookings", f"{summary.get('late_ledger_bookings', 0):,}"))
     return [{"label": label, "value": value} for label, value in rows]
+
+
+BUCKETS = ("auto_fixed", "by_hand", "unknown")
+
+
+def _losses(money: dict) -> int:
+    """A currency's chargeback losses: the amounts not won back and the PSP's fees."""
+    return money["charged_back_minor"] + money["chargeback_fees_minor"]
 
 
 def _money_back(kinds: dict[str, int], auto_fix: bool) -> str:

@@ -27,6 +27,8 @@ SERIES_LABELS = {
     "dlq_depth": "DLQ depth\n(messages)",
     "in_flight_orders": "orders in flight",
     "stuck_orders": "stuck orders\n(in flight too long)",
+    "psp_wasted": "PSP charges answered\nafter the caller left (/s)",
+    "kafka.rebalances": "Kafka consumer\nrebalances (/s)",
 }
 MAX_POINTS = 1500
 

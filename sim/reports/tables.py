@@ -27,19 +27,39 @@ def verdict_rows(data: dict) -> list[dict]:
 
 
 def kpi_rows(data: dict) -> list[dict]:
-    """{label, value, ci} per KPI; CIs when the run was replicated."""
-    stats = (data.get("replications") or {}).get("kpis")
+    """{label, value, ci} per KPI; CIs when the run was replicated. A money KPI of a run in several
+    currencies reads in each (``18,795.05 EUR · 0.00 USD``), from ``kpis_by_currency``."""
+    replications = data.get("replications") or {}
+    stats = replications.get("kpis")
     scenario = data["config"]["scenario"]
     currency = fmt.workload_currency(scenario)
+    split, split_stats = data.get("kpis_by_currency") or {}, replications.get("kpis_by_currency") or {}
     rows = []
     for kpi in KPIS:
-        row = {"key": kpi.key, "label": fmt.money_label(kpi.label, kpi.key, scenario), "better": kpi.better,
-               "value": fmt.value(kpi.key, data["kpis"][kpi.key], currency=currency), "mean": "", "ci": ""}
+        key = kpi.key
+        parts = split.get(key)
+        if parts is not None and (not stats or key in split_stats):
+            rows.append(_split_row(kpi, parts, split_stats.get(key)))
+            continue
+        row = {"key": key, "label": fmt.money_label(kpi.label, key, scenario), "better": kpi.better,
+               "value": fmt.value(key, data["kpis"][key], currency=currency), "mean": "", "ci": ""}
         if stats:
-            row["mean"] = fmt.value(kpi.key, stats[kpi.key]["mean"], currency=currency)
-            row["ci"] = fmt.interval(kpi.key, stats[kpi.key], currency)
+            row["mean"] = fmt.value(key, stats[key]["mean"], currency=currency)
+            row["ci"] = fmt.interval(key, stats[key], currency)
         rows.append(row)
     return rows
+
+
+def _split_row(kpi, parts: dict, stats: dict | None) -> dict:
+    """A money KPI's row in each currency of the run: the first run's value, and with replications
+    each currency's mean and CI."""
+    key = kpi.key
+    row = {"key": key, "label": kpi.label, "better": kpi.better,
+           "value": fmt.amounts(parts), "mean": "", "ci": ""}
+    if stats:
+        row["mean"] = fmt.amounts({code: stat["mean"] for code, stat in stats.items()})
+        row["ci"] = fmt.by_currency(lambda code: fmt.interval(key, stats[code], code).replace(f" {code},", ","), stats)
+    return row
 
 
 def recovery_note(data: dict) -> str:

@@ -186,4 +186,28 @@ def enrich(data: dict, world: "World") -> dict:
     data["latency_cdf"] = latency_cdf(world)
     data["recovery"] = fault_recovery(data)
     data["kpis"] = kpis(data)
+    split = kpis_by_currency(data["summary"])
+    if split is not None:
+        data["kpis_by_currency"] = split
     return data
+
+
+def kpis_by_currency(summary: dict) -> dict[str, dict[str, int | None]] | None:
+    """The money KPIs per currency, ``{kpi: {currency code: minor units}}``, from the summary's
+    ``money_by_currency`` (None with one currency: the KPIs themselves are in it). The parts of
+    a KPI add up to its value."""
+    split = summary.get("money_by_currency")
+    if split is None:
+        return None
+    result: dict[str, dict[str, int | None]] = {key: {} for key in MONEY_KPI_PARTS}
+    for code, money in split.items():
+        recon = money.get("reconciliation_minor")
+        result["money_at_risk_minor"][code] = money["money_at_risk_minor"]
+        result["captured_twice_minor"][code] = money["double_charged_minor"]
+        result["chargeback_losses_minor"][code] = money["charged_back_minor"] + money["chargeback_fees_minor"]
+        result["recon_open_minor"][code] = None if recon is None else recon["by_hand"] + recon["unknown"]
+    return result
+
+
+MONEY_KPI_PARTS = ("money_at_risk_minor", "captured_twice_minor", "chargeback_losses_minor", "recon_open_minor")
+"""The KPIs in minor units, split per currency by :func:`kpis_by_currency`."""

@@ -122,6 +122,14 @@ class Replicated:
     def stats(self) -> dict[str, dict]:
         return {kpi.key: mean_ci(self.kpi_values(kpi.key), kpi_bounds(kpi.key)) for kpi in KPIS}
 
+    def stats_by_currency(self) -> dict[str, dict[str, dict]] | None:
+        """Each money KPI's mean and CI per currency (``kpis_by_currency``), or None with one currency."""
+        split = self.first.get("kpis_by_currency")
+        if split is None:
+            return None
+        return {key: {code: mean_ci([run["kpis_by_currency"][key][code] for run in self.runs], kpi_bounds(key))
+                      for code in codes} for key, codes in split.items()}
+
     def to_dict(self) -> dict:
         """``results.json`` of a replicated run: the first run's full results, plus replications."""
         data = dict(self.first)
@@ -131,6 +139,7 @@ class Replicated:
             "count": len(self.runs),
             "seeds": [run["seed"] for run in self.runs],
             "kpis": self.stats(),
+            **({} if self.first.get("kpis_by_currency") is None else {"kpis_by_currency": self.stats_by_currency()}),
             "per_replication": [run["kpis"] for run in self.runs],
             "verdicts": [run["verdict"] for run in self.runs],
         }

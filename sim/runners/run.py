@@ -24,6 +24,7 @@ from sim.observe.trace import Trace
 from sim.oracles.base import Verdict
 from sim.config.coverage import path_counts
 from sim.oracles.registry import check, check_reconciled
+from sim.runners.money_by_currency import recon_by_currency
 from sim.runners.summary import summarize
 from sim.world import World, build_world
 
@@ -223,6 +224,9 @@ def _recon_dict(recon, world: World) -> dict | None:
             "timing_differences": sum(run.timing for run in world.nightly.runs),
             "buckets": during.buckets(), "amounts_minor": during.amounts(), "kinds": during.kinds(),
         }}
+        parts = recon_by_currency(world, during)
+        if parts is not None:
+            scheduled["scheduled"]["amounts_minor_by_currency"] = parts
     return {**scheduled,
         "matched": recon.matched,
         "timing_differences": recon.timing,

@@ -14,8 +14,10 @@ from sim.oracles.liveness import lost_orders
 from sim.oracles.money import captures_per_line
 from sim.oracles.money import doubled as doubled_lines
 from sim.runners.kpis import goodput_counts, time_collapsed_s, time_to_recover
+from sim.runners.money_by_currency import money_by_currency
 
 if TYPE_CHECKING:
+    from sim.components.seller_wait import SellerWait
     from sim.world import World
 
 
@@ -36,20 +38,24 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     extra_captures = int((doubled - 1).sum())
     shared = min(count, len(truth.captures))
     charged_failed, money_at_risk = 0, 0
-    caps, amounts = as_numpy(truth.captures), as_numpy(orders.amount_minor)
+    caps, amounts, currency = as_numpy(truth.captures), as_numpy(orders.amount_minor), as_numpy(orders.currency)
+    at_risk = np.zeros(len(world.population.currencies), np.int64)
     for start, stop in column_chunks(shared):  # a chunk at a time: a few MiB of masks at any size
         charged_and_failed = (caps[start:stop] > 0) & (state[start:stop] == int(OrderState.FAILED))
         charged_failed += int(charged_and_failed.sum())
-        money_at_risk += int(amounts[start:stop][charged_and_failed].astype(np.int64).sum())
-    del caps, amounts, state
+        np.add.at(at_risk, currency[start:stop][charged_and_failed], amounts[start:stop][charged_and_failed].astype(np.int64))
+    money_at_risk = int(at_risk.sum())
+    del caps, amounts, currency, state
     psp_attempts = int(as_numpy(orders.psp_attempts).sum())
     client = metrics.histograms.get("client_latency_s", Histogram())
     twice = doubled_lines(world)
+    wait = seller_wait(world) if world.payouts is not None else None
     e2e_summary = {k: _ms(v) for k, v in e2e.summary().items() if k != "count"}
     stations = [station for _name, station in sorted(world.stations.items()) if station.stats.arrivals]
     services = {station.name: station.stats.as_dict(world.env.now) for station in stations}
     wasted_s = sum(station.stats.wasted_s for station in stations)
     busy_s = sum(station.stats.service_s for station in stations)
+    split = money_by_currency(world, recon, dict(enumerate(at_risk.tolist())), twice, wait)
     return {
         "checkouts": world.clients.checkouts,
         "checkouts_accepted": len(world.checkouts),
@@ -81,7 +87,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "capture": _capture(world),
         "refunds": _refunds(world),
         "chargebacks": _chargebacks(world),
-        "payouts": _payouts(world),
+        "payouts": _payouts(world, wait),
         **({"fx": _fx(world)} if world.settlements is not None and world.settlements.fx is not None else {}),
         **({"psp_clearing": _psp_clearing(world)} if world.ledger.clearing_open is not None else {}),
         "client": {k.split(".", 1)[1]: v for k, v in sorted(metrics.counters.items()) if k.startswith("client.")},
@@ -91,6 +97,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
         "services": services,
         "wasted_work_share": round(wasted_s / busy_s, 6) if busy_s > 0 else 0.0,
         **_recovery(world),
+        **({} if split is None else {"money_by_currency": split}),  # several currencies only
     }
 
 
@@ -173,7 +180,7 @@ def _chargebacks(world: "World") -> dict:
     }
 
 
-def _payouts(world: "World") -> dict | None:
+def _payouts(world: "World", wait: "SellerWait | None") -> dict | None:
     """Payout runs and payouts by outcome, the money paid out, the mean time from a payout's
     request to its transfer being known, payouts still in clearing, and the seller's wait from
     capture to money in the bank (amount-weighted mean and p95; what sellers are still owed at
@@ -183,7 +190,6 @@ def _payouts(world: "World") -> dict | None:
         return None
     done = [p for p in payouts.payouts.values() if p.outcome == "paid"]
     delays = [p.closed_at_s - p.opened_at_s for p in done]
-    wait = seller_wait(world)
     return {
         "runs": payouts.runs,
         "requested": len(payouts.payouts),
