@@ -125,3 +125,56 @@ def test_amounts_of_several_currencies_read_as_a_sum_of_each():
     assert fmt.amounts({"EUR": 0, "USD": 250}) == "2.50 USD"  # a currency with nothing is left out
     assert fmt.amounts({"EUR": 0, "USD": 0}) == "0"
     assert fmt.amounts({"EUR": None, "USD": 1}) == "–"
+
+
+def test_a_comparison_shows_each_currency_s_money_and_its_paired_difference():
+    from sim.config.kpis import KPIS
+    from sim.reports.tables import comparison_rows
+    from sim.runners.compare import paired_by_currency
+    from sim.runners.replicate import Replicated
+
+    def run(seed: int, eur: int, usd: int) -> dict:
+        return {"seed": seed, "verdict": "pass", "kpis": {"captured_twice_minor": eur + usd},
+                "kpis_by_currency": {"captured_twice_minor": {"EUR": eur, "USD": usd}}}
+
+    results = {"keyless": Replicated([run(1, 1_000, 200), run(2, 1_200, 300), run(3, 1_100, 250)]),
+               "keyed": Replicated([run(1, 0, 0), run(2, 0, 0), run(3, 0, 0)])}
+    diffs = paired_by_currency(results, "keyless")
+    assert diffs["keyed"]["captured_twice_minor"]["EUR"]["mean"] == -1_100.0
+    assert diffs["keyed"]["captured_twice_minor"]["USD"]["mean"] == -250.0
+    stat = {"mean": 1.0, "half_width": 0.0, "low": 1.0, "high": 1.0, "n": 3}
+    comp = {"config": {"workload": {"currencies": ["EUR", "USD"]}}, "variants": ["keyless", "keyed"], "baseline": "keyless",
+            "ranking": {k.key: [{"variant": "keyed", "rank": 1, "mean": 0.0}] if k.key == "captured_twice_minor" else []
+                        for k in KPIS},
+            "stats": {v: {"captured_twice_minor": stat} for v in results},
+            "paired_differences": {v: {"captured_twice_minor": stat} for v in results},
+            "stats_by_currency": {v: rep.stats_by_currency() for v, rep in results.items()},
+            "paired_differences_by_currency": diffs}
+    [row] = comparison_rows(comp)
+    assert row["label"] == "money taken twice"
+    keyless, keyed = row["cells"]
+    assert keyless["text"].startswith("11.00 EUR ± ") and "; 2.50 USD ± " in keyless["text"]
+    assert keyed["text"] == "0"  # nothing in any currency
+    assert keyed["diff"].startswith("-11.00 EUR ± ") and "; -2.50 USD ± " in keyed["diff"] and keyed["significant"]
+
+
+def test_compare_on_the_command_line_reports_money_per_currency(tmp_path):
+    import json
+
+    from helpers import write_scenario
+
+    from sim.cli import main
+
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="1m", drain="1m", seed=3,
+                          workload={"rate": "8/s", "buyers": 200, "sellers": 20, "currencies": ["EUR", "USD"]},
+                          overrides={"chargebacks.probability": 0.3, "chargebacks.delay": "5s"},
+                          variants={"none": {"executor.retry": {"strategy": "none"}},
+                                    "fixed": {"executor.retry": {"strategy": "fixed", "max_attempts": 4, "base": "1s"}}})
+    out = tmp_path / "cmp"
+    assert main(["compare", str(path), "--replications", "2", "--workers", "1", "--out", str(out)]) == 0
+    comp = json.loads((out / "results.json").read_text())
+    losses = comp["stats_by_currency"]["fixed"]["chargeback_losses_minor"]
+    assert set(losses) == {"EUR", "USD"} and all(stat["mean"] > 0 for stat in losses.values())
+    assert sum(stat["mean"] for stat in losses.values()) == pytest.approx(comp["stats"]["fixed"]["chargeback_losses_minor"]["mean"])
+    [row] = [line for line in (out / "summary.md").read_text().splitlines() if line.startswith("| chargeback losses")]
+    assert "EUR ±" in row and "USD ±" in row and "minor units" not in row

@@ -97,38 +97,42 @@ def comparison_rows(comp: dict) -> list[dict]:
     rank}]} (a KPI no run measured, e.g. the payout delay without payouts, is listed by
     :func:`unmeasured_kpis` instead of as a row of dashes)."""
     currency = fmt.workload_currency(comp["config"])
+    split_stats, split_diffs = comp.get("stats_by_currency"), comp.get("paired_differences_by_currency")
     rows = []
     for kpi in KPIS:
-        if not comp["ranking"][kpi.key]:
+        key = kpi.key
+        if not comp["ranking"][key]:
             continue
-        ranks = {r["variant"]: r["rank"] for r in comp["ranking"][kpi.key]}
+        split = split_stats is not None and key in split_stats[comp["baseline"]]
+        ranks = {r["variant"]: r["rank"] for r in comp["ranking"][key]}
         cells = []
         for variant in comp["variants"]:
-            stat = comp["stats"][variant][kpi.key]
-            diff = comp["paired_differences"][variant][kpi.key]
+            stat = comp["stats"][variant][key]
+            diff = comp["paired_differences"][variant][key]
+            if split:
+                text, diff_text = _split_ci(key, split_stats[variant][key]), _split_ci(key, split_diffs[variant][key], True)
+                significant = any(fmt.significant(d) for d in split_diffs[variant][key].values())
+            else:
+                text, diff_text = fmt.ci(key, stat, currency=currency), fmt.ci(key, diff, signed=True, currency=currency)
+                significant = fmt.significant(diff)
             cells.append({
-                "variant": variant, "text": fmt.ci(kpi.key, stat, currency=currency), "rank": ranks.get(variant),
-                "diff": "" if variant == comp["baseline"] or diff["mean"] is None
-                else fmt.ci(kpi.key, diff, signed=True, currency=currency),
-                "significant": fmt.significant(diff),
+                "variant": variant, "text": text, "rank": ranks.get(variant),
+                "diff": "" if variant == comp["baseline"] or diff["mean"] is None else diff_text,
+                "significant": significant,
             })
-        rows.append({"key": kpi.key, "label": fmt.money_label(kpi.label, kpi.key, comp["config"]),
+        rows.append({"key": key, "label": kpi.label if split else fmt.money_label(kpi.label, key, comp["config"]),
                      "better": kpi.better, "cells": cells})
     return rows
+
+
+def _split_ci(key: str, per_currency: dict[str, dict], signed: bool = False) -> str:
+    """A money KPI's mean and CI in each currency with something in it (``12.00 EUR ± 3.00;
+    -1.50 USD ± 0.40``), or ``0`` when no currency has anything."""
+    texts = [fmt.ci(key, stat, signed, code) for code, stat in per_currency.items()
+             if stat["mean"] or stat.get("half_width")]
+    return "; ".join(texts) or "0"
 
 
 def unmeasured_kpis(comp: dict) -> list[str]:
     """Labels of the KPIs no variant's runs measured (the mechanism is off in this scenario)."""
     return [kpi.label for kpi in KPIS if not comp["ranking"][kpi.key]]
-
-
-def ranking_lines(comp: dict, keys: list[str]) -> list[str]:
-    """``success rate: a > b > c`` lines, best first."""
-    currency = fmt.workload_currency(comp["config"])
-    lines = []
-    for key in keys:
-        kpi = next(k for k in KPIS if k.key == key)
-        ordered = " > ".join(f"{r['variant']} ({fmt.value(key, r['mean'], currency=currency)})"
-                             for r in comp["ranking"][key])
-        lines.append(f"{kpi.label} ({kpi.better} is better): {ordered}")
-    return lines

@@ -94,6 +94,19 @@ def paired(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str,
     return out
 
 
+def paired_by_currency(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict[str, dict]]] | None:
+    """:func:`paired` of each money KPI's part per currency (variant → KPI → currency code), or
+    None when the runs pay in one currency."""
+    base = results[baseline]
+    split = base.first.get("kpis_by_currency")
+    if split is None:
+        return None
+    return {variant: {key: {code: mean_ci([None if a is None or b is None else a - b for a, b in
+                                           zip(rep.kpi_values_in(key, code), base.kpi_values_in(key, code))])
+                            for code in codes} for key, codes in split.items()}
+            for variant, rep in results.items()}
+
+
 def ranking(stats: dict[str, dict[str, dict]]) -> dict[str, list[dict]]:
     """Per KPI, the variants best first (ties share a rank); variants without a value last."""
     ranks: dict[str, list[dict]] = {}
@@ -218,6 +231,10 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
     front = pareto_front(stats)
     first = next(iter(results.values())).first
     exemplar = exemplar_fields({variant: rep.first for variant, rep in results.items()})
+    split = paired_by_currency(results, baseline)
+    by_currency = {} if split is None else {  # several currencies: each money KPI's part in each
+        "stats_by_currency": {variant: rep.stats_by_currency() for variant, rep in results.items()},
+        "paired_differences_by_currency": split}
     return {
         "kind": "comparison",
         "scenario": loaded.scenario.name,
@@ -230,6 +247,7 @@ def summarize_comparison(loaded: LoadedScenario, results: dict[str, Replicated],
         "kpis": [{"key": k.key, "label": k.label, "better": k.better, "unit": k.unit} for k in KPIS],
         "stats": stats,
         "paired_differences": diffs,
+        **by_currency,
         "ranking": ranking(stats),
         "pareto_front": front,
         "recommendation": recommend(stats, diffs, baseline, front, results),

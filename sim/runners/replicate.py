@@ -127,8 +127,12 @@ class Replicated:
         split = self.first.get("kpis_by_currency")
         if split is None:
             return None
-        return {key: {code: mean_ci([run["kpis_by_currency"][key][code] for run in self.runs], kpi_bounds(key))
-                      for code in codes} for key, codes in split.items()}
+        return {key: {code: mean_ci(self.kpi_values_in(key, code), kpi_bounds(key)) for code in codes}
+                for key, codes in split.items()}
+
+    def kpi_values_in(self, key: str, code: str) -> list:
+        """A money KPI's part in currency ``code``, run by run (``kpis_by_currency``)."""
+        return [run["kpis_by_currency"][key][code] for run in self.runs]
 
     def to_dict(self) -> dict:
         """``results.json`` of a replicated run: the first run's full results, plus replications."""
