@@ -39,6 +39,15 @@ def number(x, signed: bool = False) -> str:
     return f"{sign}{x:.{decimals}f}".rstrip("0").rstrip(".")
 
 
+def fixed(x: float, digits: int, signed: bool = False) -> str:
+    """``x`` with ``digits`` decimals, never ``-0.00`` (a difference that rounds to nothing reads
+    ``0.00``, with no sign); ``signed`` puts a ``+`` before a positive one."""
+    text = f"{x:.{digits}f}"
+    if float(text) == 0:
+        return f"{0:.{digits}f}"
+    return f"+{text}" if signed and x > 0 else text
+
+
 def duration_unit(seconds: float) -> tuple[str, float]:
     """The unit a duration of ``seconds`` reads best in, and that unit's length in seconds."""
     size = abs(seconds)
@@ -76,7 +85,7 @@ def value(key: str, x, signed: bool = False, currency: str | None = None) -> str
         return "–"
     sign = "+" if signed and x > 0 else ""
     if key in PERCENT:
-        return f"{sign}{x * 100:.2f}" + (" pp" if signed else " %")
+        return fixed(x * 100, 2, signed) + (" pp" if signed else " %")
     unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ("ms" if key.endswith("_ms") else
                                                           "" if key.endswith("_per_s") else "s" if key.endswith("_s") else "")
     if unit == "ms":

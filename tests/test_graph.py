@@ -111,7 +111,32 @@ def test_the_drawing_shows_flow_styles_and_instance_counts(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     text = svg.read_text()
     for label in ("payment executor ×3", "payment service ×2", "issuing banks ×4", "payment-orders",
-                  "group executor", "webhook", "synchronous call"):
+                  "dead letter", "webhook", "synchronous call"):
         assert label in text, label
     assert "stroke-dasharray" in text  # asynchronous edges are dashed
     assert draw(build_graph(load_model(MODELS / "async-kafka.yaml")), tmp_path / "again")[1].read_text() == text
+
+
+@pytest.mark.parametrize("model", ["async-kafka.yaml", "sync-http.yaml", "dual-psp.yaml", "retry-topics.yaml"])
+def test_edge_labels_cover_no_box_and_no_other_label(model):
+    """Each edge's label sits on its own arrow where it hides no component and no other label (a
+    short edge leaving a wide box used to put its label on the box: "charge, timeout 3s" over the
+    executor), and the arcs going back over the top row stay inside the picture."""
+    from sim.reports.system_graph import figure
+
+    fig = figure(build_graph(load_model(MODELS / model)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    [ax] = fig.axes
+    texts = [t for t in ax.texts if t.get_bbox_patch() is not None]
+    boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in texts if t.get_fontsize() == 10]
+    labels = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_fontsize() == 9]
+    assert len(boxes) == len(build_graph(load_model(MODELS / model)).nodes) and labels
+    for name, extent in labels:
+        assert not any(extent.overlaps(box) for box in boxes), name
+    for index, (name, extent) in enumerate(labels):
+        assert not any(extent.overlaps(other) for _, other in labels[index + 1:]), name
+    frame = fig.bbox
+    for arrow in (a for a in ax.texts if a.get_bbox_patch() is None):
+        extent = arrow.arrow_patch.get_window_extent(renderer)
+        assert frame.y0 <= extent.y0 and extent.y1 <= ax.title.get_window_extent(renderer).y0, arrow.arrow_patch

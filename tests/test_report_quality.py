@@ -215,6 +215,15 @@ def test_timeseries_names_each_fault_draws_nothing_at_zero_and_reads_in_minutes(
     assert ticks and all(float(t).is_integer() for t in ticks), "whole messages on lag plots"
 
 
+def test_a_difference_that_rounds_to_nothing_reads_zero_not_minus_zero():
+    from sim.runners.compare import _fmt_ci
+
+    assert fmt.value("success_rate", -1e-7, signed=True) == "0.00 pp"
+    assert fmt.value("success_rate", -0.0012, signed=True) == "-0.12 pp"
+    assert fmt.value("success_rate", 0.0012, signed=True) == "+0.12 pp"
+    assert _fmt_ci({"mean": -2e-5, "half_width": 0.002}, 100, " pp") == "0.0 pp (95% CI ±0.2)"
+
+
 def test_every_counted_series_has_a_label_a_person_reads():
     """Each per-second series the model counts is named in words on the time-series figure, not
     by its key (``psp_wasted (per s)``)."""

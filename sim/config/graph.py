@@ -31,6 +31,8 @@ Graph = Union["nx.DiGraph", LightGraph]
 """What the contributors add to: a ``networkx.DiGraph`` or a :class:`LightGraph`."""
 
 SYNC, ASYNC = "sync", "async"
+COMMIT_DETAIL = {"after": "at-least-once", "before": "at-most-once"}
+"""The executor's delivery, by when it commits its offset: after processing or (a flaw) before."""
 KNOWN_TOPICS = {ORDERS_TOPIC, SUCCESS_TOPIC}
 """Topic names some design uses; a declared topic outside this set is a misspelling."""
 
@@ -86,7 +88,7 @@ def _services(model: SystemModel, g: Graph) -> None:
                   loc=("payment_service", "risk"))
     add_component(g, "database", "payments DB", kind="store", at=(2, 1.3), loc=("payment_service", "database"))
     add_component(g, "executor", "payment executor", kind="service", at=(3, 0), instances=ex.instances,
-                  detail=f"{ex.threads} threads" if model.wiring == SYNC else f"commit {ex.commit}",
+                  detail=f"{ex.threads} threads" if model.wiring == SYNC else COMMIT_DETAIL[ex.commit],
                   loc=("executor",))
     link(g, "checkout", "payment_service", SYNC, "checkout")
     link(g, "payment_service", "risk", SYNC, "risk check")
@@ -150,7 +152,7 @@ def _retry_topics(model: SystemModel, g: Graph) -> None:
     previous = "executor"
     for stage, delay_s in enumerate(ladder.delays_s, start=1):
         name = retry_topics.topic_name(ORDERS_TOPIC, stage)
-        g.add_node(f"topic:{name}", label=name, kind="topic", at=(4.2, 0.9 + 0.6 * stage), instances=None,
+        g.add_node(f"topic:{name}", label=name, kind="topic", at=(5.3, 0.3 + 0.75 * stage), instances=None,
                    detail=f"delay {_s(delay_s)}, {ladder.partitions} partitions",
                    loc=("executor", "retry_topics"), topic=name)
         link(g, previous, f"topic:{name}", ASYNC, "retry later")

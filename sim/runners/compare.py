@@ -149,10 +149,10 @@ def pareto_front(stats: dict[str, dict[str, dict]]) -> list[str]:
 
 
 def _fmt_ci(stat: dict, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
-    mean = stat["mean"] * scale
+    mean = fmt.fixed(stat["mean"] * scale, digits)
     if stat["half_width"] is None:
-        return f"{mean:.{digits}f}{unit}"
-    return f"{mean:.{digits}f}{unit} (95% CI ±{stat['half_width'] * scale:.{digits}f})"
+        return f"{mean}{unit}"
+    return f"{mean}{unit} (95% CI ±{stat['half_width'] * scale:.{digits}f})"
 
 
 def recommend(stats: dict[str, dict[str, dict]], diffs: dict[str, dict[str, dict]], baseline: str,
