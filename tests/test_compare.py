@@ -22,6 +22,7 @@ from sim.runners.compare import (
     run_comparison,
     summarize_comparison,
 )
+from sim import format as fmt
 from sim.config.kpis import KPIS
 from sim.runners.replicate import Replicated, mean_ci
 
@@ -134,11 +135,19 @@ def test_compare_cli_writes_the_report_and_prints_the_ranking(tmp_path, capsys):
     html = (out / "report.html").read_text()
     unmeasured = [kpi.label for kpi in KPIS if not comp["ranking"][kpi.key]]
     assert unmeasured, "a short run measures no payout: its KPIs have no value in any variant"
-    for kpi in KPIS:  # a KPI no run measured is named once below the table, not a row of dashes
+    constant = [kpi for kpi in KPIS if kpi.label not in unmeasured and len(
+        {run[kpi.key] for runs in comp["per_replication"].values() for run in runs}) == 1]
+    assert constant and "double charges" in [kpi.label for kpi in constant]  # nobody was charged twice
+    assert "success rate" not in [kpi.label for kpi in constant]
+    for kpi in KPIS:  # a KPI no run measured, or one value everywhere, is said once, not a row of equal cells
         row = f"| {kpi.label} ({kpi.better} is better) |"
-        assert (row in md) == (kpi.label not in unmeasured), kpi.key
+        assert (row in md) == (kpi.label not in unmeasured and kpi not in constant), kpi.key
     sentence = "Not measured in this scenario (the mechanism is off): " + "; ".join(unmeasured) + "."
     assert sentence in md and html_text.unescape(html).count(sentence) == 1
+    same = ("The same in every variant and every replication (not ranked below): "
+            + "; ".join(f"{kpi.label} {fmt.value(kpi.key, comp['per_replication']['none'][0][kpi.key], currency='EUR')}"
+                        for kpi in constant) + ".")
+    assert same in md and html_text.unescape(html).count(same) == 1
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -194,3 +203,16 @@ def test_the_pareto_sentence_names_the_few_variants_off_the_front():
     assert pareto_sentence(["exponential"], variants).endswith(": exponential.")  # a short front is named
     assert pareto_sentence(["none", "fixed"], variants).endswith(": none, fixed.")  # half: the front itself
     assert pareto_sentence(variants, variants).startswith("Every variant is Pareto-optimal")
+
+
+def test_a_kpi_is_said_once_only_when_every_variant_and_replication_has_the_same_value():
+    from sim.reports.tables import constant_kpis
+
+    def comp(values: dict[str, list[int]]) -> dict:
+        return {"config": {"workload": {"currencies": ["EUR"]}}, "baseline": "a",
+                "per_replication": {v: [{k.key: (xs[i] if k.key == "double_charges" else None) for k in KPIS}
+                                        for i in range(len(xs))] for v, xs in values.items()}}
+
+    assert constant_kpis(comp({"a": [0, 0], "b": [0, 0]})) == {"double_charges": "double charges 0"}
+    assert constant_kpis(comp({"a": [0, 0], "b": [0, 1]})) == {}  # one replication of one variant differs
+    assert constant_kpis(comp({"a": [2, 2], "b": [0, 0]})) == {}

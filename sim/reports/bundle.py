@@ -173,6 +173,7 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
                 kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
         context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
+                   "constant": list(tables.constant_kpis(comp).values()),
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
         # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw

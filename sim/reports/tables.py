@@ -98,10 +98,11 @@ def comparison_rows(comp: dict) -> list[dict]:
     :func:`unmeasured_kpis` instead of as a row of dashes)."""
     currency = fmt.workload_currency(comp["config"])
     split_stats, split_diffs = comp.get("stats_by_currency"), comp.get("paired_differences_by_currency")
+    constant = constant_kpis(comp)
     rows = []
     for kpi in KPIS:
         key = kpi.key
-        if not comp["ranking"][key]:
+        if not comp["ranking"][key] or key in constant:
             continue
         split = split_stats is not None and key in split_stats[comp["baseline"]]
         ranks = {r["variant"]: r["rank"] for r in comp["ranking"][key]}
@@ -131,6 +132,28 @@ def _split_ci(key: str, per_currency: dict[str, dict], signed: bool = False) -> 
     texts = [fmt.ci(key, stat, signed, code) for code, stat in per_currency.items()
              if stat["mean"] or stat.get("half_width")]
     return "; ".join(texts) or "0"
+
+
+def constant_kpis(comp: dict) -> dict[str, str]:
+    """The KPIs with one value in every variant and every replication, ``key -> "label value"``:
+    nothing to compare, so said once above the table instead of as a row of equal cells (a money
+    KPI of several currencies only when each currency's part is constant too)."""
+    currency = fmt.workload_currency(comp["config"])
+    split = (comp.get("stats_by_currency") or {}).get(comp["baseline"], {})
+    constant = {}
+    for kpi in KPIS:
+        values = {run[kpi.key] for runs in comp.get("per_replication", {}).values() for run in runs}
+        if len(values) != 1 or None in values:
+            continue
+        if kpi.key not in split:
+            constant[kpi.key] = f"{kpi.label} {fmt.value(kpi.key, values.pop(), currency=currency)}"
+            continue
+        parts = [stats[kpi.key] for stats in comp["stats_by_currency"].values()]
+        means = {code: stat["mean"] for code, stat in parts[0].items()}
+        if all(stat["mean"] == means[code] and not stat.get("half_width")
+               for per_code in parts for code, stat in per_code.items()):
+            constant[kpi.key] = f"{kpi.label} {fmt.amounts(means)}"
+    return constant
 
 
 def unmeasured_kpis(comp: dict) -> list[str]:
