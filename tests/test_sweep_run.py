@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sim import format as fmt
+
 import re
 
 import json
@@ -157,7 +159,13 @@ def test_the_report_has_points_with_confidence_intervals_plots_and_heatmaps(tmp_
         assert not (report / f"{kpi}--workload_rate.png").exists()  # the heatmap shows it
         assert (report / f"{kpi}--heatmap.png").exists()
     assert "false_timeouts" in (report / "index.md").read_text()
+    best = points.loc[points["psp_requests_per_order"].idxmin()]  # the findings name the points the numbers say
+    [found] = [line for line in (report / "index.md").read_text().splitlines()
+               if line.startswith("- **PSP requests per order (amplification) (lower is better)**")]
+    assert f"best {fmt.value('psp_requests_per_order', best['psp_requests_per_order'])} at " in found
+    assert f"executor › PSP timeout {fmt.setting(float(best['model.executor.psp_timeout']), 's')}" in found
     html = (report / "index.html").read_text()
+    assert "<h2>Findings</h2>" in html
     sources = re.findall(r'<img[^>]+src="([^"]+)"', html)
     assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources), "self-contained"
     assert "executor › PSP timeout" in html and "model.executor.psp_timeout</th>" not in html  # human labels

@@ -24,6 +24,7 @@ from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES
 from sim import format as fmt
 from sim.reports import template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
+from sim.reports.sweep_findings import findings
 
 if TYPE_CHECKING:
     from sim.config.sweep import LoadedSweep
@@ -98,6 +99,9 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
                                                       kpi, units)))
         # made while the helpers draw: the table, the templates (compiled on first use)
         table = [_table_row(record, parameters, kpis, units) for record in points["records"]]
+        labels = {**{p: parameter_label(p) for p in parameters}, **{k: kpi_label(k) for k in kpis}}
+        found = findings(points["records"], kpis, labels, lambda record: ", ".join(
+            f"{labels[p]} {fmt.setting(plain_value(record[p]), units[p])}" for p in varied or parameters))
         html = template_env.html().get_template("sweep.html.j2")
         md = template_env.markdown().get_template("sweep.md.j2")
         figures = []
@@ -110,7 +114,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
         figures.sort(key=lambda f: order[f["kpi"]])  # by KPI, as the KPIs are listed (stable: line plots first)
         context = {
             "sweep": sweep.spec, "parameters": parameters, "kpis": kpis, "figures": figures,
-            "labels": {**{p: parameter_label(p) for p in parameters}, **{k: kpi_label(k) for k in kpis}},
+            "labels": labels, "findings": found,
             "descriptions": KPI_DESCRIPTIONS, "seeds": len(sweep.seeds), "points": len(sweep.points),
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
