@@ -30,6 +30,20 @@ def scenario(tmp_path: Path, model: str, **fields) -> LoadedScenario:
     return load_scenario(write_scenario(tmp_path, model, **fields))
 
 
+def money_taken_twice(tmp_path: Path) -> LoadedScenario:
+    """Two minutes of a design without a stable idempotency key (money is taken twice when the
+    PSP's replies are lost after it committed), with refunds, disputes and payouts, in EUR and USD:
+    every money flow has some of each currency."""
+    return scenario(tmp_path, "async-kafka.yaml", duration="2m", drain="10m", seed=3,
+                    overrides={"refunds.probability": 0.5, "refunds.delay": "10s",
+                               "chargebacks.probability": 0.2, "chargebacks.delay": "20s",
+                               "executor.idempotency_key": "fresh_per_attempt",
+                               "executor.status_query_after_timeout": False,
+                               "payouts": {"enabled": True, "interval": "1m", "first_run": "1m", "lag": "0s"}},
+                    workload={"rate": "5/s", "currencies": ["EUR", "USD"]},
+                    faults=[{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "30s", "probability": 0.5}])
+
+
 def verdict(result, oracle: str) -> dict:
     return next(v for v in result.data["oracles"] if v["oracle"] == oracle)
 

@@ -6,7 +6,7 @@ a chunk dropped must show."""
 
 from __future__ import annotations
 
-from helpers import scenario
+from helpers import money_taken_twice, scenario
 
 import sim.components.seller_wait as seller_wait_module
 import sim.observe.recovery as recovery_module
@@ -24,14 +24,7 @@ CHUNKED = (money, recovery_module, summary_module, seller_wait_module, flags, co
 
 
 def test_checks_and_kpis_do_not_depend_on_the_chunk_size(tmp_path, monkeypatch):
-    loaded = scenario(tmp_path, "async-kafka.yaml", duration="2m", drain="10m", seed=3,
-                      overrides={"refunds.probability": 0.5, "refunds.delay": "10s",
-                                 "chargebacks.probability": 0.2, "chargebacks.delay": "20s",
-                                 "executor.idempotency_key": "fresh_per_attempt",
-                                 "executor.status_query_after_timeout": False,
-                                 "payouts": {"enabled": True, "interval": "1m", "first_run": "1m", "lag": "0s"}},
-                      workload={"rate": "5/s", "currencies": ["EUR", "USD"]},
-                      faults=[{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "30s", "probability": 0.5}])
+    loaded = money_taken_twice(tmp_path)
     world = run_scenario(loaded, explain=False).world
     assert len(world.orders) > 100  # many chunks of 7
 

@@ -7,7 +7,7 @@ payout provider's transfers. The parts add up to the sums that expectations, ran
 from __future__ import annotations
 
 import pytest
-from helpers import scenario
+from helpers import money_taken_twice
 
 from sim import format as fmt
 from sim.components.ledger import CHARGEBACK_FEES
@@ -35,14 +35,7 @@ SUMMED = {
 def flawed_two_currency_run(tmp_path_factory):
     """A design without a stable idempotency key (so money is taken twice), with refunds,
     disputes and payouts, in EUR and USD."""
-    loaded = scenario(tmp_path_factory.mktemp("money"), "async-kafka.yaml", duration="2m", drain="10m", seed=3,
-                      overrides={"refunds.probability": 0.5, "refunds.delay": "10s",
-                                 "chargebacks.probability": 0.2, "chargebacks.delay": "20s",
-                                 "executor.idempotency_key": "fresh_per_attempt",
-                                 "executor.status_query_after_timeout": False,
-                                 "payouts": {"enabled": True, "interval": "1m", "first_run": "1m", "lag": "0s"}},
-                      workload={"rate": "5/s", "currencies": ["EUR", "USD"]},
-                      faults=[{"kind": "psp_reply_lost_after_commit", "at": "30s", "for": "30s", "probability": 0.5}])
+    loaded = money_taken_twice(tmp_path_factory.mktemp("money"))
     result = run_scenario(loaded, explain=False)
     enrich(result.data, result.world)  # the KPIs, as the report and a replication add them
     return result
