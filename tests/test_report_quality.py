@@ -363,3 +363,21 @@ def test_show_says_which_units_its_numbers_are_in(capsys, monkeypatch):
     assert main(["show", "scenarios/baseline.yaml"]) == 0
     first, *_ = capsys.readouterr().out.splitlines()
     assert first.startswith("#") and "durations in seconds" in first and "per second" in first
+
+
+def test_a_failed_run_says_what_failed_first(tmp_path):
+    """The banner names what failed, the verdict table lists it first, and the key indicator an
+    expectation failed on is marked, so a reader finds the failure without scanning every row."""
+    path = write_scenario(tmp_path, "async-kafka.yaml", name="failing",
+                          **{**SMALL, "expect": {"double_charges": 0, "success_rate": ">= 0.999", "stuck": 0}})
+    out = tmp_path / "report"
+    assert main(["run", str(path), "--out", str(out)]) == 1
+    data = json.loads((out / "results.json").read_text())
+    observed = fmt.value("success_rate", data["summary"]["success_rate"])
+    md = (out / "summary.md").read_text()
+    assert f"**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}) ·" in md
+    checks = [line.split(" | ")[0] for line in md.split("| check | | detail |")[1].splitlines()[2:] if line.startswith("| ")]
+    assert checks[0] == "| expect success_rate >= 0.999" and len(checks) > 10
+    assert f"| success rate ✗ | {observed} |" in md and "| double charges ✗" not in md
+    html = (out / "report.html").read_text()
+    assert html.count('class="kpi failed"') == 1 and "failed: expect success_rate &gt;= 0.999" in html

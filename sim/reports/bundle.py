@@ -107,6 +107,7 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
         graph = _system_graph(data["config"]["model"], folder)
         context = {  # everything but the figures, made while the helpers draw them
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
+            "failed": tables.failed_names(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
             "money": money.money_rows(data),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",

@@ -15,7 +15,8 @@ EXPECTATION_MEANINGS = {
 
 
 def verdict_rows(data: dict) -> list[dict]:
-    """One row per oracle and expectation: {ok, name, detail}."""
+    """One row per oracle and expectation: {ok, name, detail}, what failed first (a reader looks
+    for it), each group in its own order."""
     rows = [{"ok": v["passed"], "name": v["oracle"], "detail": v["description"]
              + ("" if v["passed"] else f" — {v['count']} violation(s): "
                 + "; ".join(x["message"] for x in v["violations"][:3]))} for v in data["oracles"]]
@@ -23,7 +24,16 @@ def verdict_rows(data: dict) -> list[dict]:
               "detail": f"observed {fmt.value(e['name'], e['observed'])}"
               + (f" ({EXPECTATION_MEANINGS[e['name']]})" if e["name"] in EXPECTATION_MEANINGS else "")}
              for e in data["expectations"]]
-    return rows
+    return sorted(rows, key=lambda row: row["ok"])  # stable: failures first, each in its order
+
+
+def failed_names(data: dict, at_most: int = 3) -> str:
+    """What failed, for the report's banner: up to ``at_most`` checks by name (an expectation with
+    what was observed), then how many more; empty when everything held."""
+    failed = [row for row in verdict_rows(data) if not row["ok"]]
+    named = [row["name"] + (f" ({row['detail']})" if row["name"].startswith("expect ") else "") for row in failed[:at_most]]
+    more = len(failed) - len(named)
+    return "; ".join(named) + (f"; and {more} more" if more else "")
 
 
 def kpi_rows(data: dict) -> list[dict]:
@@ -34,15 +44,17 @@ def kpi_rows(data: dict) -> list[dict]:
     scenario = data["config"]["scenario"]
     currency = fmt.workload_currency(scenario)
     split, split_stats = data.get("kpis_by_currency") or {}, replications.get("kpis_by_currency") or {}
+    failed = {e["name"] for e in data["expectations"] if not e["held"]}
     rows = []
     for kpi in KPIS:
         key = kpi.key
         parts = split.get(key)
         if parts is not None and (not stats or key in split_stats):
-            rows.append(_split_row(kpi, parts, split_stats.get(key)))
+            rows.append({**_split_row(kpi, parts, split_stats.get(key)), "failed": key in failed})
             continue
         row = {"key": key, "label": fmt.money_label(kpi.label, key, scenario), "better": kpi.better,
-               "value": fmt.value(key, data["kpis"][key], currency=currency), "mean": "", "ci": ""}
+               "value": fmt.value(key, data["kpis"][key], currency=currency), "mean": "", "ci": "",
+               "failed": key in failed}  # an expectation on it failed: the card is marked
         if stats:
             row["mean"] = fmt.value(key, stats[key]["mean"], currency=currency)
             row["ci"] = fmt.interval(key, stats[key], currency)
