@@ -381,3 +381,19 @@ def test_a_failed_run_says_what_failed_first(tmp_path):
     assert f"| success rate ✗ | {observed} |" in md and "| double charges ✗" not in md
     html = (out / "report.html").read_text()
     assert html.count('class="kpi failed"') == 1 and "failed: expect success_rate &gt;= 0.999" in html
+
+
+def test_the_cards_of_what_a_failed_oracle_counts_are_marked(tmp_path):
+    from helpers import money_taken_twice
+
+    from sim.runners.kpis import enrich
+
+    result = run_scenario(money_taken_twice(tmp_path), explain=False)
+    data = enrich(result.data, result.world)
+    failed = {v["oracle"] for v in data["oracles"] if not v["passed"]}
+    assert "no_double_charge" in failed and "nothing_lost" not in failed
+    cards = {row["key"]: row for row in tables.kpi_rows(data)}
+    assert cards["double_charges"]["failed"] and cards["captured_twice_minor"]["failed"]
+    assert not cards["stuck"]["failed"] and not cards["success_rate"]["failed"]
+    count = next(v["count"] for v in data["oracles"] if v["oracle"] == "no_double_charge")
+    assert tables.failed_names(data).startswith(f"no_double_charge ({count:,} violations)")

@@ -30,10 +30,21 @@ def verdict_rows(data: dict) -> list[dict]:
 def failed_names(data: dict, at_most: int = 3) -> str:
     """What failed, for the report's banner: up to ``at_most`` checks by name (an expectation with
     what was observed), then how many more; empty when everything held."""
-    failed = [row for row in verdict_rows(data) if not row["ok"]]
-    named = [row["name"] + (f" ({row['detail']})" if row["name"].startswith("expect ") else "") for row in failed[:at_most]]
+    failed = [f"{v['oracle']} ({v['count']:,} violation{'s' if v['count'] != 1 else ''})"
+              for v in data["oracles"] if not v["passed"]]
+    failed += [f"expect {e['name']} {e['expected']} (observed {fmt.value(e['name'], e['observed'])})"
+               for e in data["expectations"] if not e["held"]]
+    named = failed[:at_most]
     more = len(failed) - len(named)
     return "; ".join(named) + (f"; and {more} more" if more else "")
+
+
+ORACLE_KPIS = {
+    "no_double_charge": ("double_charges", "captured_twice_minor"),
+    "nothing_lost": ("stuck",),
+    "clearing_closed": ("clearing_open_past_deadline",),
+}
+"""The key indicators that count what an oracle checks: their cards are marked when it fails."""
 
 
 def kpi_rows(data: dict) -> list[dict]:
@@ -45,6 +56,7 @@ def kpi_rows(data: dict) -> list[dict]:
     currency = fmt.workload_currency(scenario)
     split, split_stats = data.get("kpis_by_currency") or {}, replications.get("kpis_by_currency") or {}
     failed = {e["name"] for e in data["expectations"] if not e["held"]}
+    failed |= {key for v in data["oracles"] if not v["passed"] for key in ORACLE_KPIS.get(v["oracle"], ())}
     rows = []
     for kpi in KPIS:
         key = kpi.key
@@ -54,7 +66,7 @@ def kpi_rows(data: dict) -> list[dict]:
             continue
         row = {"key": key, "label": fmt.money_label(kpi.label, key, scenario), "better": kpi.better,
                "value": fmt.value(key, data["kpis"][key], currency=currency), "mean": "", "ci": "",
-               "failed": key in failed}  # an expectation on it failed: the card is marked
+               "failed": key in failed}  # an expectation on it, or an oracle counting it, failed: the card is marked
         if stats:
             row["mean"] = fmt.value(key, stats[key]["mean"], currency=currency)
             row["ci"] = fmt.interval(key, stats[key], currency)
