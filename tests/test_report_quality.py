@@ -128,7 +128,10 @@ def test_summary_md_tables_are_separate_and_whole(piped_run):
     md = (out / "summary.md").read_text()
     verdicts, kpis, money, recovery = _tables(md)
     assert verdicts[0] == "check" and "no_double_charge" in verdicts and "expect stuck == 0" in verdicts
-    assert kpis[0] == "KPI" and "success rate" in kpis and len(kpis) == 1 + len(KPIS)
+    from sim.config.kpis import KPI_GROUPS
+
+    assert kpis[0] == "KPI" and "success rate" in kpis and len(kpis) == 1 + len(KPI_GROUPS) + len(KPIS)
+    assert kpis[1] == "**payments and safety**"  # grouped, what happened to the payments first
     assert money[0] == "money" and "captured twice (money taken twice)" in money
     assert recovery[0] == "fault" and recovery[1].startswith("#0 psp_outage")
 
@@ -397,3 +400,14 @@ def test_the_cards_of_what_a_failed_oracle_counts_are_marked(tmp_path):
     assert not cards["stuck"]["failed"] and not cards["success_rate"]["failed"]
     count = next(v["count"] for v in data["oracles"] if v["oracle"] == "no_double_charge")
     assert tables.failed_names(data).startswith(f"no_double_charge ({count:,} violations)")
+
+
+def test_every_ranked_kpi_is_in_exactly_one_report_group():
+    """The reports show the key indicators by group: a KPI in no group would vanish from them."""
+    from sim.config.kpis import KPI_GROUPS
+
+    grouped = [key for _name, keys in KPI_GROUPS for key in keys]
+    assert sorted(grouped) == sorted(kpi.key for kpi in KPIS) and len(set(grouped)) == len(grouped)
+    rows = [{"key": kpi.key} for kpi in KPIS]
+    assert [name for name, _ in tables.grouped(rows)] == [name for name, _ in KPI_GROUPS]
+    assert tables.grouped([{"key": "stuck"}]) == [("payments and safety", [{"key": "stuck"}])]  # empty groups left out

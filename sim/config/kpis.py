@@ -76,6 +76,20 @@ reads first (every KPI is still in the CSVs)."""
 KPI_DESCRIPTIONS: dict[str, str] = {k.key: k.label + (f" ({k.unit})" if k.unit else "") for k in ALL_KPIS}
 
 
+KPI_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("payments and safety", ("success_rate", "double_charges", "captured_twice_minor", "held_twice",
+                             "money_at_risk_minor", "stuck", "dead_lettered")),
+    ("latency and recovery", ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "time_to_recover_s",
+                              "time_collapsed_s", "recovered")),
+    ("load", ("psp_attempts_per_order", "psp_requests_per_order", "peak_psp_rate_per_s",
+              "peak_psp_rate_after_recovery_per_s", "wasted_work_share")),
+    ("money after the payment", ("chargeback_losses_minor", "payout_delay_s", "seller_wait_s",
+                                 "clearing_open_past_deadline", "late_ledger_bookings")),
+    ("reconciliation", ("recon_auto_fixed", "recon_by_hand", "recon_unknown", "recon_open_minor")),
+)
+"""The ranked KPIs in the groups a report shows them in: what happened to the payments first (a
+double charge is the first thing to look for), then time, load, the money after, reconciliation."""
+
 UNIT_INTERVAL_KPIS = frozenset({"success_rate", "passed", "wasted_work_share", "recovered"})
 
 

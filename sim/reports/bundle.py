@@ -110,6 +110,7 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
             "failed": tables.failed_names(data),
             "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
             "money": money.money_rows(data),
+            "kpi_groups": tables.grouped(tables.kpi_rows(data)),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }
@@ -173,7 +174,7 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
             for index, (seed, kpis) in enumerate(zip(comp["seeds"], runs), start=1):
                 kpi_rows.append([variant, index, seed] + ["" if kpis[k.key] is None else kpis[k.key] for k in KPIS])
         (folder / "kpis.csv").write_text(_csv_text(kpi_rows), encoding="utf-8")
-        context = {"c": comp, "rows": tables.comparison_rows(comp), "unmeasured": tables.unmeasured_kpis(comp),
+        context = {"c": comp, "groups": tables.grouped(tables.comparison_rows(comp)), "unmeasured": tables.unmeasured_kpis(comp),
                    "constant": list(tables.constant_kpis(comp).values()),
                    "version": __version__,
                    "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim import format as fmt
-from sim.config.kpis import KPIS
+from sim.config.kpis import KPI_GROUPS, KPIS
 from sim.runners.kpis import AFTER_RECOVERY_S, RECOVERY_WINDOW_S
 
 
@@ -72,6 +72,14 @@ def kpi_rows(data: dict) -> list[dict]:
             row["ci"] = fmt.interval(key, stats[key], currency)
         rows.append(row)
     return rows
+
+
+def grouped(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Rows with a ``key`` (a KPI's) in the report's groups (``KPI_GROUPS``), each group in its own
+    order; a group with no row is left out."""
+    by_key = {row["key"]: row for row in rows}
+    groups = [(name, [by_key[key] for key in keys if key in by_key]) for name, keys in KPI_GROUPS]
+    return [(name, members) for name, members in groups if members]
 
 
 def _split_row(kpi, parts: dict, stats: dict | None) -> dict:
