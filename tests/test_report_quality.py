@@ -368,7 +368,7 @@ def test_show_says_which_units_its_numbers_are_in(capsys, monkeypatch):
     assert first.startswith("#") and "durations in seconds" in first and "per second" in first
 
 
-def test_a_failed_run_says_what_failed_first(tmp_path):
+def test_a_failed_run_says_what_failed_first(tmp_path, capsys):
     """The banner names what failed, the verdict table lists it first, and the key indicator an
     expectation failed on is marked, so a reader finds the failure without scanning every row."""
     path = write_scenario(tmp_path, "async-kafka.yaml", name="failing",
@@ -377,6 +377,8 @@ def test_a_failed_run_says_what_failed_first(tmp_path):
     assert main(["run", str(path), "--out", str(out)]) == 1
     data = json.loads((out / "results.json").read_text())
     observed = fmt.value("success_rate", data["summary"]["success_rate"])
+    printed = capsys.readouterr().out.splitlines()  # the terminal says it above its last lines too
+    assert printed[-3] == f"failed: expect success_rate >= 0.999 (observed {observed})" and printed[-2].startswith("FAIL")
     md = (out / "summary.md").read_text()
     assert f"**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}) ·" in md
     checks = [line.split(" | ")[0] for line in md.split("| check | | detail |")[1].splitlines()[2:] if line.startswith("| ")]

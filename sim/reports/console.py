@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import format as fmt
-from sim.reports.tables import EXPECTATION_MEANINGS
+from sim.reports.tables import EXPECTATION_MEANINGS, failed_names
 
 
 def _fmt(value) -> str:
@@ -63,6 +63,9 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None, comman
         mark = "[green]✓[/green]" if claim["held"] else "[red]✗[/red]"
         console.print(f" {mark} coverage {claim['path']} {claim['expected']} (hit {claim['observed']} times)")
     verdict = data["verdict"]
+    failed = failed_names(data)
+    if failed:  # what failed, once more where the eye lands: above the last lines
+        console.print(f"[bold red]failed:[/bold red] {failed}", highlight=False)
     console.print(f"[bold]{'PASS' if verdict == 'pass' else 'FAIL'}[/bold]  reproduce: {command or data['command']}",
                   highlight=False)
     reps = data.get("replications")
