@@ -13,7 +13,7 @@ import io
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 from PIL import Image
 
 from sim import format as fmt
@@ -102,6 +102,26 @@ def time_axis(ax, span_s: float, label: str = "simulated time") -> float:
     ax.set_xlabel(f"{label} ({name})", fontsize=SMALL_PT)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(round(v, 6))))
     return seconds
+
+
+def stacked_on_one_time_axis(axes, end: float, start: float = 0.0) -> None:
+    """Panels stacked over one time axis from ``start`` to ``end`` (in the axis' unit), ticked only at the
+    bottom: the inner panels get the bottom's vertical gridlines drawn as plain lines, and no
+    ticks of their own (making, placing and measuring every panel's tick marks and hidden tick
+    labels was a fifth of a stacked figure's draw). Built without ``sharex``: shared axes share
+    one tick locator, so the inner panels' could not be turned off alone."""
+    bottom = axes[-1]
+    for ax in axes:
+        ax.set_xlim(start, end)
+    ticks = [t for t in bottom.xaxis.get_major_locator().tick_values(start, end) if start <= t <= end]
+    for ax in axes[:-1]:
+        ax.xaxis.set_major_locator(NullLocator())
+        ax.vlines(ticks, 0, 1, transform=ax.get_xaxis_transform(), colors=GRID_COLOUR, linewidths=0.8,
+                  alpha=0.25, zorder=1.5)
+
+
+GRID_COLOUR = "#b0b0b0"
+"""matplotlib's default grid colour (``grid.color``), for gridlines drawn as lines."""
 
 
 def integer_ticks(ax) -> None:

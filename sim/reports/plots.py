@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter
 
 from sim import format as fmt
 from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, lean_layout, new_figure, png,
-                                 shade_faults, svg, time_axis)
+                                 shade_faults, stacked_on_one_time_axis, svg, time_axis)
 from sim.reports.series_view import ordered_series, shown_bins, shown_end_s
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
@@ -73,7 +73,7 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
     items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * max(1, len(items)) + 1.2)
-    axes = fig.subplots(max(1, len(items)), 1, sharex=True, squeeze=False)[:, 0]
+    axes = fig.subplots(max(1, len(items)), 1, squeeze=False)[:, 0]
     bin_s = series["bin_s"]
     unit_s = time_axis(axes[-1], shown)
     note = ""
@@ -89,7 +89,7 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
         if kind == "gauge":
             integer_ticks(ax)
         ax.grid(alpha=0.25)
-    axes[-1].set_xlim(0, shown / unit_s)
+    stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}",
                  fontsize=SMALL_PT, x=0.01, ha="left")
@@ -225,7 +225,7 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
     first = next(iter(exemplars.values()))["series"] if exemplars else {"bin_s": 1.0}
     shown = max((shown_end_s(e["series"], end_s, load_end_s) for e in exemplars.values()), default=end_s or 1.0)
     fig = new_figure(11, 1.25 * len(names) + 1.6)
-    axes = fig.subplots(len(names), 2, squeeze=False, width_ratios=[2.2, 1], sharex="col")
+    axes = fig.subplots(len(names), 2, squeeze=False, width_ratios=[2.2, 1])
     top = max((max(e["series"]["counts"].get("psp_requests", [0]) or [0]) / e["series"]["bin_s"]
                for e in exemplars.values()), default=1.0) or 1.0
     zoom = (psp_windows[-1]["end_s"] - 5, psp_windows[-1]["end_s"] + 20) if psp_windows else None
@@ -249,10 +249,11 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
             ax.grid(alpha=0.25)
             if column == 1 and zoom:
-                ax.set_xlim(*zoom)
                 ax.axvline(zoom[0] + 5, color="#b03030", lw=0.8, ls="--")
-        axes[row, 0].set_xlim(0, shown / unit_s)
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
+    stacked_on_one_time_axis(axes[:, 0], shown / unit_s)
+    low, high = zoom or axes[-1, 1].get_xlim()
+    stacked_on_one_time_axis(axes[:, 1], high, low)
     axes[0, 0].set_title(f"PSP request rate (req/s per {fmt.duration(first['bin_s'])} bin), whole run",
                          fontsize=FONT_PT, y=TITLE_Y)
     axes[0, 1].set_title("zoom: recovery (dashed line = PSP back)", fontsize=FONT_PT, y=TITLE_Y)
@@ -315,7 +316,7 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
         return None
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * len(names) + 1.2)
-    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     bin_s = series["bin_s"]
     unit_s = time_axis(axes[-1], shown)
     for ax, name in zip(axes, names):
@@ -336,7 +337,7 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
                       va="center", fontsize=SMALL_PT, color=PALETTE[1])
         ax.tick_params(labelsize=SMALL_PT)
         ax.grid(alpha=0.25)
-    axes[-1].set_xlim(0, shown / unit_s)
+    stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
                  "servers busy (blue, right);\nwasted = share of its work done for callers who had given up",
