@@ -239,6 +239,22 @@ def test_every_counted_series_has_a_label_a_person_reads():
         assert name in plots.SERIES_LABELS and name not in label and "_" not in label, name
 
 
+def test_the_consumer_groups_lags_share_one_panel_with_a_line_each():
+    series = _series(180, 125)
+    lag = series["gauges"]["lag.executor"]
+    series["gauges"].update({"lag.ledger": [0.0] * len(lag), "dlq_depth": [0.0] * len(lag), "lag.wallet": lag})
+    fig = plots.timeseries_figure(series, WINDOWS, end_s=5400.0, load_end_s=3600.0)
+    fig.canvas.draw()
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels.count("consumer lag\n(messages)") == 1 and len(labels) == 4  # goodput, PSP rate, DLQ, lags
+    [panel] = [ax for ax in fig.axes if ax.get_ylabel() == "consumer lag\n(messages)"]
+    assert [t.get_text() for t in panel.get_legend().get_texts()] == ["executor", "ledger", "wallet"]
+    assert len({line.get_color() for line in panel.get_lines() if line.get_label() in ("executor", "ledger", "wallet")}) == 3
+    bottom, inner = fig.axes[-1], fig.axes[0]
+    assert len(bottom.get_xticks()) > 2 and len(inner.get_xticks()) == 0  # ticked at the bottom only
+    assert len(inner.collections) >= 1  # the bottom's gridlines, drawn as lines
+
+
 def test_time_axis_units_follow_the_run_length():
     from sim.reports.figures import time_unit
 

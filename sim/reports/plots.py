@@ -68,32 +68,63 @@ def _drain_note(ax, load_end_s: float | None, shown_s: float, end_s: float | Non
 
 def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None,
                       load_end_s: float | None = None, shown_s: float | None = None) -> Figure:
-    """One panel per series; fault windows shaded and named; dotted line: the drain starts.
-    ``shown_s``: where the time axis ends, when ``series`` was cut there (``series_view.cut_series``)."""
-    items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
+    """One panel per series, the consumer groups' lags together in one (a line each: which group
+    fell behind, against the others that kept up); fault windows shaded and named; dotted line:
+    the drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
+    (``series_view.cut_series``)."""
+    panels = _panels([item for item in ordered_series(series)
+                      if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)])
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
-    fig = new_figure(10, 1.45 * max(1, len(items)) + 1.2)
-    axes = fig.subplots(max(1, len(items)), 1, squeeze=False)[:, 0]
+    fig = new_figure(10, 1.45 * max(1, len(panels)) + 1.2)
+    axes = fig.subplots(max(1, len(panels)), 1, squeeze=False)[:, 0]
     bin_s = series["bin_s"]
     unit_s = time_axis(axes[-1], shown)
     note = ""
-    for ax, (name, kind, values) in zip(axes, items):
-        x, y = _xy(values, bin_s, kind, shown)
-        ax.step(x / unit_s, y, where="post", lw=1.0, color=PALETTE[0] if kind == "count" else PALETTE[2])
+    for ax, members in zip(axes, panels):
+        top = 0.0
+        for index, (name, kind, values) in enumerate(members):
+            x, y = _xy(values, bin_s, kind, shown)
+            colour = (PALETTE[0] if kind == "count" else PALETTE[2]) if len(members) == 1 else PALETTE[index % len(PALETTE)]
+            ax.step(x / unit_s, y, where="post", lw=1.0, color=colour, label=name.removeprefix(LAG_PREFIX))
+            top = max(top, float(y.max(initial=0.0)))
+        name, kind, _ = members[0]
         shade_faults(ax, fault_windows, unit_s)
         note = _drain_note(ax, load_end_s, shown, end_s, unit_s)
-        ax.set_ylabel(_label(name, kind), rotation=0, ha="right", va="center", fontsize=SMALL_PT)
+        label = LAGS_LABEL if len(members) > 1 else _label(name, kind)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
         ax.tick_params(labelsize=SMALL_PT)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
-        ax.set_ylim(0, max(1.0, float(y.max(initial=0.0)) * 1.08))
+        ax.set_ylim(0, max(1.0, top * 1.08))
         if kind == "gauge":
             integer_ticks(ax)
+        if len(members) > 1:
+            ax.legend(fontsize=SMALL_PT, loc="upper right", ncols=len(members), frameon=False)
         ax.grid(alpha=0.25)
     stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
     fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}",
                  fontsize=SMALL_PT, x=0.01, ha="left")
     return lean_layout(fig, axes[:-1])
+
+
+LAG_PREFIX = "lag."
+LAGS_LABEL = "consumer lag\n(messages)"
+
+
+def _panels(items: list[tuple[str, str, list]]) -> list[list[tuple[str, str, list]]]:
+    """The time-series figure's panels: each series alone, except the consumer groups' lags
+    (``lag.<group>``), together in the panel where the first of them comes."""
+    panels: list[list] = []
+    lags: list | None = None
+    for item in items:
+        if not item[0].startswith(LAG_PREFIX):
+            panels.append([item])
+        elif lags is None:
+            lags = [item]
+            panels.append(lags)
+        else:
+            lags.append(item)
+    return panels
 
 
 HUMAN_TICKS_MS = (1.0, 10.0, 100.0, 1e3, 1e4, 6e4, 6e5, 3.6e6, 3.6e7)
