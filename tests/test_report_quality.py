@@ -255,6 +255,24 @@ def test_the_consumer_groups_lags_share_one_panel_with_a_line_each():
     assert len(inner.collections) >= 1  # the bottom's gridlines, drawn as lines
 
 
+def test_the_services_figure_draws_the_services_that_did_something_and_names_the_idle_ones():
+    bins = 20
+    series = {"bin_s": 30.0, "counts": {}, "gauges": {
+        "queue.risk": [0.0] * 10 + [5.0] * 10, "busy.risk": [2.0] * bins,            # queued: drawn
+        "queue.psp": [0.0] * bins, "busy.psp": [10.0] * 5 + [30.0] + [10.0] * 14,   # 30 % busy once: drawn
+        "queue.ledger_db": [0.0] * bins, "busy.ledger_db": [2.0] * bins,            # 20 % at most: named
+        "queue.wallet_db": [0.0] * bins, "busy.wallet_db": [1.0] * bins}}           # but wasted work: drawn
+    services = {"risk": {"servers": 2, "mean_queue": 2.5}, "psp": {"servers": 100}, "ledger_db": {"servers": 10},
+                "wallet_db": {"servers": 10, "wasted_work_share": 0.01}}
+    fig = plots.services_figure(series, services, [], end_s=600.0, load_end_s=600.0)
+    drawn = [ax.get_ylabel().split("\n")[0] for ax in fig.axes if ax.get_ylabel() != "% busy"]
+    assert drawn == ["risk", "psp", "wallet_db"]
+    assert fig._suptitle.get_text().endswith("not shown (never queued, at most 20% busy, no work wasted): ledger_db")
+    quiet = {name: {"servers": 10} for name in ("ledger_db",)}
+    fig = plots.services_figure(series, quiet, [], end_s=600.0, load_end_s=600.0)  # every one idle: the busiest drawn
+    assert [ax.get_ylabel().split("\n")[0] for ax in fig.axes if ax.get_ylabel() != "% busy"] == ["ledger_db"]
+
+
 def test_time_axis_units_follow_the_run_length():
     from sim.reports.figures import time_unit
 

@@ -346,9 +346,13 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
     if not names:
         return None
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
+    bin_s = series["bin_s"]
+    idle = [name for name in names if not services[name].get("wasted_work_share")
+            and _idle(gauges, name, services[name]["servers"], bin_s, shown)]
+    names = [name for name in names if name not in idle] or names[:1]  # the busiest, when every one idled
+    idle = [name for name in idle if name not in names]
     fig = new_figure(10, 1.45 * len(names) + 1.2)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
-    bin_s = series["bin_s"]
     unit_s = time_axis(axes[-1], shown)
     for ax, name in zip(axes, names):
         servers = services[name]["servers"]
@@ -370,7 +374,23 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
         ax.grid(alpha=0.25)
     stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
+    idle_line = (f"\nnot shown (never queued, at most {IDLE_BUSY_SHARE:.0%} busy, no work wasted): {', '.join(idle)}"
+                 if idle else "")
     fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
-                 "servers busy (blue, right);\nwasted = share of its work done for callers who had given up",
-                 fontsize=SMALL_PT, x=0.01, ha="left")
+                 "servers busy (blue, right);\nwasted = share of its work done for callers who had given up"
+                 + idle_line, fontsize=SMALL_PT, x=0.01, ha="left")
     return lean_layout(fig, axes[:-1])
+
+
+IDLE_BUSY_SHARE = 0.2
+"""A service that never had a request waiting, never had more than this share of its servers busy
+in a bin and wasted no work is named in the services figure's title instead of drawn: a flat line
+says nothing a word does not."""
+
+
+def _idle(gauges: dict, name: str, servers: int, bin_s: float, shown_s: float) -> bool:
+    """Whether a service never queued and stayed at most :data:`IDLE_BUSY_SHARE` busy (per bin, up
+    to ``shown_s``)."""
+    queue = _xy(gauges[f"queue.{name}"], bin_s, "gauge", shown_s)[1]
+    busy = _xy(gauges.get(f"busy.{name}", []), bin_s, "gauge", shown_s)[1]
+    return float(queue.max(initial=0.0)) == 0.0 and float(busy.max(initial=0.0)) <= IDLE_BUSY_SHARE * servers
