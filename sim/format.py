@@ -101,6 +101,22 @@ def value(key: str, x, signed: bool = False, currency: str | None = None) -> str
     return f"{text} {unit}".rstrip() if unit and unit != MINOR_UNITS else text
 
 
+COMPARISON_SYMBOLS = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠", ">": ">", "<": "<"}
+
+
+def observed(name: str, value_, expected: str) -> str:
+    """An expectation's outcome as a person reads it: ``observed 6.67 min, wanted ≤ 1 min``. The
+    threshold (``expected``, as the scenario says it: ``<= 60``) is added in the KPI's unit when
+    that reads differently from the number written (a rate in per cent, seconds as minutes)."""
+    text = f"observed {value(name, value_)}"
+    op, _, number = expected.partition(" ")
+    try:
+        threshold = value(name, float(number))
+    except ValueError:
+        return text
+    return text if threshold == number else f"{text}, wanted {COMPARISON_SYMBOLS.get(op, op)} {threshold}"
+
+
 def workload_currency(scenario: dict) -> str | None:
     """The currency of a scenario's workload (its resolved configuration) when it has only one:
     its money KPIs then read in it. Amounts of several currencies are summed in minor units,

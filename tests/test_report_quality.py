@@ -218,6 +218,12 @@ def test_timeseries_names_each_fault_draws_nothing_at_zero_and_reads_in_minutes(
     assert ticks and all(float(t).is_integer() for t in ticks), "whole messages on lag plots"
 
 
+def test_an_expectation_says_its_threshold_in_the_kpi_s_unit_when_that_reads_differently():
+    assert fmt.observed("time_to_recover_s", 400.0, "<= 60") == "observed 6.67 min, wanted ≤ 1 min"
+    assert fmt.observed("success_rate", 0.9812, ">= 0.95") == "observed 98.12 %, wanted ≥ 95.00 %"
+    assert fmt.observed("double_charges", 0, "== 0") == "observed 0"  # the same number: said once
+
+
 def test_a_difference_that_rounds_to_nothing_reads_zero_not_minus_zero():
     from sim.runners.compare import _fmt_ci
 
@@ -412,9 +418,9 @@ def test_a_failed_run_says_what_failed_first(tmp_path, capsys):
     data = json.loads((out / "results.json").read_text())
     observed = fmt.value("success_rate", data["summary"]["success_rate"])
     printed = capsys.readouterr().out.splitlines()  # the terminal says it above its last lines too
-    assert printed[-3] == f"failed: expect success_rate >= 0.999 (observed {observed})" and printed[-2].startswith("FAIL")
+    assert printed[-3] == f"failed: expect success_rate >= 0.999 (observed {observed}, wanted ≥ 99.90 %)" and printed[-2].startswith("FAIL")
     md = (out / "summary.md").read_text()
-    assert f"**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}) ·" in md
+    assert f"**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}, wanted ≥ 99.90 %) ·" in md
     checks = [line.split(" | ")[0] for line in md.split("| check | | detail |")[1].splitlines()[2:] if line.startswith("| ")]
     assert checks[0] == "| expect success_rate >= 0.999" and len(checks) > 10
     assert f"| success rate ✗ | {observed} |" in md and "| double charges ✗" not in md

@@ -57,7 +57,7 @@ def print_run_summary(console: Console, data: dict, out_dir: Path | None, comman
         mark = "[green]✓[/green]" if expectation["held"] else "[red]✗[/red]"
         meaning = EXPECTATION_MEANINGS.get(expectation["name"])
         console.print(f" {mark} expect {expectation['name']} {expectation['expected']} "
-                      f"(observed {fmt.value(expectation['name'], expectation['observed'])}"
+                      f"({fmt.observed(expectation['name'], expectation['observed'], expectation['expected'])}"
                       + (f": {meaning})" if meaning else ")"))
     for claim in data.get("coverage", {}).get("required", []):
         mark = "[green]✓[/green]" if claim["held"] else "[red]✗[/red]"

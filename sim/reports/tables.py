@@ -21,7 +21,7 @@ def verdict_rows(data: dict) -> list[dict]:
              + ("" if v["passed"] else f" — {v['count']} violation(s): "
                 + "; ".join(x["message"] for x in v["violations"][:3]))} for v in data["oracles"]]
     rows += [{"ok": e["held"], "name": f"expect {e['name']} {e['expected']}",
-              "detail": f"observed {fmt.value(e['name'], e['observed'])}"
+              "detail": fmt.observed(e["name"], e["observed"], e["expected"])
               + (f" ({EXPECTATION_MEANINGS[e['name']]})" if e["name"] in EXPECTATION_MEANINGS else "")}
              for e in data["expectations"]]
     return sorted(rows, key=lambda row: row["ok"])  # stable: failures first, each in its order
@@ -32,7 +32,7 @@ def failed_names(data: dict, at_most: int = 3) -> str:
     what was observed), then how many more; empty when everything held."""
     failed = [f"{v['oracle']} ({v['count']:,} violation{'s' if v['count'] != 1 else ''})"
               for v in data["oracles"] if not v["passed"]]
-    failed += [f"expect {e['name']} {e['expected']} (observed {fmt.value(e['name'], e['observed'])})"
+    failed += [f"expect {e['name']} {e['expected']} ({fmt.observed(e['name'], e['observed'], e['expected'])})"
                for e in data["expectations"] if not e["held"]]
     named = failed[:at_most]
     more = len(failed) - len(named)
