@@ -32,6 +32,13 @@ def test_a_single_currency_run_reports_its_money_flows_in_that_currency(tmp_path
                                     f"{money(refunds['paid_back_minor'], 'EUR')} paid back")
     assert rows["captured twice (money taken twice)"] == "0 cart lines · 0.00 EUR"
     assert "disputed" in rows["chargebacks"] and "paid of" in rows["payouts"]
+    import re  # every request and every dispute is accounted for, what is still under way included
+
+    asked, _partial, done, declined, gave_up, waiting = map(int, re.findall(r"\d+(?= requested| of them| refunded| declined| given up| still waiting)",
+                                                                          rows["refunds"].replace(",", "")))
+    assert asked == done + declined + gave_up + waiting == refunds["requested"] and done == refunds["refunded"]
+    disputed, lost, won, open_ = map(int, re.findall(r"\d+(?= disputed| lost| won| still open)", rows["chargebacks"].replace(",", "")))
+    assert disputed == lost + won + open_ > 0
     assert rows["reconciliation breaks (end of run)"].startswith("auto fixed 0 (0.00 EUR)")
     out = tmp_path / "report"
     write_run_outputs(out, result)

@@ -50,14 +50,17 @@ def money_rows(data: dict) -> list[dict]:
     ]
     refunds = summary.get("refunds")
     if refunds and refunds["requested"]:
-        rows.append(("refunds", f"{refunds['refunded']:,} of {refunds['requested']:,} refunded ({refunds['partial']:,} partial, "
-                                f"{refunds['failed']:,} declined, {refunds['gave_up']:,} given up) · "
+        waiting = refunds["requested"] - refunds["refunded"] - refunds["failed"] - refunds["gave_up"]
+        rows.append(("refunds", f"{refunds['requested']:,} requested ({refunds['partial']:,} of them partial): "
+                                f"{refunds['refunded']:,} refunded, {refunds['failed']:,} declined, "
+                                f"{refunds['gave_up']:,} given up, {waiting:,} still waiting at the end · "
                                 f"{amount(refunds['refunded_minor'], itemgetter('refunded_minor'))} booked, "
                                 f"{amount(refunds['paid_back_minor'], itemgetter('paid_back_minor'))} paid back"))
     chargebacks = summary.get("chargebacks")
     if chargebacks and chargebacks["disputed"]:
         rows.append(("chargebacks", f"{chargebacks['disputed']:,} disputed ({100 * chargebacks['rate']:.2f} % of captures), "
-                                    f"{chargebacks['lost']:,} lost, {chargebacks['won']:,} won · losses "
+                                    f"{chargebacks['lost']:,} lost, {chargebacks['won']:,} won, "
+                                    f"{chargebacks['disputed'] - chargebacks['lost'] - chargebacks['won']:,} still open · taken back so far "
                                     f"{amount(chargebacks['losses_minor'], _losses)} "
                                     f"(fees {amount(chargebacks['fees_minor'], itemgetter('chargeback_fees_minor'))})"))
     payouts = summary.get("payouts")
