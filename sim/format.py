@@ -5,7 +5,6 @@ is ever printed in scientific notation."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
 
 from sim.config.kpis import KPI_BY_KEY, UNIT_INTERVAL_KPIS
 
@@ -138,12 +137,6 @@ def amounts(parts: dict[str, float | None]) -> str:
     if any(minor is None for minor in parts.values()):
         return "–"
     return " + ".join(money(minor, code) for code, minor in parts.items() if minor) or "0"
-
-
-def by_currency(text_of: Callable[[str], str], codes: Iterable[str]) -> str:
-    """Texts of each currency's part of an amount (a mean with its CI, an interval), each in its
-    own currency: ``[1.00 EUR, 3.00 EUR]; [0.00 USD, 0.00 USD]``."""
-    return "; ".join(text_of(code) for code in codes)
 
 
 def ci(key: str, stat: dict, signed: bool = False, currency: str | None = None) -> str:

@@ -18,6 +18,8 @@ from sim.components.wallet import Wallet
 from sim.domain.orders import COLUMN_CHUNK, OrderState, Orders, byte_column, column_chunks
 
 AUTO, HAND, UNKNOWN = "auto_fixed", "by_hand", "unknown"
+BUCKETS = (AUTO, HAND, UNKNOWN)
+"""The buckets a break is sorted into, in the order reports list them."""
 _SUCCESS = int(OrderState.SUCCESS)
 
 
@@ -43,11 +45,11 @@ class ReconciliationReport:
 
     def buckets(self) -> dict[str, int]:
         counts = Counter(b.bucket for b in self.breaks)
-        return {bucket: counts.get(bucket, 0) for bucket in (AUTO, HAND, UNKNOWN)}
+        return {bucket: counts.get(bucket, 0) for bucket in BUCKETS}
 
     def amounts(self) -> dict[str, int]:
         """Money per bucket (minor units, summed over currencies)."""
-        totals = {bucket: 0 for bucket in (AUTO, HAND, UNKNOWN)}
+        totals = dict.fromkeys(BUCKETS, 0)
         for b in self.breaks:
             totals[b.bucket] += b.amount_minor
         return totals
@@ -60,7 +62,7 @@ class ReconciliationReport:
             if not b.amount_minor:
                 continue
             currency = b.currency if b.currency is not None else orders.currency[b.order_id]
-            per_bucket = totals.setdefault(currency, {bucket: 0 for bucket in (AUTO, HAND, UNKNOWN)})
+            per_bucket = totals.setdefault(currency, dict.fromkeys(BUCKETS, 0))
             per_bucket[b.bucket] += b.amount_minor
         return totals
 

@@ -105,12 +105,13 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
         (folder / "results.json").write_text(results_json(data), encoding="utf-8")
         (folder / "metrics.csv").write_text(_csv_text(metrics_csv(data["series"], data.get("end_s"))), encoding="utf-8")
         graph = _system_graph(data["config"]["model"], folder)
+        kpis = tables.kpi_rows(data)
         context = {  # everything but the figures, made while the helpers draw them
             "d": data, "reps": data.get("replications"), "verdicts": tables.verdict_rows(data),
             "failed": tables.failed_names(data),
-            "kpis": tables.kpi_rows(data), "recovery": tables.recovery_rows(data), "version": __version__,
+            "kpis": kpis, "recovery": tables.recovery_rows(data), "version": __version__,
             "money": money.money_rows(data),
-            "kpi_groups": tables.grouped(tables.kpi_rows(data)),
+            "kpi_groups": tables.grouped(kpis),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
             "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
         }

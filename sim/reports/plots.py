@@ -347,10 +347,10 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
         return None
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     bin_s = series["bin_s"]
-    idle = [name for name in names if not services[name].get("wasted_work_share")
-            and _idle(gauges, name, services[name]["servers"], bin_s, shown)]
-    names = [name for name in names if name not in idle] or names[:1]  # the busiest, when every one idled
-    idle = [name for name in idle if name not in names]
+    drawn = [name for name in names if services[name].get("wasted_work_share")
+             or not _idle(gauges, name, services[name]["servers"], bin_s, shown)] or names[:1]  # the busiest, when all idled
+    idle = [name for name in names if name not in drawn]
+    names = drawn
     fig = new_figure(10, 1.45 * len(names) + 1.2)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     unit_s = time_axis(axes[-1], shown)

@@ -59,9 +59,9 @@ def _place_label(ax, label, source: tuple, target: tuple, rad: float, boxes: tup
     its middle is not the middle of the curve between the boxes' centres: a short edge leaving a
     wide box would put its label on the box. ``taken``: the extents already used, to which the
     label's is added."""
-    inside_start = [t / 50 for t in range(51) if boxes[0].contains(*_arc_point(ax, source, target, rad, t / 50))]
-    inside_end = [t / 50 for t in range(51) if boxes[1].contains(*_arc_point(ax, source, target, rad, t / 50))]
-    low, high = max(inside_start, default=0.0), min(inside_end, default=1.0)
+    curve = [(t / 50, _arc_point(ax, source, target, rad, t / 50)) for t in range(51)]
+    low = max((t for t, point in curve if boxes[0].contains(*point)), default=0.0)
+    high = min((t for t, point in curve if boxes[1].contains(*point)), default=1.0)
     if high <= low:  # overlapping boxes: the curve's middle
         low, high = 0.0, 1.0
     middle, span = (low + high) / 2, high - low

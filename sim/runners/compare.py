@@ -84,14 +84,14 @@ def exemplar_fields(first_runs: dict[str, dict]) -> dict:
 def paired(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict]]:
     """Per variant and KPI: mean and 95 % CI of (variant − baseline), paired by replication."""
     base = results[baseline]
-    out: dict[str, dict[str, dict]] = {}
-    for variant, rep in results.items():
-        out[variant] = {}
-        for kpi in KPIS:
-            diffs = [None if a is None or b is None else a - b
-                     for a, b in zip(rep.kpi_values(kpi.key), base.kpi_values(kpi.key))]
-            out[variant][kpi.key] = mean_ci(diffs)
-    return out
+    return {variant: {kpi.key: _difference(rep.kpi_values(kpi.key), base.kpi_values(kpi.key)) for kpi in KPIS}
+            for variant, rep in results.items()}
+
+
+def _difference(values: list, baseline: list) -> dict:
+    """Mean and 95 % CI of ``values`` − ``baseline``, replication by replication (a missing value
+    on either side leaves that replication out)."""
+    return mean_ci([None if a is None or b is None else a - b for a, b in zip(values, baseline)])
 
 
 def paired_by_currency(results: dict[str, Replicated], baseline: str) -> dict[str, dict[str, dict[str, dict]]] | None:
@@ -101,8 +101,7 @@ def paired_by_currency(results: dict[str, Replicated], baseline: str) -> dict[st
     split = base.first.get("kpis_by_currency")
     if split is None:
         return None
-    return {variant: {key: {code: mean_ci([None if a is None or b is None else a - b for a, b in
-                                           zip(rep.kpi_values_in(key, code), base.kpi_values_in(key, code))])
+    return {variant: {key: {code: _difference(rep.kpi_values_in(key, code), base.kpi_values_in(key, code))
                             for code in codes} for key, codes in split.items()}
             for variant, rep in results.items()}
 

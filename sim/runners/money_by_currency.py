@@ -3,7 +3,7 @@
 Minor units of two currencies added together are no amount of money (cents and pence summed
 read "1,879,505"). With more than one currency in the workload the summary carries each
 currency's part beside the sum (``summary.money_by_currency``), and the reports show money as
-"18,795.05 EUR · 0.00 USD". The sums stay, unchanged, for what needs one number: expectations,
+"11,704.95 EUR + 7,090.10 USD". The sums stay, unchanged, for what needs one number: expectations,
 rankings, sweeps. Each part is read from the same source as its sum, so the parts add up to it.
 """
 
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.components.reconciliation import BUCKETS, ReconciliationReport
 from sim.domain.orders import as_numpy
 
 if TYPE_CHECKING:
-    from sim.components.reconciliation import ReconciliationReport
     from sim.components.seller_wait import SellerWait
     from sim.world import World
 
@@ -24,7 +24,6 @@ AMOUNTS = ("money_at_risk_minor", "held_twice_minor", "double_charged_minor", "r
            "charged_back_minor", "chargeback_fees_minor", "paid_out_minor", "seller_unpaid_minor")
 """The amounts split by currency, named as in the summary (``refunded_minor`` is
 ``summary.refunds.refunded_minor``, and so on)."""
-BUCKETS = ("auto_fixed", "by_hand", "unknown")
 
 
 def per_order(world: "World", amounts: dict) -> dict[int, int]:
@@ -38,7 +37,7 @@ def per_order(world: "World", amounts: dict) -> dict[int, int]:
     return {index: int(total) for index, total in enumerate(totals.tolist()) if total}
 
 
-def money_by_currency(world: "World", recon: "ReconciliationReport | None", at_risk: dict[int, int],
+def money_by_currency(world: "World", recon: ReconciliationReport | None, at_risk: dict[int, int],
                       twice: dict, wait: "SellerWait | None") -> dict[str, dict] | None:
     """Every amount of :data:`AMOUNTS` and the reconciliation's money per bucket, per currency code
     (every currency of the workload, zeros included); None with one currency (its amounts are the sums).
@@ -74,7 +73,7 @@ def money_by_currency(world: "World", recon: "ReconciliationReport | None", at_r
     return result
 
 
-def recon_by_currency(world: "World", report: "ReconciliationReport") -> dict[str, dict[str, int]] | None:
+def recon_by_currency(world: "World", report: ReconciliationReport) -> dict[str, dict[str, int]] | None:
     """A reconciliation's money per bucket (``amounts()``) per currency code, every currency of the
     workload; None with one currency."""
     codes = world.population.currencies

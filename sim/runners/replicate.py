@@ -139,11 +139,12 @@ class Replicated:
         data = dict(self.first)
         if len(self.runs) == 1:
             return data
+        split = self.stats_by_currency()
         data["replications"] = {
             "count": len(self.runs),
             "seeds": [run["seed"] for run in self.runs],
             "kpis": self.stats(),
-            **({} if self.first.get("kpis_by_currency") is None else {"kpis_by_currency": self.stats_by_currency()}),
+            **({} if split is None else {"kpis_by_currency": split}),
             "per_replication": [run["kpis"] for run in self.runs],
             "verdicts": [run["verdict"] for run in self.runs],
         }

@@ -37,7 +37,7 @@ def summarize(world: "World", recon: ReconciliationReport | None) -> dict:
     lines_double = int(doubled.size)
     extra_captures = int((doubled - 1).sum())
     shared = min(count, len(truth.captures))
-    charged_failed, money_at_risk = 0, 0
+    charged_failed = 0
     caps, amounts, currency = as_numpy(truth.captures), as_numpy(orders.amount_minor), as_numpy(orders.currency)
     at_risk = np.zeros(len(world.population.currencies), np.int64)
     for start, stop in column_chunks(shared):  # a chunk at a time: a few MiB of masks at any size
