@@ -1,13 +1,15 @@
-"""The report's PNG writer: the same pixels matplotlib's own PNG has, as RGB, the same bytes every time."""
+"""The report's PNG writer: the same pixels matplotlib's own PNG has (with the report's text
+hinting), as RGB, the same bytes every time."""
 
 import io
 
+import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
 
 from sim.reports import plots, sweep_figures
-from sim.reports.figures import new_figure, png
+from sim.reports.figures import TEXT_HINTING, new_figure, png
 
 
 def _figure():
@@ -22,7 +24,8 @@ def _figure():
 def test_png_has_matplotlibs_pixels_without_an_alpha_channel():
     ours = Image.open(io.BytesIO(png(_figure())))
     reference = io.BytesIO()
-    _figure().canvas.print_png(reference)
+    with matplotlib.rc_context({"text.hinting": TEXT_HINTING}):
+        _figure().canvas.print_png(reference)
     theirs = Image.open(reference)
     assert ours.mode == "RGB" and theirs.mode == "RGBA"
     rgba = np.asarray(theirs)

@@ -252,13 +252,32 @@ def test_the_consumer_groups_lags_share_one_panel_with_a_line_each():
     fig = plots.timeseries_figure(series, WINDOWS, end_s=5400.0, load_end_s=3600.0)
     fig.canvas.draw()
     labels = [ax.get_ylabel() for ax in fig.axes]
-    assert labels.count("consumer lag\n(messages)") == 1 and len(labels) == 4  # goodput, PSP rate, DLQ, lags
+    assert labels == ["per second", "consumer lag\n(messages)"]  # the rates, the lags; DLQ depth never above 0
     [panel] = [ax for ax in fig.axes if ax.get_ylabel() == "consumer lag\n(messages)"]
     assert [t.get_text() for t in panel.get_legend().get_texts()] == ["executor", "ledger", "wallet"]
     assert len({line.get_color() for line in panel.get_lines() if line.get_label() in ("executor", "ledger", "wallet")}) == 3
     bottom, inner = fig.axes[-1], fig.axes[0]
     assert len(bottom.get_xticks()) > 2 and len(inner.get_xticks()) == 0  # ticked at the bottom only
     assert len(inner.collections) >= 1  # the bottom's gridlines, drawn as lines
+
+
+def test_the_psp_s_load_and_the_goodput_share_a_panel_and_a_series_never_above_zero_is_named_not_drawn():
+    series = _series(180, 125)
+    busy = series["counts"]["goodput"]
+    series["counts"].update({"psp_requests": [9] * 125, "psp_wasted": [0] * 60 + [6] * 5, "kafka.rebalances": [0] * 180})
+    series["gauges"].update({"dlq_depth": [0.0] * 180, "in_flight_orders": [float(x) for x in busy]})
+    fig = plots.timeseries_figure(series, WINDOWS, end_s=5400.0, load_end_s=3600.0)
+    fig.canvas.draw()
+    assert [ax.get_ylabel() for ax in fig.axes] == ["per second", "orders in flight", "consumer lag,\nexecutor (messages)"]
+    rates = fig.axes[0]
+    assert [t.get_text() for t in rates.get_legend().get_texts()] == [
+        "PSP requests", "answered after the caller left", "goodput (successful orders)"]
+    peaks = [float(line.get_ydata().max()) for line in rates.get_lines()[:3]]
+    assert peaks == [9 / 30.0, 6 / 30.0, 3 / 30.0]  # per second, each its own series
+    ends = {round(float(line.get_xdata()[-1]), 6) for line in rates.get_lines()[:3]}
+    assert len(ends) == 1, "every rate runs to the end of the axis (a count's missing bins are zeros)"
+    title = fig._suptitle.get_text()
+    assert title.endswith("; never above 0: DLQ depth (messages), Kafka consumer rebalances (/s)")
 
 
 def test_the_services_figure_draws_the_services_that_did_something_and_names_the_idle_ones():

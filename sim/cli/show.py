@@ -25,9 +25,8 @@ UNITS_NOTE = ("# resolved values in base units: durations in seconds (duration: 
 
 
 def main(args: argparse.Namespace) -> int:
-    import yaml
-
     from sim.config.loader import file_kind, load_model, load_scenario, resolved_config
+    from sim.config.yaml_writer import yaml_text
     from sim.errors import ConfigError
 
     if file_kind(args.file) == "scenario":
@@ -40,5 +39,5 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(config, indent=2))
     else:
         print(UNITS_NOTE)
-        print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100), end="")
+        print(yaml_text(config, width=100), end="")
     return 0

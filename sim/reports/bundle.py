@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Callable
 
-import yaml
 from markupsafe import Markup, escape
 
 from sim import __version__
@@ -22,6 +21,7 @@ from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.reports.output import results_json
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
+from sim.config.yaml_writer import yaml_text
 
 _PLOTS = run_figures.PLOTS
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
@@ -113,7 +113,7 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
             "money": money.money_rows(data),
             "kpi_groups": tables.grouped(kpis),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
-            "config_yaml": yaml.safe_dump(data["config"], sort_keys=False, allow_unicode=True),
+            "config_yaml": yaml_text(data["config"]),
         }
         html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too
         md = template_env.markdown().get_template("summary.md.j2")
@@ -178,7 +178,7 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
         context = {"c": comp, "groups": tables.grouped(tables.comparison_rows(comp)), "unmeasured": tables.unmeasured_kpis(comp),
                    "constant": list(tables.constant_kpis(comp).values()),
                    "version": __version__,
-                   "config_yaml": yaml.safe_dump(comp["config"], sort_keys=False, allow_unicode=True)}
+                   "config_yaml": yaml_text(comp["config"])}
         # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw
         (folder / "summary.md").write_text(template_env.markdown().get_template("compare.md.j2").render(**context),
                                            encoding="utf-8")

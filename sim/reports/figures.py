@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -31,6 +32,11 @@ PNG_COMPRESS_LEVEL = 1
 """zlib's level for the PNGs: the same pixels as the default level 6 in about two thirds of the
 encoding time (a report's largest figure: 67 → 40 ms of CPU; a sweep's line plot 28 → 8 ms), for
 files 2-23 % larger. A figure drawn after the last simulation is on the path a user waits on."""
+TEXT_HINTING = "no_hinting"
+"""FreeType's hinting of a PNG's text: none. matplotlib's default forces FreeType's auto-hinter,
+which snaps each glyph to the pixel grid; at these 110 dpi the text reads the same without it
+(looked at side by side), and the draw is 5-10 % cheaper (measured: time series 130 → 120 ms of
+CPU, latency CDF 49 → 45 ms, sequence diagram 137 → 120 ms)."""
 TIME_UNITS = (("h", 3600.0, 3 * 3600.0), ("min", 60.0, 180.0), ("s", 1.0, 0.0))
 """(name, seconds, from a span of): minutes for runs of 3 min or more, hours from 3 h."""
 
@@ -67,9 +73,10 @@ def png(fig: Figure) -> bytes:
     """The figure as PNG bytes: one draw (with the layout), then the opaque pixels as RGB (the
     figure's white background leaves nothing for an alpha channel to say: a quarter less to
     compress) with no timestamp metadata, so the same results give the same bytes. Compressed at
-    zlib's fastest level (:data:`PNG_COMPRESS_LEVEL`)."""
+    zlib's fastest level (:data:`PNG_COMPRESS_LEVEL`), its text unhinted (:data:`TEXT_HINTING`)."""
     canvas = fig.canvas
-    canvas.draw()  # the canvas's own draw: one pass with the layout (``savefig`` draws twice under a layout engine)
+    with rc_context({"text.hinting": TEXT_HINTING}):  # read as the text is measured and drawn
+        canvas.draw()  # the canvas's own draw: one pass with the layout (``savefig`` draws twice under a layout engine)
     width, height = canvas.get_width_height(physical=True)
     rgb = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
     buffer = io.BytesIO()

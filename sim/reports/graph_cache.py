@@ -23,7 +23,7 @@ from sim.reports.output import REPORTS_DIR
 
 CACHE_DIR = REPORTS_DIR / ".cache" / "system_graph"
 SUFFIXES = (".png", ".svg")
-_DRAWING_CODE = ("config/graph.py", "reports/system_graph.py")
+_DRAWING_CODE = ("config/graph.py", "reports/system_graph.py", "reports/figures.py")
 """Modules under ``sim/`` whose source is part of the key: change them and the cache misses."""
 
 

@@ -2,7 +2,8 @@
 ``results.json``) with matplotlib's object API (``sim.reports.figures``: no backend switched).
 
 Time series are plotted generically: every count series (as a rate per second) and every gauge in
-``results["series"]`` gets a panel, with the fault windows shaded and named in a legend, so a
+``results["series"]`` that is ever above zero gets a panel (the PSP's load and the goodput share
+one, the consumer groups' lags another), with the fault windows shaded and named in a legend, so a
 series a component adds later appears without changing this module. Time axes read in seconds,
 minutes or hours by the run's length; a quiet drain is cut off so that it does not dominate.
 """
@@ -46,7 +47,10 @@ def _xy(values: list, bin_s: float, kind: str, end_s: float | None) -> tuple[np.
     if kind == "count":
         y = y / bin_s
     if end_s is not None:
-        y = y[: shown_bins(bin_s, end_s)]
+        shown = shown_bins(bin_s, end_s)
+        y = y[:shown]
+        if kind == "count" and y.size < shown:  # a count's missing bins counted nothing
+            y = np.pad(y, (0, shown - y.size))
     x = np.arange(y.size) * bin_s
     if y.size > MAX_POINTS:  # keep peaks visible: max over groups of bins
         group = int(np.ceil(y.size / MAX_POINTS))
@@ -68,12 +72,18 @@ def _drain_note(ax, load_end_s: float | None, shown_s: float, end_s: float | Non
 
 def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | None = None,
                       load_end_s: float | None = None, shown_s: float | None = None) -> Figure:
-    """One panel per series, the consumer groups' lags together in one (a line each: which group
-    fell behind, against the others that kept up); fault windows shaded and named; dotted line:
-    the drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
+    """A panel per series, except that the PSP's requests, the charges it answered after the
+    caller left and the goodput share one (throughput against goodput: a retry storm is the gap
+    between them), and so do the consumer groups' lags (which group fell behind, against the
+    others that kept up); a panel whose series are never above zero is named in the title instead
+    of drawn (a flat line says nothing a word does not). Fault windows shaded and named; dotted line: the
+    drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
     (``series_view.cut_series``)."""
-    panels = _panels([item for item in ordered_series(series)
-                      if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)])
+    items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
+    every = _panels(items)
+    panels = [members for members in every if any(_ever_above_zero(values) for _n, _k, values in members)]
+    flat = [name for members in every if members not in panels for name, _kind, _values in members]
+    panels = panels or every[:1]
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * max(1, len(panels)) + 1.2)
     axes = fig.subplots(max(1, len(panels)), 1, squeeze=False)[:, 0]
@@ -85,16 +95,17 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
         for index, (name, kind, values) in enumerate(members):
             x, y = _xy(values, bin_s, kind, shown)
             colour = (PALETTE[0] if kind == "count" else PALETTE[2]) if len(members) == 1 else PALETTE[index % len(PALETTE)]
-            ax.step(x / unit_s, y, where="post", lw=1.0, color=colour, label=name.removeprefix(LAG_PREFIX))
+            colour = LINE_COLOURS.get(name, colour) if len(members) > 1 else colour
+            ax.step(x / unit_s, y, where="post", lw=1.0, color=colour, label=LINE_LABELS.get(name, name.removeprefix(LAG_PREFIX)))
             top = max(top, float(y.max(initial=0.0)))
         name, kind, _ = members[0]
         shade_faults(ax, fault_windows, unit_s)
         note = _drain_note(ax, load_end_s, shown, end_s, unit_s)
-        label = LAGS_LABEL if len(members) > 1 else _label(name, kind)
+        label = _panel_label(members)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
         ax.tick_params(labelsize=SMALL_PT)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
-        ax.set_ylim(0, max(1.0, top * 1.08))
+        ax.set_ylim(0, max(1.0, top * (1.3 if len(members) > 1 else 1.08)))  # room for the legend above the lines
         if kind == "gauge":
             integer_ticks(ax)
         if len(members) > 1:
@@ -102,28 +113,55 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
         ax.grid(alpha=0.25)
     stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
-    fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}",
+    never = f"; never above 0: {', '.join(_one_line(_label(name, 'gauge')) for name in flat)}" if flat else ""
+    fig.suptitle(f"{fmt.duration(bin_s)} bins, counts shown per second; dotted line: the drain starts{note}{never}",
                  fontsize=SMALL_PT, x=0.01, ha="left")
     return lean_layout(fig, axes[:-1])
 
 
 LAG_PREFIX = "lag."
 LAGS_LABEL = "consumer lag\n(messages)"
+RATES = ("psp_requests", "psp_wasted", "goodput")
+"""The series drawn together as the PSP's load against what it achieved (per second)."""
+RATES_LABEL = "per second"
+LINE_LABELS = {"psp_requests": "PSP requests", "psp_wasted": "answered after the caller left",
+               "goodput": "goodput (successful orders)"}
+"""A line's name in a panel it shares (a lag's line is its consumer group)."""
+LINE_COLOURS = {"psp_requests": PALETTE[0], "psp_wasted": PALETTE[1], "goodput": PALETTE[2]}
+
+
+def _ever_above_zero(values: list) -> bool:
+    return any(value > 0 for value in values)
+
+
+def _one_line(label: str) -> str:
+    return label.replace("\n(", " (").replace("\n", " ")
+
+
+def _panel_label(members: list[tuple[str, str, list]]) -> str:
+    name, kind, _ = members[0]
+    if len(members) == 1:
+        return _label(name, kind)
+    return LAGS_LABEL if name.startswith(LAG_PREFIX) else RATES_LABEL
 
 
 def _panels(items: list[tuple[str, str, list]]) -> list[list[tuple[str, str, list]]]:
-    """The time-series figure's panels: each series alone, except the consumer groups' lags
-    (``lag.<group>``), together in the panel where the first of them comes."""
+    """The time-series figure's panels: each series alone, except the PSP's load and the goodput
+    (:data:`RATES`) and the consumer groups' lags (``lag.<group>``), each group together in the
+    panel where the first of it comes."""
     panels: list[list] = []
-    lags: list | None = None
+    shared: dict[str, list] = {}
     for item in items:
-        if not item[0].startswith(LAG_PREFIX):
+        group = "rates" if item[0] in RATES else "lags" if item[0].startswith(LAG_PREFIX) else None
+        if group is None:
             panels.append([item])
-        elif lags is None:
-            lags = [item]
-            panels.append(lags)
+        elif group not in shared:
+            shared[group] = [item]
+            panels.append(shared[group])
         else:
-            lags.append(item)
+            shared[group].append(item)
+    if "rates" in shared:
+        shared["rates"].sort(key=lambda item: RATES.index(item[0]))
     return panels
 
 

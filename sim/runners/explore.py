@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim.config.loader import LoadedScenario, read_yaml, validate
+from sim.config.yaml_writer import yaml_text
 from sim.config.model import SystemModel
 from sim.config.scenario import Scenario
 from sim.errors import ConfigError
@@ -397,7 +397,7 @@ def counterexample_document(result: ExploreResult, out_path: Path) -> str:
         f"# Minimal: {describe(result.plan)}\n"
         f"# Replay: paychaos run {out_path.as_posix()}\n"
     )
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    return header + yaml_text(document)
 
 
 def write_counterexample(result: ExploreResult, out_path: Path) -> None:
