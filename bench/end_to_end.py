@@ -1,7 +1,8 @@
 """What a user waits for: a whole command (imports, runs, report) against its own simulations.
 
-Each command runs as the real CLI (``sim.cli.main``) in a fresh process, with ``sim.runners.run.
-simulate`` wrapped to add up the time spent in it (build the world, simulate, oracles, reconcile).
+Each command runs as the real CLI (``sim.cli.main``, the process ended as the console script ends
+it) in a fresh process, with ``sim.runners.run.simulate`` wrapped to add up the time spent in it
+(build the world, simulate, oracles, reconcile).
 The ratio is the command's time over that: 1.0 would be a command that costs nothing beyond its
 simulations. Runs are in-process (``run`` with one replication, ``compare --workers 1``, ``sweep
 --executor serial``) so the simulations' time is measured where it is spent. Wall time (seen from
@@ -62,6 +63,7 @@ def wrap(module):
 
 when_loaded("sim.runners.run", wrap)  # not imported here: it would import SimPy before the command's start
 from sim.cli import main
+from sim.cli.quick_exit import end_process
 code = main(sys.argv[1:])
 own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 spent["process_cpu_s"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -70,6 +72,7 @@ spent["cpu_after_s"] = time.process_time() - spent["cpu_last_end"]
 spent["exit_code"] = code
 spent["main_end"] = time.monotonic()
 print("END_TO_END " + json.dumps(spent))
+end_process(code)  # as the console script ends (``sim.cli.entry``)
 """
 
 

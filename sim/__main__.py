@@ -1,7 +1,5 @@
 """``python -m sim`` is ``paychaos``."""
 
-import sys
+from sim.cli import entry
 
-from sim.cli import main
-
-sys.exit(main())
+entry()

@@ -21,7 +21,7 @@ from sim.cli import show as show_command
 from sim.cli import sweep as sweep_command
 from sim.cli import validate as validate_command
 from sim.cli.blas import one_blas_thread
-from sim.cli.quick_exit import exit_quickly, unsettle
+from sim.cli.quick_exit import end_process, exit_quickly, unsettle
 from sim.errors import PaychaosError
 
 COMMANDS = [
@@ -77,3 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         unsettle()  # a command's frozen objects are collectable again in a process that goes on
+
+
+def entry() -> None:
+    """The ``paychaos`` console script: :func:`main`, then the process ends with its exit code
+    (``sim.cli.quick_exit.end_process``: at once, once the output is flushed)."""
+    end_process(main())

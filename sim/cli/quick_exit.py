@@ -8,12 +8,20 @@ the garbage collector's objects at exit (``gc.freeze``) skips that pass; objects
 holds are still freed (and files closed) as the modules are cleared. Registered by ``main``, so it
 runs only when the process is about to end (a test or notebook calling ``main`` is unaffected
 until its own exit).
+
+The ``paychaos`` command itself ends with :func:`end_process`: once its output is flushed and
+nothing it started is still running, it leaves without tearing its modules down one by one
+(about 0.02 s after the last line a user reads, for memory the operating system reclaims anyway).
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import os
+import sys
+import threading
+from typing import NoReturn
 
 _registered = False
 
@@ -60,3 +68,33 @@ def unsettle() -> None:
     if _paused:
         gc.enable()
         _paused = False
+
+
+def end_process(code: int) -> NoReturn:
+    """End this process with exit status ``code`` (the console script's last step).
+
+    Its output is flushed and logging's handlers are closed first; then, unless a thread or a
+    child process it started is still running (they get the ordinary exit, which waits for or
+    stops them as they were built to be), the process ends at once (``os._exit``): no module
+    teardown, no exit handlers left to run (the drawing helpers and process pools are stopped
+    by then; their handlers would find nothing to do)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``paychaos … | head``): nothing more to say
+            pass
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.shutdown()
+    if _still_running():
+        sys.exit(code)
+    os._exit(code)
+
+
+def _still_running() -> bool:
+    """A thread other than this one that is not a daemon, or a child process still alive."""
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.main_thread()):
+        return True
+    multiprocessing = sys.modules.get("multiprocessing")
+    return bool(multiprocessing is not None and multiprocessing.active_children())
