@@ -280,22 +280,42 @@ def test_the_psp_s_load_and_the_goodput_share_a_panel_and_a_series_never_above_z
     assert title.endswith("; never above 0: DLQ depth (messages), Kafka consumer rebalances (/s)")
 
 
-def test_the_services_figure_draws_the_services_that_did_something_and_names_the_idle_ones():
-    bins = 20
-    series = {"bin_s": 30.0, "counts": {}, "gauges": {
+def _services_series(bins: int = 20) -> dict:
+    return {"bin_s": 30.0, "counts": {}, "gauges": {
         "queue.risk": [0.0] * 10 + [5.0] * 10, "busy.risk": [2.0] * bins,            # queued: drawn
         "queue.psp": [0.0] * bins, "busy.psp": [10.0] * 5 + [30.0] + [10.0] * 14,   # 30 % busy once: drawn
         "queue.ledger_db": [0.0] * bins, "busy.ledger_db": [2.0] * bins,            # 20 % at most: named
-        "queue.wallet_db": [0.0] * bins, "busy.wallet_db": [1.0] * bins}}           # but wasted work: drawn
+        "queue.wallet_db": [0.0] * bins, "busy.wallet_db": [1.0] * bins,            # but wasted work: drawn
+        "queue.database": [0.0] * bins, "busy.database": [1.5] * bins}}             # wasted, but under 1 %: named
+
+
+def test_the_services_figure_draws_the_services_that_did_something_and_names_the_idle_ones():
+    series = _services_series()
     services = {"risk": {"servers": 2, "mean_queue": 2.5}, "psp": {"servers": 100}, "ledger_db": {"servers": 10},
-                "wallet_db": {"servers": 10, "wasted_work_share": 0.01}}
+                "wallet_db": {"servers": 10, "wasted_work_share": 0.01},
+                "database": {"servers": 10, "wasted_work_share": 0.004}}
     fig = plots.services_figure(series, services, [], end_s=600.0, load_end_s=600.0)
     drawn = [ax.get_ylabel().split("\n")[0] for ax in fig.axes if ax.get_ylabel() != "% busy"]
     assert drawn == ["risk", "psp", "wallet_db"]
-    assert fig._suptitle.get_text().endswith("not shown (never queued, at most 20% busy, no work wasted): ledger_db")
-    quiet = {name: {"servers": 10} for name in ("ledger_db",)}
-    fig = plots.services_figure(series, quiet, [], end_s=600.0, load_end_s=600.0)  # every one idle: the busiest drawn
-    assert [ax.get_ylabel().split("\n")[0] for ax in fig.axes if ax.get_ylabel() != "% busy"] == ["ledger_db"]
+    assert fig._suptitle.get_text().endswith(
+        "not shown (never queued, at most 20% busy, under 1% of its work wasted): database, ledger_db")
+
+
+def test_a_run_whose_services_all_had_room_has_no_services_figure_and_says_how_busy_the_busiest_got():
+    from sim.reports import run_figures, tables
+
+    series = _services_series()
+    quiet = {"ledger_db": {"servers": 10}, "database": {"servers": 10, "wasted_work_share": 0.004}}
+    assert plots.services_figure(series, quiet, [], end_s=600.0, load_end_s=600.0) is None
+    assert "services" not in run_figures.series_figures(series, quiet, [], 600.0, 600.0)
+    data = {"series": series, "summary": {"services": quiet}, "end_s": 600.0, "load_end_s": 600.0}
+    assert tables.services_note(data) == (
+        "Every service with finite capacity had room, so none is drawn: database and ledger_db never had a request "
+        "waiting for a server, were never more than 20 % busy in a 30 s bin and wasted under 1 % of their work. "
+        "The busiest, ledger_db, had at most 20 % of its 10 servers busy.")
+    busy = {"ledger_db": {"servers": 10}, "psp": {"servers": 100}}
+    assert "services" in run_figures.series_figures(series, busy, [], 600.0, 600.0)
+    assert tables.services_note({**data, "summary": {"services": busy}}) == ""  # the figure shows them
 
 
 def test_time_axis_units_follow_the_run_length():

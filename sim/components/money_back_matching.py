@@ -33,6 +33,7 @@ import numpy as np
 from sim.components.psp_settlement import CAPTURE, REFUND, Line
 from sim.components.reconciliation import AUTO, HAND, UNKNOWN, Break, ReconciliationReport
 from sim.components.refunds import FAILED, GAVE_UP, REFUNDED, WAITING
+from sim.domain.distinct import distinct
 from sim.domain.intmap import IntMap
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def refunds_by_order(refunds: "Refunds | None") -> RefundsByOrder:
 
 def _orders_of(*maps: IntMap) -> Iterator[int]:
     """The order ids of any of ``maps``, ascending, once each (read a slice at a time)."""
-    ids = np.unique(np.concatenate([np.zeros(0, np.int64)] + [
+    ids = distinct(np.concatenate([np.zeros(0, np.int64)] + [
         np.fromiter(m.keys(), dtype=np.int64, count=len(m)) for m in maps]))
     for start in range(0, len(ids), _IDS_AT_ONCE):
         yield from ids[start:start + _IDS_AT_ONCE].tolist()

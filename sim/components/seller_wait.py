@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.domain.distinct import distinct
 from sim.domain.orders import as_numpy, column_chunks
 from sim.domain.spill import SPILL_AFTER_ROWS, Spill, pairwise_sum
 from sim.domain.spill import weighted_quantile as spilled_quantile
@@ -48,7 +49,7 @@ def fifo_waits(credit_at: np.ndarray, credits: np.ndarray, transfer_at: np.ndarr
     owed_end, paid_end = np.cumsum(credits), np.cumsum(transfers)
     owed_total = int(owed_end[-1]) if len(owed_end) else 0
     paid_total = min(owed_total, int(paid_end[-1]) if len(paid_end) else 0)
-    cuts = np.unique(np.concatenate([[0], owed_end[owed_end < paid_total], paid_end[paid_end < paid_total], [paid_total]]))
+    cuts = distinct(np.concatenate([[0], owed_end[owed_end < paid_total], paid_end[paid_end < paid_total], [paid_total]]))
     pieces = np.diff(cuts)
     ends = cuts[1:]
     credit = np.searchsorted(owed_end, ends, side="left")
@@ -77,7 +78,7 @@ def fifo_waits_by_account(credit_at: np.ndarray, credits: np.ndarray, credit_bou
     limit = offset + paid_total  # where each account's paid money ends on the line
     paid_end = np.repeat(offset, transfer_counts) + np.minimum(
         paid_all[1:] - np.repeat(paid_all[transfer_bounds[:-1]], transfer_counts), np.repeat(paid_total, transfer_counts))
-    cuts = np.unique(np.concatenate([offset, owed_end[owed_end < np.repeat(limit, credit_counts)],
+    cuts = distinct(np.concatenate([offset, owed_end[owed_end < np.repeat(limit, credit_counts)],
                                      paid_end[paid_end < np.repeat(limit, transfer_counts)], limit]))
     pieces, ends = np.diff(cuts), cuts[1:]
     paid = ends <= limit[np.searchsorted(account_end, ends, side="left")]  # not a gap between accounts

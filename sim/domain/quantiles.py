@@ -13,6 +13,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from sim.domain.distinct import distinct
+
 _PASSES = ((11, 21), (11, 10), (10, 0))
 """(bits, shift) of each pass over a float32's 32 bits, the highest first."""
 
@@ -76,7 +78,7 @@ def linear_quantiles(count: int, q: np.ndarray,
     following[below] = 0
     previous_at, following_at = previous.astype(np.intp), following.astype(np.intp)
     gamma = np.asanyarray(virtual - previous_at, dtype=virtual.dtype)
-    positions = np.unique(np.concatenate([previous_at % count, following_at % count]))
+    positions = distinct(np.concatenate([previous_at % count, following_at % count]))
     found = values_at(positions)
     a = found[np.searchsorted(positions, previous_at % count)]
     b = found[np.searchsorted(positions, following_at % count)]

@@ -113,6 +113,7 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
             "money": money.money_rows(data),
             "kpi_groups": tables.grouped(kpis),
             "recovery_note": tables.recovery_note(data) if data.get("recovery") else "",
+            "services_note": tables.services_note(data),
             "config_yaml": yaml_text(data["config"]),
         }
         html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too

@@ -21,7 +21,6 @@ from sim.observe.recovery import goodput_counts
 from sim.observe.samples import LABELS, SampleTrace, pick_samples
 from sim.reports import run_figures
 from sim.reports.drawing import Drawing, same_arguments
-from sim.runners.kpis import latency_cdf
 from sim.runners.replicate import sample_order_data
 from sim.runners.run import fault_window_data, series_data
 
@@ -35,6 +34,12 @@ EVERY = 20
 """Look at the sample orders every this many progress slices (a tenth of the run; a look costs
 about a millisecond of the run's own process). The samples settle early; the load phase is most
 of a run's time, the drain after it little."""
+FINAL = ("timeseries",)
+"""The figures started when the event loop ends: the largest only. The command's own process
+holds one core from then on (the run's last checks, the summary, the report's tables), so the
+helpers share the other until it is done: two figures started together would each draw at half
+speed, and the largest would end later. The report starts the others when it gets to them
+(measured on the baseline: its run ended ~30 ms sooner)."""
 _SETTLED = frozenset(int(state) for state in TERMINAL_STATES) - {int(OrderState.DEAD_LETTERED)}
 """States a sample order does not leave again (a dead-lettered one may be replayed)."""
 
@@ -92,17 +97,16 @@ class EarlyRunFigures:
         if not final and self._looks % self.every:
             return
         figures = {}
-        if final:
-            figures = run_figures.series_figures(report_series(world), services_at_end(world),
-                                                 fault_window_data(world), world.end_s, world.load_end_s)
+        if final:  # the largest only: see FINAL
+            series = run_figures.series_figures(report_series(world), services_at_end(world),
+                                                fault_window_data(world), world.end_s, world.load_end_s)
+            figures = {name: series[name] for name in FINAL if name in series}
         trace = world.trace
         if isinstance(trace, SampleTrace) and trace.orders is not None:
             picked = pick_samples(trace.orders, sorted(trace.by_order))  # read only: no pruning
             complete = len(picked) == len(LABELS) or now >= world.load_end_s  # no kind still to come
             if picked and (final or complete and all(world.orders.state[order] in _SETTLED for order in picked)):
                 figures["sequence"] = run_figures.sequence_figure(sample_order_data(world, picked))
-        if final:
-            figures["latency_cdf"] = run_figures.latency_cdf_figure({self.label: latency_cdf(world)})
         for name, figure in figures.items():
             self._start(name, figure, final)
 

@@ -19,7 +19,8 @@ from matplotlib.ticker import FuncFormatter
 from sim import format as fmt
 from sim.reports.figures import (FONT_PT, SMALL_PT, TITLE_Y, fault_legend, integer_ticks, lean_layout, new_figure, png,
                                  shade_faults, stacked_on_one_time_axis, svg, time_axis)
-from sim.reports.series_view import ordered_series, shown_bins, shown_end_s
+from sim.reports.series_view import (IDLE_BUSY_SHARE, WASTED_SHARE_SHOWN, ordered_series, services_shown,
+                                     shown_bins, shown_end_s)
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 SERIES_LABELS = {
@@ -374,21 +375,17 @@ SERVICE_PREFIXES = ("queue.", "busy.")
 
 def services_figure(series: dict, services: dict[str, dict], fault_windows: list[dict], end_s: float | None = None,
                     load_end_s: float | None = None, shown_s: float | None = None) -> Figure | None:
-    """One panel per finite-capacity service: requests waiting (left axis) and the share of its
-    servers busy (right axis, %), per bin, with fault windows shaded; None without such services.
+    """One panel per finite-capacity service that queued, was busy or wasted work
+    (``series_view.services_shown``): requests waiting (left axis) and the share of its servers
+    busy (right axis, %), per bin, with fault windows shaded; the idle ones named in the title.
+    None when no service did any of that.
     ``services``: each service's ``servers``, ``mean_queue``, ``utilisation`` and
     ``wasted_work_share`` (a run summary's, or just these); ``shown_s`` as in :func:`timeseries_figure`."""
-    gauges = series.get("gauges", {})
-    names = [name for name in services if f"queue.{name}" in gauges and services[name].get("servers")]
-    names.sort(key=lambda n: (-(services[n].get("mean_queue") or 0.0), -(services[n].get("utilisation") or 0.0), n))
+    shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
+    names, idle = services_shown(series, services, shown)
     if not names:
         return None
-    shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
-    bin_s = series["bin_s"]
-    drawn = [name for name in names if services[name].get("wasted_work_share")
-             or not _idle(gauges, name, services[name]["servers"], bin_s, shown)] or names[:1]  # the busiest, when all idled
-    idle = [name for name in names if name not in drawn]
-    names = drawn
+    gauges, bin_s = series["gauges"], series["bin_s"]
     fig = new_figure(10, 1.45 * len(names) + 1.2)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     unit_s = time_axis(axes[-1], shown)
@@ -412,7 +409,8 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
         ax.grid(alpha=0.25)
     stacked_on_one_time_axis(axes, shown / unit_s)
     fault_legend(fig, fault_windows, loc="outside lower center", ncols=3)
-    idle_line = (f"\nnot shown (never queued, at most {IDLE_BUSY_SHARE:.0%} busy, no work wasted): {', '.join(idle)}"
+    idle_line = (f"\nnot shown (never queued, at most {IDLE_BUSY_SHARE:.0%} busy, under {WASTED_SHARE_SHOWN:.0%} of its "
+                 f"work wasted): {', '.join(idle)}"
                  if idle else "")
     fig.suptitle(f"per service, busiest first, sampled every {fmt.duration(bin_s)}: requests waiting (red, left) and "
                  "servers busy (blue, right);\nwasted = share of its work done for callers who had given up"
@@ -420,15 +418,3 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
     return lean_layout(fig, axes[:-1])
 
 
-IDLE_BUSY_SHARE = 0.2
-"""A service that never had a request waiting, never had more than this share of its servers busy
-in a bin and wasted no work is named in the services figure's title instead of drawn: a flat line
-says nothing a word does not."""
-
-
-def _idle(gauges: dict, name: str, servers: int, bin_s: float, shown_s: float) -> bool:
-    """Whether a service never queued and stayed at most :data:`IDLE_BUSY_SHARE` busy (per bin, up
-    to ``shown_s``)."""
-    queue = _xy(gauges[f"queue.{name}"], bin_s, "gauge", shown_s)[1]
-    busy = _xy(gauges.get(f"busy.{name}", []), bin_s, "gauge", shown_s)[1]
-    return float(queue.max(initial=0.0)) == 0.0 and float(busy.max(initial=0.0)) <= IDLE_BUSY_SHARE * servers

@@ -9,7 +9,7 @@ service only the fields its panel shows.
 
 from __future__ import annotations
 
-from sim.reports.series_view import cut_series
+from sim.reports.series_view import cut_series, services_shown
 
 PLOTS = "sim.reports.plots"
 """Where the figure functions are (named, not imported: a drawing helper imports matplotlib)."""
@@ -19,11 +19,14 @@ SERVICE_FIELDS = ("servers", "mean_queue", "utilisation", "wasted_work_share")
 
 def series_figures(series: dict, services: dict[str, dict], fault_windows: list[dict], end_s: float | None,
                    load_end_s: float | None) -> dict[str, tuple]:
-    """The time-series and services figures, the largest first."""
+    """The time-series figure, and the services figure when a service did something to draw
+    (``series_view.services_shown``), the largest first."""
     cut, shown = cut_series(series, end_s, load_end_s)
     view = {name: {field: stats.get(field) for field in SERVICE_FIELDS} for name, stats in services.items()}
-    return {"timeseries": (f"{PLOTS}:timeseries_figure", cut, fault_windows, end_s, load_end_s, shown),
-            "services": (f"{PLOTS}:services_figure", cut, view, fault_windows, end_s, load_end_s, shown)}
+    figures = {"timeseries": (f"{PLOTS}:timeseries_figure", cut, fault_windows, end_s, load_end_s, shown)}
+    if services_shown(cut, view, shown)[0]:
+        figures["services"] = (f"{PLOTS}:services_figure", cut, view, fault_windows, end_s, load_end_s, shown)
+    return figures
 
 
 def sequence_figure(sample_orders: list[dict]) -> tuple:

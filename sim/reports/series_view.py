@@ -52,3 +52,31 @@ def cut_series(series: dict, end_s: float | None, load_end_s: float | None) -> t
     return {"bin_s": series["bin_s"],
             "counts": {name: values[:bins] for name, values in series.get("counts", {}).items()},
             "gauges": {name: values[:bins] for name, values in series.get("gauges", {}).items()}}, shown
+
+
+IDLE_BUSY_SHARE = 0.2
+"""A service that never had a request waiting, never had more than this share of its servers busy
+in a bin and wasted less than :data:`WASTED_SHARE_SHOWN` of its work is named instead of drawn: a
+flat line says nothing a word does not."""
+WASTED_SHARE_SHOWN = 0.01
+"""The share of its work a service must have done for callers who had given up to be drawn on
+that account alone: from 1 % (what its panel's label shows as a whole percentage)."""
+
+
+def peak(values: list, bin_s: float, shown_s: float) -> float:
+    """The largest value of a series over the bins a time axis ending at ``shown_s`` reads."""
+    return float(np.asarray(values[: shown_bins(bin_s, shown_s)], dtype=float).max(initial=0.0))
+
+
+def services_shown(series: dict, services: dict[str, dict], shown_s: float) -> tuple[list[str], list[str]]:
+    """The finite-capacity services the services figure draws, busiest first (longest mean queue,
+    then busiest), and the idle ones it only names (:data:`IDLE_BUSY_SHARE`): a run whose services
+    all had room has no services figure, only their names."""
+    gauges, bin_s = series.get("gauges", {}), series["bin_s"]
+    names = [name for name in services if f"queue.{name}" in gauges and services[name].get("servers")]
+    names.sort(key=lambda n: (-(services[n].get("mean_queue") or 0.0), -(services[n].get("utilisation") or 0.0), n))
+    drawn = [name for name in names
+             if (services[name].get("wasted_work_share") or 0.0) >= WASTED_SHARE_SHOWN
+             or peak(gauges[f"queue.{name}"], bin_s, shown_s) > 0.0
+             or peak(gauges.get(f"busy.{name}", []), bin_s, shown_s) > IDLE_BUSY_SHARE * services[name]["servers"]]
+    return drawn, [name for name in names if name not in drawn]

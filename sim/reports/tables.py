@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sim import format as fmt
 from sim.config.kpis import KPI_GROUPS, KPIS
+from sim.reports.series_view import IDLE_BUSY_SHARE, WASTED_SHARE_SHOWN, cut_series, peak, services_shown
 from sim.runners.kpis import AFTER_RECOVERY_S, RECOVERY_WINDOW_S
 
 
@@ -104,6 +105,25 @@ def recovery_note(data: dict) -> str:
             f"window and the {fmt.duration(AFTER_RECOVERY_S)} after a fault: time to recover reads 0 s when goodput "
             f"is back within the fault's last bin, and the peak after recovery is – when no whole bin follows the "
             f"fault. Set bin: 1s in the scenario to measure them.")
+
+
+def services_note(data: dict) -> str:
+    """What a run report says of its services when none did anything to draw (no services
+    figure): that each had room, and how busy the busiest got (empty when a figure shows them)."""
+    services = data["summary"].get("services", {})
+    cut, shown = cut_series(data["series"], data.get("end_s"), data.get("load_end_s"))
+    drawn, idle = services_shown(cut, services, shown)
+    if drawn or not idle:
+        return ""
+    gauges, bin_s = cut["gauges"], cut["bin_s"]
+    busy = {name: peak(gauges.get(f"busy.{name}", []), bin_s, shown) / services[name]["servers"] for name in idle}
+    busiest = max(idle, key=lambda name: (busy[name], name))
+    names = ", ".join(idle[:-1]) + " and " + idle[-1] if len(idle) > 1 else idle[0]
+    return (f"Every service with finite capacity had room, so none is drawn: {names} never had a request "
+            f"waiting for a server, {'were' if len(idle) > 1 else 'was'} never more than {IDLE_BUSY_SHARE:.0%} busy "
+            f"in a {fmt.duration(bin_s)} bin and wasted under {WASTED_SHARE_SHOWN:.0%} of "
+            f"{'their' if len(idle) > 1 else 'its'} work. The busiest, {busiest}, had at most "
+            f"{busy[busiest]:.0%} of its {services[busiest]['servers']:,} servers busy.").replace("%", " %")
 
 
 def recovery_rows(data: dict) -> list[dict]:
