@@ -13,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from sim import format as fmt
@@ -333,9 +335,13 @@ def psp_rate_figure(exemplars: dict[str, dict], fault_windows: list[dict], end_s
 
 def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
     """Success rate vs PSP requests per order, one colour per variant named in the legend with its
-    p99 (no labels on the points: they overlap); Pareto-optimal variants outlined and starred."""
+    p99 (no labels on the points: they overlap); Pareto-optimal variants outlined and starred.
+    Drawn as a few collections (the bars, the caps, the circles, the stars) with the legend's
+    entries made for it, not an errorbar and a scatter per variant: a third of the figure's CPU,
+    the one figure a comparison still draws after its last run."""
     fig = new_figure(9, 4.6)
     ax = fig.subplots()
+    points, handles = [], []
     for index, (name, s) in enumerate(stats.items()):
         x, y = s["psp_requests_per_order"]["mean"], s["success_rate"]["mean"]
         if x is None or y is None:
@@ -344,19 +350,44 @@ def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
         on_front = name in front
         colour = PALETTE[index % len(PALETTE)]
         hw_x, hw_y = s["psp_requests_per_order"]["half_width"], s["success_rate"]["half_width"]
-        if hw_x is not None and hw_y is not None:
-            ax.errorbar([x], [y * 100], xerr=[hw_x], yerr=[hw_y * 100], color=colour, lw=0.9, capsize=3, zorder=2)
-        ax.scatter([x], [y * 100], s=110, color=colour, marker="*" if on_front else "o", alpha=0.9,
-                   edgecolors="black" if on_front else "none", linewidths=1.2, zorder=3,
-                   label=f"{'★ ' if on_front else ''}{name} (p99 {fmt.duration(None if p99 is None else p99 / 1000)})")
+        points.append((x, y * 100, hw_x, None if hw_y is None else hw_y * 100, colour, on_front))
+        handles.append(Line2D([], [], linestyle="none", marker="*" if on_front else "o", markersize=POINT_SIZE ** 0.5,
+                              markerfacecolor=colour, alpha=0.9, markeredgecolor="black" if on_front else "none",
+                              markeredgewidth=1.2,
+                              label=f"{'★ ' if on_front else ''}{name} (p99 {fmt.duration(None if p99 is None else p99 / 1000)})"))
+    with_bars = [p for p in points if p[2] is not None and p[3] is not None]
+    if with_bars:
+        bars = [[(x - hw_x, y), (x + hw_x, y)] for x, y, hw_x, _hw_y, _c, _f in with_bars]
+        bars += [[(x, y - hw_y), (x, y + hw_y)] for x, y, _hw_x, hw_y, _c, _f in with_bars]
+        colours = [p[4] for p in with_bars] * 2
+        ax.add_collection(LineCollection(bars, colors=colours, linewidths=0.9, zorder=2))
+        caps = [(x + side * hw_x, y, "|") for x, y, hw_x, _hw_y, _c, _f in with_bars for side in (-1, 1)]
+        caps += [(x, y + side * hw_y, "_") for x, y, _hw_x, hw_y, _c, _f in with_bars for side in (-1, 1)]
+        cap_colours = [p[4] for p in with_bars for _side in (-1, 1)]
+        for marker, part, colour_part in (("|", caps[:len(cap_colours)], cap_colours),
+                                          ("_", caps[len(cap_colours):], cap_colours)):
+            ax.scatter([c[0] for c in part], [c[1] for c in part], s=CAP_SIZE, marker=marker, c=colour_part,
+                       linewidths=0.9, zorder=2)
+    for on_front in (False, True):
+        part = [p for p in points if p[5] == on_front]
+        if part:
+            ax.scatter([p[0] for p in part], [p[1] for p in part], s=POINT_SIZE, c=[p[4] for p in part],
+                       marker="*" if on_front else "o", alpha=0.9, edgecolors="black" if on_front else "none",
+                       linewidths=1.2, zorder=3)
     ax.set_xlabel("PSP requests per order (load on the PSP; lower is better)", fontsize=SMALL_PT)
     ax.set_ylabel("success rate (%; higher is better)", fontsize=SMALL_PT)
     ax.tick_params(labelsize=SMALL_PT)
     ax.set_title("success rate against PSP load (bars: 95 % CI)", fontsize=FONT_PT, y=TITLE_Y)
     ax.grid(alpha=0.25)
     ax.margins(0.15)
-    fig.legend(fontsize=SMALL_PT, loc="outside right upper")
+    fig.legend(handles=handles, fontsize=SMALL_PT, loc="outside right upper")
     return lean_layout(fig)
+
+
+POINT_SIZE = 110
+"""A variant's marker in the Pareto plot (points squared, as ``scatter`` takes it)."""
+CAP_SIZE = 36
+"""An error bar's cap: 6 points long, as ``errorbar(capsize=3)`` draws it."""
 
 
 def save(fig: Figure, folder: Path, name: str, vector: bool = False) -> bytes:
