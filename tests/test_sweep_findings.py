@@ -39,3 +39,13 @@ def test_a_constant_kpi_a_single_seed_and_an_unranked_kpi():
     assert found["PSP requests per order (lower is better)"].endswith("one seed per point: no interval to tell it from the noise.")
     assert len(found) == 2  # a KPI with no known better direction is not judged
     assert findings([_record(0, 1.0, success_rate=(nan, nan, nan))], ["success_rate"], LABELS, where) == []
+
+
+def test_a_kpi_has_one_value_only_when_every_run_measured_the_same():
+    from sim.reports.sweep_findings import one_value
+
+    assert one_value([{"k": 0}, {"k": 0.0}, {"k": 0}], "k") == 0.0
+    assert one_value([{"k": 0}, {"k": 1}], "k") is None  # differs
+    assert one_value([{"k": 2.5}, {"k": None}], "k") is None  # one run did not measure it
+    assert one_value([{"k": float("nan")}, {"k": float("nan")}], "k") is None  # none measured it
+    assert one_value([{"k": 3}, {}], "k") is None

@@ -188,12 +188,15 @@ def test_by_default_the_report_shows_the_headline_kpis_and_no_plot_against_a_sin
     assert cli_main(["sweep", str(path), "--out", str(out), "--executor", "serial"]) == 0
     report = out / "report"
     plotted = sorted(p.name for p in report.glob("*.png"))
-    # none against the one timeout, none for the peak PSP rate after recovery (no fault, so no recovery)
-    unmeasured = "peak_psp_rate_after_recovery_per_s"
-    assert plotted == sorted(f"{kpi}--workload_rate.png" for kpi in HEADLINE_KPIS if kpi != unmeasured)
+    # none against the one timeout, none for the peak PSP rate after recovery (no fault, so no recovery),
+    # none for a KPI with one value in every run (no double charge, nothing dead-lettered: a flat line)
+    unmeasured, constant = "peak_psp_rate_after_recovery_per_s", {"double_charges", "dead_lettered"}
+    assert plotted == sorted(f"{kpi}--workload_rate.png" for kpi in HEADLINE_KPIS
+                             if kpi != unmeasured and kpi not in constant)
     html = (report / "index.html").read_text()
     assert "No plot against executor › PSP timeout: one value each" in html
     assert "Not measured by any run, so not plotted: peak PSP request rate after recovery." in html
+    assert "The same in every run, so not plotted: DLQ count 0, double charges 0." in html
     assert "No plot against executor › PSP timeout" in (report / "index.md").read_text()
     header = (report / "index.md").read_text().split("| point |")[1].splitlines()[0]
     assert header.count("|") == 2 + len(HEADLINE_KPIS)  # the table: two parameters and the headline KPIs

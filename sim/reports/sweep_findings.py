@@ -23,6 +23,14 @@ def _number(value) -> float | None:
     return None if math.isnan(value) else value
 
 
+def one_value(rows: list[dict], kpi: str) -> float | None:
+    """The value ``kpi`` has in every run of ``rows`` when it has one (measured everywhere, the same
+    everywhere: no double charge in any run, say), else None. Such a KPI gets no plot: a flat line
+    without a band says what a word does."""
+    values = {_number(row.get(kpi)) for row in rows}
+    return next(iter(values)) if len(values) == 1 and None not in values else None
+
+
 def _others(records: list[dict], kpi: str, record: dict) -> str:
     """`` (and 3 other points)`` when that many other points share ``record``'s mean."""
     ties = sum(1 for r in records if float(r[kpi]) == float(record[kpi])) - 1

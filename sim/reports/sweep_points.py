@@ -18,6 +18,7 @@ import pandas as pd
 from sim.config.kpis import kpi_bounds
 from sim.reports.figures import png
 from sim.reports.sweep_figures import heatmap_figure, line_plots_png
+from sim.reports.sweep_findings import one_value
 from sim.stats import mean_ci
 
 
@@ -43,14 +44,14 @@ def points_frame(rows: list[dict], parameters: list[str], kpis: list[str]) -> pd
 def summary(rows: list[dict], parameters: list[str], kpis: list[str], plotted_kpis: list[str]) -> dict:
     """What the report needs of the points frame (``kpis``: its columns; ``plotted_kpis``: the
     ones the report would plot), as plain data: ``points.csv``'s text, the records of its table,
-    the parameters with more than one value (``varied``), the plotted KPIs some run measured
-    (``plotted``), and the values of a third parameter (``facets``: one heatmap each)."""
+    the parameters with more than one value (``varied``), the plotted KPIs some run measured and
+    not with one value in every run (``plotted``: ``sweep_findings.one_value``), and the values of a third parameter (``facets``: one heatmap each)."""
     points = points_frame(rows, parameters, kpis)
     return {
         "csv": points.to_csv(index=False, lineterminator="\n"),
         "records": points.to_dict("records"),
         "varied": [p for p in parameters if points[p].nunique() > 1],
-        "plotted": [k for k in plotted_kpis if points[k].notna().any()],
+        "plotted": [k for k in plotted_kpis if points[k].notna().any() and one_value(rows, k) is None],
         "facets": [value for value, _ in points.groupby(parameters[2], sort=True)] if len(parameters) > 2 else [],
     }
 

@@ -24,7 +24,7 @@ from sim.config.kpis import KPI_BY_KEY, KPI_DESCRIPTIONS, KPI_NAMES
 from sim import format as fmt
 from sim.reports import template_env
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
-from sim.reports.sweep_findings import findings
+from sim.reports.sweep_findings import findings, one_value
 
 if TYPE_CHECKING:
     from sim.config.sweep import LoadedSweep
@@ -118,7 +118,8 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             "descriptions": KPI_DESCRIPTIONS, "seeds": len(sweep.seeds), "points": len(sweep.points),
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
-            "unmeasured": [k for k in kpis if k not in plotted],
+            "unmeasured": [k for k in kpis if k not in plotted and not any(_measured(row.get(k)) for row in rows)],
+            "constant": [(k, fmt.value(k, one_value(rows, k))) for k in kpis if one_value(rows, k) is not None],
             "table": table,
         }
         (folder / "index.md").write_text(md.render(**context), encoding="utf-8")
@@ -149,16 +150,18 @@ def _line_plots(drawing: Drawing, rows: list[dict], parameters: list[str], colum
 def _varied_and_plotted(rows: list[dict], parameters: list[str], kpis: list[str]) -> tuple[list[str], list[str]] | None:
     """What the points summary (``sim.reports.sweep_points.summary``) will call ``varied`` and
     ``plotted``, read from the rows without pandas: the parameters with more than one value (None
-    and NaN are no value), the KPIs some run measured. None when the rows cannot say (a value
+    and NaN are no value), the KPIs some run measured, not with one value in every run. None when the rows cannot say (a value
     that is not hashable): the summary alone decides then."""
-    def measured(value: object) -> bool:
-        return value is not None and not (isinstance(value, float) and math.isnan(value))
-
     try:
-        varied = [p for p in parameters if len({row[p] for row in rows if measured(row.get(p))}) > 1]
+        varied = [p for p in parameters if len({row[p] for row in rows if _measured(row.get(p))}) > 1]
     except TypeError:
         return None
-    return varied, [k for k in kpis if any(measured(row.get(k)) for row in rows)]
+    return varied, [k for k in kpis if any(_measured(row.get(k)) for row in rows) and one_value(rows, k) is None]
+
+
+def _measured(value: object) -> bool:
+    """A value a run gave (None and NaN are none)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _b64(data: bytes) -> str:
