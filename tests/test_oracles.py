@@ -169,6 +169,15 @@ def test_path_counts_sum_glob_patterns():
     assert counts["key_expiry"] == 0 and set(counts) == set(PATHS)
 
 
+def test_path_counts_add_a_paths_plain_names_and_count_a_counter_once_however_many_patterns_match_it(monkeypatch):
+    from sim.config import coverage
+
+    counters = {"psp.reply_lost_after_commit": 2, "psp.reply_lost": 3, "psp.other": 5}
+    assert path_counts(counters, None)["reply_lost"] == 5  # two plain names, each counted
+    monkeypatch.setitem(coverage.PATHS, "overlapping", coverage.Path("test", ("psp.reply_lost", "psp.*", "psp.reply_*")))
+    assert path_counts(counters, None)["overlapping"] == 10  # each counter once, not once per pattern
+
+
 def test_unknown_coverage_path_is_a_config_error_with_a_suggestion(tmp_path, capsys):
     path = write_scenario(tmp_path, "async-kafka.yaml", coverage={"reply_lost_after_comit": ">= 1"})
     with pytest.raises(ConfigError) as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import Mapping
 
 
@@ -51,15 +52,23 @@ def path_counts(counters: Mapping[str, int], reconciliation_buckets: Mapping[str
     """How often the run took each path in :data:`PATHS`."""
     counts = {}
     for name, path in PATHS.items():
-        counts[name] = sum(value for counter, value in counters.items() if _matches(counter, path.counters))
+        names, globs = _split(path.counters)
+        counts[name] = sum(counters.get(counter, 0) for counter in names)
+        if globs:  # a counter a plain name already counted is not counted again
+            counts[name] += sum(value for counter, value in counters.items()
+                                if counter not in names and any(fnmatchcase(counter, glob) for glob in globs))
     counts[RECONCILIATION_PATH] = (reconciliation_buckets or {}).get("auto_fixed", 0)
     return counts
 
 
-def _matches(counter: str, patterns: tuple[str, ...]) -> bool:
-    """Whether ``counter`` is one of ``patterns`` or matches one of its globs. A plain name is
-    compared as it is: ``fnmatchcase`` would compile a regular expression for it, every run."""
-    return any(counter == p if not _GLOB_CHARS.intersection(p) else fnmatchcase(counter, p) for p in patterns)
+@cache
+def _split(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A path's plain counter names (looked up, not matched: ``fnmatchcase`` would compile a regular
+    expression for each) and its globs. Every run counts every path: a dictionary lookup per name
+    instead of a match per counter and pattern (~0.5 ms a run, what a comparison of short runs
+    notices)."""
+    return (frozenset(p for p in patterns if not _GLOB_CHARS.intersection(p)),
+            tuple(p for p in patterns if _GLOB_CHARS.intersection(p)))
 
 
 _GLOB_CHARS = frozenset("*?[")

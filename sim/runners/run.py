@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Callable
 
 from sim import __version__
@@ -252,5 +253,5 @@ def series_data(world: World) -> dict:
     return {
         "bin_s": series.bin_s,
         "counts": {k: v for k, v in sorted(series.counts.items())},
-        "gauges": {k: [round(x, 6) for x in v] for k, v in sorted(series.gauges.items())},
+        "gauges": {k: list(map(round, v, repeat(6, len(v)))) for k, v in sorted(series.gauges.items())},
     }
