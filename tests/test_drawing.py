@@ -17,7 +17,8 @@ _CLI = r"""
 import json, sys
 from sim.cli import main
 code = main(sys.argv[1:])
-print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules, "pandas": "pandas" in sys.modules}))
+print("PARENT " + json.dumps({"code": code, "matplotlib": "matplotlib" in sys.modules, "pandas": "pandas" in sys.modules,
+                             "jinja2": "jinja2" in sys.modules}))
 """
 
 
@@ -34,8 +35,9 @@ def test_a_run_report_drawn_by_helpers_is_byte_identical_and_the_command_never_i
     # here first, which also caches its model's system graph (a fresh clone has none: drawn here, once)
     here = _cli(["run", "scenarios/metastable-retry-storm.yaml", "--out", str(tmp_path / "here")], "0")
     helped = _cli(["run", "scenarios/metastable-retry-storm.yaml", "--out", str(tmp_path / "helped")], "2")
-    assert helped == {"code": 1, "matplotlib": False, "pandas": False}  # every figure came from a helper
-    assert here == {"code": 1, "matplotlib": True, "pandas": False}  # (1: the storm fails its expectations)
+    # every figure came from a helper, and the pages too (rendered there: sim.reports.pages)
+    assert helped == {"code": 1, "matplotlib": False, "pandas": False, "jinja2": False}
+    assert here == {"code": 1, "matplotlib": True, "pandas": False, "jinja2": True}  # (1: the storm fails its expectations)
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert {"timeseries.png", "latency_cdf.png", "services.png", "sequence.png", "report.html"} <= set(files)
     assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())
@@ -104,8 +106,8 @@ def test_a_compare_report_drawn_by_helpers_is_byte_identical(tmp_path):
     argv = ["compare", str(path), "--variants", "none,fixed", "--replications", "2", "--workers", "1"]
     helped = _cli([*argv, "--out", str(tmp_path / "helped")], "2")
     here = _cli([*argv, "--out", str(tmp_path / "here")], "0")
-    assert helped == {"code": 0, "matplotlib": False, "pandas": False}
-    assert here == {"code": 0, "matplotlib": True, "pandas": False}
+    assert helped == {"code": 0, "matplotlib": False, "pandas": False, "jinja2": False}
+    assert here == {"code": 0, "matplotlib": True, "pandas": False, "jinja2": True}
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert {"psp_rate.png", "latency_cdf.png", "pareto.png", "report.html"} <= set(files)
     assert files == sorted(p.name for p in (tmp_path / "helped").iterdir())

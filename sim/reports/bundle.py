@@ -6,7 +6,6 @@ output folder in one rename (``write_folder_atomic``): a reader never sees half 
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
@@ -16,14 +15,17 @@ from typing import Callable
 from markupsafe import Markup, escape
 
 from sim import __version__
-from sim.reports import money, run_figures, tables, template_env
+from sim.reports import money, run_figures, tables
 from sim.reports.drawing import IN_PROCESS, Drawing, Drawn
 from sim.reports.output import results_json
+from sim.reports.pages import render_pages, with_images
 from sim.atomic import write_folder_atomic
 from sim.config.kpis import KPIS
 from sim.config.yaml_writer import yaml_text
 
 _PLOTS = run_figures.PLOTS
+_PAGES = "sim.reports.pages"
+"""Where the pages are rendered (named: a helper imports jinja2, this process need not)."""
 RUN_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "timeseries.png", "latency_cdf.png",
              "system_graph.png")
 COMPARE_FILES = ("report.html", "summary.md", "results.json", "metrics.csv", "kpis.csv", "pareto.png",
@@ -54,10 +56,6 @@ def _csv_text(rows: list[list]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
-
-
-def _b64(png: bytes) -> str:
-    return base64.b64encode(png).decode("ascii")
 
 
 def _system_graph(model_config: dict, folder: Path) -> bytes:
@@ -116,15 +114,16 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
             "services_note": tables.services_note(data),
             "config_yaml": yaml_text(data["config"]),
         }
-        html = template_env.html().get_template("run.html.j2")  # compiled meanwhile too
-        md = template_env.markdown().get_template("summary.md.j2")
+        names = [*drawn, "system_graph"]  # the pages rendered on a helper while the figures are drawn
+        pages = drawing.call(f"{_PAGES}:render_pages", "run.html.j2", "summary.md.j2", context, names)
         if meanwhile is not None:
             meanwhile()
         images = _saved(drawn, folder)
         images["system_graph"] = graph
-        (folder / "report.html").write_text(html.render(images={k: _b64(v) for k, v in images.items()}, **context),
-                                            encoding="utf-8")
-        (folder / "summary.md").write_text(md.render(images=images, **context), encoding="utf-8")
+        html, md = pages.result() if list(images) == names else render_pages("run.html.j2", "summary.md.j2", context,
+                                                                              list(images))  # a figure came out None
+        (folder / "report.html").write_text(with_images(html, images), encoding="utf-8")
+        (folder / "summary.md").write_text(md, encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
 
@@ -180,16 +179,16 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
                    "constant": list(tables.constant_kpis(comp).values()),
                    "version": __version__,
                    "config_yaml": yaml_text(comp["config"])}
-        # the Markdown shows no figure: written, like the HTML template compiled, while the helpers draw
-        (folder / "summary.md").write_text(template_env.markdown().get_template("compare.md.j2").render(**context),
-                                           encoding="utf-8")
-        html = template_env.html().get_template("compare.html.j2")
+        context["recommendation_html"] = _markdown_bold_to_html(comp["recommendation"]["text"])
+        names = list(drawn)  # the pages rendered on a helper while the figures are drawn
+        pages = drawing.call(f"{_PAGES}:render_pages", "compare.html.j2", "compare.md.j2", context, names)
         if meanwhile is not None:
             meanwhile()
         images = _saved(drawn, folder)
-        (folder / "report.html").write_text(html.render(
-            images={k: _b64(v) for k, v in images.items()},
-            recommendation_html=_markdown_bold_to_html(comp["recommendation"]["text"]), **context), encoding="utf-8")
+        html, md = pages.result() if list(images) == names else render_pages("compare.html.j2", "compare.md.j2",
+                                                                              context, list(images))
+        (folder / "summary.md").write_text(md, encoding="utf-8")
+        (folder / "report.html").write_text(with_images(html, images), encoding="utf-8")
         (folder / "results.json").write_text(json_text.result(wait=False), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)

@@ -32,8 +32,9 @@ they draw."""
 WAIT_S = 120.0
 """The longest wait for one figure from a helper before drawing it here instead (a report's
 largest figure takes about a second)."""
-PLOTS = ("sim.reports.plots",)
-"""What a helper imports while the simulation runs: the plotting code (matplotlib)."""
+PLOTS = ("sim.reports.plots", "sim.reports.pages", "jinja2")
+"""What a helper imports while the simulation runs: the plotting code (matplotlib), and the
+report's templates' renderer (jinja2: the pages are rendered on a helper, ``sim.reports.pages``)."""
 HELPER_NICENESS = 10
 """How much lower a helper's CPU priority is than the command's: two helpers importing matplotlib
 (about 0.45 s of CPU each) while the simulation runs would otherwise take a share of the
