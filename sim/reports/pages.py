@@ -25,15 +25,13 @@ def placeholder(name: str) -> str:
     return f"{_MARK}{name}\x1e"
 
 
-def render_pages(html_template: str, markdown_template: str | None, context: dict[str, Any],
-                 image_names: list[str]) -> tuple[str, str | None]:
+def render_pages(html_template: str, markdown_template: str, context: dict[str, Any],
+                 image_names: list[str]) -> tuple[str, str]:
     """The HTML page (each figure of ``image_names`` as its :func:`placeholder`) and the Markdown
-    page (None without a template), rendered with ``context``."""
+    page (which links the figures' files: only their names matter to it), rendered with ``context``."""
     images = {name: placeholder(name) for name in image_names}
-    html = template_env.html().get_template(html_template).render(images=images, **context)
-    markdown = (template_env.markdown().get_template(markdown_template).render(images=images, **context)
-                if markdown_template else None)
-    return html, markdown
+    return (template_env.html().get_template(html_template).render(images=images, **context),
+            template_env.markdown().get_template(markdown_template).render(images=images, **context))
 
 
 def with_images(html: str, images: dict[str, bytes]) -> str:
