@@ -1,10 +1,10 @@
 """A run report's figures started before the run's results are in, on the drawing helpers.
 
 Drawing a run's report figures after the run is most of what ``paychaos run`` adds to its
-simulation. Their data is in earlier than the report: the time series, the stations' integrals and
-the orders' latencies when the event loop ends (the oracles, the reconciliation and the summary
-still to come take a while), the sample orders of the sequence diagrams often long before, once
-the orders picked are in a state they do not leave. :class:`EarlyRunFigures`, called between the
+simulation. Their data is in earlier than the report: the time series when the event loop ends
+(the oracles, the reconciliation and the summary still to come take a while), the sample orders
+of the sequence diagrams often long before, once the orders picked are in a state they do not
+leave. The other figures (services, latency CDF) are left to the report (:data:`FINAL`). :class:`EarlyRunFigures`, called between the
 run's progress slices, builds those figures' arguments as the finished run gives them (the
 report's own builders, ``sim.reports.run_figures``) and starts them on the helpers
 (``Drawing.figure_early``). The report asks for its figures with the final arguments and gets an
@@ -73,9 +73,10 @@ def report_series(world: World) -> dict:
 
 class EarlyRunFigures:
     """``peek`` for :func:`sim.runners.run.simulate`: starts the sequence diagrams once every
-    sample order picked so far is settled (and one of each kind is picked, or no order is to come) (again if the pick changes, at most
-    :data:`TRIES` times); after the last slice, every figure of the report whose arguments differ
-    from what was started. Does nothing when ``drawing`` draws in this process."""
+    sample order picked so far is settled (and one of each kind is picked, or no order is to
+    come; again if the pick changes, at most :data:`TRIES` times); after the last slice, the
+    sequence diagrams and the :data:`FINAL` figures whose arguments differ from what was started.
+    Does nothing when ``drawing`` draws in this process."""
 
     def __init__(self, drawing: Drawing, label: str, tries: int = TRIES, every: int = EVERY) -> None:
         self.drawing = drawing
@@ -98,9 +99,9 @@ class EarlyRunFigures:
             return
         figures = {}
         if final:  # the largest only: see FINAL
-            series = run_figures.series_figures(report_series(world), services_at_end(world),
-                                                fault_window_data(world), world.end_s, world.load_end_s)
-            figures = {name: series[name] for name in FINAL if name in series}
+            built = run_figures.series_figures(report_series(world), services_at_end(world),
+                                               fault_window_data(world), world.end_s, world.load_end_s)
+            figures = {name: built[name] for name in FINAL if name in built}
         trace = world.trace
         if isinstance(trace, SampleTrace) and trace.orders is not None:
             picked = pick_samples(trace.orders, sorted(trace.by_order))  # read only: no pruning

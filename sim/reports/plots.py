@@ -83,10 +83,15 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
     drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
     (``series_view.cut_series``)."""
     items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
-    every = _panels(items)
-    panels = [members for members in every if any(_ever_above_zero(values) for _n, _k, values in members)]
-    flat = [name for members in every if members not in panels for name, _kind, _values in members]
-    panels = panels or every[:1]
+    panels, flat = [], []
+    for members in _panels(items):
+        if any(_ever_above_zero(values) for _name, _kind, values in members):
+            panels.append(members)
+        else:
+            flat += [name for name, _kind, _values in members]
+    if not panels and items:  # nothing ever happened: the first panel drawn all the same
+        panels = _panels(items)[:1]
+        flat = [name for name in flat if name not in {member[0] for member in panels[0]}]
     shown = shown_end_s(series, end_s, load_end_s) if shown_s is None else shown_s
     fig = new_figure(10, 1.45 * max(1, len(panels)) + 1.2)
     axes = fig.subplots(max(1, len(panels)), 1, squeeze=False)[:, 0]
@@ -97,8 +102,8 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
         top = 0.0
         for index, (name, kind, values) in enumerate(members):
             x, y = _xy(values, bin_s, kind, shown)
-            colour = (PALETTE[0] if kind == "count" else PALETTE[2]) if len(members) == 1 else PALETTE[index % len(PALETTE)]
-            colour = LINE_COLOURS.get(name, colour) if len(members) > 1 else colour
+            colour = ((PALETTE[0] if kind == "count" else PALETTE[2]) if len(members) == 1
+                      else LINE_COLOURS.get(name, PALETTE[index % len(PALETTE)]))
             ax.step(x / unit_s, y, where="post", lw=1.0, color=colour, label=LINE_LABELS.get(name, name.removeprefix(LAG_PREFIX)))
             top = max(top, float(y.max(initial=0.0)))
         name, kind, _ = members[0]
