@@ -58,6 +58,22 @@ def _csv_text(rows: list[list]) -> str:
     return buffer.getvalue()
 
 
+class _Pages:
+    """A report's HTML and Markdown pages, rendered on a helper while its figures are drawn
+    (``sim.reports.pages``), each figure's base64 filled in once the figures are in."""
+
+    def __init__(self, drawing: Drawing, templates: tuple[str, str], context: dict, names: list[str]) -> None:
+        self.templates, self.context, self.names = templates, context, names
+        self.pending = drawing.call(f"{_PAGES}:render_pages", *templates, context, names)
+
+    def filled(self, images: dict[str, bytes]) -> tuple[str, str]:
+        """(HTML, Markdown) with ``images`` in place; rendered again here without a figure that
+        came out as nothing (the pages were rendered with every figure asked for)."""
+        html, md = (self.pending.result() if list(images) == self.names
+                    else render_pages(*self.templates, self.context, list(images)))
+        return with_images(html, images), md
+
+
 def _system_graph(model_config: dict, folder: Path) -> bytes:
     """The system graph picture (``sim.config.graph`` drawn by ``sim.reports.system_graph``): drawn
     once per model and then copied from the cache, so a cached one costs no matplotlib import."""
@@ -114,15 +130,13 @@ def write_run_report(out_dir: Path, data: dict, drawing: Drawing = IN_PROCESS,
             "services_note": tables.services_note(data),
             "config_yaml": yaml_text(data["config"]),
         }
-        names = [*drawn, "system_graph"]  # the pages rendered on a helper while the figures are drawn
-        pages = drawing.call(f"{_PAGES}:render_pages", "run.html.j2", "summary.md.j2", context, names)
+        pages = _Pages(drawing, ("run.html.j2", "summary.md.j2"), context, [*drawn, "system_graph"])
         if meanwhile is not None:
             meanwhile()
         images = _saved(drawn, folder)
         images["system_graph"] = graph
-        html, md = pages.result() if list(images) == names else render_pages("run.html.j2", "summary.md.j2", context,
-                                                                              list(images))  # a figure came out None
-        (folder / "report.html").write_text(with_images(html, images), encoding="utf-8")
+        html, md = pages.filled(images)
+        (folder / "report.html").write_text(html, encoding="utf-8")
         (folder / "summary.md").write_text(md, encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)
@@ -180,15 +194,12 @@ def write_compare_report(out_dir: Path, comp: dict, drawing: Drawing = IN_PROCES
                    "version": __version__,
                    "config_yaml": yaml_text(comp["config"])}
         context["recommendation_html"] = _markdown_bold_to_html(comp["recommendation"]["text"])
-        names = list(drawn)  # the pages rendered on a helper while the figures are drawn
-        pages = drawing.call(f"{_PAGES}:render_pages", "compare.html.j2", "compare.md.j2", context, names)
+        pages = _Pages(drawing, ("compare.html.j2", "compare.md.j2"), context, list(drawn))
         if meanwhile is not None:
             meanwhile()
-        images = _saved(drawn, folder)
-        html, md = pages.result() if list(images) == names else render_pages("compare.html.j2", "compare.md.j2",
-                                                                              context, list(images))
+        html, md = pages.filled(_saved(drawn, folder))
         (folder / "summary.md").write_text(md, encoding="utf-8")
-        (folder / "report.html").write_text(with_images(html, images), encoding="utf-8")
+        (folder / "report.html").write_text(html, encoding="utf-8")
         (folder / "results.json").write_text(json_text.result(wait=False), encoding="utf-8")
 
     write_folder_atomic(out_dir, fill)

@@ -150,8 +150,8 @@ def _line_plots(drawing: Drawing, rows: list[dict], parameters: list[str], colum
 def _varied_and_plotted(rows: list[dict], parameters: list[str], kpis: list[str]) -> tuple[list[str], list[str]] | None:
     """What the points summary (``sim.reports.sweep_points.summary``) will call ``varied`` and
     ``plotted``, read from the rows without pandas: the parameters with more than one value (None
-    and NaN are no value), the KPIs some run measured, not with one value in every run. None when the rows cannot say (a value
-    that is not hashable): the summary alone decides then."""
+    and NaN are no value), the KPIs some run measured, not with one value in every run. None
+    when the rows cannot say (a value that is not hashable): the summary alone decides then."""
     try:
         varied = [p for p in parameters if len({row[p] for row in rows if _measured(row.get(p))}) > 1]
     except TypeError:
