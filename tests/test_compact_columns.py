@@ -195,3 +195,17 @@ def test_payout_book_lists_its_open_payouts_in_id_order():
     book[2].outcome, book[5].outcome = "paid", "returned"
     assert book.open_ids() == [1, 3, 4, 6] == [p.payout_id for p in book.values() if p.outcome == "open"]
     assert PayoutBook().open_ids() == []
+
+
+def test_payout_book_counts_its_outcomes_and_gives_the_paid_ones_amounts_and_delays_from_its_columns():
+    from sim.components.payouts import PayoutBook
+
+    book = PayoutBook()
+    for i in range(8):
+        book.open(i, 0, 100 + i, 10.0 * i)
+    for payout_id, outcome, closed in ((2, "paid", 25.5), (3, "returned", 31.0), (7, "paid", 60.25)):
+        book[payout_id].outcome, book[payout_id].closed_at_s = outcome, closed
+    assert [book.count(o) for o in ("open", "paid", "returned")] == [5, 2, 1]
+    views = [p for p in book.values() if p.outcome == "paid"]  # what it stands for, through the views
+    assert book.paid() == ([p.amount_minor for p in views], [p.closed_at_s - p.opened_at_s for p in views])
+    assert book.paid() == ([101, 106], [15.5, 0.25]) and PayoutBook().paid() == ([], [])

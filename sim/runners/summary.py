@@ -188,15 +188,14 @@ def _payouts(world: "World", wait: "SellerWait | None") -> dict | None:
     payouts = world.payouts
     if payouts is None:
         return None
-    done = [p for p in payouts.payouts.values() if p.outcome == "paid"]
-    delays = [p.closed_at_s - p.opened_at_s for p in done]
+    amounts, delays = payouts.payouts.paid()
     return {
         "runs": payouts.runs,
         "requested": len(payouts.payouts),
-        "paid": len(done),
-        "returned": sum(1 for p in payouts.payouts.values() if p.outcome == "returned"),
-        "open": sum(1 for p in payouts.payouts.values() if p.outcome == "open"),
-        "paid_out_minor": sum(p.amount_minor for p in done),
+        "paid": len(amounts),
+        "returned": payouts.payouts.count("returned"),
+        "open": payouts.payouts.count("open"),
+        "paid_out_minor": sum(amounts),
         "mean_delay_s": round(sum(delays) / len(delays), 6) if delays else None,
         "transfers": len(world.payout_provider.report),
         "negative_balance_skips": world.metrics.counters.get("payouts.negative_balances", 0),
