@@ -459,7 +459,7 @@ def test_a_failed_run_says_what_failed_first(tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()  # the terminal says it above its last lines too
     assert printed[-3] == f"failed: expect success_rate >= 0.999 (observed {observed}, wanted ≥ 99.90 %)" and printed[-2].startswith("FAIL")
     md = (out / "summary.md").read_text()
-    assert f"**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}, wanted ≥ 99.90 %) ·" in md
+    assert "**FAIL**: " in md and f"· failed: expect success_rate >= 0.999 (observed {observed}, wanted ≥ 99.90 %) ·" in md
     checks = [line.split(" | ")[0] for line in md.split("| check | | detail |")[1].splitlines()[2:] if line.startswith("| ")]
     assert checks[0] == "| expect success_rate >= 0.999" and len(checks) > 10
     assert f"| success rate ✗ | {observed} |" in md and "| double charges ✗" not in md

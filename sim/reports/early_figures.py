@@ -4,8 +4,8 @@ Drawing a run's report figures after the run is most of what ``paychaos run`` ad
 simulation. Their data is in earlier than the report: the time series when the event loop ends
 (the oracles, the reconciliation and the summary still to come take a while), the sample orders
 of the sequence diagrams often long before, once the orders picked are in a state they do not
-leave. The other figures (services, latency CDF) are left to the report (:data:`FINAL`). :class:`EarlyRunFigures`, called between the
-run's progress slices, builds those figures' arguments as the finished run gives them (the
+leave. The other figures (services, latency CDF) are left to the report (:data:`FINAL`).
+:class:`EarlyRunFigures`, called between the run's progress slices, builds those figures' arguments as the finished run gives them (the
 report's own builders, ``sim.reports.run_figures``) and starts them on the helpers
 (``Drawing.figure_early``). The report asks for its figures with the final arguments and gets an
 early one only when those are equal: a guess that turned out wrong costs helper time, never a

@@ -39,4 +39,3 @@ def with_images(html: str, images: dict[str, bytes]) -> str:
     for name, data in images.items():
         html = html.replace(placeholder(name), base64.b64encode(data).decode("ascii"))
     return html
-

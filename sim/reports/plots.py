@@ -79,8 +79,8 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
     caller left and the goodput share one (throughput against goodput: a retry storm is the gap
     between them), and so do the consumer groups' lags (which group fell behind, against the
     others that kept up); a panel whose series are never above zero is named in the title instead
-    of drawn (a flat line says nothing a word does not). Fault windows shaded and named; dotted line: the
-    drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
+    of drawn (a flat line says nothing a word does not). Fault windows shaded and named; dotted
+    line: the drain starts. ``shown_s``: where the time axis ends, when ``series`` was cut there
     (``series_view.cut_series``)."""
     items = [item for item in ordered_series(series) if len(item[2]) and not item[0].startswith(SERVICE_PREFIXES)]
     panels, flat = [], []
@@ -106,11 +106,10 @@ def timeseries_figure(series: dict, fault_windows: list[dict], end_s: float | No
                       else LINE_COLOURS.get(name, PALETTE[index % len(PALETTE)]))
             ax.step(x / unit_s, y, where="post", lw=1.0, color=colour, label=LINE_LABELS.get(name, name.removeprefix(LAG_PREFIX)))
             top = max(top, float(y.max(initial=0.0)))
-        name, kind, _ = members[0]
+        kind = members[0][1]
         shade_faults(ax, fault_windows, unit_s)
         note = _drain_note(ax, load_end_s, shown, end_s, unit_s)
-        label = _panel_label(members)
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
+        ax.set_ylabel(_panel_label(members), rotation=0, ha="right", va="center", fontsize=SMALL_PT)
         ax.tick_params(labelsize=SMALL_PT)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.number(v)))
         ax.set_ylim(0, max(1.0, top * (1.3 if len(members) > 1 else 1.08)))  # room for the legend above the lines
@@ -366,13 +365,11 @@ def pareto_figure(stats: dict[str, dict], front: list[str]) -> Figure:
         bars += [[(x, y - hw_y), (x, y + hw_y)] for x, y, _hw_x, hw_y, _c, _f in with_bars]
         colours = [p[4] for p in with_bars] * 2
         ax.add_collection(LineCollection(bars, colors=colours, linewidths=0.9, zorder=2))
-        caps = [(x + side * hw_x, y, "|") for x, y, hw_x, _hw_y, _c, _f in with_bars for side in (-1, 1)]
-        caps += [(x, y + side * hw_y, "_") for x, y, _hw_x, hw_y, _c, _f in with_bars for side in (-1, 1)]
+        ends_x = [(x + side * hw_x, y) for x, y, hw_x, _hw_y, _c, _f in with_bars for side in (-1, 1)]
+        ends_y = [(x, y + side * hw_y) for x, y, _hw_x, hw_y, _c, _f in with_bars for side in (-1, 1)]
         cap_colours = [p[4] for p in with_bars for _side in (-1, 1)]
-        for marker, part, colour_part in (("|", caps[:len(cap_colours)], cap_colours),
-                                          ("_", caps[len(cap_colours):], cap_colours)):
-            ax.scatter([c[0] for c in part], [c[1] for c in part], s=CAP_SIZE, marker=marker, c=colour_part,
-                       linewidths=0.9, zorder=2)
+        for marker, ends in (("|", ends_x), ("_", ends_y)):
+            ax.scatter(*zip(*ends), s=CAP_SIZE, marker=marker, c=cap_colours, linewidths=0.9, zorder=2)
     for on_front in (False, True):
         part = [p for p in points if p[5] == on_front]
         if part:
@@ -452,5 +449,3 @@ def services_figure(series: dict, services: dict[str, dict], fault_windows: list
                  "servers busy (blue, right);\nwasted = share of its work done for callers who had given up"
                  + idle_line, fontsize=SMALL_PT, x=0.01, ha="left")
     return lean_layout(fig, axes[:-1])
-
-

@@ -45,7 +45,8 @@ def summary(rows: list[dict], parameters: list[str], kpis: list[str], plotted_kp
     """What the report needs of the points frame (``kpis``: its columns; ``plotted_kpis``: the
     ones the report would plot), as plain data: ``points.csv``'s text, the records of its table,
     the parameters with more than one value (``varied``), the plotted KPIs some run measured and
-    not with one value in every run (``plotted``: ``sweep_findings.one_value``), and the values of a third parameter (``facets``: one heatmap each)."""
+    not with one value in every run (``plotted``: ``sweep_findings.one_value``), and the values of
+    a third parameter (``facets``: one heatmap each)."""
     points = points_frame(rows, parameters, kpis)
     return {
         "csv": points.to_csv(index=False, lineterminator="\n"),

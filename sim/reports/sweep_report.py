@@ -110,6 +110,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             for figure, data in zip(shows, result if isinstance(result, list) else [result]):
                 (folder / figure["file"]).write_bytes(data)
                 figures.append({**figure, "png": _b64(data)})
+        one_values = {kpi: one_value(rows, kpi) for kpi in kpis}  # the KPIs said, not plotted
         order = {kpi: index for index, kpi in enumerate(plotted)}
         figures.sort(key=lambda f: order[f["kpi"]])  # by KPI, as the KPIs are listed (stable: line plots first)
         context = {
@@ -119,7 +120,7 @@ def write_sweep_report(out_dir: Path, sweep: "LoadedSweep", rows: list[dict], dr
             "master_seed": sweep.master_seed, "scenario": sweep.base.scenario_path, "version": __version__,
             "unplotted": [p for p in parameters if p not in varied],
             "unmeasured": [k for k in kpis if k not in plotted and not any(_measured(row.get(k)) for row in rows)],
-            "constant": [(k, fmt.value(k, one_value(rows, k))) for k in kpis if one_value(rows, k) is not None],
+            "constant": [(k, fmt.value(k, value)) for k, value in one_values.items() if value is not None],
             "table": table,
         }
         (folder / "index.md").write_text(md.render(**context), encoding="utf-8")

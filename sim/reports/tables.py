@@ -120,10 +120,15 @@ def services_note(data: dict) -> str:
     busiest = max(idle, key=lambda name: (busy[name], name))
     names = ", ".join(idle[:-1]) + " and " + idle[-1] if len(idle) > 1 else idle[0]
     return (f"Every service with finite capacity had room, so none is drawn: {names} never had a request "
-            f"waiting for a server, {'were' if len(idle) > 1 else 'was'} never more than {IDLE_BUSY_SHARE:.0%} busy "
-            f"in a {fmt.duration(bin_s)} bin and wasted under {WASTED_SHARE_SHOWN:.0%} of "
+            f"waiting for a server, {'were' if len(idle) > 1 else 'was'} never more than {_percent(IDLE_BUSY_SHARE)} "
+            f"busy in a {fmt.duration(bin_s)} bin and wasted under {_percent(WASTED_SHARE_SHOWN)} of "
             f"{'their' if len(idle) > 1 else 'its'} work. The busiest, {busiest}, had at most "
-            f"{busy[busiest]:.0%} of its {services[busiest]['servers']:,} servers busy.").replace("%", " %")
+            f"{_percent(busy[busiest])} of its {services[busiest]['servers']:,} servers busy.")
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage, as the report writes it: ``20 %``."""
+    return f"{100 * share:.0f} %"
 
 
 def recovery_rows(data: dict) -> list[dict]:
