@@ -76,7 +76,7 @@ def run(quick: bool, console: Console) -> dict:
         retained = _retained(quick)
         on_step("sweep, 1 vs 2 workers")
         sweep = sweep_speedup(runs=4 if quick else 16, payments=5_000 if quick else 20_000)
-        on_step("end to end: run, compare, sweep against their own simulations")
+        on_step("end to end: run, compare, sweep (and the short ones) against their own simulations")
         e2e = end_to_end(quick)
     reference_rate = statistics.median(r["customers_per_s"] for r in references)
     runs = [result for _, result in measured]
@@ -97,7 +97,9 @@ def run(quick: bool, console: Console) -> dict:
             "bytes_retained_per_payment": "marginal tracemalloc-traced bytes per payment between two "
                                           "run sizes, each in a fresh process, world alive after the run",
             "end_to_end": "a whole CLI command in a fresh process (imports, runs, report) over the time "
-                          "spent in its simulations (sim.runners.run.simulate), wall and CPU",
+                          "spent in its simulations (sim.runners.run.simulate), wall and CPU; run, compare "
+                          "and sweep are the README's commands at their shipped sizes, the -short ones "
+                          "have no target (the fixed part against ~2 s of simulations)",
         },
         "machine": {"python": platform.python_version(), "simpy": simpy.__version__, "paychaos": __version__,
                     "cpus": multiprocessing.cpu_count(), "platform": platform.platform()},
@@ -116,7 +118,7 @@ def run(quick: bool, console: Console) -> dict:
             "bytes_retained_per_payment": _target(retained["bytes_per_payment"], "<=", RETAINED_TARGET_BYTES),
             "sweep_speedup": _target(sweep["speedup"], ">=", SPEEDUP_TARGET),
             **{f"end_to_end_{name}_ratio": _target(row["ratio_wall"], "<=", TARGETS_E2E[name])
-               for name, row in e2e.items()},
+               for name, row in e2e.items() if name in TARGETS_E2E},
         },
         "budgets": {
             "events_per_payment": _target(events_per_payment, "<=", EVENTS_PER_PAYMENT_BUDGET),

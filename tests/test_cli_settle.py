@@ -53,3 +53,29 @@ def test_collection_is_paused_while_a_run_loads_and_resumed_for_its_simulation(t
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
     assert seen == {"loading": False, "simulating": True}
     assert gc.isenabled()
+
+
+def test_a_comparison_s_report_is_made_with_what_its_runs_left_frozen(tmp_path, monkeypatch):
+    """Once a comparison's runs are over, what they left (results, the last world's cycles) is out
+    of the collector's reach while the report is made (``runs_done``), and given back by main."""
+    import sim.runners.compare as compare_module
+
+    path = write_scenario(tmp_path, "async-kafka.yaml", duration="20s", drain="20s", workload={"rate": "2/s"},
+                          variants={"none": {"executor.retry": {"strategy": "none"}}, "default": {}})
+    frozen: dict[str, int] = {}
+    real_simulate, real_summarize = run_module.simulate, compare_module.summarize_comparison
+
+    def simulate(*args, **kwargs):
+        frozen["last run"] = gc.get_freeze_count()
+        return real_simulate(*args, **kwargs)
+
+    def summarize_comparison(*args, **kwargs):
+        frozen["summary"] = gc.get_freeze_count()
+        return real_summarize(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "simulate", simulate)
+    monkeypatch.setattr(compare_module, "summarize_comparison", summarize_comparison)
+    gc.unfreeze()
+    assert main(["compare", str(path), "--replications", "2", "--workers", "1", "--out", str(tmp_path / "out")]) == 0
+    assert frozen["summary"] > frozen["last run"] + 1_000  # the runs' leftovers joined what was loaded
+    assert gc.get_freeze_count() == 0

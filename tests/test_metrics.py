@@ -101,3 +101,19 @@ def test_count_fields_are_added_into_the_counters_when_read():
     idle.n += 1
     assert dict(metrics.counters) == {"kafka.pay.delivered": 5, "kafka.idle.delivered": 1}
     assert metrics.counters["kafka.pay.delivered"] == 5  # read twice: added once
+
+
+_gauge_values = st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+                                   st.integers(-1000, 1000).map(float), st.booleans()), max_size=40)
+
+
+@given(_gauge_values)
+def test_a_run_s_gauges_are_rounded_as_round_x_6_rounds_each_value(values):
+    """``rounded`` (whole numbers copied, checked in one numpy pass) gives what rounding each value
+    gives: the same values, types and signs (ints stay ints, -0.0 stays -0.0, a bool becomes an int)."""
+    from sim.runners.run import rounded
+
+    expected = [round(x, 6) for x in values]
+    got = rounded(values)
+    assert [type(x) for x in got] == [type(x) for x in expected]
+    assert [repr(x) for x in got] == [repr(x) for x in expected]

@@ -10,7 +10,8 @@ from hypothesis import given, settings, strategies as st
 from test_payouts import paying
 from test_timelines import paid_order, place_order, quiet_world
 
-from sim.components.seller_wait import _matched_in_groups, fifo_waits, fifo_waits_by_account, seller_wait
+from sim.components.payout_provider import Transfer, TransferReport
+from sim.components.seller_wait import _matched_in_groups, _transfers_of, fifo_waits, fifo_waits_by_account, seller_wait
 from sim.runners.summary import _payouts
 
 
@@ -126,3 +127,24 @@ def test_matching_in_groups_of_accounts_gives_the_one_pass_result(drawn, group_c
     grouped = _matched_in_groups(*args, group_credits=group_credits)
     assert grouped[0].tolist() == whole[0].tolist() and grouped[1].tolist() == whole[1].tolist()
     assert grouped[1].dtype == np.int64 and grouped[2] == whole[2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(1, 9_000)), max_size=12),
+       st.sets(st.tuples(st.integers(0, 4), st.integers(0, 2))))
+def test_each_accounts_transfers_are_read_from_the_report_in_the_order_they_were_made(made, asked):
+    """The report's columns sorted by account (:meth:`TransferReport.by_account`) give each asked
+    account's transfers in time order, account after account, as a loop over the report's rows
+    collecting them per account does (accounts with none get an empty range)."""
+    report = TransferReport()
+    for index, (seller, currency, amount) in enumerate(made):
+        report.append(Transfer(index + 1, seller, currency, amount, float(index)))
+    accounts = sorted(seller * 256 + currency for seller, currency in asked)
+    at, amount, bounds = _transfers_of(report.by_account(), np.array(accounts, dtype=np.int64))
+    per_account: dict[int, list[tuple[float, int]]] = {}
+    for transfer in report:
+        per_account.setdefault(transfer.seller * 256 + transfer.currency, []).append((transfer.at_s, transfer.amount_minor))
+    expected = [per_account.get(account, []) for account in accounts]
+    assert bounds.tolist() == np.cumsum([0] + [len(rows) for rows in expected]).tolist()
+    assert list(zip(at.tolist(), amount.tolist())) == [row for rows in expected for row in rows]
+    assert amount.dtype == np.int64 and bounds.dtype == np.int64

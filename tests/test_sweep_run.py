@@ -126,6 +126,20 @@ def test_a_torn_last_line_is_redone_on_resume(tmp_path):
     assert (out / "runs.csv").read_text().count("\n") == 9  # header + 8 rows, rebuilt from the JSON lines
 
 
+def test_the_csv_is_not_the_commit_point_a_lost_tail_is_rebuilt_on_resume(tmp_path):
+    """Only the JSON lines are fsynced; a crash that loses the CSV's last lines (never flushed to
+    disk) loses no run: resuming rebuilds the CSV from the JSON lines and reruns nothing."""
+    path = tiny_sweep(tmp_path)
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, executor="serial")
+    whole = (out / "runs.csv").read_text()
+    (out / "runs.csv").write_text("".join(whole.splitlines(keepends=True)[:3]))  # header + 2 of 8 rows
+    (out / "results.csv").unlink()
+    resumed = run_sweep(load_sweep(path), out, executor="serial", resume=True)
+    assert resumed.ran == 0
+    assert (out / "runs.csv").read_text() == whole
+
+
 def test_an_existing_sweep_folder_needs_resume_or_fresh_and_a_changed_sweep_cannot_resume(tmp_path, capsys):
     path = tiny_sweep(tmp_path, replications=1)
     out = tmp_path / "out"

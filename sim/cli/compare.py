@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cli.arguments import check_total_runs, positive_int, replication_count
-from sim.cli.quick_exit import pause, settle
+from sim.cli.quick_exit import pause, runs_done, settle
 
 if TYPE_CHECKING:  # imported when the command runs, so ``paychaos --help`` stays quick
     from rich.console import Console
@@ -79,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
                           total) as advance:
             results = run_comparison(loaded, variants, replications, args.seed, args.workers, advance,
                                      on_exemplars if figures.parallel else None)
+        runs_done()  # the runs' results are only read from here; the last world's cycles wait for the exit
         comp = summarize_comparison(loaded, results, baseline, _command(args, variants, replications))
         out_dir = args.out or default_out_dir(f"{loaded.scenario.name}--compare")
         with console.status("writing the report…"):  # the ranking printed while the figures are drawn

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from sim.cli.arguments import positive_int
-from sim.cli.quick_exit import pause, settle
+from sim.cli.quick_exit import pause, runs_done, settle
 from sim.reports.output import REPORTS_DIR
 
 EXECUTORS = ("serial", "local", "dask")  # sim.runners.sweep.EXECUTORS without importing it (a test checks they agree)
@@ -77,6 +77,7 @@ def main(args: argparse.Namespace) -> int:
                           f"continue with: {as_run('paychaos sweep')} {args.sweep} --out {out_dir} --resume")
             return 130
         elapsed = time.perf_counter() - started
+        runs_done()  # the rows are only read from here; a last world's cycles wait for the exit
         console.print(f"{outcome.ran} run(s) in {fmt.duration(round(elapsed, 1))}"
                       + (f", {total - outcome.ran} already done" if outcome.ran < total else "")
                       + f"; results: {out_dir / 'results.csv'}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Iterator
 
+import numpy as np
 
 from sim.components.psp import OnReply, Reply, ReplyCode, ReplyEvent
 from sim.kernel.scheduling import call_after, succeed_after
@@ -82,6 +83,15 @@ class TransferReport:
         if isinstance(other, (TransferReport, list, tuple)):
             return list(self) == list(other)
         return NotImplemented
+
+    def by_account(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every transfer's account (``seller * 256 + currency``), time and amount, sorted by
+        account and, within one, in time order (the order they were made): columns for the
+        seller's wait, not a :class:`Transfer` per row."""
+        accounts = np.frombuffer(self._seller, dtype=np.int64) * 256 + np.frombuffer(self._currency, dtype=np.int64)
+        order = np.argsort(accounts, kind="stable")
+        return (accounts[order], np.frombuffer(self._at, dtype=np.float64)[order],
+                np.frombuffer(self._amount, dtype=np.int64)[order])
 
     def has_payout(self, payout_id: int) -> bool:
         """Whether a transfer carries ``payout_id`` (a scan of one column, in C)."""

@@ -191,19 +191,32 @@ def _put(column: np.ndarray, ids: np.ndarray, items: tuple[np.ndarray, np.ndarra
 
 
 def _add_unpaid(unpaid: dict[int, int], accounts: np.ndarray, amounts: np.ndarray, starts: np.ndarray,
-                transfers: list[int], transfer_bounds: list[int]) -> None:
+                transfers: np.ndarray, transfer_bounds: np.ndarray) -> None:
     """Add each account's money still owed (what it was owed less what was transferred to it, never
     below 0: the part of the line :func:`fifo_waits_by_account` leaves unpaid) to its currency's
     total in ``unpaid``. Accounts (``seller * 256 + currency``) start at ``starts`` of ``amounts``."""
     if not len(starts):
         return
     owed = np.add.reduceat(amounts, starts)
-    paid_all = np.concatenate([[0], np.cumsum(np.asarray(transfers, dtype=np.int64))])
-    bounds = np.asarray(transfer_bounds, dtype=np.int64)
+    paid_all = np.concatenate([[0], np.cumsum(transfers)])
+    bounds = transfer_bounds
     left = owed - np.minimum(owed, paid_all[bounds[1:]] - paid_all[bounds[:-1]])
     for currency, minor in zip((accounts & 0xFF).tolist(), left.tolist()):
         if minor:
             unpaid[currency] = unpaid.get(currency, 0) + minor
+
+
+def _transfers_of(transfers: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The transfers to ``accounts`` (ascending), account after account and each account's in time
+    order: their times, amounts and bounds (account ``k``'s are ``bounds[k]:bounds[k + 1]``), from
+    every transfer's (account, time, amount) sorted by account (:meth:`TransferReport.by_account`)."""
+    by_account, at, amount = transfers
+    first = np.searchsorted(by_account, accounts, side="left")
+    counts = np.searchsorted(by_account, accounts, side="right") - first
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    rows = np.repeat(first - bounds[:-1], counts) + np.arange(bounds[-1])
+    return at[rows], amount[rows], bounds
 
 
 def _seller_groups(owed: _Owed, group_credits: int) -> list[tuple[int, int]]:
@@ -232,10 +245,9 @@ def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after:
     ``spill_after``) and are reduced from it: the numbers of one pass over every account at once,
     with memory bounded by a group at any run size."""
     owed = _Owed(world)
-    transfers: dict[int, list[tuple[float, int]]] = {}
     provider = world.payout_provider
-    for transfer in provider.report if provider is not None else ():
-        transfers.setdefault(transfer.seller * 256 + transfer.currency, []).append((transfer.at_s, transfer.amount_minor))
+    transfers = provider.report.by_account() if provider is not None else \
+        (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
     unpaid, paid_minor = 0, 0
     unpaid_by_currency: dict[int, int] = {}
     with Spill(spill_after) as pieces:
@@ -249,20 +261,12 @@ def seller_wait(world: "World", group_credits: int = GROUP_CREDITS, spill_after:
             accounts, captured_at, amounts = accounts[by_account], captured_at[by_account], amounts[by_account]
             del by_account
             starts = np.flatnonzero(np.r_[True, np.diff(accounts) != 0]) if len(accounts) else np.zeros(0, np.int64)
-            paid_at: list[float] = []
-            paid_minor_each: list[int] = []
-            transfer_bounds = [0]
-            for account in accounts[starts].tolist():
-                for at, minor in transfers.get(account, ()):
-                    paid_at.append(at)
-                    paid_minor_each.append(minor)
-                transfer_bounds.append(len(paid_at))
+            paid_at, paid_minor_each, transfer_bounds = _transfers_of(transfers, accounts[starts])
             _add_unpaid(unpaid_by_currency, accounts[starts], amounts, starts, paid_minor_each, transfer_bounds)
             del accounts
             waits, paid, left = _matched_in_groups(
                 captured_at, amounts, np.append(starts.astype(np.int64), len(amounts)),
-                np.array(paid_at, dtype=np.float64), np.array(paid_minor_each, dtype=np.int64),
-                np.array(transfer_bounds, dtype=np.int64), group_credits)
+                paid_at, paid_minor_each, transfer_bounds, group_credits)
             del captured_at, amounts
             unpaid += left
             paid_minor += int(paid.sum())

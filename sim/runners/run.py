@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Callable
 
+import numpy as np
+
 from sim import __version__
 from sim.components.money_back_matching import reconcile_money_back
 from sim.components.nightly_reconciliation import refunded_extra
@@ -253,5 +255,20 @@ def series_data(world: World) -> dict:
     return {
         "bin_s": series.bin_s,
         "counts": {k: v for k, v in sorted(series.counts.items())},
-        "gauges": {k: list(map(round, v, repeat(6, len(v)))) for k, v in sorted(series.gauges.items())},
+        "gauges": {k: rounded(v) for k, v in sorted(series.gauges.items())},
     }
+
+
+_PLAIN_NUMBERS = {int, float}
+
+
+def rounded(values: list) -> list:
+    """``round(x, 6)`` of each value. Whole numbers are their own rounding (ints stay ints, floats
+    floats): a gauge of them all (a queue's depth, busy servers, lag: most of a run's) is copied,
+    checked in one numpy pass, instead of rounding each (~1 ms a run of 18 gauges, between a
+    comparison's runs)."""
+    if values and set(map(type, values)) <= _PLAIN_NUMBERS:  # not bools: round(True, 6) is 1
+        column = np.asarray(values, dtype=np.float64)
+        if np.array_equal(column, np.rint(column)):
+            return list(values)
+    return list(map(round, values, repeat(6, len(values))))
