@@ -199,8 +199,7 @@ def _add_unpaid(unpaid: dict[int, int], accounts: np.ndarray, amounts: np.ndarra
         return
     owed = np.add.reduceat(amounts, starts)
     paid_all = np.concatenate([[0], np.cumsum(transfers)])
-    bounds = transfer_bounds
-    left = owed - np.minimum(owed, paid_all[bounds[1:]] - paid_all[bounds[:-1]])
+    left = owed - np.minimum(owed, paid_all[transfer_bounds[1:]] - paid_all[transfer_bounds[:-1]])
     for currency, minor in zip((accounts & 0xFF).tolist(), left.tolist()):
         if minor:
             unpaid[currency] = unpaid.get(currency, 0) + minor
