@@ -42,7 +42,7 @@ from bench.sweep import sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"run": 1.3, "compare": 1.15, "sweep": 1.15}
-"""Wall time over the simulations', for the README's commands (the issue's targets)."""
+"""Wall time over the simulations', for the README's commands (docs/design.md §14.3)."""
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -153,24 +153,26 @@ def compile_bytecode() -> None:
 
 def commands(out: Path, quick: bool) -> dict[str, list[str]]:
     """The commands measured (arguments after ``paychaos``), by name; ``--quick``: small ones only."""
+
+    def run(scenario: str) -> list[str]:
+        return ["run", scenario, "--out", str(out / "run")]
+
+    def compare(name: str, *replications: str) -> list[str]:
+        return ["compare", "scenarios/compare-retry-policies.yaml", "--workers", "1", *replications,
+                "--out", str(out / name)]
+
+    def sweep(name: str, sweep_path: Path | str) -> list[str]:
+        return ["sweep", str(sweep_path), "--executor", "serial", "--out", str(out / name)]
+
     if quick:
-        return {
-            "run": ["run", "scenarios/poison-pills.yaml", "--out", str(out / "run")],
-            "compare": ["compare", "scenarios/compare-retry-policies.yaml", "--workers", "1", "--replications", "1",
-                        "--out", str(out / "compare")],
-            "sweep": ["sweep", str(sweep_file(out, runs=2, payments=5_000)), "--executor", "serial",
-                      "--out", str(out / "sweep")],
-        }
-    return {
-        "run": ["run", "scenarios/baseline.yaml", "--out", str(out / "run")],
-        "compare": ["compare", "scenarios/compare-retry-policies.yaml", "--workers", "1", "--out", str(out / "compare")],
-        "sweep": ["sweep", "scenarios/sweeps/psp-timeout-tradeoff.yaml", "--executor", "serial",
-                  "--out", str(out / "sweep")],
-        "compare-short": ["compare", "scenarios/compare-retry-policies.yaml", "--workers", "1", "--replications", "2",
-                          "--out", str(out / "compare-short")],
-        "sweep-short": ["sweep", str(sweep_file(out, runs=4, payments=20_000)), "--executor", "serial",
-                        "--out", str(out / "sweep-short")],
-    }
+        return {"run": run("scenarios/poison-pills.yaml"),
+                "compare": compare("compare", "--replications", "1"),
+                "sweep": sweep("sweep", sweep_file(out, runs=2, payments=5_000))}
+    return {"run": run("scenarios/baseline.yaml"),
+            "compare": compare("compare"),
+            "sweep": sweep("sweep", "scenarios/sweeps/psp-timeout-tradeoff.yaml"),
+            "compare-short": compare("compare-short", "--replications", "2"),
+            "sweep-short": sweep("sweep-short", sweep_file(out, runs=4, payments=20_000))}
 
 
 def end_to_end(quick: bool = False) -> dict:
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.end_to_end", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller commands (a smoke test)")
     parser.add_argument("--profile", action="store_true",
-                        help="also say where the time beyond the simulations goes (before, between, after, exit)")
+                        help="also say where the time beyond the simulations goes (before, in the loop, between, after, exit)")
     args = parser.parse_args(argv)
     for name, row in end_to_end(args.quick).items():
         target = f"target {row['target_ratio_wall']}" if "met" in row else "no target"
